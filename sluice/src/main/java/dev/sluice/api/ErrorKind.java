@@ -1,0 +1,46 @@
+package dev.sluice.api;
+
+/**
+ * Every kind of error Sluice answers with, its HTTP status and its OpenAI {@code type}/{@code code}. One place, so the
+ * two API formats and the metrics agree.
+ */
+public enum ErrorKind {
+  /** The body is not valid JSON, or a field has a wrong type or value. */
+  INVALID_REQUEST(400, "invalid_request_error", null),
+  /** The request names no model. */
+  MISSING_MODEL(400, "invalid_request_error", "missing_model"),
+  /** The model is not in the config. */
+  MODEL_NOT_FOUND(404, "invalid_request_error", "model_not_found"),
+  /** The path is not one Sluice serves. */
+  NOT_FOUND(404, "invalid_request_error", "not_found"),
+  /** The path exists but not for this method. */
+  METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
+  /** The body is larger than server.maxBodyBytes. */
+  BODY_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
+  /** No node could answer before the first byte (all attempts failed). */
+  UPSTREAM_UNAVAILABLE(502, "upstream_error", "upstream_unavailable"),
+  /** Every node was busy (429/503 or full pools). */
+  UPSTREAM_BUSY(503, "upstream_error", "upstream_busy"),
+  /** The first token did not come in time on any attempt, or the total timeout fired. */
+  UPSTREAM_TIMEOUT(504, "upstream_error", "upstream_timeout"),
+  /** The stream broke after it had started (sent in-band). */
+  STREAM_INTERRUPTED(502, "upstream_error", "stream_interrupted"),
+  /** The gateway is shutting down or a bug: never a stack trace, always this. */
+  INTERNAL(500, "server_error", "internal_error");
+
+  private final int status;
+  private final String openAiType;
+  private final String openAiCode;
+
+  ErrorKind(int status, String openAiType, String openAiCode) {
+    this.status = status;
+    this.openAiType = openAiType;
+    this.openAiCode = openAiCode;
+  }
+
+  public int status() { return status; }
+
+  public String openAiType() { return openAiType; }
+
+  public String openAiCode() { return openAiCode; }
+}

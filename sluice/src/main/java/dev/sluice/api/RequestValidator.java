@@ -1,0 +1,188 @@
+package dev.sluice.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.support.Json;
+import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
+import java.util.ArrayDeque;
+
+/**
+ * Checks a request body before anything goes upstream: well-formed JSON (no duplicate keys, no trailing garbage, depth
+ * at most {@link Json#MAX_NESTING_DEPTH}, no number that overflows a double, valid UTF-8), an object with a
+ * {@code model}, and generation parameters in range. Every refusal is an {@link ApiException} whose message names the
+ * field and the fix.
+ */
+public final class RequestValidator {
+  /** OpenAI's own API refuses n above 128; a self-hosted GPU node should never fan one request out that wide. */
+  public static final int MAX_N = 16;
+  /** Upper bound for max_tokens when the model has no configured maxTokens: no open model emits more. */
+  public static final int MAX_OUTPUT_TOKENS_UNCONFIGURED = 1_000_000;
+
+  private RequestValidator() {}
+
+  /**
+   * Parses and validates.
+   *
+   * @param modelMaxTokens the model's configured maxTokens, looked up by the caller once the model is known; the
+   *     validator asks for it through this function (0 when not configured)
+   */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens)
+      throws ApiException {
+    ObjectNode json = parseObject(raw);
+    String model = requireModel(json);
+    boolean stream = streamFlag(endpoint, json);
+    int maxTokensLimit = modelMaxTokens.applyAsInt(model);
+    checkParameters(endpoint, json, maxTokensLimit > 0 ? maxTokensLimit : MAX_OUTPUT_TOKENS_UNCONFIGURED);
+    return new ParsedRequest(endpoint, model, stream, json, raw);
+  }
+
+  static ObjectNode parseObject(Buffer raw) throws ApiException {
+    if (raw.length() == 0) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST, "request body is empty: send a JSON object with a \"model\" field");
+    }
+    JsonNode node;
+    try {
+      node = Json.MAPPER.readTree(raw.getBytes());
+    } catch (StreamConstraintsException e) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "request body is nested too deeply (more than " + Json.MAX_NESTING_DEPTH + " levels)");
+    } catch (JsonProcessingException e) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST, "request body is not valid JSON: " + describe(e));
+    } catch (IOException e) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST, "request body could not be read as JSON");
+    }
+    if (node == null || !node.isObject()) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST, "request body must be a JSON object, got "
+          + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase()));
+    }
+    checkNumbersFinite(node);
+    return (ObjectNode) node;
+  }
+
+  private static String describe(JsonProcessingException e) {
+    String msg = e.getOriginalMessage();
+    int cut = msg.indexOf('\n');
+    if (cut > 0) msg = msg.substring(0, cut);
+    if (msg.length() > 160) msg = msg.substring(0, 160) + "…";
+    var loc = e.getLocation();
+    return loc == null ? msg : msg + " (at line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")";
+  }
+
+  /** A literal such as 1e309 parses to infinity; refuse it rather than forward a number no node can read. */
+  private static void checkNumbersFinite(JsonNode root) throws ApiException {
+    ArrayDeque<JsonNode> todo = new ArrayDeque<>();
+    todo.push(root);
+    while (!todo.isEmpty()) {
+      JsonNode n = todo.pop();
+      if (n.isContainerNode()) {
+        for (JsonNode child : n) todo.push(child);
+      } else if (n.isDouble() || n.isFloat()) {
+        double d = n.doubleValue();
+        if (Double.isInfinite(d) || Double.isNaN(d)) {
+          throw new ApiException(ErrorKind.INVALID_REQUEST,
+              "request body has a number out of range (it overflows a 64-bit float): use a finite number");
+        }
+      }
+    }
+  }
+
+  private static String requireModel(ObjectNode json) throws ApiException {
+    JsonNode m = json.get("model");
+    if (m == null || m.isNull()) {
+      throw new ApiException(ErrorKind.MISSING_MODEL, "missing \"model\": name the model to use, e.g. \"qwen3:32b\"", "model");
+    }
+    if (!m.isTextual() || m.asText().isBlank()) {
+      throw new ApiException(ErrorKind.MISSING_MODEL, "\"model\" must be a non-empty string", "model");
+    }
+    return m.asText();
+  }
+
+  private static boolean streamFlag(Endpoint endpoint, ObjectNode json) throws ApiException {
+    JsonNode s = json.get("stream");
+    if (s == null || s.isNull()) return endpoint.streamsByDefault();
+    if (!s.isBoolean()) throw new ApiException(ErrorKind.INVALID_REQUEST, "\"stream\" must be true or false", "stream");
+    if (endpoint.handling() != Endpoint.Handling.GENERATE) return false;
+    return s.booleanValue();
+  }
+
+  private static void checkParameters(Endpoint endpoint, ObjectNode json, int maxTokensLimit) throws ApiException {
+    switch (endpoint) {
+      case OPENAI_CHAT -> {
+        requireNonEmptyArray(json, "messages");
+        checkInt(json, "max_tokens", 1, maxTokensLimit);
+        checkInt(json, "max_completion_tokens", 1, maxTokensLimit);
+        checkInt(json, "n", 1, MAX_N);
+        checkNumber(json, "temperature", 0, 2);
+        checkNumber(json, "top_p", 0, 1);
+      }
+      case OPENAI_COMPLETIONS -> {
+        if (!json.has("prompt")) {
+          throw new ApiException(ErrorKind.INVALID_REQUEST, "missing \"prompt\": send the text to complete", "prompt");
+        }
+        checkInt(json, "max_tokens", 1, maxTokensLimit);
+        checkInt(json, "n", 1, MAX_N);
+        checkNumber(json, "temperature", 0, 2);
+        checkNumber(json, "top_p", 0, 1);
+      }
+      case OPENAI_EMBEDDINGS, OLLAMA_EMBED -> {
+        if (!json.has("input")) {
+          throw new ApiException(ErrorKind.INVALID_REQUEST, "missing \"input\": send a string or an array of strings", "input");
+        }
+      }
+      case OLLAMA_CHAT, OLLAMA_GENERATE -> {
+        if (endpoint == Endpoint.OLLAMA_CHAT && json.has("messages") && !json.get("messages").isArray()) {
+          throw new ApiException(ErrorKind.INVALID_REQUEST, "\"messages\" must be an array of {role, content}", "messages");
+        }
+        JsonNode options = json.get("options");
+        if (options != null && !options.isNull()) {
+          if (!options.isObject()) {
+            throw new ApiException(ErrorKind.INVALID_REQUEST, "\"options\" must be an object", "options");
+          }
+          // Ollama: -1 = generate until done, -2 = fill the context; both are bounded by the node's context.
+          checkInt((ObjectNode) options, "num_predict", -2, maxTokensLimit);
+          checkNumber((ObjectNode) options, "temperature", 0, 2);
+          checkNumber((ObjectNode) options, "top_p", 0, 1);
+        }
+      }
+      default -> { }
+    }
+  }
+
+  private static void requireNonEmptyArray(ObjectNode json, String field) throws ApiException {
+    JsonNode v = json.get(field);
+    if (v == null || !v.isArray() || v.isEmpty()) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "\"" + field + "\" must be a non-empty array of {role, content}", field);
+    }
+  }
+
+  private static void checkInt(ObjectNode json, String field, long min, long max) throws ApiException {
+    JsonNode v = json.get(field);
+    if (v == null || v.isNull()) return;
+    if (!v.isNumber() || v.asDouble() != Math.rint(v.asDouble())) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "\"" + field + "\" must be an integer between " + min + " and " + max + ", got " + v, field);
+    }
+    double d = v.asDouble();
+    if (d < min || d > max) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "\"" + field + "\" must be between " + min + " and " + max + ", got " + v, field);
+    }
+  }
+
+  private static void checkNumber(ObjectNode json, String field, double min, double max) throws ApiException {
+    JsonNode v = json.get(field);
+    if (v == null || v.isNull()) return;
+    if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "\"" + field + "\" must be a number between " + fmt(min) + " and " + fmt(max) + ", got " + v, field);
+    }
+  }
+
+  private static String fmt(double d) {
+    return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+  }
+}

@@ -1,0 +1,136 @@
+package dev.sluice.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.sim.GpuProfile;
+import dev.sluice.sim.SimNode;
+import dev.sluice.sim.SimOptions;
+import dev.sluice.support.Json;
+import io.vertx.core.Vertx;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code sluice demo}: a simulated GPU cluster (A10, A100 and H100 nodes serving qwen3:32b, an A10 serving qwen2:7b)
+ * behind the gateway, on a config file it writes, so everything can be tried on a laptop.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = "Start 4 simulated GPU nodes and the gateway in front of them (Ctrl-C stops everything).")
+public final class DemoCommand implements Callable<Integer> {
+  @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Gateway port (default: ${DEFAULT-VALUE}).")
+  int port = 8080;
+
+  @Option(names = "--host", paramLabel = "ADDR", description = "Gateway bind address (default: ${DEFAULT-VALUE}).")
+  String host = "127.0.0.1";
+
+  @Option(names = "--time-scale", paramLabel = "X",
+      description = "Simulated GPUs run X times faster than real ones (default: ${DEFAULT-VALUE}).")
+  double timeScale = 1.0;
+
+  @Option(names = "--config-out", paramLabel = "FILE",
+      description = "Where to write the demo's config file (default: a new temp directory). Edit it while the demo "
+          + "runs: the gateway reloads it.")
+  Path configOut;
+
+  /** The demo cluster: node id, GPU profile, GPU type label, model. */
+  private record DemoNode(String id, GpuProfile gpu, String gpuType, String model) {}
+
+  private static final List<DemoNode> CLUSTER = List.of(
+      new DemoNode("a10-01", GpuProfile.A10, "A10", "qwen3:32b"),
+      new DemoNode("a100-01", GpuProfile.A100, "A100", "qwen3:32b"),
+      new DemoNode("h100-01", GpuProfile.H100, "H100", "qwen3:32b"),
+      new DemoNode("a10-02", GpuProfile.A10, "A10", "qwen2:7b"));
+
+  @Override
+  public Integer call() throws Exception {
+    Vertx simVertx = Vertx.vertx();
+    List<SimNode> sims = new ArrayList<>();
+    for (DemoNode n : CLUSTER) {
+      SimOptions o = SimOptions.defaults().withId(n.id()).withGpu(n.gpu()).withModels(n.model()).withTimeScale(timeScale);
+      sims.add(SimNode.start(simVertx, o).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
+    }
+    Path file = configOut != null ? configOut : Files.createTempDirectory("sluice-demo").resolve("sluice.json");
+    Files.writeString(file, demoConfig(sims), StandardCharsets.UTF_8);
+    ServeCommand.Running gw;
+    try {
+      gw = ServeCommand.start(ConfigLoader.loadDetailed(file), file, host, port, Runtime.getRuntime().availableProcessors());
+    } catch (Exception e) {
+      System.err.println("sluice demo: the gateway could not start on " + host + ":" + port + ": " + rootMessage(e)
+          + " (try --port 0 or another port)");
+      simVertx.close();
+      return 1;
+    }
+    printWelcome(sims, file, gw.port());
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      gw.stop();
+      simVertx.close();
+      stopped.countDown();
+    }, "sluice-demo-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) t = t.getCause();
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+  }
+
+  private String demoConfig(List<SimNode> sims) throws Exception {
+    ObjectNode root = Json.MAPPER.createObjectNode();
+    root.putObject("server").put("host", host).put("port", port);
+    ObjectNode providers = root.putObject("providers");
+    ObjectNode qwen3 = providers.putObject("qwen3:32b-prod").put("apiKey", "ollama").put("api", "ollama");
+    ObjectNode m3 = qwen3.putArray("models").addObject().put("id", "qwen3:32b").put("name", "Production Qwen3 32B")
+        .put("contextWindow", 24576).put("maxTokens", 4096);
+    m3.putObject("gpuProfile").put("minVRAM", "22G").put("prefetch", true)
+        .put("warmupPrompt", "Hello, I am ready to assist.");
+    ObjectNode qwen2 = providers.putObject("qwen2:7b").put("apiKey", "ollama").put("api", "ollama");
+    qwen2.putArray("models").addObject().put("id", "qwen2:7b").put("name", "Fallback Qwen2 7B")
+        .put("contextWindow", 32768).put("maxTokens", 4096);
+    ArrayNode n3 = qwen3.putArray("nodes");
+    ArrayNode n2 = qwen2.putArray("nodes");
+    for (int i = 0; i < CLUSTER.size(); i++) {
+      DemoNode d = CLUSTER.get(i);
+      (d.model().equals("qwen3:32b") ? n3 : n2).addObject()
+          .put("id", d.id()).put("baseUrl", sims.get(i).baseUrl()).put("gpuType", d.gpuType());
+    }
+    return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
+  }
+
+  private void printWelcome(List<SimNode> sims, Path file, int gwPort) {
+    String base = "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + gwPort;
+    StringBuilder sb = new StringBuilder();
+    sb.append("\nSluice demo is running.\n\n");
+    sb.append("  gateway         ").append(base).append("   (OpenAI: ").append(base).append("/v1, Ollama: ")
+        .append(base).append(")\n");
+    sb.append("  metrics         ").append(base).append("/metrics\n");
+    sb.append("  config file     ").append(file).append("   (edit it: the gateway reloads it)\n");
+    sb.append("  simulated nodes (time scale ").append(timeScale).append("x):\n");
+    for (int i = 0; i < sims.size(); i++) {
+      DemoNode d = CLUSTER.get(i);
+      sb.append(String.format("    %-8s %-5s %-10s %s%n", d.id(), d.gpuType(), d.model(), sims.get(i).baseUrl()));
+    }
+    sb.append("\nTry:\n");
+    sb.append("  curl -s ").append(base).append("/v1/chat/completions -H 'Content-Type: application/json' \\\n")
+        .append("    -d '{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"max_tokens\":20}'\n");
+    sb.append("  curl -sN ").append(base).append("/api/chat \\\n")
+        .append("    -d '{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],")
+        .append("\"options\":{\"num_predict\":20}}'\n");
+    sb.append("  OLLAMA_HOST=").append(base).append(" ollama run qwen3:32b      # any Ollama client\n");
+    sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=none   # any OpenAI SDK\n");
+    sb.append("\nCtrl-C stops the gateway and the simulated nodes.\n");
+    System.out.println(sb);
+    System.out.flush();
+  }
+}

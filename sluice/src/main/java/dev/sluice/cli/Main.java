@@ -1,0 +1,41 @@
+package dev.sluice.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of {@code sluice.jar}: one command per job, each a thin shell over the packages that do the work. */
+@Command(
+    name = "sluice",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Sluice: an OpenAI- and Ollama-compatible gateway for a fleet of self-hosted GPU nodes.",
+    subcommands = {ServeCommand.class, DemoCommand.class, SimCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  /** Exit code for a config that cannot be used (so scripts can tell it from a crash). */
+  public static final int EXIT_BAD_CONFIG = 2;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured picocli command line (also used by tests). */
+  public static CommandLine commandLine() {
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Version from the jar manifest, or "dev" when run from classes. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"sluice " + (v == null ? "dev" : v)};
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package dev.sluice.cli;
+
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.ConfigHolder;
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.FileConfigWatcher;
+import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.server.Gateway;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code sluice serve --config sluice.json}: the gateway on a file config, reloaded when the file changes. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = "Run the gateway on a JSON config file (hot-reloaded on change; an invalid file exits with code 2).")
+public final class ServeCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "Config file (JSON).")
+  Path config;
+
+  @Option(names = "--host", paramLabel = "ADDR", description = "Bind address (overrides server.host).")
+  String host;
+
+  @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Port (overrides server.port; 0 = any free port).")
+  Integer port;
+
+  @Option(names = "--event-loops", paramLabel = "N",
+      description = "Event loops serving requests (default: number of CPUs).")
+  int eventLoops = Runtime.getRuntime().availableProcessors();
+
+  @Override
+  public Integer call() throws Exception {
+    ConfigLoader.Result loaded;
+    try {
+      loaded = ConfigLoader.loadDetailed(config);
+    } catch (ConfigException e) {
+      e.problems().forEach(System.err::println);
+      System.err.println("sluice: refusing to start: fix the config above (" + config + ")");
+      return Main.EXIT_BAD_CONFIG;
+    }
+    loaded.warnings().forEach(w -> log.warn("{}", w));
+    Running running;
+    try {
+      running = start(loaded, config, host, port, eventLoops);
+    } catch (Exception e) {
+      System.err.println("sluice: cannot start the gateway: " + DemoCommand.rootMessage(e)
+          + " (is another process using the port? try --port)");
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      running.stop();
+      stopped.countDown();
+    }, "sluice-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  /** A started gateway with its file watcher; {@link #stop} undoes both. */
+  record Running(Vertx vertx, Gateway gateway, FileConfigWatcher watcher, int port) {
+    void stop() {
+      watcher.stop();
+      try {
+        gateway.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("shutdown did not complete cleanly: {}", e.toString());
+      }
+    }
+  }
+
+  /** Starts a gateway on an already loaded config, watching {@code file} for changes. */
+  static Running start(ConfigLoader.Result loaded, Path file, String hostOverride, Integer portOverride, int eventLoops)
+      throws Exception {
+    Vertx vertx = Vertx.vertx();
+    ConfigHolder holder = new ConfigHolder(loaded.config());
+    SluiceMetrics metrics = new SluiceMetrics();
+    FileConfigWatcher watcher = new FileConfigWatcher(vertx, file, holder);
+    metrics.bindConfigReloads(watcher::reloads, watcher::rejections);
+    Gateway gateway = new Gateway(vertx, holder, metrics, eventLoops);
+    String host = hostOverride != null ? hostOverride : loaded.config().server().host();
+    int port = portOverride != null ? portOverride : loaded.config().server().port();
+    int bound = gateway.start(host, port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    watcher.start();
+    log.info("config {}: {} providers, {} nodes, {} models; watching it for changes", file,
+        loaded.config().providers().size(), loaded.config().nodes().size(), loaded.config().models().size());
+    return new Running(vertx, gateway, watcher, bound);
+  }
+}

@@ -1,0 +1,621 @@
+package dev.sluice.config;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.support.Json;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a Sluice config file (Clawdbot's provider format plus {@code server}, {@code timeouts}, {@code upstream} and
+ * per-provider {@code nodes}) into a validated {@link SluiceConfig}.
+ *
+ * <p>The JSON is walked by hand so that every problem names its exact key path, the offending value and the fix, and
+ * all problems are reported at once: {@code config: providers.qwen.nodes[2].baseUrl: "10.0.0.5:11434" is not a URL
+ * (expected http(s)://host:port)}. Unknown keys in Sluice's own blocks are errors; unknown keys in Clawdbot's provider
+ * blocks and model entries are tolerated and reported as warnings.
+ *
+ * <p>Format: a top-level object with optional {@code server} ({@code host}, {@code port}, {@code maxBodyBytes}),
+ * {@code timeouts} ({@code connect}, {@code firstToken}, {@code idle}, {@code total} as "250ms"/"2s"/"5m"/"1h"),
+ * {@code upstream} ({@code maxConnectionsPerNode}, {@code maxWaitQueuePerNode}, {@code maxAttempts} 1..5) and a
+ * required {@code providers} object (or Clawdbot's {@code models.providers}). A provider has {@code models[]}
+ * ({@code id}, {@code name}, {@code contextWindow}, {@code maxTokens}, {@code gpuProfile}), an {@code api}
+ * ("openai-completions" by default, "openai" or "ollama"), an {@code apiKey}, and either one {@code baseUrl} (one node
+ * whose id is the provider name) or {@code nodes[]} ({@code id}, {@code baseUrl}, {@code api}, {@code gpuType},
+ * {@code metricsUrl}, {@code labels}, {@code apiKey}). Defaults are the named constants of the settings records.
+ */
+public final class ConfigLoader {
+  /** Node ids become metric labels: keep them short and free of characters that need escaping. */
+  private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
+
+  /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
+  private static final int MAX_ATTEMPTS_LIMIT = 5;
+
+  /** Offending values are quoted up to this many characters so one bad line stays readable. */
+  private static final int MAX_VALUE_CHARS = 80;
+
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+  private static final Pattern VRAM = Pattern.compile("\\d+(\\.\\d+)?\\s*[KMGT](i?B)?", Pattern.CASE_INSENSITIVE);
+
+  private static final List<String> TOP_KEYS = List.of("server", "timeouts", "upstream", "providers", "models");
+  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes");
+  private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
+  private static final List<String> UPSTREAM_KEYS =
+      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts");
+  private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "models", "nodes");
+  private static final List<String> MODEL_KEYS = List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile");
+  private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
+  private static final List<String> NODE_KEYS =
+      List.of("id", "baseUrl", "api", "gpuType", "metricsUrl", "labels", "apiKey");
+
+  private static final String API_VALUES = "\"openai-completions\", \"openai\" or \"ollama\"";
+
+  private ConfigLoader() {}
+
+  /**
+   * A loaded config and the notes about keys that were ignored.
+   *
+   * @param config the validated snapshot
+   * @param warnings one line per tolerated but unused key, in file order, formatted like problems
+   */
+  public record Result(SluiceConfig config, List<String> warnings) {
+    public Result {
+      Objects.requireNonNull(config, "config");
+      warnings = List.copyOf(warnings);
+    }
+  }
+
+  /** Reads and validates {@code file}; I/O errors become a {@link ConfigException} naming the file. */
+  public static SluiceConfig load(Path file) throws ConfigException {
+    return loadDetailed(file).config();
+  }
+
+  /** Like {@link #load(Path)}, also returning the warnings. */
+  public static Result loadDetailed(Path file) throws ConfigException {
+    Objects.requireNonNull(file, "file");
+    return parseDetailed(read(file), file.toString());
+  }
+
+  /**
+   * Validates {@code json}.
+   *
+   * @param source where the text came from (a path), kept in {@link SluiceConfig#source()} and named in JSON syntax
+   *     errors
+   */
+  public static SluiceConfig parse(String json, String source) throws ConfigException {
+    return parseDetailed(json, source).config();
+  }
+
+  /** Like {@link #parse(String, String)}, also returning the warnings. */
+  public static Result parseDetailed(String json, String source) throws ConfigException {
+    Objects.requireNonNull(json, "json");
+    String where = source == null ? "the config" : source;
+    JsonNode root;
+    try {
+      root = Json.MAPPER.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new ConfigException(List.of(syntaxProblem(e, where)));
+    }
+    if (root == null || root.isMissingNode()) {
+      throw new ConfigException(List.of("config: " + where + " is empty (expected a JSON object with \"providers\")"));
+    }
+    Walk walk = new Walk();
+    SluiceConfig config = walk.config(root, source);
+    if (!walk.problems.isEmpty()) throw new ConfigException(walk.problems);
+    return new Result(config, walk.warnings);
+  }
+
+  private static String read(Path file) throws ConfigException {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(List.of("config: " + file + ": no such file (check the path)"));
+    } catch (AccessDeniedException e) {
+      throw new ConfigException(
+          List.of("config: " + file + ": permission denied (make the file readable by the gateway's user)"));
+    } catch (CharacterCodingException e) {
+      throw new ConfigException(List.of("config: " + file + ": not UTF-8 text (save the file as UTF-8)"));
+    } catch (IOException e) {
+      throw new ConfigException(List.of("config: " + file + ": cannot be read (" + e + "); check that it is a "
+          + "readable regular file"));
+    }
+  }
+
+  private static String syntaxProblem(JsonProcessingException e, String where) {
+    String jackson = e.getOriginalMessage();
+    String what;
+    if (e instanceof StreamConstraintsException) {
+      what = "nested deeper than " + Json.MAX_NESTING_DEPTH + " levels (flatten the structure)";
+    } else if (jackson.startsWith("Duplicate field")) {
+      what = jackson + " (each key may appear only once in an object; remove or rename one of them)";
+    } else if (jackson.startsWith("Trailing token")) {
+      what = "more content after the end of the top-level object (the file must hold exactly one JSON object; "
+          + "remove what follows its closing '}')";
+    } else if (jackson.contains("end-of-input")) {
+      what = "the text ends too early (look for a missing '}', ']' or closing quote)";
+    } else {
+      int nl = jackson.indexOf('\n');
+      what = (nl < 0 ? jackson : jackson.substring(0, nl))
+          + " (look for a missing comma or quote, a trailing comma, or a comment: JSON allows none)";
+    }
+    JsonLocation at = e.getLocation();
+    String position = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+    return "config: " + where + position + " is not valid JSON: " + what;
+  }
+
+  /** Renders a value for a message: JSON text, strings quoted, cut to {@link #MAX_VALUE_CHARS}. */
+  private static String show(JsonNode value) {
+    return value.isTextual() ? quote(value.asText()) : cut(value.toString());
+  }
+
+  private static String quote(String s) {
+    return Json.MAPPER.getNodeFactory().textNode(cut(s)).toString();
+  }
+
+  private static String cut(String s) {
+    return s.length() <= MAX_VALUE_CHARS ? s : s.substring(0, MAX_VALUE_CHARS) + "...";
+  }
+
+  /** One validation pass: collects problems and warnings while building the snapshot. */
+  private static final class Walk {
+    final List<String> problems = new ArrayList<>();
+    final List<String> warnings = new ArrayList<>();
+    /** Node id → path of the key that defined it, to report duplicates across providers. */
+    final Map<String, String> nodeIds = new HashMap<>();
+    /** "providers" or, in Clawdbot's nesting, "models.providers". */
+    String providersPath = "providers";
+
+    SluiceConfig config(JsonNode root, String source) {
+      if (!root.isObject()) {
+        problem("top level", show(root) + " must be a JSON object like {\"providers\": {...}}");
+        return null;
+      }
+      rejectUnknown(root, "", TOP_KEYS);
+      ServerSettings server = server(root.get("server"));
+      Timeouts timeouts = timeouts(root.get("timeouts"));
+      UpstreamSettings upstream = upstream(root.get("upstream"));
+      List<ProviderSpec> providers = providers(root);
+      checkSharedModelsAgree(providers);
+      return problems.isEmpty() ? new SluiceConfig(server, timeouts, upstream, providers, source) : null;
+    }
+
+    ServerSettings server(JsonNode node) {
+      if (!isObject(node, "server")) return ServerSettings.defaults();
+      rejectUnknown(node, "server", SERVER_KEYS);
+      String host = ServerSettings.DEFAULT_HOST;
+      JsonNode h = node.get("host");
+      if (h != null) {
+        if (h.isTextual() && !h.asText().isBlank()) host = h.asText();
+        else problem("server.host", show(h) + " must be a host name or IP address to bind, e.g. \"0.0.0.0\"");
+      }
+      int port = ServerSettings.DEFAULT_PORT;
+      JsonNode p = node.get("port");
+      if (p != null) {
+        if (p.isIntegralNumber() && p.canConvertToInt() && p.asInt() >= 0 && p.asInt() <= 65535) port = p.asInt();
+        else problem("server.port", show(p) + " must be a TCP port 0..65535 (0 = any free port)");
+      }
+      long maxBody = ServerSettings.DEFAULT_MAX_BODY_BYTES;
+      JsonNode b = node.get("maxBodyBytes");
+      if (b != null) {
+        if (b.isIntegralNumber() && b.canConvertToLong() && b.asLong() > 0) maxBody = b.asLong();
+        else problem("server.maxBodyBytes", show(b) + " must be a positive integer (bytes), e.g. 10485760");
+      }
+      return new ServerSettings(host, port, maxBody);
+    }
+
+    Timeouts timeouts(JsonNode node) {
+      if (!isObject(node, "timeouts")) return Timeouts.defaults();
+      rejectUnknown(node, "timeouts", TIMEOUT_KEYS);
+      return new Timeouts(
+          duration(node, "timeouts", "connect", Timeouts.DEFAULT_CONNECT),
+          duration(node, "timeouts", "firstToken", Timeouts.DEFAULT_FIRST_TOKEN),
+          duration(node, "timeouts", "idle", Timeouts.DEFAULT_IDLE),
+          duration(node, "timeouts", "total", Timeouts.DEFAULT_TOTAL));
+    }
+
+    Duration duration(JsonNode parent, String path, String key, Duration fallback) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      Matcher m = v.isTextual() ? DURATION.matcher(v.asText()) : null;
+      if (m == null || !m.matches() || Long.parseLong(m.group(1)) == 0) {
+        problem(path + "." + key, show(v) + " must be a positive duration like \"250ms\", \"2s\", \"5m\" or \"1h\"");
+        return fallback;
+      }
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        default -> Duration.ofHours(n);
+      };
+    }
+
+    UpstreamSettings upstream(JsonNode node) {
+      if (!isObject(node, "upstream")) return UpstreamSettings.defaults();
+      rejectUnknown(node, "upstream", UPSTREAM_KEYS);
+      int connections = positiveInt(node, "upstream", "maxConnectionsPerNode", "connections",
+          UpstreamSettings.DEFAULT_MAX_CONNECTIONS_PER_NODE);
+      int queue = positiveInt(node, "upstream", "maxWaitQueuePerNode", "requests",
+          UpstreamSettings.DEFAULT_MAX_WAIT_QUEUE_PER_NODE);
+      int attempts = UpstreamSettings.DEFAULT_MAX_ATTEMPTS;
+      JsonNode a = node.get("maxAttempts");
+      if (a != null) {
+        if (a.isIntegralNumber() && a.canConvertToInt() && a.asInt() >= 1 && a.asInt() <= MAX_ATTEMPTS_LIMIT) {
+          attempts = a.asInt();
+        } else {
+          problem("upstream.maxAttempts",
+              show(a) + " must be an integer 1.." + MAX_ATTEMPTS_LIMIT + " (1 = no retry)");
+        }
+      }
+      return new UpstreamSettings(connections, queue, attempts);
+    }
+
+    /** Reads an optional positive int; {@code fallback} when absent or invalid (invalid is recorded). */
+    int positiveInt(JsonNode parent, String path, String key, String unit, int fallback) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      if (v.isIntegralNumber() && v.canConvertToInt() && v.asInt() > 0) return v.asInt();
+      problem(path + "." + key, show(v) + " must be a positive integer (" + unit + ")");
+      return fallback;
+    }
+
+    List<ProviderSpec> providers(JsonNode root) {
+      JsonNode top = root.get("providers");
+      JsonNode wrapper = root.get("models");
+      JsonNode block = top;
+      if (wrapper != null) {
+        if (top != null) {
+          problem("models.providers", "given as well as top-level providers; keep only one of them");
+          return List.of();
+        }
+        if (!isObject(wrapper, "models")) return List.of();
+        tolerateUnknown(wrapper, "models", List.of("providers"));
+        providersPath = "models.providers";
+        block = wrapper.get("providers");
+      }
+      String path = providersPath;
+      if (block == null) {
+        problem(path, "missing; add at least one provider, e.g. \"providers\": {\"local\": {\"baseUrl\": "
+            + "\"http://127.0.0.1:11434/v1\", \"models\": [{\"id\": \"qwen3:32b\"}]}}");
+        return List.of();
+      }
+      if (!isObject(block, path)) return List.of();
+      if (block.isEmpty()) {
+        problem(path, "is empty; add at least one provider with a baseUrl and models");
+        return List.of();
+      }
+      List<ProviderSpec> out = new ArrayList<>();
+      block.properties().forEach(e -> {
+        ProviderSpec p = provider(e.getKey(), e.getValue(), path + "." + e.getKey());
+        if (p != null) out.add(p);
+      });
+      return out;
+    }
+
+    ProviderSpec provider(String name, JsonNode node, String path) {
+      if (!isObject(node, path)) return null;
+      tolerateUnknown(node, path, PROVIDER_KEYS);
+      ApiKind api = api(node.get("api"), path + ".api", ProviderSpec.DEFAULT_API);
+      String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", null);
+      List<ModelSpec> models = models(node.get("models"), path + ".models");
+      JsonNode nodesNode = node.get("nodes");
+      JsonNode baseUrl = node.get("baseUrl");
+      List<NodeSpec> nodes = new ArrayList<>();
+      if (nodesNode == null) {
+        if (baseUrl == null) {
+          problem(path + ".baseUrl", "missing; give the provider a baseUrl (e.g. \"http://127.0.0.1:11434/v1\") "
+              + "or a nodes[] list");
+          return null;
+        }
+        Endpoint endpoint = endpoint(baseUrl, path + ".baseUrl");
+        if (!NODE_ID.matcher(name).matches()) {
+          problem(path, "provider name " + quote(name) + " is used as the node id and must match "
+              + NODE_ID.pattern() + " (it becomes a metric label); rename the provider or give it nodes[]");
+        } else {
+          claimNodeId(name, path);
+        }
+        if (endpoint != null) {
+          nodes.add(new NodeSpec(name, endpoint.root, endpoint.openAiBase, api, null, null, Map.of(), apiKey, name));
+        }
+      } else {
+        if (baseUrl != null) {
+          endpoint(baseUrl, path + ".baseUrl");
+          warning(path + ".baseUrl", "ignored because the provider lists nodes[]; each node has its own baseUrl");
+        }
+        if (nodesNode.isArray() && nodesNode.isEmpty()) {
+          problem(path + ".nodes", "is empty; list at least one node, or remove nodes to use the provider's baseUrl");
+        } else if (isArray(nodesNode, path + ".nodes")) {
+          for (int i = 0; i < nodesNode.size(); i++) {
+            NodeSpec n = node(nodesNode.get(i), path + ".nodes[" + i + "]", name, api, apiKey);
+            if (n != null) nodes.add(n);
+          }
+        }
+      }
+      return new ProviderSpec(name, models, nodes);
+    }
+
+    List<ModelSpec> models(JsonNode node, String path) {
+      if (node == null) {
+        problem(path, "missing; list at least one model, e.g. \"models\": [{\"id\": \"qwen3:32b\"}]");
+        return List.of();
+      }
+      if (!isArray(node, path)) return List.of();
+      if (node.isEmpty()) {
+        problem(path, "is empty; list at least one model, e.g. [{\"id\": \"qwen3:32b\"}]");
+        return List.of();
+      }
+      List<ModelSpec> out = new ArrayList<>();
+      Map<String, Integer> seen = new HashMap<>();
+      for (int i = 0; i < node.size(); i++) {
+        String at = path + "[" + i + "]";
+        ModelSpec m = model(node.get(i), at);
+        if (m == null) continue;
+        Integer first = seen.putIfAbsent(m.id(), i);
+        if (first != null) {
+          problem(at + ".id", show(node.get(i).get("id")) + " is already listed at models[" + first
+              + "]; list each model once per provider");
+        } else {
+          out.add(m);
+        }
+      }
+      return out;
+    }
+
+    ModelSpec model(JsonNode node, String path) {
+      if (!isObject(node, path)) return null;
+      tolerateUnknown(node, path, MODEL_KEYS);
+      String id = requiredString(node, path, "id", "a model id like \"qwen3:32b\"");
+      String name = optionalString(node, path, "name", "a display name");
+      int contextWindow = positiveInt(node, path, "contextWindow", "tokens", 0);
+      int maxTokens = positiveInt(node, path, "maxTokens", "tokens", 0);
+      if (contextWindow > 0 && maxTokens > contextWindow) {
+        problem(path + ".maxTokens", maxTokens + " exceeds contextWindow " + contextWindow
+            + "; lower maxTokens or raise contextWindow");
+      }
+      ModelSpec.GpuProfile gpuProfile = gpuProfile(node.get("gpuProfile"), path + ".gpuProfile");
+      return id == null ? null : new ModelSpec(id, name, contextWindow, maxTokens, gpuProfile);
+    }
+
+    ModelSpec.GpuProfile gpuProfile(JsonNode node, String path) {
+      if (node == null || !isObject(node, path)) return null;
+      tolerateUnknown(node, path, GPU_PROFILE_KEYS);
+      String minVram = optionalString(node, path, "minVRAM", "a memory size like \"22G\"");
+      if (minVram != null && !VRAM.matcher(minVram).matches()) {
+        problem(path + ".minVRAM", show(node.get("minVRAM")) + " must be a memory size like \"22G\" or \"24GiB\"");
+      }
+      boolean prefetch = false;
+      JsonNode p = node.get("prefetch");
+      if (p != null) {
+        if (p.isBoolean()) prefetch = p.asBoolean();
+        else problem(path + ".prefetch", show(p) + " must be true or false");
+      }
+      String warmupPrompt = optionalString(node, path, "warmupPrompt", "the prompt sent once at start-up");
+      return new ModelSpec.GpuProfile(minVram, prefetch, warmupPrompt);
+    }
+
+    NodeSpec node(JsonNode node, String path, String provider, ApiKind providerApi, String providerKey) {
+      if (!isObject(node, path)) return null;
+      rejectUnknown(node, path, NODE_KEYS);
+      String id = requiredString(node, path, "id", "a node id like \"a10-01\"");
+      if (id != null) {
+        if (!NODE_ID.matcher(id).matches()) {
+          problem(path + ".id", show(node.get("id")) + " must match " + NODE_ID.pattern()
+              + " (letters, digits, '.', '_', ':', '-'; at most 64; it becomes a metric label)");
+        } else {
+          claimNodeId(id, path + ".id");
+        }
+      }
+      Endpoint endpoint = null;
+      JsonNode baseUrl = node.get("baseUrl");
+      if (baseUrl == null) problem(path + ".baseUrl", "missing; give the node's URL, e.g. \"http://10.0.0.5:8000/v1\"");
+      else endpoint = endpoint(baseUrl, path + ".baseUrl");
+      ApiKind api = api(node.get("api"), path + ".api", providerApi);
+      String gpuType = optionalString(node, path, "gpuType", "a GPU model like \"A10\" or \"H100\"");
+      if (gpuType != null && gpuType.isBlank()) {
+        problem(path + ".gpuType", "\"\" must be a GPU model like \"A10\" or \"H100\", or be left out");
+      }
+      URI metricsUrl = null;
+      JsonNode m = node.get("metricsUrl");
+      if (m != null) metricsUrl = url(m, path + ".metricsUrl", true);
+      Map<String, String> labels = labels(node.get("labels"), path + ".labels");
+      String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", providerKey);
+      if (id == null || endpoint == null) return null;
+      String gpu = gpuType == null || gpuType.isBlank() ? null : gpuType.toUpperCase(Locale.ROOT);
+      return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api, gpu, metricsUrl, labels, apiKey, provider);
+    }
+
+    Map<String, String> labels(JsonNode node, String path) {
+      if (node == null || !isObject(node, path)) return Map.of();
+      Map<String, String> out = new LinkedHashMap<>();
+      node.properties().forEach(e -> {
+        if (e.getValue().isTextual()) out.put(e.getKey(), e.getValue().asText());
+        else problem(path + "." + e.getKey(), show(e.getValue()) + " must be a string (labels map names to strings)");
+      });
+      return out;
+    }
+
+    void claimNodeId(String id, String path) {
+      String first = nodeIds.putIfAbsent(id, path);
+      if (first != null) {
+        problem(path, "node id \"" + id + "\" is already used by " + first
+            + "; node ids must be unique across the whole config");
+      }
+    }
+
+    ApiKind api(JsonNode v, String path, ApiKind fallback) {
+      if (v == null) return fallback;
+      String s = v.isTextual() ? v.asText() : "";
+      switch (s) {
+        case "openai-completions", "openai":
+          return ApiKind.OPENAI;
+        case "ollama":
+          return ApiKind.OLLAMA;
+        default:
+          problem(path, show(v) + " is not a known api (expected " + API_VALUES + ")");
+          return fallback;
+      }
+    }
+
+    /** A key sent upstream; an empty string means send none. */
+    String apiKey(JsonNode v, String path, String fallback) {
+      if (v == null) return fallback;
+      if (!v.isTextual()) {
+        problem(path, show(v) + " must be a string (the key sent as Authorization: Bearer; \"\" to send none)");
+        return fallback;
+      }
+      return v.asText().isEmpty() ? null : v.asText();
+    }
+
+    Endpoint endpoint(JsonNode v, String path) {
+      URI url = url(v, path, false);
+      if (url == null) return null;
+      String s = v.asText().replaceAll("/+$", "");
+      if (s.endsWith("/v1")) return new Endpoint(URI.create(s.substring(0, s.length() - 3)), URI.create(s));
+      return new Endpoint(URI.create(s), URI.create(s + "/v1"));
+    }
+
+    /** Validates an absolute http(s) URL with a host; records a problem and returns null when it is not one. */
+    URI url(JsonNode v, String path, boolean queryAllowed) {
+      String expected = " is not a URL (expected http(s)://host:port)";
+      if (!v.isTextual()) {
+        problem(path, show(v) + expected);
+        return null;
+      }
+      URI uri;
+      try {
+        uri = new URI(v.asText());
+      } catch (URISyntaxException e) {
+        problem(path, show(v) + expected);
+        return null;
+      }
+      String scheme = uri.getScheme();
+      boolean httpScheme = "http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme);
+      if (!httpScheme || uri.isOpaque() || uri.getRawAuthority() == null) {
+        problem(path, show(v) + expected);
+      } else if (uri.getHost() == null) {
+        problem(path, show(v) + " has no valid host (expected http(s)://host:port; host names may not contain '_')");
+      } else if (uri.getRawUserInfo() != null) {
+        problem(path, show(v) + " must not carry user:password@; put the key in apiKey");
+      } else if (uri.getRawQuery() != null && !queryAllowed) {
+        problem(path, show(v) + " must not carry a query (?...); give the base URL only");
+      } else if (uri.getRawFragment() != null) {
+        problem(path, show(v) + " must not carry a fragment (#...); remove it");
+      } else {
+        return uri;
+      }
+      return null;
+    }
+
+    String requiredString(JsonNode parent, String path, String key, String what) {
+      JsonNode v = parent.get(key);
+      if (v == null) {
+        problem(path + "." + key, "missing; give " + what);
+        return null;
+      }
+      if (!v.isTextual() || v.asText().isBlank()) {
+        problem(path + "." + key, show(v) + " must be a non-empty string: " + what);
+        return null;
+      }
+      return v.asText();
+    }
+
+    String optionalString(JsonNode parent, String path, String key, String what) {
+      JsonNode v = parent.get(key);
+      if (v == null) return null;
+      if (v.isTextual()) return v.asText();
+      problem(path + "." + key, show(v) + " must be a string: " + what);
+      return null;
+    }
+
+    /** True when {@code node} is present and an object; records a problem when present and not an object. */
+    boolean isObject(JsonNode node, String path) {
+      if (node == null) return false;
+      if (node.isObject()) return true;
+      problem(path, show(node) + " must be a JSON object {...}");
+      return false;
+    }
+
+    boolean isArray(JsonNode node, String path) {
+      if (node.isArray()) return true;
+      problem(path, show(node) + " must be a JSON array [...]");
+      return false;
+    }
+
+    void rejectUnknown(JsonNode node, String path, List<String> known) {
+      for (String key : unknownKeys(node, known)) {
+        problem(join(path, key), "unknown key (known: " + String.join(", ", known) + ")");
+      }
+    }
+
+    void tolerateUnknown(JsonNode node, String path, List<String> known) {
+      for (String key : unknownKeys(node, known)) {
+        warning(join(path, key), "unknown key, ignored (Sluice reads: " + String.join(", ", known) + ")");
+      }
+    }
+
+    /**
+     * A model listed by several providers is one route with one set of limits ({@link SluiceConfig#models()} keeps
+     * the first spec), so the limits must agree or the context-window check would silently use one of them.
+     */
+    void checkSharedModelsAgree(List<ProviderSpec> providers) {
+      Map<String, ProviderSpec> firstOwner = new HashMap<>();
+      Map<String, ModelSpec> firstSpec = new HashMap<>();
+      for (ProviderSpec p : providers) {
+        for (ModelSpec m : p.models()) {
+          ModelSpec prev = firstSpec.putIfAbsent(m.id(), m);
+          firstOwner.putIfAbsent(m.id(), p);
+          if (prev == null) continue;
+          if (prev.contextWindowTokens() != m.contextWindowTokens() || prev.maxTokens() != m.maxTokens()) {
+            problem(providersPath + "." + p.name() + ".models", "model \"" + m.id() + "\" is also listed by provider \""
+                + firstOwner.get(m.id()).name() + "\" with a different contextWindow/maxTokens; a model has one "
+                + "limit, make them equal");
+          }
+        }
+      }
+    }
+
+    void problem(String path, String message) {
+      problems.add("config: " + path + ": " + message);
+    }
+
+    void warning(String path, String message) {
+      warnings.add("config: " + path + ": " + message);
+    }
+
+    private static Set<String> unknownKeys(JsonNode node, List<String> known) {
+      Set<String> unknown = new LinkedHashSet<>();
+      node.fieldNames().forEachRemaining(k -> {
+        if (!known.contains(k)) unknown.add(k);
+      });
+      return unknown;
+    }
+
+    private static String join(String path, String key) {
+      return path.isEmpty() ? key : path + "." + key;
+    }
+  }
+
+  /** The two bases derived from one baseUrl (see {@link NodeSpec}). */
+  private record Endpoint(URI root, URI openAiBase) {}
+}

@@ -1,0 +1,39 @@
+package dev.sluice.config;
+
+import java.net.URI;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One upstream GPU node as configured.
+ *
+ * @param id unique node id across the whole config
+ * @param root scheme://host:port plus any path prefix below which the node's native API lives
+ *     (Ollama's {@code /api/...} paths are resolved against it)
+ * @param openAiBase base for OpenAI-compatible paths (e.g. {@code http://h:11434/v1}); {@code /chat/completions}
+ *     is appended to it
+ * @param api wire API of the node
+ * @param gpuType e.g. A10, A100, H100 (free text, upper-cased)
+ * @param metricsUrl optional telemetry URL (DCGM exporter or vLLM /metrics); null when absent
+ * @param labels free labels
+ * @param apiKey key sent upstream as {@code Authorization: Bearer}; null to send none
+ * @param provider the provider this node belongs to
+ */
+public record NodeSpec(
+    String id,
+    URI root,
+    URI openAiBase,
+    ApiKind api,
+    String gpuType,
+    URI metricsUrl,
+    Map<String, String> labels,
+    String apiKey,
+    String provider) {
+  public NodeSpec {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(root, "root");
+    Objects.requireNonNull(openAiBase, "openAiBase");
+    Objects.requireNonNull(api, "api");
+    labels = labels == null ? Map.of() : Map.copyOf(labels);
+  }
+}

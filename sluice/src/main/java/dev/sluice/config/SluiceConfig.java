@@ -1,0 +1,84 @@
+package dev.sluice.config;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One validated, immutable configuration snapshot, with the model → nodes map compiled once. A request reads one
+ * snapshot from start to end; {@link ConfigHolder} swaps snapshots atomically.
+ */
+public final class SluiceConfig {
+  private final ServerSettings server;
+  private final Timeouts timeouts;
+  private final UpstreamSettings upstream;
+  private final List<ProviderSpec> providers;
+  private final String source;
+  private final List<NodeSpec> nodes;
+  private final Map<String, NodeSpec> nodesById;
+  private final Map<String, ModelRoute> models;
+
+  public SluiceConfig(
+      ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, List<ProviderSpec> providers, String source) {
+    this.server = Objects.requireNonNull(server, "server");
+    this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
+    this.upstream = Objects.requireNonNull(upstream, "upstream");
+    this.providers = List.copyOf(providers);
+    this.source = source == null ? "(built in code)" : source;
+    List<NodeSpec> all = new ArrayList<>();
+    Map<String, NodeSpec> byId = new LinkedHashMap<>();
+    Map<String, ModelRoute> routes = new LinkedHashMap<>();
+    for (ProviderSpec p : this.providers) {
+      for (NodeSpec n : p.nodes()) {
+        all.add(n);
+        byId.put(n.id(), n);
+      }
+      for (ModelSpec m : p.models()) {
+        ModelRoute prev = routes.get(m.id());
+        if (prev == null) {
+          routes.put(m.id(), new ModelRoute(m, p.name(), p.nodes()));
+        } else {
+          List<NodeSpec> merged = new ArrayList<>(prev.nodes());
+          merged.addAll(p.nodes());
+          routes.put(m.id(), new ModelRoute(prev.model(), prev.provider(), merged));
+        }
+      }
+    }
+    this.nodes = List.copyOf(all);
+    this.nodesById = Collections.unmodifiableMap(byId);
+    this.models = Collections.unmodifiableMap(routes);
+  }
+
+  public ServerSettings server() { return server; }
+
+  public Timeouts timeouts() { return timeouts; }
+
+  public UpstreamSettings upstream() { return upstream; }
+
+  /** Providers in file order. */
+  public List<ProviderSpec> providers() { return providers; }
+
+  /** Where this snapshot came from (a file path), for logs. */
+  public String source() { return source; }
+
+  /** Every node of every provider, in file order. Node ids are unique (validated). */
+  public List<NodeSpec> nodes() { return nodes; }
+
+  public Optional<NodeSpec> node(String id) { return Optional.ofNullable(nodesById.get(id)); }
+
+  /** Model id → the model and the nodes that serve it (a model listed by several providers is served by all). */
+  public Map<String, ModelRoute> models() { return models; }
+
+  public Optional<ModelRoute> model(String id) { return Optional.ofNullable(models.get(id)); }
+
+  /** A model and the nodes that may serve it. */
+  public record ModelRoute(ModelSpec model, String provider, List<NodeSpec> nodes) {
+    public ModelRoute {
+      nodes = List.copyOf(nodes);
+    }
+  }
+}

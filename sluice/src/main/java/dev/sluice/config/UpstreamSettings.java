@@ -1,0 +1,21 @@
+package dev.sluice.config;
+
+/**
+ * Bounds of the per-node HTTP clients and the retry rule.
+ *
+ * @param maxConnectionsPerNode HTTP/1.1 connections kept per node
+ * @param maxWaitQueuePerNode requests waiting for a connection before the node counts as full
+ * @param maxAttempts attempts per request on distinct nodes (1 = no retry)
+ */
+public record UpstreamSettings(int maxConnectionsPerNode, int maxWaitQueuePerNode, int maxAttempts) {
+  /** A GPU node runs at most a few hundred sequences at once (vLLM max_num_seqs 256). */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_NODE = 256;
+  /** Beyond this many waiting requests the node is overloaded; fail fast and fail over instead of queueing. */
+  public static final int DEFAULT_MAX_WAIT_QUEUE_PER_NODE = 1024;
+  /** First try plus at most 2 retries on other nodes (RELIABILITY.md). */
+  public static final int DEFAULT_MAX_ATTEMPTS = 3;
+
+  public static UpstreamSettings defaults() {
+    return new UpstreamSettings(DEFAULT_MAX_CONNECTIONS_PER_NODE, DEFAULT_MAX_WAIT_QUEUE_PER_NODE, DEFAULT_MAX_ATTEMPTS);
+  }
+}

@@ -1,0 +1,109 @@
+package dev.sluice.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * Every metric name Sluice exports, in one class. Labels are bounded: a model label only ever takes a configured model
+ * id (anything else collapses to {@value #UNKNOWN}), a node label only a configured node id.
+ */
+public final class SluiceMetrics {
+  public static final String ROUTER_UP = "sluice_router_up";
+  public static final String REQUESTS = "sluice_requests"; // exported as sluice_requests_total
+  public static final String REQUEST_DURATION = "sluice_request_duration"; // _seconds histogram
+  public static final String UPSTREAM_ATTEMPTS = "sluice_upstream_attempts"; // _total
+  public static final String CONFIG_RELOADS = "sluice_config_reloads"; // _total
+  public static final String UNKNOWN = "unknown";
+
+  /** Latency buckets from 5 ms (a cached or refused request) to 10 min (a long generation). */
+  private static final Duration[] DURATION_BUCKETS = {
+    Duration.ofMillis(5), Duration.ofMillis(25), Duration.ofMillis(100), Duration.ofMillis(250),
+    Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+    Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120),
+    Duration.ofSeconds(300), Duration.ofSeconds(600)
+  };
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final ConcurrentHashMap<String, Counter> requestCounters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> durationTimers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> attemptCounters = new ConcurrentHashMap<>();
+  private volatile Set<String> knownModels = Set.of();
+
+  public SluiceMetrics() {
+    Gauge.builder(ROUTER_UP, () -> 1).description("1 while the Sluice router is serving").register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  /** Registers a gauge for the number of config reloads and rejections. */
+  public void bindConfigReloads(Supplier<Number> accepted, Supplier<Number> rejected) {
+    io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, accepted, s -> s.get().doubleValue())
+        .tag("result", "accepted").description("Config reloads applied").register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, rejected, s -> s.get().doubleValue())
+        .tag("result", "rejected").description("Config reloads rejected (old config kept)").register(registry);
+  }
+
+  /** The model ids that may appear as label values (from the current config). */
+  public void knownModels(Set<String> models) {
+    knownModels = Set.copyOf(models);
+  }
+
+  /** The label value for a client-supplied model name. */
+  public String modelLabel(String model) {
+    return model != null && knownModels.contains(model) ? model : UNKNOWN;
+  }
+
+  /**
+   * One finished request.
+   *
+   * @param endpoint endpoint name (bounded: an {@code Endpoint} constant or "other")
+   * @param model model label (use {@link #modelLabel})
+   * @param status HTTP status sent to the client
+   * @param outcome ok, client_error, failed, cancelled
+   */
+  public void request(String endpoint, String model, int status, String outcome, long durationNanos) {
+    String statusClass = (status / 100) + "xx";
+    String key = endpoint + '|' + model + '|' + statusClass + '|' + outcome;
+    requestCounters.computeIfAbsent(key, k -> Counter.builder(REQUESTS)
+        .description("Requests by endpoint, model, status class and outcome")
+        .tags("endpoint", endpoint, "model", model, "status", statusClass, "outcome", outcome)
+        .register(registry)).increment();
+    durationTimers.computeIfAbsent(endpoint + '|' + model, k -> Timer.builder(REQUEST_DURATION)
+        .description("End-to-end request duration, from the first request byte to the last response byte")
+        .tags("endpoint", endpoint, "model", model)
+        .serviceLevelObjectives(DURATION_BUCKETS)
+        .register(registry)).record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /** One attempt on a node: result is ok or a failure kind in lower case. */
+  public void attempt(String node, String result) {
+    attemptCounters.computeIfAbsent(node + '|' + result, k -> Counter.builder(UPSTREAM_ATTEMPTS)
+        .description("Upstream attempts by node and result")
+        .tags("node", node, "result", result)
+        .register(registry)).increment();
+  }
+
+  /** Prometheus text exposition. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+}

@@ -1,0 +1,391 @@
+package dev.sluice.server;
+
+import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.Endpoint;
+import dev.sluice.api.ErrorKind;
+import dev.sluice.api.ParsedRequest;
+import dev.sluice.api.StreamFramer;
+import dev.sluice.config.ApiKind;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.upstream.Failure;
+import dev.sluice.upstream.FailureClassifier;
+import dev.sluice.upstream.NodeClient;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One proxied request, from validated body to exactly one outcome. All callbacks run on the event loop of the client
+ * connection, so the state below needs no locks.
+ *
+ * <p>The rule that matters: nothing is sent to the client until the first complete upstream event arrives ("lazy
+ * commit"). Until then any failure of a node is invisible and the next node in the plan is tried (at most
+ * upstream.maxAttempts, each on a different node). After commit, bytes are relayed as they come, with backpressure;
+ * a broken or stalled stream ends with one in-band error event and is never retried. A client that goes away resets
+ * the upstream request at any stage.
+ */
+final class Exchange {
+  private static final Logger log = LoggerFactory.getLogger(Exchange.class);
+
+  /** Request headers never forwarded: hop-by-hop, credentials meant for Sluice, and Sluice's own control headers. */
+  private static final Set<String> DROP_REQUEST_HEADERS = Set.of(
+      "host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+      "proxy-authorization", "proxy-connection", "authorization", "x-api-key", "cookie", "accept-encoding", "expect");
+  /** Response headers not copied to the client: hop-by-hop, and length/encoding which Vert.x sets itself. */
+  private static final Set<String> DROP_RESPONSE_HEADERS = Set.of(
+      "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
+      "content-length");
+  static final String NODE_HEADER = "x-sluice-node";
+
+  private final Vertx vertx;
+  private final HttpServerRequest req;
+  private final HttpServerResponse resp;
+  private final SluiceConfig config;
+  private final ParsedRequest request;
+  private final List<NodeClient> plan;
+  private final SluiceMetrics metrics;
+  private final String modelLabel;
+  private final long startNanos;
+  private final long deadlineNanos;
+  private final List<Failure> failures = new ArrayList<>();
+  private final List<String> failureTexts = new ArrayList<>();
+
+  private Attempt attempt;
+  private int attemptsMade;
+  private boolean committed;
+  private boolean finished;
+  private long totalTimer = -1;
+
+  Exchange(Vertx vertx, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<NodeClient> plan,
+      SluiceMetrics metrics, long startNanos) {
+    this.vertx = vertx;
+    this.req = req;
+    this.resp = req.response();
+    this.config = config;
+    this.request = request;
+    this.plan = plan;
+    this.metrics = metrics;
+    this.modelLabel = metrics.modelLabel(request.model());
+    this.startNanos = startNanos;
+    this.deadlineNanos = startNanos + config.timeouts().total().toNanos();
+  }
+
+  void start() {
+    resp.closeHandler(v -> clientGone());
+    totalTimer = vertx.setTimer(Math.max(1, config.timeouts().total().toMillis()), id -> totalTimeout());
+    nextAttempt();
+  }
+
+  // ------------------------------------------------------------------ attempts (before commit)
+
+  private void nextAttempt() {
+    if (finished) return;
+    int max = Math.min(plan.size(), config.upstream().maxAttempts());
+    if (attemptsMade >= max || System.nanoTime() >= deadlineNanos) {
+      failBeforeCommit();
+      return;
+    }
+    Attempt a = new Attempt(plan.get(attemptsMade++));
+    attempt = a;
+    a.node.acquire();
+    a.firstTokenTimer = vertx.setTimer(Math.max(1, config.timeouts().firstToken().toMillis()), id -> {
+      if (attempt == a && !committed) {
+        a.resetUpstream();
+        attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT,
+            "no first token within " + config.timeouts().firstToken().toMillis() + " ms"));
+      }
+    });
+    a.node.http().request(requestOptions(a.node.spec())).onComplete(ar -> {
+      if (attempt != a || finished) {
+        if (ar.succeeded()) ar.result().reset();
+        return;
+      }
+      if (ar.failed()) {
+        attemptFailed(a, FailureClassifier.ofException(ar.cause(), false));
+        return;
+      }
+      a.upstreamReq = ar.result();
+      a.upstreamReq.send(request.raw()).onComplete(rr -> {
+        if (attempt != a || finished) {
+          if (rr.succeeded()) a.resetUpstream();
+          return;
+        }
+        if (rr.failed()) {
+          attemptFailed(a, FailureClassifier.ofException(rr.cause(), true));
+        } else {
+          onResponse(a, rr.result());
+        }
+      });
+    });
+  }
+
+  private RequestOptions requestOptions(NodeSpec node) {
+    String base = request.endpoint().flavor() == ApiFlavor.OPENAI ? node.openAiBase().getRawPath() : node.root().getRawPath();
+    RequestOptions o = new RequestOptions()
+        .setMethod(HttpMethod.POST)
+        .setURI((base == null ? "" : base) + request.endpoint().upstreamPath())
+        .setConnectTimeout(config.timeouts().connect().toMillis())
+        .setFollowRedirects(false);
+    MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
+    for (var e : req.headers()) {
+      String name = e.getKey().toLowerCase(Locale.ROOT);
+      if (DROP_REQUEST_HEADERS.contains(name) || name.startsWith("x-sluice-")) continue;
+      h.add(e.getKey(), e.getValue());
+    }
+    if (!h.contains(HttpHeaders.CONTENT_TYPE)) h.set(HttpHeaders.CONTENT_TYPE, "application/json");
+    if (node.apiKey() != null && !node.apiKey().isEmpty()) h.set(HttpHeaders.AUTHORIZATION, "Bearer " + node.apiKey());
+    o.setHeaders(h);
+    return o;
+  }
+
+  private void onResponse(Attempt a, HttpClientResponse r) {
+    a.upstreamResp = r;
+    Failure f = FailureClassifier.ofStatus(r.statusCode());
+    if (f != null) {
+      a.resetUpstream();
+      attemptFailed(a, f);
+      return;
+    }
+    StreamFramer.Mode mode = r.statusCode() / 100 == 2 ? StreamFramer.modeFor(r.getHeader(HttpHeaders.CONTENT_TYPE)) : null;
+    a.framer = mode == null ? null : new StreamFramer(mode);
+    r.handler(buf -> onChunk(a, buf));
+    r.endHandler(v -> onEnd(a));
+    r.exceptionHandler(t -> onUpstreamError(a, t));
+  }
+
+  private void attemptFailed(Attempt a, Failure f) {
+    a.close();
+    metrics.attempt(a.node.spec().id(), f.kind().name().toLowerCase(Locale.ROOT));
+    failures.add(f);
+    failureTexts.add(a.node.spec().id() + ": " + f.detail());
+    log.debug("{} {} on node {} failed before the first byte: {}", request.endpoint().path(), request.model(),
+        a.node.spec().id(), f.detail());
+    if (attempt == a) attempt = null;
+    if (f.kind().retryable()) {
+      nextAttempt();
+    } else {
+      failBeforeCommit();
+    }
+  }
+
+  private void failBeforeCommit() {
+    if (finished) return;
+    ErrorKind kind = ErrorKind.UPSTREAM_UNAVAILABLE;
+    if (!failures.isEmpty() && failures.stream().allMatch(f -> f.kind() == Failure.Kind.BUSY)) {
+      kind = ErrorKind.UPSTREAM_BUSY;
+      resp.putHeader(HttpHeaders.RETRY_AFTER, "1");
+    } else if (!failures.isEmpty() && failures.get(failures.size() - 1).kind() == Failure.Kind.FIRST_TOKEN_TIMEOUT
+        || System.nanoTime() >= deadlineNanos) {
+      kind = ErrorKind.UPSTREAM_TIMEOUT;
+    }
+    String msg = "no node could answer for model \"" + request.model() + "\" ("
+        + failureTexts.size() + (failureTexts.size() == 1 ? " attempt" : " attempts") + ")"
+        + (failureTexts.isEmpty() ? "" : ": " + String.join("; ", failureTexts));
+    log.warn("{} {}: {}", request.endpoint().path(), request.model(), msg);
+    Responses.error(resp, request.endpoint().flavor(), kind, msg, null);
+    finish(kind.status(), "failed");
+  }
+
+  // ------------------------------------------------------------------ relay (commit and after)
+
+  private void onChunk(Attempt a, Buffer buf) {
+    if (attempt != a || finished) return;
+    if (!committed) {
+      Buffer ready = a.framer == null ? buf : a.framer.push(buf);
+      if (ready.length() == 0) return;
+      if (a.framer != null) {
+        Failure f = FailureClassifier.ofFirstEvent(ready.getBytes(0, Math.min(ready.length(), 64)));
+        if (f != null) {
+          a.resetUpstream();
+          attemptFailed(a, f);
+          return;
+        }
+      }
+      commit(a);
+      write(a, ready);
+      return;
+    }
+    a.armIdle();
+    Buffer ready = a.framer == null ? buf : a.framer.push(buf);
+    if (ready.length() > 0) write(a, ready);
+  }
+
+  private void commit(Attempt a) {
+    committed = true;
+    vertx.cancelTimer(a.firstTokenTimer);
+    HttpClientResponse r = a.upstreamResp;
+    resp.setStatusCode(r.statusCode());
+    for (var e : r.headers()) {
+      if (!DROP_RESPONSE_HEADERS.contains(e.getKey().toLowerCase(Locale.ROOT))) resp.headers().add(e.getKey(), e.getValue());
+    }
+    String len = r.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (a.framer == null && len != null) {
+      resp.putHeader(HttpHeaders.CONTENT_LENGTH, len);
+    } else {
+      resp.setChunked(true);
+    }
+    resp.putHeader(NODE_HEADER, a.node.spec().id());
+    a.armIdle();
+  }
+
+  private void write(Attempt a, Buffer data) {
+    resp.write(data);
+    if (resp.writeQueueFull()) {
+      a.upstreamResp.pause();
+      resp.drainHandler(v -> {
+        if (attempt == a && !finished) a.upstreamResp.resume();
+      });
+    }
+  }
+
+  private void onEnd(Attempt a) {
+    if (attempt != a || finished) return;
+    if (!committed) commit(a);
+    Buffer tail = a.framer == null ? Buffer.buffer() : a.framer.drain();
+    a.close();
+    metrics.attempt(a.node.spec().id(), "ok");
+    resp.end(tail);
+    int status = a.upstreamResp.statusCode();
+    finish(status, status / 100 == 2 ? "ok" : "client_error");
+  }
+
+  private void onUpstreamError(Attempt a, Throwable t) {
+    if (attempt != a || finished) return;
+    if (!committed) {
+      attemptFailed(a, FailureClassifier.ofException(t, true));
+      return;
+    }
+    streamBroken(a, "node " + a.node.spec().id() + " closed the stream before it ended");
+  }
+
+  /** After commit: one in-band error event for streams; a reset for plain bodies (a truncated JSON is never "ok"). */
+  private void streamBroken(Attempt a, String why) {
+    a.resetUpstream();
+    a.close();
+    metrics.attempt(a.node.spec().id(), Failure.Kind.STREAM_BROKEN.name().toLowerCase(Locale.ROOT));
+    log.warn("{} {} on node {}: {}", request.endpoint().path(), request.model(), a.node.spec().id(), why);
+    if (a.framer != null) {
+      a.framer.drain();
+      resp.end(request.endpoint().flavor().streamErrorEvent(ErrorKind.STREAM_INTERRUPTED, why));
+    } else {
+      resp.reset();
+    }
+    finish(ErrorKind.STREAM_INTERRUPTED.status(), "failed");
+  }
+
+  private void totalTimeout() {
+    if (finished) return;
+    String why = "request exceeded the total timeout of " + config.timeouts().total().toMillis() + " ms";
+    Attempt a = attempt;
+    if (committed && a != null) {
+      streamBroken(a, why);
+      return;
+    }
+    if (a != null) {
+      a.resetUpstream();
+      a.close();
+      failures.add(new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, why));
+      failureTexts.add(a.node.spec().id() + ": " + why);
+      attempt = null;
+    }
+    failBeforeCommit();
+  }
+
+  private void clientGone() {
+    if (finished) return;
+    Attempt a = attempt;
+    if (a != null) {
+      a.resetUpstream();
+      a.close();
+      metrics.attempt(a.node.spec().id(), Failure.Kind.CLIENT_CANCELLED.name().toLowerCase(Locale.ROOT));
+    }
+    log.debug("{} {}: client went away, upstream request reset", request.endpoint().path(), request.model());
+    finish(499, "cancelled");
+  }
+
+  private void finish(int status, String outcome) {
+    if (finished) return;
+    finished = true;
+    if (totalTimer >= 0) vertx.cancelTimer(totalTimer);
+    if (attempt != null) attempt.cancelTimers();
+    metrics.request(request.endpoint().name().toLowerCase(Locale.ROOT), modelLabel, status, outcome,
+        System.nanoTime() - startNanos);
+  }
+
+  /** One try on one node. */
+  private final class Attempt {
+    final NodeClient node;
+    HttpClientRequest upstreamReq;
+    HttpClientResponse upstreamResp;
+    StreamFramer framer;
+    long firstTokenTimer = -1;
+    long idleTimer = -1;
+    long lastChunkNanos;
+    private boolean closed;
+
+    Attempt(NodeClient node) {
+      this.node = node;
+    }
+
+    /**
+     * Notes activity and makes sure an idle check is pending. One timer per idle period rather than one per chunk:
+     * when it fires early relative to the last chunk it re-arms for the remainder.
+     */
+    void armIdle() {
+      lastChunkNanos = System.nanoTime();
+      if (idleTimer < 0) scheduleIdleCheck(config.timeouts().idle().toNanos());
+    }
+
+    private void scheduleIdleCheck(long inNanos) {
+      idleTimer = vertx.setTimer(Math.max(1, inNanos / 1_000_000), id -> {
+        idleTimer = -1;
+        if (attempt != this || finished || !committed) return;
+        long silent = System.nanoTime() - lastChunkNanos;
+        long idle = config.timeouts().idle().toNanos();
+        if (silent < idle) {
+          scheduleIdleCheck(idle - silent);
+          return;
+        }
+        streamBroken(this, "node " + node.spec().id() + " sent nothing for " + config.timeouts().idle().toMillis()
+            + " ms (idle timeout)");
+      });
+    }
+
+    void resetUpstream() {
+      if (upstreamReq != null) upstreamReq.reset();
+    }
+
+    void cancelTimers() {
+      if (firstTokenTimer >= 0) vertx.cancelTimer(firstTokenTimer);
+      if (idleTimer >= 0) vertx.cancelTimer(idleTimer);
+    }
+
+    /** Releases the node's in-flight slot, once. */
+    void close() {
+      cancelTimers();
+      if (closed) return;
+      closed = true;
+      node.release();
+    }
+  }
+
+  /** Whether a node can serve an endpoint: Ollama-native paths need a node that speaks the Ollama API. */
+  static boolean speaks(NodeSpec node, Endpoint endpoint) {
+    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiKind.OLLAMA;
+  }
+}

@@ -1,0 +1,272 @@
+package dev.sluice.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.api.ApiException;
+import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.Endpoint;
+import dev.sluice.api.ErrorKind;
+import dev.sluice.api.ParsedRequest;
+import dev.sluice.api.PathNormalizer;
+import dev.sluice.api.RequestValidator;
+import dev.sluice.config.ApiKind;
+import dev.sluice.config.ConfigHolder;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.support.Json;
+import dev.sluice.upstream.NodeClient;
+import dev.sluice.upstream.NodeClients;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The data plane's one request handler: normalise the path, check it against the allow-list, read and validate the
+ * body, then answer locally (models, version, metrics, health), merge answers of all Ollama nodes (tags, ps), or hand
+ * the request to an {@link Exchange} that routes it to a node. Shared by every event loop; holds no per-request state.
+ */
+final class GatewayHandler {
+  /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
+  static final String OLLAMA_COMPAT_VERSION = "0.12.6";
+  /** How long /api/tags and /api/ps wait for each node before answering without it. */
+  static final long AGGREGATE_TIMEOUT_MS = 2_000;
+  private static final int MAX_MODEL_NAME_IN_MESSAGE = 100;
+
+  private final Vertx vertx;
+  private final ConfigHolder configs;
+  private final NodeClients nodes;
+  private final SluiceMetrics metrics;
+  private final String startedAt = Instant.now().toString();
+  private final long createdEpochSeconds = Instant.now().getEpochSecond();
+
+  GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, SluiceMetrics metrics) {
+    this.vertx = vertx;
+    this.configs = configs;
+    this.nodes = nodes;
+    this.metrics = metrics;
+  }
+
+  void handle(HttpServerRequest req) {
+    long start = System.nanoTime();
+    String rawPath = req.path();
+    String path = PathNormalizer.normalise(rawPath);
+    if (path != null && req.method() == HttpMethod.GET && serveOperational(req, path)) return;
+    Endpoint endpoint = Endpoint.at(path);
+    if (endpoint == null) {
+      refuse(req, Endpoint.flavorOf(path == null ? rawPath : path), "other", ErrorKind.NOT_FOUND, notFoundMessage(path), start);
+      return;
+    }
+    if (req.method() != endpoint.method()) {
+      req.response().putHeader(HttpHeaders.ALLOW, endpoint.method().name());
+      refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.METHOD_NOT_ALLOWED,
+          endpoint.path() + " accepts " + endpoint.method().name() + " only", start);
+      return;
+    }
+    SluiceConfig config = configs.current();
+    switch (endpoint.handling()) {
+      case LOCAL -> answerLocally(req, endpoint, config, start);
+      case AGGREGATE -> aggregate(req, endpoint, config, start);
+      default -> readBody(req, endpoint, config, start);
+    }
+  }
+
+  // ------------------------------------------------------------------ operational endpoints
+
+  private boolean serveOperational(HttpServerRequest req, String path) {
+    HttpServerResponse resp = req.response();
+    switch (path) {
+      case "/metrics" -> resp.putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+          .end(metrics.scrape());
+      case "/healthz" -> Responses.json(resp, 200, "{\"status\":\"ok\"}");
+      case "/readyz" -> {
+        SluiceConfig c = configs.current();
+        boolean ready = !c.nodes().isEmpty();
+        Responses.json(resp, ready ? 200 : 503, "{\"status\":\"" + (ready ? "ready" : "no nodes configured")
+            + "\",\"models\":" + c.models().size() + ",\"nodes\":" + c.nodes().size() + "}");
+      }
+      default -> {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static String notFoundMessage(String path) {
+    if (path != null && path.matches("/api/(pull|push|create|copy|delete|blobs)(/.*)?")) {
+      return "model management (/api/pull, push, create, copy, delete) is not available through Sluice: "
+          + "manage models on the nodes themselves";
+    }
+    return "unknown endpoint: Sluice serves POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models, "
+        + "POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version";
+  }
+
+  private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,
+      long start) {
+    refuse(req, flavor, endpoint, kind, message, null, SluiceMetrics.UNKNOWN, start);
+  }
+
+  private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,
+      String param, String modelLabel, long start) {
+    Responses.error(req.response(), flavor, kind, message, param);
+    metrics.request(endpoint, modelLabel, kind.status(), kind.status() < 500 ? "client_error" : "failed",
+        System.nanoTime() - start);
+  }
+
+  // ------------------------------------------------------------------ local answers
+
+  private void answerLocally(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+    String body;
+    if (endpoint == Endpoint.OPENAI_MODELS) {
+      ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
+      ArrayNode data = root.putArray("data");
+      config.models().forEach((id, route) -> data.addObject()
+          .put("id", id).put("object", "model").put("created", createdEpochSeconds).put("owned_by", route.provider()));
+      body = root.toString();
+    } else {
+      body = "{\"version\":\"" + OLLAMA_COMPAT_VERSION + "\"}";
+    }
+    Responses.json(req.response(), 200, body);
+    metrics.request(endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, 200, "ok", System.nanoTime() - start);
+  }
+
+  /** /api/tags and /api/ps: ask every Ollama node, merge by model name, show only models this gateway routes. */
+  private void aggregate(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+    List<Future<JsonNode>> answers = new ArrayList<>();
+    for (NodeSpec n : config.nodes()) {
+      NodeClient c = nodes.get(n.id());
+      if (c == null || n.api() != ApiKind.OLLAMA) continue;
+      String base = n.root().getRawPath() == null ? "" : n.root().getRawPath();
+      answers.add(c.http().request(new RequestOptions().setMethod(HttpMethod.GET).setURI(base + endpoint.upstreamPath())
+              .setTimeout(AGGREGATE_TIMEOUT_MS))
+          .compose(r -> r.send())
+          .compose(r -> r.statusCode() == 200 ? r.body() : Future.failedFuture("HTTP " + r.statusCode()))
+          .map(b -> {
+            try {
+              return Json.MAPPER.readTree(b.getBytes());
+            } catch (java.io.IOException e) {
+              return null;
+            }
+          })
+          .otherwise((JsonNode) null));
+    }
+    Future.join(answers).onComplete(done -> {
+      Map<String, JsonNode> merged = new LinkedHashMap<>();
+      for (Future<JsonNode> f : answers) {
+        JsonNode root = f.result();
+        if (root == null || !root.path("models").isArray()) continue;
+        for (JsonNode m : root.path("models")) {
+          String name = m.path("name").asText(m.path("model").asText(""));
+          if (config.models().containsKey(name)) merged.putIfAbsent(name, m);
+        }
+      }
+      if (endpoint == Endpoint.OLLAMA_TAGS) {
+        for (String id : config.models().keySet()) merged.computeIfAbsent(id, this::syntheticTag);
+      }
+      ObjectNode out = Json.MAPPER.createObjectNode();
+      out.putArray("models").addAll(merged.values());
+      Responses.json(req.response(), 200, out.toString());
+      metrics.request(endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, 200, "ok",
+          System.nanoTime() - start);
+    });
+  }
+
+  /** An /api/tags entry for a configured model that no Ollama node listed (e.g. served only by vLLM nodes). */
+  private JsonNode syntheticTag(String id) {
+    ObjectNode m = Json.MAPPER.createObjectNode().put("name", id).put("model", id).put("modified_at", startedAt)
+        .put("size", 0).put("digest", "");
+    String family = id.contains(":") ? id.substring(0, id.indexOf(':')) : id;
+    m.putObject("details").put("format", "").put("family", family).put("parameter_size", "").put("quantization_level", "");
+    return m;
+  }
+
+  // ------------------------------------------------------------------ routed requests
+
+  private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+    long max = config.server().maxBodyBytes();
+    String declared = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (declared != null) {
+      long len;
+      try {
+        len = Long.parseLong(declared.trim());
+      } catch (NumberFormatException e) {
+        len = -1;
+      }
+      if (len < 0 || len > max) {
+        req.response().putHeader(HttpHeaders.CONNECTION, "close");
+        refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.BODY_TOO_LARGE,
+            len < 0 ? "Content-Length is not a number" : tooLarge(len, max), start);
+        return;
+      }
+    }
+    Buffer body = Buffer.buffer(declared != null ? (int) Long.parseLong(declared.trim()) : 1024);
+    boolean[] over = {false};
+    req.handler(chunk -> {
+      if (over[0]) return;
+      if (body.length() + chunk.length() > max) {
+        over[0] = true;
+        req.response().putHeader(HttpHeaders.CONNECTION, "close");
+        refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.BODY_TOO_LARGE,
+            tooLarge(body.length() + (long) chunk.length(), max), start);
+        return;
+      }
+      body.appendBuffer(chunk);
+    });
+    req.exceptionHandler(t -> { /* client went away while sending its body: nothing was accepted */ });
+    req.endHandler(v -> {
+      if (!over[0]) route(req, endpoint, config, body, start);
+    });
+  }
+
+  private static String tooLarge(long len, long max) {
+    return "request body of " + len + " bytes is larger than the limit of " + max
+        + " bytes (server.maxBodyBytes)";
+  }
+
+  private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, Buffer body, long start) {
+    String endpointLabel = endpoint.name().toLowerCase(Locale.ROOT);
+    ParsedRequest parsed;
+    try {
+      parsed = RequestValidator.parse(endpoint, body,
+          model -> config.model(model).map(r -> r.model().maxTokens()).orElse(0));
+    } catch (ApiException e) {
+      refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), SluiceMetrics.UNKNOWN, start);
+      return;
+    }
+    var route = config.model(parsed.model());
+    if (route.isEmpty()) {
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
+          "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available: "
+              + String.join(", ", config.models().keySet()) + ")", "model", SluiceMetrics.UNKNOWN, start);
+      return;
+    }
+    List<NodeSpec> candidates = new ArrayList<>();
+    for (NodeSpec n : route.get().nodes()) {
+      if (Exchange.speaks(n, endpoint)) candidates.add(n);
+    }
+    if (candidates.isEmpty()) {
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
+          "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
+              + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
+          "model", metrics.modelLabel(parsed.model()), start);
+      return;
+    }
+    new Exchange(vertx, req, config, parsed, nodes.plan(candidates), metrics, start).start();
+  }
+
+  private static String clip(String s) {
+    return s.length() <= MAX_MODEL_NAME_IN_MESSAGE ? s : s.substring(0, MAX_MODEL_NAME_IN_MESSAGE) + "…";
+  }
+}

@@ -1,0 +1,99 @@
+package dev.sluice.sim;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link SimNode}; start from {@link #defaults()} and change fields with the withers.
+ *
+ * @param id node name in logs and {@code /sim/stats}; {@code null} means {@code sim-<port>}
+ * @param host interface to listen on
+ * @param port port to listen on, 0 for a free one
+ * @param gpu timing profile
+ * @param models model names the node serves (Ollama-style {@code name:tag})
+ * @param timeScale speed-up over the real GPU: 1 is real speed, 10 is ten times faster, 0 is instant (no timers)
+ * @param seed seed of the generated text and output lengths
+ * @param embeddingDimensions length of embedding vectors
+ * @param writeSplitBytes when positive, every response event is written in pieces of this many bytes
+ */
+public record SimOptions(
+    String id,
+    String host,
+    int port,
+    GpuProfile gpu,
+    List<String> models,
+    double timeScale,
+    long seed,
+    int embeddingDimensions,
+    int writeSplitBytes) {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final String DEFAULT_MODEL = "qwen3:32b";
+  public static final long DEFAULT_SEED = 42;
+  /** The embedding size of common Ollama embedding models (nomic-embed-text). */
+  public static final int DEFAULT_EMBEDDING_DIMENSIONS = 768;
+
+  public SimOptions {
+    Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(gpu, "gpu");
+    models = List.copyOf(Objects.requireNonNull(models, "models"));
+    if (models.isEmpty()) {
+      throw new IllegalArgumentException("models: empty (expected at least one model name, e.g. qwen3:32b)");
+    }
+    if (port < 0 || port > 65_535) {
+      throw new IllegalArgumentException("port: " + port + " is out of range (expected 0-65535, 0 for a free port)");
+    }
+    if (!(timeScale >= 0) || Double.isInfinite(timeScale)) {
+      throw new IllegalArgumentException("timeScale: " + timeScale + " (expected >= 0; 1 = real speed, 0 = instant)");
+    }
+    if (embeddingDimensions < 1) {
+      throw new IllegalArgumentException("embeddingDimensions: " + embeddingDimensions + " (expected >= 1)");
+    }
+    if (writeSplitBytes < 0) {
+      throw new IllegalArgumentException("writeSplitBytes: " + writeSplitBytes + " (expected >= 0, 0 = off)");
+    }
+  }
+
+  /** An A10 node serving qwen3:32b at real speed on a free port of 127.0.0.1. */
+  public static SimOptions defaults() {
+    return new SimOptions(null, DEFAULT_HOST, 0, GpuProfile.A10, List.of(DEFAULT_MODEL), 1.0, DEFAULT_SEED,
+        DEFAULT_EMBEDDING_DIMENSIONS, 0);
+  }
+
+  public SimOptions withId(String id) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withHost(String host) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withPort(int port) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withGpu(GpuProfile gpu) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withModels(String... models) {
+    return new SimOptions(id, host, port, gpu, List.of(models), timeScale, seed, embeddingDimensions,
+        writeSplitBytes);
+  }
+
+  public SimOptions withTimeScale(double timeScale) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withSeed(long seed) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withEmbeddingDimensions(int embeddingDimensions) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+
+  public SimOptions withWriteSplitBytes(int writeSplitBytes) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+  }
+}

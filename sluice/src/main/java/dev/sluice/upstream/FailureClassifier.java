@@ -1,0 +1,69 @@
+package dev.sluice.upstream;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.VertxException;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
+import io.vertx.core.http.HttpClosedException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The one place that knows every upstream error shape and what it means: retry on another node or not, and whether it
+ * counts against the node. Each rule carries its reason.
+ */
+public final class FailureClassifier {
+  private FailureClassifier() {}
+
+  /** What an upstream HTTP status means, or null when the response is to be relayed to the client as it is. */
+  public static Failure ofStatus(int status) {
+    // 2xx: an answer. 4xx other than 429: the request's own fault (bad params, unknown model on the node): the client
+    // must see it, and another node would say the same.
+    if (status < 500 && status != 429) return null;
+    // 429 and 503: the node is alive but full (Ollama answers 503 "server busy" past OLLAMA_MAX_QUEUE).
+    if (status == 429 || status == 503) return new Failure(Failure.Kind.BUSY, "busy (HTTP " + status + ")");
+    // 500/502/504 and the rest of 5xx: the engine or something in front of it failed.
+    return new Failure(Failure.Kind.NODE_ERROR, "HTTP " + status);
+  }
+
+  /** What an exception raised while sending or before the first byte means. */
+  public static Failure ofException(Throwable t, boolean connected) {
+    if (t instanceof ConnectionPoolTooBusyException) {
+      // Our own bound: more waiting requests than upstream.maxWaitQueuePerNode. Try a node with room.
+      return new Failure(Failure.Kind.BUSY, "connection pool full");
+    }
+    if (t instanceof ConnectException || t instanceof NoRouteToHostException || t instanceof UnknownHostException
+        || t instanceof ConnectTimeoutException) {
+      // The node's process is down, the host unreachable, or it never completed the handshake.
+      return new Failure(Failure.Kind.CONNECT, "connect failed (" + shortText(t) + ")");
+    }
+    if (!connected && t instanceof VertxException && String.valueOf(t.getMessage()).contains("timeout")) {
+      // Vert.x reports a connect/pool timeout as a VertxException with "timeout" in the text.
+      return new Failure(Failure.Kind.CONNECT, "connect timed out");
+    }
+    if (t instanceof HttpClosedException || t instanceof java.io.IOException) {
+      // Connection closed or reset after the request went out and before any response byte.
+      return new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, "connection closed before the first byte");
+    }
+    return new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, shortText(t));
+  }
+
+  /**
+   * Whether the first event of a 200 stream is really an error (vLLM and Ollama report some engine failures as an
+   * in-band error after a 200). Before commit this is still a failover, so the client never sees it.
+   */
+  public static Failure ofFirstEvent(byte[] event) {
+    String head = new String(event, 0, Math.min(event.length, 32), StandardCharsets.UTF_8).stripLeading();
+    if (head.startsWith("data: {\"error\"") || head.startsWith("data:{\"error\"") || head.startsWith("{\"error\"")) {
+      return new Failure(Failure.Kind.NODE_ERROR, "error as first stream event");
+    }
+    return null;
+  }
+
+  private static String shortText(Throwable t) {
+    String m = t.getMessage();
+    if (m == null || m.isBlank()) return t.getClass().getSimpleName();
+    return m.length() > 120 ? m.substring(0, 120) + "…" : m;
+  }
+}

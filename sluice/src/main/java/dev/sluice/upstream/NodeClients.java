@@ -1,0 +1,110 @@
+package dev.sluice.upstream;
+
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.SluiceConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that builds HTTP clients for nodes: one bounded client per node, kept across config reloads while the
+ * node's address and bounds are unchanged; a removed node's client is shut down gracefully so its streams drain.
+ */
+public final class NodeClients {
+  private static final Logger log = LoggerFactory.getLogger(NodeClients.class);
+  /** Pooled connections idle longer than this are closed (Ollama keeps idle connections 5 min; stay below). */
+  static final int KEEP_ALIVE_SECONDS = 60;
+
+  private final Vertx vertx;
+  private volatile Map<String, NodeClient> byId = Map.of();
+  private volatile SluiceConfig applied;
+
+  public NodeClients(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  /** Makes the clients match a new config snapshot. Call on every swap, from any thread. */
+  public synchronized void apply(SluiceConfig config) {
+    Map<String, NodeClient> next = new HashMap<>();
+    for (NodeSpec n : config.nodes()) {
+      NodeClient old = byId.get(n.id());
+      if (old != null && old.spec().equals(n) && applied != null && sameBounds(applied, config)) {
+        next.put(n.id(), old);
+      } else {
+        next.put(n.id(), new NodeClient(n, vertx.httpClientBuilder()
+            .with(clientOptions(n, config))
+            .with(new PoolOptions()
+                .setHttp1MaxSize(config.upstream().maxConnectionsPerNode())
+                .setMaxWaitQueueSize(config.upstream().maxWaitQueuePerNode()))
+            .build()));
+      }
+    }
+    Map<String, NodeClient> previous = byId;
+    byId = Map.copyOf(next);
+    applied = config;
+    long graceMs = config.timeouts().total().toMillis();
+    for (NodeClient old : previous.values()) {
+      if (next.get(old.spec().id()) != old) {
+        log.info("node {}: client replaced or removed; {} request(s) in flight drain for up to {} ms",
+            old.spec().id(), old.inFlight(), graceMs);
+        old.http().shutdown(graceMs, TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+
+  private static boolean sameBounds(SluiceConfig a, SluiceConfig b) {
+    return a.upstream().equals(b.upstream()) && a.timeouts().connect().equals(b.timeouts().connect());
+  }
+
+  private static HttpClientOptions clientOptions(NodeSpec n, SluiceConfig config) {
+    boolean tls = "https".equalsIgnoreCase(n.root().getScheme());
+    int port = n.root().getPort() > 0 ? n.root().getPort() : (tls ? 443 : 80);
+    return new HttpClientOptions()
+        .setDefaultHost(n.root().getHost())
+        .setDefaultPort(port)
+        .setSsl(tls)
+        .setKeepAlive(true)
+        .setKeepAliveTimeout(KEEP_ALIVE_SECONDS)
+        .setTcpNoDelay(true)
+        .setPipelining(false)
+        .setDecompressionSupported(false)
+        .setConnectTimeout((int) config.timeouts().connect().toMillis())
+        .setName("node-" + n.id());
+  }
+
+  public NodeClient get(String nodeId) {
+    return byId.get(nodeId);
+  }
+
+  /**
+   * The attempt order for a request: least requests in flight first, ties broken at random so equal nodes share load.
+   * (The real routing policies replace this in the routing issue.)
+   */
+  public List<NodeClient> plan(List<NodeSpec> candidates) {
+    List<NodeClient> out = new ArrayList<>(candidates.size());
+    for (NodeSpec n : candidates) {
+      NodeClient c = byId.get(n.id());
+      if (c != null) out.add(c);
+    }
+    if (out.size() > 1) {
+      java.util.Collections.shuffle(out, ThreadLocalRandom.current());
+      out.sort(Comparator.comparingInt(NodeClient::inFlight));
+    }
+    return out;
+  }
+
+  /** Closes every client (shutdown of the gateway). */
+  public synchronized void close() {
+    for (NodeClient c : byId.values()) c.http().close();
+    byId = Map.of();
+  }
+}

@@ -1,0 +1,120 @@
+package dev.sluice.testkit;
+
+import dev.sluice.config.ApiKind;
+import dev.sluice.config.ConfigHolder;
+import dev.sluice.config.ModelSpec;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.ProviderSpec;
+import dev.sluice.config.ServerSettings;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.Timeouts;
+import dev.sluice.config.UpstreamSettings;
+import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.server.Gateway;
+import dev.sluice.sim.GpuProfile;
+import dev.sluice.sim.SimNode;
+import dev.sluice.sim.SimOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Real simulated nodes on loopback port 0 and a real gateway in front of them. Simulated nodes run in their own Vertx
+ * so their event loops never share the gateway's.
+ */
+public final class TestCluster implements AutoCloseable {
+  public final Vertx simVertx = Vertx.vertx();
+  public final Vertx gatewayVertx = Vertx.vertx();
+  public final Map<String, SimNode> sims = new LinkedHashMap<>();
+  public ConfigHolder configs;
+  public SluiceMetrics metrics;
+  public Gateway gateway;
+  private Timeouts timeouts = Timeouts.defaults();
+  private UpstreamSettings upstream = UpstreamSettings.defaults();
+  private final Map<String, List<String>> modelsByNode = new LinkedHashMap<>();
+
+  public TestCluster timeouts(Timeouts t) {
+    this.timeouts = t;
+    return this;
+  }
+
+  public TestCluster upstream(UpstreamSettings u) {
+    this.upstream = u;
+    return this;
+  }
+
+  /** Adds a simulated node serving {@code model}. {@code timeScale} 0 answers instantly. */
+  public TestCluster node(String id, GpuProfile gpu, String model, double timeScale) {
+    return node(SimOptions.defaults().withId(id).withGpu(gpu).withModels(model).withTimeScale(timeScale));
+  }
+
+  public TestCluster node(SimOptions options) {
+    sims.put(options.id(), await(SimNode.start(simVertx, options)));
+    modelsByNode.put(options.id(), options.models());
+    return this;
+  }
+
+  /** Starts the gateway on port 0 with one provider per model over the nodes added so far (all Ollama-API nodes). */
+  public TestCluster start() {
+    configs = new ConfigHolder(config());
+    metrics = new SluiceMetrics();
+    gateway = new Gateway(gatewayVertx, configs, metrics, 1);
+    await(gateway.start("127.0.0.1", 0));
+    return this;
+  }
+
+  /** The config for the nodes added so far. */
+  public SluiceConfig config() {
+    Map<String, List<NodeSpec>> nodesByModel = new LinkedHashMap<>();
+    sims.forEach((id, sim) -> {
+      for (String m : modelsByNode.get(id)) {
+        URI root = URI.create(sim.baseUrl());
+        nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, root,
+            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(), null, Map.of(), "ollama",
+            m));
+      }
+    });
+    List<ProviderSpec> providers = new ArrayList<>();
+    nodesByModel.forEach((m, nodes) -> providers.add(
+        new ProviderSpec(m, List.of(new ModelSpec(m, m, 24576, 4096, null)), nodes)));
+    return new SluiceConfig(ServerSettings.defaults(), timeouts, upstream, providers, "test");
+  }
+
+  public SimNode sim(String id) {
+    return sims.get(id);
+  }
+
+  public int port() {
+    return gateway.port();
+  }
+
+  public String url(String path) {
+    return "http://127.0.0.1:" + port() + path;
+  }
+
+  public static Timeouts timeouts(Duration firstToken, Duration idle, Duration total) {
+    return new Timeouts(Timeouts.DEFAULT_CONNECT, firstToken, idle, total);
+  }
+
+  public static <T> T await(Future<T> f) {
+    try {
+      return f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (gateway != null) await(gateway.close());
+    for (SimNode s : sims.values()) await(s.close());
+    await(gatewayVertx.close());
+    await(simVertx.close());
+  }
+}
