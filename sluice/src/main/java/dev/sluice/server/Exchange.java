@@ -104,14 +104,14 @@ final class Exchange {
     attempt = a;
     a.node.acquire();
     a.firstTokenTimer = vertx.setTimer(Math.max(1, config.timeouts().firstToken().toMillis()), id -> {
-      if (attempt == a && !committed) {
+      if (live(a) && !committed) {
         a.resetUpstream();
         attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT,
             "no first token within " + config.timeouts().firstToken().toMillis() + " ms"));
       }
     });
     a.node.http().request(requestOptions(a.node.spec())).onComplete(ar -> {
-      if (attempt != a || finished) {
+      if (!live(a)) {
         if (ar.succeeded()) ar.result().reset();
         return;
       }
@@ -121,7 +121,7 @@ final class Exchange {
       }
       a.upstreamReq = ar.result();
       a.upstreamReq.send(request.raw()).onComplete(rr -> {
-        if (attempt != a || finished) {
+        if (!live(a)) {
           if (rr.succeeded()) a.resetUpstream();
           return;
         }
@@ -203,8 +203,13 @@ final class Exchange {
 
   // ------------------------------------------------------------------ relay (commit and after)
 
+  /** Whether callbacks of {@code a} still matter. */
+  private boolean live(Attempt a) {
+    return attempt == a && !a.abandoned && !finished;
+  }
+
   private void onChunk(Attempt a, Buffer buf) {
-    if (attempt != a || finished) return;
+    if (!live(a)) return;
     if (!committed) {
       Buffer ready = a.framer == null ? buf : a.framer.push(buf);
       if (ready.length() == 0) return;
@@ -248,13 +253,13 @@ final class Exchange {
     if (resp.writeQueueFull()) {
       a.upstreamResp.pause();
       resp.drainHandler(v -> {
-        if (attempt == a && !finished) a.upstreamResp.resume();
+        if (live(a)) a.upstreamResp.resume();
       });
     }
   }
 
   private void onEnd(Attempt a) {
-    if (attempt != a || finished) return;
+    if (!live(a)) return;
     if (!committed) commit(a);
     Buffer tail = a.framer == null ? Buffer.buffer() : a.framer.drain();
     a.close();
@@ -265,7 +270,7 @@ final class Exchange {
   }
 
   private void onUpstreamError(Attempt a, Throwable t) {
-    if (attempt != a || finished) return;
+    if (!live(a)) return;
     if (!committed) {
       attemptFailed(a, FailureClassifier.ofException(t, true));
       return;
@@ -336,6 +341,7 @@ final class Exchange {
     long firstTokenTimer = -1;
     long idleTimer = -1;
     long lastChunkNanos;
+    boolean abandoned;
     private boolean closed;
 
     Attempt(NodeClient node) {
@@ -354,7 +360,7 @@ final class Exchange {
     private void scheduleIdleCheck(long inNanos) {
       idleTimer = vertx.setTimer(Math.max(1, inNanos / 1_000_000), id -> {
         idleTimer = -1;
-        if (attempt != this || finished || !committed) return;
+        if (!live(this) || !committed) return;
         long silent = System.nanoTime() - lastChunkNanos;
         long idle = config.timeouts().idle().toNanos();
         if (silent < idle) {
@@ -366,7 +372,9 @@ final class Exchange {
       });
     }
 
+    /** Abandons this attempt: its late callbacks (including the reset's own exception) are ignored from now on. */
     void resetUpstream() {
+      abandoned = true;
       if (upstreamReq != null) upstreamReq.reset();
     }
 
