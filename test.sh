@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs Sluice's whole test suite: installs what the tests need when it is missing, then `mvn -B verify`.
+# Extra arguments go to Maven (e.g. ./test.sh -Dtest=FailoverTest -pl sluice).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+need_java() {
+  command -v java >/dev/null && command -v mvn >/dev/null && return 0
+  echo "test.sh: a JDK (17+) and Maven are required" >&2
+  exit 1
+}
+need_java
+
+# Debian packages the tests use. None yet beyond the JDK; the list grows with the features
+# (etcd-server, redis-server, nginx, chromium, prometheus) and is installed only when missing.
+PACKAGES=()
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+exec mvn -B verify "$@"
