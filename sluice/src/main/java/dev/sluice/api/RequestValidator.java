@@ -32,7 +32,7 @@ public final class RequestValidator {
   public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens)
       throws ApiException {
     ObjectNode json = parseObject(raw);
-    String model = requireModel(json);
+    String model = requireModel(endpoint, json);
     boolean stream = streamFlag(endpoint, json);
     int maxTokensLimit = modelMaxTokens.applyAsInt(model);
     checkParameters(endpoint, json, maxTokensLimit > 0 ? maxTokensLimit : MAX_OUTPUT_TOKENS_UNCONFIGURED);
@@ -89,8 +89,11 @@ public final class RequestValidator {
     }
   }
 
-  private static String requireModel(ObjectNode json) throws ApiException {
+  private static String requireModel(Endpoint endpoint, ObjectNode json) throws ApiException {
     JsonNode m = json.get("model");
+    if ((m == null || m.isNull()) && endpoint == Endpoint.OLLAMA_SHOW) {
+      m = json.get("name"); // older Ollama clients send /api/show {"name": ...}
+    }
     if (m == null || m.isNull()) {
       throw new ApiException(ErrorKind.MISSING_MODEL, "missing \"model\": name the model to use, e.g. \"qwen3:32b\"", "model");
     }

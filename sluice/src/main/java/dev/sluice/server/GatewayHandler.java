@@ -41,6 +41,8 @@ import java.util.Map;
 final class GatewayHandler {
   /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
   static final String OLLAMA_COMPAT_VERSION = "0.12.6";
+  /** What Ollama answers on its root path; kept verbatim because clients compare it. */
+  static final String OLLAMA_ROOT_TEXT = "Ollama is running";
   /** How long /api/tags and /api/ps wait for each node before answering without it. */
   static final long AGGREGATE_TIMEOUT_MS = 2_000;
   private static final int MAX_MODEL_NAME_IN_MESSAGE = 100;
@@ -63,7 +65,10 @@ final class GatewayHandler {
     long start = System.nanoTime();
     String rawPath = req.path();
     String path = PathNormalizer.normalise(rawPath);
-    if (path != null && req.method() == HttpMethod.GET && serveOperational(req, path)) return;
+    if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
+        && serveOperational(req, path)) {
+      return;
+    }
     Endpoint endpoint = Endpoint.at(path);
     if (endpoint == null) {
       refuse(req, Endpoint.flavorOf(path == null ? rawPath : path), "other", ErrorKind.NOT_FOUND, notFoundMessage(path), start);
@@ -91,6 +96,8 @@ final class GatewayHandler {
       case "/metrics" -> resp.putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
           .end(metrics.scrape());
       case "/healthz" -> Responses.json(resp, 200, "{\"status\":\"ok\"}");
+      // Ollama clients check `HEAD /` (the ollama CLI's heartbeat) and some match this exact text.
+      case "/" -> resp.putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end(OLLAMA_ROOT_TEXT);
       case "/readyz" -> {
         SluiceConfig c = configs.current();
         boolean ready = !c.nodes().isEmpty();

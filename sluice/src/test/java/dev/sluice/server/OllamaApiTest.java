@@ -111,4 +111,17 @@ class OllamaApiTest {
     JsonNode v = Json.MAPPER.readTree(Http.get(cluster.url("/api/version")).body());
     assertThat(v.path("version").asText()).matches("\\d+\\.\\d+\\.\\d+");
   }
+
+  @Test
+  void theRootAnswersLikeOllamaSoTheOllamaCliHeartbeatPasses() {
+    var head = Http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(cluster.url("/")))
+        .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody()).build());
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(Http.get(cluster.url("/")).body()).isEqualTo("Ollama is running");
+  }
+
+  @Test
+  void showAcceptsTheOlderNameField() {
+    assertThat(Http.post(cluster.url("/api/show"), "{\"name\":\"qwen3:32b\"}").statusCode()).isEqualTo(200);
+  }
 }
