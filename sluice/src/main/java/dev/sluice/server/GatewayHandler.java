@@ -39,6 +39,7 @@ import java.util.Map;
  * the request to an {@link Exchange} that routes it to a node. Shared by every event loop; holds no per-request state.
  */
 final class GatewayHandler {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GatewayHandler.class);
   /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
   static final String OLLAMA_COMPAT_VERSION = "0.12.6";
   /** What Ollama answers on its root path; kept verbatim because clients compare it. */
@@ -63,6 +64,17 @@ final class GatewayHandler {
 
   void handle(HttpServerRequest req) {
     long start = System.nanoTime();
+    try {
+      dispatch(req, start);
+    } catch (RuntimeException e) {
+      // A bug must never reach the client as a stack trace or a hung connection.
+      log.error("internal error on {} {}", req.method(), req.path(), e);
+      refuse(req, Endpoint.flavorOf(req.path()), "other", ErrorKind.INTERNAL,
+          "internal error in Sluice (logged on the gateway); retry, and report it if it persists", start);
+    }
+  }
+
+  private void dispatch(HttpServerRequest req, long start) {
     String rawPath = req.path();
     String path = PathNormalizer.normalise(rawPath);
     if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
