@@ -22,7 +22,7 @@ REPO_DIR=$(cd "$SELF_DIR/.." && pwd)
 # ---------------------------------------------------------------- knobs
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-  : "${ROUNDS:=1}" "${FIXED_DUR:=5}" "${SSE_DUR:=5}" "${MAX_DUR:=5}" "${WARMUP_S:=8}" "${SSE_RATES:=100}"
+  : "${ROUNDS:=1}" "${FIXED_DUR:=5}" "${SSE_DUR:=5}" "${MAX_DUR:=5}" "${WARMUP_S:=12}" "${SSE_RATES:=100}"
 fi
 ROUNDS=${ROUNDS:-3}
 TESTS=${TESTS:-"fixed sse max"}
@@ -38,7 +38,7 @@ MAX_TOKENS=${MAX_TOKENS:-20}            # simulator output length: 20 tokens = 2
 MAX_DUR=${MAX_DUR:-15}
 MAX_CONNS=${MAX_CONNS:-64}
 MAX_THREADS=${MAX_THREADS:-1}
-WARMUP_S=${WARMUP_S:-10}                # closed-loop warm-up of the gateway (JIT) before round 1
+WARMUP_S=${WARMUP_S:-20}                # closed-loop warm-up through the gateway (JIT of both JVMs) before round 1
 EVENT_LOOPS=${EVENT_LOOPS:-}            # default: 1 when pinned, else number of CPUs
 GW_JAVA_OPTS=${GW_JAVA_OPTS:-"-XX:+UseSerialGC -Xms256m -Xmx256m"}
 SIM_JAVA_OPTS=${SIM_JAVA_OPTS:-"-XX:+UseSerialGC -Xms256m -Xmx256m"}
@@ -210,9 +210,9 @@ print("rps=%.0f errors=%d p50=%.3f p99=%.3f ms" % (j["rps"], j["err_connect"]+j[
 }
 
 # ---------------------------------------------------------------- warm-up (JIT of both JVMs)
-log "warm-up: ${WARMUP_S}s closed loop through sluice (warms the sim too), 3s direct, 3s of streams each"
+log "warm-up: ${WARMUP_S}s closed loop through sluice (warms the sim too), $(( WARMUP_S / 4 ))s direct, 3s of streams each"
 for tg in sluice direct; do
-  d=$WARMUP_S; [ "$tg" = direct ] && d=3
+  d=$WARMUP_S; [ "$tg" = direct ] && d=$(( WARMUP_S / 4 ))
   BENCH_BODY="$BODY" BENCH_HEADERS="$AUTH" timeout $(( d + 30 )) $PIN_GEN wrk -t1 -c"$MAX_CONNS" -d"${d}s" -s "$WRK_LUA" \
     "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" > /dev/null 2>&1
   timeout 60 $PIN_GEN "$OLGEN" -u "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" -b "$BODY_STREAM" -r 300 -d 3 -c 50 -S \

@@ -75,7 +75,7 @@ if fixed:
                   + (f"**{ms(med(deltas(t, 'svc_p50_us')), True)}** | {ms(med(deltas(t, 'svc_p90_us')), True)} | **{ms(med(deltas(t, 'svc_p99_us')), True)}** | "
                      if d else "0 | 0 | 0 | ")
                   + f"{ms(med(series(t, tg, 'co_p99_us')))} | {errors(t, tg)} | "
-                  + (f"{cpu_us_per_req(t, 'sluice', 'gw_ticks', 'ok'):.0f}" if d and cpu_us_per_req(t, 'sluice', 'gw_ticks', 'ok') is not None else "-")
+                  + (f"{cpu_us_per_req(t, 'sluice', 'gw_ticks', 'sent_total'):.0f}" if d and cpu_us_per_req(t, 'sluice', 'gw_ticks', 'sent_total') is not None else "-")
                   + " |")
     print()
 
@@ -88,7 +88,7 @@ if sse:
         rate = t.split("_")[1]
         for tg in ("direct", "sluice"):
             d = tg == "sluice"
-            c = cpu_us_per_req(t, "sluice", "gw_ticks", "ok") if d else None
+            c = cpu_us_per_req(t, "sluice", "gw_ticks", "sent_total") if d else None
             print(f"| {rate}/s | {tg} | {ms(med(series(t, tg, 'ttfb_p50_us')))} | {ms(med(series(t, tg, 'ttfb_p99_us')))} | "
                   f"{ms(med(series(t, tg, 'svc_p50_us')))} | {ms(med(series(t, tg, 'svc_p90_us')))} | {ms(med(series(t, tg, 'svc_p99_us')))} | "
                   + (f"{ms(med(deltas(t, 'ttfb_p50_us')), True)} | {ms(med(deltas(t, 'ttfb_p99_us')), True)} | "
