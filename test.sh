@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Sluice's whole test suite: installs what the tests need when it is missing, then `mvn -B verify`.
-# Extra arguments go to Maven (e.g. ./test.sh -Dtest=FailoverTest -pl sluice).
+# Extra arguments go to Maven (e.g. ./test.sh -Dtest=FailoverTest -pl sluice-app).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here"
@@ -25,4 +25,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-exec mvn -B verify "$@"
+exec mvn -B -Dstyle.color=never verify "$@"

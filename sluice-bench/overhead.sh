@@ -52,7 +52,7 @@ CPU_GEN=${CPU_GEN:-1}
 MAX_SIM_CPU=${MAX_SIM_CPU:-$CPU_GEN}    # during "max" the sim moves here so the gateway has a whole CPU
 SPIN=${SPIN:-1}                         # 1: SCHED_IDLE busy loop per CPU during latency tests
 HARNESS_DIR=${HARNESS_DIR:-/work/shared/bench}
-SLUICE_JAR=${SLUICE_JAR:-$REPO_DIR/sluice/target/sluice.jar}
+SLUICE_JAR=${SLUICE_JAR:-$REPO_DIR/sluice-app/target/sluice.jar}
 BUILD=${BUILD:-auto}                    # auto: build the jar when missing or older than sources; 0: never; 1: always
 RESULTS_DIR=${RESULTS_DIR:-/tmp/sluice-overhead}
 
@@ -114,9 +114,9 @@ port_busy() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # ---------------------------------------------------------------- build
 if [ "$BUILD" = 1 ] || { [ "$BUILD" = auto ] && { [ ! -f "$SLUICE_JAR" ] || \
-     [ -n "$(find "$REPO_DIR/sluice/src/main" "$REPO_DIR/sluice/pom.xml" -newer "$SLUICE_JAR" -print -quit 2>/dev/null)" ]; }; }; then
+     [ -n "$(find "$REPO_DIR/sluice-app/src/main" "$REPO_DIR/sluice-app/pom.xml" -newer "$SLUICE_JAR" -print -quit 2>/dev/null)" ]; }; }; then
   log "building $SLUICE_JAR"
-  (cd "$REPO_DIR" && { mvn -B -q -o package -pl sluice -DskipTests || mvn -B -q package -pl sluice -DskipTests; }) >> "$LOG" 2>&1 \
+  (cd "$REPO_DIR" && { mvn -B -q -o package -pl sluice-app -am -DskipTests || mvn -B -q package -pl sluice-app -am -DskipTests; }) >> "$LOG" 2>&1 \
     || die "jar build failed (see $LOG)"
 fi
 [ -f "$SLUICE_JAR" ] || die "no $SLUICE_JAR"
