@@ -57,6 +57,7 @@ public final class SimNode {
 
   private final Vertx vertx;
   private final SimStats stats = new SimStats();
+  private final EngineControl control = new EngineControl();
   private final PerformanceModel performance;
   private final Map<String, SimModel> models = new LinkedHashMap<>();
   private final Deque<QueuedFault> faults = new ArrayDeque<>();
@@ -106,6 +107,11 @@ public final class SimNode {
   /** Live counters. */
   public SimStats stats() {
     return stats;
+  }
+
+  /** Engine knobs that faults turn (speed factor, hung). */
+  public EngineControl control() {
+    return control;
   }
 
   /** Queues a fault for the next {@code fault.count()} generation requests, after the faults already queued. */

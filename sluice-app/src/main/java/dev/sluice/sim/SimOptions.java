@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param seed seed of the generated text and output lengths
  * @param embeddingDimensions length of embedding vectors
  * @param writeSplitBytes when positive, every response event is written in pieces of this many bytes
+ * @param overrides engine figures that replace the GPU profile's defaults, by name (see the engine's profile)
  */
 public record SimOptions(
     String id,
@@ -25,7 +26,8 @@ public record SimOptions(
     double timeScale,
     long seed,
     int embeddingDimensions,
-    int writeSplitBytes) {
+    int writeSplitBytes,
+    java.util.Map<String, Double> overrides) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_MODEL = "qwen3:32b";
@@ -49,6 +51,7 @@ public record SimOptions(
     if (embeddingDimensions < 1) {
       throw new IllegalArgumentException("embeddingDimensions: " + embeddingDimensions + " (expected >= 1)");
     }
+    overrides = overrides == null ? java.util.Map.of() : java.util.Map.copyOf(overrides);
     if (writeSplitBytes < 0) {
       throw new IllegalArgumentException("writeSplitBytes: " + writeSplitBytes + " (expected >= 0, 0 = off)");
     }
@@ -57,43 +60,47 @@ public record SimOptions(
   /** An A10 node serving qwen3:32b at real speed on a free port of 127.0.0.1. */
   public static SimOptions defaults() {
     return new SimOptions(null, DEFAULT_HOST, 0, GpuProfile.A10, List.of(DEFAULT_MODEL), 1.0, DEFAULT_SEED,
-        DEFAULT_EMBEDDING_DIMENSIONS, 0);
+        DEFAULT_EMBEDDING_DIMENSIONS, 0, java.util.Map.of());
   }
 
   public SimOptions withId(String id) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withHost(String host) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withPort(int port) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withGpu(GpuProfile gpu) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withModels(String... models) {
     return new SimOptions(id, host, port, gpu, List.of(models), timeScale, seed, embeddingDimensions,
-        writeSplitBytes);
+        writeSplitBytes, overrides);
   }
 
   public SimOptions withTimeScale(double timeScale) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withSeed(long seed) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withEmbeddingDimensions(int embeddingDimensions) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 
   public SimOptions withWriteSplitBytes(int writeSplitBytes) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+  }
+
+  public SimOptions withOverrides(java.util.Map<String, Double> overrides) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
   }
 }
