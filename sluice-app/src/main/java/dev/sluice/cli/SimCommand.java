@@ -61,7 +61,7 @@ public final class SimCommand implements Callable<Integer> {
     try {
       options = new SimOptions(id, host, port, gpu,
           models.isEmpty() ? List.of(SimOptions.DEFAULT_MODEL) : models, timeScale, seed, embeddingDimensions,
-          writeSplitBytes);
+          writeSplitBytes, java.util.Map.of());
     } catch (IllegalArgumentException e) {
       spec.commandLine().getErr().println("sim: " + e.getMessage());
       return 2;
