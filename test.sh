@@ -14,7 +14,7 @@ need_java
 
 # Debian packages the tests use. None yet beyond the JDK; the list grows with the features
 # (etcd-server, redis-server, nginx, chromium, prometheus) and is installed only when missing.
-PACKAGES=()
+PACKAGES=(prometheus)  # promtool parses the simulator's /metrics in TelemetryTest
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

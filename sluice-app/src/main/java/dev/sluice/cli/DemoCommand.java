@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.sim.GpuProfile;
+import dev.sluice.sim.SimCluster;
 import dev.sluice.sim.SimNode;
-import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -41,23 +40,24 @@ public final class DemoCommand implements Callable<Integer> {
           + "runs: the gateway reloads it.")
   Path configOut;
 
-  /** The demo cluster: node id, GPU profile, GPU type label, model. */
-  private record DemoNode(String id, GpuProfile gpu, String gpuType, String model) {}
+  /** The demo cluster (a10-01, a100-01, h100-01 serving qwen3:32b; a10-02 serving qwen2:7b), at --time-scale. */
+  static List<SimCluster.NodeSpec> cluster(double timeScale) {
+    return SimCluster.resource(SimCluster.DEMO_RESOURCE).stream()
+        .map(node -> new SimCluster.NodeSpec(node.options().withTimeScale(timeScale), node.faults()))
+        .toList();
+  }
 
-  private static final List<DemoNode> CLUSTER = List.of(
-      new DemoNode("a10-01", GpuProfile.A10, "A10", "qwen3:32b"),
-      new DemoNode("a100-01", GpuProfile.A100, "A100", "qwen3:32b"),
-      new DemoNode("h100-01", GpuProfile.H100, "H100", "qwen3:32b"),
-      new DemoNode("a10-02", GpuProfile.A10, "A10", "qwen2:7b"));
+  /** The gateway's {@code gpuType} label of a profile: A10_OLLAMA → A10, H100_BF16 → H100. */
+  static String gpuType(GpuProfile gpu) {
+    int underscore = gpu.name().indexOf('_');
+    return underscore < 0 ? gpu.name() : gpu.name().substring(0, underscore);
+  }
 
   @Override
   public Integer call() throws Exception {
     Vertx simVertx = Vertx.vertx();
-    List<SimNode> sims = new ArrayList<>();
-    for (DemoNode n : CLUSTER) {
-      SimOptions o = SimOptions.defaults().withId(n.id()).withGpu(n.gpu()).withModels(n.model()).withTimeScale(timeScale);
-      sims.add(SimNode.start(simVertx, o).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS));
-    }
+    List<SimNode> sims = SimCluster.start(simVertx, cluster(timeScale))
+        .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     Path file = configOut != null ? configOut : Files.createTempDirectory("sluice-demo").resolve("sluice.json");
     Files.writeString(file, demoConfig(sims), StandardCharsets.UTF_8);
     ServeCommand.Running gw;
@@ -100,10 +100,9 @@ public final class DemoCommand implements Callable<Integer> {
         .put("contextWindow", 32768).put("maxTokens", 4096);
     ArrayNode n3 = qwen3.putArray("nodes");
     ArrayNode n2 = qwen2.putArray("nodes");
-    for (int i = 0; i < CLUSTER.size(); i++) {
-      DemoNode d = CLUSTER.get(i);
-      (d.model().equals("qwen3:32b") ? n3 : n2).addObject()
-          .put("id", d.id()).put("baseUrl", sims.get(i).baseUrl()).put("gpuType", d.gpuType());
+    for (SimNode sim : sims) {
+      (sim.options().models().contains("qwen3:32b") ? n3 : n2).addObject()
+          .put("id", sim.options().id()).put("baseUrl", sim.baseUrl()).put("gpuType", gpuType(sim.options().gpu()));
     }
     return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
   }
@@ -117,9 +116,9 @@ public final class DemoCommand implements Callable<Integer> {
     sb.append("  metrics         ").append(base).append("/metrics\n");
     sb.append("  config file     ").append(file).append("   (edit it: the gateway reloads it)\n");
     sb.append("  simulated nodes (time scale ").append(timeScale).append("x):\n");
-    for (int i = 0; i < sims.size(); i++) {
-      DemoNode d = CLUSTER.get(i);
-      sb.append(String.format("    %-8s %-5s %-10s %s%n", d.id(), d.gpuType(), d.model(), sims.get(i).baseUrl()));
+    for (SimNode sim : sims) {
+      sb.append(String.format("    %-8s %-5s %-10s %s%n", sim.options().id(), gpuType(sim.options().gpu()),
+          String.join(",", sim.options().models()), sim.baseUrl()));
     }
     sb.append("\nTry:\n");
     sb.append("  curl -s ").append(base).append("/v1/chat/completions -H 'Content-Type: application/json' \\\n")

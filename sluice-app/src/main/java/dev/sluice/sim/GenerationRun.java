@@ -1,51 +1,43 @@
 package dev.sluice.sim;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
- * One generation request in flight, on its connection's event loop: prefill wait, then one token per decode
- * interval, with at most one timer pending. Token due times are absolute, so timer granularity (1 ms) never changes
- * the average speed; with time scale 0 everything is written at once without timers. When the client leaves, the
- * pending timer is cancelled and the run counts as cancelled.
+ * One generation request in flight, on the node's event loop: a sequence in the node's {@link BatchEngine}, whose
+ * token callbacks become writes in order; the final timings are the engine's simulated schedule. With time scale 0
+ * the engine is bypassed and everything is written at once, with the timings of the request alone on an idle
+ * engine. When the client leaves, the sequence is cancelled in the engine (its KV and slot are freed at once) and
+ * the run counts as cancelled.
  */
-final class GenerationRun {
-  private final Vertx vertx;
+final class GenerationRun implements BatchEngine.Listener {
   private final HttpServerRequest request;
   private final HttpServerResponse response;
   private final Generation generation;
   private final GenerationFormat format;
-  private final PerformanceModel performance;
-  private final double timeScale;
+  private final EngineDriver engine;
   private final int writeSplitBytes;
   private final SimFault fault;
   private final SimStats stats;
-  private final long arrivalNanos;
 
-  private long prefillStartNanos;
-  private long firstTokenNanos;
-  private long nextTokenDueNanos;
+  private BatchEngine.Sequence sequence;
   private int emitted;
-  private long timerId = -1;
   private boolean ended;
+  private boolean stalled;
   private Future<Void> lastWrite = Future.succeededFuture();
 
-  GenerationRun(Vertx vertx, HttpServerRequest request, Generation generation, GenerationFormat format,
-      SimNode node, SimFault fault, long arrivalNanos) {
-    this.vertx = vertx;
+  GenerationRun(HttpServerRequest request, Generation generation, GenerationFormat format, SimNode node,
+      SimFault fault) {
     this.request = request;
     this.response = request.response();
     this.generation = generation;
     this.format = format;
-    this.performance = node.performance();
-    this.timeScale = node.options().timeScale();
+    this.engine = node.engine();
     this.writeSplitBytes = node.options().writeSplitBytes();
     this.fault = fault;
     this.stats = node.stats();
-    this.arrivalNanos = arrivalNanos;
   }
 
   /** Starts the run; the caller has counted it as started. */
@@ -67,43 +59,66 @@ final class GenerationRun {
         case HANG_BEFORE_FIRST_BYTE -> {
           return;
         }
-        default -> { } // token faults act in step()
+        default -> { } // token faults act after their token
       }
     }
     if (generation.stream()) {
       response.setChunked(true).putHeader("content-type", format.streamContentType());
     }
-    prefillStartNanos = System.nanoTime();
-    nextTokenDueNanos = prefillStartNanos + scaled(performance.prefillNanos(generation.promptTokens()));
-    step();
+    if (engine.instant()) {
+      runInstantly();
+      return;
+    }
+    if (tokenFaultDue()) {
+      applyTokenFault();
+      return;
+    }
+    sequence = new BatchEngine.Sequence(generation.promptTokens(), generation.completionTokens(), this);
+    engine.submit(sequence);
   }
 
-  private void step() {
-    timerId = -1;
-    long now = System.nanoTime();
+  private void runInstantly() {
     int total = generation.completionTokens();
+    long[] schedule = engine.engine().soloSchedule(generation.promptTokens(), total);
+    engine.engine().recordInstant(generation.promptTokens(), total, schedule[0]);
     while (!ended) {
-      if (fault != null && emitted == Math.min(fault.afterTokens(), total)) {
+      if (tokenFaultDue()) {
         applyTokenFault();
         return;
       }
       if (emitted == total) {
-        finish();
-        return;
-      }
-      if (timeScale > 0 && nextTokenDueNanos > now) {
-        long delayMillis = Math.max(1, (nextTokenDueNanos - now + 999_999) / 1_000_000);
-        timerId = vertx.setTimer(delayMillis, id -> step());
+        finish(Timings.solo(schedule));
         return;
       }
       emit();
     }
   }
 
-  private void emit() {
-    if (emitted == 0) {
-      firstTokenNanos = System.nanoTime();
+  @Override
+  public void token(BatchEngine.Sequence s, int index, long atNanos) {
+    if (ended || stalled) {
+      return;
     }
+    emit();
+    if (tokenFaultDue()) {
+      applyTokenFault();
+    }
+  }
+
+  @Override
+  public void finished(BatchEngine.Sequence s, long atNanos) {
+    if (ended || stalled) {
+      return;
+    }
+    long firstToken = s.firstTokenNanos() < 0 ? atNanos : s.firstTokenNanos();
+    finish(new Timings(s.arrivalNanos(), s.admittedNanos(), firstToken, atNanos));
+  }
+
+  private boolean tokenFaultDue() {
+    return fault != null && emitted == Math.min(fault.afterTokens(), generation.completionTokens());
+  }
+
+  private void emit() {
     if (generation.stream()) {
       if (emitted == 0) {
         format.head(generation).forEach(this::write);
@@ -111,12 +126,10 @@ final class GenerationRun {
       write(format.token(generation, emitted));
     }
     emitted++;
-    nextTokenDueNanos += scaled(performance.decodeNanos(emitted));
   }
 
-  private void finish() {
+  private void finish(Timings timings) {
     end(Outcome.COMPLETED);
-    Timings timings = new Timings(arrivalNanos, prefillStartNanos, firstTokenNanos, System.nanoTime());
     if (generation.stream()) {
       format.tail(generation, timings).forEach(this::write);
       response.end();
@@ -134,8 +147,12 @@ final class GenerationRun {
   }
 
   private void applyTokenFault() {
+    if (sequence != null) {
+      engine.cancel(sequence); // the node stopped serving this request: free its KV and slot
+    }
     if (fault.kind() == SimFault.Kind.STALL_AFTER_TOKENS) {
-      return; // silent until the client leaves
+      stalled = true; // silent until the client leaves
+      return;
     }
     end(Outcome.FAULTED);
     lastWrite.onComplete(written -> request.connection().close());
@@ -160,9 +177,8 @@ final class GenerationRun {
       return;
     }
     end(Outcome.CANCELLED);
-    if (timerId >= 0) {
-      vertx.cancelTimer(timerId);
-      timerId = -1;
+    if (sequence != null) {
+      engine.cancel(sequence);
     }
   }
 
@@ -173,10 +189,6 @@ final class GenerationRun {
       case CANCELLED -> stats.recordCancelled();
       case FAULTED -> stats.recordFaulted();
     }
-  }
-
-  private long scaled(long nanos) {
-    return timeScale == 0 ? 0 : (long) (nanos / timeScale);
   }
 
   private enum Outcome { COMPLETED, CANCELLED, FAULTED }

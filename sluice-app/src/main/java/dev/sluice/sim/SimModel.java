@@ -16,12 +16,18 @@ record SimModel(String name, String family, String parameterSize, long parameter
     String digest, int contextLengthTokens) {
 
   /** The native context window reported by {@code /api/show} (Qwen3's). */
-  static final int MODEL_CONTEXT_TOKENS = 40_960;
+  static final int MODEL_CONTEXT_TOKENS = EngineProfile.MODEL_CONTEXT_TOKENS;
   private static final double BYTES_PER_PARAMETER_Q4_K_M = 0.6;
   private static final double DEFAULT_PARAMETERS_BILLIONS = 7;
   private static final Pattern PARAMETERS = Pattern.compile("(\\d+(?:\\.\\d+)?)b", Pattern.CASE_INSENSITIVE);
 
+  /** The model as a node with {@code gpu}'s default figures serves it. */
   static SimModel of(String name, GpuProfile gpu) {
+    return of(name, EngineProfile.of(gpu));
+  }
+
+  /** The model as a node with {@code engine} serves it: the context window is the engine's max model length. */
+  static SimModel of(String name, EngineProfile engine) {
     int colon = name.indexOf(':');
     String base = colon < 0 ? name : name.substring(0, colon);
     String tag = colon < 0 ? "" : name.substring(colon + 1);
@@ -32,7 +38,7 @@ record SimModel(String name, String family, String parameterSize, long parameter
     long parameters = Math.round(billions * 1e9);
     return new SimModel(name, family, matcher.lookingAt() ? matcher.group(1) + "B" : "7B", parameters,
         Math.round(parameters * BYTES_PER_PARAMETER_Q4_K_M), sha256(name),
-        Math.min(gpu.kvCapacityTokens(), MODEL_CONTEXT_TOKENS));
+        engine.maxModelLenTokens());
   }
 
   private static String sha256(String text) {

@@ -33,17 +33,25 @@ import org.slf4j.LoggerFactory;
  * OpenAI-compatible API of Ollama and vLLM ({@code /v1/*}, {@code GET /health}) with the timing of a
  * {@link GpuProfile}.
  *
- * <p>Generation requests wait the prefill time of their prompt, then produce one token per decode interval, all
- * divided by the time scale; streams go out with chunked encoding, one write per event (the HTTP head goes out with
- * the first event, as Ollama does). Output length is the client's limit ({@code max_tokens},
+ * <p>Generation and embedding requests run as sequences of the node's continuous-batching {@link BatchEngine} (GPU
+ * figures from an {@link EngineProfile}: the {@link GpuProfile} with {@link SimOptions#overrides()}), in simulated
+ * time = real time × time scale; time scale 0 answers at once. Ollama profiles answer 503 beyond their queue limit
+ * and truncate prompts to {@code num_ctx}; vLLM profiles refuse prompt + output beyond {@code max_model_len} with
+ * vLLM's 400. Streams go out with chunked encoding, one write per event (the HTTP head goes out with the first
+ * event, as Ollama does). Output length is the client's limit ({@code max_tokens},
  * {@code max_completion_tokens}, {@code options.num_predict}; capped at {@value TextGenerator#MAX_OUTPUT_TOKENS},
  * finish reason {@code length}) or drawn from a chat-like distribution (finish reason {@code stop}, see
  * {@link TextGenerator}). The n-th generation request of a node gets the same text under the same seed.
  *
- * <p>Simulator-only control endpoints, not part of any real node's API: {@code POST /sim/faults} queues a fault
- * ({@code {"kind":"reset-after-tokens","count":1,"tokens":5}}, {@code "status"} and {@code "body"} for kind
- * {@code status}, see {@link SimFault.Kind#wireName()}), {@code DELETE /sim/faults} clears them, and
- * {@code GET /sim/stats} returns the {@link SimStats} counters.
+ * <p>Telemetry: {@code GET /metrics} serves the DCGM exporter's and vLLM's families, {@code /metrics/dcgm} and
+ * {@code /metrics/vllm} each alone (see {@link Telemetry}).
+ *
+ * <p>Simulator-only control endpoints, not part of any real node's API: {@code POST /sim/faults} queues a
+ * per-request fault ({@code {"kind":"reset-after-tokens","count":1,"tokens":5}}) or turns a node-level one on until
+ * cleared ({@code {"kind":"error-rate","percent":20,"status":503}}; see {@link SimFault.Kind}),
+ * {@code GET /sim/faults} lists the node-level faults on, {@code DELETE /sim/faults[?kind=...]} clears them, and
+ * {@code GET /sim/stats} returns the {@link SimStats} counters. They keep answering under black-hole; under
+ * refuse-connections nothing answers, so clear that one with {@link #clearFaults()}.
  */
 public final class SimNode {
   static final String JSON = "application/json; charset=utf-8";
@@ -58,25 +66,38 @@ public final class SimNode {
   private final Vertx vertx;
   private final SimStats stats = new SimStats();
   private final EngineControl control = new EngineControl();
-  private final PerformanceModel performance;
-  private final Map<String, SimModel> models = new LinkedHashMap<>();
+  private final EngineDriver engine;
+  private final Map<String, SimModel> configuredModels = new LinkedHashMap<>();
+  /** The models the node serves now: its configured ones, or another under the wrong-model fault. */
+  private volatile Map<String, SimModel> models = configuredModels;
+  private final NodeFaults nodeFaults;
+  private Telemetry telemetry;
   private final Deque<QueuedFault> faults = new ArrayDeque<>();
   private final AtomicLong sequence = new AtomicLong();
   private SimOptions options;
-  private HttpServer server;
+  private volatile HttpServer server;
+  private boolean listening = true;
+  private boolean closed;
 
   private SimNode(Vertx vertx, SimOptions options) {
     this.vertx = vertx;
     this.options = options;
-    this.performance = PerformanceModel.batchOne(options.gpu());
-    options.models().forEach(name -> models.put(name, SimModel.of(name, options.gpu())));
+    EngineProfile profile = EngineProfile.of(options.gpu(), options.overrides());
+    this.engine = new EngineDriver(vertx, profile, control, options.timeScale());
+    options.models().forEach(name -> configuredModels.put(name, SimModel.of(name, profile)));
+    this.nodeFaults = new NodeFaults(options.id(), control, options.seed());
   }
 
   /** Starts a node listening on {@code options.host():options.port()}. */
   public static Future<SimNode> start(Vertx vertx, SimOptions options) {
     Objects.requireNonNull(vertx, "vertx");
     Objects.requireNonNull(options, "options");
-    SimNode node = new SimNode(vertx, options);
+    SimNode node;
+    try {
+      node = new SimNode(vertx, options);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(e); // e.g. an unknown engine figure in options.overrides()
+    }
     // real Ollama and vLLM speak HTTP/1.1 only in clear text: no h2c upgrade
     return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
         .requestHandler(node::handle)
@@ -85,13 +106,14 @@ public final class SimNode {
           node.server = server;
           SimOptions bound = options.withPort(server.actualPort());
           node.options = bound.id() == null ? bound.withId("sim-" + server.actualPort()) : bound;
+          node.nodeFaults.nodeId(node.options.id());
           return node;
         });
   }
 
   /** The port the node listens on. */
   public int port() {
-    return server.actualPort();
+    return options.port();
   }
 
   /** {@code http://<host>:<port>}. */
@@ -114,29 +136,126 @@ public final class SimNode {
     return control;
   }
 
-  /** Queues a fault for the next {@code fault.count()} generation requests, after the faults already queued. */
+  /** The node's engine as telemetry sees it (running, waiting, KV use, counters), in simulated time. */
+  public EngineState engineState() {
+    return engine.state();
+  }
+
+  /**
+   * Turns a node-level fault on ({@link SimFault.Kind#persistent()}, until cleared), or queues a per-request fault for
+   * the next {@code fault.count()} generation requests, after the faults already queued.
+   */
   public void injectFault(SimFault fault) {
     Objects.requireNonNull(fault, "fault");
+    if (fault.kind().persistent()) {
+      if (nodeFaults.set(fault)) {
+        applyNodeFaults();
+      }
+      return;
+    }
     synchronized (faults) {
       faults.addLast(new QueuedFault(fault, fault.count()));
     }
     LOG.info("sim {}: fault queued: {} for {} request(s)", options.id(), fault.kind().wireName(), fault.count());
   }
 
-  /** Drops every queued fault. */
+  /** Drops every queued fault and turns every node-level fault off. */
   public void clearFaults() {
     synchronized (faults) {
       faults.clear();
     }
+    if (nodeFaults.clearAll()) {
+      applyNodeFaults();
+    }
+  }
+
+  /** Turns one node-level fault off, or drops the queued per-request faults of that kind. */
+  public void clearFault(SimFault.Kind kind) {
+    Objects.requireNonNull(kind, "kind");
+    synchronized (faults) {
+      faults.removeIf(queued -> queued.fault.kind() == kind);
+    }
+    if (nodeFaults.clear(kind)) {
+      applyNodeFaults();
+    }
+  }
+
+  /** The node-level faults on now. */
+  public List<SimFault> nodeFaults() {
+    return nodeFaults.active();
   }
 
   /** Stops listening and closes open connections, which cancels the requests in flight. */
   public Future<Void> close() {
+    synchronized (nodeFaults) {
+      closed = true;
+    }
     return server.close();
   }
 
-  PerformanceModel performance() {
-    return performance;
+  /** Applies the node-level faults that live outside the engine: the served models and the listening socket. */
+  private void applyNodeFaults() {
+    SimFault wrong = nodeFaults.get(SimFault.Kind.WRONG_MODEL);
+    models = wrong == null ? configuredModels : Map.of(wrong.model(), SimModel.of(wrong.model(), options.gpu()));
+    boolean refuse = nodeFaults.isOn(SimFault.Kind.REFUSE_CONNECTIONS);
+    synchronized (nodeFaults) {
+      if (closed || refuse != listening) {
+        return;
+      }
+      listening = !refuse;
+      if (refuse) {
+        server.close();
+        return;
+      }
+      vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+          .requestHandler(this::handle)
+          .listen(options.port(), options.host())
+          .onSuccess(relistened -> server = relistened)
+          .onFailure(e -> LOG.error("sim {}: cannot listen again on {}:{}: {}", options.id(), options.host(),
+              options.port(), e.getMessage()));
+    }
+  }
+
+  /** Whether the node accepts connections now (false while refuse-connections is on). */
+  public boolean listening() {
+    synchronized (nodeFaults) {
+      return listening && !closed;
+    }
+  }
+
+  /** The fault of a new generation request: the next queued one, else one derived from the node-level faults. */
+  private SimFault requestFault(HttpServerRequest request) {
+    SimFault fault = takeFault();
+    if (fault == null) {
+      fault = nodeFaults.requestFault();
+    }
+    if (fault != null && fault.kind() == SimFault.Kind.STATUS && (fault.status() == 429 || fault.status() == 503)) {
+      request.response().putHeader("retry-after", Integer.toString(NodeFaults.RETRY_AFTER_SECONDS));
+    }
+    return fault;
+  }
+
+  private synchronized Telemetry telemetry() {
+    if (telemetry == null) {
+      telemetry = new Telemetry(options.id(), options.gpu(), List.copyOf(configuredModels.values()), engineState(),
+          nodeFaults, options.timeScale(), options.seed(), Telemetry.DCGM_SAMPLE_INTERVAL);
+    }
+    return telemetry;
+  }
+
+  /** {@code GET /metrics} (DCGM and vLLM), {@code /metrics/dcgm}, {@code /metrics/vllm}. */
+  private void metrics(HttpServerRequest request, String path) {
+    String model = models.keySet().iterator().next();
+    String text = switch (path) {
+      case "/metrics/dcgm" -> telemetry().dcgm();
+      case "/metrics/vllm" -> telemetry().vllm(model);
+      default -> telemetry().all(model);
+    };
+    request.response().putHeader("content-type", PrometheusText.CONTENT_TYPE).end(text);
+  }
+
+  EngineDriver engine() {
+    return engine;
   }
 
   private SimFault takeFault() {
@@ -159,6 +278,9 @@ public final class SimNode {
       control(request);
       return;
     }
+    if (nodeFaults.isOn(SimFault.Kind.BLACK_HOLE)) {
+      return; // accepted, never answered
+    }
     stats.recordPath(path);
     switch (request.method().name() + " " + path) {
       case "GET /" -> request.response().putHeader("content-type", "text/plain; charset=utf-8")
@@ -167,6 +289,7 @@ public final class SimNode {
       case "GET /api/version" -> json(request, 200, Json.MAPPER.createObjectNode().put("version", OLLAMA_VERSION));
       case "GET /api/tags" -> json(request, 200, tags(false));
       case "GET /api/ps" -> json(request, 200, tags(true));
+      case "GET /metrics", "GET /metrics/dcgm", "GET /metrics/vllm" -> metrics(request, path);
       case "GET /v1/models" -> json(request, 200, openAiModels());
       case "POST /api/show" -> readJson(request, Api.OLLAMA, body -> show(request, body));
       case "POST /api/chat" -> generate(request, Endpoint.OLLAMA_CHAT, arrivalNanos);
@@ -192,16 +315,25 @@ public final class SimNode {
         error(request, endpoint.api, 400, e.getMessage());
         return;
       }
+      // the engine's verdict: Ollama's 503 when its queue is full or silent prompt truncation, vLLM's context 400
+      Admission admission = engine.admission(TextGenerator.promptTokens(parsed.promptText()), parsed.maxTokens());
+      if (admission instanceof Admission.Refused refused) {
+        error(request, endpoint.api, refused.status(), refused.message());
+        return;
+      }
+      Admission.Accepted accepted = (Admission.Accepted) admission;
       stats.recordStarted();
       long n = sequence.incrementAndGet();
       SplittableRandom random = new SplittableRandom(options.seed() * 0x9E3779B97F4A7C15L + n);
-      int outputTokens = parsed.maxTokens() > 0
+      int wanted = parsed.maxTokens() > 0
           ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS)
           : TextGenerator.sampleOutputTokens(random);
+      int outputTokens = Math.min(wanted, accepted.maxOutputTokens());
       Generation generation = new Generation(n, model, Instant.now().getEpochSecond(),
-          TextGenerator.promptTokens(parsed.promptText()), TextGenerator.tokens(random, outputTokens),
-          parsed.maxTokens() > 0 ? "length" : "stop", parsed.stream(), parsed.includeUsage());
-      new GenerationRun(vertx, request, generation, endpoint.format, this, takeFault(), arrivalNanos).start();
+          accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
+          parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
+          parsed.includeUsage());
+      new GenerationRun(request, generation, endpoint.format, this, requestFault(request)).start();
     });
   }
 
@@ -222,24 +354,25 @@ public final class SimNode {
         error(request, api, 400, "input must be a string or a non-empty array of strings");
         return;
       }
-      int promptTokens = texts.stream().mapToInt(TextGenerator::promptTokens).sum();
-      long startNanos = System.nanoTime();
-      long delayNanos = options.timeScale() == 0 ? 0
-          : (long) (performance.prefillNanos(promptTokens) / options.timeScale());
+      Admission admission = engine.admission(texts.stream().mapToInt(TextGenerator::promptTokens).sum(), 0);
+      if (admission instanceof Admission.Refused refused) {
+        error(request, api, refused.status(), refused.message());
+        return;
+      }
+      int promptTokens = ((Admission.Accepted) admission).promptTokens();
       stats.recordStarted();
-      new EmbeddingRun(vertx, request.response(), stats).start(delayNanos, () -> api == Api.OLLAMA
-          ? ollamaEmbeddings(model, texts, promptTokens, arrivalNanos, startNanos).toString()
+      new EmbeddingRun(request.response(), stats, engine).start(promptTokens, timings -> api == Api.OLLAMA
+          ? ollamaEmbeddings(model, texts, promptTokens, timings).toString()
           : openAiEmbeddings(model, texts, promptTokens).toString());
     });
   }
 
-  private ObjectNode ollamaEmbeddings(String model, List<String> texts, int promptTokens, long arrivalNanos,
-      long startNanos) {
+  private ObjectNode ollamaEmbeddings(String model, List<String> texts, int promptTokens, Timings timings) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("model", model);
     ArrayNode embeddings = body.putArray("embeddings");
     texts.forEach(text -> vector(embeddings.addArray(), model, text));
-    return body.put("total_duration", System.nanoTime() - arrivalNanos)
-        .put("load_duration", startNanos - arrivalNanos)
+    return body.put("total_duration", timings.endNanos() - timings.arrivalNanos())
+        .put("load_duration", timings.prefillStartNanos() - timings.arrivalNanos())
         .put("prompt_eval_count", promptTokens);
   }
 
@@ -273,7 +406,7 @@ public final class SimNode {
       entry.set("details", details(model));
       if (loaded) {
         entry.put("expires_at", expiresAt)
-            .put("size_vram", model.sizeBytes())
+            .put("size_vram", nodeFaults.vramBytes(model.sizeBytes()))
             .put("context_length", model.contextLengthTokens());
       }
     }
@@ -331,31 +464,43 @@ public final class SimNode {
   private void control(HttpServerRequest request) {
     switch (request.method().name() + " " + request.path()) {
       case "GET /sim/stats" -> json(request, 200, statsJson());
-      case "DELETE /sim/faults" -> {
-        clearFaults();
-        request.response().setStatusCode(204).end();
+      case "GET /sim/faults" -> {
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        ArrayNode active = body.putArray("faults");
+        nodeFaults.active().forEach(fault -> active.add(fault.describe()));
+        json(request, 200, body);
       }
-      case "POST /sim/faults" -> readJson(request, Api.OLLAMA, body -> {
+      case "DELETE /sim/faults" -> {
+        String kind = request.getParam("kind");
         try {
-          injectFault(faultFrom(body));
+          if (kind == null) {
+            clearFaults();
+          } else {
+            clearFault(SimFault.Kind.fromWireName(kind));
+          }
           request.response().setStatusCode(204).end();
         } catch (IllegalArgumentException e) {
           error(request, Api.OLLAMA, 400, e.getMessage());
         }
+      }
+      case "POST /sim/faults" -> readJson(request, Api.OLLAMA, body -> {
+        SimFault fault;
+        try {
+          fault = SimFault.fromJson(body);
+        } catch (IllegalArgumentException e) {
+          error(request, Api.OLLAMA, 400, e.getMessage());
+          return;
+        }
+        if (fault.kind() == SimFault.Kind.REFUSE_CONNECTIONS) {
+          // answer first: refusing connections closes this very one
+          request.response().setStatusCode(204).end().onComplete(done -> injectFault(fault));
+          return;
+        }
+        injectFault(fault);
+        request.response().setStatusCode(204).end();
       });
       default -> notFound(request);
     }
-  }
-
-  private static SimFault faultFrom(JsonNode body) {
-    JsonNode faultBody = body.path("body");
-    return new SimFault(
-        SimFault.Kind.fromWireName(body.path("kind").asText()),
-        body.path("count").asInt(1),
-        body.path("tokens").asInt(0),
-        body.path("status").asInt(0),
-        faultBody.isMissingNode() || faultBody.isNull() ? null
-            : faultBody.isTextual() ? faultBody.asText() : faultBody.toString());
   }
 
   private ObjectNode statsJson() {
