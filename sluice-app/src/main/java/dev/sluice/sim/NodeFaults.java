@@ -101,11 +101,7 @@ final class NodeFaults {
       return SimFault.resetAfterTokens(die.afterTokens(), 1);
     }
     SimFault stall = active.get(SimFault.Kind.STALL);
-    if (stall != null) {
-      return SimFault.stallAfterTokens(stall.afterTokens(), 1);
-    }
-    SimFault hung = active.get(SimFault.Kind.HUNG_ENGINE);
-    return hung == null ? null : SimFault.hangBeforeFirstByte(1);
+    return stall == null ? null : SimFault.stallAfterTokens(stall.afterTokens(), 1);
   }
 
   /** The {@code size_vram} {@code /api/ps} reports for a model of {@code sizeBytes}. */

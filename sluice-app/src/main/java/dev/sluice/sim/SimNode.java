@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * cleared ({@code {"kind":"error-rate","percent":20,"status":503}}; see {@link SimFault.Kind}),
  * {@code GET /sim/faults} lists the node-level faults on, {@code DELETE /sim/faults[?kind=...]} clears them, and
  * {@code GET /sim/stats} returns the {@link SimStats} counters. They keep answering under black-hole; under
- * refuse-connections nothing answers, so clear that one with {@link #clearFaults()}.
+ * refuse-connections nothing answers, so clear that one with {@link #clearFaults()}, or post it with
+ * {@code "seconds": N} so it clears itself.
  */
 public final class SimNode {
   static final String JSON = "application/json; charset=utf-8";
@@ -229,6 +230,10 @@ public final class SimNode {
     if (fault == null) {
       fault = nodeFaults.requestFault();
     }
+    if (fault == null && control.hung() && options.timeScale() == 0) {
+      // time scale 0 bypasses the engine, so the engine's hung flag cannot hold the request: hang it here
+      fault = SimFault.hangBeforeFirstByte(1);
+    }
     if (fault != null && fault.kind() == SimFault.Kind.STATUS && (fault.status() == 429 || fault.status() == 503)) {
       request.response().putHeader("retry-after", Integer.toString(NodeFaults.RETRY_AFTER_SECONDS));
     }
@@ -272,7 +277,6 @@ public final class SimNode {
   }
 
   private void handle(HttpServerRequest request) {
-    long arrivalNanos = System.nanoTime();
     String path = request.path();
     if (path.startsWith("/sim/")) {
       control(request);
@@ -292,17 +296,17 @@ public final class SimNode {
       case "GET /metrics", "GET /metrics/dcgm", "GET /metrics/vllm" -> metrics(request, path);
       case "GET /v1/models" -> json(request, 200, openAiModels());
       case "POST /api/show" -> readJson(request, Api.OLLAMA, body -> show(request, body));
-      case "POST /api/chat" -> generate(request, Endpoint.OLLAMA_CHAT, arrivalNanos);
-      case "POST /api/generate" -> generate(request, Endpoint.OLLAMA_GENERATE, arrivalNanos);
-      case "POST /v1/chat/completions" -> generate(request, Endpoint.OPENAI_CHAT, arrivalNanos);
-      case "POST /v1/completions" -> generate(request, Endpoint.OPENAI_COMPLETION, arrivalNanos);
-      case "POST /api/embed" -> embed(request, Api.OLLAMA, arrivalNanos);
-      case "POST /v1/embeddings" -> embed(request, Api.OPENAI, arrivalNanos);
+      case "POST /api/chat" -> generate(request, Endpoint.OLLAMA_CHAT);
+      case "POST /api/generate" -> generate(request, Endpoint.OLLAMA_GENERATE);
+      case "POST /v1/chat/completions" -> generate(request, Endpoint.OPENAI_CHAT);
+      case "POST /v1/completions" -> generate(request, Endpoint.OPENAI_COMPLETION);
+      case "POST /api/embed" -> embed(request, Api.OLLAMA);
+      case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
   }
 
-  private void generate(HttpServerRequest request, Endpoint endpoint, long arrivalNanos) {
+  private void generate(HttpServerRequest request, Endpoint endpoint) {
     readJson(request, endpoint.api, body -> {
       String model = knownModel(request, endpoint.api, body);
       if (model == null) {
@@ -337,7 +341,7 @@ public final class SimNode {
     });
   }
 
-  private void embed(HttpServerRequest request, Api api, long arrivalNanos) {
+  private void embed(HttpServerRequest request, Api api) {
     readJson(request, api, body -> {
       String model = knownModel(request, api, body);
       if (model == null) {
@@ -485,11 +489,16 @@ public final class SimNode {
       }
       case "POST /sim/faults" -> readJson(request, Api.OLLAMA, body -> {
         SimFault fault;
+        double seconds;
         try {
+          seconds = clearAfterSeconds(body);
           fault = SimFault.fromJson(body);
         } catch (IllegalArgumentException e) {
           error(request, Api.OLLAMA, 400, e.getMessage());
           return;
+        }
+        if (seconds > 0) {
+          vertx.setTimer(Math.max(1, (long) (seconds * 1000)), id -> clearFault(fault.kind()));
         }
         if (fault.kind() == SimFault.Kind.REFUSE_CONNECTIONS) {
           // answer first: refusing connections closes this very one
@@ -501,6 +510,23 @@ public final class SimNode {
       });
       default -> notFound(request);
     }
+  }
+
+  /**
+   * Takes the optional {@code "seconds"} of a node-level fault posted over HTTP: the fault clears itself after that
+   * many real seconds. Without it a refuse-connections or black-hole fault could never be cleared over HTTP, since
+   * the control endpoint itself stops answering.
+   */
+  private static double clearAfterSeconds(JsonNode body) {
+    JsonNode seconds = body.isObject() ? ((ObjectNode) body).remove("seconds") : null;
+    if (seconds == null) {
+      return 0;
+    }
+    if (!seconds.isNumber() || !(seconds.asDouble() > 0)) {
+      throw new IllegalArgumentException("fault: seconds " + seconds + " must be a positive number (real seconds "
+          + "after which the fault clears itself)");
+    }
+    return seconds.asDouble();
   }
 
   private ObjectNode statsJson() {

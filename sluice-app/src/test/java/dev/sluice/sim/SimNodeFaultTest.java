@@ -72,6 +72,18 @@ class SimNodeFaultTest {
   }
 
   @Test
+  void aNodeLevelFaultPostedWithSecondsClearsItself() throws Exception {
+    SimNode node = start(INSTANT);
+
+    HttpResponse<String> on = post(node, "/sim/faults", "{\"kind\":\"refuse-connections\",\"seconds\":0.5}");
+
+    assertThat(on.statusCode()).isEqualTo(204);
+    await().atMost(Duration.ofSeconds(5)).until(() -> !node.listening());
+    await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> get(node, "/health").statusCode() == 200);
+    assertThat(post(node, "/sim/faults", "{\"kind\":\"slow\",\"seconds\":-1}").statusCode()).isEqualTo(400);
+  }
+
+  @Test
   void blackHoleAcceptsConnectionsButNeverAnswersHealthOrGeneration() throws Exception {
     SimNode node = start(INSTANT);
     post(node, "/sim/faults", "{\"kind\":\"black-hole\"}");
