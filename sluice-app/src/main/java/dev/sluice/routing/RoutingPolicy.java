@@ -19,4 +19,39 @@ public interface RoutingPolicy {
 
   /** The name used in config ({@code routing.policy}) and metrics. */
   String name();
+
+  /**
+   * A new policy by config name: {@code round-robin}, {@code least-request}, {@code gpu-weighted},
+   * {@code least-delay} (default), {@code least-delay-no-admission}, {@code queue-kv}.
+   *
+   * @throws IllegalArgumentException for an unknown name, listing the known ones
+   */
+  static RoutingPolicy of(String name) {
+    return Policies.byName(name);
+  }
+
+  /** Static round robin per model. */
+  static RoutingPolicy roundRobin() {
+    return new RoundRobinPolicy();
+  }
+
+  /** Fewest in-flight requests, random tie-break. */
+  static RoutingPolicy leastRequest() {
+    return new LeastRequestPolicy();
+  }
+
+  /** The brief's GPU-weighted random policy with its base table. */
+  static RoutingPolicy gpuWeighted() {
+    return new GpuWeightedPolicy();
+  }
+
+  /** Least expected delay with admission control: the default. */
+  static RoutingPolicy leastDelay() {
+    return new LeastDelayPolicy();
+  }
+
+  /** The llm-d-like queue + KV scorer baseline. */
+  static RoutingPolicy queueKv() {
+    return new QueueKvScorerPolicy();
+  }
 }

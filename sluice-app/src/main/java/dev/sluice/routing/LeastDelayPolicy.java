@@ -1,0 +1,168 @@
+package dev.sluice.routing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.ToIntFunction;
+import java.util.random.RandomGenerator;
+
+/**
+ * Least expected delay, Sluice's default (ROUTING.md "The default we build"; config name {@code least-delay}): for
+ * every candidate (full scan, never power-of-two sampling) estimate this request's time to first token and end-to-end
+ * time from the router's own in-flight counts and the node's learned speed, and pick the minimum.
+ *
+ * <pre>
+ * backlog   = inFlightPrefillTokens / prefillTokensPerSecond            (prompts ahead of us, not yet prefilled)
+ * own       = promptTokens / prefillTokensPerSecond
+ * queueWait = max(0, inFlightRequests − slots + 1) × expectedOutputTokens × decodeMillisPerToken / slots
+ * est_TTFT  = queueWait + backlog + own
+ * perToken  = decodeMillisPerToken × (1 + batchSlope × inFlightDecodes)
+ * est_E2E   = est_TTFT + expectedOutputTokens × perToken
+ * </pre>
+ *
+ * <p>Documented choices:
+ * <ul>
+ *   <li>The speed figures are the <em>observed</em> ones ({@link SpeedEstimator}); {@link NodeSpeed#speedFactor()}
+ *       is already in them and is not applied again, so a node throttled to 0.55 looks 1/0.55 slower.</li>
+ *   <li>Queue wait models nodes with a fixed number of slots (Ollama {@code OLLAMA_NUM_PARALLEL}): each request ahead
+ *       of ours holds a slot for about one typical decode (this request's expected output is the typical one); its
+ *       prompt is already counted in the backlog. The slot count comes from a function of the node view; the default
+ *       is unlimited (vLLM's continuous batching admits at once, the gateway enforces its own concurrency cap), which
+ *       makes the term 0.</li>
+ *   <li>Batch scaling: each running decode makes every decode step {@link #DEFAULT_BATCH_SLOPE} (2 %) slower, the
+ *       slope of the simulator's vLLM profiles (A10 48 ms/token at batch 1, ≈ 57 at batch 8).</li>
+ *   <li>Equal estimates are ordered randomly (idle identical nodes share the load); the plan is all candidates by
+ *       ascending est_E2E.</li>
+ * </ul>
+ *
+ * <p>Admission control, on when {@code request.ttftBudgetMillis() > 0} and the policy was built with it: a node
+ * <em>meets the budget</em> when est_TTFT ≤ max(budget, own) (a prompt whose own prefill exceeds the budget is still
+ * admitted to a node with nothing ahead of it: waiting cannot make it faster). Nodes that meet the budget come first
+ * (by est_E2E), the others after them as failover candidates. When no node meets it the decision is
+ * {@link RouteDecision.Reject} with {@code retryAfterMillis} = the least time until some node's work ahead drains
+ * enough to meet it (min over nodes of est_TTFT − max(budget, own), at least 1 ms; the gateway rounds up to whole
+ * seconds for {@code Retry-After}), assuming no new arrivals. A budget of 0, or {@link #withoutAdmission()}, disables
+ * admission control (config name {@code least-delay-no-admission}, the lab's "ours without admission control").
+ *
+ * <p>Stateless, so thread-safe.
+ */
+public final class LeastDelayPolicy implements RoutingPolicy {
+  /** Config name. */
+  public static final String NAME = "least-delay";
+  /** Config name of the variant without admission control. */
+  public static final String NAME_NO_ADMISSION = "least-delay-no-admission";
+  /** Relative slowdown of a decode step per running sequence (simulator vLLM profiles: about 2 %). */
+  public static final double DEFAULT_BATCH_SLOPE = 0.02;
+  /** Slot count meaning "no fixed slots, no queue-wait term". */
+  public static final int UNLIMITED_SLOTS = Integer.MAX_VALUE;
+
+  private final boolean admissionControl;
+  private final double batchSlope;
+  private final ToIntFunction<NodeView> slots;
+
+  /** With admission control, {@link #DEFAULT_BATCH_SLOPE}, unlimited slots. */
+  public LeastDelayPolicy() {
+    this(true, DEFAULT_BATCH_SLOPE, node -> UNLIMITED_SLOTS);
+  }
+
+  /**
+   * @param admissionControl whether a positive TTFT budget can reject requests
+   * @param batchSlope relative decode slowdown per running decode (≥ 0)
+   * @param slots concurrent sequences a node runs before it queues ({@link #UNLIMITED_SLOTS} = no queue term)
+   */
+  public LeastDelayPolicy(boolean admissionControl, double batchSlope, ToIntFunction<NodeView> slots) {
+    if (!(batchSlope >= 0)) {
+      throw new IllegalArgumentException("batchSlope: " + batchSlope + " (expected ≥ 0, default "
+          + DEFAULT_BATCH_SLOPE + ")");
+    }
+    this.admissionControl = admissionControl;
+    this.batchSlope = batchSlope;
+    this.slots = Objects.requireNonNull(slots, "slots");
+  }
+
+  /** The same policy with admission control off. */
+  public static LeastDelayPolicy withoutAdmission() {
+    return new LeastDelayPolicy(false, DEFAULT_BATCH_SLOPE, node -> UNLIMITED_SLOTS);
+  }
+
+  /**
+   * One node's estimate for one request, in milliseconds.
+   *
+   * @param ttftMillis estimated time to first token
+   * @param e2eMillis estimated time to the last token
+   * @param ownPrefillMillis the part of the TTFT that is this request's own prefill
+   */
+  public record Estimate(double ttftMillis, double e2eMillis, double ownPrefillMillis) {
+    /** Whether the node can start answering within {@code budgetMillis} (see the class comment). */
+    public boolean meets(long budgetMillis) {
+      return ttftMillis <= Math.max(budgetMillis, ownPrefillMillis);
+    }
+
+    /** Milliseconds until the work ahead drains enough to meet {@code budgetMillis}; 0 when it already does. */
+    public double excessMillis(long budgetMillis) {
+      return Math.max(0, ttftMillis - Math.max(budgetMillis, ownPrefillMillis));
+    }
+  }
+
+  /** This policy's estimate of {@code request} on {@code node} (for the admin API, the lab and tests). */
+  public Estimate estimate(RouteRequest request, NodeView node) {
+    NodeSpeed speed = node.speed();
+    double msPerPrefillToken = 1000.0 / speed.prefillTokensPerSecond();
+    double output = Math.max(0, request.expectedOutputTokens());
+    double backlog = Math.max(0, node.inFlightPrefillTokens()) * msPerPrefillToken;
+    double own = Math.max(0, request.promptTokens()) * msPerPrefillToken;
+    int nodeSlots = slots.applyAsInt(node);
+    double queueWait = 0;
+    if (nodeSlots > 0 && nodeSlots != UNLIMITED_SLOTS && node.inFlightRequests() >= nodeSlots) {
+      double ahead = node.inFlightRequests() - nodeSlots + 1;
+      queueWait = ahead * output * speed.decodeMillisPerToken() / nodeSlots;
+    }
+    double ttft = queueWait + backlog + own;
+    double perToken = speed.decodeMillisPerToken() * (1 + batchSlope * Math.max(0, node.inFlightDecodes()));
+    return new Estimate(ttft, ttft + output * perToken, own);
+  }
+
+  @Override
+  public RouteDecision decide(RouteRequest request, List<NodeView> candidates, RandomGenerator random) {
+    Ordering.check(request, candidates, random);
+    long budget = request.ttftBudgetMillis();
+    if (!admissionControl || budget <= 0) {
+      return new RouteDecision.Plan(Ordering.ascending(candidates, v -> estimate(request, v).e2eMillis(), random));
+    }
+    List<NodeView> meeting = new ArrayList<>(candidates.size());
+    List<NodeView> missing = new ArrayList<>(candidates.size());
+    double leastExcess = Double.POSITIVE_INFINITY;
+    NodeView closest = null;
+    for (NodeView node : candidates) {
+      Estimate estimate = estimate(request, node);
+      if (estimate.meets(budget)) {
+        meeting.add(node);
+      } else {
+        missing.add(node);
+        double excess = estimate.excessMillis(budget);
+        if (excess < leastExcess) {
+          leastExcess = excess;
+          closest = node;
+        }
+      }
+    }
+    if (meeting.isEmpty()) {
+      long retryAfter = Math.max(1, (long) Math.ceil(leastExcess));
+      Estimate best = estimate(request, closest);
+      return new RouteDecision.Reject(retryAfter, String.format(Locale.ROOT,
+          "no node can start answering %s within its TTFT budget of %,d ms: the soonest, %s, is estimated at %,.0f ms"
+              + " (%,d prefill tokens and %,d requests in flight); retry in %,d ms",
+          request.model(), budget, closest.id(), best.ttftMillis(), closest.inFlightPrefillTokens(),
+          closest.inFlightRequests(), retryAfter));
+    }
+    List<String> plan = new ArrayList<>(Ordering.ascending(meeting, v -> estimate(request, v).e2eMillis(), random));
+    plan.addAll(Ordering.ascending(missing, v -> estimate(request, v).e2eMillis(), random));
+    return new RouteDecision.Plan(plan);
+  }
+
+  @Override
+  public String name() {
+    return admissionControl ? NAME : NAME_NO_ADMISSION;
+  }
+}
