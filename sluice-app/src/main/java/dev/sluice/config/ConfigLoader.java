@@ -67,7 +67,8 @@ public final class ConfigLoader {
   private static final List<String> MODEL_KEYS = List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile");
   private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
   private static final List<String> NODE_KEYS =
-      List.of("id", "baseUrl", "api", "gpuType", "metricsUrl", "labels", "apiKey");
+      List.of("id", "baseUrl", "api", "gpuType", "metricsUrl", "labels", "apiKey", "repair");
+  private static final List<String> REPAIR_KEYS = List.of("command", "webhook");
 
   private static final String API_VALUES = "\"openai-completions\", \"openai\" or \"ollama\"";
 
@@ -440,9 +441,23 @@ public final class ConfigLoader {
       if (m != null) metricsUrl = url(m, path + ".metricsUrl", true);
       Map<String, String> labels = labels(node.get("labels"), path + ".labels");
       String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", providerKey);
+      RepairAction repair = repair(node.get("repair"), path + ".repair");
       if (id == null || endpoint == null) return null;
       String gpu = gpuType == null || gpuType.isBlank() ? null : gpuType.toUpperCase(Locale.ROOT);
-      return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api, gpu, metricsUrl, labels, apiKey, provider);
+      return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api, gpu, metricsUrl, labels, apiKey, provider,
+          repair);
+    }
+
+    RepairAction repair(JsonNode node, String path) {
+      if (node == null || !isObject(node, path)) return null;
+      rejectUnknown(node, path, REPAIR_KEYS);
+      String command = optionalString(node, path, "command", "a shell command, e.g. \"/opt/sluice/healthcheck.sh\"");
+      URI webhook = node.has("webhook") ? url(node.get("webhook"), path + ".webhook", true) : null;
+      if (command == null && webhook == null) {
+        problem(path, "needs \"command\" or \"webhook\" (or leave \"repair\" out)");
+        return null;
+      }
+      return new RepairAction(command == null || command.isBlank() ? null : command, webhook);
     }
 
     Map<String, String> labels(JsonNode node, String path) {

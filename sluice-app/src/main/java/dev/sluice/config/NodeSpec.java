@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param labels free labels
  * @param apiKey key sent upstream as {@code Authorization: Bearer}; null to send none
  * @param provider the provider this node belongs to
+ * @param repair self-healing action run when the node turns DEGRADED; null when none
  */
 public record NodeSpec(
     String id,
@@ -28,12 +29,19 @@ public record NodeSpec(
     URI metricsUrl,
     Map<String, String> labels,
     String apiKey,
-    String provider) {
+    String provider,
+    RepairAction repair) {
   public NodeSpec {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(root, "root");
     Objects.requireNonNull(openAiBase, "openAiBase");
     Objects.requireNonNull(api, "api");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
+  }
+
+  /** A node without a repair action. */
+  public NodeSpec(String id, URI root, URI openAiBase, ApiKind api, String gpuType, URI metricsUrl,
+      Map<String, String> labels, String apiKey, String provider) {
+    this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, null);
   }
 }

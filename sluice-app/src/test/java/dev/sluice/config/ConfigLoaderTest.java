@@ -199,7 +199,7 @@ class ConfigLoaderTest {
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'metricsUrl': 'nope'}]}}} | config: providers.p.nodes[0].metricsUrl: "nope" is not a URL
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuType': 10}]}}} | config: providers.p.nodes[0].gpuType: 10 must be a string
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'labels': {'zone': 1}}]}}} | config: providers.p.nodes[0].labels.zone: 1 must be a string
-      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuTipe': 'A10'}]}}} | config: providers.p.nodes[0].gpuTipe: unknown key (known: id, baseUrl, api, gpuType, metricsUrl, labels, apiKey)
+      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuTipe': 'A10'}]}}} | config: providers.p.nodes[0].gpuTipe: unknown key (known: id, baseUrl, api, gpuType, metricsUrl, labels, apiKey, repair)
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': ['http://h:1']}}} | config: providers.p.nodes[0]: "http://h:1" must be a JSON object
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1'}, {'id': 'n', 'baseUrl': 'http://h:2'}]}}} | config: providers.p.nodes[1].id: node id "n" is already used by providers.p.nodes[0].id; node ids must be unique across the whole config
       {'providers': {'a': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}]}, 'b': {'models': [{'id': 'm'}], 'nodes': [{'id': 'a', 'baseUrl': 'http://h:2'}]}}} | config: providers.b.nodes[0].id: node id "a" is already used by providers.a; node ids must be unique
@@ -227,7 +227,7 @@ class ConfigLoaderTest {
         "config: providers.a.models[0].contextWindow: 0 must be a positive integer (tokens)",
         "config: providers.a.baseUrl: \"nope\" is not a URL (expected http(s)://host:port)",
         "config: providers.b.nodes[0].extra: unknown key (known: id, baseUrl, api, gpuType, metricsUrl, labels, "
-            + "apiKey)");
+            + "apiKey, repair)");
   }
 
   @Test
@@ -364,5 +364,16 @@ class ConfigLoaderTest {
 
   private static Path resource(String name) throws URISyntaxException {
     return Path.of(Objects.requireNonNull(ConfigLoaderTest.class.getResource("/config/" + name), name).toURI());
+  }
+
+  @Test
+  void readsANodesRepairActionAndRefusesAnEmptyOne() throws Exception {
+    SluiceConfig c = ConfigLoader.parse("{\"providers\":{\"p\":{\"models\":[{\"id\":\"m\"}],\"nodes\":[{\"id\":\"n\","
+        + "\"baseUrl\":\"http://h:1\",\"repair\":{\"command\":\"/opt/sluice/healthcheck.sh\",\"webhook\":\"http://ops:9000/hook\"}}]}}}", "t");
+    assertThat(c.node("n").orElseThrow().repair())
+        .isEqualTo(new RepairAction("/opt/sluice/healthcheck.sh", java.net.URI.create("http://ops:9000/hook")));
+    assertThatThrownBy(() -> ConfigLoader.parse("{\"providers\":{\"p\":{\"models\":[{\"id\":\"m\"}],\"nodes\":[{\"id\":\"n\","
+        + "\"baseUrl\":\"http://h:1\",\"repair\":{}}]}}}", "t"))
+        .hasMessageContaining("providers.p.nodes[0].repair: needs \"command\" or \"webhook\"");
   }
 }
