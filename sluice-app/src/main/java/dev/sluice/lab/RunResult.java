@@ -1,0 +1,75 @@
+package dev.sluice.lab;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one run measured. Times are simulated nanoseconds; rates are per second of the arrival window.
+ *
+ * @param arrived requests that arrived during the arrival window
+ * @param completed requests that produced their whole output
+ * @param good completed requests meeting the SLO (TTFT ≤ 5 s and time per output token ≤ 200 ms)
+ * @param shed requests the policy rejected (admission control, HTTP 429)
+ * @param failed requests that failed: every planned attempt failed, reset after the first token, no node fits the
+ *     context, or still unfinished when the drain period ended
+ * @param windowSeconds length of the arrival window
+ * @param ttftNanos sorted time to first token of every request that got one (including retries' waiting)
+ * @param e2eNanos sorted end-to-end time of every completed request
+ * @param nodes per-node counts, by node id
+ * @param requests every request, in arrival order
+ */
+public record RunResult(
+    int arrived,
+    int completed,
+    int good,
+    int shed,
+    int failed,
+    double windowSeconds,
+    long[] ttftNanos,
+    long[] e2eNanos,
+    Map<String, NodeCounts> nodes,
+    List<RequestRecord> requests) {
+
+  public double throughputPerSecond() {
+    return completed / windowSeconds;
+  }
+
+  public double goodputPerSecond() {
+    return good / windowSeconds;
+  }
+
+  /** Quantile {@code q} (0–1) of {@code sorted} in seconds (nearest rank), NaN when empty. */
+  public static double quantileSeconds(long[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e9;
+  }
+
+  /**
+   * Per-node counts.
+   *
+   * @param attempts attempts sent (or refused) to the node
+   * @param completions requests the node answered completely
+   */
+  public record NodeCounts(int attempts, int completions) {}
+
+  /**
+   * One request's fate.
+   *
+   * @param arrivalNanos when it arrived, simulated
+   * @param promptTokens prompt tokens as generated (before any Ollama truncation)
+   * @param outputTokens tokens generated (0 unless it completed)
+   * @param node node that completed it, or null
+   * @param outcome how it ended
+   * @param ttftNanos time to first token, or -1
+   * @param e2eNanos end-to-end time, or -1
+   * @param attempts attempts made
+   */
+  public record RequestRecord(
+      long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos, int attempts) {}
+
+  /** How a request ended. */
+  public enum Outcome { COMPLETED, SHED, FAILED }
+}
