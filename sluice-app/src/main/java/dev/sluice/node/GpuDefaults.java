@@ -1,0 +1,28 @@
+package dev.sluice.node;
+
+import dev.sluice.routing.NodeSpeed;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The speed a node is expected to have before the router has observed it, by GPU type: the 32B-class figures of
+ * UPSTREAMS.md (prefill tok/s, decode ms/token at batch 1). The router's speed estimator starts from these and learns
+ * the real speed from traffic, so a wrong guess only costs the first requests.
+ */
+public final class GpuDefaults {
+  /** Unknown GPU type: a mid-range guess between A10 and A100. */
+  static final NodeSpeed UNKNOWN = new NodeSpeed(1_000, 40, 1.0);
+
+  private static final Map<String, NodeSpeed> BY_TYPE = Map.of(
+      "A10", new NodeSpeed(760, 48, 1.0),
+      "A100", new NodeSpeed(2_400, 19, 1.0),
+      "H100", new NodeSpeed(12_000, 15, 1.0));
+
+  private GpuDefaults() {}
+
+  /** The expected speed of a node of this GPU type (null or unknown type: {@link #UNKNOWN}). */
+  public static NodeSpeed expectedSpeed(String gpuType) {
+    if (gpuType == null) return UNKNOWN;
+    return BY_TYPE.getOrDefault(gpuType.toUpperCase(Locale.ROOT), UNKNOWN);
+  }
+}
