@@ -21,6 +21,10 @@ public enum ErrorKind {
   UPSTREAM_UNAVAILABLE(502, "upstream_error", "upstream_unavailable"),
   /** Every node was busy (429/503 or full pools). */
   UPSTREAM_BUSY(503, "upstream_error", "upstream_busy"),
+  /** Admission control: no node can meet the model's time-to-first-token budget now. */
+  OVERLOADED(429, "rate_limit_error", "overloaded"),
+  /** Every node of the model is out of rotation (degraded, down, draining, ejected or serving another model). */
+  NO_HEALTHY_NODE(503, "upstream_error", "no_healthy_node"),
   /** The first token did not come in time on any attempt, or the total timeout fired. */
   UPSTREAM_TIMEOUT(504, "upstream_error", "upstream_timeout"),
   /** The stream broke after it had started (sent in-band). */

@@ -102,7 +102,8 @@ public final class DemoCommand implements Callable<Integer> {
     ArrayNode n2 = qwen2.putArray("nodes");
     for (SimNode sim : sims) {
       (sim.options().models().contains("qwen3:32b") ? n3 : n2).addObject()
-          .put("id", sim.options().id()).put("baseUrl", sim.baseUrl()).put("gpuType", gpuType(sim.options().gpu()));
+          .put("id", sim.options().id()).put("baseUrl", sim.baseUrl()).put("gpuType", gpuType(sim.options().gpu()))
+          .put("metricsUrl", sim.baseUrl() + "/metrics");
     }
     return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
   }

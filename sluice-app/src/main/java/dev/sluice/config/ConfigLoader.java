@@ -58,7 +58,11 @@ public final class ConfigLoader {
   private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
   private static final Pattern VRAM = Pattern.compile("\\d+(\\.\\d+)?\\s*[KMGT](i?B)?", Pattern.CASE_INSENSITIVE);
 
-  private static final List<String> TOP_KEYS = List.of("server", "timeouts", "upstream", "providers", "models");
+  private static final List<String> TOP_KEYS =
+      List.of("server", "timeouts", "upstream", "routing", "health", "providers", "models");
+  private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
+  private static final List<String> HEALTH_KEYS =
+      List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
   private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes");
   private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
   private static final List<String> UPSTREAM_KEYS =
@@ -196,9 +200,70 @@ public final class ConfigLoader {
       ServerSettings server = server(root.get("server"));
       Timeouts timeouts = timeouts(root.get("timeouts"));
       UpstreamSettings upstream = upstream(root.get("upstream"));
+      RoutingSettings routing = routing(root.get("routing"));
+      dev.sluice.health.HealthPolicy health = health(root.get("health"));
       List<ProviderSpec> providers = providers(root);
       checkSharedModelsAgree(providers);
-      return problems.isEmpty() ? new SluiceConfig(server, timeouts, upstream, providers, source) : null;
+      return problems.isEmpty()
+          ? new SluiceConfig(server, timeouts, upstream, routing, health, providers, source) : null;
+    }
+
+    RoutingSettings routing(JsonNode node) {
+      if (node == null || !isObject(node, "routing")) return RoutingSettings.defaults();
+      rejectUnknown(node, "routing", ROUTING_KEYS);
+      String policy = optionalString(node, "routing", "policy", "a policy name");
+      if (policy != null && !dev.sluice.routing.Policies.NAMES.contains(policy)) {
+        problem("routing.policy", show(node.get("policy")) + " is not a routing policy (expected one of "
+            + String.join(", ", dev.sluice.routing.Policies.NAMES) + ")");
+      }
+      String failover = optionalString(node, "routing", "failover", "a failover order");
+      if (failover != null) {
+        try {
+          dev.sluice.routing.FailoverOrder.fromConfig(failover);
+        } catch (IllegalArgumentException e) {
+          problem("routing.failover", show(node.get("failover"))
+              + " is not a failover order (expected same-gpu-class-first, same-gpu-class or any)");
+        }
+      }
+      java.time.Duration budget = RoutingSettings.DEFAULT_TTFT_BUDGET;
+      JsonNode b = node.get("ttftBudget");
+      if (b != null && b.isTextual() && b.asText().equals("0")) {
+        budget = java.time.Duration.ZERO;
+      } else if (b != null) {
+        budget = duration(node, "routing", "ttftBudget", RoutingSettings.DEFAULT_TTFT_BUDGET);
+      }
+      Map<String, Integer> bases = new LinkedHashMap<>(RoutingSettings.DEFAULT_GPU_BASES);
+      JsonNode g = node.get("gpuBases");
+      if (g != null && isObject(g, "routing.gpuBases")) {
+        g.fields().forEachRemaining(e -> {
+          if (e.getValue().isIntegralNumber() && e.getValue().asInt() > 0) {
+            bases.put(e.getKey().toUpperCase(Locale.ROOT), e.getValue().asInt());
+          } else {
+            problem("routing.gpuBases." + e.getKey(), show(e.getValue()) + " must be a positive integer base score");
+          }
+        });
+      }
+      return new RoutingSettings(policy == null ? RoutingSettings.DEFAULT_POLICY : policy,
+          failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases);
+    }
+
+    dev.sluice.health.HealthPolicy health(JsonNode node) {
+      dev.sluice.health.HealthPolicy d = dev.sluice.health.HealthPolicy.defaults();
+      if (node == null || !isObject(node, "health")) return d;
+      rejectUnknown(node, "health", HEALTH_KEYS);
+      java.time.Duration interval = duration(node, "health", "probeInterval", d.probeInterval());
+      java.time.Duration timeout = duration(node, "health", "probeTimeout", d.probeTimeout());
+      int degrade = positiveInt(node, "health", "failuresToDegrade", "probes", d.failuresToDegrade());
+      int recover = positiveInt(node, "health", "successesToRecover", "probes", d.successesToRecover());
+      int eject = positiveInt(node, "health", "failuresToEject", "failures", d.failuresToEject());
+      try {
+        return new dev.sluice.health.HealthPolicy(interval, timeout, d.probeJitter(), degrade,
+            Math.max(d.failuresToDown(), degrade), recover, d.healthWindowProbes(), eject, d.ejectionBase(),
+            d.ejectionMax(), d.ejectionMemory());
+      } catch (IllegalArgumentException e) {
+        problem("health", e.getMessage());
+        return d;
+      }
     }
 
     ServerSettings server(JsonNode node) {

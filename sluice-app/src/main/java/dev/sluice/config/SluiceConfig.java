@@ -16,14 +16,25 @@ public final class SluiceConfig {
   private final ServerSettings server;
   private final Timeouts timeouts;
   private final UpstreamSettings upstream;
+  private final RoutingSettings routing;
+  private final dev.sluice.health.HealthPolicy health;
   private final List<ProviderSpec> providers;
   private final String source;
   private final List<NodeSpec> nodes;
   private final Map<String, NodeSpec> nodesById;
   private final Map<String, ModelRoute> models;
 
+  /** A config with default routing and health settings. */
   public SluiceConfig(
       ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, List<ProviderSpec> providers, String source) {
+    this(server, timeouts, upstream, RoutingSettings.defaults(), dev.sluice.health.HealthPolicy.defaults(), providers,
+        source);
+  }
+
+  public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
+      dev.sluice.health.HealthPolicy health, List<ProviderSpec> providers, String source) {
+    this.routing = Objects.requireNonNull(routing, "routing");
+    this.health = Objects.requireNonNull(health, "health");
     this.server = Objects.requireNonNull(server, "server");
     this.timeouts = Objects.requireNonNull(timeouts, "timeouts");
     this.upstream = Objects.requireNonNull(upstream, "upstream");
@@ -58,6 +69,11 @@ public final class SluiceConfig {
   public Timeouts timeouts() { return timeouts; }
 
   public UpstreamSettings upstream() { return upstream; }
+
+  public RoutingSettings routing() { return routing; }
+
+  /** Probe and ejection settings. */
+  public dev.sluice.health.HealthPolicy health() { return health; }
 
   /** Providers in file order. */
   public List<ProviderSpec> providers() { return providers; }

@@ -25,6 +25,14 @@ public final class SluiceMetrics {
   public static final String REQUEST_DURATION = "sluice_request_duration"; // _seconds histogram
   public static final String UPSTREAM_ATTEMPTS = "sluice_upstream_attempts"; // _total
   public static final String CONFIG_RELOADS = "sluice_config_reloads"; // _total
+  public static final String NODE_STATE = "sluice_node_state"; // 1 for the node's current state
+  public static final String NODE_IN_FLIGHT = "sluice_node_in_flight_requests";
+  public static final String NODE_SPEED_FACTOR = "sluice_node_speed_factor";
+  public static final String NODE_WEIGHT = "sluice_node_weight"; // the brief's gpu-weighted weight
+  public static final String NODE_HEALTH_RATIO = "sluice_node_health_ratio";
+  public static final String NODE_EJECTED = "sluice_node_ejected";
+  public static final String NODE_TRANSITIONS = "sluice_node_state_changes"; // _total
+  public static final String NODE_EJECTIONS = "sluice_node_ejections"; // _total
   public static final String UNKNOWN = "unknown";
 
   /** Latency buckets from 5 ms (a cached or refused request) to 10 min (a long generation). */
@@ -96,6 +104,57 @@ public final class SluiceMetrics {
         .description("Upstream attempts by node and result")
         .tags("node", node, "result", result)
         .register(registry)).increment();
+  }
+
+  private final java.util.Set<String> nodeGauges = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Registers the per-node gauges of nodes not seen before (labels are configured node ids only). A gauge reads the
+   * node's live entry through {@code lookup}, so it follows config reloads; a removed node reads NaN.
+   */
+  public void bindNodes(java.util.Collection<String> nodeIds,
+      java.util.function.Function<String, dev.sluice.node.NodeEntry> lookup,
+      java.util.function.Supplier<java.util.Map<String, Integer>> gpuBases,
+      java.util.function.LongSupplier clockMillis) {
+    for (String id : nodeIds) {
+      if (!nodeGauges.add(id)) continue;
+      for (dev.sluice.health.NodeState st : dev.sluice.health.NodeState.values()) {
+        Gauge.builder(NODE_STATE, () -> {
+          var e = lookup.apply(id);
+          return e == null ? Double.NaN : e.health().state() == st ? 1 : 0;
+        }).description("1 for the node's current state").tags("node", id, "state", st.name()).register(registry);
+      }
+      Gauge.builder(NODE_IN_FLIGHT, () -> nodeValue(lookup, id, e -> e.inFlight()))
+          .description("Requests in flight to the node (router-local)").tag("node", id).register(registry);
+      Gauge.builder(NODE_SPEED_FACTOR, () -> nodeValue(lookup, id, e -> e.speed().current().speedFactor()))
+          .description("Observed speed / expected speed of the node").tag("node", id).register(registry);
+      Gauge.builder(NODE_HEALTH_RATIO, () -> nodeValue(lookup, id, e -> e.health().healthRatio()))
+          .description("Share of recent health probes passed").tag("node", id).register(registry);
+      Gauge.builder(NODE_EJECTED, () -> nodeValue(lookup, id,
+              e -> e.health().snapshot().ejection().ejectedAt(clockMillis.getAsLong()) ? 1 : 0))
+          .description("1 while passive outlier detection ejects the node").tag("node", id).register(registry);
+      Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
+              e -> dev.sluice.routing.GpuWeightedPolicy.weight(e.view(clockMillis.getAsLong()), gpuBases.get())))
+          .description("The brief's gpu-weighted weight of the node").tag("node", id).register(registry);
+    }
+  }
+
+  private static double nodeValue(java.util.function.Function<String, dev.sluice.node.NodeEntry> lookup, String id,
+      java.util.function.ToDoubleFunction<dev.sluice.node.NodeEntry> f) {
+    var e = lookup.apply(id);
+    return e == null ? Double.NaN : f.applyAsDouble(e);
+  }
+
+  /** A node changed state. */
+  public void nodeTransition(String node, String to) {
+    Counter.builder(NODE_TRANSITIONS).description("Node state changes by node and new state")
+        .tags("node", node, "to", to).register(registry).increment();
+  }
+
+  /** Passive outlier detection ejected a node. */
+  public void nodeEjected(String node) {
+    Counter.builder(NODE_EJECTIONS).description("Passive ejections by node").tag("node", node).register(registry)
+        .increment();
   }
 
   /** Prometheus text exposition. */

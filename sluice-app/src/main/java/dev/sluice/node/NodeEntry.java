@@ -53,6 +53,9 @@ public final class NodeEntry {
 
   public int inFlight() { return inFlight.get(); }
 
+  /** Prompt tokens of in-flight requests still waiting for their first token. */
+  public long inFlightPrefillTokens() { return inFlightPrefillTokens.get(); }
+
   /** A request was sent with this many prompt tokens (estimate). */
   public void requestStarted(long promptTokens) {
     inFlight.incrementAndGet();

@@ -11,6 +11,8 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.upstream.Failure;
 import dev.sluice.upstream.FailureClassifier;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.routing.RetryBudget;
 import dev.sluice.upstream.NodeClient;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -57,7 +59,11 @@ final class Exchange {
   private final HttpServerResponse resp;
   private final SluiceConfig config;
   private final ParsedRequest request;
-  private final List<NodeClient> plan;
+  private final List<Target> plan;
+  private final RetryBudget retryBudget;
+  private final java.util.function.IntSupplier inFlightNow;
+  private final long promptTokens;
+  private final Runnable onFinish;
   private final SluiceMetrics metrics;
   private final String modelLabel;
   private final long startNanos;
@@ -71,14 +77,22 @@ final class Exchange {
   private boolean finished;
   private long totalTimer = -1;
 
-  Exchange(Vertx vertx, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<NodeClient> plan,
-      SluiceMetrics metrics, long startNanos) {
+  /** A node to try: its live entry (health, speed, counters) and its HTTP client. */
+  record Target(NodeEntry entry, NodeClient client) {}
+
+  Exchange(Vertx vertx, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<Target> plan,
+      SluiceMetrics metrics, long startNanos, RetryBudget retryBudget, java.util.function.IntSupplier inFlightNow,
+      long promptTokens, Runnable onFinish) {
+    this.onFinish = onFinish;
     this.vertx = vertx;
     this.req = req;
     this.resp = req.response();
     this.config = config;
     this.request = request;
     this.plan = plan;
+    this.retryBudget = retryBudget;
+    this.inFlightNow = inFlightNow;
+    this.promptTokens = promptTokens;
     this.metrics = metrics;
     this.modelLabel = metrics.modelLabel(request.model());
     this.startNanos = startNanos;
@@ -100,9 +114,18 @@ final class Exchange {
       failBeforeCommit();
       return;
     }
-    Attempt a = new Attempt(plan.get(attemptsMade++));
+    boolean retry = attemptsMade > 0;
+    if (retry && !retryBudget.tryAcquire(inFlightNow.getAsInt(), attemptsMade - 1)) {
+      failureTexts.add("retry budget exhausted (at most " + RetryBudget.DEFAULT_MAX_RETRIES_PER_REQUEST
+          + " retries per request and " + (int) (RetryBudget.DEFAULT_RATIO * 100) + " % of requests in flight)");
+      failBeforeCommit();
+      return;
+    }
+    Attempt a = new Attempt(plan.get(attemptsMade++), retry);
     attempt = a;
-    a.node.acquire();
+    a.entry.requestStarted(promptTokens);
+    a.backlogAtSend = Math.max(0, a.entry.inFlightPrefillTokens() - promptTokens);
+    a.sentNanos = System.nanoTime();
     a.firstTokenTimer = vertx.setTimer(Math.max(1, config.timeouts().firstToken().toMillis()), id -> {
       if (live(a) && !committed) {
         a.resetUpstream();
@@ -110,7 +133,7 @@ final class Exchange {
             "no first token within " + config.timeouts().firstToken().toMillis() + " ms"));
       }
     });
-    a.node.http().request(requestOptions(a.node.spec())).onComplete(ar -> {
+    a.node.http().request(requestOptions(a.entry.spec())).onComplete(ar -> {
       if (!live(a)) {
         if (ar.succeeded()) ar.result().reset();
         return;
@@ -170,6 +193,7 @@ final class Exchange {
 
   private void attemptFailed(Attempt a, Failure f) {
     a.close();
+    if (f.kind().countsAgainstNode()) a.entry.health().observe(f);
     metrics.attempt(a.node.spec().id(), f.kind().name().toLowerCase(Locale.ROOT));
     failures.add(f);
     failureTexts.add(a.node.spec().id() + ": " + f.detail());
@@ -226,6 +250,7 @@ final class Exchange {
       return;
     }
     a.armIdle();
+    a.chunksAfterFirst++;
     Buffer ready = a.framer == null ? buf : a.framer.push(buf);
     if (ready.length() > 0) write(a, ready);
   }
@@ -233,6 +258,12 @@ final class Exchange {
   private void commit(Attempt a) {
     committed = true;
     vertx.cancelTimer(a.firstTokenTimer);
+    a.firstTokenNanos = System.nanoTime();
+    a.entry.firstToken(promptTokens);
+    a.sawFirstToken = true;
+    if (a.upstreamResp.statusCode() / 100 == 2) {
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), (a.firstTokenNanos - a.sentNanos) / 1_000_000.0, a.backlogAtSend);
+    }
     HttpClientResponse r = a.upstreamResp;
     resp.setStatusCode(r.statusCode());
     for (var e : r.headers()) {
@@ -263,6 +294,12 @@ final class Exchange {
     if (!committed) commit(a);
     Buffer tail = a.framer == null ? Buffer.buffer() : a.framer.drain();
     a.close();
+    if (a.upstreamResp.statusCode() / 100 == 2) {
+      a.entry.health().observeSuccess();
+      if (a.framer != null && a.chunksAfterFirst >= 2) {
+        a.entry.speed().observeDecode(a.chunksAfterFirst, (System.nanoTime() - a.firstTokenNanos) / 1_000_000.0);
+      }
+    }
     metrics.attempt(a.node.spec().id(), "ok");
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
@@ -282,6 +319,7 @@ final class Exchange {
   private void streamBroken(Attempt a, String why) {
     a.resetUpstream();
     a.close();
+    a.entry.health().observe(new Failure(Failure.Kind.STREAM_BROKEN, why));
     metrics.attempt(a.node.spec().id(), Failure.Kind.STREAM_BROKEN.name().toLowerCase(Locale.ROOT));
     log.warn("{} {} on node {}: {}", request.endpoint().path(), request.model(), a.node.spec().id(), why);
     if (a.framer != null) {
@@ -326,6 +364,7 @@ final class Exchange {
   private void finish(int status, String outcome) {
     if (finished) return;
     finished = true;
+    onFinish.run();
     if (totalTimer >= 0) vertx.cancelTimer(totalTimer);
     if (attempt != null) attempt.cancelTimers();
     metrics.request(request.endpoint().name().toLowerCase(Locale.ROOT), modelLabel, status, outcome,
@@ -334,7 +373,14 @@ final class Exchange {
 
   /** One try on one node. */
   private final class Attempt {
+    final NodeEntry entry;
     final NodeClient node;
+    final boolean retry;
+    long sentNanos;
+    long firstTokenNanos;
+    long backlogAtSend;
+    int chunksAfterFirst;
+    boolean sawFirstToken;
     HttpClientRequest upstreamReq;
     HttpClientResponse upstreamResp;
     StreamFramer framer;
@@ -344,8 +390,10 @@ final class Exchange {
     boolean abandoned;
     private boolean closed;
 
-    Attempt(NodeClient node) {
-      this.node = node;
+    Attempt(Target target, boolean retry) {
+      this.entry = target.entry();
+      this.node = target.client();
+      this.retry = retry;
     }
 
     /**
@@ -388,7 +436,8 @@ final class Exchange {
       cancelTimers();
       if (closed) return;
       closed = true;
-      node.release();
+      entry.requestEnded(promptTokens, sawFirstToken);
+      if (retry) retryBudget.release();
     }
   }
 

@@ -32,6 +32,10 @@ public final class Gateway {
   private final ConfigHolder configs;
   private final SluiceMetrics metrics;
   private final NodeClients nodes;
+  private final dev.sluice.node.NodeRegistry registry;
+  private final dev.sluice.probe.Prober prober;
+  private final dev.sluice.probe.TelemetryScraper scraper;
+  private volatile Router router;
   private final GatewayHandler handler;
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
@@ -43,14 +47,58 @@ public final class Gateway {
     this.metrics = Objects.requireNonNull(metrics, "metrics");
     this.eventLoops = Math.max(1, eventLoops);
     this.nodes = new NodeClients(vertx);
-    this.handler = new GatewayHandler(vertx, configs, nodes, metrics);
-    apply(configs.current());
+    SluiceConfig initial = configs.current();
+    this.registry = new dev.sluice.node.NodeRegistry(initial.health(), System::currentTimeMillis, new HealthEvents());
+    this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
+        new java.util.SplittableRandom());
+    this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
+    AdminApi admin = new AdminApi(registry, configs::current, prober::probeNow);
+    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, metrics);
+    apply(initial);
     configs.onSwap(this::apply);
   }
 
   private void apply(SluiceConfig config) {
     nodes.apply(config);
+    registry.apply(config);
+    router = new Router(registry, nodes, config);
     metrics.knownModels(config.models().keySet());
+    metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
+        () -> configs.current().routing().gpuBases(), System::currentTimeMillis);
+    if (port > 0) probeAll(config);
+  }
+
+  /** Probes every node now rather than at its first scheduled probe, so nodes reach READY without waiting. */
+  private void probeAll(SluiceConfig config) {
+    for (var n : config.nodes()) prober.probeNow(n.id());
+  }
+
+  /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
+  private final class HealthEvents implements dev.sluice.health.HealthListener {
+    @Override
+    public void onTransition(String nodeId, dev.sluice.health.NodeState from, dev.sluice.health.NodeState to,
+        String reason) {
+      if (to == dev.sluice.health.NodeState.DEGRADED || to == dev.sluice.health.NodeState.DOWN) {
+        log.warn("node {} {} → {}: {}", nodeId, from, to, reason);
+      } else {
+        log.info("node {} {} → {}: {}", nodeId, from, to, reason);
+      }
+      metrics.nodeTransition(nodeId, to.name());
+      vertx.runOnContext(v -> prober.onTransition(nodeId, from, to, reason));
+    }
+
+    @Override
+    public void onEjected(String nodeId, dev.sluice.health.EjectionState ejection, String reason) {
+      log.warn("node {} ejected until {}: {}", nodeId, java.time.Instant.ofEpochMilli(ejection.ejectedUntilMillis()),
+          reason);
+      metrics.nodeEjected(nodeId);
+      vertx.runOnContext(v -> prober.onEjected(nodeId));
+    }
+
+    @Override
+    public void onEjectionWithheld(String nodeId, String reason) {
+      log.warn("node {}: {}", nodeId, reason);
+    }
   }
 
   /** Listens on host:port (port 0 = any free port); completes with the bound port. */
@@ -76,15 +124,27 @@ public final class Gateway {
                 return port;
               });
         })
-        .onSuccess(p -> log.info("Sluice listening on http://{}:{} ({} event loops)", host, p, eventLoops));
+        .onSuccess(p -> {
+          log.info("Sluice listening on http://{}:{} ({} event loops)", host, p, eventLoops);
+          prober.start();
+          scraper.start();
+          probeAll(configs.current());
+        });
   }
 
   public int port() {
     return port;
   }
 
+  /** The live node table (health, speed, load). */
+  public dev.sluice.node.NodeRegistry registry() {
+    return registry;
+  }
+
   /** Stops listening, then closes the node clients. */
   public Future<Void> close() {
+    prober.stop();
+    scraper.stop();
     List<Future<Void>> undeploys = new ArrayList<>();
     for (String id : deployments) undeploys.add(vertx.undeploy(id));
     deployments.clear();

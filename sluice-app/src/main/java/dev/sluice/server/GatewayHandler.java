@@ -51,14 +51,23 @@ final class GatewayHandler {
   private final Vertx vertx;
   private final ConfigHolder configs;
   private final NodeClients nodes;
+  private final dev.sluice.node.NodeRegistry registry;
+  private final java.util.function.Supplier<Router> router;
+  private final dev.sluice.routing.RetryBudget retryBudget = new dev.sluice.routing.RetryBudget();
+  private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+  private final AdminApi admin;
   private final SluiceMetrics metrics;
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
-  GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, SluiceMetrics metrics) {
+  GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
+      java.util.function.Supplier<Router> router, AdminApi admin, SluiceMetrics metrics) {
     this.vertx = vertx;
     this.configs = configs;
     this.nodes = nodes;
+    this.registry = registry;
+    this.router = router;
+    this.admin = admin;
     this.metrics = metrics;
   }
 
@@ -79,6 +88,10 @@ final class GatewayHandler {
     String path = PathNormalizer.normalise(rawPath);
     if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
         && serveOperational(req, path)) {
+      return;
+    }
+    if (path != null && path.startsWith("/admin/")) {
+      admin.handle(req, path);
       return;
     }
     Endpoint endpoint = Endpoint.at(path);
@@ -112,9 +125,12 @@ final class GatewayHandler {
       case "/" -> resp.putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end(OLLAMA_ROOT_TEXT);
       case "/readyz" -> {
         SluiceConfig c = configs.current();
-        boolean ready = !c.nodes().isEmpty();
-        Responses.json(resp, ready ? 200 : 503, "{\"status\":\"" + (ready ? "ready" : "no nodes configured")
-            + "\",\"models\":" + c.models().size() + ",\"nodes\":" + c.nodes().size() + "}");
+        long now = registry.nowMillis();
+        long eligible = registry.all().stream().filter(e -> e.health().eligible(now)).count();
+        boolean ready = eligible > 0;
+        Responses.json(resp, ready ? 200 : 503, "{\"status\":\"" + (ready ? "ready" : "no node in rotation")
+            + "\",\"models\":" + c.models().size() + ",\"nodes\":" + c.nodes().size()
+            + ",\"nodesInRotation\":" + eligible + "}");
       }
       default -> {
         return false;
@@ -271,18 +287,46 @@ final class GatewayHandler {
               + String.join(", ", config.models().keySet()) + ")", "model", SluiceMetrics.UNKNOWN, start);
       return;
     }
-    List<NodeSpec> candidates = new ArrayList<>();
-    for (NodeSpec n : route.get().nodes()) {
-      if (Exchange.speaks(n, endpoint)) candidates.add(n);
-    }
-    if (candidates.isEmpty()) {
-      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
-          "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
-              + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
-          "model", metrics.modelLabel(parsed.model()), start);
+    long promptTokens = Math.max(1, body.length() / Router.BYTES_PER_TOKEN);
+    Router.Result routed = router.get().route(parsed.model(), endpoint, route.get().nodes(), promptTokens,
+        expectedOutputTokens(parsed));
+    String modelLabel = metrics.modelLabel(parsed.model());
+    if (routed instanceof Router.NoHealthyNode none) {
+      if (none.why().isEmpty()) {
+        refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
+            "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
+                + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
+            "model", modelLabel, start);
+        return;
+      }
+      req.response().putHeader(HttpHeaders.RETRY_AFTER,
+          Long.toString(Math.max(1, router.get().healthProbeSeconds())));
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.NO_HEALTHY_NODE,
+          "no healthy node for model \"" + parsed.model() + "\" right now: " + none.why(), null, modelLabel, start);
       return;
     }
-    new Exchange(vertx, req, config, parsed, nodes.plan(candidates), metrics, start).start();
+    if (routed instanceof Router.Overloaded over) {
+      long seconds = Math.max(1, (over.retryAfterMillis() + 999) / 1000);
+      req.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.OVERLOADED,
+          "every node of \"" + parsed.model() + "\" is too busy to start this request within the time-to-first-token "
+              + "budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")",
+          null, modelLabel, start);
+      return;
+    }
+    inFlight.incrementAndGet();
+    new Exchange(vertx, req, config, parsed, ((Router.Plan) routed).targets(), metrics, start, retryBudget,
+        inFlight::get, promptTokens, inFlight::decrementAndGet).start();
+  }
+
+  /** max_tokens, max_completion_tokens or Ollama's options.num_predict, when the client set one; else 0. */
+  private static int expectedOutputTokens(ParsedRequest parsed) {
+    JsonNode j = parsed.json();
+    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
+      if (j.path(f).canConvertToInt() && j.path(f).asInt() > 0) return j.path(f).asInt();
+    }
+    JsonNode n = j.path("options").path("num_predict");
+    return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
   }
 
   private static String clip(String s) {

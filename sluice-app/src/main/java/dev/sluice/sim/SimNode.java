@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * event, as Ollama does). Output length is the client's limit ({@code max_tokens},
  * {@code max_completion_tokens}, {@code options.num_predict}; capped at {@value TextGenerator#MAX_OUTPUT_TOKENS},
  * finish reason {@code length}) or drawn from a chat-like distribution (finish reason {@code stop}, see
- * {@link TextGenerator}). The n-th generation request of a node gets the same text under the same seed.
+ * {@link TextGenerator}). The same prompt gets the same text under the same seed, whatever else the node served before.
  *
  * <p>Telemetry: {@code GET /metrics} serves the DCGM exporter's and vLLM's families, {@code /metrics/dcgm} and
  * {@code /metrics/vllm} each alone (see {@link Telemetry}).
@@ -328,7 +328,9 @@ public final class SimNode {
       Admission.Accepted accepted = (Admission.Accepted) admission;
       stats.recordStarted();
       long n = sequence.incrementAndGet();
-      SplittableRandom random = new SplittableRandom(options.seed() * 0x9E3779B97F4A7C15L + n);
+      // the text depends on the seed and the prompt only, so the same request gets the same answer whatever other
+      // traffic (health probes, warm-ups) the node saw before it
+      SplittableRandom random = new SplittableRandom(options.seed() * 0x9E3779B97F4A7C15L + parsed.promptText().hashCode());
       int wanted = parsed.maxTokens() > 0
           ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS)
           : TextGenerator.sampleOutputTokens(random);

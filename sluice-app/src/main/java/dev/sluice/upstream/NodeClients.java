@@ -5,12 +5,8 @@ import dev.sluice.config.SluiceConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,8 +50,8 @@ public final class NodeClients {
     long graceMs = config.timeouts().total().toMillis();
     for (NodeClient old : previous.values()) {
       if (next.get(old.spec().id()) != old) {
-        log.info("node {}: client replaced or removed; {} request(s) in flight drain for up to {} ms",
-            old.spec().id(), old.inFlight(), graceMs);
+        log.info("node {}: client replaced or removed; requests in flight drain for up to {} ms",
+            old.spec().id(), graceMs);
         old.http().shutdown(graceMs, TimeUnit.MILLISECONDS);
       }
     }
@@ -83,23 +79,6 @@ public final class NodeClients {
 
   public NodeClient get(String nodeId) {
     return byId.get(nodeId);
-  }
-
-  /**
-   * The attempt order for a request: least requests in flight first, ties broken at random so equal nodes share load.
-   * (The real routing policies replace this in the routing issue.)
-   */
-  public List<NodeClient> plan(List<NodeSpec> candidates) {
-    List<NodeClient> out = new ArrayList<>(candidates.size());
-    for (NodeSpec n : candidates) {
-      NodeClient c = byId.get(n.id());
-      if (c != null) out.add(c);
-    }
-    if (out.size() > 1) {
-      java.util.Collections.shuffle(out, ThreadLocalRandom.current());
-      out.sort(Comparator.comparingInt(NodeClient::inFlight));
-    }
-    return out;
   }
 
   /** Closes every client (shutdown of the gateway). */

@@ -64,6 +64,7 @@ class OperationsTest {
       watcher.start();
       String url = "http://127.0.0.1:" + port + "/v1/chat/completions";
       String qwen2Chat = CHAT.replace("qwen3:32b", "qwen2:7b");
+      await().atMost(Duration.ofSeconds(10)).until(() -> Http.post(url, CHAT).statusCode() == 200);
       assertThat(Http.post(url, qwen2Chat).statusCode()).isEqualTo(404);
 
       Files.writeString(file, config(qwen3, qwen2));
@@ -85,6 +86,6 @@ class OperationsTest {
         + qwen3.baseUrl() + "\"}]}";
     String p2 = qwen2 == null ? "" : ",\"qwen2\":{\"api\":\"ollama\",\"models\":[{\"id\":\"qwen2:7b\"}],\"nodes\":[{\"id\":\"b\","
         + "\"baseUrl\":\"" + qwen2.baseUrl() + "\"}]}";
-    return "{\"providers\":{" + p3 + p2 + "}}";
+    return "{\"health\":{\"probeInterval\":\"100ms\",\"probeTimeout\":\"100ms\"},\"providers\":{" + p3 + p2 + "}}";
   }
 }

@@ -8,7 +8,10 @@ import dev.sluice.config.ProviderSpec;
 import dev.sluice.config.ServerSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.config.Timeouts;
+import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.UpstreamSettings;
+import dev.sluice.health.HealthPolicy;
+import dev.sluice.health.NodeState;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.server.Gateway;
 import dev.sluice.sim.GpuProfile;
@@ -37,6 +40,9 @@ public final class TestCluster implements AutoCloseable {
   public Gateway gateway;
   private Timeouts timeouts = Timeouts.defaults();
   private UpstreamSettings upstream = UpstreamSettings.defaults();
+  private RoutingSettings routing = RoutingSettings.defaults();
+  /** Fast probes so a cluster is READY within a fraction of a second; tests that need other figures set their own. */
+  private HealthPolicy health = fastProbes(Duration.ofMillis(100));
   private final Map<String, List<String>> modelsByNode = new LinkedHashMap<>();
 
   public TestCluster timeouts(Timeouts t) {
@@ -47,6 +53,25 @@ public final class TestCluster implements AutoCloseable {
   public TestCluster upstream(UpstreamSettings u) {
     this.upstream = u;
     return this;
+  }
+
+  public TestCluster routing(RoutingSettings r) {
+    this.routing = r;
+    return this;
+  }
+
+  public TestCluster health(HealthPolicy h) {
+    this.health = h;
+    return this;
+  }
+
+  /** The default health policy with another probe interval (timeout = interval, at most 1 s). */
+  public static HealthPolicy fastProbes(Duration interval) {
+    HealthPolicy d = HealthPolicy.defaults();
+    Duration timeout = interval.compareTo(Duration.ofSeconds(1)) < 0 ? interval : Duration.ofSeconds(1);
+    return new HealthPolicy(interval, timeout, d.probeJitter(), d.failuresToDegrade(), d.failuresToDown(),
+        d.successesToRecover(), d.healthWindowProbes(), d.failuresToEject(), d.ejectionBase(), d.ejectionMax(),
+        d.ejectionMemory());
   }
 
   /** Adds a simulated node serving {@code model}. {@code timeScale} 0 answers instantly. */
@@ -66,7 +91,14 @@ public final class TestCluster implements AutoCloseable {
     metrics = new SluiceMetrics();
     gateway = new Gateway(gatewayVertx, configs, metrics, 1);
     await(gateway.start("127.0.0.1", 0));
+    awaitReady();
     return this;
+  }
+
+  /** Waits until every node is READY (first probe, warm-up and generation probe passed). */
+  public void awaitReady() {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() ->
+        gateway.registry().all().stream().allMatch(e -> e.health().state() == NodeState.READY));
   }
 
   /** The config for the nodes added so far. */
@@ -83,7 +115,7 @@ public final class TestCluster implements AutoCloseable {
     List<ProviderSpec> providers = new ArrayList<>();
     nodesByModel.forEach((m, nodes) -> providers.add(
         new ProviderSpec(m, List.of(new ModelSpec(m, m, 24576, 4096, null)), nodes)));
-    return new SluiceConfig(ServerSettings.defaults(), timeouts, upstream, providers, "test");
+    return new SluiceConfig(ServerSettings.defaults(), timeouts, upstream, routing, health, providers, "test");
   }
 
   public SimNode sim(String id) {

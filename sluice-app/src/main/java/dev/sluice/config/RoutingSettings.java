@@ -1,0 +1,35 @@
+package dev.sluice.config;
+
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * How requests are spread over nodes.
+ *
+ * @param policy config name of the routing policy ({@code least-delay}, {@code gpu-weighted}, ...)
+ * @param failover config name of the failover order ({@code same-gpu-class-first}, {@code same-gpu-class}, {@code any})
+ * @param ttftBudget admission control of least-delay: when even the best node's estimated time to first token is
+ *     above this, answer 429 with Retry-After; zero turns admission control off
+ * @param gpuBases base scores per GPU type for {@code gpu-weighted} (the brief's {A10:100, A100:220, H100:380})
+ */
+public record RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases) {
+  /** ROUTING.md's default: least expected delay. */
+  public static final String DEFAULT_POLICY = "least-delay";
+  /** Same GPU class first (the brief's rule), then other nodes serving the model rather than an error. */
+  public static final String DEFAULT_FAILOVER = "same-gpu-class-first";
+  /**
+   * 30 s: far above the 5 s TTFT of ROUTING.md's goodput definition, so admission control only sheds load when a
+   * request would otherwise queue behind a pile-up; lower it to trade availability for latency.
+   */
+  public static final Duration DEFAULT_TTFT_BUDGET = Duration.ofSeconds(30);
+  /** The brief's base scores. */
+  public static final Map<String, Integer> DEFAULT_GPU_BASES = Map.of("A10", 100, "A100", 220, "H100", 380);
+
+  public RoutingSettings {
+    gpuBases = Map.copyOf(gpuBases);
+  }
+
+  public static RoutingSettings defaults() {
+    return new RoutingSettings(DEFAULT_POLICY, DEFAULT_FAILOVER, DEFAULT_TTFT_BUDGET, DEFAULT_GPU_BASES);
+  }
+}

@@ -1,0 +1,124 @@
+package dev.sluice.probe;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClosedException;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One bounded HTTP exchange for probes, warm-ups, webhooks and scrapes: a hard deadline over the whole exchange
+ * (connect, headers and body; the request is reset when it passes), a cap on the body, and a short cause for the
+ * reason text of a failure.
+ */
+final class ProbeHttp {
+  /** Longest body read from a node (metrics pages with histograms are the largest; a few hundred KiB). */
+  static final int MAX_BODY_BYTES = 8 * 1024 * 1024;
+  /** Longest failure cause put into a reason text. */
+  private static final int MAX_WHY_CHARS = 120;
+
+  private ProbeHttp() {}
+
+  /** A complete answer. */
+  record Reply(int status, Buffer body) {
+    boolean ok() {
+      return status >= 200 && status < 300;
+    }
+  }
+
+  /** The deadline passed. */
+  static final class DeadlineException extends TimeoutException {
+    final long timeoutMs;
+
+    DeadlineException(long timeoutMs) {
+      super("timeout after " + timeoutMs + " ms");
+      this.timeoutMs = timeoutMs;
+    }
+  }
+
+  /**
+   * Sends one request and reads the whole answer, or fails within {@code timeoutMs}. Call on a Vert.x context: the
+   * deadline timer and the callbacks run there.
+   */
+  static Future<Reply> call(Vertx vertx, HttpClient client, HttpMethod method, URI uri, String apiKey, String json,
+      long timeoutMs) {
+    Promise<Reply> promise = Promise.promise();
+    AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+    long timer = vertx.setTimer(timeoutMs, t -> {
+      if (promise.tryFail(new DeadlineException(timeoutMs))) {
+        HttpClientRequest r = sent.get();
+        if (r != null) r.reset();
+      }
+    });
+    RequestOptions options = new RequestOptions()
+        .setMethod(method)
+        .setAbsoluteURI(uri.toString())
+        .setConnectTimeout(timeoutMs)
+        .setIdleTimeout(timeoutMs);
+    client.request(options).compose(req -> {
+      sent.set(req);
+      if (promise.future().isComplete()) {
+        req.reset();
+        return Future.failedFuture(new DeadlineException(timeoutMs));
+      }
+      if (apiKey != null && !apiKey.isEmpty()) req.putHeader("authorization", "Bearer " + apiKey);
+      if (json == null) return req.send();
+      req.putHeader("content-type", "application/json");
+      return req.send(Buffer.buffer(json));
+    }).onSuccess(resp -> {
+      Buffer body = Buffer.buffer();
+      resp.handler(chunk -> {
+        if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+          if (promise.tryFail("body larger than " + MAX_BODY_BYTES + " bytes")) sent.get().reset();
+        } else {
+          body.appendBuffer(chunk);
+        }
+      });
+      resp.exceptionHandler(promise::tryFail);
+      resp.endHandler(v -> promise.tryComplete(new Reply(resp.statusCode(), body)));
+    }).onFailure(promise::tryFail);
+    return promise.future().onComplete(x -> vertx.cancelTimer(timer));
+  }
+
+  /** A short cause: {@code connect refused}, {@code timeout after 2000 ms}, {@code HTTP 503}. */
+  static String why(Throwable t, long timeoutMs) {
+    if (t instanceof DeadlineException d) return "timeout after " + d.timeoutMs + " ms";
+    if (t instanceof ConnectTimeoutException) return "connect timeout after " + timeoutMs + " ms";
+    if (t instanceof ConnectException) return "connect refused";
+    if (t instanceof UnknownHostException) return "unknown host " + t.getMessage();
+    if (t instanceof HttpClosedException) return "connection closed";
+    if (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout")) {
+      return "timeout after " + timeoutMs + " ms";
+    }
+    String m = t.getMessage();
+    String s = m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+    return truncate(s, MAX_WHY_CHARS);
+  }
+
+  static String httpWhy(Reply r) {
+    return "HTTP " + r.status();
+  }
+
+  static String truncate(String s, int max) {
+    if (s == null) return "";
+    String oneLine = s.replace('\n', ' ').replace('\r', ' ').strip();
+    return oneLine.length() <= max ? oneLine : oneLine.substring(0, max) + "…";
+  }
+
+  /** {@code base} with {@code suffix} appended to its path ({@code http://h:1/v1} + {@code /models}). */
+  static URI resolve(URI base, String suffix) {
+    String s = base.toString();
+    while (s.endsWith("/")) s = s.substring(0, s.length() - 1);
+    return URI.create(s + suffix);
+  }
+}

@@ -1,0 +1,151 @@
+package dev.sluice.probe;
+
+import dev.sluice.config.NodeSpec;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.node.NodeRegistry;
+import dev.sluice.node.NodeTelemetry;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scrapes each node's {@code metricsUrl} (DCGM exporter and/or vLLM {@code /metrics}; any host and port) every
+ * {@link #DEFAULT_INTERVAL} and stores the gauges the routing weights use as the node's {@link NodeTelemetry}. A failed
+ * scrape keeps the previous values, so their age grows and the router can discount them.
+ */
+public final class TelemetryScraper {
+  private static final Logger log = LoggerFactory.getLogger(TelemetryScraper.class);
+
+  /**
+   * DCGM exporter samples every 30 s by default; scraping at 15 s sees each sample within half its life, as
+   * Prometheus' usual 15 s scrape interval does.
+   */
+  public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(15);
+  /** A metrics page is served from memory; 5 s covers a busy exporter and ends well before the next scrape. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** The one place mapping exporter names to {@link NodeTelemetry} fields. */
+  static final String GPU_UTIL = "DCGM_FI_DEV_GPU_UTIL";
+  static final String GPU_TEMP = "DCGM_FI_DEV_GPU_TEMP";
+  static final String FB_USED = "DCGM_FI_DEV_FB_USED";
+  static final String FB_FREE = "DCGM_FI_DEV_FB_FREE";
+  static final String REQUESTS_RUNNING = "vllm:num_requests_running";
+  static final String REQUESTS_WAITING = "vllm:num_requests_waiting";
+  static final Set<String> NAMES = Set.of(GPU_UTIL, GPU_TEMP, FB_USED, FB_FREE, REQUESTS_RUNNING, REQUESTS_WAITING);
+
+  private final Vertx vertx;
+  private final Context context;
+  private final NodeRegistry registry;
+  private final Duration interval;
+  private final Duration timeout;
+  private final HttpClient client;
+  private final Set<String> inFlight = new HashSet<>();
+  private final Set<String> failing = new HashSet<>();
+  private long timer = -1;
+
+  public TelemetryScraper(Vertx vertx, NodeRegistry registry) {
+    this(vertx, registry, DEFAULT_INTERVAL, DEFAULT_TIMEOUT);
+  }
+
+  public TelemetryScraper(Vertx vertx, NodeRegistry registry, Duration interval, Duration timeout) {
+    this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.context = vertx.getOrCreateContext();
+    this.registry = Objects.requireNonNull(registry, "registry");
+    this.interval = Objects.requireNonNull(interval, "interval");
+    this.timeout = Objects.requireNonNull(timeout, "timeout");
+    this.client = vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true).setName("telemetry")
+            .setConnectTimeout((int) timeout.toMillis()))
+        .with(new PoolOptions().setHttp1MaxSize(2).setMaxWaitQueueSize(64))
+        .build();
+  }
+
+  /** Scrapes every node now and every interval after. */
+  public void start() {
+    context.runOnContext(v -> {
+      if (timer >= 0) return;
+      scrapeAll();
+      timer = vertx.setPeriodic(interval.toMillis(), id -> scrapeAll());
+    });
+  }
+
+  public Future<Void> stop() {
+    Promise<Void> p = Promise.promise();
+    context.runOnContext(v -> {
+      if (timer >= 0) vertx.cancelTimer(timer);
+      timer = -1;
+      client.close().onComplete(x -> p.complete());
+    });
+    return p.future();
+  }
+
+  /** Scrapes one node now; completes with whether its telemetry was updated. */
+  public Future<Boolean> scrapeNow(String nodeId) {
+    Promise<Boolean> p = Promise.promise();
+    context.runOnContext(v -> scrape(nodeId).onComplete(p));
+    return p.future();
+  }
+
+  private void scrapeAll() {
+    for (NodeEntry e : registry.all()) {
+      if (e.spec().metricsUrl() != null) scrape(e.id());
+    }
+  }
+
+  private Future<Boolean> scrape(String nodeId) {
+    NodeEntry e = registry.get(nodeId);
+    if (e == null || e.spec().metricsUrl() == null || !inFlight.add(nodeId)) return Future.succeededFuture(false);
+    NodeSpec n = e.spec();
+    long timeoutMs = timeout.toMillis();
+    return ProbeHttp.call(vertx, client, HttpMethod.GET, n.metricsUrl(), null, null, timeoutMs).transform(ar -> {
+      inFlight.remove(nodeId);
+      NodeEntry now = registry.get(nodeId);
+      if (now == null) return Future.succeededFuture(false);
+      String why = null;
+      if (ar.failed()) {
+        why = ProbeHttp.why(ar.cause(), timeoutMs);
+      } else if (!ar.result().ok()) {
+        why = ProbeHttp.httpWhy(ar.result());
+      }
+      if (why == null) {
+        Map<String, Double> v = PrometheusText.firstSamples(ar.result().body().toString(), NAMES);
+        if (v.isEmpty()) why = "no known metric in the page";
+        else {
+          now.telemetry(toTelemetry(v, registry.nowMillis()));
+          if (failing.remove(nodeId)) log.info("telemetry of {} scraped again", nodeId);
+          return Future.succeededFuture(true);
+        }
+      }
+      if (failing.add(nodeId)) {
+        log.warn("telemetry scrape of {} failed: {} (keeping the last values)", nodeId, why);
+      }
+      return Future.succeededFuture(false);
+    });
+  }
+
+  /** Exporter values → telemetry; missing ones are NaN. */
+  static NodeTelemetry toTelemetry(Map<String, Double> v, long nowMillis) {
+    double used = v.getOrDefault(FB_USED, Double.NaN);
+    double free = v.getOrDefault(FB_FREE, Double.NaN);
+    double memPct = used + free > 0 ? used / (used + free) * 100 : Double.NaN;
+    return new NodeTelemetry(
+        v.getOrDefault(GPU_UTIL, Double.NaN),
+        v.getOrDefault(GPU_TEMP, Double.NaN),
+        memPct,
+        v.getOrDefault(REQUESTS_RUNNING, Double.NaN),
+        v.getOrDefault(REQUESTS_WAITING, Double.NaN),
+        Math.max(1, nowMillis));
+  }
+}

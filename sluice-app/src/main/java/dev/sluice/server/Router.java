@@ -1,0 +1,109 @@
+package dev.sluice.server;
+
+import dev.sluice.api.Endpoint;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.RoutingSettings;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.node.NodeRegistry;
+import dev.sluice.routing.FailoverOrder;
+import dev.sluice.routing.NodeView;
+import dev.sluice.routing.Policies;
+import dev.sluice.routing.RouteDecision;
+import dev.sluice.routing.RouteRequest;
+import dev.sluice.routing.RoutingPolicy;
+import dev.sluice.upstream.NodeClient;
+import dev.sluice.upstream.NodeClients;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Turns a request into an attempt plan: eligible nodes (healthy, serving the model, speaking the endpoint's API) →
+ * the configured {@link RoutingPolicy} → the configured {@link FailoverOrder}. Rebuilt on every config swap, so a
+ * policy change by hot reload takes effect for the next request.
+ */
+final class Router {
+  /** Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape. */
+  static final int DEFAULT_EXPECTED_OUTPUT_TOKENS = 129;
+  /** Bytes of request body per prompt token: a rough estimate (JSON overhead included) until a tokenizer is used. */
+  static final int BYTES_PER_TOKEN = 4;
+
+  private final NodeRegistry registry;
+  private final NodeClients clients;
+  private final RoutingSettings settings;
+  private final RoutingPolicy policy;
+  private final FailoverOrder failover;
+  private final long probeSeconds;
+
+  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config) {
+    this.registry = registry;
+    this.clients = clients;
+    this.settings = config.routing();
+    this.policy = dev.sluice.routing.GpuWeightedPolicy.NAME.equals(settings.policy())
+        ? new dev.sluice.routing.GpuWeightedPolicy(settings.gpuBases(),
+            dev.sluice.routing.GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
+        : Policies.byName(settings.policy());
+    this.failover = FailoverOrder.fromConfig(settings.failover());
+    this.probeSeconds = Math.max(1, (config.health().probeInterval().toMillis() + 999) / 1000);
+  }
+
+  RoutingSettings settings() {
+    return settings;
+  }
+
+  /** Seconds until the next health probe could change eligibility: what Retry-After says when no node is healthy. */
+  long healthProbeSeconds() {
+    return probeSeconds;
+  }
+
+  /** The outcome of routing one request. */
+  sealed interface Result {}
+
+  /** Try these targets in order. */
+  record Plan(List<Exchange.Target> targets) implements Result {}
+
+  /** Admission control refused the request. */
+  record Overloaded(long retryAfterMillis, String reason) implements Result {}
+
+  /** No node of the model is in rotation; {@code why} lists each node's state. */
+  record NoHealthyNode(String why) implements Result {}
+
+  Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens) {
+    long now = registry.nowMillis();
+    List<NodeView> views = new ArrayList<>(nodes.size());
+    Map<String, Exchange.Target> byId = new HashMap<>();
+    Map<String, String> gpuById = new HashMap<>();
+    StringBuilder why = new StringBuilder();
+    for (NodeSpec n : nodes) {
+      if (!Exchange.speaks(n, endpoint)) continue;
+      NodeEntry e = registry.get(n.id());
+      NodeClient c = clients.get(n.id());
+      if (e == null || c == null) continue;
+      if (!e.canServe(model, now)) {
+        if (!why.isEmpty()) why.append("; ");
+        var snap = e.health().snapshot();
+        why.append(n.id()).append(' ').append(snap.state());
+        if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
+        else if (e.servedModels() != null && !e.servedModels().contains(model)) why.append(" (does not serve it)");
+        else why.append(" (").append(snap.reason()).append(')');
+        continue;
+      }
+      views.add(e.view(now));
+      byId.put(n.id(), new Exchange.Target(e, c));
+      gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
+    }
+    if (views.isEmpty()) return new NoHealthyNode(why.toString());
+    RouteRequest request = new RouteRequest(model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
+        expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,
+        settings.ttftBudget().toMillis());
+    RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
+    if (decision instanceof RouteDecision.Reject r) return new Overloaded(r.retryAfterMillis(), r.reason());
+    List<String> order = failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById);
+    List<Exchange.Target> targets = new ArrayList<>(order.size());
+    for (String id : order) targets.add(byId.get(id));
+    return new Plan(targets);
+  }
+}
