@@ -21,6 +21,7 @@ public final class NodeEntry {
   private final AtomicInteger inFlightDecodes = new AtomicInteger();
   private volatile NodeTelemetry telemetry = NodeTelemetry.NONE;
   private volatile Set<String> servedModels;
+  private volatile double vramShare = Double.NaN;
 
   NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed) {
     this.spec = spec;
@@ -39,6 +40,14 @@ public final class NodeEntry {
   public NodeTelemetry telemetry() { return telemetry; }
 
   public void telemetry(NodeTelemetry t) { telemetry = t; }
+
+  /**
+   * Smallest size_vram / size over the models an Ollama node has loaded (its /api/ps): below 1 the model is partly
+   * offloaded to the CPU and throughput collapses. NaN when unknown.
+   */
+  public double vramShare() { return vramShare; }
+
+  public void vramShare(double share) { vramShare = share; }
 
   /** Models the node reported serving (its /api/tags or /v1/models), or null while unknown. */
   public Set<String> servedModels() { return servedModels; }

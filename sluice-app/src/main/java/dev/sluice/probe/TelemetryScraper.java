@@ -101,7 +101,41 @@ public final class TelemetryScraper {
   private void scrapeAll() {
     for (NodeEntry e : registry.all()) {
       if (e.spec().metricsUrl() != null) scrape(e.id());
+      if (e.spec().api() == dev.sluice.config.ApiKind.OLLAMA) scrapeOllamaPs(e.id());
     }
+  }
+
+  /** Ollama has no /metrics; its /api/ps tells whether a loaded model spilled out of GPU memory (size_vram < size). */
+  /** Reads an Ollama node's /api/ps now (tests, admin); completes when the value is stored or left as it was. */
+  public Future<Void> scrapeOllamaPsNow(String nodeId) {
+    Promise<Void> p = Promise.promise();
+    context.runOnContext(v -> scrapeOllamaPs(nodeId).onComplete(ar -> p.complete()));
+    return p.future();
+  }
+
+  private Future<Void> scrapeOllamaPs(String nodeId) {
+    NodeEntry e = registry.get(nodeId);
+    if (e == null || !inFlight.add(nodeId + "/api/ps")) return Future.succeededFuture();
+    java.net.URI ps = java.net.URI.create(e.spec().root().toString() + "/api/ps");
+    return ProbeHttp.call(vertx, client, HttpMethod.GET, ps, null, null, timeout.toMillis()).transform(ar -> {
+      inFlight.remove(nodeId + "/api/ps");
+      NodeEntry now = registry.get(nodeId);
+      if (now == null || ar.failed() || !ar.result().ok()) return Future.succeededFuture();
+      try {
+        double share = Double.NaN;
+        for (var m : dev.sluice.support.Json.MAPPER.readTree(ar.result().body().getBytes()).path("models")) {
+          double size = m.path("size").asDouble(0);
+          if (size > 0 && m.has("size_vram")) {
+            double s2 = m.path("size_vram").asDouble() / size;
+            share = Double.isNaN(share) ? s2 : Math.min(share, s2);
+          }
+        }
+        now.vramShare(share);
+      } catch (java.io.IOException | RuntimeException ex) {
+        // a malformed answer leaves the last value: telemetry is advisory
+      }
+      return Future.succeededFuture();
+    });
   }
 
   private Future<Boolean> scrape(String nodeId) {

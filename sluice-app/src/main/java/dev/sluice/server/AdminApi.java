@@ -99,6 +99,7 @@ final class AdminApi {
     putNumber(tel, "gpuUtilPercent", t.gpuUtilPercent());
     putNumber(tel, "gpuTempCelsius", t.gpuTempCelsius());
     putNumber(tel, "memoryUsedPercent", t.memoryUsedPercent());
+    putNumber(tel, "vramSharePercent", e.vramShare() * 100);
     if (e.servedModels() != null) {
       ArrayNode served = n.putArray("servedModels");
       e.servedModels().stream().sorted().forEach(served::add);

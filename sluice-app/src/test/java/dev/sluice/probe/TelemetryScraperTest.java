@@ -39,6 +39,19 @@ class TelemetryScraperTest {
   }
 
   @Test
+  void readsFromOllamasApiPsWhenAModelSpillsOutOfGpuMemory() {
+    try (ProbeFixture f = new ProbeFixture(null)) {
+      TelemetryScraper scraper = new TelemetryScraper(f.vertx, f.registry, Duration.ofHours(1), Duration.ofMillis(500));
+      await(scraper.scrapeOllamaPsNow(ProbeFixture.NODE));
+      assertThat(f.node().vramShare()).isEqualTo(1.0);
+      f.sim.injectFault(SimFault.node(SimFault.Kind.CPU_OFFLOAD));
+      await(scraper.scrapeOllamaPsNow(ProbeFixture.NODE));
+      assertThat(f.node().vramShare()).isLessThan(1.0);
+      await(scraper.stop());
+    }
+  }
+
+  @Test
   void readsTheFirstSampleOfEachNameAndSkipsWhatItCannotParse() {
     String page = """
         # HELP DCGM_FI_DEV_GPU_TEMP GPU temperature (in C).
