@@ -24,6 +24,11 @@ import java.util.function.Supplier;
  * and {@code /probe}. Errors use the OpenAI error shape.
  */
 final class AdminApi {
+  /** The request least-delay's score is shown for: the chat shape of UPSTREAMS.md (mean prompt and output). */
+  private static final dev.sluice.routing.RouteRequest TYPICAL =
+      new dev.sluice.routing.RouteRequest("typical", 1_155, 211, 0);
+  private static final dev.sluice.routing.LeastDelayPolicy LEAST_DELAY = new dev.sluice.routing.LeastDelayPolicy();
+
   private final NodeRegistry registry;
   private final Supplier<SluiceConfig> config;
   private final Consumer<String> probeNow;
@@ -87,6 +92,9 @@ final class AdminApi {
         .put("inFlight", v.inFlightRequests()).put("inFlightPrefillTokens", v.inFlightPrefillTokens())
         .put("inFlightDecodes", v.inFlightDecodes())
         .put("weight", GpuWeightedPolicy.weight(v, config.get().routing().gpuBases()));
+    var est = LEAST_DELAY.estimate(TYPICAL, v);
+    n.putObject("score").put("estimatedTtftMillis", Math.round(est.ttftMillis()))
+        .put("estimatedE2eMillis", Math.round(est.e2eMillis()));
     n.putObject("ejection").put("ejected", h.ejection().ejectedAt(now))
         .put("ejectionCount", h.ejection().ejectionCount())
         .put("consecutiveFailures", h.ejection().consecutiveFailures());

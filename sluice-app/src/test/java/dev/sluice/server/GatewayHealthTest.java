@@ -129,6 +129,9 @@ class GatewayHealthTest {
       assertThat(nodes.path("nodes").get(0).path("state").asText()).isEqualTo("READY");
       assertThat(nodes.path("nodes").get(0).path("speed").has("speedFactor")).isTrue();
       assertThat(nodes.path("nodes").get(1).path("weight").asInt()).isPositive();
+      assertThat(nodes.path("nodes").get(1).path("score").path("estimatedTtftMillis").asLong())
+          .as("an H100 starts a typical prompt sooner than an A10")
+          .isLessThan(nodes.path("nodes").get(0).path("score").path("estimatedTtftMillis").asLong());
 
       assertThat(Http.post(c.url("/admin/nodes/b/drain"), "").statusCode()).isEqualTo(200);
       for (int i = 0; i < 5; i++) {
