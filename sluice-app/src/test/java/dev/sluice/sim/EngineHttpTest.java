@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.support.Json;
-import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,33 +14,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The engine seen through a node's real HTTP API: Ollama's queue and truncation, vLLM's limit, timing. */
-class EngineHttpTest {
+class EngineHttpTest extends SimNodesFixture {
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private static final List<String> DURATIONS =
       List.of("total_duration", "load_duration", "prompt_eval_duration", "eval_duration");
-  private static Vertx vertx;
-  private final List<SimNode> nodes = new ArrayList<>();
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeVertx() {
-    vertx.close().await();
-  }
-
-  @AfterEach
-  void closeNodes() {
-    nodes.forEach(node -> node.close().await());
-  }
 
   @Test
   void ollamaAnswers503LikeOllamaWhenItsQueueIsFull() throws Exception {
@@ -151,12 +130,6 @@ class EngineHttpTest {
     await().until(() -> node.engineState().running() == 1 && node.engineState().waiting() == 1);
     assertThat(node.engineState().kvCapacityTokens()).isEqualTo(3_400);
     held.forEach(future -> future.cancel(true));
-  }
-
-  private SimNode start(SimOptions options) {
-    SimNode node = SimNode.start(vertx, options).await();
-    nodes.add(node);
-    return node;
   }
 
   private static String chat(int tokens) {

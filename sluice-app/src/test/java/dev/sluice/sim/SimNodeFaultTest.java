@@ -9,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.vertx.core.Vertx;
 import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.http.HttpResponse;
@@ -18,31 +17,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class SimNodeFaultTest {
+class SimNodeFaultTest extends SimNodesFixture {
   private static final SimOptions INSTANT = SimOptions.defaults().withTimeScale(0);
   private static final Duration SILENCE = Duration.ofMillis(400);
-  private static Vertx vertx;
-  private final List<SimNode> nodes = new ArrayList<>();
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeVertx() {
-    vertx.close().await();
-  }
-
-  @AfterEach
-  void closeNodes() {
-    nodes.forEach(node -> node.close().await());
-  }
 
   @Test
   void refusesConnectionsUntilClearedThenListensAgainOnTheSamePort() throws Exception {
@@ -308,9 +287,4 @@ class SimNodeFaultTest {
     return json(response).path("eval_duration").asLong();
   }
 
-  private SimNode start(SimOptions options) {
-    SimNode node = SimNode.start(vertx, options).await();
-    nodes.add(node);
-    return node;
-  }
 }

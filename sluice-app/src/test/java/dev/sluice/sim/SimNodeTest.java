@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.support.Json;
-import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,35 +16,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class SimNodeTest {
+class SimNodeTest extends SimNodesFixture {
   private static final SimOptions INSTANT = SimOptions.defaults().withTimeScale(0);
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-  private static Vertx vertx;
-  private final List<SimNode> nodes = new ArrayList<>();
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeVertx() {
-    vertx.close().await();
-  }
-
-  @AfterEach
-  void closeNodes() {
-    nodes.forEach(node -> node.close().await());
-  }
 
   @Test
   void answersOllamaInformationEndpointsInOllamaFormat() throws Exception {
@@ -490,14 +467,8 @@ class SimNodeTest {
 
       await().until(() -> node.stats().cancelled() == 1);
     }
-    nodes.remove(node);
+    forget(node);
     assertThat(node.stats().active()).isZero();
-  }
-
-  private SimNode start(SimOptions options) {
-    SimNode node = SimNode.start(vertx, options).await();
-    nodes.add(node);
-    return node;
   }
 
   private static String chat(int tokens, boolean stream) {

@@ -6,7 +6,6 @@ import static dev.sluice.sim.SimHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -19,34 +18,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Telemetry over real HTTP; the text format is checked by Prometheus' own parser ({@code promtool}). */
-class TelemetryTest {
+class TelemetryTest extends SimNodesFixture {
   private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})? (\\S+)$");
   private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
   private static final List<String> DCGM_LABELS = List.of("gpu", "UUID", "pci_bus_id", "device", "modelName",
       "Hostname");
-  private static Vertx vertx;
-  private final List<SimNode> nodes = new ArrayList<>();
-
-  @BeforeAll
-  static void startVertx() {
-    vertx = Vertx.vertx();
-  }
-
-  @AfterAll
-  static void closeVertx() {
-    vertx.close().await();
-  }
-
-  @AfterEach
-  void closeNodes() {
-    nodes.forEach(node -> node.close().await());
-  }
 
   @Test
   void servesDcgmAndVllmFamiliesThatPrometheusParses() throws Exception {
@@ -272,9 +251,4 @@ class TelemetryTest {
     return all;
   }
 
-  private SimNode start(SimOptions options) {
-    SimNode node = SimNode.start(vertx, options).await();
-    nodes.add(node);
-    return node;
-  }
 }
