@@ -22,6 +22,7 @@ public final class NodeEntry {
   private volatile NodeTelemetry telemetry = NodeTelemetry.NONE;
   private volatile Set<String> servedModels;
   private volatile double vramShare = Double.NaN;
+  private volatile long coolingUntilMillis;
 
   NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed) {
     this.spec = spec;
@@ -57,8 +58,17 @@ public final class NodeEntry {
   /** Whether the node may get a request for {@code model} now: eligible by health and, once known, serving it. */
   public boolean canServe(String model, long nowMillis) {
     Set<String> served = servedModels;
-    return health.eligible(nowMillis) && (served == null || served.contains(model));
+    return health.eligible(nowMillis) && nowMillis >= coolingUntilMillis
+        && (served == null || served.contains(model));
   }
+
+  /** The node said it is busy (429/503 with Retry-After): keep new requests away until {@code untilMillis}. */
+  public void coolDown(long untilMillis) {
+    if (untilMillis > coolingUntilMillis) coolingUntilMillis = untilMillis;
+  }
+
+  /** Until when the node is cooling down after a busy answer (0 = not). */
+  public long coolingUntilMillis() { return coolingUntilMillis; }
 
   public int inFlight() { return inFlight.get(); }
 

@@ -88,6 +88,7 @@ final class AdminApi {
         .put("baseUrl", e.spec().root().toString())
         .put("state", h.state().name()).put("since", java.time.Instant.ofEpochMilli(h.sinceMillis()).toString())
         .put("reason", h.reason()).put("eligible", h.eligible(now))
+        .put("coolingDown", e.coolingUntilMillis() > now)
         .put("healthRatio", h.healthRatio())
         .put("inFlight", v.inFlightRequests()).put("inFlightPrefillTokens", v.inFlightPrefillTokens())
         .put("inFlightDecodes", v.inFlightDecodes())

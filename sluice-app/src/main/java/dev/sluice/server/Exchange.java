@@ -53,6 +53,10 @@ final class Exchange {
       "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
       "content-length");
   static final String NODE_HEADER = "x-sluice-node";
+  /** RELIABILITY.md: Retry-After is honoured up to a cap, so one node cannot take itself out for long. */
+  static final long MAX_COOL_DOWN_MILLIS = 10_000;
+  /** A busy answer without Retry-After: a short pause, enough for a queue to drain a little. */
+  static final long DEFAULT_COOL_DOWN_MILLIS = 1_000;
 
   private final Vertx vertx;
   private final HttpServerRequest req;
@@ -180,6 +184,7 @@ final class Exchange {
     a.upstreamResp = r;
     Failure f = FailureClassifier.ofStatus(r.statusCode());
     if (f != null) {
+      if (f.kind() == Failure.Kind.BUSY) coolDown(a, r.getHeader(HttpHeaders.RETRY_AFTER));
       a.resetUpstream();
       attemptFailed(a, f);
       return;
@@ -189,6 +194,22 @@ final class Exchange {
     r.handler(buf -> onChunk(a, buf));
     r.endHandler(v -> onEnd(a));
     r.exceptionHandler(t -> onUpstreamError(a, t));
+  }
+
+  /**
+   * A busy node's Retry-After (seconds) keeps new requests away from it for that long, capped at
+   * {@link #MAX_COOL_DOWN_MILLIS}; a busy answer without one cools it for {@link #DEFAULT_COOL_DOWN_MILLIS}.
+   */
+  private void coolDown(Attempt a, String retryAfter) {
+    long millis = DEFAULT_COOL_DOWN_MILLIS;
+    if (retryAfter != null) {
+      try {
+        millis = Math.min(MAX_COOL_DOWN_MILLIS, Math.max(0, Long.parseLong(retryAfter.trim())) * 1000);
+      } catch (NumberFormatException e) {
+        // an HTTP date or garbage: keep the default
+      }
+    }
+    a.entry.coolDown(System.currentTimeMillis() + millis);
   }
 
   private void attemptFailed(Attempt a, Failure f) {

@@ -87,6 +87,7 @@ final class Router {
         var snap = e.health().snapshot();
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
+        else if (e.coolingUntilMillis() > now) why.append(" (busy, cooling down)");
         else if (e.servedModels() != null && !e.servedModels().contains(model)) why.append(" (does not serve it)");
         else why.append(" (").append(snap.reason()).append(')');
         continue;

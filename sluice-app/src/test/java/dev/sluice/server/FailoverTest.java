@@ -64,12 +64,21 @@ class FailoverTest {
   }
 
   @Test
-  void aBusyNodeIsSkippedAndWhenAllAreBusyTheClientGets503WithRetryAfter() throws Exception {
+  void aBusyNodeIsSkippedAndCooledDownForItsRetryAfter() throws Exception {
     try (TestCluster c = twoNodes().start()) {
       c.sim("bad").injectFault(SimFault.status(503, SimFault.OLLAMA_BUSY_BODY, 1_000));
       for (int i = 0; i < REQUESTS; i++) {
         assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);
       }
+      // the busy node said Retry-After: 1, so it got at most the requests of its first second, not every other one
+      assertThat(c.sim("bad").stats().faulted()).isLessThan(REQUESTS / 2);
+    }
+  }
+
+  @Test
+  void whenEveryNodeIsBusyTheClientGets503WithRetryAfter() throws Exception {
+    try (TestCluster c = twoNodes().start()) {
+      c.sim("bad").injectFault(SimFault.status(503, SimFault.OLLAMA_BUSY_BODY, 1));
       c.sim("good").injectFault(SimFault.status(429, "{\"error\":\"slow down\"}", 1));
       HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), CHAT);
       assertThat(r.statusCode()).isEqualTo(503);
