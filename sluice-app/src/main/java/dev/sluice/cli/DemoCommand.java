@@ -64,8 +64,8 @@ public final class DemoCommand implements Callable<Integer> {
     try {
       gw = ServeCommand.start(ConfigLoader.loadDetailed(file), file, host, port, Runtime.getRuntime().availableProcessors());
     } catch (Exception e) {
-      System.err.println("sluice demo: the gateway could not start on " + host + ":" + port + ": " + rootMessage(e)
-          + " (try --port 0 or another port)");
+      System.err.println("sluice demo: the gateway could not start on " + host + ":" + port + ": "
+          + ServeCommand.rootMessage(e) + " (try --port 0 or another port)");
       simVertx.close();
       return 1;
     }
@@ -78,12 +78,6 @@ public final class DemoCommand implements Callable<Integer> {
     }, "sluice-demo-shutdown"));
     stopped.await();
     return 0;
-  }
-
-  static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null) t = t.getCause();
-    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
   private String demoConfig(List<SimNode> sims) throws Exception {

@@ -50,7 +50,7 @@ public final class ServeCommand implements Callable<Integer> {
     try {
       running = start(loaded, config, host, port, eventLoops);
     } catch (Exception e) {
-      System.err.println("sluice: cannot start the gateway: " + DemoCommand.rootMessage(e)
+      System.err.println("sluice: cannot start the gateway: " + rootMessage(e)
           + " (is another process using the port? try --port)");
       return 1;
     }
@@ -87,10 +87,23 @@ public final class ServeCommand implements Callable<Integer> {
     Gateway gateway = new Gateway(vertx, holder, metrics, eventLoops);
     String host = hostOverride != null ? hostOverride : loaded.config().server().host();
     int port = portOverride != null ? portOverride : loaded.config().server().port();
-    int bound = gateway.start(host, port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    int bound;
+    try {
+      bound = gateway.start(host, port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      vertx.close(); // nothing may keep running after a failed start
+      throw e;
+    }
     watcher.start();
     log.info("config {}: {} providers, {} nodes, {} models; watching it for changes", file,
         loaded.config().providers().size(), loaded.config().nodes().size(), loaded.config().models().size());
     return new Running(vertx, gateway, watcher, bound);
+  }
+
+  /** The innermost cause's message: what a user needs to read ("Address already in use"). */
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) t = t.getCause();
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 }

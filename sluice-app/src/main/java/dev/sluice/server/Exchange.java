@@ -24,6 +24,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.RequestOptions;
+import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -162,7 +163,8 @@ final class Exchange {
   }
 
   private RequestOptions requestOptions(NodeSpec node) {
-    String base = request.endpoint().flavor() == ApiFlavor.OPENAI ? node.openAiBase().getRawPath() : node.root().getRawPath();
+    URI baseUri = request.endpoint().flavor() == ApiFlavor.OPENAI ? node.openAiBase() : node.root();
+    String base = baseUri.getRawPath();
     RequestOptions o = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setURI((base == null ? "" : base) + request.endpoint().upstreamPath())
@@ -283,7 +285,8 @@ final class Exchange {
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
     if (a.upstreamResp.statusCode() / 100 == 2) {
-      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), (a.firstTokenNanos - a.sentNanos) / 1_000_000.0, a.backlogAtSend);
+      double ttftMillis = (a.firstTokenNanos - a.sentNanos) / 1_000_000.0;
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttftMillis, a.backlogAtSend);
     }
     HttpClientResponse r = a.upstreamResp;
     resp.setStatusCode(r.statusCode());

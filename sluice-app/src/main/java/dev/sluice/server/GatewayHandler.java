@@ -291,14 +291,14 @@ final class GatewayHandler {
     Router.Result routed = router.get().route(parsed.model(), endpoint, route.get().nodes(), promptTokens,
         expectedOutputTokens(parsed));
     String modelLabel = metrics.modelLabel(parsed.model());
+    if (routed instanceof Router.NoNodeSpeaksApi) {
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
+          "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
+              + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
+          "model", modelLabel, start);
+      return;
+    }
     if (routed instanceof Router.NoHealthyNode none) {
-      if (none.why().isEmpty()) {
-        refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
-            "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
-                + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
-            "model", modelLabel, start);
-        return;
-      }
       req.response().putHeader(HttpHeaders.RETRY_AFTER,
           Long.toString(Math.max(1, router.get().healthProbeSeconds())));
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.NO_HEALTHY_NODE,

@@ -71,14 +71,19 @@ final class Router {
   /** No node of the model is in rotation; {@code why} lists each node's state. */
   record NoHealthyNode(String why) implements Result {}
 
+  /** The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes). */
+  record NoNodeSpeaksApi() implements Result {}
+
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens) {
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
     Map<String, Exchange.Target> byId = new HashMap<>();
     Map<String, String> gpuById = new HashMap<>();
     StringBuilder why = new StringBuilder();
+    boolean anySpeaks = false;
     for (NodeSpec n : nodes) {
       if (!Exchange.speaks(n, endpoint)) continue;
+      anySpeaks = true;
       NodeEntry e = registry.get(n.id());
       NodeClient c = clients.get(n.id());
       if (e == null || c == null) continue;
@@ -96,6 +101,7 @@ final class Router {
       byId.put(n.id(), new Exchange.Target(e, c));
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
+    if (!anySpeaks) return new NoNodeSpeaksApi();
     if (views.isEmpty()) return new NoHealthyNode(why.toString());
     RouteRequest request = new RouteRequest(model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
         expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,
