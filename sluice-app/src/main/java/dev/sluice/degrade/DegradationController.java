@@ -1,0 +1,440 @@
+package dev.sluice.degrade;
+
+import dev.sluice.degrade.DegradationSettings.Scope;
+import dev.sluice.degrade.ErrorRateWindow.Counts;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The degradation state machines: one per model and one for the cluster, each fed by a sliding window of request
+ * outcomes, plus operator overrides. Pure and thread-safe: time comes from the injected clock, each scope has its own
+ * lock, and a request costs one {@link #decide} and one {@link #record}.
+ *
+ * <p>Semantics:
+ * <ul>
+ *   <li><b>Evidence</b> of a scope is the samples in its window since max(now − window, the scope's last automatic
+ *       transition). A transition either way resets the evidence, so old failures never push a recovered scope
+ *       straight back up, and every level needs fresh evidence.
+ *   <li><b>Escalate</b> at once when the evidence has at least {@code minRequests} samples and its error rate reaches
+ *       the threshold of a higher level: go to the highest level whose threshold the rate reaches (NORMAL → STATIC in
+ *       one step is allowed).
+ *   <li><b>Step down one level</b> when the level has been held for at least {@code dwell}, the evidence has at least
+ *       max(3, minRequests / 4) samples, and its rate is below half the current level's threshold (hysteresis: at
+ *       CACHE 3 % errors stay, below 2.5 % for the dwell leaves).
+ *   <li>Both are evaluated on {@link #record} and (dwell being time-based) on {@link #decide} at a degraded level.
+ *   <li><b>Effective level</b> of a model: its operator override if any; else NORMAL when the settings are disabled;
+ *       else the cluster's level with scope CLUSTER, the model's own level with scope MODEL. {@link #clusterLevel()}
+ *       always follows the cluster window, whatever the scope.
+ *   <li><b>Probes</b>: above NORMAL a request is a probe (still sent to the model's nodes) when {@code random <
+ *       probeShare} or the model's last probe was at least 1 s ago, so a quiet model still tests its nodes. NORMAL and
+ *       overridden levels never probe.
+ *   <li><b>Disabled</b> settings keep recording windows (for display) but never evaluate; disabling resets every
+ *       automatic level to NORMAL.
+ *   <li>The {@link Listener} is called outside the locks, once per transition: automatic transitions report the
+ *       scope's automatic level (reason: the error rate against the threshold); override changes report the effective
+ *       level before and after (reason {@code operator override} / {@code operator override cleared}).
+ * </ul>
+ */
+public final class DegradationController {
+  /** The scope name of the cluster-wide state in transitions and snapshots. */
+  public static final String CLUSTER = "cluster";
+  /** Transitions kept for the admin view, newest last. */
+  static final int RECENT_TRANSITIONS = 50;
+  /** A quiet model at a degraded level still sends one request per second to its nodes. */
+  static final long PROBE_INTERVAL_MILLIS = 1000;
+  /** Ratios such as 3 of 20 must reach a 15 % threshold despite binary rounding. */
+  private static final double RATE_EPSILON = 1e-9;
+  private static final DegradationLevel[] LEVELS = DegradationLevel.values();
+
+  /** Told about every level change, outside the controller's locks. */
+  public interface Listener {
+    /**
+     * One transition.
+     *
+     * @param scope a model id or {@value DegradationController#CLUSTER}
+     */
+    void onTransition(String scope, DegradationLevel from, DegradationLevel to, String reason);
+
+    /** A listener that ignores everything. */
+    static Listener none() {
+      return (scope, from, to, reason) -> { };
+    }
+  }
+
+  /** One past level change, for the admin view. */
+  public record Transition(long atMillis, String scope, DegradationLevel from, DegradationLevel to, String reason) {
+  }
+
+  /**
+   * The state of one scope (a model or the cluster) at snapshot time.
+   *
+   * @param scope model id or {@value DegradationController#CLUSTER}
+   * @param level effective level (override first)
+   * @param automatic the level the error rate alone gives
+   * @param override the operator's level, null when automatic
+   * @param windowRequests requests in the whole window
+   * @param windowFailures node failures in the whole window
+   * @param errorRate windowFailures / windowRequests, 0 without requests
+   * @param sinceMillis epoch millis of the scope's last transition (or of its creation)
+   */
+  public record ScopeState(String scope, DegradationLevel level, DegradationLevel automatic,
+      DegradationLevel override, long windowRequests, long windowFailures, double errorRate, long sinceMillis) {
+  }
+
+  /**
+   * Everything the admin endpoint and the console show; plain records, serialisable by Jackson as they are.
+   *
+   * @param enabled whether automatic degradation is on
+   * @param mode which error rate decides a model's level
+   * @param cluster the cluster-wide state
+   * @param models every known model, by id
+   * @param recent the last {@value DegradationController#RECENT_TRANSITIONS} transitions across scopes, newest last
+   */
+  public record Snapshot(boolean enabled, Scope mode, ScopeState cluster, List<ScopeState> models,
+      List<Transition> recent) {
+  }
+
+  private final LongSupplier clockMillis;
+  private final Listener listener;
+  private volatile DegradationSettings settings;
+  private final State cluster;
+  private final ConcurrentHashMap<String, State> models = new ConcurrentHashMap<>();
+  /** The override given for every model; models created later start with it. */
+  private volatile DegradationLevel globalOverride;
+  /** Serialises override changes so their before/after levels are consistent. */
+  private final Object overrideLock = new Object();
+  /** Guarded by itself. */
+  private final ArrayDeque<Transition> recent = new ArrayDeque<>(RECENT_TRANSITIONS);
+
+  /**
+   * @param settings the initial settings
+   * @param clockMillis epoch millis, the only time source
+   * @param listener told about every transition
+   */
+  public DegradationController(DegradationSettings settings, LongSupplier clockMillis, Listener listener) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.listener = Objects.requireNonNull(listener, "listener");
+    this.cluster = new State(CLUSTER, settings, clockMillis.getAsLong(), null);
+  }
+
+  /**
+   * One finished request of a model that reached (or tried to reach) the model's nodes. {@code nodeFailure}: failed
+   * because of the nodes (the server decides what counts). Updates the model's and the cluster's windows and
+   * re-evaluates both.
+   */
+  public void record(String model, boolean nodeFailure) {
+    Objects.requireNonNull(model, "model");
+    long now = clockMillis.getAsLong();
+    DegradationSettings cfg = settings;
+    State m = state(model, cfg, now);
+    Transition modelChange;
+    Transition clusterChange;
+    synchronized (m) {
+      m.window.record(nodeFailure, now);
+      modelChange = evaluate(m, cfg, now);
+    }
+    synchronized (cluster) {
+      cluster.window.record(nodeFailure, now);
+      clusterChange = evaluate(cluster, cfg, now);
+    }
+    publish(modelChange);
+    publish(clusterChange);
+  }
+
+  /**
+   * The decision for one request of {@code model}: the effective level, whether this request is a probe that should
+   * still go to the model's nodes, and the downgrade target (from settings, null when none). {@code random} is in
+   * [0,1). Re-evaluates time-based transitions (dwell) before answering.
+   */
+  public DegradationDecision decide(String model, double random) {
+    Objects.requireNonNull(model, "model");
+    long now = clockMillis.getAsLong();
+    DegradationSettings cfg = settings;
+    State m = state(model, cfg, now);
+    if (cfg.enabled()) {
+      // escalation needs new samples (record); only stepping down can become due with time alone
+      Transition modelChange = null;
+      Transition clusterChange = null;
+      if (m.automatic != DegradationLevel.NORMAL) {
+        synchronized (m) {
+          modelChange = evaluate(m, cfg, now);
+        }
+      }
+      if (cluster.automatic != DegradationLevel.NORMAL) {
+        synchronized (cluster) {
+          clusterChange = evaluate(cluster, cfg, now);
+        }
+      }
+      publish(modelChange);
+      publish(clusterChange);
+    }
+    String downgradeTo = cfg.downgradeTarget(model);
+    DegradationLevel override = override(m, cfg);
+    if (override != null) {
+      return new DegradationDecision(override, false, downgradeTo);
+    }
+    DegradationLevel level = automaticLevel(m, cfg);
+    if (level == DegradationLevel.NORMAL) {
+      return new DegradationDecision(level, false, downgradeTo);
+    }
+    boolean probe;
+    synchronized (m) {
+      probe = random < cfg.probeShare() || m.lastProbeMillis == Long.MIN_VALUE
+          || now - m.lastProbeMillis >= PROBE_INTERVAL_MILLIS;
+      if (probe) {
+        m.lastProbeMillis = now;
+      }
+    }
+    return new DegradationDecision(level, probe, downgradeTo);
+  }
+
+  /** The effective level of {@code model}: override first, then the level of the configured scope. */
+  public DegradationLevel level(String model) {
+    Objects.requireNonNull(model, "model");
+    DegradationSettings cfg = settings;
+    State m = state(model, cfg, clockMillis.getAsLong());
+    return effective(m, cfg);
+  }
+
+  /** The cluster's effective level: its override, else the level of the cluster window (NORMAL when disabled). */
+  public DegradationLevel clusterLevel() {
+    return effective(cluster, settings);
+  }
+
+  /**
+   * Operator override: {@code model} null = every model (also those seen later) and the cluster; {@code level} null
+   * clears the override (back to automatic).
+   */
+  public void override(String model, DegradationLevel level) {
+    long now = clockMillis.getAsLong();
+    DegradationSettings cfg = settings;
+    String reason = level == null ? "operator override cleared" : "operator override";
+    List<Transition> changes = new ArrayList<>();
+    synchronized (overrideLock) {
+      List<State> targets = new ArrayList<>();
+      if (model == null) {
+        globalOverride = level;
+        targets.add(cluster);
+        targets.addAll(models.values());
+      } else {
+        targets.add(state(model, cfg, now));
+      }
+      List<DegradationLevel> before = new ArrayList<>(targets.size());
+      for (State s : targets) {
+        before.add(effective(s, cfg));
+      }
+      boolean[] changed = new boolean[targets.size()];
+      for (int i = 0; i < targets.size(); i++) {
+        State s = targets.get(i);
+        if (s.override != level) {
+          s.override = level;
+          s.changedAtMillis = now;
+          changed[i] = true;
+        }
+      }
+      for (int i = 0; i < targets.size(); i++) {
+        State s = targets.get(i);
+        if (changed[i]) {
+          changes.add(new Transition(now, s.name, before.get(i), effective(s, cfg), reason));
+        }
+      }
+    }
+    changes.forEach(this::publish);
+  }
+
+  /**
+   * Config reload: windows and levels are kept, the new thresholds apply from now on. A new window length re-files the
+   * recorded samples; disabling resets every automatic level to NORMAL.
+   */
+  public void apply(DegradationSettings newSettings) {
+    Objects.requireNonNull(newSettings, "settings");
+    long now = clockMillis.getAsLong();
+    settings = newSettings;
+    List<Transition> changes = new ArrayList<>();
+    List<State> all = new ArrayList<>();
+    all.add(cluster);
+    all.addAll(models.values());
+    for (State s : all) {
+      synchronized (s) {
+        if (!s.window.window().equals(newSettings.window())) {
+          ErrorRateWindow resized = s.window.resized(newSettings.window());
+          if (resized.bucketMillis() != s.window.bucketMillis()) {
+            s.baseline = Counts.NONE; // the old bucket is gone: its earlier samples count as evidence again
+          }
+          s.window = resized;
+        }
+        if (!newSettings.enabled() && s.automatic != DegradationLevel.NORMAL) {
+          changes.add(move(s, DegradationLevel.NORMAL, now, "degradation disabled"));
+        }
+      }
+    }
+    changes.forEach(this::publish);
+  }
+
+  /** The settings in use. */
+  public DegradationSettings settings() {
+    return settings;
+  }
+
+  /** The cluster, every known model (by id) and the recent transitions, for GET /admin/degradation and the console. */
+  public Snapshot snapshot() {
+    long now = clockMillis.getAsLong();
+    DegradationSettings cfg = settings;
+    List<ScopeState> entries = new ArrayList<>(models.size());
+    for (State m : models.values()) {
+      entries.add(scopeState(m, cfg, now));
+    }
+    entries.sort(Comparator.comparing(ScopeState::scope));
+    List<Transition> last;
+    synchronized (recent) {
+      last = List.copyOf(recent);
+    }
+    return new Snapshot(cfg.enabled(), cfg.scope(), scopeState(cluster, cfg, now), List.copyOf(entries), last);
+  }
+
+  private ScopeState scopeState(State s, DegradationSettings cfg, long now) {
+    Counts counts;
+    synchronized (s) {
+      counts = s.window.counts(now - cfg.window().toMillis(), now);
+    }
+    return new ScopeState(s.name, effective(s, cfg), s.automatic, s.override, counts.requests(), counts.failures(),
+        counts.rate(), s.changedAtMillis);
+  }
+
+  private State state(String model, DegradationSettings cfg, long now) {
+    State s = models.get(model);
+    return s != null ? s : models.computeIfAbsent(model, id -> new State(id, cfg, now, globalOverride));
+  }
+
+  /** The operator's level for a model or the cluster; with scope CLUSTER a model follows the cluster's override. */
+  private DegradationLevel override(State s, DegradationSettings cfg) {
+    DegradationLevel own = s.override;
+    if (own != null || s == cluster || cfg.scope() != Scope.CLUSTER) {
+      return own;
+    }
+    return cluster.override;
+  }
+
+  private DegradationLevel automaticLevel(State s, DegradationSettings cfg) {
+    if (!cfg.enabled()) {
+      return DegradationLevel.NORMAL;
+    }
+    return cfg.scope() == Scope.CLUSTER ? cluster.automatic : s.automatic;
+  }
+
+  private DegradationLevel effective(State s, DegradationSettings cfg) {
+    DegradationLevel override = override(s, cfg);
+    return override != null ? override : automaticLevel(s, cfg);
+  }
+
+  /** Escalates or steps down one scope's automatic level; caller holds {@code s}'s lock. */
+  private static Transition evaluate(State s, DegradationSettings cfg, long now) {
+    if (!cfg.enabled()) {
+      return null;
+    }
+    long from = Math.max(now - cfg.window().toMillis(), s.sinceMillis);
+    Counts evidence = s.window.counts(from, now);
+    if (s.window.sameBucket(from, s.sinceMillis)) {
+      evidence = evidence.minus(s.baseline); // samples of the transition's bucket from before the transition
+    }
+    double rate = evidence.rate();
+    DegradationLevel current = s.automatic;
+    if (evidence.requests() >= cfg.minRequests()) {
+      for (int i = LEVELS.length - 1; i > current.ordinal(); i--) {
+        double threshold = cfg.threshold(LEVELS[i]);
+        if (rate >= threshold - RATE_EPSILON) {
+          return move(s, LEVELS[i], now, String.format(Locale.ROOT, "error rate %s (%d of %d requests in %s) ≥ %s "
+              + "threshold %s", rate(rate), evidence.failures(), evidence.requests(), seconds(now - from),
+              LEVELS[i].label(), percent(threshold)));
+        }
+      }
+    }
+    if (current == DegradationLevel.NORMAL) {
+      return null;
+    }
+    long held = now - s.sinceMillis;
+    if (held < cfg.dwell().toMillis() || evidence.requests() < Math.max(3, cfg.minRequests() / 4)) {
+      return null;
+    }
+    double half = cfg.threshold(current) / 2;
+    if (rate >= half) {
+      return null;
+    }
+    return move(s, current.milder(), now, String.format(Locale.ROOT, "error rate %s (%d of %d) < half the %s "
+        + "threshold (%s) for %s", rate(rate), evidence.failures(), evidence.requests(), current.label(),
+        percent(half), seconds(held)));
+  }
+
+  /** Sets a new automatic level and starts fresh evidence; caller holds {@code s}'s lock. */
+  private static Transition move(State s, DegradationLevel to, long now, String reason) {
+    DegradationLevel from = s.automatic;
+    s.automatic = to;
+    s.sinceMillis = now;
+    s.changedAtMillis = now;
+    s.baseline = s.window.bucketCounts(now);
+    return new Transition(now, s.name, from, to, reason);
+  }
+
+  private void publish(Transition t) {
+    if (t == null) {
+      return;
+    }
+    synchronized (recent) {
+      if (recent.size() == RECENT_TRANSITIONS) {
+        recent.removeFirst();
+      }
+      recent.addLast(t);
+    }
+    listener.onTransition(t.scope(), t.from(), t.to(), t.reason());
+  }
+
+  /** {@code 0.34 → "34.0 %"}. */
+  private static String rate(double rate) {
+    return String.format(Locale.ROOT, "%.1f %%", rate * 100);
+  }
+
+  /** {@code 0.075 → "7.5 %"}, {@code 0.3 → "30 %"}. */
+  private static String percent(double share) {
+    return BigDecimal.valueOf(share * 100).setScale(3, RoundingMode.HALF_UP).stripTrailingZeros().toPlainString()
+        + " %";
+  }
+
+  /** {@code 60000 → "60 s"}, {@code 2500 → "2.5 s"}. */
+  private static String seconds(long millis) {
+    if (millis >= 10_000) {
+      return millis / 1000 + " s";
+    }
+    return String.format(Locale.ROOT, "%.1f s", Math.max(0, millis) / 1000.0);
+  }
+
+  /** The mutable state of one scope; fields without volatile are guarded by the object's own lock. */
+  private static final class State {
+    final String name;
+    ErrorRateWindow window;
+    volatile DegradationLevel automatic = DegradationLevel.NORMAL;
+    volatile DegradationLevel override;
+    /** Last automatic transition (none yet: the minimum): start of the dwell and of the evidence. */
+    long sinceMillis = Long.MIN_VALUE;
+    /** The samples of the bucket holding {@code sinceMillis} recorded before it: not part of the evidence. */
+    Counts baseline = Counts.NONE;
+    /** Last transition of any kind (or creation), for the snapshot. */
+    volatile long changedAtMillis;
+    long lastProbeMillis = Long.MIN_VALUE;
+
+    State(String name, DegradationSettings cfg, long now, DegradationLevel override) {
+      this.name = name;
+      this.window = new ErrorRateWindow(cfg.window());
+      this.changedAtMillis = now;
+      this.override = override;
+    }
+  }
+}
