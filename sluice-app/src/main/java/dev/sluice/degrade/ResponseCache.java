@@ -1,0 +1,173 @@
+package dev.sluice.degrade;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Ticker;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/**
+ * Complete successful upstream answers by {@link CacheKey}, bounded in bytes (W-TinyLFU eviction by Caffeine) and
+ * dropped {@link CacheSettings#staleTtl()} after they were written. A lookup is <em>fresh</em> while the entry's age
+ * is at most {@link CacheSettings#freshTtl()}, <em>stale</em> after that up to {@code staleTtl}; stale entries are
+ * only returned to callers that allow them (the degradation level "serve cached"). Thread-safe; time comes from the
+ * injected clock only.
+ */
+public final class ResponseCache {
+  /**
+   * Caffeine treats an entry as expired once its age reaches the TTL; the cache promises entries up to and
+   * including {@code staleTtl}, so Caffeine's expiry runs one millisecond later and {@link #get} decides by age.
+   */
+  private static final long EXPIRY_SLACK_MILLIS = 1;
+
+  private final Cache<String, CachedAnswer> cache;
+  private final LongSupplier clockMillis;
+  private volatile CacheSettings settings;
+  private final LongAdder hits = new LongAdder();
+  private final LongAdder staleHits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
+  private final LongAdder puts = new LongAdder();
+  private final LongAdder oversized = new LongAdder();
+  private final LongAdder evictions = new LongAdder();
+
+  /**
+   * A cache reading time from {@code clockMillis} (epoch millis). Eviction and expiry housekeeping run on Caffeine's
+   * default executor, so {@link #stats()} may briefly show more than {@code maxBytes}.
+   */
+  public ResponseCache(CacheSettings settings, LongSupplier clockMillis) {
+    this(settings, clockMillis, null);
+  }
+
+  /** As above, with housekeeping on {@code executor} ({@code Runnable::run} makes eviction synchronous, for tests). */
+  ResponseCache(CacheSettings settings, LongSupplier clockMillis, Executor executor) {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clockMillis.getAsLong());
+    Caffeine<String, CachedAnswer> builder = Caffeine.newBuilder()
+        .maximumWeight(settings.maxBytes())
+        .weigher((String key, CachedAnswer answer) -> weight(key, answer))
+        .expireAfterWrite(expiry(settings))
+        .ticker(ticker)
+        .evictionListener((String key, CachedAnswer answer, RemovalCause cause) -> evictions.increment());
+    if (executor != null) builder.executor(executor);
+    this.cache = builder.build();
+  }
+
+  /** A successful lookup: the answer, whether it is fresh, and its age. */
+  public record Lookup(CachedAnswer answer, boolean fresh, long ageMillis) {}
+
+  /** Counters since start, and the current size. */
+  public record Stats(
+      long entries, long weightBytes, long hits, long staleHits, long misses, long puts, long oversized,
+      long evictions) {}
+
+  /**
+   * Stores {@code answer} under {@code key}, replacing an older entry. Ignored (and counted as oversized) when the
+   * entry would weigh more than {@link CacheSettings#maxEntryBytes()}.
+   */
+  public void put(String key, CachedAnswer answer) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(answer, "answer");
+    if (weight(key, answer) > settings.maxEntryBytes()) {
+      oversized.increment();
+      return;
+    }
+    puts.increment();
+    cache.put(key, answer);
+  }
+
+  /**
+   * The entry under {@code key}, or null: on a miss, when the entry is older than {@code staleTtl}, or when it is
+   * stale and {@code allowStale} is false.
+   */
+  public Lookup get(String key, boolean allowStale) {
+    Objects.requireNonNull(key, "key");
+    CacheSettings s = settings;
+    CachedAnswer answer = cache.getIfPresent(key);
+    if (answer == null) {
+      misses.increment();
+      return null;
+    }
+    long age = Math.max(0, clockMillis.getAsLong() - answer.storedAtMillis());
+    if (age <= s.freshTtl().toMillis()) {
+      hits.increment();
+      return new Lookup(answer, true, age);
+    }
+    if (age > s.staleTtl().toMillis()) {
+      cache.asMap().remove(key, answer); // stored with an older timestamp than its write time
+      misses.increment();
+      return null;
+    }
+    if (!allowStale) {
+      misses.increment();
+      return null;
+    }
+    staleHits.increment();
+    return new Lookup(answer, false, age);
+  }
+
+  /** Drops the entry under {@code key}, if any. */
+  public void invalidate(String key) {
+    cache.invalidate(Objects.requireNonNull(key, "key"));
+  }
+
+  /** Drops every entry; returns how many live (unexpired) entries were removed. */
+  public long purge() {
+    long removed = 0;
+    for (var it = cache.asMap().keySet().iterator(); it.hasNext(); ) {
+      it.next();
+      it.remove();
+      removed++;
+    }
+    cache.invalidateAll(); // expired entries not yet cleaned up, and any put racing the loop
+    return removed;
+  }
+
+  /** The counters and current size (after pending housekeeping). */
+  public Stats stats() {
+    cache.cleanUp();
+    long weight = cache.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+    return new Stats(cache.estimatedSize(), weight, hits.sum(), staleHits.sum(), misses.sum(), puts.sum(),
+        oversized.sum(), evictions.sum());
+  }
+
+  /**
+   * Takes new settings on a config reload without dropping the cache: a new {@code maxBytes} evicts down to the new
+   * bound, a new {@code staleTtl} applies to existing entries too, entries above a lowered {@code maxEntryBytes} are
+   * dropped, and {@code freshTtl} and {@code models} apply from the next lookup.
+   */
+  public synchronized void apply(CacheSettings next) {
+    Objects.requireNonNull(next, "settings");
+    CacheSettings previous = settings;
+    settings = next;
+    if (next.maxBytes() != previous.maxBytes()) {
+      cache.policy().eviction().ifPresent(e -> e.setMaximum(next.maxBytes()));
+    }
+    if (!next.staleTtl().equals(previous.staleTtl())) {
+      cache.policy().expireAfterWrite().ifPresent(e -> e.setExpiresAfter(expiry(next)));
+    }
+    if (next.maxEntryBytes() < previous.maxEntryBytes()) {
+      cache.asMap().entrySet().removeIf(e -> weight(e.getKey(), e.getValue()) > next.maxEntryBytes());
+    }
+  }
+
+  /** The settings in force. */
+  public CacheSettings settings() {
+    return settings;
+  }
+
+  /** An entry's cost against the byte bound: its answer plus its key. */
+  static int weight(String key, CachedAnswer answer) {
+    long w = (long) key.length() + answer.weightBytes();
+    return (int) Math.min(Integer.MAX_VALUE, w);
+  }
+
+  private static Duration expiry(CacheSettings s) {
+    return s.staleTtl().plusMillis(EXPIRY_SLACK_MILLIS);
+  }
+}
