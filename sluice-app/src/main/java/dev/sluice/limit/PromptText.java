@@ -1,0 +1,209 @@
+package dev.sluice.limit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Objects;
+
+/**
+ * The text a model will read from one request body, whichever of Sluice's APIs it came through, with its token count:
+ * a cheap {@link #estimatedTokens() estimate} made once, and an {@link #exactTokens() exact} count made only if asked.
+ *
+ * <p>Read: OpenAI chat {@code messages[].content} (a string, or parts whose {@code text} is read and whose images
+ * count {@value #IMAGE_TOKENS} tokens each), {@code messages[].name}, {@code messages[].tool_calls[].function} name
+ * and arguments, {@code tools} and legacy {@code functions} (as their JSON text); OpenAI completions {@code prompt}
+ * (a string, strings, or token ids, counted as they are) and {@code suffix}; Ollama chat {@code messages[].content}
+ * and {@code images}; Ollama generate {@code prompt}, {@code system} and {@code images}; embeddings {@code input}.
+ * Both counts add OpenAI's chat overheads: {@value #TOKENS_PER_MESSAGE} per message and {@value #TOKENS_PER_REQUEST}
+ * per request. Thread-safe.
+ */
+public final class PromptText {
+  /**
+   * Tokens charged per image: OpenAI's figure for a 1024×1024 image at high detail (85 + 4 tiles × 170); local vision
+   * models use a similar few hundred, and the gateway does not decode images to measure them.
+   */
+  public static final int IMAGE_TOKENS = 765;
+  /** OpenAI's counting rule: each message is wrapped in role and separator tokens ({@code <|im_start|>role ...}). */
+  public static final int TOKENS_PER_MESSAGE = 4;
+  /** OpenAI's counting rule: every reply is primed with {@code <|im_start|>assistant<|im_sep|>}. */
+  public static final int TOKENS_PER_REQUEST = 3;
+
+  private final String text;
+  private final String param;
+  private final int overhead;
+  private final int estimated;
+  private volatile int exact = -1;
+
+  private PromptText(String text, String param, long overhead) {
+    this.text = text;
+    this.param = param;
+    this.overhead = (int) Math.min(Integer.MAX_VALUE / 2, overhead);
+    this.estimated = saturatedAdd(TokenEstimator.estimate(text), this.overhead);
+  }
+
+  /** Extracts the prompt from a request body of any of Sluice's generation or embedding APIs. */
+  public static PromptText of(ObjectNode body) {
+    Objects.requireNonNull(body, "body");
+    Extractor x = new Extractor();
+    JsonNode messages = body.get("messages");
+    if (messages != null && messages.isArray()) {
+      for (JsonNode message : messages) {
+        x.message(message);
+      }
+    }
+    x.json(body.get("tools"));
+    x.json(body.get("functions"));
+    x.textOrTokens(body.get("prompt"));
+    x.text(body.get("suffix"));
+    x.text(body.get("system"));
+    x.textOrTokens(body.get("input"));
+    x.images(body.get("images"));
+    String param = messages != null ? "messages" : body.has("input") ? "input" : "prompt";
+    long overhead = (long) TOKENS_PER_MESSAGE * x.messages + TOKENS_PER_REQUEST + (long) IMAGE_TOKENS * x.images
+        + x.tokenIds;
+    return new PromptText(x.out.toString(), param, overhead);
+  }
+
+  /** Plain text as one user message; for tests and callers that already hold the text. */
+  static PromptText ofText(String text) {
+    return new PromptText(Objects.requireNonNull(text, "text"), "messages", TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST);
+  }
+
+  /** The text read, parts joined by line breaks (without images, token ids and overheads). */
+  public String text() {
+    return text;
+  }
+
+  /** The request field that holds the prompt, for error replies: {@code messages}, {@code prompt} or {@code input}. */
+  public String param() {
+    return param;
+  }
+
+  /** {@link TokenEstimator#estimate} of the text plus overheads; computed once, at construction. */
+  public int estimatedTokens() {
+    return estimated;
+  }
+
+  /** {@link TokenEstimator#count} of the text plus overheads; computed on the first call, once. */
+  public int exactTokens() {
+    int value = exact;
+    if (value >= 0) {
+      return value;
+    }
+    synchronized (this) {
+      if (exact < 0) {
+        exact = saturatedAdd(TokenEstimator.count(text), overhead);
+      }
+      return exact;
+    }
+  }
+
+  /** Whether {@link #exactTokens()} has run (the BPE pass); for tests of the fast path. */
+  boolean exactComputed() {
+    return exact >= 0;
+  }
+
+  private static int saturatedAdd(int a, int b) {
+    return (int) Math.min(Integer.MAX_VALUE, (long) a + b);
+  }
+
+  /** Collects text pieces and counts; one per call of {@link #of}. */
+  private static final class Extractor {
+    final StringBuilder out = new StringBuilder(256);
+    int messages;
+    int images;
+    long tokenIds;
+
+    void message(JsonNode message) {
+      if (!message.isObject()) {
+        return;
+      }
+      messages++;
+      JsonNode content = message.get("content");
+      if (content != null && content.isArray()) {
+        for (JsonNode part : content) {
+          part(part);
+        }
+      } else {
+        text(content);
+      }
+      text(message.get("name"));
+      images(message.get("images"));
+      JsonNode toolCalls = message.get("tool_calls");
+      if (toolCalls != null && toolCalls.isArray()) {
+        for (JsonNode call : toolCalls) {
+          JsonNode function = call.get("function");
+          if (function != null) {
+            text(function.get("name"));
+            JsonNode arguments = function.get("arguments");
+            if (arguments != null && arguments.isTextual()) {
+              text(arguments);
+            } else {
+              json(arguments);
+            }
+          }
+        }
+      }
+    }
+
+    /** A content part: text is read, images counted; anything else (audio, files) is not estimated. */
+    void part(JsonNode part) {
+      if (part.isTextual()) {
+        text(part);
+        return;
+      }
+      JsonNode type = part.get("type");
+      String kind = type != null && type.isTextual() ? type.asText() : "";
+      if (kind.startsWith("image") || kind.equals("input_image")) {
+        images++;
+        return;
+      }
+      text(part.get("text"));
+      text(part.get("refusal"));
+    }
+
+    /** A string, or an array of strings, or token ids (one level or nested). */
+    void textOrTokens(JsonNode node) {
+      if (node == null || !node.isArray()) {
+        text(node);
+        return;
+      }
+      for (JsonNode item : node) {
+        if (item.isNumber()) {
+          tokenIds++;
+        } else if (item.isArray()) {
+          textOrTokens(item);
+        } else {
+          text(item);
+        }
+      }
+    }
+
+    void text(JsonNode node) {
+      if (node != null && node.isTextual()) {
+        append(node.asText());
+      }
+    }
+
+    void json(JsonNode node) {
+      if (node != null && !node.isNull() && !node.isMissingNode()) {
+        append(node.toString());
+      }
+    }
+
+    void images(JsonNode node) {
+      if (node != null && node.isArray()) {
+        images += node.size();
+      }
+    }
+
+    private void append(String piece) {
+      if (piece.isEmpty()) {
+        return;
+      }
+      if (!out.isEmpty()) {
+        out.append('\n');
+      }
+      out.append(piece);
+    }
+  }
+}

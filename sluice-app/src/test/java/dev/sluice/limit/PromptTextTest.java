@@ -1,0 +1,77 @@
+package dev.sluice.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class PromptTextTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  static ObjectNode body(String json) {
+    try {
+      return (ObjectNode) JSON.readTree(json.replace('\'', '"'));
+    } catch (Exception e) {
+      throw new IllegalArgumentException(json, e);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      chat string content          | {'messages':[{'role':'system','content':'Be brief.'},{'role':'user','content':'Hi there'}]} | Be brief.\\nHi there | 2 | 0 | messages
+      chat text parts and a name   | {'messages':[{'role':'user','name':'ann','content':[{'type':'text','text':'Look:'},{'type':'image_url','image_url':{'url':'data:x'}}]}]} | Look:\\nann | 1 | 1 | messages
+      assistant tool calls         | {'messages':[{'role':'assistant','content':null,'tool_calls':[{'id':'c1','type':'function','function':{'name':'list_nodes','arguments':'{\\'state\\':\\'READY\\'}'}}]}]} | list_nodes\\n{'state':'READY'} | 1 | 0 | messages
+      ollama tool call arguments   | {'messages':[{'role':'assistant','content':'','tool_calls':[{'function':{'name':'f','arguments':{'a':1}}}]}]} | f\\n{'a':1} | 1 | 0 | messages
+      tools as json                | {'messages':[{'role':'user','content':'q'}],'tools':[{'type':'function','function':{'name':'f'}}]} | q\\n[{'type':'function','function':{'name':'f'}}] | 1 | 0 | messages
+      ollama chat images           | {'messages':[{'role':'user','content':'what is this','images':['aGk=','aGk=']}]} | what is this | 1 | 2 | messages
+      completions prompt + suffix  | {'prompt':'def add(a, b):','suffix':'return c'} | def add(a, b):\\nreturn c | 0 | 0 | prompt
+      completions prompt array     | {'prompt':['one','two']} | one\\ntwo | 0 | 0 | prompt
+      ollama generate              | {'prompt':'Why is the sky blue?','system':'Answer as a poet.','images':['aGk=']} | Why is the sky blue?\\nAnswer as a poet. | 0 | 1 | prompt
+      embeddings string            | {'input':'embed me'} | embed me | 0 | 0 | input
+      embeddings array             | {'input':['a','b']} | a\\nb | 0 | 0 | input
+      """)
+  void readsTheTextTheModelWillReadFromEveryApi(String what, String json, String text, int messages, int images,
+      String param) {
+    PromptText prompt = PromptText.of(body(json));
+
+    String expected = text.replace("\\n", "\n").replace('\'', '"');
+    assertThat(prompt.text()).isEqualTo(expected);
+    assertThat(prompt.param()).isEqualTo(param);
+    int overhead = PromptText.TOKENS_PER_MESSAGE * messages + PromptText.TOKENS_PER_REQUEST
+        + PromptText.IMAGE_TOKENS * images;
+    assertThat(prompt.estimatedTokens()).isEqualTo(TokenEstimator.estimate(expected) + overhead);
+    assertThat(prompt.exactTokens()).isEqualTo(TokenEstimator.count(expected) + overhead);
+  }
+
+  @Test
+  void tokenIdPromptsCountOneTokenPerId() {
+    PromptText flat = PromptText.of(body("{'prompt':[1,2,3,4]}"));
+    PromptText nested = PromptText.of(body("{'input':[[1,2],[3,4,5]]}"));
+
+    assertThat(flat.exactTokens()).isEqualTo(4 + PromptText.TOKENS_PER_REQUEST);
+    assertThat(flat.estimatedTokens()).isEqualTo(4 + PromptText.TOKENS_PER_REQUEST);
+    assertThat(nested.exactTokens()).isEqualTo(5 + PromptText.TOKENS_PER_REQUEST);
+  }
+
+  @Test
+  void theExactCountRunsOnlyWhenAskedAndOnlyOnce() {
+    PromptText prompt = PromptText.of(body("{'messages':[{'role':'user','content':'hello world'}]}"));
+    assertThat(prompt.exactComputed()).isFalse();
+
+    int first = prompt.exactTokens();
+
+    assertThat(prompt.exactComputed()).isTrue();
+    assertThat(prompt.exactTokens()).isEqualTo(first).isEqualTo(2 + 4 + 3);
+  }
+
+  @Test
+  void ignoresFieldsOfTheWrongShape() {
+    PromptText prompt = PromptText.of(body("{'messages':[1,'x',{'content':5}],'prompt':{'a':1},'input':null}"));
+
+    assertThat(prompt.text()).isEmpty();
+    assertThat(prompt.estimatedTokens()).isEqualTo(PromptText.TOKENS_PER_MESSAGE + PromptText.TOKENS_PER_REQUEST);
+  }
+}
