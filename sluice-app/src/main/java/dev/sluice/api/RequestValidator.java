@@ -31,7 +31,13 @@ public final class RequestValidator {
    */
   public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens)
       throws ApiException {
-    ObjectNode json = parseObject(raw);
+    return parse(endpoint, raw, modelMaxTokens, Json.MAX_NESTING_DEPTH);
+  }
+
+  /** Like {@link #parse(Endpoint, Buffer, java.util.function.ToIntFunction)} with another JSON depth limit. */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens,
+      int maxJsonDepth) throws ApiException {
+    ObjectNode json = parseObject(raw, maxJsonDepth);
     String model = requireModel(endpoint, json);
     boolean stream = streamFlag(endpoint, json);
     int maxTokensLimit = modelMaxTokens.applyAsInt(model);
@@ -39,16 +45,16 @@ public final class RequestValidator {
     return new ParsedRequest(endpoint, model, stream, json, raw);
   }
 
-  static ObjectNode parseObject(Buffer raw) throws ApiException {
+  static ObjectNode parseObject(Buffer raw, int maxDepth) throws ApiException {
     if (raw.length() == 0) {
       throw new ApiException(ErrorKind.INVALID_REQUEST, "request body is empty: send a JSON object with a \"model\" field");
     }
     JsonNode node;
     try {
-      node = Json.MAPPER.readTree(raw.getBytes());
+      node = Json.withMaxDepth(maxDepth).readTree(raw.getBytes());
     } catch (StreamConstraintsException e) {
       throw new ApiException(ErrorKind.INVALID_REQUEST,
-          "request body is nested too deeply (more than " + Json.MAX_NESTING_DEPTH + " levels)");
+          "request body is nested too deeply (more than " + maxDepth + " levels; server.maxJsonDepth)");
     } catch (JsonProcessingException e) {
       throw new ApiException(ErrorKind.INVALID_REQUEST, "request body is not valid JSON: " + describe(e));
     } catch (IOException e) {

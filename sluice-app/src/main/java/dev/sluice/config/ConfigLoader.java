@@ -59,16 +59,23 @@ public final class ConfigLoader {
   private static final Pattern VRAM = Pattern.compile("\\d+(\\.\\d+)?\\s*[KMGT](i?B)?", Pattern.CASE_INSENSITIVE);
 
   private static final List<String> TOP_KEYS =
-      List.of("server", "timeouts", "upstream", "routing", "health", "providers", "models");
+      List.of("server", "timeouts", "upstream", "routing", "health", "degradation", "cache", "limits", "providers",
+          "models");
+  private static final List<String> DEGRADATION_KEYS = List.of("enabled", "scope", "window", "minRequests",
+      "thresholds", "dwell", "probeShare", "fallbackOnFailure", "downgrade", "staticReply");
+  private static final List<String> THRESHOLD_KEYS = List.of("cache", "downgrade", "static");
+  private static final List<String> CACHE_KEYS = List.of("maxBytes", "maxEntryBytes", "freshTtl", "staleTtl", "models");
+  private static final List<String> LIMITS_KEYS = List.of("perTenant", "tenants", "models", "overMaxTokens");
+  private static final List<String> LIMIT_KEYS = List.of("requestsPerMinute", "tokensPerMinute", "concurrent");
   private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
-  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes");
+  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes");
   private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
   private static final List<String> UPSTREAM_KEYS =
       List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts");
   private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "models", "nodes");
-  private static final List<String> MODEL_KEYS = List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile");
+  private static final List<String> MODEL_KEYS = List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile", "overflowModel");
   private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
   private static final List<String> NODE_KEYS =
       List.of("id", "baseUrl", "api", "gpuType", "metricsUrl", "labels", "apiKey", "repair");
@@ -202,10 +209,229 @@ public final class ConfigLoader {
       UpstreamSettings upstream = upstream(root.get("upstream"));
       RoutingSettings routing = routing(root.get("routing"));
       dev.sluice.health.HealthPolicy health = health(root.get("health"));
+      dev.sluice.degrade.DegradationSettings degradation = degradation(root.get("degradation"));
+      dev.sluice.degrade.CacheSettings cache = cache(root.get("cache"));
+      dev.sluice.limit.LimitSettings limits = limits(root.get("limits"));
       List<ProviderSpec> providers = providers(root);
       checkSharedModelsAgree(providers);
+      checkModelReferences(providers, degradation, cache, limits);
       return problems.isEmpty()
-          ? new SluiceConfig(server, timeouts, upstream, routing, health, providers, source) : null;
+          ? new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, providers, source)
+          : null;
+    }
+
+    dev.sluice.degrade.DegradationSettings degradation(JsonNode node) {
+      var d = dev.sluice.degrade.DegradationSettings.defaults();
+      if (node == null || !isObject(node, "degradation")) return d;
+      rejectUnknown(node, "degradation", DEGRADATION_KEYS);
+      boolean enabled = bool(node, "degradation", "enabled", d.enabled());
+      var scope = d.scope();
+      String sc = optionalString(node, "degradation", "scope", "\"model\" or \"cluster\"");
+      if (sc != null) {
+        switch (sc) {
+          case "model" -> scope = dev.sluice.degrade.DegradationSettings.Scope.MODEL;
+          case "cluster" -> scope = dev.sluice.degrade.DegradationSettings.Scope.CLUSTER;
+          default -> problem("degradation.scope", show(node.get("scope"))
+              + " is not a scope (expected \"model\": each model degrades on its own error rate, or \"cluster\": "
+              + "every model follows the cluster-wide rate)");
+        }
+      }
+      Duration window = duration(node, "degradation", "window", d.window());
+      int minRequests = positiveInt(node, "degradation", "minRequests", "requests", d.minRequests());
+      double cacheT = d.cacheThreshold();
+      double downT = d.downgradeThreshold();
+      double staticT = d.staticThreshold();
+      JsonNode t = node.get("thresholds");
+      if (t != null && isObject(t, "degradation.thresholds")) {
+        rejectUnknown(t, "degradation.thresholds", THRESHOLD_KEYS);
+        cacheT = fraction(t, "degradation.thresholds", "cache", cacheT, false);
+        downT = fraction(t, "degradation.thresholds", "downgrade", downT, false);
+        staticT = fraction(t, "degradation.thresholds", "static", staticT, false);
+      }
+      Duration dwell = d.dwell();
+      JsonNode dw = node.get("dwell");
+      if (dw != null && dw.isTextual() && dw.asText().equals("0")) dwell = Duration.ZERO;
+      else if (dw != null) dwell = duration(node, "degradation", "dwell", d.dwell());
+      double probeShare = fraction(node, "degradation", "probeShare", d.probeShare(), true);
+      boolean fallback = bool(node, "degradation", "fallbackOnFailure", d.fallbackOnFailure());
+      Map<String, String> downgrade = new LinkedHashMap<>();
+      JsonNode dg = node.get("downgrade");
+      if (dg != null && isObject(dg, "degradation.downgrade")) {
+        dg.properties().forEach(e -> {
+          if (e.getValue().isTextual() && !e.getValue().asText().isBlank()) downgrade.put(e.getKey(), e.getValue().asText());
+          else problem("degradation.downgrade." + e.getKey(), show(e.getValue())
+              + " must be the id of a smaller configured model, e.g. \"qwen2:7b\"");
+        });
+      }
+      String message = d.staticMessage();
+      com.fasterxml.jackson.databind.node.ObjectNode reply = d.staticReply();
+      JsonNode sr = node.get("staticReply");
+      if (sr != null) {
+        if (sr.isTextual() && !sr.asText().isBlank()) {
+          message = sr.asText();
+          reply = Json.MAPPER.createObjectNode().put("status", "degraded").put("message", message);
+        } else if (sr.isObject() && sr.path("message").isTextual() && !sr.path("message").asText().isBlank()) {
+          message = sr.path("message").asText();
+          reply = (com.fasterxml.jackson.databind.node.ObjectNode) sr;
+        } else {
+          problem("degradation.staticReply", show(sr) + " must be a message string or an object with a \"message\" "
+              + "string, e.g. {\"status\": \"degraded\", \"message\": \"High load, using fallback response\"}");
+        }
+      }
+      try {
+        return new dev.sluice.degrade.DegradationSettings(enabled, scope, window, minRequests, cacheT, downT, staticT,
+            dwell, probeShare, fallback, downgrade, message, reply);
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage().startsWith("config: ") ? e.getMessage() : "config: " + e.getMessage());
+        return d;
+      }
+    }
+
+    dev.sluice.degrade.CacheSettings cache(JsonNode node) {
+      var d = dev.sluice.degrade.CacheSettings.defaults();
+      if (node == null || !isObject(node, "cache")) return d;
+      rejectUnknown(node, "cache", CACHE_KEYS);
+      long maxBytes = positiveLong(node, "cache", "maxBytes", "bytes", d.maxBytes());
+      long maxEntry = positiveLong(node, "cache", "maxEntryBytes", "bytes", d.maxEntryBytes());
+      Duration fresh = duration(node, "cache", "freshTtl", d.freshTtl());
+      Duration stale = duration(node, "cache", "staleTtl", d.staleTtl());
+      Set<String> models = new LinkedHashSet<>();
+      JsonNode m = node.get("models");
+      if (m != null && isArray(m, "cache.models")) {
+        for (int i = 0; i < m.size(); i++) {
+          if (m.get(i).isTextual()) models.add(m.get(i).asText());
+          else problem("cache.models[" + i + "]", show(m.get(i)) + " must be a configured model id");
+        }
+      }
+      try {
+        return new dev.sluice.degrade.CacheSettings(maxBytes, maxEntry, fresh, stale, models);
+      } catch (IllegalArgumentException e) {
+        problems.add(e.getMessage().startsWith("config: ") ? e.getMessage() : "config: " + e.getMessage());
+        return d;
+      }
+    }
+
+    dev.sluice.limit.LimitSettings limits(JsonNode node) {
+      var d = dev.sluice.limit.LimitSettings.defaults();
+      if (node == null || !isObject(node, "limits")) return d;
+      rejectUnknown(node, "limits", LIMITS_KEYS);
+      dev.sluice.limit.Limits perTenant = limit(node.get("perTenant"), "limits.perTenant", d.perTenant());
+      // a tenant's override inherits what it leaves out from perTenant; a model limit starts from "no limit"
+      Map<String, dev.sluice.limit.Limits> tenants = limitMap(node.get("tenants"), "limits.tenants", perTenant);
+      Map<String, dev.sluice.limit.Limits> models = limitMap(node.get("models"), "limits.models",
+          dev.sluice.limit.Limits.unlimited());
+      var over = d.overMaxTokens();
+      String o = optionalString(node, "limits", "overMaxTokens", "\"reject\" or \"cap\"");
+      if (o != null) {
+        switch (o) {
+          case "reject" -> over = dev.sluice.limit.LimitSettings.OverMaxTokens.REJECT;
+          case "cap" -> over = dev.sluice.limit.LimitSettings.OverMaxTokens.CAP;
+          default -> problem("limits.overMaxTokens", show(node.get("overMaxTokens"))
+              + " must be \"reject\" (400 when max_tokens is above the model's maxTokens) or \"cap\" (lower it)");
+        }
+      }
+      return new dev.sluice.limit.LimitSettings(perTenant, tenants, models, over);
+    }
+
+    Map<String, dev.sluice.limit.Limits> limitMap(JsonNode node, String path, dev.sluice.limit.Limits base) {
+      Map<String, dev.sluice.limit.Limits> out = new LinkedHashMap<>();
+      if (node == null || !isObject(node, path)) return out;
+      node.properties().forEach(e -> {
+        dev.sluice.limit.Limits l = limit(e.getValue(), path + "." + e.getKey(), base);
+        if (l != null) out.put(e.getKey(), l);
+      });
+      return out;
+    }
+
+    /** A limits object; keys left out keep {@code base}'s values. */
+    dev.sluice.limit.Limits limit(JsonNode node, String path, dev.sluice.limit.Limits base) {
+      if (node == null || !isObject(node, path)) return base;
+      rejectUnknown(node, path, LIMIT_KEYS);
+      long rpm = nonNegativeLong(node, path, "requestsPerMinute", base.requestsPerMinute());
+      long tpm = nonNegativeLong(node, path, "tokensPerMinute", base.tokensPerMinute());
+      long conc = nonNegativeLong(node, path, "concurrent", base.concurrent());
+      return new dev.sluice.limit.Limits(rpm, tpm, (int) Math.min(Integer.MAX_VALUE, conc));
+    }
+
+    long nonNegativeLong(JsonNode parent, String path, String key, long fallback) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      if (v.isIntegralNumber() && v.canConvertToLong() && v.asLong() >= 0) return v.asLong();
+      problem(path + "." + key, show(v) + " must be a whole number ≥ 0 (0 = no limit)");
+      return fallback;
+    }
+
+    long positiveLong(JsonNode parent, String path, String key, String unit, long fallback) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      if (v.isIntegralNumber() && v.canConvertToLong() && v.asLong() > 0) return v.asLong();
+      problem(path + "." + key, show(v) + " must be a positive integer (" + unit + ")");
+      return fallback;
+    }
+
+    boolean bool(JsonNode parent, String path, String key, boolean fallback) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      if (v.isBoolean()) return v.asBoolean();
+      problem(path + "." + key, show(v) + " must be true or false");
+      return fallback;
+    }
+
+    /** A share in [0, 1] (0 allowed only when {@code zeroAllowed}); "5%" strings are accepted too. */
+    double fraction(JsonNode parent, String path, String key, double fallback, boolean zeroAllowed) {
+      JsonNode v = parent.get(key);
+      if (v == null) return fallback;
+      double d = Double.NaN;
+      if (v.isNumber()) d = v.asDouble();
+      else if (v.isTextual() && v.asText().trim().matches("\\d+(\\.\\d+)?\\s*%")) {
+        d = Double.parseDouble(v.asText().trim().replace("%", "").trim()) / 100.0;
+      }
+      if (!(d <= 1.0) || d < 0 || (d == 0 && !zeroAllowed)) {
+        problem(path + "." + key, show(v) + " must be a share between " + (zeroAllowed ? "0" : "0 (exclusive)")
+            + " and 1, e.g. 0.05 or \"5%\"");
+        return fallback;
+      }
+      return d;
+    }
+
+    /** Model ids named outside providers (downgrade map, overflow models, cache and limit lists) must be configured. */
+    void checkModelReferences(List<ProviderSpec> providers, dev.sluice.degrade.DegradationSettings degradation,
+        dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits) {
+      Map<String, ModelSpec> models = new LinkedHashMap<>();
+      for (ProviderSpec p : providers) for (ModelSpec m : p.models()) models.putIfAbsent(m.id(), m);
+      if (models.isEmpty()) return; // providers already reported
+      String known = " (configured models: " + String.join(", ", models.keySet()) + ")";
+      degradation.downgrade().forEach((from, to) -> {
+        if (!models.containsKey(from)) {
+          problem("degradation.downgrade." + from, "\"" + from + "\" is not a configured model" + known);
+        } else if (!models.containsKey(to)) {
+          problem("degradation.downgrade." + from, "target \"" + to + "\" is not a configured model" + known);
+        } else if (from.equals(to)) {
+          problem("degradation.downgrade." + from, "downgrades to itself; name a smaller model");
+        }
+      });
+      for (String m : cache.models()) {
+        if (!models.containsKey(m)) problem("cache.models", "\"" + m + "\" is not a configured model" + known);
+      }
+      for (String m : limits.models().keySet()) {
+        if (!models.containsKey(m)) problem("limits.models." + m, "\"" + m + "\" is not a configured model" + known);
+      }
+      for (ProviderSpec p : providers) {
+        for (ModelSpec m : p.models()) {
+          if (m.overflowModel() == null) continue;
+          String at = providersPath + "." + p.name() + ".models[" + p.models().indexOf(m) + "].overflowModel";
+          ModelSpec target = models.get(m.overflowModel());
+          if (target == null) {
+            problem(at, "\"" + m.overflowModel() + "\" is not a configured model" + known);
+          } else if (target.id().equals(m.id())) {
+            problem(at, "names the model itself; name a model with a larger contextWindow");
+          } else if (m.contextWindowTokens() > 0 && target.contextWindowTokens() > 0
+              && target.contextWindowTokens() <= m.contextWindowTokens()) {
+            problem(at, "\"" + target.id() + "\" has contextWindow " + target.contextWindowTokens()
+                + ", not larger than " + m.contextWindowTokens() + "; name a model with a larger contextWindow");
+          }
+        }
+      }
     }
 
     RoutingSettings routing(JsonNode node) {
@@ -287,7 +513,27 @@ public final class ConfigLoader {
         if (b.isIntegralNumber() && b.canConvertToLong() && b.asLong() > 0) maxBody = b.asLong();
         else problem("server.maxBodyBytes", show(b) + " must be a positive integer (bytes), e.g. 10485760");
       }
-      return new ServerSettings(host, port, maxBody);
+      int depth = ServerSettings.DEFAULT_MAX_JSON_DEPTH;
+      JsonNode dp = node.get("maxJsonDepth");
+      if (dp != null) {
+        if (dp.isIntegralNumber() && dp.canConvertToInt() && dp.asInt() >= ServerSettings.MIN_JSON_DEPTH
+            && dp.asInt() <= ServerSettings.MAX_JSON_DEPTH) {
+          depth = dp.asInt();
+        } else {
+          problem("server.maxJsonDepth", show(dp) + " must be an integer " + ServerSettings.MIN_JSON_DEPTH + ".."
+              + ServerSettings.MAX_JSON_DEPTH + " (nesting levels)");
+        }
+      }
+      int headers = ServerSettings.DEFAULT_MAX_HEADER_BYTES;
+      JsonNode hb = node.get("maxHeaderBytes");
+      if (hb != null) {
+        if (hb.isIntegralNumber() && hb.canConvertToInt() && hb.asInt() >= 1024 && hb.asInt() <= 1 << 20) {
+          headers = hb.asInt();
+        } else {
+          problem("server.maxHeaderBytes", show(hb) + " must be an integer 1024..1048576 (bytes)");
+        }
+      }
+      return new ServerSettings(host, port, maxBody, depth, headers);
     }
 
     Timeouts timeouts(JsonNode node) {
@@ -460,7 +706,10 @@ public final class ConfigLoader {
             + "; lower maxTokens or raise contextWindow");
       }
       ModelSpec.GpuProfile gpuProfile = gpuProfile(node.get("gpuProfile"), path + ".gpuProfile");
-      return id == null ? null : new ModelSpec(id, name, contextWindow, maxTokens, gpuProfile);
+      String overflow = optionalString(node, path, "overflowModel", "the id of a configured model with a larger "
+          + "contextWindow");
+      return id == null ? null : new ModelSpec(id, name, contextWindow, maxTokens, gpuProfile,
+          overflow == null || overflow.isBlank() ? null : overflow);
     }
 
     ModelSpec.GpuProfile gpuProfile(JsonNode node, String path) {

@@ -6,12 +6,25 @@ package dev.sluice.config;
  * @param host bind address
  * @param port TCP port (0 = any free port)
  * @param maxBodyBytes largest request body accepted (413 above)
+ * @param maxJsonDepth deepest nesting of a request body's JSON (400 above)
+ * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
  */
-public record ServerSettings(String host, int port, long maxBodyBytes) {
+public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   /** 10 MiB: a 128K-token prompt is ~512 KiB of text; images as base64 stay well below this. */
   public static final long DEFAULT_MAX_BODY_BYTES = 10L * 1024 * 1024;
+  /** Chat requests nest 5–8 levels (tools with JSON schemas a few more); 64 leaves room and stops stack-depth games. */
+  public static final int DEFAULT_MAX_JSON_DEPTH = 64;
+  /** Above any real client's headers (a JWT is ~1–2 KiB) and small enough that header floods cost little. */
+  public static final int DEFAULT_MAX_HEADER_BYTES = 16384;
+  /** The range accepted for maxJsonDepth: below 8 real chat requests with tools fail; above 1000 risks the stack. */
+  public static final int MIN_JSON_DEPTH = 8;
+  public static final int MAX_JSON_DEPTH = 1000;
+
+  public ServerSettings(String host, int port, long maxBodyBytes) {
+    this(host, port, maxBodyBytes, DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_HEADER_BYTES);
+  }
 
   public static ServerSettings defaults() {
     return new ServerSettings(DEFAULT_HOST, DEFAULT_PORT, DEFAULT_MAX_BODY_BYTES);

@@ -18,6 +18,9 @@ public final class SluiceConfig {
   private final UpstreamSettings upstream;
   private final RoutingSettings routing;
   private final dev.sluice.health.HealthPolicy health;
+  private final dev.sluice.degrade.DegradationSettings degradation;
+  private final dev.sluice.degrade.CacheSettings cache;
+  private final dev.sluice.limit.LimitSettings limits;
   private final List<ProviderSpec> providers;
   private final String source;
   private final List<NodeSpec> nodes;
@@ -31,8 +34,20 @@ public final class SluiceConfig {
         source);
   }
 
+  /** A config with default degradation, cache and limit settings. */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
       dev.sluice.health.HealthPolicy health, List<ProviderSpec> providers, String source) {
+    this(server, timeouts, upstream, routing, health, dev.sluice.degrade.DegradationSettings.defaults(),
+        dev.sluice.degrade.CacheSettings.defaults(), dev.sluice.limit.LimitSettings.defaults(), providers, source);
+  }
+
+  public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
+      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
+      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, List<ProviderSpec> providers,
+      String source) {
+    this.degradation = Objects.requireNonNull(degradation, "degradation");
+    this.cache = Objects.requireNonNull(cache, "cache");
+    this.limits = Objects.requireNonNull(limits, "limits");
     this.routing = Objects.requireNonNull(routing, "routing");
     this.health = Objects.requireNonNull(health, "health");
     this.server = Objects.requireNonNull(server, "server");
@@ -74,6 +89,35 @@ public final class SluiceConfig {
 
   /** Probe and ejection settings. */
   public dev.sluice.health.HealthPolicy health() { return health; }
+
+  /** The degradation ladder: error-rate levels, downgrade map, static reply. */
+  public dev.sluice.degrade.DegradationSettings degradation() { return degradation; }
+
+  /** The response cache. */
+  public dev.sluice.degrade.CacheSettings cache() { return cache; }
+
+  /** Rate limits and the max_tokens rule. */
+  public dev.sluice.limit.LimitSettings limits() { return limits; }
+
+  /** This config with other degradation settings. */
+  public SluiceConfig withDegradation(dev.sluice.degrade.DegradationSettings d) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, providers, source);
+  }
+
+  /** This config with other cache settings. */
+  public SluiceConfig withCache(dev.sluice.degrade.CacheSettings c) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, providers, source);
+  }
+
+  /** This config with other limits. */
+  public SluiceConfig withLimits(dev.sluice.limit.LimitSettings l) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, providers, source);
+  }
+
+  /** This config with other server settings. */
+  public SluiceConfig withServer(ServerSettings s) {
+    return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, providers, source);
+  }
 
   /** Providers in file order. */
   public List<ProviderSpec> providers() { return providers; }

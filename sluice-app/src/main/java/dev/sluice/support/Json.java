@@ -12,13 +12,26 @@ public final class Json {
   /** Maximum nesting depth of any JSON document Sluice parses (requests and config). */
   public static final int MAX_NESTING_DEPTH = 64;
 
-  public static final ObjectMapper MAPPER = JsonMapper.builder(
-          JsonFactory.builder()
-              .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_NESTING_DEPTH).build())
-              .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-              .build())
-      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-      .build();
+  public static final ObjectMapper MAPPER = strict(MAX_NESTING_DEPTH);
+
+  /** Mappers for request bodies with another depth limit (server.maxJsonDepth), one per distinct limit. */
+  private static final java.util.concurrent.ConcurrentHashMap<Integer, ObjectMapper> BY_DEPTH =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   private Json() {}
+
+  /** The strict mapper with {@code maxDepth} as its nesting limit ({@link #MAPPER} for the default). */
+  public static ObjectMapper withMaxDepth(int maxDepth) {
+    return maxDepth == MAX_NESTING_DEPTH ? MAPPER : BY_DEPTH.computeIfAbsent(maxDepth, Json::strict);
+  }
+
+  private static ObjectMapper strict(int maxDepth) {
+    return JsonMapper.builder(
+            JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(maxDepth).build())
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .build())
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .build();
+  }
 }

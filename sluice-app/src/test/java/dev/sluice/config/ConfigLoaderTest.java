@@ -159,8 +159,28 @@ class ConfigLoaderTest {
       {'upstream': {'maxAttempts': 0}, 'providers': {OK}}         | config: upstream.maxAttempts: 0 must be an integer 1..5
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
-      {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, providers, models)
-      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes)
+      {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, degradation, cache, limits, providers, models)
+      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes)
+      {'server': {'maxJsonDepth': 4}, 'providers': {OK}}          | config: server.maxJsonDepth: 4 must be an integer 8..1000 (nesting levels)
+      {'server': {'maxHeaderBytes': 100}, 'providers': {OK}}      | config: server.maxHeaderBytes: 100 must be an integer 1024..1048576 (bytes)
+      {'degradation': {'scope': 'region'}, 'providers': {OK}}     | config: degradation.scope: "region" is not a scope (expected "model"
+      {'degradation': {'thresholds': {'cache': 0.2, 'downgrade': 0.15}}, 'providers': {OK}} | config: degradation.thresholds: cache 0.2 must be below downgrade 0.15
+      {'degradation': {'thresholds': {'static': 1.5}}, 'providers': {OK}} | config: degradation.thresholds.static: 1.5 must be a share between 0 (exclusive) and 1
+      {'degradation': {'probeShare': '150%'}, 'providers': {OK}}  | config: degradation.probeShare: "150%" must be a share between 0 and 1
+      {'degradation': {'window': 60}, 'providers': {OK}}          | config: degradation.window: 60 must be a positive duration
+      {'degradation': {'downgrade': {'m': 'qwen2:7b'}}, 'providers': {OK}} | config: degradation.downgrade.m: target "qwen2:7b" is not a configured model (configured models: m)
+      {'degradation': {'downgrade': {'x': 'm'}}, 'providers': {OK}} | config: degradation.downgrade.x: "x" is not a configured model
+      {'degradation': {'staticReply': {'status': 'degraded'}}, 'providers': {OK}} | config: degradation.staticReply: {"status":"degraded"} must be a message string or an object with a "message" string
+      {'degradation': {'mode': 'x'}, 'providers': {OK}}           | config: degradation.mode: unknown key (known: enabled, scope, window
+      {'cache': {'freshTtl': '20m'}, 'providers': {OK}}           | config: cache.freshTtl
+      {'cache': {'maxBytes': -1}, 'providers': {OK}}              | config: cache.maxBytes: -1 must be a positive integer (bytes)
+      {'cache': {'models': ['nope']}, 'providers': {OK}}          | config: cache.models: "nope" is not a configured model
+      {'limits': {'perTenant': {'requestsPerMinute': -5}}, 'providers': {OK}} | config: limits.perTenant.requestsPerMinute: -5 must be a whole number ≥ 0 (0 = no limit)
+      {'limits': {'perTenant': {'rpm': 5}}, 'providers': {OK}}    | config: limits.perTenant.rpm: unknown key (known: requestsPerMinute, tokensPerMinute, concurrent)
+      {'limits': {'models': {'nope': {'concurrent': 2}}}, 'providers': {OK}} | config: limits.models.nope: "nope" is not a configured model
+      {'limits': {'overMaxTokens': 'truncate'}, 'providers': {OK}} | config: limits.overMaxTokens: "truncate" must be "reject" (400 when max_tokens is above the model's maxTokens) or "cap"
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm', 'contextWindow': 100, 'overflowModel': 'big'}]}}} | config: providers.p.models[0].overflowModel: "big" is not a configured model
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm', 'contextWindow': 100, 'overflowModel': 'n'}, {'id': 'n', 'contextWindow': 50}]}}} | config: providers.p.models[0].overflowModel: "n" has contextWindow 50, not larger than 100
       {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total)
       {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts)
       {}                                                          | config: providers: missing; add at least one provider
@@ -212,6 +232,41 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void readsTheDegradationCacheAndLimitSections() throws Exception {
+    SluiceConfig c = ConfigLoader.parse(json("""
+        {'degradation': {'scope': 'cluster', 'window': '30s', 'minRequests': 10,
+                         'thresholds': {'cache': '4%', 'downgrade': 0.1, 'static': 0.25}, 'dwell': '5s',
+                         'probeShare': 0.2, 'fallbackOnFailure': false, 'downgrade': {'big': 'small'},
+                         'staticReply': {'status': 'degraded', 'message': 'Busy, try later'}},
+         'cache': {'maxBytes': 1048576, 'maxEntryBytes': 65536, 'freshTtl': '30s', 'staleTtl': '5m', 'models': ['big']},
+         'limits': {'perTenant': {'requestsPerMinute': 60, 'tokensPerMinute': 100000, 'concurrent': 4},
+                    'tenants': {'key-0123abcd': {'requestsPerMinute': 600}},
+                    'models': {'big': {'concurrent': 16}}, 'overMaxTokens': 'cap'},
+         'server': {'maxJsonDepth': 32, 'maxHeaderBytes': 8192},
+         'providers': {'p': {'baseUrl': 'http://h:1', 'models': [
+            {'id': 'big', 'contextWindow': 24576, 'maxTokens': 4096, 'overflowModel': 'long'},
+            {'id': 'long', 'contextWindow': 131072}, {'id': 'small', 'contextWindow': 8192}]}}}
+        """), "test");
+    var d = c.degradation();
+    assertThat(d.scope()).isEqualTo(dev.sluice.degrade.DegradationSettings.Scope.CLUSTER);
+    assertThat(d.window()).isEqualTo(java.time.Duration.ofSeconds(30));
+    assertThat(d.cacheThreshold()).isEqualTo(0.04);
+    assertThat(d.staticThreshold()).isEqualTo(0.25);
+    assertThat(d.fallbackOnFailure()).isFalse();
+    assertThat(d.downgrade()).containsEntry("big", "small");
+    assertThat(d.staticMessage()).isEqualTo("Busy, try later");
+    assertThat(c.cache().models()).containsExactly("big");
+    assertThat(c.cache().staleTtl()).isEqualTo(java.time.Duration.ofMinutes(5));
+    assertThat(c.limits().perTenant()).isEqualTo(new dev.sluice.limit.Limits(60, 100000, 4));
+    assertThat(c.limits().forTenant("key-0123abcd")).isEqualTo(new dev.sluice.limit.Limits(600, 100000, 4));
+    assertThat(c.limits().models().get("big").concurrent()).isEqualTo(16);
+    assertThat(c.limits().overMaxTokens()).isEqualTo(dev.sluice.limit.LimitSettings.OverMaxTokens.CAP);
+    assertThat(c.model("big").orElseThrow().model().overflowModel()).isEqualTo("long");
+    assertThat(c.server().maxJsonDepth()).isEqualTo(32);
+    assertThat(c.server().maxHeaderBytes()).isEqualTo(8192);
+  }
+
+  @Test
   void collectsAllProblemsInsteadOfStoppingAtTheFirst() {
     String config = "{'server': {'port': -1, 'prot': 1}, 'timeouts': {'idle': '30'},"
         + "'providers': {"
@@ -219,7 +274,7 @@ class ConfigLoaderTest {
         + "  'b': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'extra': true}]}}}";
 
     assertThat(problems(config)).containsExactly(
-        "config: server.prot: unknown key (known: host, port, maxBodyBytes)",
+        "config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes)",
         "config: server.port: -1 must be a TCP port 0..65535 (0 = any free port)",
         "config: timeouts.idle: \"30\" must be a positive duration like \"250ms\", \"2s\", \"5m\" or \"1h\"",
         "config: providers.a.api: \"x\" is not a known api (expected \"openai-completions\", \"openai\" or \"ollama\")",
@@ -243,11 +298,11 @@ class ConfigLoaderTest {
         "config: models.mode: unknown key, ignored (Sluice reads: providers)",
         "config: models.providers.p.headers: unknown key, ignored (Sluice reads: baseUrl, apiKey, api, models, nodes)",
         "config: models.providers.p.models[0].reasoning: unknown key, ignored (Sluice reads: id, name, contextWindow, "
-            + "maxTokens, gpuProfile)",
+            + "maxTokens, gpuProfile, overflowModel)",
         "config: models.providers.p.models[0].input: unknown key, ignored (Sluice reads: id, name, contextWindow, "
-            + "maxTokens, gpuProfile)",
+            + "maxTokens, gpuProfile, overflowModel)",
         "config: models.providers.p.models[0].cost: unknown key, ignored (Sluice reads: id, name, contextWindow, "
-            + "maxTokens, gpuProfile)",
+            + "maxTokens, gpuProfile, overflowModel)",
         "config: models.providers.p.models[0].gpuProfile.vendor: unknown key, ignored (Sluice reads: minVRAM, "
             + "prefetch, warmupPrompt)");
   }
