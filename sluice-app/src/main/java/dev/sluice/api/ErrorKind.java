@@ -15,6 +15,12 @@ public enum ErrorKind {
   NOT_FOUND(404, "invalid_request_error", "not_found"),
   /** The path exists but not for this method. */
   METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
+  /** Prompt + max_tokens do not fit the model's contextWindow (and no overflow model takes it). */
+  CONTEXT_LENGTH_EXCEEDED(400, "invalid_request_error", "context_length_exceeded"),
+  /** max_tokens is above the model's maxTokens and limits.overMaxTokens is "reject". */
+  MAX_TOKENS_TOO_LARGE(400, "invalid_request_error", "max_tokens_too_large"),
+  /** A tenant or model rate limit (requests/min, tokens/min, concurrent) refused the request. */
+  RATE_LIMITED(429, "rate_limit_error", "rate_limit_exceeded"),
   /** The body is larger than server.maxBodyBytes. */
   BODY_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
   /** No node could answer before the first byte (all attempts failed). */

@@ -88,6 +88,11 @@ public final class RateLimiter {
 
     /** The request ended without known usage: free the slots, keep the estimate charged. */
     void release();
+
+    /** Whether a tokens-per-minute limit charged this request, so its real usage is worth reading. */
+    default boolean countsTokens() {
+      return false;
+    }
   }
 
   /**
@@ -288,6 +293,11 @@ public final class RateLimiter {
       this.tokenKeys = tokenKeys;
       this.tokenCaps = tokenCaps;
       this.slotKeys = slotKeys;
+    }
+
+    @Override
+    public boolean countsTokens() {
+      return tokenKeys.length > 0;
     }
 
     /** Negative usage (a broken upstream report) counts as 0. */

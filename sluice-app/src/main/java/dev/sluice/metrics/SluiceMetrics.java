@@ -33,7 +33,17 @@ public final class SluiceMetrics {
   public static final String NODE_EJECTED = "sluice_node_ejected";
   public static final String NODE_TRANSITIONS = "sluice_node_state_changes"; // _total
   public static final String NODE_EJECTIONS = "sluice_node_ejections"; // _total
+  public static final String DEGRADATION_LEVEL = "sluice_degradation_level"; // 0 normal .. 3 static
+  public static final String DEGRADATION_ERROR_RATIO = "sluice_degradation_error_ratio";
+  public static final String DEGRADATION_TRANSITIONS = "sluice_degradation_transitions"; // _total
+  public static final String CACHE_LOOKUPS = "sluice_cache_lookups"; // _total by result
+  public static final String CACHE_ENTRIES = "sluice_cache_entries";
+  public static final String CACHE_BYTES = "sluice_cache_size_bytes";
+  public static final String RATE_LIMITED = "sluice_rate_limited_requests"; // _total by scope and kind
+  public static final String CONTEXT_GUARD = "sluice_context_guard_requests"; // _total by result
   public static final String UNKNOWN = "unknown";
+  /** The scope label value of cluster-wide degradation figures (model ids are the others). */
+  public static final String CLUSTER = "cluster";
 
   /** Latency buckets from 5 ms (a cached or refused request) to 10 min (a long generation). */
   private static final Duration[] DURATION_BUCKETS = {
@@ -69,6 +79,92 @@ public final class SluiceMetrics {
   /** The model ids that may appear as label values (from the current config). */
   public void knownModels(Set<String> models) {
     knownModels = Set.copyOf(models);
+    bindModelDegradation();
+  }
+
+  private volatile java.util.function.Function<String, dev.sluice.degrade.DegradationLevel> levelOf;
+  private volatile java.util.function.Supplier<dev.sluice.degrade.DegradationController.Snapshot> degradationSnapshot;
+  private final Set<String> degradationGauges = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<String, Counter> smallCounters = new ConcurrentHashMap<>();
+
+  /**
+   * Registers the degradation and cache gauges: level per configured model and for the cluster (0 normal, 1 cache,
+   * 2 downgrade, 3 static), the error ratio each level is decided on, cache lookups by result, entries and bytes.
+   */
+  public void bindProtections(java.util.function.Function<String, dev.sluice.degrade.DegradationLevel> levelOf,
+      Supplier<dev.sluice.degrade.DegradationLevel> clusterLevel,
+      Supplier<dev.sluice.degrade.DegradationController.Snapshot> snapshot,
+      Supplier<dev.sluice.degrade.ResponseCache.Stats> cacheStats) {
+    this.levelOf = levelOf;
+    this.degradationSnapshot = snapshot;
+    Gauge.builder(DEGRADATION_LEVEL, () -> clusterLevel.get().ordinal())
+        .description("Degradation level: 0 normal, 1 cache, 2 downgrade, 3 static").tag("scope", CLUSTER)
+        .register(registry);
+    Gauge.builder(DEGRADATION_ERROR_RATIO, () -> errorRatio(CLUSTER))
+        .description("Node-caused failure ratio over the degradation window").tag("scope", CLUSTER)
+        .register(registry);
+    for (String result : new String[] {"hit", "stale", "miss"}) {
+      io.micrometer.core.instrument.FunctionCounter.builder(CACHE_LOOKUPS, cacheStats, st -> {
+            var x = st.get();
+            return switch (result) {
+              case "hit" -> x.hits();
+              case "stale" -> x.staleHits();
+              default -> x.misses();
+            };
+          })
+          .description("Response cache lookups by result").tag("result", result).register(registry);
+    }
+    Gauge.builder(CACHE_ENTRIES, () -> cacheStats.get().entries()).description("Cached answers").register(registry);
+    Gauge.builder(CACHE_BYTES, () -> cacheStats.get().weightBytes()).description("Bytes held by the response cache")
+        .baseUnit("bytes").register(registry);
+    bindModelDegradation();
+  }
+
+  private void bindModelDegradation() {
+    var levels = levelOf;
+    if (levels == null) return;
+    for (String model : knownModels) {
+      if (!degradationGauges.add(model)) continue;
+      Gauge.builder(DEGRADATION_LEVEL, () -> knownModels.contains(model) ? levels.apply(model).ordinal() : Double.NaN)
+          .description("Degradation level: 0 normal, 1 cache, 2 downgrade, 3 static").tag("scope", model)
+          .register(registry);
+      Gauge.builder(DEGRADATION_ERROR_RATIO, () -> errorRatio(model))
+          .description("Node-caused failure ratio over the degradation window").tag("scope", model)
+          .register(registry);
+    }
+  }
+
+  private double errorRatio(String scope) {
+    var snap = degradationSnapshot;
+    if (snap == null) return Double.NaN;
+    var s = snap.get();
+    if (CLUSTER.equals(scope)) return s.cluster().errorRate();
+    for (var m : s.models()) {
+      if (m.scope().equals(scope)) return m.errorRate();
+    }
+    return 0;
+  }
+
+  /** A degradation level change of a model or of the cluster ({@code scope}). */
+  public void degradationTransition(String scope, String toLevel) {
+    String s = CLUSTER.equals(scope) ? CLUSTER : modelLabel(scope);
+    smallCounters.computeIfAbsent("dt|" + s + '|' + toLevel, k -> Counter.builder(DEGRADATION_TRANSITIONS)
+        .description("Degradation level changes by scope and new level").tags("scope", s, "to", toLevel)
+        .register(registry)).increment();
+  }
+
+  /** A request refused by a rate limit; scope tenant|model, kind requests|tokens|concurrent (bounded values). */
+  public void rateLimited(String scope, String kind) {
+    smallCounters.computeIfAbsent("rl|" + scope + '|' + kind, k -> Counter.builder(RATE_LIMITED)
+        .description("Requests refused by a rate limit, by scope and kind").tags("scope", scope, "kind", kind)
+        .register(registry)).increment();
+  }
+
+  /** A context-window guard decision other than "fits": rejected, overflow, capped. */
+  public void contextGuard(String result) {
+    smallCounters.computeIfAbsent("cg|" + result, k -> Counter.builder(CONTEXT_GUARD)
+        .description("Context-window guard decisions: rejected, routed to the overflow model, max_tokens capped")
+        .tag("result", result).register(registry)).increment();
   }
 
   /** The label value for a client-supplied model name. */
@@ -82,7 +178,7 @@ public final class SluiceMetrics {
    * @param endpoint endpoint name (bounded: an {@code Endpoint} constant or "other")
    * @param model model label (use {@link #modelLabel})
    * @param status HTTP status sent to the client
-   * @param outcome ok, client_error, failed, cancelled
+   * @param outcome ok, cached, downgraded, static, client_error, failed, cancelled
    */
   public void request(String endpoint, String model, int status, String outcome, long durationNanos) {
     String statusClass = (status / 100) + "xx";

@@ -32,14 +32,25 @@ final class AdminApi {
   private final NodeRegistry registry;
   private final Supplier<SluiceConfig> config;
   private final Consumer<String> probeNow;
+  private final Protections protections;
 
-  AdminApi(NodeRegistry registry, Supplier<SluiceConfig> config, Consumer<String> probeNow) {
+  AdminApi(NodeRegistry registry, Supplier<SluiceConfig> config, Consumer<String> probeNow, Protections protections) {
     this.registry = registry;
     this.config = config;
     this.probeNow = probeNow;
+    this.protections = protections;
   }
 
   void handle(HttpServerRequest req, String path) {
+    if (path.equals("/admin/degradation")) {
+      degradation(req);
+      return;
+    }
+    if (path.equals("/admin/cache/purge") && req.method() == HttpMethod.POST) {
+      long purged = protections.cache.purge();
+      Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
+      return;
+    }
     if (path.equals("/admin/nodes") && req.method() == HttpMethod.GET) {
       Responses.json(req.response(), 200, nodes().toString());
       return;
@@ -66,7 +77,69 @@ final class AdminApi {
       return;
     }
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-        "unknown admin endpoint: GET /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe", null);
+        "unknown admin endpoint: GET /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe, "
+            + "GET|POST|DELETE /admin/degradation, POST /admin/cache/purge", null);
+  }
+
+  /**
+   * {@code GET}: levels, error rates, overrides, recent transitions and cache figures. {@code POST}
+   * {@code {"level": "static", "model": "qwen3:32b"}}: an operator override ({@code "model"} left out = every model;
+   * {@code "level": "auto"} clears it). {@code DELETE}: clears every override.
+   */
+  private void degradation(HttpServerRequest req) {
+    if (req.method() == HttpMethod.GET) {
+      Responses.json(req.response(), 200, degradationView().toString());
+      return;
+    }
+    if (req.method() == HttpMethod.DELETE) {
+      protections.degradation.override(null, null);
+      Responses.json(req.response(), 200, degradationView().toString());
+      return;
+    }
+    if (req.method() != HttpMethod.POST) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED,
+          "/admin/degradation accepts GET, POST and DELETE", null);
+      return;
+    }
+    req.body().onSuccess(body -> {
+      com.fasterxml.jackson.databind.JsonNode json;
+      try {
+        json = Json.MAPPER.readTree(body.getBytes());
+      } catch (java.io.IOException e) {
+        json = null;
+      }
+      String usage = "send {\"level\": \"normal|cache|downgrade|static|auto\", \"model\": \"<id>\" (optional)}";
+      if (json == null || !json.path("level").isTextual()) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "level");
+        return;
+      }
+      String level = json.path("level").asText().toUpperCase(java.util.Locale.ROOT);
+      String model = json.path("model").isTextual() ? json.path("model").asText() : null;
+      if (model != null && config.get().model(model).isEmpty()) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.MODEL_NOT_FOUND,
+            "model \"" + model + "\" is not configured (configured: "
+                + String.join(", ", config.get().models().keySet()) + ")", "model");
+        return;
+      }
+      dev.sluice.degrade.DegradationLevel target = null;
+      if (!level.equals("AUTO")) {
+        try {
+          target = dev.sluice.degrade.DegradationLevel.valueOf(level);
+        } catch (IllegalArgumentException e) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
+              "unknown level \"" + json.path("level").asText() + "\": " + usage, "level");
+          return;
+        }
+      }
+      protections.degradation.override(model, target);
+      Responses.json(req.response(), 200, degradationView().toString());
+    });
+  }
+
+  private ObjectNode degradationView() {
+    ObjectNode root = Json.MAPPER.valueToTree(protections.degradation.snapshot());
+    root.set("cache", Json.MAPPER.valueToTree(protections.cache.stats()));
+    return root;
   }
 
   private ObjectNode nodes() {

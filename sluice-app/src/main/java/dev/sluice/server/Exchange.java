@@ -68,10 +68,12 @@ final class Exchange {
   private final RetryBudget retryBudget;
   private final java.util.function.IntSupplier inFlightNow;
   private final long promptTokens;
-  private final Runnable onFinish;
+  private final Listener listener;
   private final SluiceMetrics metrics;
-  private final String modelLabel;
   private final long startNanos;
+  /** Copy of the bytes relayed to the client, for the response cache and usage; null when not wanted or too big. */
+  private Buffer captured;
+  private final int captureLimit;
   private final long deadlineNanos;
   private final List<Failure> failures = new ArrayList<>();
   private final List<String> failureTexts = new ArrayList<>();
@@ -85,10 +87,33 @@ final class Exchange {
   /** A node to try: its live entry (health, speed, counters) and its HTTP client. */
   record Target(NodeEntry entry, NodeClient client) {}
 
+  /** What the request flow learns from an exchange. */
+  interface Listener {
+    /**
+     * Every attempt failed before anything reached the client. Return true to answer the client yourself (the
+     * degradation ladder); false and the exchange sends the error.
+     *
+     * @param nodeCaused the failure is the nodes' fault (not "every node busy")
+     */
+    boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused);
+
+    /**
+     * The exchange answered the client (or the client left): exactly once, and never after
+     * {@link #failedBeforeCommit} returned true.
+     *
+     * @param outcome ok, client_error (the node's 4xx), failed, cancelled
+     * @param nodeFailure the outcome is the node's fault (failed before or after commit)
+     * @param captured the complete relayed body when capture was asked for and it fitted; else null
+     */
+    void finished(int status, String outcome, boolean nodeFailure, Buffer captured);
+  }
+
   Exchange(Vertx vertx, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<Target> plan,
       SluiceMetrics metrics, long startNanos, RetryBudget retryBudget, java.util.function.IntSupplier inFlightNow,
-      long promptTokens, Runnable onFinish) {
-    this.onFinish = onFinish;
+      long promptTokens, int captureLimit, Listener listener) {
+    this.listener = listener;
+    this.captureLimit = captureLimit;
+    this.captured = captureLimit > 0 ? Buffer.buffer(Math.min(captureLimit, 4096)) : null;
     this.vertx = vertx;
     this.req = req;
     this.resp = req.response();
@@ -99,7 +124,6 @@ final class Exchange {
     this.inFlightNow = inFlightNow;
     this.promptTokens = promptTokens;
     this.metrics = metrics;
-    this.modelLabel = metrics.modelLabel(request.model());
     this.startNanos = startNanos;
     this.deadlineNanos = startNanos + config.timeouts().total().toNanos();
   }
@@ -235,7 +259,6 @@ final class Exchange {
     ErrorKind kind = ErrorKind.UPSTREAM_UNAVAILABLE;
     if (!failures.isEmpty() && failures.stream().allMatch(f -> f.kind() == Failure.Kind.BUSY)) {
       kind = ErrorKind.UPSTREAM_BUSY;
-      resp.putHeader(HttpHeaders.RETRY_AFTER, "1");
     } else if (!failures.isEmpty() && failures.get(failures.size() - 1).kind() == Failure.Kind.FIRST_TOKEN_TIMEOUT
         || System.nanoTime() >= deadlineNanos) {
       kind = ErrorKind.UPSTREAM_TIMEOUT;
@@ -244,8 +267,14 @@ final class Exchange {
         + failureTexts.size() + (failureTexts.size() == 1 ? " attempt" : " attempts") + ")"
         + (failureTexts.isEmpty() ? "" : ": " + String.join("; ", failureTexts));
     log.warn("{} {}: {}", request.endpoint().path(), request.model(), msg);
+    boolean nodeCaused = kind != ErrorKind.UPSTREAM_BUSY;
+    if (listener.failedBeforeCommit(kind, msg, nodeCaused)) {
+      release();
+      return;
+    }
+    if (kind == ErrorKind.UPSTREAM_BUSY) resp.putHeader(HttpHeaders.RETRY_AFTER, "1");
     Responses.error(resp, request.endpoint().flavor(), kind, msg, null);
-    finish(kind.status(), "failed");
+    finish(kind.status(), "failed", nodeCaused);
   }
 
   // ------------------------------------------------------------------ relay (commit and after)
@@ -304,6 +333,10 @@ final class Exchange {
   }
 
   private void write(Attempt a, Buffer data) {
+    if (captured != null) {
+      if (captured.length() + data.length() > captureLimit) captured = null; // too big to keep: relay only
+      else captured.appendBuffer(data);
+    }
     resp.write(data);
     if (resp.writeQueueFull()) {
       a.upstreamResp.pause();
@@ -325,9 +358,13 @@ final class Exchange {
       }
     }
     metrics.attempt(a.node.spec().id(), "ok");
+    if (captured != null && tail.length() > 0) {
+      if (captured.length() + tail.length() > captureLimit) captured = null;
+      else captured.appendBuffer(tail);
+    }
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
-    finish(status, status / 100 == 2 ? "ok" : "client_error");
+    finish(status, status / 100 == 2 ? "ok" : "client_error", false);
   }
 
   private void onUpstreamError(Attempt a, Throwable t) {
@@ -352,7 +389,8 @@ final class Exchange {
     } else {
       resp.reset();
     }
-    finish(ErrorKind.STREAM_INTERRUPTED.status(), "failed");
+    captured = null;
+    finish(ErrorKind.STREAM_INTERRUPTED.status(), "failed", true);
   }
 
   private void totalTimeout() {
@@ -382,17 +420,21 @@ final class Exchange {
       metrics.attempt(a.node.spec().id(), Failure.Kind.CLIENT_CANCELLED.name().toLowerCase(Locale.ROOT));
     }
     log.debug("{} {}: client went away, upstream request reset", request.endpoint().path(), request.model());
-    finish(499, "cancelled");
+    captured = null;
+    finish(499, "cancelled", false);
   }
 
-  private void finish(int status, String outcome) {
+  private void finish(int status, String outcome, boolean nodeFailure) {
     if (finished) return;
+    release();
+    listener.finished(status, outcome, nodeFailure, "ok".equals(outcome) ? captured : null);
+  }
+
+  /** Ends this exchange's own bookkeeping (timers); the listener takes it from here. */
+  private void release() {
     finished = true;
-    onFinish.run();
     if (totalTimer >= 0) vertx.cancelTimer(totalTimer);
     if (attempt != null) attempt.cancelTimers();
-    metrics.request(request.endpoint().name().toLowerCase(Locale.ROOT), modelLabel, status, outcome,
-        System.nanoTime() - startNanos);
   }
 
   /** One try on one node. */

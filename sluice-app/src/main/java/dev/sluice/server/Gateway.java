@@ -25,8 +25,6 @@ public final class Gateway {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
   /** Request line limit; longer → 414. Our paths are short, so 8 KiB only leaves room for query strings. */
   static final int MAX_INITIAL_LINE_BYTES = 8192;
-  /** Header block limit; larger → 431. */
-  static final int MAX_HEADER_BYTES = 16384;
 
   private final Vertx vertx;
   private final ConfigHolder configs;
@@ -36,6 +34,7 @@ public final class Gateway {
   private final dev.sluice.probe.Prober prober;
   private final dev.sluice.probe.TelemetryScraper scraper;
   private volatile Router router;
+  private final Protections protections;
   private final GatewayHandler handler;
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
@@ -52,8 +51,9 @@ public final class Gateway {
     this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
         new java.util.SplittableRandom());
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
-    AdminApi admin = new AdminApi(registry, configs::current, prober::probeNow);
-    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, metrics);
+    this.protections = new Protections(initial, metrics, System::currentTimeMillis);
+    AdminApi admin = new AdminApi(registry, configs::current, prober::probeNow, protections);
+    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, metrics, protections);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -62,6 +62,7 @@ public final class Gateway {
     nodes.apply(config);
     registry.apply(config);
     router = new Router(registry, nodes, config);
+    protections.apply(config);
     metrics.knownModels(config.models().keySet());
     metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
         () -> configs.current().routing().gpuBases(), System::currentTimeMillis);
@@ -109,7 +110,7 @@ public final class Gateway {
         .setCompressionSupported(false)
         .setHandle100ContinueAutomatically(true)
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-        .setMaxHeaderSize(MAX_HEADER_BYTES);
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
     // The first instance binds (possibly port 0); the others share the port it got.
     Listener first = new Listener(new HttpServerOptions(options).setPort(requestedPort));
     return vertx.deployVerticle(first)

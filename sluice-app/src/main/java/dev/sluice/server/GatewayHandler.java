@@ -52,21 +52,20 @@ final class GatewayHandler {
   private final ConfigHolder configs;
   private final NodeClients nodes;
   private final dev.sluice.node.NodeRegistry registry;
-  private final java.util.function.Supplier<Router> router;
-  private final dev.sluice.routing.RetryBudget retryBudget = new dev.sluice.routing.RetryBudget();
-  private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+  private final RoutedRequest.Shared shared;
   private final AdminApi admin;
   private final SluiceMetrics metrics;
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
   GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
-      java.util.function.Supplier<Router> router, AdminApi admin, SluiceMetrics metrics) {
+      java.util.function.Supplier<Router> router, AdminApi admin, SluiceMetrics metrics, Protections protections) {
+    this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
+        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections);
     this.vertx = vertx;
     this.configs = configs;
     this.nodes = nodes;
     this.registry = registry;
-    this.router = router;
     this.admin = admin;
     this.metrics = metrics;
   }
@@ -274,59 +273,19 @@ final class GatewayHandler {
     String endpointLabel = endpoint.name().toLowerCase(Locale.ROOT);
     ParsedRequest parsed;
     try {
-      parsed = RequestValidator.parse(endpoint, body,
-          model -> config.model(model).map(r -> r.model().maxTokens()).orElse(0));
+      // max_tokens against the model's maxTokens is the context guard's job (reject or cap, limits.overMaxTokens)
+      parsed = RequestValidator.parse(endpoint, body, model -> 0, config.server().maxJsonDepth());
     } catch (ApiException e) {
       refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), SluiceMetrics.UNKNOWN, start);
       return;
     }
-    var route = config.model(parsed.model());
-    if (route.isEmpty()) {
+    if (config.model(parsed.model()).isEmpty()) {
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
           "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available: "
               + String.join(", ", config.models().keySet()) + ")", "model", SluiceMetrics.UNKNOWN, start);
       return;
     }
-    long promptTokens = Math.max(1, body.length() / Router.BYTES_PER_TOKEN);
-    Router.Result routed = router.get().route(parsed.model(), endpoint, route.get().nodes(), promptTokens,
-        expectedOutputTokens(parsed));
-    String modelLabel = metrics.modelLabel(parsed.model());
-    if (routed instanceof Router.NoNodeSpeaksApi) {
-      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
-          "model \"" + parsed.model() + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
-              + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
-          "model", modelLabel, start);
-      return;
-    }
-    if (routed instanceof Router.NoHealthyNode none) {
-      req.response().putHeader(HttpHeaders.RETRY_AFTER,
-          Long.toString(Math.max(1, router.get().healthProbeSeconds())));
-      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.NO_HEALTHY_NODE,
-          "no healthy node for model \"" + parsed.model() + "\" right now: " + none.why(), null, modelLabel, start);
-      return;
-    }
-    if (routed instanceof Router.Overloaded over) {
-      long seconds = Math.max(1, (over.retryAfterMillis() + 999) / 1000);
-      req.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
-      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.OVERLOADED,
-          "every node of \"" + parsed.model() + "\" is too busy to start this request within the time-to-first-token "
-              + "budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")",
-          null, modelLabel, start);
-      return;
-    }
-    inFlight.incrementAndGet();
-    new Exchange(vertx, req, config, parsed, ((Router.Plan) routed).targets(), metrics, start, retryBudget,
-        inFlight::get, promptTokens, inFlight::decrementAndGet).start();
-  }
-
-  /** max_tokens, max_completion_tokens or Ollama's options.num_predict, when the client set one; else 0. */
-  private static int expectedOutputTokens(ParsedRequest parsed) {
-    JsonNode j = parsed.json();
-    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
-      if (j.path(f).canConvertToInt() && j.path(f).asInt() > 0) return j.path(f).asInt();
-    }
-    JsonNode n = j.path("options").path("num_predict");
-    return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
+    new RoutedRequest(shared, req, config, parsed, start).start();
   }
 
   private static String clip(String s) {

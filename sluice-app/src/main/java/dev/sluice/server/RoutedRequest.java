@@ -1,0 +1,398 @@
+package dev.sluice.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.api.Answer;
+import dev.sluice.api.Answers;
+import dev.sluice.api.Endpoint;
+import dev.sluice.api.ErrorKind;
+import dev.sluice.api.ParsedRequest;
+import dev.sluice.config.ModelSpec;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.degrade.CacheKey;
+import dev.sluice.degrade.CachedAnswer;
+import dev.sluice.degrade.DegradationDecision;
+import dev.sluice.degrade.DegradationLevel;
+import dev.sluice.degrade.ResponseCache;
+import dev.sluice.limit.ContextGuard;
+import dev.sluice.limit.PromptText;
+import dev.sluice.limit.RateLimiter;
+import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.routing.RetryBudget;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * One request routed by model, from a validated body to exactly one outcome, in the order of ARCHITECTURE.md's
+ * request flow: context-window guard → rate limits → degradation decision (cached answer, downgrade, static reply) →
+ * routing and the {@link Exchange} → on a node-caused failure before the first byte, down the ladder (a cached answer
+ * up to the stale TTL, the downgrade model, the static reply). Callbacks run on the client connection's event loop.
+ *
+ * <p>Outcome labels: ok, cached, downgraded, static, client_error, failed, cancelled.
+ */
+final class RoutedRequest implements Exchange.Listener {
+  static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
+  static final String CACHE_HEADER = "X-Sluice-Cache";
+  static final String DEGRADED_HEADER = "X-Sluice-Degraded";
+  static final String OVERFLOW_HEADER = "X-Sluice-Overflow-Model";
+  static final String CAPPED_HEADER = "X-Sluice-Max-Tokens-Capped";
+
+  /** What every routed request shares: one per gateway. */
+  record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
+      SluiceMetrics metrics, Protections protections) {}
+
+  private final Shared shared;
+  private final HttpServerRequest req;
+  private final HttpServerResponse resp;
+  private final SluiceConfig config;
+  private final long startNanos;
+  private final String endpointLabel;
+  private final String tenant;
+  private ParsedRequest parsed;
+  private long promptTokens;
+  private RateLimiter.Permit permit;
+  private String cacheKey;
+  /** The model the current attempt goes to (the requested one, or its downgrade target). */
+  private String currentModel;
+  private boolean downgraded;
+  private boolean triedCache;
+  private boolean triedDowngrade;
+  private boolean done;
+
+  RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed, long startNanos) {
+    this.shared = shared;
+    this.req = req;
+    this.resp = req.response();
+    this.config = config;
+    this.parsed = parsed;
+    this.startNanos = startNanos;
+    this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
+    this.tenant = Tenants.of(req);
+  }
+
+  void start() {
+    Endpoint endpoint = parsed.endpoint();
+    ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
+    PromptText prompt = PromptText.of(parsed.json());
+    promptTokens = prompt.estimatedTokens();
+    if (endpoint != Endpoint.OLLAMA_SHOW && !guardContext(spec, prompt)) return;
+    if (!admit()) return;
+    DegradationDecision decision = shared.protections().degradation.decide(parsed.model(),
+        ThreadLocalRandom.current().nextDouble());
+    DegradationLevel level = decision.level();
+    boolean degraded = level != DegradationLevel.NORMAL && !decision.probe();
+    if (cacheable() && (degraded || config.cache().models().contains(parsed.model()))) {
+      triedCache = degraded;
+      if (serveCached(shared.protections().cache.get(cacheKey(), degraded))) return;
+    }
+    if (degraded && level == DegradationLevel.STATIC && renderable()) {
+      serveStatic();
+      return;
+    }
+    if (degraded && level.ordinal() >= DegradationLevel.DOWNGRADE.ordinal() && decision.downgradeTo() != null) {
+      triedDowngrade = true;
+      attempt(decision.downgradeTo(), true);
+      return;
+    }
+    attempt(parsed.model(), false);
+  }
+
+  // ------------------------------------------------------------------ admission
+
+  /** The context-window and max_tokens rules; false when the request was answered (rejected). */
+  private boolean guardContext(ModelSpec spec, PromptText prompt) {
+    String overflow = spec.overflowModel();
+    int overflowWindow = overflow == null ? 0
+        : config.model(overflow).map(r -> r.model().contextWindowTokens()).orElse(0);
+    ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, requestedMaxTokens(parsed.json()),
+        spec.contextWindowTokens(), spec.maxTokens(), overflow, overflowWindow, config.limits().overMaxTokens());
+    if (v instanceof ContextGuard.Reject r) {
+      ErrorKind kind = "max_tokens_too_large".equals(r.code()) ? ErrorKind.MAX_TOKENS_TOO_LARGE
+          : ErrorKind.CONTEXT_LENGTH_EXCEEDED;
+      shared.metrics().contextGuard("rejected");
+      error(kind, r.message(), r.param());
+      return false;
+    }
+    if (v instanceof ContextGuard.Overflow o) {
+      shared.metrics().contextGuard("overflow");
+      resp.putHeader(OVERFLOW_HEADER, o.toModel());
+      parsed = withModel(parsed, o.toModel());
+      promptTokens = o.promptTokens();
+      return true;
+    }
+    ContextGuard.Fits f = (ContextGuard.Fits) v;
+    promptTokens = f.promptTokens();
+    if (f.capped()) {
+      shared.metrics().contextGuard("capped");
+      resp.putHeader(CAPPED_HEADER, Integer.toString(f.maxTokens()));
+      parsed = withMaxTokens(parsed, f.maxTokens());
+    }
+    return true;
+  }
+
+  /** Tenant and model rate limits; false when the request was answered (429). */
+  private boolean admit() {
+    int expected = requestedMaxTokens(parsed.json());
+    long estimate = promptTokens + (expected > 0 ? expected : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS);
+    RateLimiter.Admission a = shared.protections().limiter.admit(tenant, parsed.model(), estimate);
+    a.headers().toHeaders().forEach(resp::putHeader);
+    if (a instanceof RateLimiter.Limited l) {
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfterMillis() + 999) / 1000)));
+      shared.metrics().rateLimited(l.scope(), l.kind());
+      error(ErrorKind.RATE_LIMITED, l.message(), null);
+      return false;
+    }
+    permit = ((RateLimiter.Admitted) a).permit();
+    return true;
+  }
+
+  // ------------------------------------------------------------------ attempts
+
+  private void attempt(String model, boolean isDowngrade) {
+    currentModel = model;
+    downgraded = isDowngrade;
+    ParsedRequest request = isDowngrade ? withModel(parsed, model) : parsed;
+    var route = config.model(model);
+    if (route.isEmpty()) { // a downgrade target removed by a reload between decision and attempt
+      fallBack(ErrorKind.NO_HEALTHY_NODE, "model \"" + model + "\" is no longer configured");
+      return;
+    }
+    if (isDowngrade) {
+      if (shared.protections().degradation.level(model).ordinal() >= DegradationLevel.DOWNGRADE.ordinal()) {
+        fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" is degraded as well");
+        return;
+      }
+      int window = route.get().model().contextWindowTokens();
+      int out = requestedMaxTokens(parsed.json());
+      if (window > 0 && promptTokens + Math.max(out, 1) > window) {
+        fallBack(ErrorKind.NO_HEALTHY_NODE, "the prompt does not fit downgrade model \"" + model + "\"");
+        return;
+      }
+    }
+    Router router = shared.router().get();
+    int expectedOut = requestedMaxTokens(request.json());
+    Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut);
+    if (routed instanceof Router.NoNodeSpeaksApi) {
+      if (isDowngrade) {
+        fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");
+        return;
+      }
+      error(ErrorKind.MODEL_NOT_FOUND, "model \"" + model + "\" has no node that speaks the Ollama API (its nodes "
+          + "speak OpenAI): call /v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
+          "model");
+      return;
+    }
+    if (routed instanceof Router.NoHealthyNode none) {
+      shared.protections().degradation.record(model, true);
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, router.healthProbeSeconds())));
+      fallBack(ErrorKind.NO_HEALTHY_NODE, "no healthy node for model \"" + model + "\" right now: " + none.why());
+      return;
+    }
+    if (routed instanceof Router.Overloaded over) {
+      long seconds = Math.max(1, (over.retryAfterMillis() + 999) / 1000);
+      if (isDowngrade) {
+        fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" is too busy (" + over.reason() + ")");
+        return;
+      }
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+      error(ErrorKind.OVERLOADED, "every node of \"" + model + "\" is too busy to start this request within the "
+          + "time-to-first-token budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")", null);
+      return;
+    }
+    if (isDowngrade) resp.putHeader(DOWNGRADED_HEADER, model);
+    shared.inFlight().incrementAndGet();
+    new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(), shared.metrics(), startNanos,
+        shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this).start();
+  }
+
+  /** Bytes of the answer to keep: for the cache (answers of the requested model only) and for token usage. */
+  private int captureLimit() {
+    boolean forCache = !downgraded && cacheable()
+        && (config.degradation().enabled() || config.cache().models().contains(parsed.model()));
+    boolean forUsage = permit != null && permit.countsTokens();
+    return forCache || forUsage ? (int) Math.min(Integer.MAX_VALUE, config.cache().maxEntryBytes()) : 0;
+  }
+
+  @Override
+  public boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused) {
+    if (!nodeCaused || !ladderOn()) return false; // finished() follows with the error
+    shared.inFlight().decrementAndGet();
+    shared.protections().degradation.record(currentModel, true);
+    fallBack(kind, message);
+    return true;
+  }
+
+  @Override
+  public void finished(int status, String outcome, boolean nodeFailure, Buffer captured) {
+    shared.inFlight().decrementAndGet();
+    boolean ok = "ok".equals(outcome);
+    if (ok || nodeFailure) shared.protections().degradation.record(currentModel, nodeFailure);
+    if (ok && status / 100 == 2 && captured != null) {
+      byte[] body = captured.getBytes();
+      if (!downgraded && cacheable() && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
+        shared.protections().cache.put(cacheKey(), new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
+            parsed.stream(), currentModel, System.currentTimeMillis()));
+      }
+      if (permit != null && permit.countsTokens()) {
+        int[] usage = Answers.usage(parsed.endpoint(), parsed.stream(), body);
+        if (usage[0] >= 0 && usage[1] >= 0) permit.complete((long) usage[0] + usage[1]);
+      }
+    }
+    finish(status, ok && downgraded ? "downgraded" : outcome);
+  }
+
+  // ------------------------------------------------------------------ the ladder
+
+  private boolean ladderOn() {
+    return config.degradation().enabled() && config.degradation().fallbackOnFailure();
+  }
+
+  /**
+   * The tier that was tried failed because of the nodes: try the next one down — a cached answer (fresh or stale),
+   * the downgrade model, the static reply — or, with the ladder off or nothing left, the error itself.
+   */
+  private void fallBack(ErrorKind kind, String message) {
+    if (downgraded) resp.headers().remove(DOWNGRADED_HEADER);
+    if (!ladderOn()) {
+      error(kind, message, null);
+      return;
+    }
+    if (!triedCache && cacheable()) {
+      triedCache = true;
+      if (serveCached(shared.protections().cache.get(cacheKey(), true))) return;
+    }
+    String target = config.degradation().downgrade().get(parsed.model());
+    if (!triedDowngrade && !downgraded && target != null) {
+      triedDowngrade = true;
+      attempt(target, true);
+      return;
+    }
+    if (renderable()) {
+      serveStatic();
+      return;
+    }
+    error(kind, message, null);
+  }
+
+  /** Replays a cached answer in the client's format; false when there is none (or it no longer parses). */
+  private boolean serveCached(ResponseCache.Lookup hit) {
+    if (hit == null) return false;
+    CachedAnswer cached = hit.answer();
+    resp.headers().remove(HttpHeaders.RETRY_AFTER);
+    if (!renderable()) { // embeddings: the body as it came
+      resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
+          .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
+      resp.putHeader(HttpHeaders.CONTENT_TYPE, cached.contentType() == null ? "application/json" : cached.contentType());
+      resp.end(Buffer.buffer(cached.body()));
+      finish(200, "cached");
+      return true;
+    }
+    Answer answer = Answers.parse(parsed.endpoint(), cached.stream(), cached.body());
+    if (answer == null) {
+      shared.protections().cache.invalidate(cacheKey());
+      return false;
+    }
+    resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
+        .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
+    send(answer);
+    finish(200, "cached");
+    return true;
+  }
+
+  /** The configured static reply, as a normal answer of the requested model in the client's format. */
+  private void serveStatic() {
+    resp.headers().remove(HttpHeaders.RETRY_AFTER);
+    resp.putHeader(DEGRADED_HEADER, "static");
+    send(new Answer(config.degradation().staticMessage(), parsed.model(), "stop", 0, 0));
+    finish(200, "static");
+  }
+
+  private void send(Answer answer) {
+    if (resp.closed() || resp.ended()) return;
+    Endpoint endpoint = parsed.endpoint();
+    boolean stream = parsed.stream();
+    boolean includeUsage = parsed.json().path("stream_options").path("include_usage").asBoolean(false);
+    String id = (endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-" : "chatcmpl-") + "sluice-"
+        + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    List<Buffer> parts = Answers.render(endpoint, stream, includeUsage, answer, id,
+        System.currentTimeMillis() / 1000);
+    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, Answers.contentType(endpoint, stream));
+    if (!stream) {
+      resp.end(parts.get(0));
+      return;
+    }
+    resp.setChunked(true);
+    if (endpoint.flavor() == dev.sluice.api.ApiFlavor.OPENAI) resp.putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+    for (Buffer part : parts) resp.write(part);
+    resp.end();
+  }
+
+  // ------------------------------------------------------------------ endings
+
+  private void error(ErrorKind kind, String message, String param) {
+    Responses.error(resp, parsed.endpoint().flavor(), kind, message, param);
+    finish(kind.status(), kind.status() < 500 ? "client_error" : "failed");
+  }
+
+  /** The one place a routed request's outcome is counted. */
+  private void finish(int status, String outcome) {
+    if (done) return;
+    done = true;
+    if (permit != null) permit.release();
+    shared.metrics().request(endpointLabel, shared.metrics().modelLabel(parsed.model()), status, outcome,
+        System.nanoTime() - startNanos);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** Chat, completions and embeddings answers can be cached; /api/show is cheap and changes with the node. */
+  private boolean cacheable() {
+    return parsed.endpoint() != Endpoint.OLLAMA_SHOW;
+  }
+
+  /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
+  private boolean renderable() {
+    return parsed.endpoint().handling() == Endpoint.Handling.GENERATE;
+  }
+
+  private String cacheKey() {
+    if (cacheKey == null) cacheKey = CacheKey.of(tenant, parsed.endpoint().name(), parsed.json());
+    return cacheKey;
+  }
+
+  /** max_completion_tokens, max_tokens or Ollama's options.num_predict when positive; else 0. */
+  static int requestedMaxTokens(JsonNode j) {
+    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
+      if (j.path(f).canConvertToInt() && j.path(f).asInt() > 0) return j.path(f).asInt();
+    }
+    JsonNode n = j.path("options").path("num_predict");
+    return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
+  }
+
+  private static ParsedRequest withModel(ParsedRequest p, String model) {
+    ObjectNode json = p.json().deepCopy();
+    json.put("model", model);
+    return new ParsedRequest(p.endpoint(), model, p.stream(), json, Buffer.buffer(json.toString()));
+  }
+
+  private static ParsedRequest withMaxTokens(ParsedRequest p, int maxTokens) {
+    ObjectNode json = p.json().deepCopy();
+    boolean set = false;
+    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
+      if (json.has(f)) {
+        json.put(f, maxTokens);
+        set = true;
+      }
+    }
+    if (!set && json.path("options").isObject()) ((ObjectNode) json.get("options")).put("num_predict", maxTokens);
+    return new ParsedRequest(p.endpoint(), p.model(), p.stream(), json, Buffer.buffer(json.toString()));
+  }
+}
