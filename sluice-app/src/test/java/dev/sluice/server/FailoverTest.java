@@ -104,7 +104,7 @@ class FailoverTest {
 
   @Test
   void whenNoNodeCanAnswerTheClientGetsOneClearErrorInItsApiFormat() throws Exception {
-    try (TestCluster c = twoNodes().start()) {
+    try (TestCluster c = twoNodes().withoutDegradation().start()) {
       TestCluster.await(c.sim("bad").close());
       TestCluster.await(c.sim("good").close());
       HttpResponse<String> openai = Http.post(c.url("/v1/chat/completions"), CHAT_SSE);
@@ -136,7 +136,7 @@ class FailoverTest {
 
   @Test
   void retriesStopAtMaxAttempts() {
-    try (TestCluster c = new TestCluster()
+    try (TestCluster c = new TestCluster().withoutDegradation()
         .upstream(new dev.sluice.config.UpstreamSettings(8, 8, 1))
         .node("bad", GpuProfile.A10, "qwen3:32b", 0).node("bad2", GpuProfile.A10, "qwen3:32b", 0).start()) {
       c.sim("bad").injectFault(SimFault.resetBeforeFirstByte(1));

@@ -148,7 +148,7 @@ class GatewayHealthTest {
 
   @Test
   void whenEveryNodeIsOutOfRotationTheClientGets503WithTheReasonAndRetryAfter() throws Exception {
-    try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+    try (TestCluster c = new TestCluster().withoutDegradation().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       Http.post(c.url("/admin/nodes/a/drain"), "");
       HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), CHAT);
       assertThat(r.statusCode()).isEqualTo(503);
@@ -161,7 +161,7 @@ class GatewayHealthTest {
 
   @Test
   void sameGpuClassFailoverNeverCrossesToAnotherGpuClass() {
-    try (TestCluster c = new TestCluster()
+    try (TestCluster c = new TestCluster().withoutDegradation()
         .routing(new RoutingSettings("round-robin", "same-gpu-class", RoutingSettings.DEFAULT_TTFT_BUDGET,
             RoutingSettings.DEFAULT_GPU_BASES))
         .node("a100-bad", GpuProfile.A100, "qwen3:32b", 0).node("h100", GpuProfile.H100, "qwen3:32b", 0).start()) {

@@ -44,6 +44,50 @@ public final class TestCluster implements AutoCloseable {
   /** Fast probes so a cluster is READY within a fraction of a second; tests that need other figures set their own. */
   private HealthPolicy health = fastProbes(Duration.ofMillis(100));
   private final Map<String, List<String>> modelsByNode = new LinkedHashMap<>();
+  private dev.sluice.degrade.DegradationSettings degradation = dev.sluice.degrade.DegradationSettings.defaults();
+  private dev.sluice.degrade.CacheSettings cache = dev.sluice.degrade.CacheSettings.defaults();
+  private dev.sluice.limit.LimitSettings limits = dev.sluice.limit.LimitSettings.defaults();
+  private ServerSettings server = ServerSettings.defaults();
+  private final Map<String, ModelSpec> modelSpecs = new LinkedHashMap<>();
+
+  public TestCluster degradation(dev.sluice.degrade.DegradationSettings d) {
+    this.degradation = d;
+    return this;
+  }
+
+  /** The degradation ladder off: failures reach the client as errors (tests of the errors themselves). */
+  public TestCluster withoutDegradation() {
+    return degradation(dev.sluice.degrade.DegradationSettings.disabled());
+  }
+
+  /** The ladder on (levels, cache) but a failed request gets its error rather than a fallback answer. */
+  public TestCluster withoutDegradationFallback() {
+    var d = dev.sluice.degrade.DegradationSettings.defaults();
+    return degradation(new dev.sluice.degrade.DegradationSettings(true, d.scope(), d.window(), d.minRequests(),
+        d.cacheThreshold(), d.downgradeThreshold(), d.staticThreshold(), d.dwell(), d.probeShare(), false,
+        d.downgrade(), d.staticMessage(), d.staticReply()));
+  }
+
+  public TestCluster cache(dev.sluice.degrade.CacheSettings c) {
+    this.cache = c;
+    return this;
+  }
+
+  public TestCluster limits(dev.sluice.limit.LimitSettings l) {
+    this.limits = l;
+    return this;
+  }
+
+  public TestCluster server(ServerSettings s) {
+    this.server = s;
+    return this;
+  }
+
+  /** Overrides the spec of a model (default: contextWindow 24576, maxTokens 4096, as the brief's provider block). */
+  public TestCluster model(ModelSpec spec) {
+    modelSpecs.put(spec.id(), spec);
+    return this;
+  }
 
   public TestCluster timeouts(Timeouts t) {
     this.timeouts = t;
@@ -114,8 +158,9 @@ public final class TestCluster implements AutoCloseable {
     });
     List<ProviderSpec> providers = new ArrayList<>();
     nodesByModel.forEach((m, nodes) -> providers.add(
-        new ProviderSpec(m, List.of(new ModelSpec(m, m, 24576, 4096, null)), nodes)));
-    return new SluiceConfig(ServerSettings.defaults(), timeouts, upstream, routing, health, providers, "test");
+        new ProviderSpec(m, List.of(modelSpecs.getOrDefault(m, new ModelSpec(m, m, 24576, 4096, null))), nodes)));
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, providers,
+        "test");
   }
 
   public SimNode sim(String id) {
