@@ -346,7 +346,11 @@ final class RoutedRequest implements Exchange.Listener {
   private void finish(int status, String outcome) {
     if (done) return;
     done = true;
-    if (permit != null) permit.release();
+    if (permit != null) {
+      // a cached or static answer used no GPU: give its tokens back (the request itself still counts)
+      if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
+      else permit.release();
+    }
     shared.metrics().request(endpointLabel, shared.metrics().modelLabel(parsed.model()), status, outcome,
         System.nanoTime() - startNanos);
   }

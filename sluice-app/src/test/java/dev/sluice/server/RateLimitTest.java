@@ -96,6 +96,19 @@ class RateLimitTest {
   }
 
   @Test
+  void aStaticAnswerGivesItsTokensBackButStillCountsAsARequest() {
+    try (TestCluster c = new TestCluster().limits(perTenant(new Limits(10, 1000, 0)))
+        .node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      Http.post(c.url("/admin/degradation"), "{\"level\":\"static\"}");
+      HttpResponse<String> first = chat(c, "sk-s");
+      HttpResponse<String> second = chat(c, "sk-s");
+      assertThat(second.headers().firstValue("x-ratelimit-remaining-tokens"))
+          .isEqualTo(first.headers().firstValue("x-ratelimit-remaining-tokens"));
+      assertThat(second.headers().firstValue("x-ratelimit-remaining-requests")).hasValue("8");
+    }
+  }
+
+  @Test
   void concurrentRequestsAboveTheLimitAreRefusedUntilOneFinishes() throws Exception {
     try (TestCluster c = new TestCluster().limits(perTenant(new Limits(0, 0, 1)))
         .node("slow", GpuProfile.A10, "qwen3:32b", 1).start();
