@@ -26,9 +26,11 @@ import java.util.function.LongSupplier;
  *   <li><b>Escalate</b> at once when the evidence has at least {@code minRequests} samples and its error rate reaches
  *       the threshold of a higher level: go to the highest level whose threshold the rate reaches (NORMAL → STATIC in
  *       one step is allowed).
- *   <li><b>Step down one level</b> when the level has been held for at least {@code dwell}, the evidence has at least
- *       max(3, minRequests / 4) samples, and its rate is below half the current level's threshold (hysteresis: at
- *       CACHE 3 % errors stay, below 2.5 % for the dwell leaves).
+ *   <li><b>Step down one level</b> when the level has been held for at least {@code dwell} and the samples of the
+ *       last dwell period (at least max(3, minRequests / 4) of them) have an error rate below half the current
+ *       level's threshold (hysteresis: at CACHE 3 % errors stay, below 2.5 % for the dwell leaves). Only the recent
+ *       period counts, so a recovered cluster leaves STATIC one dwell after recovering, not once the outage's
+ *       failures have aged out of the window.
  *   <li>Both are evaluated on {@link #record} and (dwell being time-based) on {@link #decide} at a degraded level.
  *   <li><b>Effective level</b> of a model: its operator override if any; else NORMAL when the settings are disabled;
  *       else the cluster's level with scope CLUSTER, the model's own level with scope MODEL. {@link #clusterLevel()}
@@ -51,6 +53,8 @@ public final class DegradationController {
   /** A quiet model at a degraded level still sends one request per second to its nodes. */
   static final long PROBE_INTERVAL_MILLIS = 1000;
   /** Ratios such as 3 of 20 must reach a 15 % threshold despite binary rounding. */
+  /** The shortest recent period a step down is judged on (one window bucket), even with a dwell of 0. */
+  private static final long MIN_RECENT_MILLIS = 1_000;
   private static final double RATE_EPSILON = 1e-9;
   private static final DegradationLevel[] LEVELS = DegradationLevel.values();
 
@@ -362,16 +366,26 @@ public final class DegradationController {
       return null;
     }
     long held = now - s.sinceMillis;
-    if (held < cfg.dwell().toMillis() || evidence.requests() < Math.max(3, cfg.minRequests() / 4)) {
+    if (held < cfg.dwell().toMillis()) {
+      return null;
+    }
+    // Stepping down looks at the last dwell period only: the outage's failures earlier at this level say nothing
+    // about whether the nodes are healthy now.
+    long recentFrom = Math.max(now - Math.max(cfg.dwell().toMillis(), MIN_RECENT_MILLIS), s.sinceMillis);
+    Counts recent = s.window.counts(recentFrom, now);
+    if (s.window.sameBucket(recentFrom, s.sinceMillis)) {
+      recent = recent.minus(s.baseline);
+    }
+    if (recent.requests() < Math.max(3, cfg.minRequests() / 4)) {
       return null;
     }
     double half = cfg.threshold(current) / 2;
-    if (rate >= half) {
+    if (recent.rate() >= half) {
       return null;
     }
     return move(s, current.milder(), now, String.format(Locale.ROOT, "error rate %s (%d of %d) < half the %s "
-        + "threshold (%s) for %s", rate(rate), evidence.failures(), evidence.requests(), current.label(),
-        percent(half), seconds(held)));
+        + "threshold (%s) for %s", rate(recent.rate()), recent.failures(), recent.requests(), current.label(),
+        percent(half), seconds(now - recentFrom)));
   }
 
   /** Sets a new automatic level and starts fresh evidence; caller holds {@code s}'s lock. */

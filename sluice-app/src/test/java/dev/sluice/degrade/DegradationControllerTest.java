@@ -96,11 +96,35 @@ class DegradationControllerTest {
   @Test
   void staysAtCacheWhileTheErrorRateIsAboveHalfItsThreshold() {
     reachCache();
-    advance(Duration.ofSeconds(1));
-    traffic(QWEN, 100, 3);
-    advance(Duration.ofSeconds(30));
+    for (int second = 0; second < 40; second++) { // 1 failure in 33 = 3 %: above 2.5 %, below the next threshold
+      advance(Duration.ofSeconds(1));
+      traffic(QWEN, 33, 1);
+    }
 
     assertThat(controller.decide(QWEN, 0.99).level()).isEqualTo(CACHE);
+    assertThat(modelTransitions()).hasSize(1);
+  }
+
+  @Test
+  void leavesStaticOneDwellAfterRecoveryWhileTheOutageIsStillInTheWindow() {
+    traffic(QWEN, 20, 20);
+    assertThat(controller.level(QWEN)).isEqualTo(STATIC);
+    for (int second = 0; second < 15; second++) { // the outage goes on: probes fail
+      advance(Duration.ofSeconds(1));
+      traffic(QWEN, 2, 2);
+    }
+    int cleanSeconds = 0;
+    while (controller.decide(QWEN, 0.99).level() == STATIC) { // recovered: probes succeed
+      advance(Duration.ofSeconds(1));
+      traffic(QWEN, 2, 0);
+      cleanSeconds++;
+      assertThat(cleanSeconds).isLessThan(60);
+    }
+
+    // 30 failures are still inside the 60 s window, but over the last dwell (20 s) the rate fell below 15 %
+    // (a few failing seconds at its start are allowed), long before the outage ages out of the window
+    assertThat(cleanSeconds).isBetween(15, 21);
+    assertThat(controller.level(QWEN)).isEqualTo(DOWNGRADE);
   }
 
   @Test
