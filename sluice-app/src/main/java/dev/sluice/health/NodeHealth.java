@@ -303,7 +303,14 @@ public final class NodeHealth {
     if (health != NodeState.WARMING && health != NodeState.DEGRADED) return;
     if (warmingUp || !generationPassed || probeSuccesses < successesNeeded) return;
     String probes = successesNeeded == 1 ? "probe" : successesNeeded + " consecutive probes";
-    move(NodeState.READY, (warmedUp ? "warm-up done; " : "") + probes + " and a generation probe passed");
+    // A real generation just passed: a passive ejection from the outage ends here rather than at its timer (Envoy's
+    // successful_active_health_check_uneject_host). The count stays, so a relapse is ejected for longer.
+    long now = clockMillis.getAsLong();
+    boolean wasEjected = now < ejectedUntil;
+    if (wasEjected) ejectedUntil = now;
+    nodeFailures = 0;
+    move(NodeState.READY, (warmedUp ? "warm-up done; " : "") + probes + " and a generation probe passed"
+        + (wasEjected ? " (passive ejection lifted)" : ""));
   }
 
   private void move(NodeState to, String reason) {

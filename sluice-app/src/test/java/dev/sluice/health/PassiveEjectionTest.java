@@ -44,6 +44,25 @@ class PassiveEjectionTest {
   }
 
   @Test
+  void aNodeReadmittedByARealGenerationIsNoLongerEjectedButARelapseIsEjectedForLonger() {
+    observe(Kind.CONNECT, 3);
+    assertThat(ejectionLeftMillis()).isEqualTo(30_000);
+    for (int i = 0; i < 3; i++) node.probeFailed("connect refused"); // the process is down: DEGRADED, then DOWN
+    now.addAndGet(5_000);
+    node.probeSucceeded();
+    node.probeSucceeded();
+    assertThat(node.eligible(now.get())).as("reachable, but no generation yet").isFalse();
+
+    node.generationProbeSucceeded();
+    assertThat(node.state()).isEqualTo(NodeState.READY);
+    assertThat(node.eligible(now.get())).as("READY after a real generation lifts the ejection").isTrue();
+    assertThat(node.snapshot().reason()).endsWith("(passive ejection lifted)");
+
+    observe(Kind.CONNECT, 3);
+    assertThat(ejectionLeftMillis()).as("the second ejection in a row doubles").isEqualTo(60_000);
+  }
+
+  @Test
   void theKindsThatCountAgainstANodeAreTheOnesReliabilityNames() {
     assertThat(List.of(Kind.values())).filteredOn(Kind::countsAgainstNode).containsExactlyInAnyOrder(
         Kind.CONNECT, Kind.RESET_BEFORE_FIRST_BYTE, Kind.NODE_ERROR, Kind.FIRST_TOKEN_TIMEOUT, Kind.STREAM_BROKEN);
