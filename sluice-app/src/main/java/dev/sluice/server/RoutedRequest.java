@@ -166,7 +166,10 @@ final class RoutedRequest implements Exchange.Listener {
       return;
     }
     if (isDowngrade) {
-      if (shared.protections().degradation.level(model).ordinal() >= DegradationLevel.DOWNGRADE.ordinal()) {
+      // the smaller model has its own level; its probes (a share, at least one a second) are how it recovers,
+      // since nobody may ask for it by name
+      DegradationDecision own = shared.protections().degradation.decide(model, ThreadLocalRandom.current().nextDouble());
+      if (own.level().ordinal() >= DegradationLevel.DOWNGRADE.ordinal() && !own.probe()) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" is degraded as well");
         return;
       }
