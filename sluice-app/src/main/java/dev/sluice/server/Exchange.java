@@ -13,6 +13,7 @@ import dev.sluice.upstream.Failure;
 import dev.sluice.upstream.FailureClassifier;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.RetryBudget;
+import dev.sluice.support.LogThrottle;
 import dev.sluice.upstream.NodeClient;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -54,6 +55,9 @@ final class Exchange {
       "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
       "content-length");
   static final String NODE_HEADER = "x-sluice-node";
+  /** Requests failing on every node, and streams broken mid-way: one line a second each, with the count left out. */
+  private static final LogThrottle FAILURE_LOG = LogThrottle.perSecond();
+  private static final LogThrottle BROKEN_LOG = LogThrottle.perSecond();
   /** RELIABILITY.md: Retry-After is honoured up to a cap, so one node cannot take itself out for long. */
   static final long MAX_COOL_DOWN_MILLIS = 10_000;
   /** A busy answer without Retry-After: a short pause, enough for a queue to drain a little. */
@@ -266,7 +270,8 @@ final class Exchange {
     String msg = "no node could answer for model \"" + request.model() + "\" ("
         + failureTexts.size() + (failureTexts.size() == 1 ? " attempt" : " attempts") + ")"
         + (failureTexts.isEmpty() ? "" : ": " + String.join("; ", failureTexts));
-    log.warn("{} {}: {}", request.endpoint().path(), request.model(), msg);
+    long quiet = FAILURE_LOG.tryLog();
+    if (quiet >= 0) log.warn("{} {}: {}{}", request.endpoint().path(), request.model(), msg, LogThrottle.leftOut(quiet));
     boolean nodeCaused = kind != ErrorKind.UPSTREAM_BUSY;
     if (listener.failedBeforeCommit(kind, msg, nodeCaused)) {
       release();
@@ -382,7 +387,11 @@ final class Exchange {
     a.close();
     a.entry.health().observe(new Failure(Failure.Kind.STREAM_BROKEN, why));
     metrics.attempt(a.node.spec().id(), Failure.Kind.STREAM_BROKEN.name().toLowerCase(Locale.ROOT));
-    log.warn("{} {} on node {}: {}", request.endpoint().path(), request.model(), a.node.spec().id(), why);
+    long quiet = BROKEN_LOG.tryLog();
+    if (quiet >= 0) {
+      log.warn("{} {} on node {}: {}{}", request.endpoint().path(), request.model(), a.node.spec().id(), why,
+          LogThrottle.leftOut(quiet));
+    }
     if (a.framer != null) {
       a.framer.drain();
       resp.end(request.endpoint().flavor().streamErrorEvent(ErrorKind.STREAM_INTERRUPTED, why));
