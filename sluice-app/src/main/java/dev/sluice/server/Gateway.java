@@ -76,6 +76,10 @@ public final class Gateway {
 
   /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
   private final class HealthEvents implements dev.sluice.health.HealthListener {
+    /** "Not ejected: last node" comes with every failure while a model's last node is down: once a second per node. */
+    private final java.util.concurrent.ConcurrentHashMap<String, dev.sluice.support.LogThrottle> withheldLog =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void onTransition(String nodeId, dev.sluice.health.NodeState from, dev.sluice.health.NodeState to,
         String reason) {
@@ -98,7 +102,8 @@ public final class Gateway {
 
     @Override
     public void onEjectionWithheld(String nodeId, String reason) {
-      log.warn("node {}: {}", nodeId, reason);
+      long quiet = withheldLog.computeIfAbsent(nodeId, id -> dev.sluice.support.LogThrottle.perSecond()).tryLog();
+      if (quiet >= 0) log.warn("node {}: {}{}", nodeId, reason, dev.sluice.support.LogThrottle.leftOut(quiet));
     }
   }
 
@@ -112,13 +117,16 @@ public final class Gateway {
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
         .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
     // The first instance binds (possibly port 0); the others share the port it got.
-    Listener first = new Listener(new HttpServerOptions(options).setPort(requestedPort));
+    // Vert.x shares one listening socket between servers of the same host and port; port 0 would give each server
+    // its own random port, a negative port gives them one shared random port.
+    int bindPort = requestedPort == 0 ? -1 : requestedPort;
+    Listener first = new Listener(new HttpServerOptions(options).setPort(bindPort));
     return vertx.deployVerticle(first)
         .compose(id -> {
           deployments.add(id);
           port = first.server.actualPort();
           if (eventLoops == 1) return Future.succeededFuture(port);
-          HttpServerOptions shared = new HttpServerOptions(options).setPort(port);
+          HttpServerOptions shared = new HttpServerOptions(options).setPort(bindPort);
           return vertx.deployVerticle(() -> new Listener(shared), new DeploymentOptions().setInstances(eventLoops - 1))
               .map(more -> {
                 deployments.add(more);

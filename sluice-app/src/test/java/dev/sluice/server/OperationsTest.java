@@ -41,6 +41,19 @@ class OperationsTest {
   }
 
   @Test
+  void severalEventLoopsShareOneFreePortWhenPortZeroIsAsked() throws Exception {
+    try (TestCluster c = new TestCluster().eventLoops(2).node("a10-01", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      assertThat(c.port()).isPositive();
+      for (int i = 0; i < 4; i++) { // a new connection each: the listeners take turns
+        try (Http.RawClient raw = new Http.RawClient(c.port(), "POST", "/v1/chat/completions",
+            CHAT.replace("{\"model\"", "{\"stream\":true,\"model\""))) {
+          assertThat(raw.readUntil("[DONE]")).startsWith("HTTP/1.1 200");
+        }
+      }
+    }
+  }
+
+  @Test
   void healthAndReadinessAnswer() {
     try (TestCluster c = new TestCluster().node("a10-01", GpuProfile.A10, "qwen3:32b", 0).start()) {
       assertThat(Http.get(c.url("/healthz")).statusCode()).isEqualTo(200);

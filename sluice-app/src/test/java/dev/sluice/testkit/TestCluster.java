@@ -48,6 +48,13 @@ public final class TestCluster implements AutoCloseable {
   private dev.sluice.degrade.CacheSettings cache = dev.sluice.degrade.CacheSettings.defaults();
   private dev.sluice.limit.LimitSettings limits = dev.sluice.limit.LimitSettings.defaults();
   private ServerSettings server = ServerSettings.defaults();
+  private int eventLoops = 1;
+
+  /** Gateway event loops (listener instances sharing the port); 1 by default. */
+  public TestCluster eventLoops(int n) {
+    this.eventLoops = n;
+    return this;
+  }
   private final Map<String, ModelSpec> modelSpecs = new LinkedHashMap<>();
 
   public TestCluster degradation(dev.sluice.degrade.DegradationSettings d) {
@@ -133,7 +140,7 @@ public final class TestCluster implements AutoCloseable {
   public TestCluster start() {
     configs = new ConfigHolder(config());
     metrics = new SluiceMetrics();
-    gateway = new Gateway(gatewayVertx, configs, metrics, 1);
+    gateway = new Gateway(gatewayVertx, configs, metrics, eventLoops);
     await(gateway.start("127.0.0.1", 0));
     awaitReady();
     return this;
