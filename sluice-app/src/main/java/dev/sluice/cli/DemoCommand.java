@@ -83,6 +83,8 @@ public final class DemoCommand implements Callable<Integer> {
   private String demoConfig(List<SimNode> sims) throws Exception {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.putObject("server").put("host", host).put("port", port);
+    // the brief's downgrade: qwen3:32b requests go to qwen2:7b when the big model's error rate passes 15 %
+    root.putObject("degradation").putObject("downgrade").put("qwen3:32b", "qwen2:7b");
     ObjectNode providers = root.putObject("providers");
     ObjectNode qwen3 = providers.putObject("qwen3:32b-prod").put("apiKey", "ollama").put("api", "ollama");
     ObjectNode m3 = qwen3.putArray("models").addObject().put("id", "qwen3:32b").put("name", "Production Qwen3 32B")
