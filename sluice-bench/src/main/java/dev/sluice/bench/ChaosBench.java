@@ -173,9 +173,7 @@ public final class ChaosBench implements Callable<Integer> {
       SluiceConfig config = ConfigLoader.parse(Files.readString(file), "chaos");
       Files.deleteIfExists(file);
       gateway = new Gateway(gatewayVertx, new ConfigHolder(config), new SluiceMetrics(), eventLoops);
-      // Gateway.start(host, 0) with more than one event loop fails with "Address already in use" (the first listener
-      // binds port 0, the others ask Vert.x for the bound port, which is not shared under that key): pick a free port.
-      int port = await(gateway.start("127.0.0.1", eventLoops > 1 ? freePort() : 0));
+      int port = await(gateway.start("127.0.0.1", 0));
       long readyBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       Gateway gw = gateway;
       while (!gw.registry().all().stream().allMatch(e -> e.health().state() == NodeState.READY)) {
@@ -429,12 +427,6 @@ public final class ChaosBench implements Callable<Integer> {
     }
     Arrays.sort(ms);
     return new double[] {(ms[4] + ms[5]) / 2, ms[ms.length - 1]};
-  }
-
-  private static int freePort() throws java.io.IOException {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
   }
 
   private String commandLine() {
