@@ -49,13 +49,18 @@ public final class CacheKey {
     return tenant + '\n' + endpoint + '\n' + sha256Hex(body);
   }
 
-  private static String sha256Hex(ObjectNode body) {
-    MessageDigest digest;
+  /** One digest per thread: looking SHA-256 up in the provider list costs more than hashing a request. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      digest = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 missing from the JDK", e); // every JDK must provide it
     }
+  });
+
+  private static String sha256Hex(ObjectNode body) {
+    MessageDigest digest = SHA256.get();
+    digest.reset();
     try (JsonGenerator gen = Json.MAPPER.getFactory()
         .createGenerator(new DigestOutputStream(OutputStream.nullOutputStream(), digest))) {
       writeCanonical(gen, body, true);
@@ -81,6 +86,9 @@ public final class CacheKey {
       gen.writeStartArray();
       for (JsonNode item : node) writeCanonical(gen, item, false);
       gen.writeEndArray();
+    } else if (node instanceof com.fasterxml.jackson.databind.node.ValueNode value && !node.isPojo()
+        && !node.isBinary()) {
+      value.serialize(gen, null); // strings, numbers, booleans, null: straight to the generator, as Jackson prints them
     } else {
       Json.MAPPER.writeTree(gen, node);
     }

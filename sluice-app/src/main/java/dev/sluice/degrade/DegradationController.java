@@ -144,11 +144,11 @@ public final class DegradationController {
     Transition clusterChange;
     synchronized (m) {
       m.window.record(nodeFailure, now);
-      modelChange = evaluate(m, cfg, now);
+      modelChange = worthEvaluating(m, nodeFailure, cfg, now) ? evaluate(m, cfg, now) : null;
     }
     synchronized (cluster) {
       cluster.window.record(nodeFailure, now);
-      clusterChange = evaluate(cluster, cfg, now);
+      clusterChange = worthEvaluating(cluster, nodeFailure, cfg, now) ? evaluate(cluster, cfg, now) : null;
     }
     publish(modelChange);
     publish(clusterChange);
@@ -340,6 +340,16 @@ public final class DegradationController {
     return override != null ? override : automaticLevel(s, cfg);
   }
 
+  /**
+   * Whether {@link #evaluate} can change anything after this sample: not at NORMAL when no failure is in the window
+   * (the healthy steady state, where evaluating on every request would cost a window scan each). Caller holds the
+   * lock.
+   */
+  private static boolean worthEvaluating(State s, boolean failure, DegradationSettings cfg, long now) {
+    if (failure) s.lastFailureMillis = now;
+    return s.automatic != DegradationLevel.NORMAL || now - s.lastFailureMillis <= cfg.window().toMillis();
+  }
+
   /** Escalates or steps down one scope's automatic level; caller holds {@code s}'s lock. */
   private static Transition evaluate(State s, DegradationSettings cfg, long now) {
     if (!cfg.enabled()) {
@@ -443,6 +453,8 @@ public final class DegradationController {
     /** Last transition of any kind (or creation), for the snapshot. */
     volatile long changedAtMillis;
     long lastProbeMillis = Long.MIN_VALUE;
+    /** The last recorded failure: at NORMAL with none in the window, nothing can escalate. */
+    long lastFailureMillis = Long.MIN_VALUE / 2;
 
     State(String name, DegradationSettings cfg, long now, DegradationLevel override) {
       this.name = name;

@@ -25,6 +25,12 @@ public final class ResponseCache {
    */
   private static final long EXPIRY_SLACK_MILLIS = 1;
 
+  /** An entry younger than this is not replaced (see {@link #wants}). */
+  public static final long MIN_REPLACE_AGE_MILLIS = 1_000;
+  /** Fingerprints of requests stored in the last second: far more distinct requests a second than one gateway sees. */
+  private static final long RECENT_FINGERPRINTS = 100_000;
+  private final com.github.benmanes.caffeine.cache.Cache<Long, Boolean> recentlyHandled;
+
   private final Cache<String, CachedAnswer> cache;
   private final LongSupplier clockMillis;
   private volatile CacheSettings settings;
@@ -36,8 +42,8 @@ public final class ResponseCache {
   private final LongAdder evictions = new LongAdder();
 
   /**
-   * A cache reading time from {@code clockMillis} (epoch millis). Eviction and expiry housekeeping run on Caffeine's
-   * default executor, so {@link #stats()} may briefly show more than {@code maxBytes}.
+   * A cache reading time from {@code clockMillis} (epoch millis). Eviction and expiry housekeeping run on the calling
+   * thread, a little after each write or read.
    */
   public ResponseCache(CacheSettings settings, LongSupplier clockMillis) {
     this(settings, clockMillis, null);
@@ -54,8 +60,13 @@ public final class ResponseCache {
         .expireAfterWrite(expiry(settings))
         .ticker(ticker)
         .evictionListener((String key, CachedAnswer answer, RemovalCause cause) -> evictions.increment());
-    if (executor != null) builder.executor(executor);
+    // Housekeeping runs on the calling thread (amortised, a few entries at a time) rather than as a task handed to
+    // the common fork-join pool after writes: no cross-thread wake-up per stored answer on the event loop.
+    builder.executor(executor != null ? executor : Runnable::run);
     this.cache = builder.build();
+    this.recentlyHandled = Caffeine.newBuilder().maximumSize(RECENT_FINGERPRINTS)
+        .expireAfterWrite(java.time.Duration.ofMillis(MIN_REPLACE_AGE_MILLIS)).ticker(ticker)
+        .executor(executor != null ? executor : Runnable::run).build();
   }
 
   /** A successful lookup: the answer, whether it is fresh, and its age. */
@@ -70,6 +81,31 @@ public final class ResponseCache {
    * Stores {@code answer} under {@code key}, replacing an older entry. Ignored (and counted as oversized) when the
    * entry would weigh more than {@link CacheSettings#maxEntryBytes()}.
    */
+  /**
+   * Whether an answer stored now under {@code key} would be news: false while the entry there is younger than
+   * {@link #MIN_REPLACE_AGE_MILLIS}. A hot request answered hundreds of times a second is then stored once a second,
+   * not on every answer ("the latest success" stays at most a second old), and its answer is neither checked nor
+   * copied.
+   */
+  public boolean wants(String key) {
+    CachedAnswer current = cache.getIfPresent(key);
+    return current == null || clockMillis.getAsLong() - current.storedAtMillis() >= MIN_REPLACE_AGE_MILLIS;
+  }
+
+  /**
+   * Whether a request with this fingerprint (a cheap hash of its tenant, endpoint and raw body) was handled by
+   * {@link #noteHandled} in the last {@link #MIN_REPLACE_AGE_MILLIS}: then the canonical key need not even be computed.
+   * A collision only delays storing another request's answer by a second.
+   */
+  public boolean handledRecently(long fingerprint) {
+    return recentlyHandled.getIfPresent(fingerprint) != null;
+  }
+
+  /** Notes that the answer of the request with this fingerprint was stored (or not wanted) just now. */
+  public void noteHandled(long fingerprint) {
+    recentlyHandled.put(fingerprint, Boolean.TRUE);
+  }
+
   public void put(String key, CachedAnswer answer) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(answer, "answer");

@@ -117,7 +117,7 @@ final class Exchange {
       long promptTokens, int captureLimit, Listener listener) {
     this.listener = listener;
     this.captureLimit = captureLimit;
-    this.captured = captureLimit > 0 ? Buffer.buffer(Math.min(captureLimit, 4096)) : null;
+    this.captured = captureLimit > 0 ? Buffer.buffer(512) : null;
     this.vertx = vertx;
     this.req = req;
     this.resp = req.response();

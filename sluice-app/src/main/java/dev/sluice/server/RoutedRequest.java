@@ -240,9 +240,16 @@ final class RoutedRequest implements Exchange.Listener {
     if (ok || nodeFailure) shared.protections().degradation.record(currentModel, nodeFailure);
     if (ok && status / 100 == 2 && captured != null) {
       byte[] body = captured.getBytes();
-      if (!downgraded && cacheable() && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
-        shared.protections().cache.put(cacheKey(), new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
-            parsed.stream(), currentModel, System.currentTimeMillis()));
+      ResponseCache cache = shared.protections().cache;
+      if (!downgraded && cacheable()) {
+        long fingerprint = fingerprint();
+        if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
+          if (cache.wants(cacheKey()) && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
+            cache.put(cacheKey(), new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
+                parsed.stream(), currentModel, System.currentTimeMillis()));
+          }
+          cache.noteHandled(fingerprint);
+        }
       }
       if (permit != null && permit.countsTokens()) {
         int[] usage = Answers.usage(parsed.endpoint(), parsed.stream(), body);
@@ -368,6 +375,16 @@ final class RoutedRequest implements Exchange.Listener {
   /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
   private boolean renderable() {
     return parsed.endpoint().handling() == Endpoint.Handling.GENERATE;
+  }
+
+  /** FNV-1a over the tenant, the endpoint and the raw body: cheap, and a collision only delays a cache store. */
+  private long fingerprint() {
+    long h = 0xcbf29ce484222325L;
+    h = (h ^ tenant.hashCode()) * 0x100000001b3L;
+    h = (h ^ parsed.endpoint().ordinal()) * 0x100000001b3L;
+    Buffer raw = parsed.raw();
+    for (int i = 0, n = raw.length(); i < n; i++) h = (h ^ raw.getByte(i)) * 0x100000001b3L;
+    return h;
   }
 
   private String cacheKey() {

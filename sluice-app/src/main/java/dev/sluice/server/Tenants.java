@@ -25,17 +25,24 @@ final class Tenants {
     return "key-" + shortHash(key.trim());
   }
 
-  static String shortHash(String secret) {
+  /** One digest per event-loop thread: the provider lookup costs more than the hash. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-      char[] out = new char[8];
-      for (int i = 0; i < 4; i++) {
-        out[2 * i] = HEX[(d[i] >> 4) & 0xf];
-        out[2 * i + 1] = HEX[d[i] & 0xf];
-      }
-      return new String(out);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
+  });
+
+  static String shortHash(String secret) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    byte[] d = md.digest(secret.getBytes(StandardCharsets.UTF_8));
+    char[] out = new char[8];
+    for (int i = 0; i < 4; i++) {
+      out[2 * i] = HEX[(d[i] >> 4) & 0xf];
+      out[2 * i + 1] = HEX[d[i] & 0xf];
+    }
+    return new String(out);
   }
 }

@@ -33,6 +33,17 @@ class ResponseCacheTest {
   }
 
   @Test
+  void aHotRequestsAnswerIsReplacedAtMostOnceASecond() {
+    assertThat(cache.wants("k")).isTrue();
+    cache.put("k", answer("first", now.get()));
+    now.addAndGet(999);
+    assertThat(cache.wants("k")).as("the stored answer is under a second old").isFalse();
+    now.addAndGet(1);
+    assertThat(cache.wants("k")).isTrue();
+    assertThat(cache.wants("other")).isTrue();
+  }
+
+  @Test
   void aStaleEntryIsNotReturnedWhenStaleIsNotAllowed() {
     cache.put("k", answer("hi", now.get()));
     now.addAndGet(61_000);
