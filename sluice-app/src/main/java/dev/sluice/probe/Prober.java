@@ -105,8 +105,10 @@ public final class Prober {
   private final NodeRegistry registry;
   private final NodeClients clients;
   private final Supplier<SluiceConfig> config;
-  private final HealthPolicy policy;
-  private final ProbeSchedule schedule;
+  // Owned by the context; replaced by apply() when a config reload changes the health settings.
+  private HealthPolicy policy;
+  private ProbeSchedule schedule;
+  private final RandomGenerator random;
   private final Settings settings;
   private final RepairRunner repairs;
 
@@ -128,6 +130,7 @@ public final class Prober {
     this.clients = Objects.requireNonNull(clients, "clients");
     this.config = Objects.requireNonNull(config, "config");
     this.policy = Objects.requireNonNull(policy, "policy");
+    this.random = Objects.requireNonNull(random, "random");
     this.schedule = new ProbeSchedule(policy, random);
     this.settings = Objects.requireNonNull(settings, "settings");
     this.repairs = new RepairRunner(vertx, registry::nowMillis, repairSettings, this::afterRepair);
@@ -147,6 +150,30 @@ public final class Prober {
       reconcileTimer = vertx.setPeriodic(policy.probeInterval().toMillis(), id -> reconcile());
       log.info("prober started: {} node(s), probe every {} ms (±{} %), timeout {} ms", tracks.size(),
           policy.probeInterval().toMillis(), Math.round(policy.probeJitter() * 100), policy.probeTimeout().toMillis());
+    });
+  }
+
+  /**
+   * New health settings from a config reload: probe interval, timeout and thresholds apply at once (every node's next
+   * probe is rescheduled on the new interval), not only after the old interval has run out.
+   */
+  public Future<Void> apply(HealthPolicy next) {
+    Objects.requireNonNull(next, "next");
+    return onContext(() -> {
+      if (next.equals(policy)) return;
+      policy = next;
+      schedule = new ProbeSchedule(next, random);
+      if (!running) return;
+      if (reconcileTimer >= 0) vertx.cancelTimer(reconcileTimer);
+      reconcileTimer = vertx.setPeriodic(next.probeInterval().toMillis(), id -> reconcile());
+      long now = registry.nowMillis();
+      for (Track t : tracks.values()) {
+        if (t.timer >= 0) vertx.cancelTimer(t.timer);
+        t.timer = -1;
+        schedule(t, Math.max(0, schedule.firstProbeAt(now) - now));
+      }
+      log.info("prober: health settings reloaded: probe every {} ms, timeout {} ms", next.probeInterval().toMillis(),
+          next.probeTimeout().toMillis());
     });
   }
 

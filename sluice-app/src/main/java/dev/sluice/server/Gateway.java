@@ -63,6 +63,7 @@ public final class Gateway {
     registry.apply(config);
     router = new Router(registry, nodes, config);
     protections.apply(config);
+    if (prober != null) prober.apply(config.health());
     metrics.knownModels(config.models().keySet());
     metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
         () -> configs.current().routing().gpuBases(), System::currentTimeMillis);

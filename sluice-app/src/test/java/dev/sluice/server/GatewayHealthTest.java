@@ -179,6 +179,19 @@ class GatewayHealthTest {
   }
 
   @Test
+  void aReloadedProbeIntervalAppliesAtOnceNotAfterTheOldInterval() {
+    try (TestCluster c = new TestCluster().health(TestCluster.fastProbes(Duration.ofSeconds(60)))
+        .node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      c.health(TestCluster.fastProbes(Duration.ofMillis(100)));
+      c.configs.swap(c.config());
+      c.sim("a").injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS));
+      // three failed probes at the new 100 ms interval; the old interval would take three minutes
+      await().atMost(Duration.ofSeconds(5)).until(() ->
+          c.gateway.registry().get("a").health().state() == dev.sluice.health.NodeState.DEGRADED);
+    }
+  }
+
+  @Test
   void theRoutingPolicyCanBeSwitchedByAConfigReload() throws Exception {
     try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       var current = c.configs.current();
