@@ -111,9 +111,12 @@ class ContextGuardTest {
       assertThat(r.statusCode()).isEqualTo(400);
       assertThat(r.body()).contains("more than 16 levels").contains("server.maxJsonDepth");
 
-      HttpResponse<String> headers = Http.send(HttpRequest.newBuilder(URI.create(c.url("/v1/chat/completions")))
+      // its own client: the server closes the connection after a 431, which must not be reused by the next request
+      java.net.http.HttpClient own = java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+      HttpResponse<String> headers = own.send(HttpRequest.newBuilder(URI.create(c.url("/v1/chat/completions")))
           .header("x-big", "y".repeat(3000)).POST(HttpRequest.BodyPublishers.ofString(chat("qwen3:32b", "hi", 5)))
-          .build());
+          .build(), HttpResponse.BodyHandlers.ofString());
       assertThat(headers.statusCode()).isEqualTo(431);
 
       HttpResponse<String> body = Http.post(c.url("/v1/chat/completions"), chat("qwen3:32b", "x".repeat(5000), 5));
