@@ -53,6 +53,9 @@ final class GatewayHandler {
   private final NodeClients nodes;
   private final dev.sluice.node.NodeRegistry registry;
   private final RoutedRequest.Shared shared;
+  /** Connections that sent a refused framing: anything still pipelined on them is dropped, not served. */
+  private final java.util.Set<io.vertx.core.http.HttpConnection> poisoned =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final AdminApi admin;
   private final SluiceMetrics metrics;
   private final String startedAt = Instant.now().toString();
@@ -84,6 +87,22 @@ final class GatewayHandler {
 
   private void dispatch(HttpServerRequest req, long start) {
     String rawPath = req.path();
+    if (!poisoned.isEmpty() && poisoned.contains(req.connection())) {
+      return; // pipelined behind a refused framing: never served, the connection is closing
+    }
+    if (req.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+      // Netty lets Transfer-Encoding override Content-Length and keeps the connection, so CL.TE / TE.CL framing would
+      // smuggle a second request past a proxy that frames differently. Sluice's clients send JSON with a length.
+      io.vertx.core.http.HttpConnection conn = req.connection();
+      poisoned.add(conn);
+      conn.closeHandler(v -> poisoned.remove(conn));
+      req.response().putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, Endpoint.flavorOf(rawPath), "other", ErrorKind.INVALID_REQUEST,
+          "Transfer-Encoding on a request is refused (it is how requests are smuggled past proxies): send the body "
+              + "with a Content-Length", start);
+      conn.close();
+      return;
+    }
     String path = PathNormalizer.normalise(rawPath);
     if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
         && serveOperational(req, path)) {
