@@ -21,6 +21,8 @@ public enum ErrorKind {
   MAX_TOKENS_TOO_LARGE(400, "invalid_request_error", "max_tokens_too_large"),
   /** A tenant or model rate limit (requests/min, tokens/min, concurrent) refused the request. */
   RATE_LIMITED(429, "rate_limit_error", "rate_limit_exceeded"),
+  /** A browser request from an origin not in server.cors.allowedOrigins. */
+  ORIGIN_NOT_ALLOWED(403, "invalid_request_error", "origin_not_allowed"),
   /** The body is larger than server.maxBodyBytes. */
   BODY_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
   /** No node could answer before the first byte (all attempts failed). */

@@ -70,7 +70,9 @@ public final class ConfigLoader {
   private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
-  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes");
+  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors");
+  private static final List<String> CORS_KEYS = List.of("allowedOrigins", "allowCredentials", "maxAge");
+  private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:\\d{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?");
   private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
   private static final List<String> UPSTREAM_KEYS =
       List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts");
@@ -533,7 +535,37 @@ public final class ConfigLoader {
           problem("server.maxHeaderBytes", show(hb) + " must be an integer 1024..1048576 (bytes)");
         }
       }
-      return new ServerSettings(host, port, maxBody, depth, headers);
+      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")));
+    }
+
+    CorsSettings cors(JsonNode node) {
+      if (node == null || !isObject(node, "server.cors")) return CorsSettings.none();
+      rejectUnknown(node, "server.cors", CORS_KEYS);
+      List<String> origins = new ArrayList<>();
+      JsonNode o = node.get("allowedOrigins");
+      if (o != null && isArray(o, "server.cors.allowedOrigins")) {
+        for (int i = 0; i < o.size(); i++) {
+          String v = o.get(i).isTextual() ? o.get(i).asText() : null;
+          if (v != null && (v.equals(CorsSettings.ANY) || ORIGIN.matcher(v).matches())) {
+            origins.add(v);
+            if (v.equals(CorsSettings.ANY)) {
+              warning("server.cors.allowedOrigins", "\"*\" lets any web page call this gateway from a visitor's "
+                  + "browser; list the origins that need it");
+            }
+          } else {
+            problem("server.cors.allowedOrigins[" + i + "]", show(o.get(i)) + " is not an origin (expected "
+                + "\"https://host[:port]\" without a path, or \"*\")");
+          }
+        }
+      }
+      boolean credentials = bool(node, "server.cors", "allowCredentials", false);
+      Duration maxAge = duration(node, "server.cors", "maxAge", CorsSettings.DEFAULT_MAX_AGE);
+      try {
+        return new CorsSettings(origins, credentials, maxAge);
+      } catch (IllegalArgumentException e) {
+        problems.add("config: " + e.getMessage());
+        return CorsSettings.none();
+      }
     }
 
     Timeouts timeouts(JsonNode node) {

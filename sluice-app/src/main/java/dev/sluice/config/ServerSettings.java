@@ -8,8 +8,10 @@ package dev.sluice.config;
  * @param maxBodyBytes largest request body accepted (413 above)
  * @param maxJsonDepth deepest nesting of a request body's JSON (400 above)
  * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
+ * @param cors which browser origins may call the API
  */
-public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes) {
+public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
+    CorsSettings cors) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   /** 10 MiB: a 128K-token prompt is ~512 KiB of text; images as base64 stay well below this. */
@@ -21,6 +23,14 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   /** The range accepted for maxJsonDepth: below 8 real chat requests with tools fail; above 1000 risks the stack. */
   public static final int MIN_JSON_DEPTH = 8;
   public static final int MAX_JSON_DEPTH = 1000;
+
+  public ServerSettings {
+    java.util.Objects.requireNonNull(cors, "cors");
+  }
+
+  public ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes) {
+    this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, CorsSettings.none());
+  }
 
   public ServerSettings(String host, int port, long maxBodyBytes) {
     this(host, port, maxBodyBytes, DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_HEADER_BYTES);

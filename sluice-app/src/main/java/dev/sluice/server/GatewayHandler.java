@@ -103,6 +103,11 @@ final class GatewayHandler {
       conn.close();
       return;
     }
+    if (Cors.handle(req, configs.current().server().cors())) {
+      metrics.request("other", SluiceMetrics.UNKNOWN, req.response().getStatusCode(),
+          req.response().getStatusCode() == 204 ? "ok" : "client_error", System.nanoTime() - start);
+      return;
+    }
     String path = PathNormalizer.normalise(rawPath);
     if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
         && serveOperational(req, path)) {

@@ -160,7 +160,10 @@ class ConfigLoaderTest {
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
       {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, degradation, cache, limits, providers, models)
-      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes)
+      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors)
+      {'server': {'cors': {'allowedOrigins': ['*'], 'allowCredentials': true}}, 'providers': {OK}} | config: server.cors: allowCredentials with allowedOrigins "*" would let any web page act with a user's credentials
+      {'server': {'cors': {'allowedOrigins': ['https://app.example.com/ui']}}, 'providers': {OK}} | config: server.cors.allowedOrigins[0]: "https://app.example.com/ui" is not an origin (expected "https://host[:port]" without a path, or "*")
+      {'server': {'cors': {'origins': []}}, 'providers': {OK}}    | config: server.cors.origins: unknown key (known: allowedOrigins, allowCredentials, maxAge)
       {'server': {'maxJsonDepth': 4}, 'providers': {OK}}          | config: server.maxJsonDepth: 4 must be an integer 8..1000 (nesting levels)
       {'server': {'maxHeaderBytes': 100}, 'providers': {OK}}      | config: server.maxHeaderBytes: 100 must be an integer 1024..1048576 (bytes)
       {'degradation': {'scope': 'region'}, 'providers': {OK}}     | config: degradation.scope: "region" is not a scope (expected "model"
@@ -267,6 +270,16 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void warnsThatEveryOriginMayCallTheGatewayFromABrowser() throws Exception {
+    ConfigLoader.Result r = ConfigLoader.parseDetailed(json(
+        "{'server': {'cors': {'allowedOrigins': ['*', 'https://App.Example.com:8443']}}, 'providers': {" + OK_PROVIDER
+            + "}}"), "t");
+    assertThat(r.warnings()).anySatisfy(w -> assertThat(w).startsWith("config: server.cors.allowedOrigins: \"*\" lets "
+        + "any web page call this gateway"));
+    assertThat(r.config().server().cors().allowedOrigins()).containsExactly("*", "https://app.example.com:8443");
+  }
+
+  @Test
   void collectsAllProblemsInsteadOfStoppingAtTheFirst() {
     String config = "{'server': {'port': -1, 'prot': 1}, 'timeouts': {'idle': '30'},"
         + "'providers': {"
@@ -274,7 +287,7 @@ class ConfigLoaderTest {
         + "  'b': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'extra': true}]}}}";
 
     assertThat(problems(config)).containsExactly(
-        "config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes)",
+        "config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors)",
         "config: server.port: -1 must be a TCP port 0..65535 (0 = any free port)",
         "config: timeouts.idle: \"30\" must be a positive duration like \"250ms\", \"2s\", \"5m\" or \"1h\"",
         "config: providers.a.api: \"x\" is not a known api (expected \"openai-completions\", \"openai\" or \"ollama\")",
