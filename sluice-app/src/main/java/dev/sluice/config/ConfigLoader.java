@@ -284,7 +284,7 @@ public final class ConfigLoader {
         return new dev.sluice.degrade.DegradationSettings(enabled, scope, window, minRequests, cacheT, downT, staticT,
             dwell, probeShare, fallback, downgrade, message, reply);
       } catch (IllegalArgumentException e) {
-        problems.add(e.getMessage().startsWith("config: ") ? e.getMessage() : "config: " + e.getMessage());
+        settingsProblem(e);
         return d;
       }
     }
@@ -308,7 +308,7 @@ public final class ConfigLoader {
       try {
         return new dev.sluice.degrade.CacheSettings(maxBytes, maxEntry, fresh, stale, models);
       } catch (IllegalArgumentException e) {
-        problems.add(e.getMessage().startsWith("config: ") ? e.getMessage() : "config: " + e.getMessage());
+        settingsProblem(e);
         return d;
       }
     }
@@ -563,7 +563,7 @@ public final class ConfigLoader {
       try {
         return new CorsSettings(origins, credentials, maxAge);
       } catch (IllegalArgumentException e) {
-        problems.add("config: " + e.getMessage());
+        settingsProblem(e);
         return CorsSettings.none();
       }
     }
@@ -954,6 +954,11 @@ public final class ConfigLoader {
           }
         }
       }
+    }
+
+    /** A settings record refused its values; its message already names the key and the fix. */
+    void settingsProblem(IllegalArgumentException e) {
+      problems.add(e.getMessage().startsWith("config: ") ? e.getMessage() : "config: " + e.getMessage());
     }
 
     void problem(String path, String message) {

@@ -9,7 +9,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -49,18 +48,8 @@ public final class CacheKey {
     return tenant + '\n' + endpoint + '\n' + sha256Hex(body);
   }
 
-  /** One digest per thread: looking SHA-256 up in the provider list costs more than hashing a request. */
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e); // every JDK must provide it
-    }
-  });
-
   private static String sha256Hex(ObjectNode body) {
-    MessageDigest digest = SHA256.get();
-    digest.reset();
+    MessageDigest digest = dev.sluice.support.Sha256.digest();
     try (JsonGenerator gen = Json.MAPPER.getFactory()
         .createGenerator(new DigestOutputStream(OutputStream.nullOutputStream(), digest))) {
       writeCanonical(gen, body, true);

@@ -338,10 +338,7 @@ final class Exchange {
   }
 
   private void write(Attempt a, Buffer data) {
-    if (captured != null) {
-      if (captured.length() + data.length() > captureLimit) captured = null; // too big to keep: relay only
-      else captured.appendBuffer(data);
-    }
+    capture(data);
     resp.write(data);
     if (resp.writeQueueFull()) {
       a.upstreamResp.pause();
@@ -349,6 +346,13 @@ final class Exchange {
         if (live(a)) a.upstreamResp.resume();
       });
     }
+  }
+
+  /** Keeps a copy of what reaches the client, up to the capture limit; past it, relays only. */
+  private void capture(Buffer data) {
+    if (captured == null || data.length() == 0) return;
+    if (captured.length() + data.length() > captureLimit) captured = null;
+    else captured.appendBuffer(data);
   }
 
   private void onEnd(Attempt a) {
@@ -363,10 +367,7 @@ final class Exchange {
       }
     }
     metrics.attempt(a.node.spec().id(), "ok");
-    if (captured != null && tail.length() > 0) {
-      if (captured.length() + tail.length() > captureLimit) captured = null;
-      else captured.appendBuffer(tail);
-    }
+    capture(tail);
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
     finish(status, status / 100 == 2 ? "ok" : "client_error", false);

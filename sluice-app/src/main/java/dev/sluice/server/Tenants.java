@@ -2,8 +2,6 @@ package dev.sluice.server;
 
 import io.vertx.core.http.HttpServerRequest;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 
 /**
  * Who a request belongs to, for rate limits and the response cache key. Until gateway tokens map keys to named
@@ -25,19 +23,8 @@ final class Tenants {
     return "key-" + shortHash(key.trim());
   }
 
-  /** One digest per event-loop thread: the provider lookup costs more than the hash. */
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
-  });
-
   static String shortHash(String secret) {
-    MessageDigest md = SHA256.get();
-    md.reset();
-    byte[] d = md.digest(secret.getBytes(StandardCharsets.UTF_8));
+    byte[] d = dev.sluice.support.Sha256.digest().digest(secret.getBytes(StandardCharsets.UTF_8));
     char[] out = new char[8];
     for (int i = 0; i < 4; i++) {
       out[2 * i] = HEX[(d[i] >> 4) & 0xf];

@@ -26,10 +26,8 @@ class DegradationTest {
 
   /** Every request measures the nodes (probe share 1) so the test controls the error rate exactly. */
   private static DegradationSettings measuring(Duration dwell, Map<String, String> downgrade) {
-    DegradationSettings d = DegradationSettings.defaults();
-    return new DegradationSettings(true, DegradationSettings.Scope.MODEL, Duration.ofSeconds(60), 20,
-        d.cacheThreshold(), d.downgradeThreshold(), d.staticThreshold(), dwell, 1.0, true, downgrade,
-        d.staticMessage(), d.staticReply());
+    return DegradationSettings.defaults().withMinRequests(20).withDwell(dwell).withProbeShare(1.0)
+        .withDowngrade(downgrade);
   }
 
   private static String chat(int i) {
