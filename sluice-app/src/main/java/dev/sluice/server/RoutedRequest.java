@@ -194,7 +194,8 @@ final class RoutedRequest implements Exchange.Listener {
       return;
     }
     if (routed instanceof Router.NoHealthyNode none) {
-      shared.protections().degradation.record(model, true);
+      // a model whose nodes are still warming up is not failing: its requests take the ladder but raise no level
+      if (!none.warmingUp()) shared.protections().degradation.record(model, true);
       resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, router.healthProbeSeconds())));
       fallBack(ErrorKind.NO_HEALTHY_NODE, "no healthy node for model \"" + model + "\" right now: " + none.why());
       return;

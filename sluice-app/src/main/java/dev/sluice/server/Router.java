@@ -68,8 +68,11 @@ final class Router {
   /** Admission control refused the request. */
   record Overloaded(long retryAfterMillis, String reason) implements Result {}
 
-  /** No node of the model is in rotation; {@code why} lists each node's state. */
-  record NoHealthyNode(String why) implements Result {}
+  /**
+   * No node of the model is in rotation; {@code why} lists each node's state. {@code warmingUp}: every one of them is
+   * STARTING or WARMING (start-up or warm-up), which is not evidence of failure.
+   */
+  record NoHealthyNode(String why, boolean warmingUp) implements Result {}
 
   /** The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes). */
   record NoNodeSpeaksApi() implements Result {}
@@ -81,6 +84,7 @@ final class Router {
     Map<String, String> gpuById = new HashMap<>();
     StringBuilder why = new StringBuilder();
     boolean anySpeaks = false;
+    boolean allWarming = true;
     for (NodeSpec n : nodes) {
       if (!Exchange.speaks(n, endpoint)) continue;
       anySpeaks = true;
@@ -90,6 +94,8 @@ final class Router {
       if (!e.canServe(model, now)) {
         if (!why.isEmpty()) why.append("; ");
         var snap = e.health().snapshot();
+        allWarming &= snap.state() == dev.sluice.health.NodeState.STARTING
+            || snap.state() == dev.sluice.health.NodeState.WARMING;
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
         else if (e.coolingUntilMillis() > now) why.append(" (busy, cooling down)");
@@ -102,7 +108,7 @@ final class Router {
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
     if (!anySpeaks) return new NoNodeSpeaksApi();
-    if (views.isEmpty()) return new NoHealthyNode(why.toString());
+    if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
     RouteRequest request = new RouteRequest(model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
         expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,
         settings.ttftBudget().toMillis());

@@ -58,7 +58,10 @@ class DegradationTest {
 
   @Test
   void levelsRiseAtTheirThresholdsAndFallOneStepAtATimeWithHysteresis() throws Exception {
+    // Probes once a second (timeout 1 s): with the 100 ms default a busy machine can time a probe out, and a
+    // recovering node's generation probe would then take the 500 meant for a request.
     try (TestCluster c = new TestCluster().upstream(new UpstreamSettings(8, 8, 1))
+        .health(TestCluster.fastProbes(Duration.ofSeconds(1)))
         .degradation(measuring(Duration.ofMillis(300), Map.of()))
         .node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       int[] seq = {0};
@@ -142,6 +145,30 @@ class DegradationTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("x-model-downgraded")).hasValue("qwen2:7b");
       }
+    }
+  }
+
+  @Test
+  void requestsWhileAModelIsStillWarmingUpTakeTheLadderButRaiseNoLevel() throws Exception {
+    // the big model's warm-up prompt runs 50x slower than a real GPU: it stays WARMING for the whole test
+    try (TestCluster c = new TestCluster()
+        .degradation(measuring(Duration.ofSeconds(20), Map.of("qwen3:32b", "qwen2:7b")).withMinRequests(5))
+        .model(new dev.sluice.config.ModelSpec("qwen3:32b", "qwen3:32b", 24576, 4096,
+            new dev.sluice.config.ModelSpec.GpuProfile("22G", true, "Hello, I am ready to assist.")))
+        .node("big", GpuProfile.A100, "qwen3:32b", 1).node("small", GpuProfile.A10, "qwen2:7b", 0)) {
+      c.sim("big").injectFault(SimFault.slow(50));
+      c.startWithoutWaiting();
+      await().atMost(Duration.ofSeconds(10)).until(() -> c.gateway.registry().get("small").health().state()
+          == dev.sluice.health.NodeState.READY
+          && c.gateway.registry().get("big").health().state() == dev.sluice.health.NodeState.WARMING);
+      for (int i = 0; i < 10; i++) {
+        HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), chat(200 + i));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-model-downgraded")).hasValue("qwen2:7b");
+      }
+      assertThat(c.gateway.registry().get("big").health().state()).isEqualTo(dev.sluice.health.NodeState.WARMING);
+      assertThat(level(c)).as("10 requests found no node in rotation, but warming up is not failing")
+          .isEqualTo("NORMAL");
     }
   }
 

@@ -138,11 +138,17 @@ public final class TestCluster implements AutoCloseable {
 
   /** Starts the gateway on port 0 with one provider per model over the nodes added so far (all Ollama-API nodes). */
   public TestCluster start() {
+    startWithoutWaiting();
+    awaitReady();
+    return this;
+  }
+
+  /** Starts the gateway without waiting for the nodes to be READY (tests of start-up and warm-up). */
+  public TestCluster startWithoutWaiting() {
     configs = new ConfigHolder(config());
     metrics = new SluiceMetrics();
     gateway = new Gateway(gatewayVertx, configs, metrics, eventLoops);
     await(gateway.start("127.0.0.1", 0));
-    awaitReady();
     return this;
   }
 
