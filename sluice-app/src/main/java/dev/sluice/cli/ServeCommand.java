@@ -50,8 +50,9 @@ public final class ServeCommand implements Callable<Integer> {
     try {
       running = start(loaded, config, host, port, eventLoops);
     } catch (Exception e) {
-      System.err.println("sluice: cannot start the gateway: " + rootMessage(e)
-          + " (is another process using the port? try --port)");
+      String why = rootMessage(e);
+      System.err.println("sluice: cannot start the gateway: " + why
+          + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
       return 1;
     }
     CountDownLatch stopped = new CountDownLatch(1);

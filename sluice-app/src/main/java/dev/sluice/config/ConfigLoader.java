@@ -36,10 +36,12 @@ import java.util.regex.Pattern;
  * (expected http(s)://host:port)}. Unknown keys in Sluice's own blocks are errors; unknown keys in Clawdbot's provider
  * blocks and model entries are tolerated and reported as warnings.
  *
- * <p>Format: a top-level object with optional {@code server} ({@code host}, {@code port}, {@code maxBodyBytes}),
- * {@code timeouts} ({@code connect}, {@code firstToken}, {@code idle}, {@code total} as "250ms"/"2s"/"5m"/"1h"),
- * {@code upstream} ({@code maxConnectionsPerNode}, {@code maxWaitQueuePerNode}, {@code maxAttempts} 1..5) and a
- * required {@code providers} object (or Clawdbot's {@code models.providers}). A provider has {@code models[]}
+ * <p>Format: a top-level object with optional {@code server} ({@code host}, {@code port}, {@code maxBodyBytes},
+ * {@code tls} with {@code certFile}, {@code keyFile}, {@code redirectHttpPort}; TLS file paths are relative to the
+ * config file's directory), {@code timeouts} ({@code connect}, {@code firstToken}, {@code idle}, {@code total} as
+ * "250ms"/"2s"/"5m"/"1h"), {@code upstream} ({@code maxConnectionsPerNode}, {@code maxWaitQueuePerNode},
+ * {@code maxAttempts} 1..5, {@code tls} with {@code caFile}, {@code verifyHostname}) and a required {@code providers}
+ * object (or Clawdbot's {@code models.providers}). A provider has {@code models[]}
  * ({@code id}, {@code name}, {@code contextWindow}, {@code maxTokens}, {@code gpuProfile}), an {@code api}
  * ("openai-completions" by default, "openai" or "ollama"), an {@code apiKey}, and either one {@code baseUrl} (one node
  * whose id is the provider name) or {@code nodes[]} ({@code id}, {@code baseUrl}, {@code api}, {@code gpuType},
@@ -70,12 +72,16 @@ public final class ConfigLoader {
   private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
-  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors");
+  private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors",
+      "tls");
+  private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort");
+  private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
+  private static final String TLS_DOC = "generate a test certificate: see docs/tls.md";
   private static final List<String> CORS_KEYS = List.of("allowedOrigins", "allowCredentials", "maxAge");
   private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:\\d{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?");
   private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
   private static final List<String> UPSTREAM_KEYS =
-      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts");
+      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts", "tls");
   private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "models", "nodes");
   private static final List<String> MODEL_KEYS = List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile", "overflowModel");
   private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
@@ -199,6 +205,8 @@ public final class ConfigLoader {
     final Map<String, String> nodeIds = new HashMap<>();
     /** "providers" or, in Clawdbot's nesting, "models.providers". */
     String providersPath = "providers";
+    /** Relative file paths in the config (TLS files) are resolved against the config file's directory. */
+    Path baseDir = Path.of("");
 
     SluiceConfig config(JsonNode root, String source) {
       if (!root.isObject()) {
@@ -206,6 +214,7 @@ public final class ConfigLoader {
         return null;
       }
       rejectUnknown(root, "", TOP_KEYS);
+      baseDir = directoryOf(source);
       ServerSettings server = server(root.get("server"));
       Timeouts timeouts = timeouts(root.get("timeouts"));
       UpstreamSettings upstream = upstream(root.get("upstream"));
@@ -535,7 +544,108 @@ public final class ConfigLoader {
           problem("server.maxHeaderBytes", show(hb) + " must be an integer 1024..1048576 (bytes)");
         }
       }
-      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")));
+      TlsSettings tls = serverTls(node.get("tls"), port);
+      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")), tls);
+    }
+
+    /** {@code server.tls}: certFile and keyFile together, both readable PEM files; the key's text is never shown. */
+    TlsSettings serverTls(JsonNode node, int httpsPort) {
+      if (node == null || !isObject(node, "server.tls")) return null;
+      rejectUnknown(node, "server.tls", SERVER_TLS_KEYS);
+      boolean hasCert = node.has("certFile");
+      boolean hasKey = node.has("keyFile");
+      if (!hasCert) {
+        problem("server.tls.certFile", "missing; give the PEM certificate chain, e.g. \"/etc/sluice/tls/cert.pem\""
+            + (hasKey ? ", to go with keyFile" : "") + " (" + TLS_DOC + ")");
+      }
+      if (!hasKey) {
+        problem("server.tls.keyFile", "missing; give the PEM private key of the certificate, e.g. "
+            + "\"/etc/sluice/tls/key.pem\"" + (hasCert ? ", to go with certFile" : "") + " (" + TLS_DOC + ")");
+      }
+      Path cert = hasCert ? pemFile(node, "server.tls", "certFile", Pem.CERTIFICATE) : null;
+      Path key = hasKey ? pemFile(node, "server.tls", "keyFile", Pem.PRIVATE_KEY) : null;
+      Integer redirect = null;
+      JsonNode r = node.get("redirectHttpPort");
+      if (r != null) {
+        if (r.isIntegralNumber() && r.canConvertToInt() && r.asInt() >= 0 && r.asInt() <= 65535) {
+          redirect = r.asInt();
+          if (redirect != 0 && redirect == httpsPort) {
+            problem("server.tls.redirectHttpPort", redirect + " is server.port, where HTTPS listens; give another "
+                + "port (usually 80) or leave it out");
+          }
+        } else {
+          problem("server.tls.redirectHttpPort", show(r) + " must be a TCP port 1..65535 (usually 80; 0 = any free "
+              + "port, for tests)");
+        }
+      }
+      return cert == null || key == null ? null : new TlsSettings(cert, key, redirect);
+    }
+
+    /** {@code upstream.tls}: an optional CA bundle for https nodes and the host-name check. */
+    UpstreamTls upstreamTls(JsonNode node) {
+      if (node == null || !isObject(node, "upstream.tls")) return UpstreamTls.defaults();
+      rejectUnknown(node, "upstream.tls", UPSTREAM_TLS_KEYS);
+      Path ca = node.has("caFile") ? pemFile(node, "upstream.tls", "caFile", Pem.CERTIFICATE) : null;
+      boolean verify = bool(node, "upstream.tls", "verifyHostname", true);
+      return new UpstreamTls(ca, verify);
+    }
+
+    /** What a PEM file must hold. */
+    enum Pem { CERTIFICATE, PRIVATE_KEY }
+
+    /**
+     * A PEM file named by {@code parent.key}, resolved against the config's directory; null (and a problem) when it is
+     * missing, unreadable or holds no PEM block of the expected kind. Messages name the path, never the contents.
+     */
+    Path pemFile(JsonNode parent, String path, String key, Pem kind) {
+      String at = path + "." + key;
+      JsonNode v = parent.get(key);
+      if (!v.isTextual() || v.asText().isBlank()) {
+        problem(at, show(v) + " must be a file path (" + TLS_DOC + ")");
+        return null;
+      }
+      Path file;
+      try {
+        file = baseDir.resolve(v.asText()).toAbsolutePath().normalize();
+      } catch (java.nio.file.InvalidPathException e) {
+        problem(at, show(v) + " is not a valid file path");
+        return null;
+      }
+      String shown = file.toString();
+      if (!Files.exists(file)) {
+        problem(at, shown + " does not exist (" + TLS_DOC + ")");
+        return null;
+      }
+      if (!Files.isRegularFile(file)) {
+        problem(at, shown + " is not a regular file (expected a PEM file)");
+        return null;
+      }
+      String text;
+      try {
+        text = new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
+      } catch (IOException e) {
+        problem(at, shown + " is not readable (make it readable by the gateway's user)");
+        return null;
+      }
+      if (kind == Pem.CERTIFICATE && !text.contains("-----BEGIN CERTIFICATE-----")) {
+        problem(at, shown + " holds no PEM certificate (expected \"-----BEGIN CERTIFICATE-----\"; convert DER with "
+            + "openssl x509 -inform der -in FILE -out FILE.pem)");
+        return null;
+      }
+      if (kind == Pem.PRIVATE_KEY) {
+        if (text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")) {
+          problem(at, shown + " is an encrypted key; Sluice reads unencrypted PEM keys (decrypt it with openssl pkey "
+              + "-in FILE -out FILE.plain and keep that file readable by the gateway only)");
+          return null;
+        }
+        if (!text.contains("-----BEGIN PRIVATE KEY-----") && !text.contains("-----BEGIN RSA PRIVATE KEY-----")
+            && !text.contains("-----BEGIN EC PRIVATE KEY-----")) {
+          problem(at, shown + " holds no PEM private key (expected \"-----BEGIN PRIVATE KEY-----\", or RSA/EC "
+              + "PRIVATE KEY)");
+          return null;
+        }
+      }
+      return file;
     }
 
     CorsSettings cors(JsonNode node) {
@@ -612,7 +722,7 @@ public final class ConfigLoader {
               show(a) + " must be an integer 1.." + MAX_ATTEMPTS_LIMIT + " (1 = no retry)");
         }
       }
-      return new UpstreamSettings(connections, queue, attempts);
+      return new UpstreamSettings(connections, queue, attempts, upstreamTls(node.get("tls")));
     }
 
     /** Reads an optional positive int; {@code fallback} when absent or invalid (invalid is recorded). */
@@ -975,6 +1085,17 @@ public final class ConfigLoader {
         if (!known.contains(k)) unknown.add(k);
       });
       return unknown;
+    }
+
+    /** The directory of the config file named by {@code source}; the working directory when it has none. */
+    private static Path directoryOf(String source) {
+      if (source == null) return Path.of("");
+      try {
+        Path parent = Path.of(source).toAbsolutePath().getParent();
+        return parent != null && Files.isDirectory(parent) ? parent : Path.of("");
+      } catch (java.nio.file.InvalidPathException e) {
+        return Path.of("");
+      }
     }
 
     private static String join(String path, String key) {

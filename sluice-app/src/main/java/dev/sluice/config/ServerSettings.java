@@ -9,9 +9,10 @@ package dev.sluice.config;
  * @param maxJsonDepth deepest nesting of a request body's JSON (400 above)
  * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
  * @param cors which browser origins may call the API
+ * @param tls HTTPS listener settings; null = plain HTTP; read when the listener starts
  */
 public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
-    CorsSettings cors) {
+    CorsSettings cors, TlsSettings tls) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   /** 10 MiB: a 128K-token prompt is ~512 KiB of text; images as base64 stay well below this. */
@@ -28,12 +29,23 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
     java.util.Objects.requireNonNull(cors, "cors");
   }
 
+  /** Plain HTTP. */
+  public ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
+      CorsSettings cors) {
+    this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, null);
+  }
+
   public ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes) {
     this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, CorsSettings.none());
   }
 
   public ServerSettings(String host, int port, long maxBodyBytes) {
     this(host, port, maxBodyBytes, DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_HEADER_BYTES);
+  }
+
+  /** These settings served over HTTPS with {@code tls} (null = plain HTTP). */
+  public ServerSettings withTls(TlsSettings tls) {
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls);
   }
 
   public static ServerSettings defaults() {

@@ -97,6 +97,9 @@ final class ProbeHttp {
     if (t instanceof ConnectException) return "connect refused";
     if (t instanceof UnknownHostException) return "unknown host " + t.getMessage();
     if (t instanceof HttpClosedException) return "connection closed";
+    if (t instanceof javax.net.ssl.SSLException || t.getCause() instanceof javax.net.ssl.SSLException) {
+      return dev.sluice.upstream.FailureClassifier.ofException(t, false).detail(); // names the setting to fix
+    }
     if (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout")) {
       return "timeout after " + timeoutMs + " ms";
     }

@@ -39,6 +39,8 @@ public final class Gateway {
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private volatile int port = -1;
+  private volatile HttpServer redirectServer;
+  private volatile int redirectPort = -1;
 
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
@@ -108,7 +110,10 @@ public final class Gateway {
     }
   }
 
-  /** Listens on host:port (port 0 = any free port); completes with the bound port. */
+  /**
+   * Listens on host:port (port 0 = any free port), over HTTPS when {@code server.tls} is set, plus its plain-HTTP
+   * redirect port when configured; completes with the bound port, or fails naming the certificate file at fault.
+   */
   public Future<Integer> start(String host, int requestedPort) {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(host)
@@ -117,29 +122,62 @@ public final class Gateway {
         .setHandle100ContinueAutomatically(true)
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
         .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+    dev.sluice.config.TlsSettings tls = configs.current().server().tls();
+    if (tls != null) {
+      try {
+        options = TlsListeners.https(vertx, options, tls);
+      } catch (TlsListeners.CertificateProblem e) {
+        return Future.failedFuture(e);
+      }
+    }
+    HttpServerOptions base = options;
     // The first instance binds (possibly port 0); the others share the port it got.
     // Vert.x shares one listening socket between servers of the same host and port; port 0 would give each server
     // its own random port, a negative port gives them one shared random port.
     int bindPort = requestedPort == 0 ? -1 : requestedPort;
-    Listener first = new Listener(new HttpServerOptions(options).setPort(bindPort));
+    Listener first = new Listener(new HttpServerOptions(base).setPort(bindPort));
     return vertx.deployVerticle(first)
         .compose(id -> {
           deployments.add(id);
           port = first.server.actualPort();
           if (eventLoops == 1) return Future.succeededFuture(port);
-          HttpServerOptions shared = new HttpServerOptions(options).setPort(bindPort);
+          HttpServerOptions shared = new HttpServerOptions(base).setPort(bindPort);
           return vertx.deployVerticle(() -> new Listener(shared), new DeploymentOptions().setInstances(eventLoops - 1))
               .map(more -> {
                 deployments.add(more);
                 return port;
               });
         })
+        .compose(p -> tls == null || tls.redirectHttpPort() == null ? Future.succeededFuture(p)
+            : startRedirect(host, tls.redirectHttpPort(), p).map(p))
         .onSuccess(p -> {
-          log.info("Sluice listening on http://{}:{} ({} event loops)", host, p, eventLoops);
+          log.info("Sluice listening on {}://{}:{} ({} event loops){}", tls == null ? "http" : "https", host, p,
+              eventLoops, redirectPort < 0 ? "" : "; http://" + host + ":" + redirectPort + " redirects to https");
           prober.start();
           scraper.start();
           probeAll(configs.current());
         });
+  }
+
+  /** The plain-HTTP port that answers everything with 308 to HTTPS; nothing on it reaches the API or a node. */
+  private Future<Void> startRedirect(String host, int requestedPort, int httpsPort) {
+    HttpServerOptions plain = new HttpServerOptions().setHost(host).setPort(requestedPort)
+        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES).setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+    HttpServer server = vertx.createHttpServer(plain).requestHandler(req -> TlsListeners.redirect(req, httpsPort));
+    return server.listen()
+        .recover(e -> Future.failedFuture(new IllegalStateException("server.tls.redirectHttpPort: cannot listen on "
+            + host + ":" + requestedPort + " (" + e.getMessage() + "; is the port in use, or below 1024 without the "
+            + "right to bind it?)")))
+        .map(s -> {
+          redirectServer = s;
+          redirectPort = s.actualPort();
+          return null;
+        });
+  }
+
+  /** The plain-HTTP redirect port, or -1 when there is none. */
+  public int redirectPort() {
+    return redirectPort;
   }
 
   public int port() {
@@ -156,6 +194,9 @@ public final class Gateway {
     prober.stop();
     scraper.stop();
     List<Future<Void>> undeploys = new ArrayList<>();
+    if (redirectServer != null) undeploys.add(redirectServer.close());
+    redirectServer = null;
+    redirectPort = -1;
     for (String id : deployments) undeploys.add(vertx.undeploy(id));
     deployments.clear();
     return Future.join(undeploys).eventually(() -> {

@@ -38,6 +38,12 @@ public final class FailureClassifier {
       // The node's process is down, the host unreachable, or it never completed the handshake.
       return new Failure(Failure.Kind.CONNECT, "connect failed (" + shortText(t) + ")");
     }
+    javax.net.ssl.SSLException tls = sslCause(t);
+    if (tls != null) {
+      // No TLS session with the node (certificate not trusted or not for its host, or no TLS on that port): like a
+      // refused connect, nothing reached the engine; another node may work, and this one stays unusable until fixed.
+      return new Failure(Failure.Kind.CONNECT, "TLS handshake failed: " + tlsReason(tls));
+    }
     if (!connected && t instanceof VertxException && String.valueOf(t.getMessage()).contains("timeout")) {
       // Vert.x reports a connect/pool timeout as a VertxException with "timeout" in the text.
       return new Failure(Failure.Kind.CONNECT, "connect timed out");
@@ -59,6 +65,30 @@ public final class FailureClassifier {
       return new Failure(Failure.Kind.NODE_ERROR, "error as first stream event");
     }
     return null;
+  }
+
+  /** The TLS error in {@code t}'s cause chain (Netty sometimes wraps it), or null. */
+  private static javax.net.ssl.SSLException sslCause(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException e) return e;
+    }
+    return null;
+  }
+
+  /** The JDK's reason in words an operator acts on, with the setting to check; never certificate contents. */
+  private static String tlsReason(javax.net.ssl.SSLException e) {
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("PKIX") || m.contains("certification path")) {
+      return "the node's certificate is not trusted (set upstream.tls.caFile to the CA that signed it)";
+    }
+    if (m.contains("No subject alternative") || m.contains("No name matching")) {
+      return "the node's certificate does not name the host of its baseUrl (use a host the certificate names, "
+          + "or see upstream.tls.verifyHostname)";
+    }
+    if (m.contains("plaintext") || m.contains("Unsupported or unrecognized SSL message")) {
+      return "the node does not speak TLS on that port (use http:// in its baseUrl)";
+    }
+    return shortText(e) + " (check upstream.tls.caFile and the node's certificate)";
   }
 
   private static String shortText(Throwable t) {

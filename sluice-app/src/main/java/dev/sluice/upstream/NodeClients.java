@@ -2,9 +2,11 @@ package dev.sluice.upstream;
 
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.UpstreamTls;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +32,7 @@ public final class NodeClients {
 
   /** Makes the clients match a new config snapshot. Call on every swap, from any thread. */
   public synchronized void apply(SluiceConfig config) {
+    warnIfHostNamesUnchecked(config);
     Map<String, NodeClient> next = new HashMap<>();
     for (NodeSpec n : config.nodes()) {
       NodeClient old = byId.get(n.id());
@@ -61,10 +64,27 @@ public final class NodeClients {
     return a.upstream().equals(b.upstream()) && a.timeouts().connect().equals(b.timeouts().connect());
   }
 
-  private static HttpClientOptions clientOptions(NodeSpec n, SluiceConfig config) {
-    boolean tls = "https".equalsIgnoreCase(n.root().getScheme());
+  /** Once when the setting turns off (start or reload), and only if some node is reached over https. */
+  private void warnIfHostNamesUnchecked(SluiceConfig config) {
+    boolean off = !config.upstream().tls().verifyHostname();
+    boolean wasOff = applied != null && !applied.upstream().tls().verifyHostname();
+    if (!off || wasOff) return;
+    long https = config.nodes().stream().filter(NodeClients::https).count();
+    if (https > 0) {
+      log.warn("upstream.tls.verifyHostname is false: {} https node(s) are accepted with a certificate for any host "
+          + "name, so anyone holding a certificate from a trusted CA can pose as them; turn it on outside tests",
+          https);
+    }
+  }
+
+  private static boolean https(NodeSpec n) {
+    return "https".equalsIgnoreCase(n.root().getScheme());
+  }
+
+  static HttpClientOptions clientOptions(NodeSpec n, SluiceConfig config) {
+    boolean tls = https(n);
     int port = n.root().getPort() > 0 ? n.root().getPort() : (tls ? 443 : 80);
-    return new HttpClientOptions()
+    HttpClientOptions options = new HttpClientOptions()
         .setDefaultHost(n.root().getHost())
         .setDefaultPort(port)
         .setSsl(tls)
@@ -75,6 +95,14 @@ public final class NodeClients {
         .setDecompressionSupported(false)
         .setConnectTimeout((int) config.timeouts().connect().toMillis())
         .setName("node-" + n.id());
+    if (!tls) return options;
+    UpstreamTls settings = config.upstream().tls();
+    // SNI so a node behind a TLS proxy with several names presents the right certificate; HTTP/1.1 only (no ALPN).
+    options.setVerifyHost(settings.verifyHostname()).setForceSni(true);
+    if (settings.caFile() != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(settings.caFile().toString()));
+    }
+    return options;
   }
 
   public NodeClient get(String nodeId) {
