@@ -71,6 +71,13 @@ public final class SimCommand implements Callable<Integer> {
       description = "Override a GPU profile figure, repeatable, e.g. --set prefillTokensPerSecond=800.")
   private List<String> overrides = List.of();
 
+  @Option(names = "--tls-cert", paramLabel = "PEM",
+      description = "Listen with HTTPS using this PEM certificate chain (with --tls-key; see docs/tls.md).")
+  private Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", description = "PEM private key of --tls-cert.")
+  private Path tlsKey;
+
   @Option(names = "--cluster", paramLabel = "FILE",
       description = "Start every node of a cluster file instead of one node (the single-node options are ignored).")
   private Path cluster;
@@ -144,6 +151,18 @@ public final class SimCommand implements Callable<Integer> {
     SimOptions options = new SimOptions(id, host, port, gpu,
         models.isEmpty() ? List.of(SimOptions.DEFAULT_MODEL) : models, timeScale, seed, embeddingDimensions,
         writeSplitBytes, figures);
+    if (tlsCert != null || tlsKey != null) {
+      if (tlsCert == null || tlsKey == null) {
+        throw new IllegalArgumentException("--tls-cert and --tls-key go together (or give neither for plain HTTP)");
+      }
+      for (Path f : List.of(tlsCert, tlsKey)) {
+        if (!java.nio.file.Files.isReadable(f)) {
+          throw new IllegalArgumentException(f + " is not a readable file (generate a test certificate: see "
+              + "docs/tls.md)");
+        }
+      }
+      options = options.withTls(tlsCert.toAbsolutePath(), tlsKey.toAbsolutePath());
+    }
     return new SimCluster.NodeSpec(options, parsed);
   }
 }

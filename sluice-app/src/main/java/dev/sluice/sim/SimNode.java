@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.HttpServerRequest;
 import java.io.IOException;
 import java.time.Duration;
@@ -99,8 +100,7 @@ public final class SimNode {
     } catch (IllegalArgumentException e) {
       return Future.failedFuture(e); // e.g. an unknown engine figure in options.overrides()
     }
-    // real Ollama and vLLM speak HTTP/1.1 only in clear text: no h2c upgrade
-    return vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+    return vertx.createHttpServer(serverOptions(options))
         .requestHandler(node::handle)
         .listen(options.port(), options.host())
         .map(server -> {
@@ -112,14 +112,25 @@ public final class SimNode {
         });
   }
 
+  /**
+   * Real Ollama and vLLM speak HTTP/1.1 only in clear text (no h2c upgrade); behind a TLS proxy they speak HTTPS with
+   * HTTP/1.1, which {@link SimOptions#tlsCert()} imitates.
+   */
+  private static HttpServerOptions serverOptions(SimOptions options) {
+    HttpServerOptions server = new HttpServerOptions().setHttp2ClearTextEnabled(false);
+    if (!options.tls()) return server;
+    return server.setSsl(true).setUseAlpn(false).setKeyCertOptions(new PemKeyCertOptions()
+        .setCertPath(options.tlsCert().toString()).setKeyPath(options.tlsKey().toString()));
+  }
+
   /** The port the node listens on. */
   public int port() {
     return options.port();
   }
 
-  /** {@code http://<host>:<port>}. */
+  /** {@code http://<host>:<port>}, or {@code https://} when the node listens with TLS. */
   public String baseUrl() {
-    return "http://" + options.host() + ":" + port();
+    return (options.tls() ? "https://" : "http://") + options.host() + ":" + port();
   }
 
   /** The options the node runs with: the bound port and the resolved id. */
@@ -208,7 +219,7 @@ public final class SimNode {
         server.close();
         return;
       }
-      vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false))
+      vertx.createHttpServer(serverOptions(options))
           .requestHandler(this::handle)
           .listen(options.port(), options.host())
           .onSuccess(relistened -> server = relistened)

@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param embeddingDimensions length of embedding vectors
  * @param writeSplitBytes when positive, every response event is written in pieces of this many bytes
  * @param overrides engine figures that replace the GPU profile's defaults, by name (see the engine's profile)
+ * @param tlsCert PEM certificate chain: when set (with {@code tlsKey}) the node listens with HTTPS; null = plain HTTP
+ * @param tlsKey PEM private key of {@code tlsCert}
  */
 public record SimOptions(
     String id,
@@ -27,7 +29,9 @@ public record SimOptions(
     long seed,
     int embeddingDimensions,
     int writeSplitBytes,
-    java.util.Map<String, Double> overrides) {
+    java.util.Map<String, Double> overrides,
+    java.nio.file.Path tlsCert,
+    java.nio.file.Path tlsKey) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_MODEL = "qwen3:32b";
@@ -52,9 +56,30 @@ public record SimOptions(
       throw new IllegalArgumentException("embeddingDimensions: " + embeddingDimensions + " (expected >= 1)");
     }
     overrides = overrides == null ? java.util.Map.of() : java.util.Map.copyOf(overrides);
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new IllegalArgumentException("tls: give both the certificate and the key (--tls-cert and --tls-key), "
+          + "or neither for plain HTTP");
+    }
     if (writeSplitBytes < 0) {
       throw new IllegalArgumentException("writeSplitBytes: " + writeSplitBytes + " (expected >= 0, 0 = off)");
     }
+  }
+
+  /** Plain HTTP. */
+  public SimOptions(String id, String host, int port, GpuProfile gpu, List<String> models, double timeScale, long seed,
+      int embeddingDimensions, int writeSplitBytes, java.util.Map<String, Double> overrides) {
+    this(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides, null, null);
+  }
+
+  /** Whether the node listens with HTTPS. */
+  public boolean tls() {
+    return tlsCert != null;
+  }
+
+  /** The node over HTTPS with this PEM certificate chain and key (see docs/tls.md). */
+  public SimOptions withTls(java.nio.file.Path cert, java.nio.file.Path key) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        cert, key);
   }
 
   /** An A10 node serving qwen3:32b at real speed on a free port of 127.0.0.1. */
@@ -64,43 +89,52 @@ public record SimOptions(
   }
 
   public SimOptions withId(String id) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withHost(String host) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withPort(int port) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withGpu(GpuProfile gpu) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withModels(String... models) {
     return new SimOptions(id, host, port, gpu, List.of(models), timeScale, seed, embeddingDimensions,
-        writeSplitBytes, overrides);
+        writeSplitBytes, overrides, tlsCert, tlsKey);
   }
 
   public SimOptions withTimeScale(double timeScale) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withSeed(long seed) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withEmbeddingDimensions(int embeddingDimensions) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withWriteSplitBytes(int writeSplitBytes) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 
   public SimOptions withOverrides(java.util.Map<String, Double> overrides) {
-    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides);
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey);
   }
 }
