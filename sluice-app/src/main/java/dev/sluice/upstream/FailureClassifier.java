@@ -67,12 +67,14 @@ public final class FailureClassifier {
     return null;
   }
 
-  /** The TLS error in {@code t}'s cause chain (Netty sometimes wraps it), or null. */
+  /** The innermost TLS error in {@code t}'s cause chain (Vert.x wraps the JDK's handshake error), or null. */
   private static javax.net.ssl.SSLException sslCause(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-      if (c instanceof javax.net.ssl.SSLException e) return e;
+    javax.net.ssl.SSLException found = null;
+    int depth = 0;
+    for (Throwable c = t; c != null && depth < 16; c = c.getCause(), depth++) {
+      if (c instanceof javax.net.ssl.SSLException e) found = e;
     }
-    return null;
+    return found;
   }
 
   /** The JDK's reason in words an operator acts on, with the setting to check; never certificate contents. */

@@ -96,6 +96,18 @@ public final class TestCluster implements AutoCloseable {
     return this;
   }
 
+  /** The gateway listens with HTTPS (and its redirect port when {@code tls} has one); see {@link TestCerts}. */
+  public TestCluster tls(dev.sluice.config.TlsSettings tls) {
+    this.server = server.withTls(tls);
+    return this;
+  }
+
+  /** How the gateway checks https nodes' certificates (nodes listen with TLS via {@link SimOptions#withTls}). */
+  public TestCluster upstreamTls(dev.sluice.config.UpstreamTls tls) {
+    this.upstream = upstream.withTls(tls);
+    return this;
+  }
+
   public TestCluster timeouts(Timeouts t) {
     this.timeouts = t;
     return this;
@@ -184,8 +196,9 @@ public final class TestCluster implements AutoCloseable {
     return gateway.port();
   }
 
+  /** The gateway's URL for {@code path}: {@code https://} when {@link #tls} is set. */
   public String url(String path) {
-    return "http://127.0.0.1:" + port() + path;
+    return (server.tls() == null ? "http" : "https") + "://127.0.0.1:" + port() + path;
   }
 
   public static Timeouts timeouts(Duration firstToken, Duration idle, Duration total) {
