@@ -2,6 +2,7 @@ package dev.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.support.Json;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -45,6 +46,8 @@ public final class JwksSource {
   private final Duration minInterval;
   private final LongSupplier clockMillis;
   private final HttpClient client;
+  /** Every fetch runs here: an HTTP exchange driven from a non-Vert.x thread can lose its response body. */
+  private final Context context;
   private final AtomicLong fetches = new AtomicLong();
   private volatile KeySet current = KeySet.EMPTY;
   /** Clock reading of the last on-demand fetch; Long.MIN_VALUE before the first. */
@@ -66,9 +69,10 @@ public final class JwksSource {
     this.minInterval = Objects.requireNonNull(minInterval, "minInterval");
     this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
     this.client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setName("jwks").setKeepAlive(false)
+        .with(new HttpClientOptions().setName("jwks").setKeepAlive(true).setKeepAliveTimeout(30)
             .setConnectTimeout((int) FETCH_TIMEOUT.toMillis()))
         .build();
+    this.context = vertx.getOrCreateContext();
   }
 
   /** Fetches once and schedules the refresh. Completes after the first attempt, whether it worked or not; never fails. */
@@ -123,6 +127,11 @@ public final class JwksSource {
       inFlight = done.future();
     }
     fetches.incrementAndGet();
+    context.runOnContext(v -> exchange(done));
+    return done.future();
+  }
+
+  private void exchange(Promise<Boolean> done) {
     KeySet before = current;
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(url.toString())
         .setConnectTimeout(FETCH_TIMEOUT.toMillis()).setIdleTimeout(FETCH_TIMEOUT.toMillis())
@@ -148,7 +157,6 @@ public final class JwksSource {
           }
           done.complete(changed);
         });
-    return done.future();
   }
 
   private boolean accept(KeySet fetched, KeySet before) {
@@ -201,7 +209,9 @@ public final class JwksSource {
         try {
           JsonObject jwk = new JsonObject(k.toString());
           if (!jwk.containsKey("alg")) jwk.put("alg", inferAlg(k));
-          keys.add(new JWK(jwk));
+          JWK parsed = new JWK(jwk);
+          if (parsed.publicKey() == null && parsed.mac() == null) throw new IllegalArgumentException("no key material");
+          keys.add(parsed);
           json.add(jwk.encode());
         } catch (RuntimeException e) {
           log.info("JWKS {}: keys[{}] skipped: not a valid {} key", url, i, k.path("kty").asText());
@@ -229,6 +239,13 @@ public final class JwksSource {
     };
     if (!kty.equals(expected)) return "alg " + alg + " with kty " + kty + " (expected " + expected + ")";
     if (alg.equals("ES256") && !"P-256".equals(k.path("crv").asText())) return "ES256 needs crv P-256";
+    for (String member : switch (kty) {
+      case "RSA" -> new String[] {"n", "e"};
+      case "EC" -> new String[] {"x", "y"};
+      default -> new String[] {"k"};
+    }) {
+      if (!k.path(member).isTextual() || k.get(member).textValue().isEmpty()) return "member " + member + " missing";
+    }
     if (k.hasNonNull("kid") && (!k.get("kid").isTextual() || !JwtVerifier.acceptableKid(k.get("kid").asText()))) {
       return "kid is not 1 to 128 printable ASCII characters";
     }
