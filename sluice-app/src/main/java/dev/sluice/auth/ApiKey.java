@@ -1,0 +1,82 @@
+package dev.sluice.auth;
+
+import dev.sluice.limit.Limits;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A gateway key as stored: its public id and the SHA-256 of the secret, never the secret itself. Validation messages
+ * start with the field name ({@code tenant: …}) so {@link KeyFile} can prefix where it was read.
+ *
+ * @param id public id, {@link KeyGenerator#PREFIX} plus 8 characters ({@code sk-sluice-AbCd1234}); unique
+ * @param sha256Hex SHA-256 of the whole secret, 64 lowercase hex digits
+ * @param tenant tenant id ({@link #isTenantId})
+ * @param models models the key may use; empty means every model
+ * @param limits the key's own limits; null means the config's limits for the tenant
+ * @param createdAt when the key was created
+ * @param expiresAt after this instant the key is refused; null for never
+ * @param revokedAt when the key was revoked; null while it is not
+ * @param note free text for operators; may be null
+ */
+public record ApiKey(String id, String sha256Hex, String tenant, Set<String> models, Limits limits, Instant createdAt,
+    Instant expiresAt, Instant revokedAt, String note) {
+  private static final Pattern TENANT_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}");
+  private static final Pattern ID = Pattern.compile(Pattern.quote(KeyGenerator.PREFIX) + "[A-Za-z0-9]{8}");
+  private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
+
+  /** What a tenant id may contain, for error messages. */
+  static final String TENANT_ID_RULE = "letters, digits, . _ : @ -; starting with a letter or digit; at most 64";
+
+  public ApiKey {
+    if (id == null || !ID.matcher(id).matches()) {
+      throw new IllegalArgumentException("id: " + quote(id) + " is not a key id (expected " + KeyGenerator.PREFIX
+          + " and 8 letters or digits)");
+    }
+    if (sha256Hex == null || !SHA256_HEX.matcher(sha256Hex).matches()) {
+      throw new IllegalArgumentException("sha256: not a SHA-256 digest (expected 64 lowercase hex digits)");
+    }
+    requireTenantId(tenant);
+    models = models == null ? Set.of() : Set.copyOf(models);
+    Objects.requireNonNull(createdAt, "createdAt");
+  }
+
+  /** True when {@code s} is a valid tenant id: {@code [A-Za-z0-9][A-Za-z0-9._:@-]{0,63}}. */
+  public static boolean isTenantId(String s) {
+    return s != null && TENANT_ID.matcher(s).matches();
+  }
+
+  static void requireTenantId(String tenant) {
+    if (!isTenantId(tenant)) {
+      throw new IllegalArgumentException("tenant: " + quote(tenant) + " is not a tenant id (" + TENANT_ID_RULE + ")");
+    }
+  }
+
+  /** True when the key is neither revoked nor expired at {@code nowMillis} (epoch milliseconds). */
+  public boolean active(long nowMillis) {
+    return revokedAt == null && !expiredAt(nowMillis);
+  }
+
+  boolean expiredAt(long nowMillis) {
+    return expiresAt != null && nowMillis >= expiresAt.toEpochMilli();
+  }
+
+  /** This key revoked at {@code at}; a key already revoked keeps its first revocation time. */
+  public ApiKey revoked(Instant at) {
+    Objects.requireNonNull(at, "at");
+    if (revokedAt != null) return this;
+    return new ApiKey(id, sha256Hex, tenant, models, limits, createdAt, expiresAt, at, note);
+  }
+
+  /** Everything but the hash. */
+  @Override
+  public String toString() {
+    return "ApiKey[id=" + id + ", tenant=" + tenant + ", models=" + models + ", limits=" + limits + ", createdAt="
+        + createdAt + ", expiresAt=" + expiresAt + ", revokedAt=" + revokedAt + ", note=" + note + "]";
+  }
+
+  private static String quote(String s) {
+    return s == null ? "null" : "\"" + s + "\"";
+  }
+}
