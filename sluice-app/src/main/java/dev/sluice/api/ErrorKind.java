@@ -21,6 +21,12 @@ public enum ErrorKind {
   MAX_TOKENS_TOO_LARGE(400, "invalid_request_error", "max_tokens_too_large"),
   /** A tenant or model rate limit (requests/min, tokens/min, concurrent) refused the request. */
   RATE_LIMITED(429, "rate_limit_error", "rate_limit_exceeded"),
+  /** No gateway token, or one that is unknown, revoked, expired or (JWT) does not verify. */
+  UNAUTHORIZED(401, "invalid_request_error", "invalid_api_key"),
+  /** The gateway token is valid but not for this model. */
+  MODEL_NOT_ALLOWED(403, "permission_error", "model_not_allowed"),
+  /** A data-plane token on the admin plane, or the admin plane is closed (no admin token configured). */
+  ADMIN_FORBIDDEN(403, "permission_error", "admin_token_required"),
   /** A browser request from an origin not in server.cors.allowedOrigins. */
   ORIGIN_NOT_ALLOWED(403, "invalid_request_error", "origin_not_allowed"),
   /** The body is larger than server.maxBodyBytes. */

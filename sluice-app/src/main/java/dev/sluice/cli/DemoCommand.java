@@ -40,6 +40,14 @@ public final class DemoCommand implements Callable<Integer> {
           + "runs: the gateway reloads it.")
   Path configOut;
 
+  @Option(names = "--no-auth",
+      description = "Run without gateway tokens (auth.mode none): anyone who can reach the port can use it.")
+  boolean noAuth;
+
+  /** The demo's tokens, made fresh at each start (null with --no-auth). */
+  private String gatewayToken;
+  private String adminToken;
+
   /** The demo cluster (a10-01, a100-01, h100-01 serving qwen3:32b; a10-02 serving qwen2:7b), at --time-scale. */
   static List<SimCluster.NodeSpec> cluster(double timeScale) {
     return SimCluster.resource(SimCluster.DEMO_RESOURCE).stream()
@@ -59,6 +67,15 @@ public final class DemoCommand implements Callable<Integer> {
     List<SimNode> sims = SimCluster.start(simVertx, cluster(timeScale))
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     Path file = configOut != null ? configOut : Files.createTempDirectory("sluice-demo").resolve("sluice.json");
+    if (!noAuth) {
+      // a fresh gateway token and admin token, printed below; the files keep only their hashes
+      Path keys = file.toAbsolutePath().resolveSibling(ConfigLoader.DEFAULT_KEYS_FILE);
+      var created = dev.sluice.auth.KeyGenerator.create("demo", java.util.Set.of(), null, null, "made by sluice demo",
+          java.time.Instant.now());
+      dev.sluice.auth.KeyFile.write(keys, dev.sluice.auth.KeyFile.read(keys).with(created.key()));
+      gatewayToken = created.secret();
+      adminToken = dev.sluice.auth.KeyGenerator.newAdminToken();
+    }
     Files.writeString(file, demoConfig(sims), StandardCharsets.UTF_8);
     ServeCommand.Running gw;
     try {
@@ -83,6 +100,12 @@ public final class DemoCommand implements Callable<Integer> {
   private String demoConfig(List<SimNode> sims) throws Exception {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.putObject("server").put("host", host).put("port", port);
+    if (noAuth) {
+      root.putObject("auth").put("mode", "none");
+    } else {
+      root.putObject("auth").put("mode", "tokens").put("keysFile", ConfigLoader.DEFAULT_KEYS_FILE);
+      root.putObject("admin").put("tokenSha256", dev.sluice.auth.KeyGenerator.sha256Hex(adminToken));
+    }
     // the brief's downgrade: qwen3:32b requests go to qwen2:7b when the big model's error rate passes 15 %
     root.putObject("degradation").putObject("downgrade").put("qwen3:32b", "qwen2:7b");
     ObjectNode providers = root.putObject("providers");
@@ -110,7 +133,16 @@ public final class DemoCommand implements Callable<Integer> {
     sb.append("\nSluice demo is running.\n\n");
     sb.append("  gateway         ").append(base).append("   (OpenAI: ").append(base).append("/v1, Ollama: ")
         .append(base).append(")\n");
-    sb.append("  metrics         ").append(base).append("/metrics\n");
+    sb.append("  console         ").append(base).append("/console   (sign in with the admin token)\n");
+    sb.append("  metrics         ").append(base).append("/metrics   (admin token as Bearer)\n");
+    if (gatewayToken != null) {
+      sb.append("  gateway token   ").append(gatewayToken).append("   (data plane: Authorization: Bearer)\n");
+      sb.append("  admin token     ").append(adminToken).append("   (/admin, /console, /metrics)\n");
+      sb.append("                  both are new at every start; `sluice keys create --config ").append(file)
+          .append(" --tenant t` makes more\n");
+    } else {
+      sb.append("  auth            NONE (--no-auth): anyone who can reach this port can use it\n");
+    }
     sb.append("  config file     ").append(file).append("   (edit it: the gateway reloads it)\n");
     sb.append("  simulated nodes (time scale ").append(timeScale).append("x):\n");
     for (SimNode sim : sims) {
@@ -118,13 +150,15 @@ public final class DemoCommand implements Callable<Integer> {
           String.join(",", sim.options().models()), sim.baseUrl()));
     }
     sb.append("\nTry:\n");
-    sb.append("  curl -s ").append(base).append("/v1/chat/completions -H 'Content-Type: application/json' \\\n")
+    String bearer = gatewayToken == null ? "" : " -H 'Authorization: Bearer " + gatewayToken + "'";
+    sb.append("  curl -s ").append(base).append("/v1/chat/completions").append(bearer)
+        .append(" -H 'Content-Type: application/json' \\\n")
         .append("    -d '{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"max_tokens\":20}'\n");
-    sb.append("  curl -sN ").append(base).append("/api/chat \\\n")
+    sb.append("  curl -sN ").append(base).append("/api/chat").append(bearer).append(" \\\n")
         .append("    -d '{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],")
         .append("\"options\":{\"num_predict\":20}}'\n");
-    sb.append("  OLLAMA_HOST=").append(base).append(" ollama run qwen3:32b      # any Ollama client\n");
-    sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=none   # any OpenAI SDK\n");
+    sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=")
+        .append(gatewayToken == null ? "none" : gatewayToken).append("   # any OpenAI SDK\n");
     sb.append("\nCtrl-C stops the gateway and the simulated nodes.\n");
     System.out.println(sb);
     System.out.flush();

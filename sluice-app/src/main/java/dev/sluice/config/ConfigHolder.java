@@ -17,9 +17,14 @@ public final class ConfigHolder {
 
   private final AtomicReference<SluiceConfig> current;
   private final List<Consumer<SluiceConfig>> listeners = new CopyOnWriteArrayList<>();
+  /** The last config given to {@link #swap}, before run-time changes are applied on top. */
+  private SluiceConfig base;
+  /** Run-time changes (nodes added through the admin API), applied on top of every config swapped in. */
+  private java.util.function.UnaryOperator<SluiceConfig> overlay = c -> c;
 
   public ConfigHolder(SluiceConfig initial) {
     current = new AtomicReference<>(Objects.requireNonNull(initial, "initial"));
+    base = initial;
   }
 
   public SluiceConfig current() {
@@ -34,6 +39,22 @@ public final class ConfigHolder {
    */
   public synchronized SluiceConfig swap(SluiceConfig next) {
     Objects.requireNonNull(next, "next");
+    base = next;
+    return install(overlay.apply(next));
+  }
+
+  /**
+   * Adds a run-time change that stays in force across later swaps (a config reload keeps nodes added through the
+   * admin API) and installs it now. {@code change} must return its input unchanged when it no longer applies.
+   */
+  public synchronized SluiceConfig amend(java.util.function.UnaryOperator<SluiceConfig> change) {
+    Objects.requireNonNull(change, "change");
+    java.util.function.UnaryOperator<SluiceConfig> before = overlay;
+    overlay = c -> change.apply(before.apply(c));
+    return install(overlay.apply(base));
+  }
+
+  private SluiceConfig install(SluiceConfig next) {
     SluiceConfig previous = current.getAndSet(next);
     for (Consumer<SluiceConfig> listener : listeners) {
       try {

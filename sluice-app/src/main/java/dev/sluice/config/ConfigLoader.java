@@ -61,8 +61,18 @@ public final class ConfigLoader {
   private static final Pattern VRAM = Pattern.compile("\\d+(\\.\\d+)?\\s*[KMGT](i?B)?", Pattern.CASE_INSENSITIVE);
 
   private static final List<String> TOP_KEYS =
-      List.of("server", "timeouts", "upstream", "routing", "health", "degradation", "cache", "limits", "providers",
-          "models");
+      List.of("server", "timeouts", "upstream", "routing", "health", "degradation", "cache", "limits", "auth", "admin",
+          "providers", "models");
+  private static final List<String> AUTH_KEYS = List.of("mode", "keysFile", "jwt");
+  private static final List<String> JWT_KEYS = List.of("keys", "jwksUrl", "jwksRefresh", "jwksMinRefreshInterval",
+      "issuer", "audience", "leeway", "claims");
+  private static final List<String> JWT_KEY_KEYS = List.of("alg", "kid", "pem", "pemFile", "secret", "secretFile");
+  private static final List<String> CLAIM_KEYS = List.of("tenant", "models", "limits");
+  private static final List<String> ADMIN_KEYS = List.of("tokenSha256", "host", "port", "protectMetrics",
+      "allowNodeNetworks");
+  private static final Pattern CIDR = Pattern.compile("[0-9A-Fa-f:.]+/\\d{1,3}");
+  /** Default keys file name, next to the config file. */
+  public static final String DEFAULT_KEYS_FILE = "keys.json";
   private static final List<String> DEGRADATION_KEYS = List.of("enabled", "scope", "window", "minRequests",
       "thresholds", "dwell", "probeShare", "fallbackOnFailure", "downgrade", "staticReply");
   private static final List<String> THRESHOLD_KEYS = List.of("cache", "downgrade", "static");
@@ -198,6 +208,26 @@ public final class ConfigLoader {
   }
 
   /** One validation pass: collects problems and warnings while building the snapshot. */
+  /**
+   * Validates one node given as JSON (the admin API's "add a node"), with the same keys and messages as a node in the
+   * config file ({@code id}, {@code baseUrl}, {@code api}, {@code gpuType}, {@code metricsUrl}, {@code labels},
+   * {@code apiKey}); {@code api} and {@code apiKey} default to those of the provider's first node.
+   *
+   * @param existingIds node ids already in use
+   */
+  public static NodeSpec parseNode(JsonNode json, ProviderSpec provider, java.util.Collection<String> existingIds)
+      throws ConfigException {
+    Walk walk = new Walk();
+    for (String id : existingIds) walk.nodeIds.put(id, "a node of the running config");
+    NodeSpec first = provider.nodes().isEmpty() ? null : provider.nodes().get(0);
+    NodeSpec n = walk.node(json, "node", provider.name(), first == null ? ProviderSpec.DEFAULT_API : first.api(),
+        first == null ? null : first.apiKey());
+    if (!walk.problems.isEmpty() || n == null) {
+      throw new ConfigException(walk.problems.isEmpty() ? List.of("node: must be a JSON object") : walk.problems);
+    }
+    return n;
+  }
+
   private static final class Walk {
     final List<String> problems = new ArrayList<>();
     final List<String> warnings = new ArrayList<>();
@@ -223,12 +253,214 @@ public final class ConfigLoader {
       dev.sluice.degrade.DegradationSettings degradation = degradation(root.get("degradation"));
       dev.sluice.degrade.CacheSettings cache = cache(root.get("cache"));
       dev.sluice.limit.LimitSettings limits = limits(root.get("limits"));
+      AuthSettings auth = auth(root.get("auth"), source);
+      AdminSettings admin = admin(root.get("admin"));
       List<ProviderSpec> providers = providers(root);
       checkSharedModelsAgree(providers);
       checkModelReferences(providers, degradation, cache, limits);
       return problems.isEmpty()
-          ? new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, providers, source)
+          ? new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin,
+              providers, source)
           : null;
+    }
+
+    AuthSettings auth(JsonNode node, String source) {
+      Path keysFile = source == null ? null : relativeTo(source, DEFAULT_KEYS_FILE);
+      if (node == null) return AuthSettings.defaults().withKeysFile(keysFile);
+      if (!isObject(node, "auth")) return AuthSettings.defaults();
+      rejectUnknown(node, "auth", AUTH_KEYS);
+      dev.sluice.auth.AuthMode mode = AuthSettings.DEFAULT_MODE;
+      String m = optionalString(node, "auth", "mode", "\"none\", \"tokens\", \"jwt\" or \"tokens+jwt\"");
+      if (m != null) {
+        try {
+          mode = dev.sluice.auth.AuthMode.parse(m);
+        } catch (IllegalArgumentException e) {
+          problem("auth.mode", show(node.get("mode")) + " must be \"none\" (demo only), \"tokens\", \"jwt\" or "
+              + "\"tokens+jwt\"");
+        }
+      }
+      String kf = optionalString(node, "auth", "keysFile", "the path of the gateway tokens file");
+      if (kf != null) keysFile = source == null ? Path.of(kf) : relativeTo(source, kf);
+      dev.sluice.auth.JwtSettings jwt = null;
+      JsonNode j = node.get("jwt");
+      if (j != null) {
+        jwt = jwt(j, source);
+        if (!mode.acceptsJwt()) {
+          warning("auth.jwt", "ignored because auth.mode is \"" + mode.configName()
+              + "\"; use \"jwt\" or \"tokens+jwt\" to accept JWTs");
+          jwt = null;
+        }
+      } else if (mode.acceptsJwt()) {
+        problem("auth.jwt", "missing; auth.mode \"" + mode.configName() + "\" needs auth.jwt.keys or auth.jwt.jwksUrl "
+            + "(Sluice refuses to start with JWT enabled and nothing to verify signatures with)");
+        return AuthSettings.defaults();
+      }
+      try {
+        return new AuthSettings(mode, keysFile, jwt);
+      } catch (IllegalArgumentException e) {
+        settingsProblem(e);
+        return AuthSettings.defaults();
+      }
+    }
+
+    dev.sluice.auth.JwtSettings jwt(JsonNode node, String source) {
+      if (!isObject(node, "auth.jwt")) return null;
+      rejectUnknown(node, "auth.jwt", JWT_KEYS);
+      List<dev.sluice.auth.JwtKeySpec> keys = new ArrayList<>();
+      JsonNode ks = node.get("keys");
+      if (ks != null && isArray(ks, "auth.jwt.keys")) {
+        for (int i = 0; i < ks.size(); i++) {
+          dev.sluice.auth.JwtKeySpec k = jwtKey(ks.get(i), "auth.jwt.keys[" + i + "]", source);
+          if (k != null) keys.add(k);
+        }
+      }
+      java.net.URI jwks = null;
+      String u = optionalString(node, "auth.jwt", "jwksUrl", "the URL of a JSON Web Key Set");
+      if (u != null) {
+        try {
+          jwks = java.net.URI.create(u);
+          if (!("https".equals(jwks.getScheme()) || "http".equals(jwks.getScheme())) || jwks.getHost() == null) {
+            throw new IllegalArgumentException();
+          }
+        } catch (IllegalArgumentException e) {
+          problem("auth.jwt.jwksUrl", quote(cut(u)) + " is not a URL (expected https://host/path/jwks.json)");
+          jwks = null;
+        }
+      }
+      if (keys.isEmpty() && jwks == null && ks == null && u == null) {
+        problem("auth.jwt", "has no keys; set auth.jwt.keys or auth.jwt.jwksUrl (Sluice refuses to start with JWT "
+            + "enabled and nothing to verify signatures with)");
+      }
+      List<String> audience = new ArrayList<>();
+      JsonNode a = node.get("audience");
+      if (a != null) {
+        if (a.isTextual()) audience.add(a.asText());
+        else if (isArray(a, "auth.jwt.audience")) {
+          for (int i = 0; i < a.size(); i++) {
+            if (a.get(i).isTextual()) audience.add(a.get(i).asText());
+            else problem("auth.jwt.audience[" + i + "]", show(a.get(i)) + " must be a string");
+          }
+        }
+      }
+      String tenantClaim = null;
+      String modelsClaim = null;
+      String limitsClaim = null;
+      JsonNode c = node.get("claims");
+      if (c != null && isObject(c, "auth.jwt.claims")) {
+        rejectUnknown(c, "auth.jwt.claims", CLAIM_KEYS);
+        tenantClaim = optionalString(c, "auth.jwt.claims", "tenant", "the claim naming the tenant, e.g. \"sub\"");
+        modelsClaim = optionalString(c, "auth.jwt.claims", "models", "the claim listing allowed models");
+        limitsClaim = optionalString(c, "auth.jwt.claims", "limits", "the claim holding the tenant's limits");
+      }
+      try {
+        return new dev.sluice.auth.JwtSettings(keys, jwks,
+            durationOrNull(node, "auth.jwt", "jwksRefresh"), durationOrNull(node, "auth.jwt", "jwksMinRefreshInterval"),
+            optionalString(node, "auth.jwt", "issuer", "the expected iss claim"), audience,
+            durationOrNull(node, "auth.jwt", "leeway"), tenantClaim, modelsClaim, limitsClaim);
+      } catch (IllegalArgumentException e) {
+        settingsProblem(e);
+        return null;
+      }
+    }
+
+    Duration durationOrNull(JsonNode parent, String path, String key) {
+      return parent.get(key) == null ? null : duration(parent, path, key, null);
+    }
+
+    /** One JWT verification key; the secret's value is never shown in a message. */
+    dev.sluice.auth.JwtKeySpec jwtKey(JsonNode node, String path, String source) {
+      if (!isObject(node, path)) return null;
+      rejectUnknown(node, path, JWT_KEY_KEYS);
+      String alg = optionalString(node, path, "alg", "\"RS256\", \"ES256\" or \"HS256\"");
+      if (alg == null || !List.of("RS256", "ES256", "HS256").contains(alg)) {
+        problem(path + ".alg", (alg == null ? "missing" : quote(cut(alg)) + " is not accepted")
+            + "; use \"RS256\", \"ES256\" or \"HS256\"");
+        return null;
+      }
+      String kid = optionalString(node, path, "kid", "the key id tokens name in their header");
+      String pem = fileOrInline(node, path, "pem", "pemFile", source);
+      String secret = fileOrInline(node, path, "secret", "secretFile", source);
+      boolean hs = alg.equals("HS256");
+      if (hs && secret == null) {
+        problem(path, "HS256 needs \"secret\" or \"secretFile\" (at least 32 bytes)");
+        return null;
+      }
+      if (!hs && pem == null) {
+        problem(path, alg + " needs the public key as \"pem\" or \"pemFile\" (-----BEGIN PUBLIC KEY-----)");
+        return null;
+      }
+      try {
+        return new dev.sluice.auth.JwtKeySpec(alg, kid, hs ? null : pem, hs ? secret : null);
+      } catch (IllegalArgumentException e) {
+        problem(path, e.getMessage());
+        return null;
+      }
+    }
+
+    /** The text of {@code inlineKey}, or of the file named by {@code fileKey}; null when neither is set. */
+    String fileOrInline(JsonNode node, String path, String inlineKey, String fileKey, String source) {
+      JsonNode inline = node.get(inlineKey);
+      String file = optionalString(node, path, fileKey, "a file path");
+      if (inline != null && file != null) {
+        problem(path, "set either \"" + inlineKey + "\" or \"" + fileKey + "\", not both");
+        return null;
+      }
+      if (inline != null) {
+        if (inline.isTextual() && !inline.asText().isBlank()) return inline.asText();
+        problem(path + "." + inlineKey, "must be a non-empty string");
+        return null;
+      }
+      if (file == null) return null;
+      Path p = source == null ? Path.of(file) : relativeTo(source, file);
+      try {
+        return Files.readString(p, java.nio.charset.StandardCharsets.UTF_8).trim();
+      } catch (java.io.IOException | RuntimeException e) {
+        problem(path + "." + fileKey, quote(cut(p.toString())) + " cannot be read (" + e.getClass().getSimpleName()
+            + "); check the path and its permissions");
+        return null;
+      }
+    }
+
+    AdminSettings admin(JsonNode node) {
+      var d = AdminSettings.defaults();
+      if (node == null || !isObject(node, "admin")) return d;
+      rejectUnknown(node, "admin", ADMIN_KEYS);
+      String token = optionalString(node, "admin", "tokenSha256", "the SHA-256 (hex) of the admin token");
+      if (token != null && !token.matches("[0-9a-fA-F]{64}")) {
+        problem("admin.tokenSha256", "is not a SHA-256 in hex (64 hex digits); `sluice keys admin-token` prints a new "
+            + "admin token and the line to put here");
+        token = null;
+      }
+      String host = d.host();
+      String h = optionalString(node, "admin", "host", "the admin listener's bind address, e.g. \"127.0.0.1\"");
+      if (h != null && !h.isBlank()) host = h;
+      int port = d.port();
+      JsonNode p = node.get("port");
+      if (p != null) {
+        if (p.isIntegralNumber() && p.canConvertToInt() && p.asInt() >= 0 && p.asInt() <= 65535) port = p.asInt();
+        else problem("admin.port", show(p) + " must be a TCP port 0..65535 for a separate admin listener (leave it out "
+            + "to serve /admin and /console on the main port)");
+      }
+      boolean protectMetrics = bool(node, "admin", "protectMetrics", d.protectMetrics());
+      List<String> nets = new ArrayList<>();
+      JsonNode n = node.get("allowNodeNetworks");
+      if (n != null && isArray(n, "admin.allowNodeNetworks")) {
+        for (int i = 0; i < n.size(); i++) {
+          String v = n.get(i).isTextual() ? n.get(i).asText() : null;
+          if (v != null && CIDR.matcher(v).matches() && dev.sluice.server.NodeAddresses.validCidr(v)) nets.add(v);
+          else problem("admin.allowNodeNetworks[" + i + "]", show(n.get(i)) + " is not a CIDR range like "
+              + "\"169.254.0.0/16\"");
+        }
+      }
+      return new AdminSettings(token, host, port, protectMetrics, nets);
+    }
+
+    /** {@code file} resolved against the directory of the config file {@code source}. */
+    static Path relativeTo(String source, String file) {
+      Path p = Path.of(file);
+      if (p.isAbsolute()) return p;
+      Path dir = Path.of(source).toAbsolutePath().getParent();
+      return dir == null ? p : dir.resolve(p);
     }
 
     dev.sluice.degrade.DegradationSettings degradation(JsonNode node) {

@@ -21,6 +21,8 @@ public final class SluiceConfig {
   private final dev.sluice.degrade.DegradationSettings degradation;
   private final dev.sluice.degrade.CacheSettings cache;
   private final dev.sluice.limit.LimitSettings limits;
+  private final AuthSettings auth;
+  private final AdminSettings admin;
   private final List<ProviderSpec> providers;
   private final String source;
   private final List<NodeSpec> nodes;
@@ -41,10 +43,21 @@ public final class SluiceConfig {
         dev.sluice.degrade.CacheSettings.defaults(), dev.sluice.limit.LimitSettings.defaults(), providers, source);
   }
 
+  /** A config with the default auth (gateway tokens) and admin settings (no admin token). */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
       dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
       dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, List<ProviderSpec> providers,
       String source) {
+    this(server, timeouts, upstream, routing, health, degradation, cache, limits, AuthSettings.defaults(),
+        AdminSettings.defaults(), providers, source);
+  }
+
+  public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
+      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
+      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, AuthSettings auth,
+      AdminSettings admin, List<ProviderSpec> providers, String source) {
+    this.auth = Objects.requireNonNull(auth, "auth");
+    this.admin = Objects.requireNonNull(admin, "admin");
     this.degradation = Objects.requireNonNull(degradation, "degradation");
     this.cache = Objects.requireNonNull(cache, "cache");
     this.limits = Objects.requireNonNull(limits, "limits");
@@ -101,22 +114,46 @@ public final class SluiceConfig {
 
   /** This config with other degradation settings. */
   public SluiceConfig withDegradation(dev.sluice.degrade.DegradationSettings d) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, auth, admin, providers, source);
   }
 
   /** This config with other cache settings. */
   public SluiceConfig withCache(dev.sluice.degrade.CacheSettings c) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, auth, admin, providers, source);
   }
 
   /** This config with other limits. */
   public SluiceConfig withLimits(dev.sluice.limit.LimitSettings l) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, auth, admin, providers, source);
+  }
+
+  /** Who may call the data plane. */
+  public AuthSettings auth() { return auth; }
+
+  /** The admin plane: token, listener, what it protects. */
+  public AdminSettings admin() { return admin; }
+
+  /** This config with other auth settings. */
+  public SluiceConfig withAuth(AuthSettings a) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, a, admin,
+        providers, source);
+  }
+
+  /** This config with other admin settings. */
+  public SluiceConfig withAdmin(AdminSettings a) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, a,
+        providers, source);
+  }
+
+  /** This config with other providers (nodes added or removed at run time). */
+  public SluiceConfig withProviders(List<ProviderSpec> p) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, p,
+        source);
   }
 
   /** This config with other server settings. */
   public SluiceConfig withServer(ServerSettings s) {
-    return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, providers, source);
+    return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, providers, source);
   }
 
   /** Providers in file order. */

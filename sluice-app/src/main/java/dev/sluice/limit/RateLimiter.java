@@ -103,19 +103,33 @@ public final class RateLimiter {
    * @param estimatedTokens tokens to charge now: the prompt estimate plus the requested output
    */
   public Admission admit(String tenant, String model, long estimatedTokens) {
+    return admit(tenant, null, null, model, estimatedTokens);
+  }
+
+  /**
+   * Like {@link #admit(String, String, long)}, with the tenant's limits given by its credential (a gateway token's or
+   * a JWT's limits) instead of the config.
+   *
+   * @param credentialLimits the tenant's limits; null = the config's ({@code limits.tenants} or {@code perTenant})
+   * @param credentialName where those limits come from, for messages (e.g. "gateway token sk-sluice-AbCd1234")
+   */
+  public Admission admit(String tenant, Limits credentialLimits, String credentialName, String model,
+      long estimatedTokens) {
     Objects.requireNonNull(tenant, "tenant");
     Objects.requireNonNull(model, "model");
     if (estimatedTokens < 0) {
       throw new IllegalArgumentException("estimatedTokens " + estimatedTokens + " is negative");
     }
     LimitSettings current = settings;
-    Limits tenantLimits = current.forTenant(tenant);
+    Limits tenantLimits = credentialLimits != null ? credentialLimits : current.forTenant(tenant);
     Limits modelLimits = current.forModel(model);
     if (!tenantLimits.any() && !modelLimits.any()) {
       return UNLIMITED;
     }
     Attempt attempt = new Attempt(estimatedTokens, clockMillis.getAsLong());
-    Limited limited = attempt.check(Scope.TENANT, tenant, tenantLimits, current.tenantPath(tenant));
+    Limited limited = attempt.check(Scope.TENANT, tenant, tenantLimits,
+        credentialLimits != null ? (credentialName == null ? "the credential's limits" : credentialName + " limits")
+            : current.tenantPath(tenant));
     if (limited == null) {
       limited = attempt.check(Scope.MODEL, model, modelLimits, LimitSettings.modelPath(model));
     }

@@ -41,6 +41,8 @@ public final class SluiceMetrics {
   public static final String CACHE_BYTES = "sluice_cache_size_bytes";
   public static final String RATE_LIMITED = "sluice_rate_limited_requests"; // _total by scope and kind
   public static final String CONTEXT_GUARD = "sluice_context_guard_requests"; // _total by result
+  /** Requests refused for their credential, by reason. */
+  public static final String AUTH_FAILURES = "sluice_auth_failures"; // _total by reason
   public static final String UNKNOWN = "unknown";
   /** The scope label value of cluster-wide degradation figures (model ids are the others). */
   public static final String CLUSTER = "cluster";
@@ -158,6 +160,16 @@ public final class SluiceMetrics {
     smallCounters.computeIfAbsent("rl|" + scope + '|' + kind, k -> Counter.builder(RATE_LIMITED)
         .description("Requests refused by a rate limit, by scope and kind").tags("scope", scope, "kind", kind)
         .register(registry)).increment();
+  }
+
+  /**
+   * A request refused for its credential: missing, invalid, forbidden (data plane) or admin_* (admin plane); the
+   * values are a fixed set, never the credential.
+   */
+  public void authFailure(String reason) {
+    smallCounters.computeIfAbsent("af|" + reason, k -> Counter.builder(AUTH_FAILURES)
+        .description("Requests refused for a missing, invalid or insufficient credential, by reason")
+        .tag("reason", reason).register(registry)).increment();
   }
 
   /** A context-window guard decision other than "fits": rejected, overflow, capped. */

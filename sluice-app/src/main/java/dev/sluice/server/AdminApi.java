@@ -33,15 +33,39 @@ final class AdminApi {
   private final Supplier<SluiceConfig> config;
   private final Consumer<String> probeNow;
   private final Protections protections;
+  private final io.vertx.core.Vertx vertx;
+  private final dev.sluice.config.ConfigHolder configs;
+  private final AccessControl access;
+  /** Largest admin request body: a node or a key description is a few hundred bytes. */
+  static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
-  AdminApi(NodeRegistry registry, Supplier<SluiceConfig> config, Consumer<String> probeNow, Protections protections) {
+  AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
+      Consumer<String> probeNow, Protections protections, AccessControl access) {
+    this.vertx = vertx;
     this.registry = registry;
-    this.config = config;
+    this.configs = configs;
+    this.config = configs::current;
     this.probeNow = probeNow;
     this.protections = protections;
+    this.access = access;
   }
 
   void handle(HttpServerRequest req, String path) {
+    String len = req.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
+    if (len != null && !len.matches("\\d{1,9}") || len != null && Long.parseLong(len) > MAX_ADMIN_BODY_BYTES) {
+      req.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.BODY_TOO_LARGE,
+          "admin request bodies are limited to " + MAX_ADMIN_BODY_BYTES + " bytes", null);
+      return;
+    }
+    if (path.equals("/admin/keys") || path.startsWith("/admin/keys/")) {
+      keys(req, path);
+      return;
+    }
+    if (path.equals("/admin/nodes") && req.method() == HttpMethod.POST) {
+      addNode(req);
+      return;
+    }
     if (path.equals("/admin/degradation")) {
       degradation(req);
       return;
@@ -77,8 +101,214 @@ final class AdminApi {
       return;
     }
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-        "unknown admin endpoint: GET /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe, "
-            + "GET|POST|DELETE /admin/degradation, POST /admin/cache/purge", null);
+        "unknown admin endpoint: GET|POST /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe, "
+            + "GET|POST|DELETE /admin/degradation, POST /admin/cache/purge, GET|POST /admin/keys, "
+            + "DELETE /admin/keys/{id}", null);
+  }
+
+  // ------------------------------------------------------------------ gateway tokens
+
+  /**
+   * {@code GET /admin/keys}: every gateway token's public id, tenant, models, limits and dates (never a hash or a
+   * secret). {@code POST /admin/keys} {@code {"tenant": "acme", "models": [...], "limits": {...}, "expiresAt": "…",
+   * "note": "…"}}: a new token, whose secret is in this one answer only. {@code DELETE /admin/keys/{id}}: revoked at
+   * once.
+   */
+  private void keys(HttpServerRequest req, String path) {
+    if (path.equals("/admin/keys") && req.method() == HttpMethod.GET) {
+      ObjectNode root = Json.MAPPER.createObjectNode();
+      ArrayNode list = root.putArray("keys");
+      long now = registry.nowMillis();
+      for (dev.sluice.auth.ApiKey k : access.keys()) list.add(keyView(k, now));
+      Responses.json(req.response(), 200, root.toString());
+      return;
+    }
+    if (path.equals("/admin/keys") && req.method() == HttpMethod.POST) {
+      req.body().onSuccess(body -> createKey(req, body));
+      return;
+    }
+    String id = path.substring("/admin/keys/".length());
+    if (path.startsWith("/admin/keys/") && req.method() == HttpMethod.DELETE && !id.isEmpty()) {
+      vertx.executeBlocking(() -> access.revokeKey(id)).onComplete(ar -> {
+        if (ar.failed()) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
+              "could not save the keys file: " + ar.cause().getMessage(), null);
+        } else if (ar.result() == null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
+              "no gateway token with that id (GET /admin/keys lists them)", "id");
+        } else {
+          Responses.json(req.response(), 200, keyView(ar.result(), registry.nowMillis()).toString());
+        }
+      });
+      return;
+    }
+    Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED,
+        "gateway tokens: GET /admin/keys, POST /admin/keys, DELETE /admin/keys/{id}", null);
+  }
+
+  private void createKey(HttpServerRequest req, io.vertx.core.buffer.Buffer body) {
+    String usage = "send {\"tenant\": \"acme\", \"models\": [\"qwen3:32b\"] (optional, default all), \"limits\": "
+        + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"expiresAt\": "
+        + "\"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
+    com.fasterxml.jackson.databind.JsonNode json;
+    try {
+      json = Json.MAPPER.readTree(body.getBytes());
+    } catch (java.io.IOException e) {
+      json = null;
+    }
+    if (json == null || !json.isObject() || !json.path("tenant").isTextual()) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "tenant");
+      return;
+    }
+    java.util.Set<String> models = new java.util.LinkedHashSet<>();
+    for (com.fasterxml.jackson.databind.JsonNode m : json.path("models")) {
+      if (!m.isTextual() || config.get().model(m.asText()).isEmpty()) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "models: " + m
+            + " is not a configured model (configured: " + String.join(", ", config.get().models().keySet()) + ")",
+            "models");
+        return;
+      }
+      models.add(m.asText());
+    }
+    dev.sluice.limit.Limits limits = null;
+    java.time.Instant expires = null;
+    try {
+      com.fasterxml.jackson.databind.JsonNode l = json.get("limits");
+      if (l != null && !l.isNull()) {
+        limits = new dev.sluice.limit.Limits(l.path("requestsPerMinute").asLong(0), l.path("tokensPerMinute").asLong(0),
+            l.path("concurrent").asInt(0));
+      }
+      if (json.path("expiresAt").isTextual()) expires = java.time.Instant.parse(json.path("expiresAt").asText());
+    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, e.getMessage() + "; " + usage, null);
+      return;
+    }
+    String tenant = json.path("tenant").asText();
+    String note = json.path("note").isTextual() ? json.path("note").asText() : null;
+    dev.sluice.limit.Limits lim = limits;
+    java.time.Instant exp = expires;
+    vertx.executeBlocking(() -> access.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
+      if (ar.failed()) {
+        boolean bad = ar.cause() instanceof IllegalArgumentException;
+        Responses.error(req.response(), ApiFlavor.OPENAI, bad ? ErrorKind.INVALID_REQUEST : ErrorKind.INTERNAL,
+            bad ? ar.cause().getMessage() : "could not save the keys file: " + ar.cause().getMessage(), null);
+        return;
+      }
+      ObjectNode out = keyView(ar.result().key(), registry.nowMillis());
+      out.put("key", ar.result().secret());
+      out.put("warning", "this is the only time the key is shown; Sluice keeps only its hash");
+      Responses.json(req.response(), 201, out.toString());
+    });
+  }
+
+  private static ObjectNode keyView(dev.sluice.auth.ApiKey k, long now) {
+    ObjectNode n = Json.MAPPER.createObjectNode();
+    n.put("id", k.id()).put("tenant", k.tenant());
+    ArrayNode models = n.putArray("models");
+    k.models().forEach(models::add);
+    if (k.limits() != null) n.set("limits", Json.MAPPER.valueToTree(k.limits()));
+    n.put("createdAt", String.valueOf(k.createdAt()));
+    if (k.expiresAt() != null) n.put("expiresAt", k.expiresAt().toString());
+    if (k.revokedAt() != null) n.put("revokedAt", k.revokedAt().toString());
+    if (k.note() != null) n.put("note", k.note());
+    n.put("active", k.active(now));
+    return n;
+  }
+
+  // ------------------------------------------------------------------ nodes added at run time
+
+  /**
+   * {@code POST /admin/nodes} {@code {"id": "gpu-9", "baseUrl": "http://10.0.0.9:11434", "api": "ollama", "gpuType":
+   * "A10", "provider": "qwen"}} (or {@code "model": "qwen3:32b"} instead of provider): validated like a node in the
+   * config file, and its address must not be link-local or a cloud metadata service unless allowed by
+   * {@code admin.allowNodeNetworks}. The node joins the provider's rotation once probed READY and stays across config
+   * reloads until the gateway restarts.
+   */
+  private void addNode(HttpServerRequest req) {
+    req.body().onSuccess(body -> {
+      com.fasterxml.jackson.databind.JsonNode json;
+      try {
+        json = Json.MAPPER.readTree(body.getBytes());
+      } catch (java.io.IOException e) {
+        json = null;
+      }
+      String usage = "send {\"id\": \"gpu-9\", \"baseUrl\": \"http://10.0.0.9:11434\", \"api\": \"ollama\", "
+          + "\"gpuType\": \"A10\", \"provider\": \"<provider name>\" or \"model\": \"<model id>\"}";
+      if (json == null || !json.isObject()) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, null);
+        return;
+      }
+      SluiceConfig c = config.get();
+      String wantedProvider = json.path("provider").asText(null);
+      String wantedModel = json.path("model").asText(null);
+      dev.sluice.config.ProviderSpec provider = null;
+      for (dev.sluice.config.ProviderSpec p : c.providers()) {
+        if (p.name().equals(wantedProvider) || p.models().stream().anyMatch(m -> m.id().equals(wantedModel))) {
+          provider = p;
+          break;
+        }
+      }
+      if (provider == null) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "name a configured provider ("
+            + String.join(", ", c.providers().stream().map(p -> p.name()).toList()) + ") or model; " + usage,
+            "provider");
+        return;
+      }
+      ObjectNode nodeJson = ((ObjectNode) json).deepCopy();
+      nodeJson.remove("provider");
+      nodeJson.remove("model");
+      dev.sluice.config.NodeSpec spec;
+      try {
+        spec = dev.sluice.config.ConfigLoader.parseNode(nodeJson, provider,
+            c.nodes().stream().map(dev.sluice.config.NodeSpec::id).toList());
+      } catch (dev.sluice.config.ConfigException e) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, String.join("; ", e.problems()),
+            null);
+        return;
+      }
+      String providerName = provider.name();
+      java.util.List<String> allowed = c.admin().allowNodeNetworks();
+      vertx.executeBlocking(() -> {
+        String why = NodeAddresses.problem(spec.root().toString(), allowed, NodeAddresses::resolve);
+        if (why == null && spec.metricsUrl() != null) {
+          why = NodeAddresses.problem(spec.metricsUrl().toString(), allowed, NodeAddresses::resolve);
+        }
+        return why;
+      }, false).onComplete(ar -> {
+        String why = ar.succeeded() ? ar.result() : "could not be checked (" + ar.cause().getMessage() + ")";
+        if (why != null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: " + why,
+              "baseUrl");
+          return;
+        }
+        configs.amend(cfg -> withNode(cfg, providerName, spec));
+        NodeEntry e = registry.get(spec.id());
+        if (e == null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL, "the node was not added", null);
+          return;
+        }
+        probeNow.accept(spec.id());
+        Responses.json(req.response(), 201, node(e, registry.nowMillis()).toString());
+      });
+    });
+  }
+
+  /** {@code cfg} with {@code node} added to provider {@code providerName}; unchanged if that no longer applies. */
+  private static SluiceConfig withNode(SluiceConfig cfg, String providerName, dev.sluice.config.NodeSpec node) {
+    if (cfg.node(node.id()).isPresent()) return cfg;
+    java.util.List<dev.sluice.config.ProviderSpec> out = new java.util.ArrayList<>();
+    boolean added = false;
+    for (dev.sluice.config.ProviderSpec p : cfg.providers()) {
+      if (p.name().equals(providerName)) {
+        java.util.List<dev.sluice.config.NodeSpec> nodes = new java.util.ArrayList<>(p.nodes());
+        nodes.add(node);
+        out.add(new dev.sluice.config.ProviderSpec(p.name(), p.models(), nodes));
+        added = true;
+      } else {
+        out.add(p);
+      }
+    }
+    return added ? cfg.withProviders(out) : cfg;
   }
 
   /**

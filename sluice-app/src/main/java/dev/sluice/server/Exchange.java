@@ -49,7 +49,9 @@ final class Exchange {
   /** Request headers never forwarded: hop-by-hop, credentials meant for Sluice, and Sluice's own control headers. */
   private static final Set<String> DROP_REQUEST_HEADERS = Set.of(
       "host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-      "proxy-authorization", "proxy-connection", "authorization", "x-api-key", "cookie", "accept-encoding", "expect");
+      "proxy-authorization", "proxy-connection", "authorization", "x-api-key", "cookie", "accept-encoding", "expect",
+      // where a request came from is the gateway's to say, not the client's
+      "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "via");
   /** Response headers not copied to the client: hop-by-hop, and length/encoding which Vert.x sets itself. */
   private static final Set<String> DROP_RESPONSE_HEADERS = Set.of(
       "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",

@@ -35,7 +35,9 @@ public final class Gateway {
   private final dev.sluice.probe.TelemetryScraper scraper;
   private volatile Router router;
   private final Protections protections;
+  private final AccessControl access;
   private final GatewayHandler handler;
+  private volatile HttpServer adminServer;
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private volatile int port = -1;
@@ -54,8 +56,10 @@ public final class Gateway {
         new java.util.SplittableRandom());
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
     this.protections = new Protections(initial, metrics, System::currentTimeMillis);
-    AdminApi admin = new AdminApi(registry, configs::current, prober::probeNow, protections);
-    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, metrics, protections);
+    this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
+    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access);
+    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
+        protections);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -65,6 +69,7 @@ public final class Gateway {
     registry.apply(config);
     router = new Router(registry, nodes, config);
     protections.apply(config);
+    if (access != null) access.apply(config);
     if (prober != null) prober.apply(config.health());
     metrics.knownModels(config.models().keySet());
     metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
@@ -150,9 +155,11 @@ public final class Gateway {
         })
         .compose(p -> tls == null || tls.redirectHttpPort() == null ? Future.succeededFuture(p)
             : startRedirect(host, tls.redirectHttpPort(), p).map(p))
+        .compose(p -> startAdminListener().map(p))
         .onSuccess(p -> {
           log.info("Sluice listening on {}://{}:{} ({} event loops){}", tls == null ? "http" : "https", host, p,
               eventLoops, redirectPort < 0 ? "" : "; http://" + host + ":" + redirectPort + " redirects to https");
+          access.start();
           prober.start();
           scraper.start();
           probeAll(configs.current());
@@ -184,6 +191,34 @@ public final class Gateway {
     return port;
   }
 
+  /** The separate admin listener's port; -1 when the admin plane is served on the main listener. */
+  public int adminPort() {
+    HttpServer s = adminServer;
+    return s == null ? -1 : s.actualPort();
+  }
+
+  /** The admin plane's own listener when {@code admin.port} is set: one event loop is plenty. */
+  private Future<Void> startAdminListener() {
+    var admin = configs.current().admin();
+    if (!admin.separateListener()) return Future.succeededFuture();
+    HttpServerOptions options = new HttpServerOptions().setHost(admin.host()).setPort(admin.port())
+        .setTcpNoDelay(true).setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+    HttpServer s = vertx.createHttpServer(options).requestHandler(handler::handleAdmin);
+    return s.listen().map(bound -> {
+      adminServer = bound;
+      log.info("admin plane (/admin, /console, /metrics) listening on http://{}:{}", admin.host(), bound.actualPort());
+      if (!isLoopback(admin.host())) {
+        log.warn("admin listener bound to {}: reachable from other machines (admin.host)", admin.host());
+      }
+      return null;
+    });
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost");
+  }
+
   /** The live node table (health, speed, load). */
   public dev.sluice.node.NodeRegistry registry() {
     return registry;
@@ -193,10 +228,13 @@ public final class Gateway {
   public Future<Void> close() {
     prober.stop();
     scraper.stop();
+    access.close();
     List<Future<Void>> undeploys = new ArrayList<>();
     if (redirectServer != null) undeploys.add(redirectServer.close());
     redirectServer = null;
     redirectPort = -1;
+    HttpServer a = adminServer;
+    if (a != null) undeploys.add(a.close());
     for (String id : deployments) undeploys.add(vertx.undeploy(id));
     deployments.clear();
     return Future.join(undeploys).eventually(() -> {

@@ -57,12 +57,15 @@ final class GatewayHandler {
   private final java.util.Set<io.vertx.core.http.HttpConnection> poisoned =
       java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final AdminApi admin;
+  private final AccessControl access;
+  private final Console console = new Console();
   private final SluiceMetrics metrics;
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
   GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
-      java.util.function.Supplier<Router> router, AdminApi admin, SluiceMetrics metrics, Protections protections) {
+      java.util.function.Supplier<Router> router, AdminApi admin, AccessControl access, SluiceMetrics metrics,
+      Protections protections) {
     this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
         new java.util.concurrent.atomic.AtomicInteger(), metrics, protections);
     this.vertx = vertx;
@@ -70,13 +73,24 @@ final class GatewayHandler {
     this.nodes = nodes;
     this.registry = registry;
     this.admin = admin;
+    this.access = access;
     this.metrics = metrics;
   }
 
+  /** A request on the main listener. */
   void handle(HttpServerRequest req) {
+    handle(req, false);
+  }
+
+  /** A request on the separate admin listener ({@code admin.port}). */
+  void handleAdmin(HttpServerRequest req) {
+    handle(req, true);
+  }
+
+  private void handle(HttpServerRequest req, boolean adminListener) {
     long start = System.nanoTime();
     try {
-      dispatch(req, start);
+      dispatch(req, start, adminListener);
     } catch (RuntimeException e) {
       // A bug must never reach the client as a stack trace or a hung connection.
       log.error("internal error on {} {}", req.method(), req.path(), e);
@@ -85,7 +99,7 @@ final class GatewayHandler {
     }
   }
 
-  private void dispatch(HttpServerRequest req, long start) {
+  private void dispatch(HttpServerRequest req, long start, boolean adminListener) {
     String rawPath = req.path();
     if (!poisoned.isEmpty() && poisoned.contains(req.connection())) {
       return; // pipelined behind a refused framing: never served, the connection is closing
@@ -109,12 +123,22 @@ final class GatewayHandler {
       return;
     }
     String path = PathNormalizer.normalise(rawPath);
-    if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
-        && serveOperational(req, path)) {
+    boolean adminPath = path != null && isAdminPath(path);
+    if (adminListener != adminPath && !(path != null && (path.equals("/healthz") || path.equals("/readyz")))) {
+      // each listener serves its own plane only: the data port does not expose /admin when it has its own port
+      if (adminListener || access.admin().separateListener()) {
+        refuse(req, Endpoint.flavorOf(path == null ? rawPath : path), "other", ErrorKind.NOT_FOUND,
+            adminListener ? "this is the admin listener: it serves /admin, /console and /metrics only"
+                : "not found on this port: the admin plane listens on its own port (admin.port)", start);
+        return;
+      }
+    }
+    if (adminPath) {
+      adminPlane(req, path, start);
       return;
     }
-    if (path != null && path.startsWith("/admin/")) {
-      admin.handle(req, path);
+    if (path != null && (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD)
+        && serveOperational(req, path)) {
       return;
     }
     Endpoint endpoint = Endpoint.at(path);
@@ -129,11 +153,154 @@ final class GatewayHandler {
       return;
     }
     SluiceConfig config = configs.current();
-    switch (endpoint.handling()) {
-      case LOCAL -> answerLocally(req, endpoint, config, start);
-      case AGGREGATE -> aggregate(req, endpoint, config, start);
-      default -> readBody(req, endpoint, config, start);
+    if (endpoint == Endpoint.OLLAMA_VERSION) { // Ollama clients' heartbeat: no secret in it
+      answerLocally(req, endpoint, config, dev.sluice.auth.Principal.anonymous(), start);
+      return;
     }
+    Future<dev.sluice.auth.Principal> who = access.authenticate(req);
+    if (!who.isComplete()) req.pause(); // a JWKS refresh: hold the body until we know who is calling
+    who.onComplete(ar -> {
+      if (ar.failed()) {
+        unauthorized(req, endpoint, ar.cause(), start);
+        return;
+      }
+      switch (endpoint.handling()) {
+        case LOCAL -> answerLocally(req, endpoint, config, ar.result(), start);
+        case AGGREGATE -> aggregate(req, endpoint, config, ar.result(), start);
+        default -> readBody(req, endpoint, config, ar.result(), start);
+      }
+    });
+  }
+
+  private void unauthorized(HttpServerRequest req, Endpoint endpoint, Throwable cause, long start) {
+    req.resume();
+    String label = endpoint.name().toLowerCase(Locale.ROOT);
+    if (cause instanceof dev.sluice.auth.AuthException e) {
+      if (e.reason() != dev.sluice.auth.AuthException.Reason.FORBIDDEN) {
+        req.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice\"");
+      }
+      refuse(req, endpoint.flavor(), label, e.reason() == dev.sluice.auth.AuthException.Reason.FORBIDDEN
+          ? ErrorKind.MODEL_NOT_ALLOWED : ErrorKind.UNAUTHORIZED, e.getMessage(), start);
+      metrics.authFailure(e.reason().name().toLowerCase(Locale.ROOT));
+      return;
+    }
+    log.error("authentication failed unexpectedly on {}", label, cause);
+    refuse(req, endpoint.flavor(), label, ErrorKind.INTERNAL,
+        "internal error while checking the gateway token (logged on the gateway); retry", start);
+  }
+
+  // ------------------------------------------------------------------ admin plane
+
+  /** /admin/*, /console and, unless admin.protectMetrics is false, /metrics. */
+  private boolean isAdminPath(String path) {
+    return path.equals("/admin") || path.startsWith("/admin/") || path.equals("/console")
+        || path.startsWith("/console/") || path.equals("/metrics") && access.admin().protectMetrics();
+  }
+
+  private void adminPlane(HttpServerRequest req, String path, long start) {
+    if (path.equals("/console/login")) {
+      consoleLogin(req, start);
+      return;
+    }
+    AccessControl.AdminAccess granted = access.admin(req);
+    boolean consolePage = path.equals("/console") || path.startsWith("/console/");
+    if (consolePage) {
+      consolePage(req, path, granted, start);
+      return;
+    }
+    if (granted != AccessControl.AdminAccess.GRANTED) {
+      adminRefused(req, granted, start);
+      return;
+    }
+    metrics.request("admin", SluiceMetrics.UNKNOWN, 200, "ok", System.nanoTime() - start);
+    if (path.equals("/metrics")) {
+      req.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+          .end(metrics.scrape());
+      return;
+    }
+    admin.handle(req, path);
+  }
+
+  private void adminRefused(HttpServerRequest req, AccessControl.AdminAccess why, long start) {
+    ErrorKind kind = ErrorKind.UNAUTHORIZED;
+    String message;
+    switch (why) {
+      case MISSING -> message = "unauthorized: admin token missing (send Authorization: Bearer <admin token>; the "
+          + "data plane's gateway tokens do not open the admin plane)";
+      case INVALID -> message = "invalid admin token";
+      case DATA_PLANE_TOKEN -> {
+        kind = ErrorKind.ADMIN_FORBIDDEN;
+        message = "this is a data-plane gateway token; /admin, /console and /metrics need the admin token";
+      }
+      case CLOSED -> {
+        kind = ErrorKind.ADMIN_FORBIDDEN;
+        message = "the admin plane is closed: no admin token is configured (set admin.tokenSha256; "
+            + "`sluice keys admin-token` makes one)";
+      }
+      default -> {
+        kind = ErrorKind.ADMIN_FORBIDDEN;
+        message = "a console session may change state only from the console (X-Sluice-Console header missing)";
+      }
+    }
+    if (kind == ErrorKind.UNAUTHORIZED) req.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice admin\"");
+    metrics.authFailure("admin_" + why.name().toLowerCase(Locale.ROOT));
+    refuse(req, ApiFlavor.OPENAI, "admin", kind, message, start);
+  }
+
+  private void consolePage(HttpServerRequest req, String path, AccessControl.AdminAccess granted, long start) {
+    HttpServerResponse resp = req.response();
+    if (path.equals("/console/logout") && req.method() == HttpMethod.POST) {
+      access.logout(req);
+      Console.secure(resp).putHeader(HttpHeaders.SET_COOKIE, AccessControl.SESSION_COOKIE
+          + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict").putHeader(HttpHeaders.LOCATION, "/console/login")
+          .setStatusCode(303).end();
+      return;
+    }
+    String name = path.equals("/console") ? "index.html" : path.substring("/console/".length());
+    boolean publicAsset = name.equals("console.css");
+    if (granted != AccessControl.AdminAccess.GRANTED && !publicAsset) {
+      if (req.method() == HttpMethod.GET && name.equals("index.html")) {
+        Console.secure(resp).putHeader(HttpHeaders.LOCATION, "/console/login").setStatusCode(303).end();
+      } else {
+        adminRefused(req, granted, start);
+      }
+      return;
+    }
+    if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD || !console.serve(resp, name, 200)) {
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.NOT_FOUND, "no such console page", start);
+    }
+  }
+
+  /** GET: the sign-in form. POST (form field {@code token}): a console session cookie for the admin token. */
+  private void consoleLogin(HttpServerRequest req, long start) {
+    HttpServerResponse resp = req.response();
+    if (req.method() == HttpMethod.GET) {
+      console.serve(resp, "login.html", 200);
+      return;
+    }
+    if (req.method() != HttpMethod.POST) {
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.METHOD_NOT_ALLOWED, "/console/login accepts GET and POST", start);
+      return;
+    }
+    String len = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (len == null || !len.matches("\\d{1,4}")) {
+      resp.putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.BODY_TOO_LARGE, "the sign-in form is at most 9999 bytes",
+          start);
+      return;
+    }
+    req.setExpectMultipart(true);
+    req.endHandler(v -> {
+      String session = access.login(req.getFormAttribute("token"));
+      if (session == null) {
+        metrics.authFailure("admin_login");
+        console.serve(resp, "login.html", 401);
+        return;
+      }
+      Console.secure(resp).putHeader(HttpHeaders.SET_COOKIE, AccessControl.SESSION_COOKIE + "=" + session
+              + "; Path=/; HttpOnly; SameSite=Strict" + (req.isSSL() ? "; Secure" : ""))
+          .putHeader(HttpHeaders.LOCATION, "/console").setStatusCode(303).end();
+    });
   }
 
   // ------------------------------------------------------------------ operational endpoints
@@ -185,13 +352,18 @@ final class GatewayHandler {
 
   // ------------------------------------------------------------------ local answers
 
-  private void answerLocally(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+  private void answerLocally(HttpServerRequest req, Endpoint endpoint, SluiceConfig config,
+      dev.sluice.auth.Principal who, long start) {
     String body;
     if (endpoint == Endpoint.OPENAI_MODELS) {
       ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
       ArrayNode data = root.putArray("data");
-      config.models().forEach((id, route) -> data.addObject()
-          .put("id", id).put("object", "model").put("created", createdEpochSeconds).put("owned_by", route.provider()));
+      config.models().forEach((id, route) -> {
+        if (who.mayUse(id)) {
+          data.addObject().put("id", id).put("object", "model").put("created", createdEpochSeconds)
+              .put("owned_by", route.provider());
+        }
+      });
       body = root.toString();
     } else {
       body = "{\"version\":\"" + OLLAMA_COMPAT_VERSION + "\"}";
@@ -201,7 +373,8 @@ final class GatewayHandler {
   }
 
   /** /api/tags and /api/ps: ask every Ollama node, merge by model name, show only models this gateway routes. */
-  private void aggregate(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+  private void aggregate(HttpServerRequest req, Endpoint endpoint, SluiceConfig config,
+      dev.sluice.auth.Principal who, long start) {
     List<Future<JsonNode>> answers = new ArrayList<>();
     for (NodeSpec n : config.nodes()) {
       NodeClient c = nodes.get(n.id());
@@ -227,11 +400,13 @@ final class GatewayHandler {
         if (root == null || !root.path("models").isArray()) continue;
         for (JsonNode m : root.path("models")) {
           String name = m.path("name").asText(m.path("model").asText(""));
-          if (config.models().containsKey(name)) merged.putIfAbsent(name, m);
+          if (config.models().containsKey(name) && who.mayUse(name)) merged.putIfAbsent(name, m);
         }
       }
       if (endpoint == Endpoint.OLLAMA_TAGS) {
-        for (String id : config.models().keySet()) merged.computeIfAbsent(id, this::syntheticTag);
+        for (String id : config.models().keySet()) {
+          if (who.mayUse(id)) merged.computeIfAbsent(id, this::syntheticTag);
+        }
       }
       ObjectNode out = Json.MAPPER.createObjectNode();
       out.putArray("models").addAll(merged.values());
@@ -252,7 +427,8 @@ final class GatewayHandler {
 
   // ------------------------------------------------------------------ routed requests
 
-  private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, long start) {
+  private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
+      long start) {
     long max = config.server().maxBodyBytes();
     String declared = req.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (declared != null) {
@@ -264,6 +440,7 @@ final class GatewayHandler {
       }
       if (len < 0 || len > max) {
         req.response().putHeader(HttpHeaders.CONNECTION, "close");
+        req.resume();
         refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.BODY_TOO_LARGE,
             len < 0 ? "Content-Length is not a number" : tooLarge(len, max), start);
         return;
@@ -284,8 +461,9 @@ final class GatewayHandler {
     });
     req.exceptionHandler(t -> { /* client went away while sending its body: nothing was accepted */ });
     req.endHandler(v -> {
-      if (!over[0]) route(req, endpoint, config, body, start);
+      if (!over[0]) route(req, endpoint, config, who, body, start);
     });
+    req.resume();
   }
 
   private static String tooLarge(long len, long max) {
@@ -293,7 +471,8 @@ final class GatewayHandler {
         + " bytes (server.maxBodyBytes)";
   }
 
-  private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, Buffer body, long start) {
+  private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
+      Buffer body, long start) {
     String endpointLabel = endpoint.name().toLowerCase(Locale.ROOT);
     ParsedRequest parsed;
     try {
@@ -309,10 +488,17 @@ final class GatewayHandler {
               + String.join(", ", config.models().keySet()) + ")", "model", SluiceMetrics.UNKNOWN, start);
       return;
     }
-    new RoutedRequest(shared, req, config, parsed, start).start();
+    if (!who.mayUse(parsed.model())) {
+      refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_ALLOWED, "model \"" + parsed.model()
+          + "\" is not allowed for this gateway token (allowed: " + String.join(", ", who.models()) + ")", "model",
+          SluiceMetrics.UNKNOWN, start);
+      return;
+    }
+    new RoutedRequest(shared, req, config, parsed, who, start).start();
   }
 
   private static String clip(String s) {
-    return s.length() <= MAX_MODEL_NAME_IN_MESSAGE ? s : s.substring(0, MAX_MODEL_NAME_IN_MESSAGE) + "…";
+    String shown = dev.sluice.support.Secrets.redact(s); // a client may paste its token into the wrong field
+    return shown.length() <= MAX_MODEL_NAME_IN_MESSAGE ? shown : shown.substring(0, MAX_MODEL_NAME_IN_MESSAGE) + "…";
   }
 }

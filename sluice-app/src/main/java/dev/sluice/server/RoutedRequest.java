@@ -56,6 +56,7 @@ final class RoutedRequest implements Exchange.Listener {
   private final long startNanos;
   private final String endpointLabel;
   private final String tenant;
+  private final dev.sluice.auth.Principal who;
   private ParsedRequest parsed;
   private long promptTokens;
   private RateLimiter.Permit permit;
@@ -67,7 +68,8 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean triedDowngrade;
   private boolean done;
 
-  RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed, long startNanos) {
+  RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
+      dev.sluice.auth.Principal who, long startNanos) {
     this.shared = shared;
     this.req = req;
     this.resp = req.response();
@@ -75,7 +77,8 @@ final class RoutedRequest implements Exchange.Listener {
     this.parsed = parsed;
     this.startNanos = startNanos;
     this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
-    this.tenant = Tenants.of(req);
+    this.who = who;
+    this.tenant = who.tenant();
   }
 
   void start() {
@@ -142,7 +145,8 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean admit() {
     int expected = requestedMaxTokens(parsed.json());
     long estimate = promptTokens + (expected > 0 ? expected : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS);
-    RateLimiter.Admission a = shared.protections().limiter.admit(tenant, parsed.model(), estimate);
+    RateLimiter.Admission a = shared.protections().limiter.admit(tenant, who.limits(),
+        who.keyId() == null ? null : "gateway token " + who.keyId(), parsed.model(), estimate);
     a.headers().toHeaders().forEach(resp::putHeader);
     if (a instanceof RateLimiter.Limited l) {
       resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfterMillis() + 999) / 1000)));

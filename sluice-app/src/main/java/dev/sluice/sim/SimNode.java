@@ -317,7 +317,19 @@ public final class SimNode {
     }
   }
 
+  /** Request headers of the latest generation request, as received (a gateway's tests check what it forwards). */
+  private volatile java.util.Map<String, String> lastGenerationHeaders = java.util.Map.of();
+
+  /** The headers (lower-case names) of the latest generation request this node received. */
+  public java.util.Map<String, String> lastGenerationHeaders() {
+    return lastGenerationHeaders;
+  }
+
   private void generate(HttpServerRequest request, Endpoint endpoint) {
+    java.util.Map<String, String> seen = new java.util.TreeMap<>();
+    request.headers().forEach(e -> seen.merge(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue(),
+        (a, b) -> a + ", " + b));
+    lastGenerationHeaders = java.util.Collections.unmodifiableMap(seen);
     readJson(request, endpoint.api, body -> {
       String model = knownModel(request, endpoint.api, body);
       if (model == null) {

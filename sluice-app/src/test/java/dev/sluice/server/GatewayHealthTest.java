@@ -196,7 +196,7 @@ class GatewayHealthTest {
     try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       var current = c.configs.current();
       c.configs.swap(new dev.sluice.config.SluiceConfig(current.server(), current.timeouts(), current.upstream(),
-          policy("gpu-weighted"), current.health(), current.providers(), "reloaded"));
+          policy("gpu-weighted"), current.health(), current.providers(), "reloaded").withAuth(current.auth()));
       assertThat(Json.MAPPER.readTree(Http.get(c.url("/admin/nodes")).body()).path("policy").asText())
           .isEqualTo("gpu-weighted");
       assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);

@@ -2,7 +2,6 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.sluice.config.TlsSettings;
 import dev.sluice.sim.GpuProfile;
@@ -39,7 +38,7 @@ class HttpsListenerTest {
 
   @BeforeAll
   static void makeCertificates() {
-    assumeTrue(TestCerts.opensslAvailable(), "openssl CLI not installed (./test.sh installs it)");
+    assertThat(TestCerts.opensslAvailable()).as("the openssl CLI (./test.sh installs it)").isTrue();
     certs = TestCerts.create(dir);
     localhost = certs.localhost();
   }

@@ -99,6 +99,7 @@ class OperationsTest {
         + qwen3.baseUrl() + "\"}]}";
     String p2 = qwen2 == null ? "" : ",\"qwen2\":{\"api\":\"ollama\",\"models\":[{\"id\":\"qwen2:7b\"}],\"nodes\":[{\"id\":\"b\","
         + "\"baseUrl\":\"" + qwen2.baseUrl() + "\"}]}";
-    return "{\"health\":{\"probeInterval\":\"100ms\",\"probeTimeout\":\"100ms\"},\"providers\":{" + p3 + p2 + "}}";
+    return "{\"auth\":{\"mode\":\"none\"},\"health\":{\"probeInterval\":\"100ms\",\"probeTimeout\":\"100ms\"},"
+        + "\"providers\":{" + p3 + p2 + "}}";
   }
 }

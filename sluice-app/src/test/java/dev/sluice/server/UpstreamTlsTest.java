@@ -2,7 +2,6 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.config.UpstreamTls;
@@ -34,7 +33,7 @@ class UpstreamTlsTest {
 
   @BeforeAll
   static void makeCertificates() {
-    assumeTrue(TestCerts.opensslAvailable(), "openssl CLI not installed (./test.sh installs it)");
+    assertThat(TestCerts.opensslAvailable()).as("the openssl CLI (./test.sh installs it)").isTrue();
     certs = TestCerts.create(dir);
     localhost = certs.localhost();
     otherName = certs.server("other.example", "DNS:other.example");

@@ -47,6 +47,9 @@ public final class TestCluster implements AutoCloseable {
   private dev.sluice.degrade.DegradationSettings degradation = dev.sluice.degrade.DegradationSettings.defaults();
   private dev.sluice.degrade.CacheSettings cache = dev.sluice.degrade.CacheSettings.defaults();
   private dev.sluice.limit.LimitSettings limits = dev.sluice.limit.LimitSettings.defaults();
+  /** Tests of other features run without authentication; security tests set it. */
+  private dev.sluice.config.AuthSettings auth = dev.sluice.config.AuthSettings.none();
+  private dev.sluice.config.AdminSettings admin = dev.sluice.config.AdminSettings.defaults();
   private ServerSettings server = ServerSettings.defaults();
   private int eventLoops = 1;
 
@@ -77,6 +80,26 @@ public final class TestCluster implements AutoCloseable {
 
   public TestCluster cache(dev.sluice.degrade.CacheSettings c) {
     this.cache = c;
+    return this;
+  }
+
+  private String nodeApiKey = "ollama";
+
+  /** The API key the gateway sends to every node (default "ollama"). */
+  public TestCluster nodeApiKey(String key) {
+    this.nodeApiKey = key;
+    return this;
+  }
+
+  /** Authentication of the data plane (default: none). */
+  public TestCluster auth(dev.sluice.config.AuthSettings a) {
+    this.auth = a;
+    return this;
+  }
+
+  /** The admin plane's token and listener (default: no token, same listener). */
+  public TestCluster admin(dev.sluice.config.AdminSettings a) {
+    this.admin = a;
     return this;
   }
 
@@ -177,15 +200,15 @@ public final class TestCluster implements AutoCloseable {
       for (String m : modelsByNode.get(id)) {
         URI root = URI.create(sim.baseUrl());
         nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, root,
-            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(), null, Map.of(), "ollama",
+            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(), null, Map.of(), nodeApiKey,
             m));
       }
     });
     List<ProviderSpec> providers = new ArrayList<>();
     nodesByModel.forEach((m, nodes) -> providers.add(
         new ProviderSpec(m, List.of(modelSpecs.getOrDefault(m, new ModelSpec(m, m, 24576, 4096, null))), nodes)));
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, providers,
-        "test");
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin,
+        providers, "test");
   }
 
   public SimNode sim(String id) {

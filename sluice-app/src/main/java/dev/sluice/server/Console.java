@@ -1,0 +1,54 @@
+package dev.sluice.server;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * The web console's static files, bundled in the jar under {@code console/}. Only plain file names of known types are
+ * served (no sub-directories, no dots but the extension's), so no request path can reach anything else on the class
+ * path or the disk. Every answer carries a strict content security policy and is never cached.
+ */
+final class Console {
+  private static final Pattern FILE = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}\\.(html|js|css|svg|png)");
+  private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
+      "js", "text/javascript; charset=utf-8", "css", "text/css; charset=utf-8", "svg", "image/svg+xml",
+      "png", "image/png");
+  static final String CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+      + "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+  private static final Buffer MISSING = Buffer.buffer();
+  private final Map<String, Buffer> files = new ConcurrentHashMap<>();
+
+  /** Serves {@code name} (e.g. "index.html"); false when there is no such file (the caller answers 404). */
+  boolean serve(HttpServerResponse resp, String name, int status) {
+    if (!FILE.matcher(name).matches()) return false;
+    Buffer body = files.computeIfAbsent(name, Console::load);
+    if (body == MISSING) return false;
+    secure(resp).setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, TYPES.get(name.substring(name.lastIndexOf('.') + 1)))
+        .end(body);
+    return true;
+  }
+
+  /** Headers every console answer carries. */
+  static HttpServerResponse secure(HttpServerResponse resp) {
+    return resp.putHeader("Content-Security-Policy", CSP)
+        .putHeader("X-Frame-Options", "DENY")
+        .putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Referrer-Policy", "no-referrer")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+  }
+
+  private static Buffer load(String name) {
+    try (InputStream in = Console.class.getClassLoader().getResourceAsStream("console/" + name)) {
+      return in == null ? MISSING : Buffer.buffer(in.readAllBytes());
+    } catch (IOException e) {
+      return MISSING;
+    }
+  }
+}
