@@ -44,6 +44,7 @@ GW_JAVA_OPTS=${GW_JAVA_OPTS:-"-XX:+UseSerialGC -Xms256m -Xmx256m"}
 SIM_JAVA_OPTS=${SIM_JAVA_OPTS:-"-XX:+UseSerialGC -Xms256m -Xmx256m"}
 SIM_PORT=${SIM_PORT:-18300}
 GW_PORT=${GW_PORT:-18301}
+AUTH_MODE=${AUTH_MODE:-tokens}          # tokens: every request carries a real gateway token; none: no auth
 MODEL=${MODEL:-qwen3:32b}
 GPU=${GPU:-A10}
 PIN=${PIN:-1}                           # 1: sim+gateway on CPU_SUT, generator on CPU_GEN
@@ -136,8 +137,16 @@ AUTH="Authorization: Bearer sk-bench-local"
 # ---------------------------------------------------------------- start sim + gateway
 port_busy "$SIM_PORT" && die "port $SIM_PORT in use (set SIM_PORT)"
 port_busy "$GW_PORT" && die "port $GW_PORT in use (set GW_PORT)"
+case "$AUTH_MODE" in
+  tokens) TOKEN=$(java -jar "$SLUICE_JAR" keys create --keys-file "$RUN/keys.json" --tenant bench 2>>"$LOG") \
+            || die "could not create a gateway token"
+          AUTH="Authorization: Bearer $TOKEN" ;;
+  none) ;;
+  *) die "AUTH_MODE must be tokens or none" ;;
+esac
 cat > "$RUN/gateway.json" <<EOF
 {"server":{"host":"127.0.0.1","port":$GW_PORT},
+ "auth":{"mode":"$AUTH_MODE","keysFile":"keys.json"},
  "providers":{"$MODEL":{"api":"ollama","apiKey":"ollama","models":[{"id":"$MODEL"}],
    "nodes":[{"id":"sim-1","baseUrl":"http://127.0.0.1:$SIM_PORT","gpuType":"$GPU"}]}}}
 EOF

@@ -115,6 +115,11 @@ public final class JwtVerifier implements AutoCloseable {
    * never contains the token or claim values.
    */
   public Future<Principal> verify(String token) {
+    Verified hit = token == null ? null : verified.getIfPresent(token);
+    if (hit != null && hit.keys() == currentKeys() && clockMillis.getAsLong() - settings.leeway().toMillis()
+        < hit.expMillis()) {
+      return Future.succeededFuture(hit.principal());
+    }
     Token t;
     try {
       t = checkHeader(token);
@@ -165,6 +170,7 @@ public final class JwtVerifier implements AutoCloseable {
   }
 
   private Future<Principal> complete(Keys k, String token, Token t) {
+    signatureChecks.incrementAndGet();
     try {
       k.jwt().decode(token);
     } catch (NoSuchKeyIdException e) {
@@ -175,11 +181,34 @@ public final class JwtVerifier implements AutoCloseable {
       return Future.failedFuture(invalid("signature does not verify"));
     }
     try {
-      return Future.succeededFuture(principal(t));
+      Principal p = principal(t);
+      verified.put(token, new Verified(p, millis(json(t.payloadSegment()).get("exp")), k));
+      return Future.succeededFuture(p);
     } catch (AuthException e) {
       return Future.failedFuture(e);
     }
   }
+
+  /**
+   * A token that verified, with the key set that verified it: reused until its exp (with leeway) while that key set
+   * is still the current one (a JWKS change re-verifies everything), so a client sending the same token on every
+   * request costs one map lookup instead of a signature check (~50 µs for RS256).
+   */
+  private record Verified(Principal principal, long expMillis, Keys keys) {}
+
+  private final java.util.concurrent.atomic.AtomicLong signatureChecks = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Signature checks done so far (tests: a repeated token is checked once). */
+  long signatureChecks() {
+    return signatureChecks.get();
+  }
+
+  /** Verified tokens; bounded, and each entry lives at most {@link #VERIFIED_TTL}. */
+  private final com.github.benmanes.caffeine.cache.Cache<String, Verified> verified =
+      com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(VERIFIED_MAX_ENTRIES)
+          .expireAfterWrite(VERIFIED_TTL).build();
+  static final int VERIFIED_MAX_ENTRIES = 10_000;
+  static final java.time.Duration VERIFIED_TTL = java.time.Duration.ofMinutes(5);
 
   private Token checkHeader(String token) {
     if (token == null || token.length() > MAX_TOKEN_CHARS) throw invalid("not a JWT");

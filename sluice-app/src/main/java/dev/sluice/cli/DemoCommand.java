@@ -140,6 +140,8 @@ public final class DemoCommand implements Callable<Integer> {
       sb.append("  admin token     ").append(adminToken).append("   (/admin, /console, /metrics)\n");
       sb.append("                  both are new at every start; `sluice keys create --config ").append(file)
           .append(" --tenant t` makes more\n");
+      sb.append("  for the README's examples:\n    export SLUICE_TOKEN=").append(gatewayToken)
+          .append(" SLUICE_ADMIN_TOKEN=").append(adminToken).append("\n");
     } else {
       sb.append("  auth            NONE (--no-auth): anyone who can reach this port can use it\n");
     }
@@ -159,6 +161,9 @@ public final class DemoCommand implements Callable<Integer> {
         .append("\"options\":{\"num_predict\":20}}'\n");
     sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=")
         .append(gatewayToken == null ? "none" : gatewayToken).append("   # any OpenAI SDK\n");
+    if (gatewayToken == null) {
+      sb.append("  OLLAMA_HOST=").append(base).append(" ollama run qwen3:32b      # any Ollama client\n");
+    }
     sb.append("\nCtrl-C stops the gateway and the simulated nodes.\n");
     System.out.println(sb);
     System.out.flush();

@@ -23,7 +23,16 @@ public final class Main implements Runnable {
 
   /** The configured picocli command line (also used by tests). */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+        // a failed command says what failed, not a stack trace (unexpected bugs keep theirs, on stderr)
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException
+              || e instanceof IllegalStateException;
+          if (!expected) e.printStackTrace(cmd.getErr());
+          cmd.getErr().println("sluice " + cmd.getCommandName() + ": " + (e.getMessage() == null
+              ? e.getClass().getSimpleName() : dev.sluice.support.Secrets.redact(e.getMessage())));
+          return 1;
+        });
   }
 
   @Override

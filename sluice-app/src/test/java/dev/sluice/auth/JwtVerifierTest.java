@@ -272,6 +272,15 @@ class JwtVerifierTest {
   }
 
   @Test
+  void aRepeatedTokenIsCheckedOnceAndStillExpiresOnTime() {
+    String token = rs256(claims("acme", NOW_S + 60));
+    for (int i = 0; i < 100; i++) assertThat(await(verifier.verify(token)).tenant()).isEqualTo("acme");
+    assertThat(verifier.signatureChecks()).isEqualTo(1);
+    clock.addAndGet(Duration.ofSeconds(91).toMillis());
+    assertThat(rejection(verifier, token)).isEqualTo("invalid gateway token (JWT: expired)");
+  }
+
+  @Test
   void aTokenNotValidYetIsRejected() {
     Map<String, Object> c = claims("acme", NOW_S + 600);
     c.put("nbf", NOW_S + 120);

@@ -264,6 +264,7 @@ public final class ChaosBench implements Callable<Integer> {
     }
     return """
         {
+          "auth": { "mode": "none" },
           "timeouts": { "connect": "500ms", "firstToken": "2s" },
           "health": { "probeInterval": "1s", "probeTimeout": "500ms" },
           "degradation": {

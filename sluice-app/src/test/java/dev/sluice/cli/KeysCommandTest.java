@@ -1,0 +1,104 @@
+package dev.sluice.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.auth.ApiKeys;
+import dev.sluice.auth.KeyFile;
+import dev.sluice.auth.KeyGenerator;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code sluice keys}: create, list, revoke in a keys file; admin tokens; clear errors without stack traces. */
+class KeysCommandTest {
+  @TempDir Path dir;
+
+  /** Runs the CLI; {stdout, stderr, exit code}. */
+  private static String[] run(String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    StringWriter err = new StringWriter();
+    PrintStream savedOut = System.out;
+    PrintStream savedErr = System.err;
+    int code;
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
+      code = Main.commandLine().setErr(new PrintWriter(err, true)).execute(args);
+    } finally {
+      System.setOut(savedOut);
+      System.setErr(savedErr);
+    }
+    return new String[] {out.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8) + err,
+        Integer.toString(code)};
+  }
+
+  @Test
+  void createListAndRevokeWorkOnAKeysFileThatHoldsOnlyHashes() throws Exception {
+    Path keys = dir.resolve("keys.json");
+    String[] created = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "acme", "--model",
+        "qwen3:32b", "--rpm", "60", "--expires", "30d", "--note", "ci");
+    assertThat(created[2]).isEqualTo("0");
+    String secret = created[0].trim();
+    assertThat(secret).startsWith(KeyGenerator.PREFIX).hasSize(KeyGenerator.PREFIX.length() + 40);
+    assertThat(created[1]).contains("tenant acme").doesNotContain(secret);
+    assertThat(Files.readString(keys)).doesNotContain(secret).contains(KeyGenerator.sha256Hex(secret));
+
+    String[] listed = run("keys", "list", "--keys-file", keys.toString());
+    assertThat(listed[0]).contains(KeyGenerator.idOf(secret)).contains("acme").contains("active").contains("qwen3:32b")
+        .doesNotContain(secret);
+
+    assertThat(run("keys", "revoke", "--keys-file", keys.toString(), KeyGenerator.idOf(secret))[2]).isEqualTo("0");
+    assertThat(KeyFile.read(keys).find(secret, System.currentTimeMillis())).isInstanceOf(ApiKeys.Revoked.class);
+    assertThat(run("keys", "list", "--keys-file", keys.toString())[0]).contains("revoked");
+    String[] unknown = run("keys", "revoke", "--keys-file", keys.toString(), "sk-sluice-NoSuchId");
+    assertThat(unknown[2]).isNotEqualTo("0");
+    assertThat(unknown[1]).contains("no token with id sk-sluice-NoSuchId");
+  }
+
+  @Test
+  void adminTokenPrintsTheTokenAndTheConfigLineWithItsHash() {
+    String[] r = run("keys", "admin-token");
+    assertThat(r[2]).isEqualTo("0");
+    String token = r[0].trim();
+    assertThat(token).startsWith("sluice-admin-");
+    assertThat(r[1]).contains("\"tokenSha256\": \"" + KeyGenerator.sha256Hex(token) + "\"").doesNotContain(token);
+  }
+
+  @Test
+  void mistakesGetOneClearLineAndANonZeroExitCode() {
+    String[] noTarget = run("keys", "list");
+    assertThat(noTarget[2]).isNotEqualTo("0");
+    assertThat(noTarget[1]).contains("exactly one of --config FILE, --keys-file FILE or --gateway URL");
+
+    String[] badExpiry = run("keys", "create", "--keys-file", dir.resolve("k.json").toString(), "--tenant", "a",
+        "--expires", "soon");
+    assertThat(badExpiry[2]).isNotEqualTo("0");
+    assertThat(badExpiry[1]).contains("--expires soon").doesNotContain("\tat ");
+
+    String[] badTenant = run("keys", "create", "--keys-file", dir.resolve("k.json").toString(), "--tenant", "a b");
+    assertThat(badTenant[2]).isNotEqualTo("0");
+    assertThat(badTenant[1]).contains("tenant").doesNotContain("\tat ");
+
+    String[] unreachable = run("keys", "list", "--gateway", "http://127.0.0.1:1", "--admin-token-file",
+        writeToken());
+    assertThat(unreachable[2]).isEqualTo("1");
+    assertThat(unreachable[1]).startsWith("sluice list: ").doesNotContain("\tat ");
+  }
+
+  private String writeToken() {
+    try {
+      Path f = dir.resolve("admin-token");
+      Files.writeString(f, "sluice-admin-x\n");
+      return f.toString();
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
