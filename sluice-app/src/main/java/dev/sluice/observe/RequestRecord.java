@@ -1,0 +1,27 @@
+package dev.sluice.observe;
+
+/**
+ * What happened to one request, built once when it ends; the access log, the metrics and the console read it.
+ * Never holds the prompt, the answer or a credential.
+ *
+ * @param startEpochMillis when the request arrived
+ * @param requestId the id returned in {@code X-Request-Id}
+ * @param traceId the W3C trace id (32 hex digits) the request was traced under
+ * @param tenant who asked (a tenant id, never a secret)
+ * @param endpoint endpoint label (an {@code Endpoint} name in lower case, or "other")
+ * @param modelRequested the model the client asked for (already bounded: a configured model id, or "unknown")
+ * @param modelServed the model that answered (the downgrade target when downgraded); null when none did
+ * @param node the node that answered; null when none did (cached, static, refused)
+ * @param attempts upstream attempts made (0 when no node was called)
+ * @param outcome ok, cached, downgraded, static, client_error, failed, cancelled
+ * @param status HTTP status sent to the client
+ * @param ttftNanos time from arrival to the first byte sent to the client; -1 when nothing was sent
+ * @param durationNanos time from arrival to the last byte (or the end)
+ * @param overheadNanos time spent in Sluice itself (duration minus time waiting for nodes); -1 when unknown
+ * @param promptTokens prompt tokens (the node's usage, else the estimate); -1 when unknown
+ * @param completionTokens completion tokens from the node's usage; -1 when unknown
+ * @param stream whether the answer was streamed
+ */
+public record RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
+    String modelRequested, String modelServed, String node, int attempts, String outcome, int status, long ttftNanos,
+    long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream) {}
