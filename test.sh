@@ -12,9 +12,9 @@ need_java() {
 }
 need_java
 
-# Debian packages the tests use. None yet beyond the JDK; the list grows with the features
-# (etcd-server, redis-server, nginx, chromium, prometheus) and is installed only when missing.
-PACKAGES=(prometheus)  # promtool parses the simulator's /metrics in TelemetryTest
+# Debian packages the tests use, installed only when missing (etcd-server, redis-server, nginx come with their issues).
+PACKAGES=(prometheus)  # promtool checks /metrics, the simulator's telemetry and deploy/prometheus/alerts.yml
+PACKAGES+=(chromium chromium-driver)  # the console's browser test (Selenium drives headless Chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
