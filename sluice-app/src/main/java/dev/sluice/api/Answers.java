@@ -331,6 +331,45 @@ public final class Answers {
     return node != null && node.canConvertToInt() && node.isIntegralNumber() ? Math.max(0, node.asInt()) : 0;
   }
 
+  private static final byte[][] OPENAI_USAGE_KEYS = {
+    "\"prompt_tokens\"".getBytes(StandardCharsets.US_ASCII), "\"completion_tokens\"".getBytes(StandardCharsets.US_ASCII)
+  };
+  private static final byte[][] OLLAMA_USAGE_KEYS = {
+    "\"prompt_eval_count\"".getBytes(StandardCharsets.US_ASCII), "\"eval_count\"".getBytes(StandardCharsets.US_ASCII)
+  };
+
+  /**
+   * {prompt, completion} tokens from the end of an answer (either API, streamed or not), found by the last occurrence
+   * of the usage keys rather than by parsing, since only the tail of a long answer is kept: -1 each when absent. A key
+   * inside generated text is escaped ({@code \"prompt_tokens\"}) and so never matches.
+   */
+  public static long[] usageInTail(ApiFlavor flavor, byte[] tail) {
+    long[] usage = {-1, -1};
+    if (tail == null) return usage;
+    byte[][] keys = flavor == ApiFlavor.OLLAMA ? OLLAMA_USAGE_KEYS : OPENAI_USAGE_KEYS;
+    for (int k = 0; k < 2; k++) usage[k] = lastNumberAfter(tail, keys[k]);
+    return usage;
+  }
+
+  private static long lastNumberAfter(byte[] b, byte[] key) {
+    outer:
+    for (int i = b.length - key.length; i >= 0; i--) {
+      for (int j = 0; j < key.length; j++) {
+        if (b[i + j] != key[j]) continue outer;
+      }
+      int p = i + key.length;
+      while (p < b.length && (b[p] == ' ' || b[p] == ':')) p++;
+      long v = 0;
+      int digits = 0;
+      while (p < b.length && b[p] >= '0' && b[p] <= '9' && digits < 12) {
+        v = v * 10 + (b[p++] - '0');
+        digits++;
+      }
+      if (digits > 0 && (p == b.length || b[p] < '0' || b[p] > '9')) return v;
+    }
+    return -1;
+  }
+
   private static void takeCount(JsonNode node, int[] usage, int slot) {
     if (node != null && node.isIntegralNumber() && node.canConvertToInt()) usage[slot] = node.asInt();
   }

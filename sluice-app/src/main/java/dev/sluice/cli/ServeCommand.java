@@ -80,9 +80,9 @@ public final class ServeCommand implements Callable<Integer> {
   /** Starts a gateway on an already loaded config, watching {@code file} for changes. */
   static Running start(ConfigLoader.Result loaded, Path file, String hostOverride, Integer portOverride, int eventLoops)
       throws Exception {
-    Vertx vertx = Vertx.vertx();
-    ConfigHolder holder = new ConfigHolder(loaded.config());
     SluiceMetrics metrics = new SluiceMetrics();
+    Vertx vertx = metrics.newVertx();
+    ConfigHolder holder = new ConfigHolder(loaded.config());
     FileConfigWatcher watcher = new FileConfigWatcher(vertx, file, holder);
     metrics.bindConfigReloads(watcher::reloads, watcher::rejections);
     Gateway gateway = new Gateway(vertx, holder, metrics, eventLoops);

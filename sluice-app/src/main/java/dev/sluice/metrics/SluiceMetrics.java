@@ -1,11 +1,14 @@
 package dev.sluice.metrics;
 
+import static java.util.concurrent.TimeUnit.NANOSECONDS;
+
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -43,7 +46,17 @@ public final class SluiceMetrics {
   public static final String CONTEXT_GUARD = "sluice_context_guard_requests"; // _total by result
   /** Requests refused for their credential, by reason. */
   public static final String AUTH_FAILURES = "sluice_auth_failures"; // _total by reason
+  public static final String TTFT = "sluice_time_to_first_token"; // _seconds histogram by model
+  public static final String INTER_TOKEN = "sluice_inter_token_latency"; // _seconds histogram by model
+  public static final String OVERHEAD = "sluice_gateway_overhead"; // _seconds histogram by endpoint
+  public static final String TOKENS = "sluice_tokens"; // _total by model and direction
+  public static final String RETRIES = "sluice_retries"; // _total by model: attempts beyond the first
+  public static final String NODE_GPU_UTIL = "sluice_node_gpu_utilization_percent";
+  public static final String NODE_GPU_TEMP = "sluice_node_gpu_temperature_celsius";
+  public static final String NODE_GPU_MEMORY = "sluice_node_gpu_memory_used_percent";
   public static final String UNKNOWN = "unknown";
+  /** The node label of a request no node answered (cached, static, refused, failed on every node). */
+  public static final String NO_NODE = "none";
   /** The scope label value of cluster-wide degradation figures (model ids are the others). */
   public static final String CLUSTER = "cluster";
 
@@ -54,6 +67,27 @@ public final class SluiceMetrics {
     Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(120),
     Duration.ofSeconds(300), Duration.ofSeconds(600)
   };
+
+  /** Time to first token: from 10 ms (a warm small model) to 60 s (a long prompt on a busy node). */
+  private static final Duration[] TTFT_BUCKETS = {
+    Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100),
+    Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500),
+    Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60)
+  };
+  /** Mean gap between streamed chunks: 1 ms (a fast GPU) to 2 s (a stalling one). */
+  private static final Duration[] INTER_TOKEN_BUCKETS = {
+    Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofMillis(35),
+    Duration.ofMillis(50), Duration.ofMillis(75), Duration.ofMillis(100), Duration.ofMillis(200),
+    Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2)
+  };
+  /** Time spent in Sluice itself: 100 µs to 1 s. */
+  private static final Duration[] OVERHEAD_BUCKETS = {
+    Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+    Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
+    Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
+  };
+  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConcurrentHashMap<String, Counter> requestCounters = new ConcurrentHashMap<>();
@@ -68,6 +102,25 @@ public final class SluiceMetrics {
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+  }
+
+  /**
+   * A Vert.x instance whose event loops, HTTP server, HTTP client pools and worker pools report into this registry
+   * (the {@code vertx_*} meters). Labels are limited to a fixed set: no remote address, path or method (a client
+   * chooses those), only HTTP status codes and pool names.
+   */
+  public io.vertx.core.Vertx newVertx() {
+    var options = new io.vertx.micrometer.MicrometerMetricsOptions()
+        .setEnabled(true)
+        // Vert.x keeps one registry per name for the JVM: each SluiceMetrics (tests start many) needs its own
+        .setRegistryName("sluice-" + INSTANCES.incrementAndGet())
+        .setLabels(java.util.EnumSet.of(io.vertx.micrometer.Label.HTTP_CODE, io.vertx.micrometer.Label.POOL_TYPE,
+            io.vertx.micrometer.Label.POOL_NAME));
+    return io.vertx.core.Vertx.builder()
+        .with(new io.vertx.core.VertxOptions().setMetricsOptions(options))
+        .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(registry))
+        .build();
   }
 
   /** Registers a gauge for the number of config reloads and rejections. */
@@ -185,25 +238,63 @@ public final class SluiceMetrics {
   }
 
   /**
-   * One finished request.
-   *
-   * @param endpoint endpoint name (bounded: an {@code Endpoint} constant or "other")
-   * @param model model label (use {@link #modelLabel})
-   * @param status HTTP status sent to the client
-   * @param outcome ok, cached, downgraded, static, client_error, failed, cancelled
+   * One finished request (metrics read the record before any other observer). Labels: {@code model} is the model
+   * requested (configured id or {@value #UNKNOWN}), {@code node} the node that answered (configured id or
+   * {@value #NO_NODE}). TTFT is observed for 2xx answers, tokens when a node answered, retries when there were any.
    */
-  public void request(String endpoint, String model, int status, String outcome, long durationNanos) {
-    String statusClass = (status / 100) + "xx";
-    String key = endpoint + '|' + model + '|' + statusClass + '|' + outcome;
+  public void request(dev.sluice.observe.RequestRecord r) {
+    String endpoint = r.endpoint() == null ? "other" : r.endpoint();
+    String model = modelLabel(r.modelRequested());
+    String node = r.node() != null && nodeGauges.contains(r.node()) ? r.node() : NO_NODE;
+    String statusClass = (r.status() / 100) + "xx";
+    String outcome = r.outcome();
+    String key = endpoint + '|' + model + '|' + node + '|' + statusClass + '|' + outcome;
     requestCounters.computeIfAbsent(key, k -> Counter.builder(REQUESTS)
-        .description("Requests by endpoint, model, status class and outcome")
-        .tags("endpoint", endpoint, "model", model, "status", statusClass, "outcome", outcome)
+        .description("Requests by endpoint, model requested, node that answered, status class and outcome")
+        .tags("endpoint", endpoint, "model", model, "node", node, "status", statusClass, "outcome", outcome)
         .register(registry)).increment();
     durationTimers.computeIfAbsent(endpoint + '|' + model, k -> Timer.builder(REQUEST_DURATION)
         .description("End-to-end request duration, from the first request byte to the last response byte")
         .tags("endpoint", endpoint, "model", model)
         .serviceLevelObjectives(DURATION_BUCKETS)
-        .register(registry)).record(durationNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+        .register(registry)).record(r.durationNanos(), NANOSECONDS);
+    if (r.ttftNanos() >= 0 && r.status() / 100 == 2) {
+      histogram(TTFT, "model", model, TTFT_BUCKETS,
+          "Time from the request's arrival to the first byte of its answer sent to the client")
+          .record(r.ttftNanos(), NANOSECONDS);
+    }
+    if (r.overheadNanos() >= 0) {
+      histogram(OVERHEAD, "endpoint", endpoint, OVERHEAD_BUCKETS,
+          "Time spent in Sluice: the request's duration minus the time spent waiting on nodes")
+          .record(r.overheadNanos(), NANOSECONDS);
+    }
+    if (r.node() != null) {
+      if (r.promptTokens() > 0) tokens(model, "prompt").increment(r.promptTokens());
+      if (r.completionTokens() > 0) tokens(model, "completion").increment(r.completionTokens());
+    }
+    if (r.attempts() > 1) {
+      smallCounters.computeIfAbsent("rt|" + model, k -> Counter.builder(RETRIES)
+          .description("Upstream attempts beyond the first, by model requested").tag("model", model)
+          .register(registry)).increment(r.attempts() - 1);
+    }
+  }
+
+  /** The mean gap between the chunks of one streamed answer (one observation per request with two chunks or more). */
+  public void interTokenLatency(String model, long meanGapNanos) {
+    histogram(INTER_TOKEN, "model", modelLabel(model), INTER_TOKEN_BUCKETS,
+        "Mean gap between streamed chunks of one answer (one observation per streamed request)")
+        .record(meanGapNanos, NANOSECONDS);
+  }
+
+  private Counter tokens(String model, String direction) {
+    return smallCounters.computeIfAbsent("tk|" + model + '|' + direction, k -> Counter.builder(TOKENS)
+        .description("Tokens processed by nodes (their usage report, else Sluice's estimate of the prompt), by model "
+            + "requested and direction").tags("model", model, "direction", direction).register(registry));
+  }
+
+  private Timer histogram(String name, String label, String value, Duration[] buckets, String description) {
+    return durationTimers.computeIfAbsent(name + '|' + value, k -> Timer.builder(name).description(description)
+        .tag(label, value).serviceLevelObjectives(buckets).register(registry));
   }
 
   /** One attempt on a node: result is ok or a failure kind in lower case. */
@@ -241,6 +332,15 @@ public final class SluiceMetrics {
       Gauge.builder(NODE_EJECTED, () -> nodeValue(lookup, id,
               e -> e.health().snapshot().ejection().ejectedAt(clockMillis.getAsLong()) ? 1 : 0))
           .description("1 while passive outlier detection ejects the node").tag("node", id).register(registry);
+      Gauge.builder(NODE_GPU_UTIL, () -> nodeValue(lookup, id, e -> e.telemetry().gpuUtilPercent()))
+          .description("The node's GPU utilisation as last scraped (DCGM_FI_DEV_GPU_UTIL); NaN without telemetry")
+          .tag("node", id).register(registry);
+      Gauge.builder(NODE_GPU_TEMP, () -> nodeValue(lookup, id, e -> e.telemetry().gpuTempCelsius()))
+          .description("The node's GPU temperature as last scraped (DCGM_FI_DEV_GPU_TEMP); NaN without telemetry")
+          .tag("node", id).register(registry);
+      Gauge.builder(NODE_GPU_MEMORY, () -> nodeValue(lookup, id, e -> e.telemetry().memoryUsedPercent()))
+          .description("The node's GPU memory in use, percent, as last scraped; NaN without telemetry")
+          .tag("node", id).register(registry);
       Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
               e -> dev.sluice.routing.GpuWeightedPolicy.weight(e.view(clockMillis.getAsLong()), gpuBases.get())))
           .description("The brief's gpu-weighted weight of the node").tag("node", id).register(registry);

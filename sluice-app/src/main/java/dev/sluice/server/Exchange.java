@@ -51,11 +51,17 @@ final class Exchange {
       "host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
       "proxy-authorization", "proxy-connection", "authorization", "x-api-key", "cookie", "accept-encoding", "expect",
       // where a request came from is the gateway's to say, not the client's
-      "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "via");
+      "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-real-ip", "via",
+      // the gateway sends its own: the request id it returned, and its span of the client's trace
+      "x-request-id", "traceparent", "tracestate");
   /** Response headers not copied to the client: hop-by-hop, and length/encoding which Vert.x sets itself. */
   private static final Set<String> DROP_RESPONSE_HEADERS = Set.of(
       "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
-      "content-length");
+      "content-length",
+      // the client gets the gateway's request id, not the node's
+      "x-request-id");
+  /** Bytes of the end of an answer kept for its token usage, which nodes report last. */
+  static final int USAGE_TAIL_BYTES = 2048;
   static final String NODE_HEADER = "x-sluice-node";
   /** Requests failing on every node, and streams broken mid-way: one line a second each, with the count left out. */
   private static final LogThrottle FAILURE_LOG = LogThrottle.perSecond();
@@ -76,7 +82,15 @@ final class Exchange {
   private final long promptTokens;
   private final Listener listener;
   private final SluiceMetrics metrics;
-  private final long startNanos;
+  private final Arrival arrival;
+  /** The last bytes relayed (at most twice {@link #USAGE_TAIL_BYTES}), where the node's usage report is. */
+  private Buffer tail;
+  /** Time spent waiting on nodes: from sending each attempt to its end (last byte or failure). */
+  private long upstreamNanos;
+  private String answeredBy;
+  private long firstByteNanos = -1;
+  private long meanChunkGapNanos = -1;
+  private boolean streamed;
   /** Copy of the bytes relayed to the client, for the response cache and usage; null when not wanted or too big. */
   private Buffer captured;
   private final int captureLimit;
@@ -115,7 +129,7 @@ final class Exchange {
   }
 
   Exchange(Vertx vertx, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<Target> plan,
-      SluiceMetrics metrics, long startNanos, RetryBudget retryBudget, java.util.function.IntSupplier inFlightNow,
+      SluiceMetrics metrics, Arrival arrival, RetryBudget retryBudget, java.util.function.IntSupplier inFlightNow,
       long promptTokens, int captureLimit, Listener listener) {
     this.listener = listener;
     this.captureLimit = captureLimit;
@@ -130,8 +144,8 @@ final class Exchange {
     this.inFlightNow = inFlightNow;
     this.promptTokens = promptTokens;
     this.metrics = metrics;
-    this.startNanos = startNanos;
-    this.deadlineNanos = startNanos + config.timeouts().total().toNanos();
+    this.arrival = arrival;
+    this.deadlineNanos = arrival.startNanos + config.timeouts().total().toNanos();
   }
 
   void start() {
@@ -208,6 +222,9 @@ final class Exchange {
     }
     if (!h.contains(HttpHeaders.CONTENT_TYPE)) h.set(HttpHeaders.CONTENT_TYPE, "application/json");
     if (node.apiKey() != null && !node.apiKey().isEmpty()) h.set(HttpHeaders.AUTHORIZATION, "Bearer " + node.apiKey());
+    h.set(Arrival.REQUEST_ID_HEADER, arrival.requestId);
+    h.set("traceparent", arrival.trace.traceparent());
+    if (arrival.trace.tracestate() != null) h.set("tracestate", arrival.trace.tracestate());
     o.setHeaders(h);
     return o;
   }
@@ -318,6 +335,9 @@ final class Exchange {
     committed = true;
     vertx.cancelTimer(a.firstTokenTimer);
     a.firstTokenNanos = System.nanoTime();
+    firstByteNanos = a.firstTokenNanos;
+    answeredBy = a.node.spec().id();
+    streamed = a.framer != null;
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
     if (a.upstreamResp.statusCode() / 100 == 2) {
@@ -352,9 +372,22 @@ final class Exchange {
 
   /** Keeps a copy of what reaches the client, up to the capture limit; past it, relays only. */
   private void capture(Buffer data) {
+    keepTail(data);
     if (captured == null || data.length() == 0) return;
     if (captured.length() + data.length() > captureLimit) captured = null;
     else captured.appendBuffer(data);
+  }
+
+  private void keepTail(Buffer data) {
+    int n = data.length();
+    if (n == 0) return;
+    if (n >= USAGE_TAIL_BYTES) {
+      tail = data.getBuffer(n - USAGE_TAIL_BYTES, n);
+      return;
+    }
+    if (tail == null) tail = Buffer.buffer(USAGE_TAIL_BYTES * 2);
+    if (tail.length() + n > USAGE_TAIL_BYTES * 2) tail = tail.getBuffer(tail.length() - USAGE_TAIL_BYTES, tail.length());
+    tail.appendBuffer(data);
   }
 
   private void onEnd(Attempt a) {
@@ -364,6 +397,9 @@ final class Exchange {
     a.close();
     if (a.upstreamResp.statusCode() / 100 == 2) {
       a.entry.health().observeSuccess();
+      if (a.framer != null && a.chunksAfterFirst >= 1) {
+        meanChunkGapNanos = (System.nanoTime() - a.firstTokenNanos) / a.chunksAfterFirst;
+      }
       if (a.framer != null && a.chunksAfterFirst >= 2) {
         a.entry.speed().observeDecode(a.chunksAfterFirst, (System.nanoTime() - a.firstTokenNanos) / 1_000_000.0);
       }
@@ -449,6 +485,43 @@ final class Exchange {
     if (attempt != null) attempt.cancelTimers();
   }
 
+  // ------------------------------------------------------------------ what the request record needs
+
+  /** Attempts made so far (each on a different node). */
+  int attempts() {
+    return attemptsMade;
+  }
+
+  /** Nanoseconds spent waiting on nodes, over every attempt that ended. */
+  long upstreamNanos() {
+    return upstreamNanos;
+  }
+
+  /** The node whose answer reached the client; null before commit. */
+  String answeredBy() {
+    return answeredBy;
+  }
+
+  /** {@link System#nanoTime} of the first byte sent to the client; -1 before commit. */
+  long firstByteNanos() {
+    return firstByteNanos;
+  }
+
+  /** Whether the answer was relayed as a stream of events. */
+  boolean streamed() {
+    return streamed;
+  }
+
+  /** Mean gap between the chunks of a streamed answer after the first; -1 when not streamed or one chunk only. */
+  long meanChunkGapNanos() {
+    return meanChunkGapNanos;
+  }
+
+  /** The last bytes relayed to the client (where usage is reported); null when nothing was. */
+  byte[] tail() {
+    return tail == null ? null : tail.getBytes();
+  }
+
   /** One try on one node. */
   private final class Attempt {
     final NodeEntry entry;
@@ -514,6 +587,7 @@ final class Exchange {
       cancelTimers();
       if (closed) return;
       closed = true;
+      if (sentNanos > 0) upstreamNanos += System.nanoTime() - sentNanos;
       entry.requestEnded(promptTokens, sawFirstToken);
       if (retry) retryBudget.release();
     }

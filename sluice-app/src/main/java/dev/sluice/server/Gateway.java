@@ -37,6 +37,7 @@ public final class Gateway {
   private final Protections protections;
   private final AccessControl access;
   private final GatewayHandler handler;
+  private final Observers observers;
   private volatile HttpServer adminServer;
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
@@ -58,8 +59,10 @@ public final class Gateway {
     this.protections = new Protections(initial, metrics, System::currentTimeMillis);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access);
+    this.observers = new Observers(metrics);
+    observers.add(new dev.sluice.observe.AccessLog());
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
-        protections);
+        protections, observers);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -217,6 +220,15 @@ public final class Gateway {
 
   private static boolean isLoopback(String host) {
     return host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost");
+  }
+
+  /**
+   * Adds an observer told about every request once it ends (routed or answered by the gateway itself, refusals
+   * included), after the metrics and the access log, on the request's event loop: it must not block. Observers added
+   * while requests run see those that end afterwards.
+   */
+  public void addRequestObserver(dev.sluice.observe.RequestObserver observer) {
+    observers.add(Objects.requireNonNull(observer, "observer"));
   }
 
   /** The live node table (health, speed, load). */

@@ -65,9 +65,9 @@ final class GatewayHandler {
 
   GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
       java.util.function.Supplier<Router> router, AdminApi admin, AccessControl access, SluiceMetrics metrics,
-      Protections protections) {
+      Protections protections, Observers observers) {
     this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
-        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections);
+        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers);
     this.vertx = vertx;
     this.configs = configs;
     this.nodes = nodes;
@@ -88,7 +88,7 @@ final class GatewayHandler {
   }
 
   private void handle(HttpServerRequest req, boolean adminListener) {
-    long start = System.nanoTime();
+    Arrival start = Arrival.of(req);
     try {
       dispatch(req, start, adminListener);
     } catch (RuntimeException e) {
@@ -99,7 +99,7 @@ final class GatewayHandler {
     }
   }
 
-  private void dispatch(HttpServerRequest req, long start, boolean adminListener) {
+  private void dispatch(HttpServerRequest req, Arrival start, boolean adminListener) {
     String rawPath = req.path();
     if (!poisoned.isEmpty() && poisoned.contains(req.connection())) {
       return; // pipelined behind a refused framing: never served, the connection is closing
@@ -118,8 +118,8 @@ final class GatewayHandler {
       return;
     }
     if (Cors.handle(req, configs.current().server().cors())) {
-      metrics.request("other", SluiceMetrics.UNKNOWN, req.response().getStatusCode(),
-          req.response().getStatusCode() == 204 ? "ok" : "client_error", System.nanoTime() - start);
+      observe(start, "other", SluiceMetrics.UNKNOWN, null, req.response().getStatusCode(),
+          req.response().getStatusCode() == 204 ? "ok" : "client_error");
       return;
     }
     String path = PathNormalizer.normalise(rawPath);
@@ -172,7 +172,7 @@ final class GatewayHandler {
     });
   }
 
-  private void unauthorized(HttpServerRequest req, Endpoint endpoint, Throwable cause, long start) {
+  private void unauthorized(HttpServerRequest req, Endpoint endpoint, Throwable cause, Arrival start) {
     req.resume();
     String label = endpoint.name().toLowerCase(Locale.ROOT);
     if (cause instanceof dev.sluice.auth.AuthException e) {
@@ -197,7 +197,7 @@ final class GatewayHandler {
         || path.startsWith("/console/") || path.equals("/metrics") && access.admin().protectMetrics();
   }
 
-  private void adminPlane(HttpServerRequest req, String path, long start) {
+  private void adminPlane(HttpServerRequest req, String path, Arrival start) {
     if (path.equals("/console/login")) {
       consoleLogin(req, start);
       return;
@@ -212,7 +212,7 @@ final class GatewayHandler {
       adminRefused(req, granted, start);
       return;
     }
-    metrics.request("admin", SluiceMetrics.UNKNOWN, 200, "ok", System.nanoTime() - start);
+    observe(start, "admin", SluiceMetrics.UNKNOWN, null, 200, "ok");
     if (path.equals("/metrics")) {
       req.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
           .end(metrics.scrape());
@@ -221,7 +221,7 @@ final class GatewayHandler {
     admin.handle(req, path);
   }
 
-  private void adminRefused(HttpServerRequest req, AccessControl.AdminAccess why, long start) {
+  private void adminRefused(HttpServerRequest req, AccessControl.AdminAccess why, Arrival start) {
     ErrorKind kind = ErrorKind.UNAUTHORIZED;
     String message;
     switch (why) {
@@ -247,7 +247,7 @@ final class GatewayHandler {
     refuse(req, ApiFlavor.OPENAI, "admin", kind, message, start);
   }
 
-  private void consolePage(HttpServerRequest req, String path, AccessControl.AdminAccess granted, long start) {
+  private void consolePage(HttpServerRequest req, String path, AccessControl.AdminAccess granted, Arrival start) {
     HttpServerResponse resp = req.response();
     if (path.equals("/console/logout") && req.method() == HttpMethod.POST) {
       access.logout(req);
@@ -272,7 +272,7 @@ final class GatewayHandler {
   }
 
   /** GET: the sign-in form. POST (form field {@code token}): a console session cookie for the admin token. */
-  private void consoleLogin(HttpServerRequest req, long start) {
+  private void consoleLogin(HttpServerRequest req, Arrival start) {
     HttpServerResponse resp = req.response();
     if (req.method() == HttpMethod.GET) {
       console.serve(resp, "login.html", 200);
@@ -339,21 +339,30 @@ final class GatewayHandler {
   }
 
   private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,
-      long start) {
-    refuse(req, flavor, endpoint, kind, message, null, SluiceMetrics.UNKNOWN, start);
+      Arrival start) {
+    refuse(req, flavor, endpoint, kind, message, null, null, start);
   }
 
+  /** An error answered before routing: counted, and told to the observers (no node, no attempt). */
   private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,
-      String param, String modelLabel, long start) {
+      String param, String tenant, Arrival start) {
     Responses.error(req.response(), flavor, kind, message, param);
-    metrics.request(endpoint, modelLabel, kind.status(), kind.status() < 500 ? "client_error" : "failed",
-        System.nanoTime() - start);
+    observe(start, endpoint, SluiceMetrics.UNKNOWN, tenant, kind.status(),
+        kind.status() < 500 ? "client_error" : "failed");
+  }
+
+  /** The record of a request the gateway answered itself: metrics and observers see it like a routed one. */
+  private void observe(Arrival start, String endpoint, String model, String tenant, int status, String outcome) {
+    long duration = start.elapsedNanos();
+    shared.observers().publish(new dev.sluice.observe.RequestRecord(start.startEpochMillis, start.requestId,
+        start.trace.traceId(), tenant, endpoint, model, null, null, 0, outcome, status, -1, duration, duration, -1, -1,
+        false));
   }
 
   // ------------------------------------------------------------------ local answers
 
   private void answerLocally(HttpServerRequest req, Endpoint endpoint, SluiceConfig config,
-      dev.sluice.auth.Principal who, long start) {
+      dev.sluice.auth.Principal who, Arrival start) {
     String body;
     if (endpoint == Endpoint.OPENAI_MODELS) {
       ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
@@ -369,12 +378,12 @@ final class GatewayHandler {
       body = "{\"version\":\"" + OLLAMA_COMPAT_VERSION + "\"}";
     }
     Responses.json(req.response(), 200, body);
-    metrics.request(endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, 200, "ok", System.nanoTime() - start);
+    observe(start, endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
   }
 
   /** /api/tags and /api/ps: ask every Ollama node, merge by model name, show only models this gateway routes. */
   private void aggregate(HttpServerRequest req, Endpoint endpoint, SluiceConfig config,
-      dev.sluice.auth.Principal who, long start) {
+      dev.sluice.auth.Principal who, Arrival start) {
     List<Future<JsonNode>> answers = new ArrayList<>();
     for (NodeSpec n : config.nodes()) {
       NodeClient c = nodes.get(n.id());
@@ -411,8 +420,7 @@ final class GatewayHandler {
       ObjectNode out = Json.MAPPER.createObjectNode();
       out.putArray("models").addAll(merged.values());
       Responses.json(req.response(), 200, out.toString());
-      metrics.request(endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, 200, "ok",
-          System.nanoTime() - start);
+      observe(start, endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
     });
   }
 
@@ -428,7 +436,7 @@ final class GatewayHandler {
   // ------------------------------------------------------------------ routed requests
 
   private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
-      long start) {
+      Arrival start) {
     long max = config.server().maxBodyBytes();
     String declared = req.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (declared != null) {
@@ -472,26 +480,26 @@ final class GatewayHandler {
   }
 
   private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
-      Buffer body, long start) {
+      Buffer body, Arrival start) {
     String endpointLabel = endpoint.name().toLowerCase(Locale.ROOT);
     ParsedRequest parsed;
     try {
       // max_tokens against the model's maxTokens is the context guard's job (reject or cap, limits.overMaxTokens)
       parsed = RequestValidator.parse(endpoint, body, model -> 0, config.server().maxJsonDepth());
     } catch (ApiException e) {
-      refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), SluiceMetrics.UNKNOWN, start);
+      refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), who.tenant(), start);
       return;
     }
     if (config.model(parsed.model()).isEmpty()) {
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
           "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available: "
-              + String.join(", ", config.models().keySet()) + ")", "model", SluiceMetrics.UNKNOWN, start);
+              + String.join(", ", config.models().keySet()) + ")", "model", who.tenant(), start);
       return;
     }
     if (!who.mayUse(parsed.model())) {
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_ALLOWED, "model \"" + parsed.model()
           + "\" is not allowed for this gateway token (allowed: " + String.join(", ", who.models()) + ")", "model",
-          SluiceMetrics.UNKNOWN, start);
+          who.tenant(), start);
       return;
     }
     new RoutedRequest(shared, req, config, parsed, who, start).start();

@@ -47,13 +47,13 @@ final class RoutedRequest implements Exchange.Listener {
 
   /** What every routed request shares: one per gateway. */
   record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
-      SluiceMetrics metrics, Protections protections) {}
+      SluiceMetrics metrics, Protections protections, Observers observers) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
   private final HttpServerResponse resp;
   private final SluiceConfig config;
-  private final long startNanos;
+  private final Arrival arrival;
   private final String endpointLabel;
   private final String tenant;
   private final dev.sluice.auth.Principal who;
@@ -67,15 +67,23 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean triedCache;
   private boolean triedDowngrade;
   private boolean done;
+  // what the request record says: summed over the exchanges (the requested model, then its downgrade target)
+  private Exchange exchange;
+  private int attempts;
+  private long upstreamNanos;
+  private String answeredBy;
+  private long firstByteNanos = -1;
+  private long chunkGapNanos = -1;
+  private byte[] tail;
 
   RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
-      dev.sluice.auth.Principal who, long startNanos) {
+      dev.sluice.auth.Principal who, Arrival arrival) {
     this.shared = shared;
     this.req = req;
     this.resp = req.response();
     this.config = config;
     this.parsed = parsed;
-    this.startNanos = startNanos;
+    this.arrival = arrival;
     this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
     this.who = who;
     this.tenant = who.tenant();
@@ -217,8 +225,10 @@ final class RoutedRequest implements Exchange.Listener {
     }
     if (isDowngrade) resp.putHeader(DOWNGRADED_HEADER, model);
     shared.inFlight().incrementAndGet();
-    new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(), shared.metrics(), startNanos,
-        shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this).start();
+    Exchange x = new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(),
+        shared.metrics(), arrival, shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this);
+    exchange = x;
+    x.start();
   }
 
   /** Bytes of the answer to keep: for the cache (answers of the requested model only) and for token usage. */
@@ -232,6 +242,7 @@ final class RoutedRequest implements Exchange.Listener {
   @Override
   public boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused) {
     if (!nodeCaused || !ladderOn()) return false; // finished() follows with the error
+    absorbExchange();
     shared.inFlight().decrementAndGet();
     shared.protections().degradation.record(currentModel, true);
     fallBack(kind, message);
@@ -240,6 +251,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   @Override
   public void finished(int status, String outcome, boolean nodeFailure, Buffer captured) {
+    absorbExchange();
     shared.inFlight().decrementAndGet();
     boolean ok = "ok".equals(outcome);
     if (ok || nodeFailure) shared.protections().degradation.record(currentModel, nodeFailure);
@@ -262,6 +274,21 @@ final class RoutedRequest implements Exchange.Listener {
       }
     }
     finish(status, ok && downgraded ? "downgraded" : outcome);
+  }
+
+  /** Adds what the exchange that just ended learned to the request's record; once per exchange. */
+  private void absorbExchange() {
+    Exchange x = exchange;
+    if (x == null) return;
+    exchange = null;
+    attempts += x.attempts();
+    upstreamNanos += x.upstreamNanos();
+    if (x.answeredBy() != null) {
+      answeredBy = x.answeredBy();
+      firstByteNanos = x.firstByteNanos();
+      chunkGapNanos = x.meanChunkGapNanos();
+      tail = x.tail();
+    }
   }
 
   // ------------------------------------------------------------------ the ladder
@@ -306,6 +333,7 @@ final class RoutedRequest implements Exchange.Listener {
       resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
           .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
       resp.putHeader(HttpHeaders.CONTENT_TYPE, cached.contentType() == null ? "application/json" : cached.contentType());
+      firstByteNanos = System.nanoTime();
       resp.end(Buffer.buffer(cached.body()));
       finish(200, "cached");
       return true;
@@ -317,6 +345,7 @@ final class RoutedRequest implements Exchange.Listener {
     }
     resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
         .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
+    firstByteNanos = System.nanoTime();
     send(answer);
     finish(200, "cached");
     return true;
@@ -326,6 +355,7 @@ final class RoutedRequest implements Exchange.Listener {
   private void serveStatic() {
     resp.headers().remove(HttpHeaders.RETRY_AFTER);
     resp.putHeader(DEGRADED_HEADER, "static");
+    firstByteNanos = System.nanoTime();
     send(new Answer(config.degradation().staticMessage(), parsed.model(), "stop", 0, 0));
     finish(200, "static");
   }
@@ -366,8 +396,23 @@ final class RoutedRequest implements Exchange.Listener {
       if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
       else permit.release();
     }
-    shared.metrics().request(endpointLabel, shared.metrics().modelLabel(parsed.model()), status, outcome,
-        System.nanoTime() - startNanos);
+    long now = System.nanoTime();
+    long duration = now - arrival.startNanos;
+    String model = shared.metrics().modelLabel(parsed.model());
+    boolean answered = status / 100 == 2 && firstByteNanos >= 0;
+    long prompt = -1;
+    long completion = -1;
+    if (answeredBy != null) {
+      long[] usage = Answers.usageInTail(parsed.endpoint().flavor(), tail);
+      prompt = usage[0] >= 0 ? usage[0] : promptTokens;
+      completion = usage[1];
+    }
+    if (chunkGapNanos >= 0 && answeredBy != null) shared.metrics().interTokenLatency(model, chunkGapNanos);
+    String served = answeredBy == null ? null : shared.metrics().modelLabel(currentModel);
+    shared.observers().publish(new dev.sluice.observe.RequestRecord(arrival.startEpochMillis, arrival.requestId,
+        arrival.trace.traceId(), tenant, endpointLabel, model, served, answeredBy, attempts, outcome, status,
+        answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
+        completion, parsed.stream()));
   }
 
   // ------------------------------------------------------------------ helpers

@@ -114,7 +114,7 @@ class DegradationTest {
       assertThat(c.sim("big").stats().count("/v1/chat/completions")).isZero();
       assertThat(c.sim("small").stats().count("/v1/chat/completions")).isEqualTo(1);
       assertThat(Http.get(c.url("/metrics")).body())
-          .contains("sluice_requests_total{endpoint=\"openai_chat\",model=\"qwen3:32b\",outcome=\"downgraded\"");
+          .contains("sluice_requests_total{endpoint=\"openai_chat\",model=\"qwen3:32b\",node=\"small\",outcome=\"downgraded\"");
     }
   }
 

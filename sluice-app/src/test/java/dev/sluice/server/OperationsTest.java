@@ -31,9 +31,9 @@ class OperationsTest {
       String metrics = Http.get(c.url("/metrics")).body();
       assertThat(metrics).contains("sluice_router_up 1.0");
       assertThat(metrics).contains(
-          "sluice_requests_total{endpoint=\"openai_chat\",model=\"qwen3:32b\",outcome=\"ok\",status=\"2xx\"} 1.0");
+          "sluice_requests_total{endpoint=\"openai_chat\",model=\"qwen3:32b\",node=\"a10-01\",outcome=\"ok\",status=\"2xx\"} 1.0");
       assertThat(metrics).contains(
-          "sluice_requests_total{endpoint=\"openai_chat\",model=\"unknown\",outcome=\"client_error\",status=\"4xx\"} 1.0");
+          "sluice_requests_total{endpoint=\"openai_chat\",model=\"unknown\",node=\"none\",outcome=\"client_error\",status=\"4xx\"} 1.0");
       assertThat(metrics).contains("sluice_request_duration_seconds_bucket{endpoint=\"openai_chat\",model=\"qwen3:32b\",le=\"0.005\"}");
       assertThat(metrics).doesNotContain("random-");
       assertThat(metrics).contains("jvm_memory_used_bytes");

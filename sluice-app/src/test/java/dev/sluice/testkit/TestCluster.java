@@ -33,10 +33,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TestCluster implements AutoCloseable {
   public final Vertx simVertx = Vertx.vertx();
-  public final Vertx gatewayVertx = Vertx.vertx();
+  /** Made first: the gateway's Vert.x reports into it. */
+  public SluiceMetrics metrics = new SluiceMetrics();
+  public final Vertx gatewayVertx = metrics.newVertx();
   public final Map<String, SimNode> sims = new LinkedHashMap<>();
   public ConfigHolder configs;
-  public SluiceMetrics metrics;
   public Gateway gateway;
   private Timeouts timeouts = Timeouts.defaults();
   private UpstreamSettings upstream = UpstreamSettings.defaults();
@@ -181,7 +182,6 @@ public final class TestCluster implements AutoCloseable {
   /** Starts the gateway without waiting for the nodes to be READY (tests of start-up and warm-up). */
   public TestCluster startWithoutWaiting() {
     configs = new ConfigHolder(config());
-    metrics = new SluiceMetrics();
     gateway = new Gateway(gatewayVertx, configs, metrics, eventLoops);
     await(gateway.start("127.0.0.1", 0));
     return this;

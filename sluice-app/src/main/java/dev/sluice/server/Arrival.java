@@ -1,0 +1,39 @@
+package dev.sluice.server;
+
+import dev.sluice.observe.TraceContext;
+import dev.sluice.support.Ids;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.regex.Pattern;
+
+/**
+ * What the gateway knows about a request from its first byte: when it came, its id (the client's {@code X-Request-Id}
+ * when well-formed, else a new one; returned on every response) and its trace (see {@link TraceContext}).
+ */
+final class Arrival {
+  static final String REQUEST_ID_HEADER = "X-Request-Id";
+  /** A client's request id is echoed only in this shape: it reaches logs and nodes, so nothing else gets through. */
+  static final Pattern CLIENT_REQUEST_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+  final long startNanos = System.nanoTime();
+  final long startEpochMillis = System.currentTimeMillis();
+  final String requestId;
+  final TraceContext trace;
+
+  private Arrival(String requestId, TraceContext trace) {
+    this.requestId = requestId;
+    this.trace = trace;
+  }
+
+  /** Reads the ids from the request's headers and sets {@code X-Request-Id} on its response. */
+  static Arrival of(HttpServerRequest req) {
+    String given = req.getHeader(REQUEST_ID_HEADER);
+    String id = given != null && CLIENT_REQUEST_ID.matcher(given).matches() ? given : Ids.hex16();
+    Arrival a = new Arrival(id, TraceContext.continueOrStart(req.getHeader("traceparent"), req.getHeader("tracestate")));
+    req.response().putHeader(REQUEST_ID_HEADER, id);
+    return a;
+  }
+
+  long elapsedNanos() {
+    return System.nanoTime() - startNanos;
+  }
+}
