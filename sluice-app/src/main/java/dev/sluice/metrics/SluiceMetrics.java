@@ -108,15 +108,19 @@ public final class SluiceMetrics {
   /**
    * A Vert.x instance whose event loops, HTTP server, HTTP client pools and worker pools report into this registry
    * (the {@code vertx_*} meters). Labels are limited to a fixed set: no remote address, path or method (a client
-   * chooses those), only HTTP status codes and pool names.
+   * chooses those), only HTTP status codes, pool types and pool names. No event bus, datagram or verticle meters.
    */
   public io.vertx.core.Vertx newVertx() {
     var options = new io.vertx.micrometer.MicrometerMetricsOptions()
         .setEnabled(true)
         // Vert.x keeps one registry per name for the JVM: each SluiceMetrics (tests start many) needs its own
         .setRegistryName("sluice-" + INSTANCES.incrementAndGet())
+        // pool names are the nodes' host:port (from the config); nothing a client sends becomes a label
         .setLabels(java.util.EnumSet.of(io.vertx.micrometer.Label.HTTP_CODE, io.vertx.micrometer.Label.POOL_TYPE,
-            io.vertx.micrometer.Label.POOL_NAME));
+            io.vertx.micrometer.Label.POOL_NAME))
+        .setDisabledMetricsCategories(java.util.Set.of(io.vertx.micrometer.MetricsDomain.EVENT_BUS.toCategory(),
+            io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET.toCategory(),
+            io.vertx.micrometer.MetricsDomain.VERTICLES.toCategory()));
     return io.vertx.core.Vertx.builder()
         .with(new io.vertx.core.VertxOptions().setMetricsOptions(options))
         .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(registry))
