@@ -346,4 +346,18 @@ class AnswersTest {
     for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) names.add(it.next());
     return names;
   }
+
+  @org.junit.jupiter.api.Test
+  void usageIsFoundInTheTailOfAnswersOfEitherApiAndNeverInsideGeneratedText() {
+    byte[] openAi = ("{\"choices\":[{\"message\":{\"content\":\"say \\\"prompt_tokens\\\": 99\"}}],"
+        + "\"usage\":{\"prompt_tokens\": 12,\"completion_tokens\":7,\"total_tokens\":19}}").getBytes();
+    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, openAi)).containsExactly(12, 7);
+    byte[] sse = ("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n"
+        + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n").getBytes();
+    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, sse)).containsExactly(5, 3);
+    byte[] ollama = "{\"done\":false}\n{\"done\":true,\"prompt_eval_count\":26,\"eval_count\":290}\n".getBytes();
+    assertThat(Answers.usageInTail(ApiFlavor.OLLAMA, ollama)).containsExactly(26, 290);
+    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, "data: {\"x\":1}\n\n".getBytes())).containsExactly(-1, -1);
+    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, null)).containsExactly(-1, -1);
+  }
 }
