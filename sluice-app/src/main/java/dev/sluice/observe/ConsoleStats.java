@@ -68,6 +68,13 @@ public final class ConsoleStats implements RequestObserver {
     }
   }
 
+  /** Shows {@code ids} (the configured models) even before their first request. */
+  public void track(java.util.Collection<String> ids) {
+    for (String id : ids) {
+      if (models.size() < MAX_KEYS) models.computeIfAbsent(id, k -> new ModelSeries());
+    }
+  }
+
   /** A node changed state (Gateway's health listener). */
   public void nodeTransition(String node, String from, String to, String reason) {
     StateChange c = new StateChange(clockMillis.getAsLong(), node, from, to, reason);

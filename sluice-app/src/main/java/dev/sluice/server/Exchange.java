@@ -87,6 +87,8 @@ final class Exchange {
   private Attempt attempt;
   private int attemptsMade;
   private boolean committed;
+  /** System.nanoTime() of the first byte relayed to the client; -1 before commit. */
+  private long committedNanos = -1;
   private boolean finished;
   private long totalTimer = -1;
 
@@ -318,6 +320,7 @@ final class Exchange {
     committed = true;
     vertx.cancelTimer(a.firstTokenTimer);
     a.firstTokenNanos = System.nanoTime();
+    committedNanos = a.firstTokenNanos;
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
     if (a.upstreamResp.statusCode() / 100 == 2) {
@@ -440,6 +443,16 @@ final class Exchange {
     if (finished) return;
     release();
     listener.finished(status, outcome, nodeFailure, "ok".equals(outcome) ? captured : null);
+  }
+
+  /** System.nanoTime() when the first byte went to the client; -1 when nothing did (yet). */
+  long committedNanos() {
+    return committedNanos;
+  }
+
+  /** Upstream attempts made so far. */
+  int attempts() {
+    return attemptsMade;
   }
 
   /** Ends this exchange's own bookkeeping (timers); the listener takes it from here. */

@@ -42,6 +42,11 @@ public final class Gateway {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private volatile int port = -1;
   private volatile HttpServer redirectServer;
+  /** Told about every routed request when it ends (the console's statistics, and whoever registers). */
+  private final List<dev.sluice.observe.RequestObserver> observers = new CopyOnWriteArrayList<>();
+  private final dev.sluice.observe.ConsoleStats consoleStats =
+      new dev.sluice.observe.ConsoleStats(System::currentTimeMillis);
+  private final ConsoleFeed console;
   private volatile int redirectPort = -1;
 
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
@@ -57,9 +62,11 @@ public final class Gateway {
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
     this.protections = new Protections(initial, metrics, System::currentTimeMillis);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
-    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access);
+    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
+    this.console = admin.console();
+    observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
-        protections);
+        protections, observers);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -97,6 +104,8 @@ public final class Gateway {
         log.info("node {} {} → {}: {}", nodeId, from, to, reason);
       }
       metrics.nodeTransition(nodeId, to.name());
+      consoleStats.nodeTransition(nodeId, from.name(), to.name(), reason);
+      if (console != null) console.nodeTransition();
       vertx.runOnContext(v -> prober.onTransition(nodeId, from, to, reason));
     }
 
@@ -217,6 +226,14 @@ public final class Gateway {
 
   private static boolean isLoopback(String host) {
     return host.equals("127.0.0.1") || host.equals("::1") || host.equals("localhost");
+  }
+
+  /**
+   * Registers {@code observer} to be told about every routed request when it ends, on the event loop that served it
+   * (so it must not block).
+   */
+  public void addRequestObserver(dev.sluice.observe.RequestObserver observer) {
+    observers.add(Objects.requireNonNull(observer, "observer"));
   }
 
   /** The live node table (health, speed, load). */

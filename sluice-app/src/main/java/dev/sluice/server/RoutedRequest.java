@@ -47,7 +47,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   /** What every routed request shares: one per gateway. */
   record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
-      SluiceMetrics metrics, Protections protections) {}
+      SluiceMetrics metrics, Protections protections, List<dev.sluice.observe.RequestObserver> observers) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
@@ -67,6 +67,8 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean triedCache;
   private boolean triedDowngrade;
   private boolean done;
+  /** The current exchange with the nodes; null when none was started. */
+  private Exchange exchange;
 
   RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
       dev.sluice.auth.Principal who, long startNanos) {
@@ -217,8 +219,9 @@ final class RoutedRequest implements Exchange.Listener {
     }
     if (isDowngrade) resp.putHeader(DOWNGRADED_HEADER, model);
     shared.inFlight().incrementAndGet();
-    new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(), shared.metrics(), startNanos,
-        shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this).start();
+    exchange = new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(), shared.metrics(),
+        startNanos, shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this);
+    exchange.start();
   }
 
   /** Bytes of the answer to keep: for the cache (answers of the requested model only) and for token usage. */
@@ -366,8 +369,25 @@ final class RoutedRequest implements Exchange.Listener {
       if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
       else permit.release();
     }
-    shared.metrics().request(endpointLabel, shared.metrics().modelLabel(parsed.model()), status, outcome,
-        System.nanoTime() - startNanos);
+    long duration = System.nanoTime() - startNanos;
+    shared.metrics().request(endpointLabel, shared.metrics().modelLabel(parsed.model()), status, outcome, duration);
+    observe(status, outcome, duration);
+  }
+
+  /**
+   * The minimal request record for the observers (the console): the node and TTFT come from the exchange when it
+   * committed; ids, tokens and overhead are not known here (-1 / null).
+   */
+  private void observe(int status, String outcome, long duration) {
+    if (shared.observers().isEmpty()) return;
+    Exchange x = exchange;
+    boolean relayed = x != null && x.committedNanos() >= 0 && !"cached".equals(outcome) && !"static".equals(outcome);
+    dev.sluice.observe.RequestRecord r = new dev.sluice.observe.RequestRecord(
+        System.currentTimeMillis() - duration / 1_000_000, resp.headers().get("X-Request-Id"), null, tenant,
+        endpointLabel, shared.metrics().modelLabel(parsed.model()), relayed ? currentModel : null,
+        relayed ? resp.headers().get(Exchange.NODE_HEADER) : null, x == null ? 0 : x.attempts(), outcome, status,
+        relayed ? x.committedNanos() - startNanos : -1, duration, -1, promptTokens, -1, parsed.stream());
+    for (dev.sluice.observe.RequestObserver o : shared.observers()) o.onRequest(r);
   }
 
   // ------------------------------------------------------------------ helpers
