@@ -214,7 +214,7 @@ function renderModels(models) {
 
 function renderDegradation(d) {
   // the level that applies: the cluster's when it decides (mode CLUSTER), else the worst model's
-  const order = ['NORMAL', 'CACHED', 'DOWNGRADE', 'STATIC'];
+  const order = ['NORMAL', 'CACHE', 'DOWNGRADE', 'STATIC'];
   let level = d.cluster.level;
   let scope = 'cluster';
   if (d.mode !== 'CLUSTER') {

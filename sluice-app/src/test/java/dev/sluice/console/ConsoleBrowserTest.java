@@ -116,6 +116,9 @@ class ConsoleBrowserTest {
     wait.until(d -> !cell("h100-01", "ttft").equals("–"));
     wait.until(d -> !cell("a10-01", "gpu").equals("–"));
     assertThat(errorsDrawn()).as("no error before the fault").isZero();
+    if (screenshotMode()) { // for the picture: a couple hundred requests of history before the fault
+      await().atMost(Duration.ofSeconds(90)).until(() -> sent.get() > 300);
+    }
     screenshot("target/console-ready.png");
 
     // a10-02, the only qwen2:7b node, stops listening: probes fail → DEGRADED; its requests get the static reply
@@ -197,7 +200,7 @@ class ConsoleBrowserTest {
       return t;
     });
     AtomicLong n = new AtomicLong();
-    int perTick = screenshotMode() ? 3 : 1;
+    int perTick = screenshotMode() ? 2 : 1;
     load.scheduleAtFixedRate(() -> {
       for (int i = 0; i < perTick; i++) {
         String model = n.incrementAndGet() % 3 == 0 ? SMALL : BIG;
@@ -278,13 +281,17 @@ class ConsoleBrowserTest {
     Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), target, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  /** The whole page at 1400 px wide: the window is made as tall as the page first. */
+  /** The whole page at 1400 px wide: the viewport is stretched to the page's height for the shot (DevTools). */
   private void docsScreenshot(Path target) throws Exception {
-    Long height = (Long) js("return document.documentElement.scrollHeight");
-    driver.manage().window().setSize(new Dimension(1400, (int) Math.min(4000, height + 140)));
-    await().atMost(Duration.ofSeconds(5)).until(() -> (Long) js("return window.innerHeight") >= height);
-    Files.createDirectories(target.toAbsolutePath().getParent());
-    Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), target, StandardCopyOption.REPLACE_EXISTING);
-    driver.manage().window().setSize(new Dimension(1400, 1000));
+    long height = (Long) js("return document.documentElement.scrollHeight");
+    driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", java.util.Map.of("width", 1400, "height",
+        (int) Math.min(6000, height), "deviceScaleFactor", 1, "mobile", false));
+    try {
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      Files.copy(driver.getScreenshotAs(OutputType.FILE).toPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    } finally {
+      driver.executeCdpCommand("Emulation.clearDeviceMetricsOverride", java.util.Map.of());
+    }
   }
+
 }
