@@ -29,6 +29,11 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
     gpuBases = Map.copyOf(gpuBases);
   }
 
+  /** These settings with another policy. */
+  public RoutingSettings withPolicy(String p) {
+    return new RoutingSettings(p, failover, ttftBudget, gpuBases);
+  }
+
   public static RoutingSettings defaults() {
     return new RoutingSettings(DEFAULT_POLICY, DEFAULT_FAILOVER, DEFAULT_TTFT_BUDGET, DEFAULT_GPU_BASES);
   }

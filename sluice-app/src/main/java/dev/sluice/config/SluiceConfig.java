@@ -151,6 +151,12 @@ public final class SluiceConfig {
         source);
   }
 
+  /** This config with other routing settings (a policy switched from the console). */
+  public SluiceConfig withRouting(RoutingSettings r) {
+    return new SluiceConfig(server, timeouts, upstream, r, health, degradation, cache, limits, auth, admin, providers,
+        source);
+  }
+
   /** This config with other server settings. */
   public SluiceConfig withServer(ServerSettings s) {
     return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, providers, source);

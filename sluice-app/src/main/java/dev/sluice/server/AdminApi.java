@@ -36,11 +36,13 @@ final class AdminApi {
   private final io.vertx.core.Vertx vertx;
   private final dev.sluice.config.ConfigHolder configs;
   private final AccessControl access;
+  private final ConsoleFeed console;
   /** Largest admin request body: a node or a key description is a few hundred bytes. */
   static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
 
   AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
-      Consumer<String> probeNow, Protections protections, AccessControl access) {
+      Consumer<String> probeNow, Protections protections, AccessControl access,
+      dev.sluice.observe.ConsoleStats consoleStats) {
     this.vertx = vertx;
     this.registry = registry;
     this.configs = configs;
@@ -48,6 +50,13 @@ final class AdminApi {
     this.probeNow = probeNow;
     this.protections = protections;
     this.access = access;
+    this.console = new ConsoleFeed(vertx, registry, configs, protections, consoleStats, access,
+        e -> node(e, registry.nowMillis()));
+  }
+
+  /** The console's state, event stream and routing switch. */
+  ConsoleFeed console() {
+    return console;
   }
 
   void handle(HttpServerRequest req, String path) {
@@ -58,6 +67,7 @@ final class AdminApi {
           "admin request bodies are limited to " + MAX_ADMIN_BODY_BYTES + " bytes", null);
       return;
     }
+    if (console.handle(req, path)) return;
     if (path.equals("/admin/keys") || path.startsWith("/admin/keys/")) {
       keys(req, path);
       return;
@@ -103,7 +113,7 @@ final class AdminApi {
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
         "unknown admin endpoint: GET|POST /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe, "
             + "GET|POST|DELETE /admin/degradation, POST /admin/cache/purge, GET|POST /admin/keys, "
-            + "DELETE /admin/keys/{id}", null);
+            + "DELETE /admin/keys/{id}, GET /admin/console/state, GET /admin/events, GET|POST /admin/routing", null);
   }
 
   // ------------------------------------------------------------------ gateway tokens
@@ -381,7 +391,7 @@ final class AdminApi {
     return root;
   }
 
-  private ObjectNode node(NodeEntry e, long now) {
+  ObjectNode node(NodeEntry e, long now) {
     HealthSnapshot h = e.health().snapshot();
     NodeView v = e.view(now);
     NodeSpeed speed = v.speed();

@@ -35,12 +35,15 @@ final class Console {
     return true;
   }
 
-  /** Headers every console answer carries. */
+  /**
+   * Headers every console answer carries. The referrer policy is {@code same-origin}, not {@code no-referrer}: with
+   * no-referrer a browser sends {@code Origin: null} on the sign-in form's POST, which the CORS check refuses.
+   */
   static HttpServerResponse secure(HttpServerResponse resp) {
     return resp.putHeader("Content-Security-Policy", CSP)
         .putHeader("X-Frame-Options", "DENY")
         .putHeader("X-Content-Type-Options", "nosniff")
-        .putHeader("Referrer-Policy", "no-referrer")
+        .putHeader("Referrer-Policy", "same-origin")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
   }
 

@@ -43,6 +43,9 @@ public final class Gateway {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private volatile int port = -1;
   private volatile HttpServer redirectServer;
+  private final dev.sluice.observe.ConsoleStats consoleStats =
+      new dev.sluice.observe.ConsoleStats(System::currentTimeMillis);
+  private final ConsoleFeed console;
   private volatile int redirectPort = -1;
 
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
@@ -58,9 +61,11 @@ public final class Gateway {
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
     this.protections = new Protections(initial, metrics, System::currentTimeMillis);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
-    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access);
+    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
+    this.console = admin.console();
     this.observers = new Observers(metrics);
     observers.add(new dev.sluice.observe.AccessLog());
+    observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
         protections, observers);
     apply(initial);
@@ -100,6 +105,8 @@ public final class Gateway {
         log.info("node {} {} → {}: {}", nodeId, from, to, reason);
       }
       metrics.nodeTransition(nodeId, to.name());
+      consoleStats.nodeTransition(nodeId, from.name(), to.name(), reason);
+      if (console != null) console.nodeTransition();
       vertx.runOnContext(v -> prober.onTransition(nodeId, from, to, reason));
     }
 

@@ -85,8 +85,15 @@ public final class TestCluster implements AutoCloseable {
   }
 
   private String nodeApiKey = "ollama";
+  private boolean telemetry;
 
   /** The API key the gateway sends to every node (default "ollama"). */
+  /** Scrapes each simulated node's telemetry ({@code /metrics}: GPU utilisation, temperature, memory), as the demo. */
+  public TestCluster telemetry() {
+    this.telemetry = true;
+    return this;
+  }
+
   public TestCluster nodeApiKey(String key) {
     this.nodeApiKey = key;
     return this;
@@ -200,7 +207,8 @@ public final class TestCluster implements AutoCloseable {
       for (String m : modelsByNode.get(id)) {
         URI root = URI.create(sim.baseUrl());
         nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, root,
-            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(), null, Map.of(), nodeApiKey,
+            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(),
+            telemetry ? URI.create(sim.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey,
             m));
       }
     });

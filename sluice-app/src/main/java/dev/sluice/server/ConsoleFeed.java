@@ -1,0 +1,231 @@
+package dev.sluice.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.ErrorKind;
+import dev.sluice.config.ConfigHolder;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.node.NodeRegistry;
+import dev.sluice.observe.ConsoleStats;
+import dev.sluice.routing.Policies;
+import dev.sluice.support.Json;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * What the web console reads and the one setting it changes besides the node actions:
+ * <ul>
+ *   <li>{@code GET /admin/console/state}: one JSON with the nodes (as {@code GET /admin/nodes}, plus TTFT p50/p95),
+ *       per-model latency histograms and per-minute outcome counts and error rates ({@link ConsoleStats}), the
+ *       degradation snapshot with its history, the recent node state changes, the routing policy and the valid ones,
+ *       and the cache figures;</li>
+ *   <li>{@code GET /admin/events}: Server-Sent Events, {@code event: state} with that JSON every second and at once on
+ *       a node state change, until the client leaves. A client that cannot keep up misses updates (nothing queues
+ *       beyond one write buffer) and is disconnected after {@value #MAX_MISSED} missed in a row;</li>
+ *   <li>{@code POST /admin/routing {"policy": "gpu-weighted"}}: switches the routing policy, kept across config
+ *       reloads until the gateway restarts (like nodes added at run time).</li>
+ * </ul>
+ */
+final class ConsoleFeed {
+  /** Seconds between pushed states: the console's refresh rate. */
+  static final long PUSH_INTERVAL_MILLIS = 1_000;
+  /** Open event streams at most: a console per operator, with room for forgotten tabs. */
+  static final int MAX_CLIENTS = 32;
+  /** Updates a slow client may miss in a row before it is disconnected (its EventSource reconnects). */
+  static final int MAX_MISSED = 10;
+  /** One state is a few KiB (more with many nodes): two states' worth may wait in the socket's queue, no more. */
+  static final int WRITE_QUEUE_BYTES = 128 * 1024;
+
+  private final Vertx vertx;
+  private final NodeRegistry registry;
+  private final ConfigHolder configs;
+  private final Protections protections;
+  private final ConsoleStats stats;
+  private final AccessControl access;
+  private final Function<NodeEntry, ObjectNode> nodeView;
+  private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+
+  ConsoleFeed(Vertx vertx, NodeRegistry registry, ConfigHolder configs, Protections protections, ConsoleStats stats,
+      AccessControl access, Function<NodeEntry, ObjectNode> nodeView) {
+    this.vertx = vertx;
+    this.registry = registry;
+    this.configs = configs;
+    this.protections = protections;
+    this.stats = stats;
+    this.access = access;
+    this.nodeView = nodeView;
+  }
+
+  /** Handles the paths above; false when {@code path} is none of them. */
+  boolean handle(HttpServerRequest req, String path) {
+    switch (path) {
+      case "/admin/console/state" -> {
+        if (req.method() != HttpMethod.GET) return methodNotAllowed(req, "GET /admin/console/state");
+        Responses.json(req.response(), 200, state().toString());
+        return true;
+      }
+      case "/admin/events" -> {
+        if (req.method() != HttpMethod.GET) return methodNotAllowed(req, "GET /admin/events");
+        subscribe(req);
+        return true;
+      }
+      case "/admin/routing" -> {
+        if (req.method() == HttpMethod.GET) {
+          Responses.json(req.response(), 200, routing().toString());
+        } else if (req.method() == HttpMethod.POST) {
+          req.body().onSuccess(body -> switchPolicy(req, body.getBytes()));
+        } else {
+          methodNotAllowed(req, "GET|POST /admin/routing");
+        }
+        return true;
+      }
+      default -> {
+        return false;
+      }
+    }
+  }
+
+  private static boolean methodNotAllowed(HttpServerRequest req, String usage) {
+    Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED, "use " + usage, null);
+    return true;
+  }
+
+  /** A node changed state: every open console hears it now rather than at its next tick. */
+  void nodeTransition() {
+    for (Client c : clients) c.context.runOnContext(v -> c.push());
+  }
+
+  // ------------------------------------------------------------------ the state
+
+  ObjectNode state() {
+    var config = configs.current();
+    stats.track(config.models().keySet());
+    ConsoleStats.Snapshot s = stats.snapshot();
+    ObjectNode root = Json.MAPPER.createObjectNode();
+    root.put("atMillis", s.atMillis()).put("minutes", s.minutes());
+    root.set("routing", routing());
+    ArrayNode outcomes = root.putArray("outcomes");
+    ConsoleStats.OUTCOMES.forEach(outcomes::add);
+    root.put("errorRateDefinition", "(failed + static) / all requests of the minute");
+    ArrayNode nodes = root.putArray("nodes");
+    for (NodeEntry e : registry.all()) {
+      ObjectNode n = nodeView.apply(e);
+      ConsoleStats.TtftView t = s.ttft().get(e.id());
+      if (t == null) n.putNull("ttft");
+      else n.putObject("ttft").put("count", t.count()).put("p50Millis", t.p50Millis()).put("p95Millis", t.p95Millis());
+      nodes.add(n);
+    }
+    root.set("models", Json.MAPPER.valueToTree(s.models()));
+    root.set("degradation", Json.MAPPER.valueToTree(protections.degradation.snapshot()));
+    root.set("cache", Json.MAPPER.valueToTree(protections.cache.stats()));
+    root.set("changes", Json.MAPPER.valueToTree(s.changes()));
+    return root;
+  }
+
+  private ObjectNode routing() {
+    ObjectNode r = Json.MAPPER.createObjectNode();
+    r.put("policy", configs.current().routing().policy()).put("failover", configs.current().routing().failover());
+    ArrayNode names = r.putArray("policies");
+    Policies.NAMES.forEach(names::add);
+    return r;
+  }
+
+  private void switchPolicy(HttpServerRequest req, byte[] body) {
+    String usage = "send {\"policy\": \"<name>\"} with one of: " + String.join(", ", Policies.NAMES);
+    JsonNode json;
+    try {
+      json = Json.MAPPER.readTree(body);
+    } catch (java.io.IOException e) {
+      json = null;
+    }
+    if (json == null || !json.path("policy").isTextual()) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "policy");
+      return;
+    }
+    String policy = json.path("policy").asText().trim().toLowerCase(Locale.ROOT);
+    if (!Policies.NAMES.contains(policy)) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
+          "policy: \"" + json.path("policy").asText() + "\" is not a routing policy; " + usage, "policy");
+      return;
+    }
+    configs.amend(c -> c.routing().policy().equals(policy) ? c : c.withRouting(c.routing().withPolicy(policy)));
+    Responses.json(req.response(), 200, routing().toString());
+  }
+
+  // ------------------------------------------------------------------ event stream
+
+  private void subscribe(HttpServerRequest req) {
+    HttpServerResponse resp = req.response();
+    if (clients.size() >= MAX_CLIENTS) {
+      resp.putHeader(HttpHeaders.RETRY_AFTER, "5");
+      Responses.error(resp, ApiFlavor.OPENAI, ErrorKind.OVERLOADED, "too many open console event streams (at most "
+          + MAX_CLIENTS + "): close a console tab", null);
+      return;
+    }
+    Client c = new Client(req, vertx.getOrCreateContext());
+    clients.add(c);
+    resp.setChunked(true).setWriteQueueMaxSize(WRITE_QUEUE_BYTES)
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .putHeader("X-Accel-Buffering", "no");
+    resp.closeHandler(v -> c.stop());
+    resp.exceptionHandler(t -> c.stop());
+    resp.write("retry: 2000\n\n");
+    c.push();
+    c.timer = vertx.setPeriodic(PUSH_INTERVAL_MILLIS, id -> c.push());
+  }
+
+  /** One open event stream; its methods run on the event loop of its connection. */
+  private final class Client {
+    final HttpServerRequest req;
+    final Context context;
+    long timer = -1;
+    int missed;
+    boolean stopped;
+
+    Client(HttpServerRequest req, Context context) {
+      this.req = req;
+      this.context = context;
+    }
+
+    void push() {
+      if (stopped) return;
+      HttpServerResponse resp = req.response();
+      if (resp.closed() || resp.ended()) {
+        stop();
+        return;
+      }
+      if (access.admin(req) != AccessControl.AdminAccess.GRANTED) { // signed out, or the session expired
+        stop();
+        resp.end();
+        return;
+      }
+      if (resp.writeQueueFull()) {
+        if (++missed >= MAX_MISSED) {
+          stop();
+          resp.reset();
+        }
+        return;
+      }
+      missed = 0;
+      resp.write("event: state\ndata: " + state() + "\n\n");
+    }
+
+    void stop() {
+      if (stopped) return;
+      stopped = true;
+      clients.remove(this);
+      if (timer >= 0) vertx.cancelTimer(timer);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.observe.RequestRecord;
+import dev.sluice.sim.GpuProfile;
+import dev.sluice.support.Json;
+import dev.sluice.testkit.Http;
+import dev.sluice.testkit.TestCluster;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** The console's JSON state, event stream and routing switch through the real server (no auth configured). */
+class ConsoleApiTest {
+  static final String CHAT = "{\"model\":\"qwen3:32b\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+      + "\"content\":\"hi\"}]}";
+
+  private static TestCluster cluster() {
+    return new TestCluster().node("a10-01", GpuProfile.A10, "qwen3:32b", 0)
+        .node("h100-01", GpuProfile.H100, "qwen3:32b", 0).start();
+  }
+
+  @Test
+  void theStateHasNodesWithTtftModelsPerMinuteDegradationAndPolicies() throws Exception {
+    try (TestCluster c = cluster()) {
+      List<RequestRecord> seen = new CopyOnWriteArrayList<>();
+      c.gateway.addRequestObserver(seen::add);
+      for (int i = 0; i < 5; i++) assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);
+      assertThat(seen).hasSize(5).allSatisfy(r -> {
+        assertThat(r.outcome()).isEqualTo("ok");
+        assertThat(r.node()).isIn("a10-01", "h100-01");
+        assertThat(r.ttftNanos()).isBetween(0L, r.durationNanos());
+        assertThat(r.modelRequested()).isEqualTo("qwen3:32b");
+      });
+
+      JsonNode s = Json.MAPPER.readTree(Http.get(c.url("/admin/console/state")).body());
+      assertThat(s.path("nodes")).hasSize(2);
+      assertThat(s.path("nodes").findValuesAsText("state")).containsOnly("READY");
+      long answered = 0;
+      for (JsonNode n : s.path("nodes")) {
+        assertThat(n.has("ttft")).isTrue();
+        if (!n.path("ttft").isNull()) {
+          answered += n.path("ttft").path("count").asLong();
+          assertThat(n.path("ttft").path("p95Millis").asDouble()).isGreaterThanOrEqualTo(
+              n.path("ttft").path("p50Millis").asDouble());
+        }
+        assertThat(n.path("telemetry").has("gpuUtilPercent")).isTrue();
+      }
+      assertThat(answered).isEqualTo(5);
+      JsonNode model = s.path("models").get(0);
+      assertThat(model.path("model").asText()).isEqualTo("qwen3:32b");
+      assertThat(model.path("points")).hasSize(15);
+      assertThat(model.path("total").asLong()).isEqualTo(5);
+      assertThat(model.path("points").get(14).path("outcomes").path("ok").asLong()).isEqualTo(5);
+      assertThat(model.path("latency").get(0).has("leMillis")).isTrue();
+      assertThat(s.path("degradation").path("cluster").path("level").asText()).isEqualTo("NORMAL");
+      assertThat(s.path("degradation").has("recent")).isTrue();
+      assertThat(s.path("routing").path("policies").toString()).contains("gpu-weighted", "least-delay");
+      assertThat(s.path("cache").has("hits")).isTrue();
+      assertThat(s.path("changes").findValuesAsText("to")).contains("READY");
+    }
+  }
+
+  @Test
+  void theRoutingPolicyIsSwitchedOnlyToAKnownPolicy() throws Exception {
+    try (TestCluster c = cluster()) {
+      HttpResponse<String> bad = Http.post(c.url("/admin/routing"), "{\"policy\":\"fastest\"}");
+      assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.body()).contains("\\\"fastest\\\" is not a routing policy").contains("gpu-weighted")
+          .contains("round-robin");
+      assertThat(c.configs.current().routing().policy()).isEqualTo("least-delay");
+
+      HttpResponse<String> ok = Http.post(c.url("/admin/routing"), "{\"policy\":\"gpu-weighted\"}");
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(Json.MAPPER.readTree(ok.body()).path("policy").asText()).isEqualTo("gpu-weighted");
+      assertThat(c.configs.current().routing().policy()).isEqualTo("gpu-weighted");
+      c.configs.swap(c.config()); // a config reload keeps the switch
+      assertThat(c.configs.current().routing().policy()).isEqualTo("gpu-weighted");
+      assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void theEventStreamPushesTheStateEverySecondAndOnANodeStateChange() throws Exception {
+    try (TestCluster c = cluster()) {
+      HttpClient client = HttpClient.newHttpClient();
+      HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(URI.create(c.url("/admin/events")))
+          .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofInputStream());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v)
+          .startsWith("text/event-stream"));
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+        JsonNode first = nextState(in);
+        assertThat(first.path("nodes")).hasSize(2);
+        long started = System.nanoTime();
+        nextState(in);
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(2500));
+        assertThat(Http.post(c.url("/admin/nodes/h100-01/drain"), "{}").statusCode()).isEqualTo(200);
+        JsonNode drained = null;
+        for (int i = 0; i < 5 && drained == null; i++) {
+          JsonNode s = nextState(in);
+          for (JsonNode n : s.path("nodes")) {
+            if (n.path("id").asText().equals("h100-01") && n.path("state").asText().equals("DRAINING")) drained = s;
+          }
+        }
+        assertThat(drained).as("a state with h100-01 DRAINING").isNotNull();
+        assertThat(drained.path("changes").findValuesAsText("to")).contains("DRAINING");
+      }
+    }
+  }
+
+  private static JsonNode nextState(BufferedReader in) throws Exception {
+    String line;
+    boolean state = false;
+    while ((line = in.readLine()) != null) {
+      if (line.equals("event: state")) state = true;
+      else if (state && line.startsWith("data: ")) return Json.MAPPER.readTree(line.substring(6));
+    }
+    throw new AssertionError("event stream ended");
+  }
+}
