@@ -14,6 +14,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
@@ -106,9 +107,11 @@ public final class SluiceMetrics {
   }
 
   /**
-   * A Vert.x instance whose event loops, HTTP server, HTTP client pools and worker pools report into this registry
-   * (the {@code vertx_*} meters). Labels are limited to a fixed set: no remote address, path or method (a client
-   * chooses those), only HTTP status codes, pool types and pool names. No event bus, datagram or verticle meters.
+   * A Vert.x instance whose pools (worker pools, HTTP client connection pools per node) report into this registry
+   * (the {@code vertx_pool_*} meters), labelled by pool type and name only. Vert.x's per-request HTTP and per-read TCP
+   * meters are off: Sluice's own request metrics count the same requests, and those meters cost ~4 µs of CPU per
+   * request (−13 % throughput at saturation, measured with sluice-bench/overhead.sh). No event bus, datagram or
+   * verticle meters.
    */
   public io.vertx.core.Vertx newVertx() {
     var options = new io.vertx.micrometer.MicrometerMetricsOptions()
@@ -120,7 +123,11 @@ public final class SluiceMetrics {
             io.vertx.micrometer.Label.POOL_NAME))
         .setDisabledMetricsCategories(java.util.Set.of(io.vertx.micrometer.MetricsDomain.EVENT_BUS.toCategory(),
             io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET.toCategory(),
-            io.vertx.micrometer.MetricsDomain.VERTICLES.toCategory()));
+            io.vertx.micrometer.MetricsDomain.VERTICLES.toCategory(),
+            io.vertx.micrometer.MetricsDomain.HTTP_SERVER.toCategory(),
+            io.vertx.micrometer.MetricsDomain.HTTP_CLIENT.toCategory(),
+            io.vertx.micrometer.MetricsDomain.NET_SERVER.toCategory(),
+            io.vertx.micrometer.MetricsDomain.NET_CLIENT.toCategory()));
     return io.vertx.core.Vertx.builder()
         .with(new io.vertx.core.VertxOptions().setMetricsOptions(options))
         .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(registry))
@@ -249,37 +256,102 @@ public final class SluiceMetrics {
   public void request(dev.sluice.observe.RequestRecord r) {
     String endpoint = r.endpoint() == null ? "other" : r.endpoint();
     String model = modelLabel(r.modelRequested());
+    RequestMeters m = requestMeters.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>())
+        .computeIfAbsent(model, k -> new RequestMeters(endpoint, model));
     String node = r.node() != null && nodeGauges.contains(r.node()) ? r.node() : NO_NODE;
-    String statusClass = (r.status() / 100) + "xx";
-    String outcome = r.outcome();
-    String key = endpoint + '|' + model + '|' + node + '|' + statusClass + '|' + outcome;
-    requestCounters.computeIfAbsent(key, k -> Counter.builder(REQUESTS)
-        .description("Requests by endpoint, model requested, node that answered, status class and outcome")
-        .tags("endpoint", endpoint, "model", model, "node", node, "status", statusClass, "outcome", outcome)
-        .register(registry)).increment();
-    durationTimers.computeIfAbsent(endpoint + '|' + model, k -> Timer.builder(REQUEST_DURATION)
-        .description("End-to-end request duration, from the first request byte to the last response byte")
-        .tags("endpoint", endpoint, "model", model)
-        .serviceLevelObjectives(DURATION_BUCKETS)
-        .register(registry)).record(r.durationNanos(), NANOSECONDS);
-    if (r.ttftNanos() >= 0 && r.status() / 100 == 2) {
-      histogram(TTFT, "model", model, TTFT_BUCKETS,
-          "Time from the request's arrival to the first byte of its answer sent to the client")
-          .record(r.ttftNanos(), NANOSECONDS);
-    }
-    if (r.overheadNanos() >= 0) {
-      histogram(OVERHEAD, "endpoint", endpoint, OVERHEAD_BUCKETS,
-          "Time spent in Sluice: the request's duration minus the time spent waiting on nodes")
-          .record(r.overheadNanos(), NANOSECONDS);
-    }
+    m.counter(node, r.status(), r.outcome()).increment();
+    m.duration.record(r.durationNanos(), NANOSECONDS);
+    if (r.ttftNanos() >= 0 && r.status() / 100 == 2) m.ttft().record(r.ttftNanos(), NANOSECONDS);
+    if (r.overheadNanos() >= 0) m.overhead().record(r.overheadNanos(), NANOSECONDS);
     if (r.node() != null) {
-      if (r.promptTokens() > 0) tokens(model, "prompt").increment(r.promptTokens());
-      if (r.completionTokens() > 0) tokens(model, "completion").increment(r.completionTokens());
+      if (r.promptTokens() > 0) m.tokens(0).increment(r.promptTokens());
+      if (r.completionTokens() > 0) m.tokens(1).increment(r.completionTokens());
     }
     if (r.attempts() > 1) {
       smallCounters.computeIfAbsent("rt|" + model, k -> Counter.builder(RETRIES)
           .description("Upstream attempts beyond the first, by model requested").tag("model", model)
           .register(registry)).increment(r.attempts() - 1);
+    }
+  }
+
+  /** Outcome label values, in the order of {@link RequestMeters}' counter slots. */
+  private static final List<String> OUTCOMES =
+      List.of("ok", "cached", "downgraded", "static", "client_error", "failed", "cancelled");
+
+  /** endpoint → model → its meters: found with two map lookups per request, no string building. */
+  private final ConcurrentHashMap<String, ConcurrentHashMap<String, RequestMeters>> requestMeters =
+      new ConcurrentHashMap<>();
+
+  /** The meters of one endpoint and model (registered on first use, shared by every request of that pair). */
+  private final class RequestMeters {
+    private final String endpoint;
+    private final String model;
+    private final Timer duration;
+    private volatile Timer ttft;
+    private volatile Timer overhead;
+    private final Counter[] tokens = new Counter[2];
+    /** node → counters by status class (1xx..5xx) × outcome. */
+    private final ConcurrentHashMap<String, Counter[]> byNode = new ConcurrentHashMap<>();
+
+    RequestMeters(String endpoint, String model) {
+      this.endpoint = endpoint;
+      this.model = model;
+      this.duration = durationTimers.computeIfAbsent(endpoint + '|' + model, k -> Timer.builder(REQUEST_DURATION)
+          .description("End-to-end request duration, from the first request byte to the last response byte")
+          .tags("endpoint", endpoint, "model", model)
+          .serviceLevelObjectives(DURATION_BUCKETS)
+          .register(registry));
+    }
+
+    Counter counter(String node, int status, String outcome) {
+      int statusIndex = Math.min(4, Math.max(0, status / 100 - 1));
+      int outcomeIndex = OUTCOMES.indexOf(outcome);
+      if (outcomeIndex < 0) return register(node, statusIndex, outcome); // not one of ours: counted, not cached
+      Counter[] slots = byNode.computeIfAbsent(node, n -> new Counter[5 * OUTCOMES.size()]);
+      int i = statusIndex * OUTCOMES.size() + outcomeIndex;
+      Counter c = slots[i];
+      if (c == null) {
+        c = register(node, statusIndex, outcome);
+        slots[i] = c; // a benign race: every thread stores the same registered counter
+      }
+      return c;
+    }
+
+    private Counter register(String node, int statusIndex, String outcome) {
+      String statusClass = (statusIndex + 1) + "xx";
+      return requestCounters.computeIfAbsent(endpoint + '|' + model + '|' + node + '|' + statusClass + '|' + outcome,
+          k -> Counter.builder(REQUESTS)
+              .description("Requests by endpoint, model requested, node that answered, status class and outcome")
+              .tags("endpoint", endpoint, "model", model, "node", node, "status", statusClass, "outcome", outcome)
+              .register(registry));
+    }
+
+    Timer ttft() {
+      Timer t = ttft;
+      if (t == null) {
+        ttft = t = histogram(TTFT, "model", model, TTFT_BUCKETS,
+            "Time from the request's arrival to the first byte of its answer sent to the client");
+      }
+      return t;
+    }
+
+    Timer overhead() {
+      Timer t = overhead;
+      if (t == null) {
+        overhead = t = histogram(OVERHEAD, "endpoint", endpoint, OVERHEAD_BUCKETS,
+            "Time spent in Sluice: the request's duration minus the time spent waiting on nodes");
+      }
+      return t;
+    }
+
+    /** 0 = prompt, 1 = completion. */
+    Counter tokens(int direction) {
+      Counter c = tokens[direction];
+      if (c == null) {
+        c = SluiceMetrics.this.tokens(model, direction == 0 ? "prompt" : "completion");
+        tokens[direction] = c;
+      }
+      return c;
     }
   }
 
