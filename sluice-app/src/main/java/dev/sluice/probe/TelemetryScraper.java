@@ -50,7 +50,8 @@ public final class TelemetryScraper {
   private final NodeRegistry registry;
   private final Duration interval;
   private final Duration timeout;
-  private final HttpClient client;
+  private volatile HttpClient client;
+  private volatile dev.sluice.config.UpstreamTls tls = dev.sluice.config.UpstreamTls.defaults();
   private final Set<String> inFlight = new HashSet<>();
   private final Set<String> failing = new HashSet<>();
   private long timer = -1;
@@ -65,11 +66,31 @@ public final class TelemetryScraper {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.interval = Objects.requireNonNull(interval, "interval");
     this.timeout = Objects.requireNonNull(timeout, "timeout");
-    this.client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions().setKeepAlive(true).setName("telemetry")
-            .setConnectTimeout((int) timeout.toMillis()))
+    this.client = newClient(tls);
+  }
+
+  /** A client trusting what the node clients trust ({@code upstream.tls}), for https metricsUrls and Ollama roots. */
+  private HttpClient newClient(dev.sluice.config.UpstreamTls t) {
+    HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setName("telemetry")
+        .setConnectTimeout((int) timeout.toMillis()).setVerifyHost(t.verifyHostname()).setForceSni(true);
+    if (t.caFile() != null) {
+      options.setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(t.caFile().toString()));
+    }
+    return vertx.httpClientBuilder().with(options)
         .with(new PoolOptions().setHttp1MaxSize(2).setMaxWaitQueueSize(64))
         .build();
+  }
+
+  /** Takes the upstream TLS settings of a new config: the client is replaced when they changed. */
+  public void applyTls(dev.sluice.config.UpstreamTls next) {
+    if (next == null || next.equals(tls)) return;
+    context.runOnContext(v -> {
+      if (next.equals(tls)) return;
+      HttpClient old = client;
+      tls = next;
+      client = newClient(next);
+      old.close();
+    });
   }
 
   /** Scrapes every node now and every interval after. */

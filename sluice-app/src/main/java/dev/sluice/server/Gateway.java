@@ -77,6 +77,7 @@ public final class Gateway {
     registry.apply(config);
     router = new Router(registry, nodes, config);
     protections.apply(config);
+    if (scraper != null) scraper.applyTls(config.upstream().tls());
     if (access != null) access.apply(config);
     if (prober != null) prober.apply(config.health());
     metrics.knownModels(config.models().keySet());

@@ -58,6 +58,16 @@ class UpstreamTlsTest {
   }
 
   @Test
+  void theNodesGpuTelemetryIsScrapedOverHttpsWithTheSameCa() {
+    try (TestCluster c = new TestCluster().upstreamTls(new UpstreamTls(certs.caCert, true)).telemetry()
+        .node(httpsNode(localhost)).start()) {
+      assertThat(c.config().node("n1").orElseThrow().metricsUrl().toString()).startsWith("https://");
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          !Double.isNaN(c.gateway.registry().get("n1").telemetry().memoryUsedPercent()));
+    }
+  }
+
+  @Test
   void withoutTheCaTheNodeNeverBecomesReadyAndItsStateNamesTheCaFileSetting() throws Exception {
     try (TestCluster c = new TestCluster().withoutDegradation().node(httpsNode(localhost)).startWithoutWaiting()) {
       await().atMost(Duration.ofSeconds(20)).until(() -> c.gateway.registry().get("n1").health().snapshot().reason()
