@@ -35,6 +35,29 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Event loops serving requests (default: number of CPUs).")
   int eventLoops = Runtime.getRuntime().availableProcessors();
 
+  @Option(names = "--production",
+      description = "After start-up run the 12-point checklist (sluice doctor) against this gateway; when a check "
+          + "fails, print the table, stop and exit with code 3.")
+  boolean production;
+
+  @Option(names = "--ready-wait", paramLabel = "SECONDS",
+      description = "With --production: how long to wait for every node to turn READY first (default: ${DEFAULT-VALUE}).")
+  int readyWaitSeconds = 60;
+
+  @Option(names = "--admin-token-file", paramLabel = "FILE",
+      description = "With --production: the admin token (default: the SLUICE_ADMIN_TOKEN environment variable).")
+  Path adminTokenFile;
+
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "With --production: a gateway token for the load run (default: SLUICE_TOKEN).")
+  Path tokenFile;
+
+  @Option(names = "--model-store", paramLabel = "PATH", description = "With --production: check 10's model store.")
+  Path modelStore;
+
+  @Option(names = "--repair-script", paramLabel = "PATH", description = "With --production: check 11's script.")
+  Path repairScript;
+
   @Override
   public Integer call() throws Exception {
     ConfigLoader.Result loaded;
@@ -55,6 +78,17 @@ public final class ServeCommand implements Callable<Integer> {
           + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
       return 1;
     }
+    if (production) {
+      dev.sluice.doctor.DoctorReport report = productionChecks(running, loaded.config());
+      if (!report.passed()) {
+        System.err.print(report.table());
+        System.err.println("sluice: refusing production mode: fix the FAILed checks above");
+        running.stop();
+        return Main.EXIT_CHECKS_FAILED;
+      }
+      log.info("production mode: {}/{} checks passed ({})", report.results().size() - report.count(
+          dev.sluice.doctor.Status.FAIL), report.results().size(), report.summary());
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       running.stop();
@@ -62,6 +96,24 @@ public final class ServeCommand implements Callable<Integer> {
     }, "sluice-shutdown"));
     stopped.await();
     return 0;
+  }
+
+  /** Waits (up to --ready-wait) for every node to be READY, then runs the doctor against this very gateway. */
+  private dev.sluice.doctor.DoctorReport productionChecks(Running running, dev.sluice.config.SluiceConfig c)
+      throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(readyWaitSeconds);
+    while (System.nanoTime() < deadline && !running.gateway().registry().all().stream()
+        .allMatch(e -> e.health().snapshot().state() == dev.sluice.health.NodeState.READY)) {
+      Thread.sleep(200);
+    }
+    java.net.URI self = java.net.URI.create((c.server().tls() != null ? "https" : "http") + "://127.0.0.1:"
+        + running.port());
+    java.net.URI admin = c.admin().separateListener()
+        ? java.net.URI.create("http://127.0.0.1:" + running.gateway().adminPort()) : self;
+    return new dev.sluice.doctor.Doctor(dev.sluice.doctor.DoctorSettings.defaults()).run(
+        new dev.sluice.doctor.Doctor.Target(c, self, admin,
+            DoctorCommand.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), DoctorCommand.secret(tokenFile, "SLUICE_TOKEN"),
+            modelStore, repairScript));
   }
 
   /** A started gateway with its file watcher; {@link #stop} undoes both. */
