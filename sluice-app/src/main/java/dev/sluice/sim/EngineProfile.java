@@ -24,12 +24,14 @@ import java.util.TreeMap;
  *   <li>{@code parallel} — Ollama {@code OLLAMA_NUM_PARALLEL}, slots (1). Ollama only.
  *   <li>{@code contextPerSlot} — Ollama {@code num_ctx} per slot; longer prompts are silently truncated to it
  *       (default {@code kvCapacityTokens / parallel}, 3,400). Ollama only.
+ *   <li>{@code maxModelLenTokens} — vLLM {@code --max-model-len}, the context length the node serves and reports
+ *       (default min(kvCapacityTokens, 40,960)); at most {@code kvCapacityTokens}. vLLM only.
  *   <li>{@code queueLimit} — Ollama {@code OLLAMA_MAX_QUEUE}: waiting requests beyond it get HTTP 503 (512).
  *       Ollama only.
  *   <li>{@code weightsMiB} — model weights in GPU memory (18,300 4-bit; 18,931 Q4_K_M; 31,300 FP8; 62,600 BF16).
  *   <li>{@code gpuMemoryMiB} — GPU memory (23,028 A10; 81,920 A100; 81,559 H100).
  * </ul>
- * Derived, not overridable: {@link #kneeTokensPerStep()}, {@link #batchSlope()}, {@link #maxModelLenTokens()}.
+ * Derived, not overridable: {@link #kneeTokensPerStep()}, {@link #batchSlope()}.
  *
  * @param gpu the profile the defaults came from
  * @param ollama whether the node behaves like Ollama (slots, truncation, queue limit) rather than vLLM
@@ -47,12 +49,13 @@ public record EngineProfile(
     int contextPerSlot,
     int queueLimit,
     int weightsMiB,
-    int gpuMemoryMiB) {
+    int gpuMemoryMiB,
+    int maxModelLen) {
 
   /** Every name {@link SimOptions#overrides()} accepts. */
   public static final List<String> FIGURES = List.of("kvCapacityTokens", "prefillTokensPerSecond",
       "decodeMillisPerToken", "batch8TokensPerSecond", "maxRunning", "stepTokenBudget", "parallel", "contextPerSlot",
-      "queueLimit", "weightsMiB", "gpuMemoryMiB");
+      "queueLimit", "weightsMiB", "gpuMemoryMiB", "maxModelLenTokens");
 
   /** The native context window of the simulated model (Qwen3's); vLLM's {@code max_model_len} is capped by it. */
   static final int MODEL_CONTEXT_TOKENS = 40_960;
@@ -67,6 +70,12 @@ public record EngineProfile(
     positive("stepTokenBudget", stepTokenBudget);
     positive("weightsMiB", weightsMiB);
     positive("gpuMemoryMiB", gpuMemoryMiB);
+    if (maxModelLen < 0) throw new IllegalArgumentException("maxModelLenTokens: " + maxModelLen + " (expected > 0)");
+    if (maxModelLen > kvCapacityTokens) {
+      throw new IllegalArgumentException("overrides.maxModelLenTokens: " + maxModelLen + " is more than the KV cache "
+          + "holds (kvCapacityTokens " + kvCapacityTokens + "): vLLM refuses to start like that; lower it or raise "
+          + "kvCapacityTokens");
+    }
     if (ollama) {
       positive("parallel", parallel);
       positive("contextPerSlot", contextPerSlot);
@@ -110,7 +119,8 @@ public record EngineProfile(
         f.whole("stepTokenBudget", GpuProfile.DEFAULT_STEP_TOKEN_BUDGET),
         parallel, contextPerSlot, queueLimit,
         f.whole("weightsMiB", gpu.weightsMiB()),
-        f.whole("gpuMemoryMiB", gpu.gpuMemoryMiB()));
+        f.whole("gpuMemoryMiB", gpu.gpuMemoryMiB()),
+        gpu.ollama() ? 0 : f.whole("maxModelLenTokens", 0));
   }
 
   /** The profile's own figures. */
@@ -142,7 +152,8 @@ public record EngineProfile(
    * model's 40,960); Ollama's {@code num_ctx} ({@code contextPerSlot}). Reported as the context window.
    */
   public int maxModelLenTokens() {
-    return ollama ? contextPerSlot : Math.min(kvCapacityTokens, MODEL_CONTEXT_TOKENS);
+    if (ollama) return contextPerSlot;
+    return maxModelLen > 0 ? maxModelLen : Math.min(kvCapacityTokens, MODEL_CONTEXT_TOKENS);
   }
 
   /** The figures by override name, for docs and the calibration table. */
@@ -159,6 +170,7 @@ public record EngineProfile(
     figures.put("queueLimit", queueLimit);
     figures.put("weightsMiB", weightsMiB);
     figures.put("gpuMemoryMiB", gpuMemoryMiB);
+    figures.put("maxModelLenTokens", maxModelLenTokens());
     return figures;
   }
 

@@ -37,6 +37,8 @@ class ConsoleApiTest {
       List<RequestRecord> seen = new CopyOnWriteArrayList<>();
       c.gateway.addRequestObserver(seen::add);
       for (int i = 0; i < 5; i++) assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);
+      // a request is recorded when it ends, which can be just after its client has the answer
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> seen.size() == 5);
       assertThat(seen).hasSize(5).allSatisfy(r -> {
         assertThat(r.outcome()).isEqualTo("ok");
         assertThat(r.node()).isIn("a10-01", "h100-01");
