@@ -29,8 +29,15 @@ public final class BenchReport {
         .append("svg text{font:11px system-ui,sans-serif;fill:#445}.bar{fill:#4a78c2}.p50{stroke:#2a9d57}")
         .append(".p95{stroke:#d1495b}.qps{fill:#c9d6ee}</style></head><body>");
     sb.append("<h1>sluice bench</h1><p class=\"plan\">").append(esc(r.plan())).append("</p>");
+    sb.append("<h2>Latency</h2><div class=\"charts\">");
+    synchronized (r) {
+      histogram(sb, "e2e-histogram", "end-to-end latency (ms), requests per bucket", r.e2e);
+      histogram(sb, "ttft-histogram", "time to first token (ms), streams", r.ttft);
+      overTime(sb, r);
+    }
+    sb.append("</div>");
     Map<String, Double> m = r.summary();
-    sb.append("<table id=\"summary\"><tr><th>metric</th><th>value</th></tr>");
+    sb.append("<h2>Summary</h2><table id=\"summary\"><tr><th>metric</th><th>value</th></tr>");
     m.forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")
         .append(String.format("%.2f", v)).append("</td></tr>"));
     sb.append("</table>");
@@ -39,13 +46,7 @@ public final class BenchReport {
     counts(sb, "outcome", r.outcomes());
     counts(sb, "error", r.errors());
     sb.append("</table>");
-    sb.append("<h2>Latency</h2><div class=\"charts\">");
-    synchronized (r) {
-      histogram(sb, "e2e-histogram", "end-to-end latency (ms), requests per bucket", r.e2e);
-      histogram(sb, "ttft-histogram", "time to first token (ms), streams", r.ttft);
-      overTime(sb, r);
-    }
-    sb.append("</div></body></html>\n");
+    sb.append("</body></html>\n");
     return sb.toString();
   }
 
@@ -74,7 +75,7 @@ public final class BenchReport {
           top * (i + 1) / buckets / 1000, counts[i]));
     }
     axis(sb, "0", String.format("%.0f ms", top / 1000), String.valueOf(max));
-    sb.append("</svg>");
+    sb.append("</svg></figure>");
   }
 
   /** p50 and p95 end-to-end latency of each second (lines) over the requests started in it (pale bars). */
@@ -105,7 +106,7 @@ public final class BenchReport {
         .append("\"/><polyline class=\"p95\" fill=\"none\" stroke-width=\"2\" points=\"")
         .append(String.join(" ", p95)).append("\"/>");
     axis(sb, "0 s", last + " s", String.format("%.0f ms", maxMs));
-    sb.append("</svg>");
+    sb.append("</svg></figure>");
   }
 
   private static void svgOpen(StringBuilder sb, String id, String title) {
