@@ -1,0 +1,201 @@
+package dev.sluice.loadtest;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.support.Json;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What a bench measured: HdrHistograms (microseconds) of time to first token (streams), inter-token latency (streams)
+ * and end-to-end latency (all answered requests); counts by error class, by the node that served
+ * ({@code x-sluice-node}) and by outcome (normal, cache, degraded, downgraded); per-second buckets for the plot over
+ * time. Recording is thread-safe; a few hundred requests a second are far below what a monitor costs.
+ */
+public final class BenchResult {
+  static final long MAX_MICROS = 3_600_000_000L;
+
+  /** One finished request, as the runner saw it. */
+  public record Sample(long startNanos, long e2eMicros, long ttftMicros, long[] itlMicros, int status,
+      String errorClass, String node, String outcome, long outputTokens, boolean stream) {}
+
+  /** One second of the run. */
+  static final class Second {
+    long requests;
+    long errors;
+    final Histogram e2e = new Histogram(MAX_MICROS, 2);
+  }
+
+  final Histogram e2e = new Histogram(MAX_MICROS, 3);
+  final Histogram ttft = new Histogram(MAX_MICROS, 3);
+  final Histogram itl = new Histogram(MAX_MICROS, 3);
+  final Map<String, Long> errors = new TreeMap<>();
+  final Map<String, Long> nodes = new TreeMap<>();
+  final Map<String, Long> outcomes = new TreeMap<>();
+  final TreeMap<Integer, Second> seconds = new TreeMap<>();
+  private final long startNanos;
+  private long requests;
+  private long errorCount;
+  private long streams;
+  private long outputTokens;
+  private long endNanos;
+  private String plan = "";
+
+  public BenchResult(long startNanos) {
+    this.startNanos = startNanos;
+  }
+
+  public synchronized void record(Sample s) {
+    requests++;
+    if (s.stream()) streams++;
+    int second = (int) Math.max(0, (s.startNanos() - startNanos) / 1_000_000_000L);
+    Second sec = seconds.computeIfAbsent(second, k -> new Second());
+    sec.requests++;
+    if (s.node() != null) nodes.merge(s.node(), 1L, Long::sum);
+    if (s.errorClass() != null) {
+      errorCount++;
+      sec.errors++;
+      errors.merge(s.errorClass(), 1L, Long::sum);
+      return;
+    }
+    outcomes.merge(s.outcome(), 1L, Long::sum);
+    long e = clamp(s.e2eMicros());
+    e2e.recordValue(e);
+    sec.e2e.recordValue(e);
+    if (s.ttftMicros() >= 0) ttft.recordValue(clamp(s.ttftMicros()));
+    if (s.itlMicros() != null) for (long gap : s.itlMicros()) itl.recordValue(clamp(gap));
+    outputTokens += s.outputTokens();
+  }
+
+  private static long clamp(long micros) {
+    return Math.max(1, Math.min(MAX_MICROS, micros));
+  }
+
+  synchronized void finish(long endNanos, String plan) {
+    this.endNanos = endNanos;
+    this.plan = plan;
+  }
+
+  public synchronized long requests() {
+    return requests;
+  }
+
+  public synchronized long errorCount() {
+    return errorCount;
+  }
+
+  public synchronized Map<String, Long> nodes() {
+    return new TreeMap<>(nodes);
+  }
+
+  public synchronized Map<String, Long> errors() {
+    return new TreeMap<>(errors);
+  }
+
+  public synchronized Map<String, Long> outcomes() {
+    return new TreeMap<>(outcomes);
+  }
+
+  /** Seconds from start to the last answer (or to now while running). */
+  public synchronized double elapsedSeconds() {
+    long end = endNanos == 0 ? System.nanoTime() : endNanos;
+    return Math.max(1e-3, (end - startNanos) / 1e9);
+  }
+
+  /** A percentile of end-to-end latency in milliseconds (0 when nothing was answered). */
+  public synchronized double e2eMillis(double percentile) {
+    return e2e.getTotalCount() == 0 ? 0 : e2e.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  public synchronized double ttftMillis(double percentile) {
+    return ttft.getTotalCount() == 0 ? 0 : ttft.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  public synchronized double itlMillis(double percentile) {
+    return itl.getTotalCount() == 0 ? 0 : itl.getValueAtPercentile(percentile) / 1000.0;
+  }
+
+  /** The headline numbers, by name (names end in their unit); what {@code --json} and {@code --compare} carry. */
+  public synchronized Map<String, Double> summary() {
+    Map<String, Double> m = new LinkedHashMap<>();
+    double t = elapsedSeconds();
+    m.put("requests", (double) requests);
+    m.put("errors", (double) errorCount);
+    m.put("error_rate_percent", requests == 0 ? 0 : 100.0 * errorCount / requests);
+    m.put("duration_seconds", t);
+    m.put("qps", requests / t);
+    m.put("output_tokens", (double) outputTokens);
+    m.put("output_tokens_per_second", outputTokens / t);
+    m.put("stream_requests", (double) streams);
+    for (String[] h : new String[][] {{"e2e", ""}, {"ttft", ""}, {"itl", ""}}) {
+      Histogram hist = h[0].equals("e2e") ? e2e : h[0].equals("ttft") ? ttft : itl;
+      boolean empty = hist.getTotalCount() == 0;
+      for (double p : new double[] {50, 90, 95, 99}) {
+        m.put(h[0] + "_p" + (int) p + "_ms", empty ? 0 : hist.getValueAtPercentile(p) / 1000.0);
+      }
+      m.put(h[0] + "_max_ms", empty ? 0 : hist.getMaxValue() / 1000.0);
+      m.put(h[0] + "_mean_ms", empty ? 0 : hist.getMean() / 1000.0);
+    }
+    return m;
+  }
+
+  /** The whole result as JSON: plan, summary, counts and the per-second timeline. */
+  public synchronized ObjectNode toJson() {
+    ObjectNode root = Json.MAPPER.createObjectNode();
+    root.put("plan", plan);
+    ObjectNode s = root.putObject("summary");
+    summary().forEach(s::put);
+    ObjectNode e = root.putObject("errors_by_class");
+    errors.forEach(e::put);
+    ObjectNode n = root.putObject("requests_by_node");
+    nodes.forEach(n::put);
+    ObjectNode o = root.putObject("requests_by_outcome");
+    outcomes.forEach(o::put);
+    var timeline = root.putArray("timeline");
+    seconds.forEach((sec, b) -> timeline.addObject().put("second", sec).put("requests", b.requests)
+        .put("errors", b.errors)
+        .put("e2e_p50_ms", b.e2e.getTotalCount() == 0 ? 0 : b.e2e.getValueAtPercentile(50) / 1000.0)
+        .put("e2e_p95_ms", b.e2e.getTotalCount() == 0 ? 0 : b.e2e.getValueAtPercentile(95) / 1000.0));
+    return root;
+  }
+
+  /** The summary table printed at the end of a run. */
+  public synchronized String table() {
+    Map<String, Double> m = summary();
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format("requests %d, errors %d (%.2f %%), %.1f s, %.1f req/s, %.0f output tokens/s%n",
+        requests, errorCount, m.get("error_rate_percent"), m.get("duration_seconds"), m.get("qps"),
+        m.get("output_tokens_per_second")));
+    sb.append(String.format("%-12s %9s %9s %9s %9s %9s %9s%n", "latency ms", "p50", "p90", "p95", "p99", "max", "n"));
+    row(sb, "end-to-end", "e2e", m, e2e.getTotalCount());
+    row(sb, "first token", "ttft", m, ttft.getTotalCount());
+    row(sb, "inter-token", "itl", m, itl.getTotalCount());
+    sb.append("by node:    ").append(join(nodes)).append('\n');
+    sb.append("by outcome: ").append(join(outcomes)).append('\n');
+    sb.append("errors:     ").append(errors.isEmpty() ? "none" : join(errors)).append('\n');
+    return sb.toString();
+  }
+
+  private static void row(StringBuilder sb, String label, String key, Map<String, Double> m, long n) {
+    sb.append(String.format("%-12s %9.1f %9.1f %9.1f %9.1f %9.1f %9d%n", label, m.get(key + "_p50_ms"),
+        m.get(key + "_p90_ms"), m.get(key + "_p95_ms"), m.get(key + "_p99_ms"), m.get(key + "_max_ms"), n));
+  }
+
+  private static String join(Map<String, Long> counts) {
+    StringBuilder sb = new StringBuilder();
+    counts.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : ", ").append(k).append(' ').append(v));
+    return sb.isEmpty() ? "-" : sb.toString();
+  }
+
+  /** The live progress line: elapsed, done, rate, errors, p95 so far. */
+  public synchronized String progressLine() {
+    double t = elapsedSeconds();
+    return String.format("%6.1f s  %6d done  %7.1f req/s  %5d errors  p95 %8.1f ms", t, requests, requests / t,
+        errorCount, e2e.getTotalCount() == 0 ? 0 : e2e.getValueAtPercentile(95) / 1000.0);
+  }
+
+  String plan() {
+    return plan;
+  }
+}

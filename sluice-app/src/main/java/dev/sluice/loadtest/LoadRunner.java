@@ -1,0 +1,287 @@
+package dev.sluice.loadtest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.support.Json;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Runs a {@link LoadPlan} against a gateway's {@code /v1/chat/completions} on one JDK {@link HttpClient} (HTTP/1.1,
+ * asynchronous: no thread per user). Streams are read line by line as they arrive, so the first token and every gap
+ * between tokens are timed when the bytes come in, not when the answer ends.
+ */
+public final class LoadRunner {
+  /** The gateway did not answer at all before the run (exit code 1 of {@code sluice bench}). */
+  public static final class UnreachableException extends IOException {
+    UnreachableException(String message) {
+      super(message);
+    }
+  }
+
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5); // a gateway on the LAN answers in ms
+  private static final Duration DRAIN_GRACE = Duration.ofSeconds(5); // beyond the request timeout, for the last ones
+
+  private final LoadPlan plan;
+  private final PromptMix prompts;
+  private final HttpClient client;
+  private final URI chat;
+  private final SplittableRandom streamDraw = new SplittableRandom(7);
+
+  public LoadRunner(LoadPlan plan, PromptMix prompts) {
+    this.plan = Objects.requireNonNull(plan, "plan");
+    this.prompts = Objects.requireNonNull(prompts, "prompts");
+    this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
+        .executor(Executors.newFixedThreadPool(Math.max(4, Runtime.getRuntime().availableProcessors() * 2), r -> {
+          Thread t = new Thread(r, "bench-http");
+          t.setDaemon(true);
+          return t;
+        })).build();
+    String base = plan.url().toString().replaceAll("/+$", "");
+    this.chat = URI.create(base + "/v1/chat/completions");
+  }
+
+  /** Fails with {@link UnreachableException} when nothing answers at the gateway's address. */
+  public void checkReachable() throws IOException, InterruptedException {
+    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(chat.toString().replace("/chat/completions",
+        "/models"))).timeout(CONNECT_TIMEOUT).GET();
+    if (plan.token() != null) req.header("Authorization", "Bearer " + plan.token());
+    try {
+      client.send(req.build(), HttpResponse.BodyHandlers.discarding());
+    } catch (ConnectException | HttpTimeoutException e) {
+      throw new UnreachableException("the gateway at " + plan.url() + " did not answer (" + e.getClass()
+          .getSimpleName() + "); is it running? (--url, default http://127.0.0.1:8080)");
+    }
+  }
+
+  /** Runs the plan to its end; {@code progress} is called once a second with the result so far. */
+  public BenchResult run(Consumer<BenchResult> progress) throws InterruptedException {
+    long start = System.nanoTime();
+    BenchResult result = new BenchResult(start);
+    long deadline = plan.duration() == null ? Long.MAX_VALUE : start + plan.duration().toNanos();
+    AtomicLong issued = new AtomicLong();
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "bench-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      if (progress != null) timer.scheduleAtFixedRate(() -> progress.accept(result), 1, 1, TimeUnit.SECONDS);
+      if (plan.openLoop()) {
+        openLoop(result, start, deadline, issued);
+      } else {
+        closedLoop(result, timer, deadline, issued);
+      }
+    } finally {
+      timer.shutdownNow();
+    }
+    result.finish(System.nanoTime(), plan.describe());
+    return result;
+  }
+
+  /** Takes a ticket for one more request, or false when the plan is done. */
+  private boolean take(AtomicLong issued, long deadline) {
+    if (System.nanoTime() >= deadline) return false;
+    if (plan.requests() <= 0) return true;
+    return issued.incrementAndGet() <= plan.requests();
+  }
+
+  private void closedLoop(BenchResult result, ScheduledExecutorService timer, long deadline, AtomicLong issued)
+      throws InterruptedException {
+    CountDownLatch users = new CountDownLatch(plan.users());
+    long stepNanos = plan.users() <= 1 ? 0 : plan.rampUp().toNanos() / plan.users();
+    for (int i = 0; i < plan.users(); i++) {
+      timer.schedule(() -> user(result, deadline, issued, users), i * stepNanos, TimeUnit.NANOSECONDS);
+    }
+    users.await();
+  }
+
+  /** One user: the next request when the last one ended, until the plan is done. */
+  private void user(BenchResult result, long deadline, AtomicLong issued, CountDownLatch done) {
+    if (!take(issued, deadline)) {
+      done.countDown();
+      return;
+    }
+    one(result).whenComplete((v, e) -> user(result, deadline, issued, done));
+  }
+
+  private void openLoop(BenchResult result, long start, long deadline, AtomicLong issued)
+      throws InterruptedException {
+    long periodNanos = (long) (1e9 / plan.rate());
+    AtomicInteger inFlight = new AtomicInteger();
+    Object lock = new Object();
+    for (long i = 0; ; i++) {
+      long at = start + i * periodNanos;
+      long wait;
+      while ((wait = at - System.nanoTime()) > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      if (!take(issued, deadline)) break;
+      inFlight.incrementAndGet();
+      one(result).whenComplete((v, e) -> {
+        if (inFlight.decrementAndGet() == 0) synchronized (lock) {
+          lock.notifyAll();
+        }
+      });
+    }
+    long giveUp = System.nanoTime() + plan.requestTimeout().plus(DRAIN_GRACE).toNanos();
+    synchronized (lock) {
+      while (inFlight.get() > 0 && System.nanoTime() < giveUp) lock.wait(100);
+    }
+  }
+
+  /** Sends one request and records it; the future never fails. */
+  private CompletableFuture<Void> one(BenchResult result) {
+    PromptMix.Prompt p = prompts.next();
+    boolean stream;
+    synchronized (streamDraw) {
+      stream = streamDraw.nextDouble() < plan.streamShare();
+    }
+    byte[] body;
+    try {
+      body = Json.MAPPER.writeValueAsBytes(PromptMix.body(plan.model(), p, stream));
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    HttpRequest.Builder req = HttpRequest.newBuilder(chat).header("Content-Type", "application/json")
+        .timeout(plan.requestTimeout()).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (plan.token() != null) req.header("Authorization", "Bearer " + plan.token());
+    long t0 = System.nanoTime();
+    Exchange x = new Exchange(t0, stream);
+    return client.sendAsync(req.build(), info -> {
+      x.status = info.statusCode();
+      x.node = info.headers().firstValue("x-sluice-node").orElse(null);
+      x.outcome = outcome(info.headers());
+      return HttpResponse.BodySubscribers.fromLineSubscriber(x);
+    }).orTimeout(plan.requestTimeout().plus(Duration.ofSeconds(1)).toMillis(), TimeUnit.MILLISECONDS)
+        .handle((resp, error) -> {
+          result.record(x.sample(System.nanoTime(), error));
+          return null;
+        });
+  }
+
+  static String outcome(java.net.http.HttpHeaders h) {
+    var cache = h.firstValue("x-sluice-cache");
+    if (cache.isPresent()) return "cache-" + cache.get();
+    var degraded = h.firstValue("x-sluice-degraded");
+    if (degraded.isPresent()) return "degraded-" + degraded.get();
+    if (h.firstValue("x-model-downgraded").isPresent()) return "downgraded";
+    return "normal";
+  }
+
+  /** One request in flight: reads the answer line by line and times the tokens of a stream. */
+  private static final class Exchange implements Flow.Subscriber<String> {
+    final long t0;
+    final boolean stream;
+    volatile int status;
+    volatile String node;
+    volatile String outcome = "normal";
+    private final StringBuilder plain = new StringBuilder();
+    private long firstToken = -1;
+    private long lastToken = -1;
+    private long[] gaps = new long[16];
+    private int gapCount;
+    private long chunks;
+    private long usageTokens = -1;
+    private boolean done;
+    private boolean streamError;
+
+    Exchange(long t0, boolean stream) {
+      this.t0 = t0;
+      this.stream = stream;
+    }
+
+    @Override
+    public void onSubscribe(Flow.Subscription s) {
+      s.request(Long.MAX_VALUE);
+    }
+
+    @Override
+    public synchronized void onNext(String line) {
+      if (!stream || status != 200) {
+        plain.append(line).append('\n');
+        return;
+      }
+      if (!line.startsWith("data:")) return;
+      String data = line.substring(5).trim();
+      if (data.equals("[DONE]")) {
+        done = true;
+        return;
+      }
+      long now = System.nanoTime();
+      JsonNode chunk;
+      try {
+        chunk = Json.MAPPER.readTree(data);
+      } catch (IOException e) {
+        streamError = true;
+        return;
+      }
+      if (chunk.has("error")) streamError = true;
+      JsonNode usage = chunk.path("usage").path("completion_tokens");
+      if (usage.isNumber()) usageTokens = usage.asLong();
+      String content = chunk.path("choices").path(0).path("delta").path("content").asText("");
+      if (content.isEmpty()) return;
+      chunks++;
+      if (firstToken < 0) {
+        firstToken = now;
+      } else {
+        if (gapCount == gaps.length) gaps = java.util.Arrays.copyOf(gaps, gapCount * 2);
+        gaps[gapCount++] = (now - lastToken) / 1000;
+      }
+      lastToken = now;
+    }
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onComplete() {}
+
+    synchronized BenchResult.Sample sample(long end, Throwable error) {
+      long e2e = (end - t0) / 1000;
+      String errorClass = error == null ? null : errorClass(error);
+      long tokens = 0;
+      if (errorClass == null && status >= 500) errorClass = "5xx";
+      if (errorClass == null && status >= 400) errorClass = "4xx";
+      if (errorClass == null && status != 200) errorClass = "http-" + status;
+      if (errorClass == null && stream && (!done || streamError)) errorClass = "stream";
+      if (errorClass == null && !stream) {
+        try {
+          JsonNode body = Json.MAPPER.readTree(plain.toString());
+          tokens = body.path("usage").path("completion_tokens").asLong(0);
+        } catch (IOException e) {
+          errorClass = "bad-body";
+        }
+      }
+      if (stream) tokens = usageTokens >= 0 ? usageTokens : chunks;
+      long ttft = stream && firstToken >= 0 ? (firstToken - t0) / 1000 : -1;
+      return new BenchResult.Sample(t0, e2e, ttft, stream ? java.util.Arrays.copyOf(gaps, gapCount) : null,
+          status, errorClass, node, outcome, tokens, stream);
+    }
+
+    private static String errorClass(Throwable e) {
+      Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (c instanceof HttpConnectTimeoutException || c instanceof ConnectException) return "connect";
+      if (c instanceof HttpTimeoutException || c instanceof TimeoutException) return "timeout";
+      if (c.getCause() instanceof ConnectException) return "connect";
+      return "io";
+    }
+  }
+}
