@@ -38,7 +38,10 @@ final class GenerationRun implements BatchEngine.Listener {
     this.writeSplitBytes = node.options().writeSplitBytes();
     this.fault = fault;
     this.stats = node.stats();
+    this.startNanos = System.nanoTime();
   }
+
+  private final long startNanos;
 
   /** Starts the run; the caller has counted it as started. */
   void start() {
@@ -185,7 +188,7 @@ final class GenerationRun implements BatchEngine.Listener {
   private void end(Outcome outcome) {
     ended = true;
     switch (outcome) {
-      case COMPLETED -> stats.recordCompleted();
+      case COMPLETED -> stats.recordCompleted(System.nanoTime() - startNanos);
       case CANCELLED -> stats.recordCancelled();
       case FAULTED -> stats.recordFaulted();
     }

@@ -14,6 +14,8 @@ public final class SimStats {
   private final LongAdder cancelled = new LongAdder();
   private final LongAdder faulted = new LongAdder();
   private final Map<String, LongAdder> paths = new ConcurrentHashMap<>();
+  /** Time from a generation request's start on the node to its last byte, in microseconds (completed ones only). */
+  private final org.HdrHistogram.Histogram completedMicros = new org.HdrHistogram.Histogram(3);
 
   SimStats() {}
 
@@ -62,6 +64,23 @@ public final class SimStats {
   void recordStarted() {
     requestsReceived.increment();
     active.incrementAndGet();
+  }
+
+  void recordCompleted(long nanos) {
+    synchronized (completedMicros) {
+      completedMicros.recordValue(Math.max(0, nanos / 1_000));
+    }
+    recordCompleted();
+  }
+
+  /**
+   * A copy of the completed generation requests' durations on this node (µs, from the request's start on the node to
+   * its last byte): what a load generator can compare its own latencies with.
+   */
+  public org.HdrHistogram.Histogram completedLatencies() {
+    synchronized (completedMicros) {
+      return completedMicros.copy();
+    }
   }
 
   void recordCompleted() {

@@ -54,8 +54,21 @@ class LoadRunnerTest {
   void closedLoopCountsWhatTheSimulatedNodesReceivedNodeByNode() throws Exception {
     Map<String, Long> before = new java.util.HashMap<>();
     cluster.sims.forEach((id, sim) -> before.put(id, chats(sim)));
+    org.HdrHistogram.Histogram nodeTimesBefore = new org.HdrHistogram.Histogram(3);
+    cluster.sims.values().forEach(sim -> nodeTimesBefore.add(sim.stats().completedLatencies()));
 
     BenchResult r = new LoadRunner(closed(20, 200, 0.5), PromptMix.builtIn(1, 0.1)).run(null);
+
+    // every request's end-to-end time through the gateway includes its time on the node, so each percentile of the
+    // bench's distribution is at least the same percentile of what the nodes measured for the same 200 requests
+    org.HdrHistogram.Histogram nodeTimes = new org.HdrHistogram.Histogram(3);
+    cluster.sims.values().forEach(sim -> nodeTimes.add(sim.stats().completedLatencies()));
+    nodeTimes.subtract(nodeTimesBefore);
+    assertThat(nodeTimes.getTotalCount()).isEqualTo(200);
+    for (double q : new double[] {50, 90, 95, 99, 100}) {
+      assertThat((double) r.e2e.getValueAtPercentile(q)).as("p%s µs: bench vs nodes", q)
+          .isGreaterThanOrEqualTo(nodeTimes.getValueAtPercentile(q) * 0.999);
+    }
 
     assertThat(r.requests()).isEqualTo(200);
     assertThat(r.errorCount()).isZero();
