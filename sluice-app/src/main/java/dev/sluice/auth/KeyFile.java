@@ -204,4 +204,22 @@ public final class KeyFile {
     }
     return root;
   }
+
+  /**
+   * What may be shown of a key (admin API, {@code sluice keys list}): id, tenant, models, limits, dates, note and whether
+   * it is active at {@code nowMillis}; never its hash.
+   */
+  public static ObjectNode publicView(ApiKey k, long nowMillis) {
+    ObjectNode n = Json.MAPPER.createObjectNode();
+    n.put("id", k.id()).put("tenant", k.tenant());
+    ArrayNode models = n.putArray("models");
+    k.models().forEach(models::add);
+    if (k.limits() != null) n.set("limits", Json.MAPPER.valueToTree(k.limits()));
+    n.put("createdAt", String.valueOf(k.createdAt()));
+    if (k.expiresAt() != null) n.put("expiresAt", k.expiresAt().toString());
+    if (k.revokedAt() != null) n.put("revokedAt", k.revokedAt().toString());
+    if (k.note() != null) n.put("note", k.note());
+    n.put("active", k.active(nowMillis));
+    return n;
+  }
 }

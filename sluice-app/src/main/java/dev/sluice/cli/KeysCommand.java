@@ -227,16 +227,7 @@ public final class KeysCommand implements Runnable {
       } else {
         var arr = Json.MAPPER.createArrayNode();
         long now = System.currentTimeMillis();
-        for (ApiKey k : KeyFile.read(file).all()) {
-          ObjectNode n = arr.addObject().put("id", k.id()).put("tenant", k.tenant());
-          k.models().forEach(n.putArray("models")::add);
-          if (k.limits() != null) n.set("limits", Json.MAPPER.valueToTree(k.limits()));
-          n.put("createdAt", String.valueOf(k.createdAt()));
-          if (k.expiresAt() != null) n.put("expiresAt", k.expiresAt().toString());
-          if (k.revokedAt() != null) n.put("revokedAt", k.revokedAt().toString());
-          if (k.note() != null) n.put("note", k.note());
-          n.put("active", k.active(now));
-        }
+        for (ApiKey k : KeyFile.read(file).all()) arr.add(KeyFile.publicView(k, now));
         keys = arr;
       }
       if (json) {

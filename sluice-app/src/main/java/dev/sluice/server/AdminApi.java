@@ -129,7 +129,7 @@ final class AdminApi {
       ObjectNode root = Json.MAPPER.createObjectNode();
       ArrayNode list = root.putArray("keys");
       long now = registry.nowMillis();
-      for (dev.sluice.auth.ApiKey k : access.keys()) list.add(keyView(k, now));
+      for (dev.sluice.auth.ApiKey k : access.keys()) list.add(dev.sluice.auth.KeyFile.publicView(k, now));
       Responses.json(req.response(), 200, root.toString());
       return;
     }
@@ -147,7 +147,7 @@ final class AdminApi {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
               "no gateway token with that id (GET /admin/keys lists them)", "id");
         } else {
-          Responses.json(req.response(), 200, keyView(ar.result(), registry.nowMillis()).toString());
+          Responses.json(req.response(), 200, dev.sluice.auth.KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
         }
       });
       return;
@@ -204,26 +204,13 @@ final class AdminApi {
             bad ? ar.cause().getMessage() : "could not save the keys file: " + ar.cause().getMessage(), null);
         return;
       }
-      ObjectNode out = keyView(ar.result().key(), registry.nowMillis());
+      ObjectNode out = dev.sluice.auth.KeyFile.publicView(ar.result().key(), registry.nowMillis());
       out.put("key", ar.result().secret());
       out.put("warning", "this is the only time the key is shown; Sluice keeps only its hash");
       Responses.json(req.response(), 201, out.toString());
     });
   }
 
-  private static ObjectNode keyView(dev.sluice.auth.ApiKey k, long now) {
-    ObjectNode n = Json.MAPPER.createObjectNode();
-    n.put("id", k.id()).put("tenant", k.tenant());
-    ArrayNode models = n.putArray("models");
-    k.models().forEach(models::add);
-    if (k.limits() != null) n.set("limits", Json.MAPPER.valueToTree(k.limits()));
-    n.put("createdAt", String.valueOf(k.createdAt()));
-    if (k.expiresAt() != null) n.put("expiresAt", k.expiresAt().toString());
-    if (k.revokedAt() != null) n.put("revokedAt", k.revokedAt().toString());
-    if (k.note() != null) n.put("note", k.note());
-    n.put("active", k.active(now));
-    return n;
-  }
 
   // ------------------------------------------------------------------ nodes added at run time
 

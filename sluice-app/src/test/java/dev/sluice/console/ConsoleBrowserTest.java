@@ -14,7 +14,6 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
 import dev.sluice.testkit.SecretLedger;
 import dev.sluice.testkit.TestCluster;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,8 +39,6 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -60,8 +57,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 class ConsoleBrowserTest {
   static final String ADMIN_TOKEN = SecretLedger.secret("sluice-admin-ConsoleBrowserToken0123456789abcdefABCD");
-  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   static final String BIG = "qwen3:32b";
   static final String SMALL = "qwen2:7b";
 
@@ -224,18 +219,7 @@ class ConsoleBrowserTest {
   // ------------------------------------------------------------------ the browser
 
   private static ChromeDriver startBrowser() {
-    if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-      throw new AssertionError("the console's browser test needs " + CHROMIUM + " and " + CHROMEDRIVER
-          + " (Debian packages chromium and chromium-driver): ./test.sh installs them");
-    }
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-        "--disable-gpu", "--no-first-run", "--disable-extensions", "--hide-scrollbars");
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    return new ChromeDriver(service, options);
+    return dev.sluice.testkit.HeadlessChromium.start("the console\'s browser test");
   }
 
   /** The state shown in a node's row, or null while the row is not there (or is being redrawn). */

@@ -20,8 +20,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 
 /**
  * {@code sluice bench} as a user runs it: options, exit codes, the JSON and HTML files, {@code --compare}; the report
@@ -29,8 +27,6 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * installs), its screenshot left at {@code target/bench-report.png}.
  */
 class BenchCommandTest {
-  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   static TestCluster cluster;
   @TempDir Path dir;
 
@@ -136,17 +132,6 @@ class BenchCommandTest {
   }
 
   private static ChromeDriver startBrowser() {
-    if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
-      throw new AssertionError("the bench report's browser test needs " + CHROMIUM + " and " + CHROMEDRIVER
-          + " (Debian packages chromium and chromium-driver): ./test.sh installs them");
-    }
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString());
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000",
-        "--disable-gpu", "--no-first-run", "--disable-extensions", "--hide-scrollbars");
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    return new ChromeDriver(service, options);
+    return dev.sluice.testkit.HeadlessChromium.start("the bench report\'s browser test");
   }
 }

@@ -191,25 +191,10 @@ class TelemetryTest extends SimNodesFixture {
    * real DCGM exporter and vLLM also get are accepted (counter without _total, camelCase labels, colons).
    */
   static void assertParsesWithPromtool(String text) {
-    try {
-      Process process = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
-      process.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
-      process.getOutputStream().close();
-      ByteArrayOutputStream output = new ByteArrayOutputStream();
-      process.getInputStream().transferTo(output);
-      assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-      String findings = output.toString(StandardCharsets.UTF_8);
-      assertThat(process.exitValue()).as("promtool: %s", findings).isIn(0, 3);
-      findings.lines().forEach(line -> assertThat(line).as("promtool finding").containsAnyOf(
-          "counter metrics should have \"_total\" suffix",
-          "label names should be written in 'snake_case' not 'camelCase'",
-          "metric names should not contain ':'"));
-    } catch (java.io.IOException e) {
-      throw new AssertionError("promtool is missing: install the Debian package prometheus (test.sh does)", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    dev.sluice.testkit.Promtool.checkMetrics(text).forEach(line -> assertThat(line).as("promtool finding")
+        .containsAnyOf("counter metrics should have \"_total\" suffix",
+            "label names should be written in 'snake_case' not 'camelCase'",
+            "metric names should not contain ':'"));
   }
 
   private static List<String> families(String text) {
