@@ -170,9 +170,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private String token() throws java.io.IOException {
-    if (tokenFile != null) return Files.readString(tokenFile).strip();
-    String env = System.getenv("SLUICE_TOKEN");
-    return env == null || env.isBlank() ? null : env.strip();
+    return Main.secret(tokenFile, "SLUICE_TOKEN");
   }
 
   /** 10s, 500ms, 2m, 1h, or a bare number of seconds. */

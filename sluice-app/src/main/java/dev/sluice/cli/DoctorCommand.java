@@ -6,9 +6,7 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.doctor.Doctor;
 import dev.sluice.doctor.DoctorReport;
 import dev.sluice.doctor.DoctorSettings;
-import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -85,7 +83,7 @@ public final class DoctorCommand implements Callable<Integer> {
     URI gw = gateway != null ? gateway : Doctor.gatewayOf(c);
     URI admin = adminUrl != null ? adminUrl : Doctor.adminOf(c, gw);
     DoctorReport report = new Doctor(settings).run(new Doctor.Target(c, gw, admin,
-        secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), secret(tokenFile, "SLUICE_TOKEN"), modelStore, repairScript));
+        Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), Main.secret(tokenFile, "SLUICE_TOKEN"), modelStore, repairScript));
     System.out.println(json ? report.json() : report.table());
     return report.passed() ? 0 : Main.EXIT_CHECKS_FAILED;
   }
@@ -93,12 +91,5 @@ public final class DoctorCommand implements Callable<Integer> {
   static DoctorSettings settings(int concurrency, double memory, double errors, double p95Small, double p95Large) {
     return DoctorSettings.defaults().withConcurrency(concurrency).withThresholds(memory, errors,
         Duration.ofMillis(Math.round(p95Small * 1000)), Duration.ofMillis(Math.round(p95Large * 1000)));
-  }
-
-  /** A secret from a file (trimmed) or else an environment variable; null when neither is there. */
-  static String secret(Path file, String env) throws IOException {
-    if (file != null) return Files.readString(file).trim();
-    String v = System.getenv(env);
-    return v == null || v.isBlank() ? null : v.trim();
   }
 }

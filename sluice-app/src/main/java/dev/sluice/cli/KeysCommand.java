@@ -16,8 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -85,14 +83,13 @@ public final class KeysCommand implements Runnable {
     }
 
     String adminToken() throws java.io.IOException {
-      if (adminTokenFile != null) return Files.readString(adminTokenFile, StandardCharsets.UTF_8).trim();
-      String env = System.getenv("SLUICE_ADMIN_TOKEN");
-      if (env == null || env.isBlank()) {
+      String token = Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN");
+      if (token == null) {
         throw new CommandLine.ParameterException(new CommandLine(this), "--gateway needs the admin token: set "
             + "SLUICE_ADMIN_TOKEN or pass --admin-token-file (never on the command line, where ps and shell history "
             + "would keep it)");
       }
-      return env.trim();
+      return token;
     }
 
     JsonNode call(String method, String path, String body) throws Exception {
@@ -143,13 +140,7 @@ public final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      Path file;
-      try {
-        file = target.file();
-      } catch (ConfigException e) {
-        e.problems().forEach(System.err::println);
-        return Main.EXIT_BAD_CONFIG;
-      }
+      Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       Limits limits = rpm > 0 || tpm > 0 || concurrent > 0 ? new Limits(rpm, tpm, concurrent) : null;
       Instant expiresAt;
       try {
@@ -214,13 +205,7 @@ public final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      Path file;
-      try {
-        file = target.file();
-      } catch (ConfigException e) {
-        e.problems().forEach(System.err::println);
-        return Main.EXIT_BAD_CONFIG;
-      }
+      Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       JsonNode keys;
       if (file == null) {
         keys = target.call("GET", "/admin/keys", null).path("keys");
@@ -257,13 +242,7 @@ public final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      Path file;
-      try {
-        file = target.file();
-      } catch (ConfigException e) {
-        e.problems().forEach(System.err::println);
-        return Main.EXIT_BAD_CONFIG;
-      }
+      Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       String keyId = KeyGenerator.idOf(id) != null ? KeyGenerator.idOf(id) : id;
       if (file == null) {
         target.call("DELETE", "/admin/keys/" + keyId, null);

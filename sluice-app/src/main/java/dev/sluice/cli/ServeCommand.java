@@ -112,7 +112,7 @@ public final class ServeCommand implements Callable<Integer> {
         ? java.net.URI.create("http://127.0.0.1:" + running.gateway().adminPort()) : self;
     return new dev.sluice.doctor.Doctor(dev.sluice.doctor.DoctorSettings.defaults()).run(
         new dev.sluice.doctor.Doctor.Target(c, self, admin,
-            DoctorCommand.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), DoctorCommand.secret(tokenFile, "SLUICE_TOKEN"),
+            Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), Main.secret(tokenFile, "SLUICE_TOKEN"),
             modelStore, repairScript));
   }
 

@@ -77,6 +77,16 @@ class KeysCommandTest {
     assertThat(noTarget[2]).isNotEqualTo("0");
     assertThat(noTarget[1]).contains("exactly one of --config FILE, --keys-file FILE or --gateway URL");
 
+    Path badConfig = dir.resolve("bad.json");
+    try {
+      Files.writeString(badConfig, "{\"auth\":{\"mode\":\"sometimes\"},\"providers\":{}}");
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+    String[] invalid = run("keys", "list", "--config", badConfig.toString());
+    assertThat(invalid[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
+    assertThat(invalid[1]).contains("auth.mode").doesNotContain("\tat ");
+
     String[] badExpiry = run("keys", "create", "--keys-file", dir.resolve("k.json").toString(), "--tenant", "a",
         "--expires", "soon");
     assertThat(badExpiry[2]).isNotEqualTo("0");
