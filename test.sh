@@ -12,9 +12,12 @@ need_java() {
 }
 need_java
 
-# Debian packages the tests use, installed only when missing (etcd-server, redis-server, nginx come with their issues).
+# Debian packages the tests use, installed only when missing.
 PACKAGES=(prometheus)  # promtool checks /metrics, the simulator's telemetry and deploy/prometheus/alerts.yml
 PACKAGES+=(chromium chromium-driver)  # the console's browser test (Selenium drives headless Chromium)
+PACKAGES+=(etcd-server etcd-client)  # the config centre: tests start a 3-member etcd cluster on loopback
+PACKAGES+=(redis-server)  # limits and cache shared by replicas: tests start redis-server on loopback
+PACKAGES+=(nginx)  # deploy/nginx/sluice.conf in front of two replicas
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
