@@ -18,6 +18,7 @@ PACKAGES+=(chromium chromium-driver)  # the console's browser test (Selenium dri
 PACKAGES+=(etcd-server etcd-client)  # the config centre: tests start a 3-member etcd cluster on loopback
 PACKAGES+=(redis-server)  # limits and cache shared by replicas: tests start redis-server on loopback
 PACKAGES+=(nginx)  # deploy/nginx/sluice.conf in front of two replicas
+PACKAGES+=(systemd)  # systemd-analyze verify checks deploy/systemd/*.service
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
