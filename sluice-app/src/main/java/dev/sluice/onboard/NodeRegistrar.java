@@ -1,0 +1,35 @@
+package dev.sluice.onboard;
+
+import dev.sluice.config.ConfigException;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * Where an onboarded node is registered: one implementation per mode ({@link AdminApiRegistrar} for a running
+ * gateway's admin API, {@link ConfigFileRegistrar} for the embedded default's config file). A config store with
+ * read-modify-write (etcd) is one more small class over {@link ConfigEdits#withNode}.
+ */
+public interface NodeRegistrar {
+  /** Where nodes go, for the progress line: {@code the admin API of http://10.0.0.2:8080}, {@code sluice.json}. */
+  String target();
+
+  /**
+   * Registers {@code node} with the provider serving its model, refusing a node whose id or URL is already
+   * registered. Nothing is changed when it throws.
+   *
+   * @throws OnboardException a refusal (duplicate, model not configured, token refused) naming the fix
+   * @throws ConfigException the config is invalid, or would be with the node
+   * @throws IOException the target could not be read or written
+   */
+  Registration register(NodeRequest node) throws IOException, InterruptedException, ConfigException;
+
+  /** Through {@code POST /admin/nodes} of a running gateway. */
+  static NodeRegistrar adminApi(AdminClient gateway) {
+    return new AdminApiRegistrar(gateway);
+  }
+
+  /** Into {@code file}, which the gateway behind {@code gateway} hot-reloads. */
+  static NodeRegistrar configFile(Path file, AdminClient gateway) {
+    return new ConfigFileRegistrar(file, gateway);
+  }
+}
