@@ -111,6 +111,17 @@ public final class RedisServer implements AutoCloseable {
    * (null for nil) or, for arrays, the elements joined by newlines. Error replies throw.
    */
   public String command(String... args) {
+    Object reply = call(args);
+    return reply instanceof List<?> items ? String.join("\n", items.stream().map(String::valueOf).toList())
+        : (String) reply;
+  }
+
+  /** Keys matching {@code pattern} (KEYS: fine for a test's small data set). */
+  public List<String> keys(String pattern) {
+    return ((List<?>) call("KEYS", pattern)).stream().map(String::valueOf).toList();
+  }
+
+  private Object call(String... args) {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 2_000);
       s.setSoTimeout(5_000);
@@ -126,12 +137,6 @@ public final class RedisServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("redis-server on port " + port + ": " + e.getMessage(), e);
     }
-  }
-
-  /** Keys matching {@code pattern} (KEYS: fine for a test's small data set). */
-  public List<String> keys(String pattern) {
-    String r = command("KEYS", pattern);
-    return r == null || r.isEmpty() ? List.of() : List.of(r.split("\n"));
   }
 
   @Override
@@ -217,7 +222,7 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
-  private static String reply(InputStream in) throws IOException {
+  private static Object reply(InputStream in) throws IOException {
     String line = readLine(in);
     char type = line.charAt(0);
     String rest = line.substring(1);
@@ -234,9 +239,9 @@ public final class RedisServer implements AutoCloseable {
       }
       case '*' -> {
         int n = Integer.parseInt(rest);
-        List<String> items = new ArrayList<>();
+        List<Object> items = new ArrayList<>();
         for (int i = 0; i < n; i++) items.add(reply(in));
-        return String.join("\n", items.stream().map(String::valueOf).toList());
+        return items;
       }
       default -> throw new IllegalStateException("redis: unexpected reply " + line);
     }
