@@ -62,7 +62,10 @@ public final class ConfigLoader {
 
   private static final List<String> TOP_KEYS =
       List.of("server", "timeouts", "upstream", "routing", "health", "degradation", "cache", "limits", "auth", "admin",
-          "providers", "models");
+          "shared", "providers", "models");
+  private static final List<String> SHARED_KEYS = List.of("redis", "limits", "cache", "keyPrefix", "timeout");
+  /** Redis keys are binary-safe, but a prefix is typed into redis-cli: printable ASCII without spaces, short. */
+  private static final Pattern KEY_PREFIX = Pattern.compile("[!-~]{0,64}");
   private static final List<String> AUTH_KEYS = List.of("mode", "keysFile", "jwt");
   private static final List<String> JWT_KEYS = List.of("keys", "jwksUrl", "jwksRefresh", "jwksMinRefreshInterval",
       "issuer", "audience", "leeway", "claims");
@@ -255,12 +258,13 @@ public final class ConfigLoader {
       dev.sluice.limit.LimitSettings limits = limits(root.get("limits"));
       AuthSettings auth = auth(root.get("auth"), source);
       AdminSettings admin = admin(root.get("admin"));
+      SharedSettings shared = shared(root.get("shared"));
       List<ProviderSpec> providers = providers(root);
       checkSharedModelsAgree(providers);
       checkModelReferences(providers, degradation, cache, limits);
       return problems.isEmpty()
           ? new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin,
-              providers, source)
+              shared, providers, source)
           : null;
     }
 
@@ -552,6 +556,77 @@ public final class ConfigLoader {
         settingsProblem(e);
         return d;
       }
+    }
+
+    /** The {@code shared} section: Redis for rate-limit buckets and cached answers; absent = all local. */
+    SharedSettings shared(JsonNode node) {
+      SharedSettings d = SharedSettings.none();
+      if (node == null || !isObject(node, "shared")) return d;
+      rejectUnknown(node, "shared", SHARED_KEYS);
+      URI redis = redisUrl(node.get("redis"));
+      boolean limits = bool(node, "shared", "limits", true);
+      boolean cache = bool(node, "shared", "cache", true);
+      String prefix = optionalString(node, "shared", "keyPrefix", "the start of every Redis key, e.g. \"sluice:\"");
+      if (prefix == null) prefix = SharedSettings.DEFAULT_KEY_PREFIX;
+      else if (!KEY_PREFIX.matcher(prefix).matches()) {
+        problem("shared.keyPrefix", quote(prefix) + " must be at most 64 printable ASCII characters without spaces "
+            + "(e.g. \"sluice:\" or \"sluice:prod:\")");
+        prefix = SharedSettings.DEFAULT_KEY_PREFIX;
+      }
+      Duration timeout = duration(node, "shared", "timeout", SharedSettings.DEFAULT_TIMEOUT);
+      if (node.has("redis") && redis == null) return d; // the problem is recorded
+      if (redis == null && (node.has("limits") || node.has("cache"))) {
+        problem("shared.redis", "missing; shared.limits and shared.cache need a Redis URL (redis://host:port), or "
+            + "remove the shared section to keep limits and cache in each gateway");
+        return d;
+      }
+      try {
+        return new SharedSettings(redis, limits, cache, prefix, timeout);
+      } catch (IllegalArgumentException e) {
+        settingsProblem(e);
+        return d;
+      }
+    }
+
+    /** {@code redis://[:password@]host[:port][/db]}; null (and a problem) when it is not one. */
+    URI redisUrl(JsonNode v) {
+      if (v == null) return null;
+      String expected = " (expected redis://host:port)";
+      if (!v.isTextual()) {
+        problem("shared.redis", show(v) + " is not a Redis URL" + expected);
+        return null;
+      }
+      URI uri;
+      try {
+        uri = new URI(v.asText());
+      } catch (URISyntaxException e) {
+        problem("shared.redis", "not a Redis URL" + expected);
+        return null;
+      }
+      if ("rediss".equalsIgnoreCase(uri.getScheme())) {
+        problem("shared.redis", "TLS to Redis (rediss://) is not supported yet" + expected
+            + "; keep Redis on a private network or loopback");
+        return null;
+      }
+      if (!"redis".equals(uri.getScheme()) || uri.isOpaque() || uri.getRawAuthority() == null) {
+        problem("shared.redis", "not a Redis URL" + expected);
+        return null;
+      }
+      if (uri.getHost() == null) {
+        problem("shared.redis", "has no valid host" + expected);
+        return null;
+      }
+      String path = uri.getRawPath();
+      if (path != null && !path.isEmpty() && !path.matches("/\\d{1,2}")) {
+        problem("shared.redis", "path " + quote(path) + " must be a database number like /0, or nothing"
+            + expected);
+        return null;
+      }
+      if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+        problem("shared.redis", "must not carry a query or fragment" + expected);
+        return null;
+      }
+      return uri;
     }
 
     dev.sluice.limit.LimitSettings limits(JsonNode node) {

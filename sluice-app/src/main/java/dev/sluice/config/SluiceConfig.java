@@ -23,6 +23,7 @@ public final class SluiceConfig {
   private final dev.sluice.limit.LimitSettings limits;
   private final AuthSettings auth;
   private final AdminSettings admin;
+  private final SharedSettings shared;
   private final List<ProviderSpec> providers;
   private final String source;
   private final List<NodeSpec> nodes;
@@ -52,10 +53,20 @@ public final class SluiceConfig {
         AdminSettings.defaults(), providers, source);
   }
 
+  /** A config whose limits and cache stay in this process ({@link SharedSettings#none()}). */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
       dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
       dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, AuthSettings auth,
       AdminSettings admin, List<ProviderSpec> providers, String source) {
+    this(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, SharedSettings.none(),
+        providers, source);
+  }
+
+  public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
+      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
+      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, AuthSettings auth,
+      AdminSettings admin, SharedSettings shared, List<ProviderSpec> providers, String source) {
+    this.shared = Objects.requireNonNull(shared, "shared");
     this.auth = Objects.requireNonNull(auth, "auth");
     this.admin = Objects.requireNonNull(admin, "admin");
     this.degradation = Objects.requireNonNull(degradation, "degradation");
@@ -114,17 +125,17 @@ public final class SluiceConfig {
 
   /** This config with other degradation settings. */
   public SluiceConfig withDegradation(dev.sluice.degrade.DegradationSettings d) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, auth, admin, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, auth, admin, shared, providers, source);
   }
 
   /** This config with other cache settings. */
   public SluiceConfig withCache(dev.sluice.degrade.CacheSettings c) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, auth, admin, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, auth, admin, shared, providers, source);
   }
 
   /** This config with other limits. */
   public SluiceConfig withLimits(dev.sluice.limit.LimitSettings l) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, auth, admin, providers, source);
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, auth, admin, shared, providers, source);
   }
 
   /** Who may call the data plane. */
@@ -136,30 +147,40 @@ public final class SluiceConfig {
   /** This config with other auth settings. */
   public SluiceConfig withAuth(AuthSettings a) {
     return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, a, admin,
-        providers, source);
+        shared, providers, source);
   }
 
   /** This config with other admin settings. */
   public SluiceConfig withAdmin(AdminSettings a) {
     return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, a,
-        providers, source);
+        shared, providers, source);
   }
 
   /** This config with other providers (nodes added or removed at run time). */
   public SluiceConfig withProviders(List<ProviderSpec> p) {
-    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, p,
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, shared, p,
         source);
   }
 
   /** This config with other routing settings (a policy switched from the console). */
   public SluiceConfig withRouting(RoutingSettings r) {
-    return new SluiceConfig(server, timeouts, upstream, r, health, degradation, cache, limits, auth, admin, providers,
-        source);
+    return new SluiceConfig(server, timeouts, upstream, r, health, degradation, cache, limits, auth, admin, shared,
+        providers, source);
   }
 
   /** This config with other server settings. */
   public SluiceConfig withServer(ServerSettings s) {
-    return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, providers, source);
+    return new SluiceConfig(s, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, shared,
+        providers, source);
+  }
+
+  /** What replicas share through Redis (rate-limit buckets, cached answers); {@link SharedSettings#none()} = nothing. */
+  public SharedSettings shared() { return shared; }
+
+  /** This config with other shared-state settings. */
+  public SluiceConfig withShared(SharedSettings s) {
+    return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, s,
+        providers, source);
   }
 
   /** Providers in file order. */

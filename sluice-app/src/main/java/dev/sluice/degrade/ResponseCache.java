@@ -78,10 +78,6 @@ public final class ResponseCache {
       long evictions) {}
 
   /**
-   * Stores {@code answer} under {@code key}, replacing an older entry. Ignored (and counted as oversized) when the
-   * entry would weigh more than {@link CacheSettings#maxEntryBytes()}.
-   */
-  /**
    * Whether an answer stored now under {@code key} would be news: false while the entry there is younger than
    * {@link #MIN_REPLACE_AGE_MILLIS}. A hot request answered hundreds of times a second is then stored once a second,
    * not on every answer ("the latest success" stays at most a second old), and its answer is neither checked nor
@@ -106,15 +102,20 @@ public final class ResponseCache {
     recentlyHandled.put(fingerprint, Boolean.TRUE);
   }
 
-  public void put(String key, CachedAnswer answer) {
+  /**
+   * Stores {@code answer} under {@code key}, replacing an older entry; false (and counted as oversized) when the entry
+   * would weigh more than {@link CacheSettings#maxEntryBytes()}.
+   */
+  public boolean put(String key, CachedAnswer answer) {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(answer, "answer");
     if (weight(key, answer) > settings.maxEntryBytes()) {
       oversized.increment();
-      return;
+      return false;
     }
     puts.increment();
     cache.put(key, answer);
+    return true;
   }
 
   /**
@@ -145,6 +146,26 @@ public final class ResponseCache {
     }
     staleHits.increment();
     return new Lookup(answer, false, age);
+  }
+
+  /**
+   * Takes an answer found in the {@link SharedCache} after a local miss: keeps it here too (so the next lookup is
+   * local) and judges it like {@link #get}, by its age since it was first stored. Null when it is too old, or stale and
+   * {@code allowStale} is false. The local counters are left alone: the lookup was already counted as a miss.
+   */
+  public Lookup adopt(String key, CachedAnswer answer, boolean allowStale) {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(answer, "answer");
+    CacheSettings s = settings;
+    long age = Math.max(0, clockMillis.getAsLong() - answer.storedAtMillis());
+    if (age > s.staleTtl().toMillis()) {
+      return null;
+    }
+    if (weight(key, answer) <= s.maxEntryBytes()) {
+      cache.asMap().putIfAbsent(key, answer);
+    }
+    boolean fresh = age <= s.freshTtl().toMillis();
+    return fresh || allowStale ? new Lookup(answer, fresh, age) : null;
   }
 
   /** Drops the entry under {@code key}, if any. */

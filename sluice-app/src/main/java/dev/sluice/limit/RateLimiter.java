@@ -1,8 +1,12 @@
 package dev.sluice.limit;
 
 import dev.sluice.limit.LimitStore.BucketResult;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
@@ -16,6 +20,11 @@ import java.util.function.LongSupplier;
  * tokens buckets are corrected by real − estimate), or {@link Permit#release()} when no usage is known (the estimate
  * stands). Either frees the concurrency slots. A configuration without any limit for the tenant and model costs one
  * volatile read and two map lookups: no store call, no allocation.
+ *
+ * <p>With a {@link SharedLimitStore} ({@link #useShared}), {@link #admitAsync} takes the requests- and
+ * tokens-per-minute buckets there, all in one atomic call, so replicas enforce one limit together; concurrency slots
+ * stay in the local store (a slot held in a shared store would leak when its replica dies). When the shared store
+ * cannot answer, the request is admitted against the local store instead: never refused because of the store.
  *
  * <p>Thread-safe; counters live in the {@link LimitStore}, settings are swapped whole by {@link #apply}.
  */
@@ -40,6 +49,9 @@ public final class RateLimiter {
   private final LimitStore store;
   private final LongSupplier clockMillis;
   private volatile LimitSettings settings;
+  private volatile SharedLimitStore shared;
+  /** Corrections of the local store's buckets, at the time given. */
+  private final Buckets localBuckets;
 
   /**
    * @param settings the limits; replace them later with {@link #apply}
@@ -50,6 +62,21 @@ public final class RateLimiter {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.store = Objects.requireNonNull(store, "store");
     this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.localBuckets = (key, delta, capacity, nowMillis) -> store.adjust(key, delta, capacity, PERIOD_MILLIS,
+        nowMillis);
+  }
+
+  /**
+   * Takes the requests- and tokens-per-minute buckets of {@link #admitAsync} from {@code sharedStore} from now on;
+   * null = the local store only. Permits already given keep correcting the store they were charged in.
+   */
+  public void useShared(SharedLimitStore sharedStore) {
+    this.shared = sharedStore;
+  }
+
+  /** The shared store in use, or null. */
+  public SharedLimitStore shared() {
+    return shared;
   }
 
   /** Swaps in new limits (config reload); requests admitted before keep their permits. */
@@ -126,7 +153,7 @@ public final class RateLimiter {
     if (!tenantLimits.any() && !modelLimits.any()) {
       return UNLIMITED;
     }
-    Attempt attempt = new Attempt(estimatedTokens, clockMillis.getAsLong());
+    Attempt attempt = new Attempt(estimatedTokens, clockMillis.getAsLong(), localBuckets);
     Limited limited = attempt.check(Scope.TENANT, tenant, tenantLimits,
         credentialLimits != null ? (credentialName == null ? "the credential's limits" : credentialName + " limits")
             : current.tenantPath(tenant));
@@ -138,6 +165,101 @@ public final class RateLimiter {
       return limited;
     }
     return new Admitted(attempt.permit(), attempt.headers());
+  }
+
+  /**
+   * Like {@link #admit(String, Limits, String, String, long)}, with the requests and tokens buckets in the shared store
+   * when one is set ({@link #useShared}). Completes at once without a shared store, for unlimited requests, and for
+   * requests limited by concurrency only; otherwise when the shared store answers, or — admitted against the local
+   * store instead — when it fails. The stage may complete on the shared store's thread: continue on your own.
+   */
+  public CompletionStage<Admission> admitAsync(String tenant, Limits credentialLimits, String credentialName,
+      String model, long estimatedTokens) {
+    SharedLimitStore sharedStore = shared;
+    if (sharedStore == null) {
+      return CompletableFuture.completedFuture(admit(tenant, credentialLimits, credentialName, model,
+          estimatedTokens));
+    }
+    Objects.requireNonNull(tenant, "tenant");
+    Objects.requireNonNull(model, "model");
+    if (estimatedTokens < 0) {
+      throw new IllegalArgumentException("estimatedTokens " + estimatedTokens + " is negative");
+    }
+    LimitSettings current = settings;
+    Limits tenantLimits = credentialLimits != null ? credentialLimits : current.forTenant(tenant);
+    Limits modelLimits = current.forModel(model);
+    if (!tenantLimits.any() && !modelLimits.any()) {
+      return CompletableFuture.completedFuture(UNLIMITED);
+    }
+    String tenantPath = credentialLimits != null
+        ? (credentialName == null ? "the credential's limits" : credentialName + " limits") : current.tenantPath(tenant);
+    List<SharedLimitStore.Take> takes = new ArrayList<>(4);
+    List<Check> checks = new ArrayList<>(4);
+    addBuckets(takes, checks, Scope.TENANT, tenant, tenantLimits, tenantPath, estimatedTokens);
+    addBuckets(takes, checks, Scope.MODEL, model, modelLimits, LimitSettings.modelPath(model), estimatedTokens);
+    if (takes.isEmpty()) { // concurrency limits only: they are per replica
+      return CompletableFuture.completedFuture(admit(tenant, credentialLimits, credentialName, model,
+          estimatedTokens));
+    }
+    return sharedStore.takeAll(takes).handle((results, error) -> {
+      if (error != null || results == null || results.isEmpty() || results.size() > checks.size()) {
+        return admit(tenant, credentialLimits, credentialName, model, estimatedTokens); // local, this time
+      }
+      return admitShared(sharedStore, results, checks, tenant, tenantLimits, model, modelLimits, estimatedTokens,
+          () -> admit(tenant, credentialLimits, credentialName, model, estimatedTokens));
+    });
+  }
+
+  /** One shared bucket of an async admission, to read its result with. */
+  private record Check(Scope scope, String id, Kind kind, long capacity, String path) {}
+
+  private static void addBuckets(List<SharedLimitStore.Take> takes, List<Check> checks, Scope scope, String id,
+      Limits limits, String path, long estimate) {
+    if (limits.requestsPerMinute() > 0) {
+      takes.add(new SharedLimitStore.Take(key(scope, id, Kind.REQUESTS), 1, limits.requestsPerMinute(),
+          PERIOD_MILLIS));
+      checks.add(new Check(scope, id, Kind.REQUESTS, limits.requestsPerMinute(), path));
+    }
+    if (limits.tokensPerMinute() > 0) {
+      takes.add(new SharedLimitStore.Take(key(scope, id, Kind.TOKENS), estimate, limits.tokensPerMinute(),
+          PERIOD_MILLIS));
+      checks.add(new Check(scope, id, Kind.TOKENS, limits.tokensPerMinute(), path));
+    }
+  }
+
+  /** The shared store answered: its verdict on the buckets, then the local concurrency slots. */
+  private Admission admitShared(SharedLimitStore sharedStore, List<BucketResult> results, List<Check> checks,
+      String tenant, Limits tenantLimits, String model, Limits modelLimits, long estimate,
+      java.util.function.Supplier<Admission> local) {
+    Buckets buckets = (key, delta, capacity, nowMillis) -> sharedStore.adjust(key, delta, capacity, PERIOD_MILLIS);
+    Attempt attempt = new Attempt(estimate, clockMillis.getAsLong(), buckets);
+    for (int i = 0; i < results.size(); i++) {
+      Check c = checks.get(i);
+      String key = key(c.scope, c.id, c.kind);
+      Limited limited = c.kind == Kind.REQUESTS ? attempt.requests(c.scope, c.id, c.capacity, key, results.get(i))
+          : attempt.tokens(c.scope, c.id, c.capacity, c.path, key, results.get(i));
+      if (limited != null) {
+        return limited; // all or nothing: the store took none of the buckets, and no slot is held yet
+      }
+    }
+    if (results.size() < checks.size()) { // stopped early without a refusal: a broken store; count on the local one
+      return local.get();
+    }
+    Limited limited = attempt.slot(Scope.TENANT, tenant, tenantLimits.concurrent());
+    if (limited == null) {
+      limited = attempt.slot(Scope.MODEL, model, modelLimits.concurrent());
+    }
+    if (limited != null) {
+      attempt.rollback(); // gives the shared buckets back
+      return limited;
+    }
+    return new Admitted(attempt.permit(), attempt.headers());
+  }
+
+  /** Where an attempt's bucket corrections go: the local store at a given time, or the shared store. */
+  @FunctionalInterface
+  private interface Buckets {
+    void adjust(String key, long delta, long capacity, long nowMillis);
   }
 
   /** Whose counter: {@link #label} is the metric label, {@link #prefix} starts the store key. */
@@ -178,6 +300,7 @@ public final class RateLimiter {
   private final class Attempt {
     private final long estimate;
     private final long now;
+    private final Buckets buckets;
     private final String[] requestKeys = new String[2];
     private final long[] requestCaps = new long[2];
     private int requestCount;
@@ -193,67 +316,89 @@ public final class RateLimiter {
     private long remainingTokens = -1;
     private long resetTokens = -1;
 
-    Attempt(long estimate, long now) {
+    Attempt(long estimate, long now, Buckets buckets) {
       this.estimate = estimate;
       this.now = now;
+      this.buckets = buckets;
     }
 
-    /** Takes what {@code limits} require for this scope; the refusal, or null when all passed. */
+    /** Takes what {@code limits} require for this scope from the local store; the refusal, or null when all passed. */
     Limited check(Scope scope, String id, Limits limits, String path) {
       long rpm = limits.requestsPerMinute();
       if (rpm > 0) {
         String key = key(scope, id, Kind.REQUESTS);
-        BucketResult r = store.take(key, 1, rpm, PERIOD_MILLIS, now);
-        noteRequests(rpm, r);
-        if (!r.allowed()) {
-          String verb = scope == Scope.TENANT ? " made " : " received ";
-          return limited(scope, Kind.REQUESTS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + verb
-              + Fmt.grouped(rpm - r.remaining()) + " requests in the last minute (limit " + Fmt.grouped(rpm)
-              + " requests/min); retry in " + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
+        Limited limited = requests(scope, id, rpm, key, store.take(key, 1, rpm, PERIOD_MILLIS, now));
+        if (limited != null) {
+          return limited;
         }
-        requestKeys[requestCount] = key;
-        requestCaps[requestCount++] = rpm;
       }
       long tpm = limits.tokensPerMinute();
       if (tpm > 0) {
         String key = key(scope, id, Kind.TOKENS);
-        BucketResult r = store.take(key, estimate, tpm, PERIOD_MILLIS, now);
-        noteTokens(tpm, r);
-        if (!r.allowed() && estimate > tpm) {
-          return limited(scope, Kind.TOKENS, r.retryAfterMillis(), "rate limit: request needs ~"
-              + Fmt.grouped(estimate) + " tokens but " + scope.label + " " + id + " allows " + Fmt.grouped(tpm)
-              + " tokens/min in total (raise " + path + ".tokensPerMinute or lower max_tokens)");
+        Limited limited = tokens(scope, id, tpm, path, key, store.take(key, estimate, tpm, PERIOD_MILLIS, now));
+        if (limited != null) {
+          return limited;
         }
-        if (!r.allowed()) {
-          return limited(scope, Kind.TOKENS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + " used "
-              + Fmt.grouped(tpm - r.remaining()) + " tokens in the last minute (limit " + Fmt.grouped(tpm)
-              + " tokens/min) and this request needs ~" + Fmt.grouped(estimate) + "; retry in "
-              + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
-        }
-        tokenKeys[tokenCount] = key;
-        tokenCaps[tokenCount++] = tpm;
       }
-      int concurrent = limits.concurrent();
-      if (concurrent > 0) {
-        String key = key(scope, id, Kind.CONCURRENT);
-        if (!store.acquireSlot(key, concurrent)) {
-          int inFlight = Math.max(concurrent, store.slotsInUse(key));
-          return limited(scope, Kind.CONCURRENT, CONCURRENCY_RETRY_AFTER_MILLIS, "rate limit: " + scope.label + " "
-              + id + " has " + Fmt.grouped(inFlight) + " requests in flight (limit " + Fmt.grouped(concurrent)
-              + " concurrent)");
-        }
-        slotKeys[slotCount++] = key;
+      return slot(scope, id, limits.concurrent());
+    }
+
+    /** A requests bucket's answer: the refusal, or null (and the bucket noted as taken). */
+    Limited requests(Scope scope, String id, long rpm, String key, BucketResult r) {
+      noteRequests(rpm, r);
+      if (!r.allowed()) {
+        String verb = scope == Scope.TENANT ? " made " : " received ";
+        return limited(scope, Kind.REQUESTS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + verb
+            + Fmt.grouped(rpm - r.remaining()) + " requests in the last minute (limit " + Fmt.grouped(rpm)
+            + " requests/min); retry in " + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
       }
+      requestKeys[requestCount] = key;
+      requestCaps[requestCount++] = rpm;
+      return null;
+    }
+
+    /** A tokens bucket's answer: the refusal, or null (and the bucket noted as taken). */
+    Limited tokens(Scope scope, String id, long tpm, String path, String key, BucketResult r) {
+      noteTokens(tpm, r);
+      if (!r.allowed() && estimate > tpm) {
+        return limited(scope, Kind.TOKENS, r.retryAfterMillis(), "rate limit: request needs ~"
+            + Fmt.grouped(estimate) + " tokens but " + scope.label + " " + id + " allows " + Fmt.grouped(tpm)
+            + " tokens/min in total (raise " + path + ".tokensPerMinute or lower max_tokens)");
+      }
+      if (!r.allowed()) {
+        return limited(scope, Kind.TOKENS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + " used "
+            + Fmt.grouped(tpm - r.remaining()) + " tokens in the last minute (limit " + Fmt.grouped(tpm)
+            + " tokens/min) and this request needs ~" + Fmt.grouped(estimate) + "; retry in "
+            + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
+      }
+      tokenKeys[tokenCount] = key;
+      tokenCaps[tokenCount++] = tpm;
+      return null;
+    }
+
+    /** A concurrency slot in the local store ({@code concurrent} 0 = no limit): the refusal, or null. */
+    Limited slot(Scope scope, String id, int concurrent) {
+      if (concurrent <= 0) {
+        return null;
+      }
+      String key = key(scope, id, Kind.CONCURRENT);
+      if (!store.acquireSlot(key, concurrent)) {
+        int inFlight = Math.max(concurrent, store.slotsInUse(key));
+        return limited(scope, Kind.CONCURRENT, CONCURRENCY_RETRY_AFTER_MILLIS, "rate limit: " + scope.label + " "
+            + id + " has " + Fmt.grouped(inFlight) + " requests in flight (limit " + Fmt.grouped(concurrent)
+            + " concurrent)");
+      }
+      slotKeys[slotCount++] = key;
       return null;
     }
 
     /** Gives back everything taken so far. */
     void rollback() {
       for (int i = 0; i < requestCount; i++) {
-        store.adjust(requestKeys[i], -1, requestCaps[i], PERIOD_MILLIS, now);
+        buckets.adjust(requestKeys[i], -1, requestCaps[i], now);
       }
       for (int i = 0; i < tokenCount; i++) {
-        store.adjust(tokenKeys[i], -estimate, tokenCaps[i], PERIOD_MILLIS, now);
+        buckets.adjust(tokenKeys[i], -estimate, tokenCaps[i], now);
       }
       for (int i = 0; i < slotCount; i++) {
         store.releaseSlot(slotKeys[i]);
@@ -264,8 +409,8 @@ public final class RateLimiter {
       if (tokenCount == 0 && slotCount == 0) {
         return NO_PERMIT;
       }
-      return new StorePermit(estimate, Arrays.copyOf(tokenKeys, tokenCount), Arrays.copyOf(tokenCaps, tokenCount),
-          Arrays.copyOf(slotKeys, slotCount));
+      return new StorePermit(buckets, estimate, Arrays.copyOf(tokenKeys, tokenCount),
+          Arrays.copyOf(tokenCaps, tokenCount), Arrays.copyOf(slotKeys, slotCount));
     }
 
     RateHeaders headers() {
@@ -294,15 +439,17 @@ public final class RateLimiter {
     }
   }
 
-  /** Holds the tokens charged and the slots taken by one admitted request. */
+  /** Holds the tokens charged (in the store that charged them) and the local slots taken by one admitted request. */
   private final class StorePermit implements Permit {
     private final AtomicBoolean done = new AtomicBoolean();
+    private final Buckets buckets;
     private final long estimate;
     private final String[] tokenKeys;
     private final long[] tokenCaps;
     private final String[] slotKeys;
 
-    StorePermit(long estimate, String[] tokenKeys, long[] tokenCaps, String[] slotKeys) {
+    StorePermit(Buckets buckets, long estimate, String[] tokenKeys, long[] tokenCaps, String[] slotKeys) {
+      this.buckets = buckets;
       this.estimate = estimate;
       this.tokenKeys = tokenKeys;
       this.tokenCaps = tokenCaps;
@@ -324,7 +471,7 @@ public final class RateLimiter {
       if (delta != 0 && tokenKeys.length > 0) {
         long now = clockMillis.getAsLong();
         for (int i = 0; i < tokenKeys.length; i++) {
-          store.adjust(tokenKeys[i], delta, tokenCaps[i], PERIOD_MILLIS, now);
+          buckets.adjust(tokenKeys[i], delta, tokenCaps[i], now);
         }
       }
       releaseSlots();

@@ -449,4 +449,37 @@ public final class SluiceMetrics {
   public PrometheusMeterRegistry registry() {
     return registry;
   }
+
+  // ------------------------------------------------------------------ shared state for replicas (issue 8, part 3)
+
+  /** 1 while the shared store (Redis) answers, 0 while limits and cache fall back to each replica; by store. */
+  public static final String SHARED_STORE_UP = "sluice_shared_store_up";
+  /** Calls that went to local state instead of the shared store (down, slow, or an error); by use. */
+  public static final String SHARED_STORE_FALLBACKS = "sluice_shared_store_fallbacks"; // _total by use
+  /** Lookups in the shared cache tier after a local miss, by result (hit, miss). */
+  public static final String SHARED_CACHE_LOOKUPS = "sluice_shared_cache_lookups"; // _total by result
+
+  /**
+   * Binds {@link #SHARED_STORE_UP} for {@code store} (e.g. "redis") to {@code up}: 1, 0, or NaN while nothing is
+   * shared. Bound once; the supplier follows config reloads itself.
+   */
+  public void bindSharedStore(String store, java.util.function.DoubleSupplier up) {
+    Gauge.builder(SHARED_STORE_UP, up::getAsDouble)
+        .description("1 while the shared store answers; 0 while rate limits and cache are per replica")
+        .tag("store", store).register(registry);
+  }
+
+  /** A call for {@code use} ("limits" or "cache") went to local state instead of the shared store. */
+  public void sharedStoreFallback(String use) {
+    smallCounters.computeIfAbsent("ssf|" + use, k -> Counter.builder(SHARED_STORE_FALLBACKS)
+        .description("Calls answered from local state because the shared store was down, slow or failing, by use")
+        .tag("use", use).register(registry)).increment();
+  }
+
+  /** A lookup in the shared cache tier: "hit" or "miss". */
+  public void sharedCacheLookup(String result) {
+    smallCounters.computeIfAbsent("scl|" + result, k -> Counter.builder(SHARED_CACHE_LOOKUPS)
+        .description("Lookups in the shared cache tier after a local miss, by result")
+        .tag("result", result).register(registry)).increment();
+  }
 }

@@ -59,7 +59,7 @@ public final class Gateway {
     this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
         new java.util.SplittableRandom());
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
-    this.protections = new Protections(initial, metrics, System::currentTimeMillis);
+    this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
     this.console = admin.console();
@@ -259,7 +259,7 @@ public final class Gateway {
     deployments.clear();
     return Future.join(undeploys).eventually(() -> {
       nodes.close();
-      return Future.succeededFuture();
+      return protections.close().otherwiseEmpty();
     }).mapEmpty();
   }
 

@@ -1,20 +1,29 @@
 package dev.sluice.server;
 
+import dev.sluice.config.SharedSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.degrade.DegradationController;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.ResponseCache;
+import dev.sluice.degrade.SharedCache;
 import dev.sluice.limit.LocalLimitStore;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.shared.RedisLimitStore;
+import dev.sluice.shared.RedisLink;
+import dev.sluice.shared.RedisSharedCache;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The gateway-wide state behind the degradation ladder and the limits: the error-rate state machines, the response
- * cache and the rate limiter. One instance per gateway, shared by every event loop; {@link #apply} follows config
- * swaps without losing windows, cached answers or counters.
+ * cache and the rate limiter, and — with a {@code shared} config section — their Redis tier, which replicas share.
+ * One instance per gateway, shared by every event loop; {@link #apply} follows config swaps without losing windows,
+ * cached answers or counters. A change of the {@code shared} section (another Redis, prefix or use) takes effect at
+ * once: a new link is opened and the old one closed; requests in flight finish on the link they started with.
  */
 final class Protections {
   private static final Logger log = LoggerFactory.getLogger(Protections.class);
@@ -22,14 +31,27 @@ final class Protections {
   final DegradationController degradation;
   final ResponseCache cache;
   final RateLimiter limiter;
+  private final Vertx vertx;
+  private final SluiceMetrics metrics;
+  /** The Redis tier in use; null when nothing is shared. */
+  private volatile Shared shared;
 
-  Protections(SluiceConfig config, SluiceMetrics metrics, LongSupplier clockMillis) {
+  /** A link and what uses it. */
+  private record Shared(SharedSettings settings, RedisLink link, SharedCache cache) {}
+
+  Protections(Vertx vertx, SluiceConfig config, SluiceMetrics metrics, LongSupplier clockMillis) {
+    this.vertx = vertx;
+    this.metrics = metrics;
     this.degradation = new DegradationController(config.degradation(), clockMillis,
         (scope, from, to, reason) -> transition(metrics, scope, from, to, reason));
     this.cache = new ResponseCache(config.cache(), clockMillis);
     this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clockMillis), clockMillis);
     metrics.bindProtections(degradation::level, degradation::clusterLevel,
         () -> degradation.snapshot(), cache::stats);
+    metrics.bindSharedStore("redis", () -> {
+      Shared s = shared;
+      return s == null ? Double.NaN : s.link.up() ? 1 : 0;
+    });
   }
 
   private static void transition(SluiceMetrics metrics, String scope, DegradationLevel from, DegradationLevel to,
@@ -47,5 +69,50 @@ final class Protections {
     for (String model : config.models().keySet()) degradation.level(model); // every configured model shows up at once
     cache.apply(config.cache());
     limiter.apply(config.limits());
+    applyShared(config.shared());
+  }
+
+  /** The shared cache tier, or null when answers are not shared. */
+  SharedCache sharedCache() {
+    Shared s = shared;
+    return s == null ? null : s.cache;
+  }
+
+  private synchronized void applyShared(SharedSettings next) {
+    Shared current = shared;
+    SharedSettings before = current == null ? SharedSettings.none() : current.settings;
+    if (next.equals(before) || !next.enabled() && current == null) {
+      return;
+    }
+    Shared replacement = null;
+    if (next.enabled()) {
+      RedisLink link = RedisLink.open(vertx, next);
+      SharedCache sharedCache = next.sharesCache() ? new RedisSharedCache(link, metrics::sharedCacheLookup,
+          () -> metrics.sharedStoreFallback("cache")) : null;
+      replacement = new Shared(next, link, sharedCache);
+      limiter.useShared(next.sharesLimits() ? new RedisLimitStore(link, () -> metrics.sharedStoreFallback("limits"))
+          : null);
+    } else {
+      limiter.useShared(null);
+      log.info("shared state off: rate limits and cache are per replica");
+    }
+    shared = replacement;
+    if (current != null) {
+      if (replacement != null) {
+        log.info("shared state now in redis at {} (was {})", next.redisAddress(), before.redisAddress());
+      }
+      current.link.close();
+    }
+  }
+
+  /** Closes the Redis link, if any. */
+  Future<Void> close() {
+    Shared s;
+    synchronized (this) {
+      s = shared;
+      shared = null;
+      limiter.useShared(null);
+    }
+    return s == null ? Future.succeededFuture() : s.link.close();
   }
 }

@@ -14,11 +14,13 @@ import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.ResponseCache;
+import dev.sluice.degrade.SharedCache;
 import dev.sluice.limit.ContextGuard;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.routing.RetryBudget;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -26,9 +28,15 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One request routed by model, from a validated body to exactly one outcome, in the order of ARCHITECTURE.md's
@@ -36,9 +44,15 @@ import java.util.function.Supplier;
  * routing and the {@link Exchange} → on a node-caused failure before the first byte, down the ladder (a cached answer
  * up to the stale TTL, the downgrade model, the static reply). Callbacks run on the client connection's event loop.
  *
+ * <p>With shared state (Redis), admission and a cache lookup after a local miss are asynchronous: the request waits
+ * for them without blocking its event loop (at most {@code shared.timeout}, then it goes on with local state), goes on
+ * on its own context, and ends as cancelled if the client leaves meanwhile. Without shared state both complete at once
+ * and the request runs straight through, as before.
+ *
  * <p>Outcome labels: ok, cached, downgraded, static, client_error, failed, cancelled.
  */
 final class RoutedRequest implements Exchange.Listener {
+  private static final Logger log = LoggerFactory.getLogger(RoutedRequest.class);
   static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
   static final String CACHE_HEADER = "X-Sluice-Cache";
   static final String DEGRADED_HEADER = "X-Sluice-Degraded";
@@ -75,6 +89,8 @@ final class RoutedRequest implements Exchange.Listener {
   private long firstByteNanos = -1;
   private long chunkGapNanos = -1;
   private byte[] tail;
+  /** The context the request arrived on: every step after a wait on the shared store runs there. */
+  private Context context;
 
   RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
       dev.sluice.auth.Principal who, Arrival arrival) {
@@ -90,20 +106,33 @@ final class RoutedRequest implements Exchange.Listener {
   }
 
   void start() {
+    context = Vertx.currentContext();
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
     promptTokens = prompt.estimatedTokens();
     if (endpoint != Endpoint.OLLAMA_SHOW && !guardContext(spec, prompt)) return;
-    if (!admit()) return;
+    admit();
+  }
+
+  /** Admitted: the degradation decision, then a cached answer, the static reply, the downgrade model or the model. */
+  private void serve() {
     DegradationDecision decision = shared.protections().degradation.decide(parsed.model(),
         ThreadLocalRandom.current().nextDouble());
     DegradationLevel level = decision.level();
     boolean degraded = level != DegradationLevel.NORMAL && !decision.probe();
     if (cacheable() && (degraded || config.cache().models().contains(parsed.model()))) {
       triedCache = degraded;
-      if (serveCached(shared.protections().cache.get(cacheKey(), degraded))) return;
+      lookUpCache(degraded, hit -> {
+        if (!serveCached(hit)) serveUncached(decision, degraded);
+      });
+      return;
     }
+    serveUncached(decision, degraded);
+  }
+
+  private void serveUncached(DegradationDecision decision, boolean degraded) {
+    DegradationLevel level = decision.level();
     if (degraded && level == DegradationLevel.STATIC && renderable()) {
       serveStatic();
       return;
@@ -149,21 +178,89 @@ final class RoutedRequest implements Exchange.Listener {
     return true;
   }
 
-  /** Tenant and model rate limits; false when the request was answered (429). */
-  private boolean admit() {
+  /** Tenant and model rate limits, then {@link #serve}; a refused request is answered 429. */
+  private void admit() {
     int expected = requestedMaxTokens(parsed.json());
     long estimate = promptTokens + (expected > 0 ? expected : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS);
-    RateLimiter.Admission a = shared.protections().limiter.admit(tenant, who.limits(),
-        who.keyId() == null ? null : "gateway token " + who.keyId(), parsed.model(), estimate);
+    RateLimiter limiter = shared.protections().limiter;
+    String credential = who.keyId() == null ? null : "gateway token " + who.keyId();
+    CompletionStage<RateLimiter.Admission> stage =
+        limiter.admitAsync(tenant, who.limits(), credential, parsed.model(), estimate);
+    CompletableFuture<RateLimiter.Admission> now = stage.toCompletableFuture();
+    if (now.isDone() && !now.isCompletedExceptionally()) { // local limits: no wait, no hop
+      admitted(now.join());
+      return;
+    }
+    awaitShared(stage, (a, e) -> admitted(e == null ? a
+            : limiter.admit(tenant, who.limits(), credential, parsed.model(), estimate)),
+        a -> {
+          // the client left while the shared store answered: the request counts, its tokens go back
+          if (a instanceof RateLimiter.Admitted ok) ok.permit().complete(0);
+        });
+  }
+
+  private void admitted(RateLimiter.Admission a) {
     a.headers().toHeaders().forEach(resp::putHeader);
     if (a instanceof RateLimiter.Limited l) {
       resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfterMillis() + 999) / 1000)));
       shared.metrics().rateLimited(l.scope(), l.kind());
       error(ErrorKind.RATE_LIMITED, l.message(), null);
-      return false;
+      return;
     }
     permit = ((RateLimiter.Admitted) a).permit();
-    return true;
+    serve();
+  }
+
+  /**
+   * The cache entry for this request: the local tier, then (on a local miss) the shared tier. {@code then} gets the
+   * hit or null, at once or after the shared tier answered; a shared tier that fails or is too slow is a miss.
+   */
+  private void lookUpCache(boolean allowStale, Consumer<ResponseCache.Lookup> then) {
+    ResponseCache cache = shared.protections().cache;
+    ResponseCache.Lookup local = cache.get(cacheKey(), allowStale);
+    SharedCache tier = shared.protections().sharedCache();
+    if (local != null || tier == null) {
+      then.accept(local);
+      return;
+    }
+    CompletionStage<CachedAnswer> stage = tier.get(cacheKey());
+    CompletableFuture<CachedAnswer> now = stage.toCompletableFuture();
+    if (now.isDone()) { // the shared store is known to be down: a miss, without a hop
+      then.accept(now.isCompletedExceptionally() || now.join() == null ? null
+          : cache.adopt(cacheKey(), now.join(), allowStale));
+      return;
+    }
+    awaitShared(stage, (answer, e) -> then.accept(e != null || answer == null ? null
+        : cache.adopt(cacheKey(), answer, allowStale)), null);
+  }
+
+  /**
+   * Continues with {@code then} on the request's context once {@code stage} completes. If the client leaves meanwhile
+   * the request ends as cancelled at once, and {@code abandoned} (when given) gets the value that came too late.
+   */
+  private <T> void awaitShared(CompletionStage<T> stage, BiConsumer<T, Throwable> then, Consumer<T> abandoned) {
+    resp.closeHandler(v -> {
+      if (!done) finish(499, "cancelled");
+    });
+    stage.whenComplete((value, error) -> onContext(() -> {
+      if (done || resp.closed()) {
+        if (!done) finish(499, "cancelled");
+        if (abandoned != null && value != null) abandoned.accept(value);
+        return;
+      }
+      try {
+        then.accept(value, error);
+      } catch (RuntimeException e) { // a bug: the request still ends, with one outcome
+        log.error("{} {}: failed after a shared-store call", parsed.endpoint().path(), parsed.model(), e);
+        if (!done && !resp.headWritten()) error(ErrorKind.INTERNAL, "internal error in the gateway", null);
+        else finish(500, "failed");
+      }
+    }));
+  }
+
+  private void onContext(Runnable step) {
+    if (context == null || Vertx.currentContext() == context) step.run();
+    else context.runOnContext(v -> step.run());
   }
 
   // ------------------------------------------------------------------ attempts
@@ -262,8 +359,10 @@ final class RoutedRequest implements Exchange.Listener {
         long fingerprint = fingerprint();
         if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
           if (cache.wants(cacheKey()) && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
-            cache.put(cacheKey(), new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
-                parsed.stream(), currentModel, System.currentTimeMillis()));
+            CachedAnswer answer = new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
+                parsed.stream(), currentModel, System.currentTimeMillis());
+            SharedCache tier = shared.protections().sharedCache();
+            if (cache.put(cacheKey(), answer) && tier != null) tier.put(cacheKey(), answer, config.cache().staleTtl());
           }
           cache.noteHandled(fingerprint);
         }
@@ -309,8 +408,16 @@ final class RoutedRequest implements Exchange.Listener {
     }
     if (!triedCache && cacheable()) {
       triedCache = true;
-      if (serveCached(shared.protections().cache.get(cacheKey(), true))) return;
+      lookUpCache(true, hit -> {
+        if (!serveCached(hit)) fallBelowCache(kind, message);
+      });
+      return;
     }
+    fallBelowCache(kind, message);
+  }
+
+  /** The ladder below the cache: the downgrade model, the static reply, or the error. */
+  private void fallBelowCache(ErrorKind kind, String message) {
     String target = config.degradation().downgrade().get(parsed.model());
     if (!triedDowngrade && !downgraded && target != null) {
       triedDowngrade = true;

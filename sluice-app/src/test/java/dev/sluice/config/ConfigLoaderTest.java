@@ -159,7 +159,7 @@ class ConfigLoaderTest {
       {'upstream': {'maxAttempts': 0}, 'providers': {OK}}         | config: upstream.maxAttempts: 0 must be an integer 1..5
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
-      {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, providers, models)
+      {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, shared, providers, models)
       {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls)
       {'server': {'cors': {'allowedOrigins': ['*'], 'allowCredentials': true}}, 'providers': {OK}} | config: server.cors: allowCredentials with allowedOrigins "*" would let any web page act with a user's credentials
       {'server': {'cors': {'allowedOrigins': ['https://app.example.com/ui']}}, 'providers': {OK}} | config: server.cors.allowedOrigins[0]: "https://app.example.com/ui" is not an origin (expected "https://host[:port]" without a path, or "*")
@@ -176,6 +176,16 @@ class ConfigLoaderTest {
       {'degradation': {'staticReply': {'status': 'degraded'}}, 'providers': {OK}} | config: degradation.staticReply: {"status":"degraded"} must be a message string or an object with a "message" string
       {'degradation': {'mode': 'x'}, 'providers': {OK}}           | config: degradation.mode: unknown key (known: enabled, scope, window
       {'cache': {'freshTtl': '20m'}, 'providers': {OK}}           | config: cache.freshTtl
+      {'shared': {'redis': 'http://h:6379'}, 'providers': {OK}}   | config: shared.redis: not a Redis URL (expected redis://host:port)
+      {'shared': {'redis': 'localhost:6379'}, 'providers': {OK}}  | config: shared.redis: not a Redis URL (expected redis://host:port)
+      {'shared': {'redis': 6379}, 'providers': {OK}}              | config: shared.redis: 6379 is not a Redis URL (expected redis://host:port)
+      {'shared': {'redis': 'rediss://h:6380'}, 'providers': {OK}} | config: shared.redis: TLS to Redis (rediss://) is not supported yet
+      {'shared': {'redis': 'redis://h:6379/cache'}, 'providers': {OK}} | config: shared.redis: path "/cache" must be a database number like /0
+      {'shared': {'limits': true}, 'providers': {OK}}             | config: shared.redis: missing; shared.limits and shared.cache need a Redis URL (redis://host:port)
+      {'shared': {'redis': 'redis://h:6379', 'keyPrefix': 'my app'}, 'providers': {OK}} | config: shared.keyPrefix: "my app" must be at most 64 printable ASCII characters without spaces
+      {'shared': {'redis': 'redis://h:6379', 'timeout': '0ms'}, 'providers': {OK}} | config: shared.timeout: "0ms" must be a positive duration
+      {'shared': {'redis': 'redis://h:6379', 'limit': true}, 'providers': {OK}} | config: shared.limit: unknown key (known: redis, limits, cache, keyPrefix, timeout)
+      {'shared': {'redis': 'redis://h:6379', 'cache': 'yes'}, 'providers': {OK}} | config: shared.cache: "yes" must be true or false
       {'cache': {'maxBytes': -1}, 'providers': {OK}}              | config: cache.maxBytes: -1 must be a positive integer (bytes)
       {'cache': {'models': ['nope']}, 'providers': {OK}}          | config: cache.models: "nope" is not a configured model
       {'limits': {'perTenant': {'requestsPerMinute': -5}}, 'providers': {OK}} | config: limits.perTenant.requestsPerMinute: -5 must be a whole number ≥ 0 (0 = no limit)
@@ -232,6 +242,33 @@ class ConfigLoaderTest {
     assertThat(problems(config.replace("OK", OK_PROVIDER)))
         .as("problems of %s", config)
         .anySatisfy(p -> assertThat(p).startsWith(expected));
+  }
+
+  @Test
+  void readsTheSharedSectionAndKeepsEverythingLocalWithoutIt() throws Exception {
+    SluiceConfig c = ConfigLoader.parse(json("""
+        {'shared': {'redis': 'redis://:s3cret@10.0.0.7:6380/2', 'limits': true, 'cache': false,
+          'keyPrefix': 'sluice:prod:', 'timeout': '50ms'},
+         'providers': {OK}}""".replace("OK", OK_PROVIDER)), "shared.json");
+    SharedSettings s = c.shared();
+    assertThat(s.redis()).isEqualTo(URI.create("redis://:s3cret@10.0.0.7:6380/2"));
+    assertThat(s.sharesLimits()).isTrue();
+    assertThat(s.sharesCache()).isFalse();
+    assertThat(s.keyPrefix()).isEqualTo("sluice:prod:");
+    assertThat(s.timeout()).isEqualTo(java.time.Duration.ofMillis(50));
+    assertThat(s.redisAddress()).isEqualTo("10.0.0.7:6380");
+    assertThat(s.toString()).as("the password never reaches a log line").doesNotContain("s3cret");
+
+    SharedSettings defaults = ConfigLoader.parse(json("{'shared': {'redis': 'redis://127.0.0.1'}, 'providers': {OK}}"
+        .replace("OK", OK_PROVIDER)), "d.json").shared();
+    assertThat(defaults.sharesLimits()).isTrue();
+    assertThat(defaults.sharesCache()).isTrue();
+    assertThat(defaults.redisPort()).isEqualTo(SharedSettings.DEFAULT_REDIS_PORT);
+    assertThat(defaults.keyPrefix()).isEqualTo(SharedSettings.DEFAULT_KEY_PREFIX);
+    assertThat(defaults.timeout()).isEqualTo(SharedSettings.DEFAULT_TIMEOUT);
+
+    SluiceConfig local = ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "l.json");
+    assertThat(local.shared().enabled()).isFalse();
   }
 
   @Test
