@@ -44,7 +44,23 @@ public final class KeyFile {
     } catch (NoSuchFileException e) {
       return ApiKeys.empty();
     }
-    String where = "keys file " + file + ": ";
+    return parse(bytes, "keys file " + file + ": ");
+  }
+
+  /**
+   * The keys in {@code text} (a keys file's content kept elsewhere, e.g. in etcd); IOException starting with
+   * {@code where} and naming the key and field when bad.
+   */
+  public static ApiKeys parse(String text, String where) throws IOException {
+    return parse(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), where);
+  }
+
+  /** {@code keys} as a keys file's text (pretty JSON), as {@link #write} stores it. */
+  public static String toText(ApiKeys keys) throws IOException {
+    return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(keys));
+  }
+
+  private static ApiKeys parse(byte[] bytes, String where) throws IOException {
     JsonNode root;
     try {
       root = Json.MAPPER.readTree(bytes);

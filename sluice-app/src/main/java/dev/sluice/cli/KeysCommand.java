@@ -9,6 +9,7 @@ import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.etcd.EtcdConfigStore;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Json;
 import java.io.PrintStream;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code sluice keys create|list|revoke|admin-token}: gateway tokens, either in the keys file named by a config
  * ({@code --config}, the running gateway picks changes up within a second) or through a running gateway's admin API
- * ({@code --gateway}, with the admin token from {@code SLUICE_ADMIN_TOKEN} or {@code --admin-token-file}).
+ * ({@code --gateway}, with the admin token from {@code SLUICE_ADMIN_TOKEN} or {@code --admin-token-file}), or in
+ * etcd for replicas sharing a config ({@code --etcd}, changed by compare-and-swap).
  */
 @Command(name = "keys", mixinStandardHelpOptions = true,
     description = "Create, list and revoke gateway tokens (API keys); make an admin token.",
@@ -65,17 +67,33 @@ public final class KeysCommand implements Runnable {
     @Option(names = "--admin-token-file", paramLabel = "FILE", description = "File holding the admin token.")
     Path adminTokenFile;
 
-    SluiceConfig loadedConfig;
+    @Option(names = "--etcd", paramLabel = "etcd://HOST:PORT,…/PREFIX",
+        description = "The shared config in etcd: the tokens at <prefix>/keys are changed (every replica started with "
+            + "--config etcd://… picks them up within a second or two).")
+    String etcd;
 
-    /** The keys file to change, or null when the target is a gateway. */
-    Path file() throws ConfigException {
-      int chosen = (config != null ? 1 : 0) + (keysFile != null ? 1 : 0) + (gateway != null ? 1 : 0);
+    SluiceConfig loadedConfig;
+    /** Set by {@link #file} when the keys are in etcd. */
+    EtcdConfigStore store;
+
+    /** The keys file to change, or null when the target is a gateway or etcd ({@link #store} set). */
+    Path file() throws ConfigException, java.io.IOException {
+      int chosen = (config != null ? 1 : 0) + (keysFile != null ? 1 : 0) + (gateway != null ? 1 : 0)
+          + (etcd != null ? 1 : 0);
       if (chosen != 1) {
         throw new CommandLine.ParameterException(new CommandLine(this),
-            "say where the keys are: exactly one of --config FILE, --keys-file FILE or --gateway URL");
+            "say where the keys are: exactly one of --config FILE, --keys-file FILE, --gateway URL or --etcd URL");
       }
       if (keysFile != null) return keysFile;
       if (gateway != null) return null;
+      if (etcd != null) {
+        try {
+          store = EtcdConfigStore.open(etcd);
+        } catch (IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(new CommandLine(this), "--etcd " + e.getMessage());
+        }
+        return null;
+      }
       loadedConfig = ConfigLoader.load(config);
       Path f = loadedConfig.auth().keysFile();
       if (f == null) throw new ConfigException(List.of("auth.keysFile: not set in " + config));
@@ -150,10 +168,15 @@ public final class KeysCommand implements Runnable {
         return Main.EXIT_BAD_CONFIG;
       }
       Set<String> allowed = new LinkedHashSet<>(models);
+      if (target.store != null && !allowed.isEmpty()) {
+        var doc = target.store.read();
+        if (doc.isPresent()) target.loadedConfig = target.store.validate(doc.get().text()).config();
+      }
       if (target.loadedConfig != null) {
         for (String m : allowed) {
           if (target.loadedConfig.model(m).isEmpty()) {
-            System.err.println("sluice keys: --model " + m + " is not a model of " + target.config + " (configured: "
+            System.err.println("sluice keys: --model " + m + " is not a model of "
+                + (target.store != null ? target.store.url() : target.config) + " (configured: "
                 + String.join(", ", target.loadedConfig.models().keySet()) + ")");
             return Main.EXIT_BAD_CONFIG;
           }
@@ -161,7 +184,7 @@ public final class KeysCommand implements Runnable {
       }
       String secret;
       ApiKey key;
-      if (file == null) {
+      if (file == null && target.store == null) {
         ObjectNode body = Json.MAPPER.createObjectNode().put("tenant", tenant);
         allowed.forEach(body.putArray("models")::add);
         if (limits != null) body.set("limits", Json.MAPPER.valueToTree(limits));
@@ -173,6 +196,13 @@ public final class KeysCommand implements Runnable {
         return 0;
       }
       KeyGenerator.Created created = KeyGenerator.create(tenant, allowed, limits, expiresAt, note, Instant.now());
+      if (target.store != null) {
+        long revision = target.store.updateKeys(current -> current.with(created.key()));
+        print(System.out, created.key().id(), created.secret(), tenant, expiresAt);
+        System.err.println("saved to " + target.store.url().keysKey() + " at revision " + revision
+            + " (every replica picks it up within a second or two)");
+        return 0;
+      }
       ApiKeys current = KeyFile.read(file);
       KeyFile.write(file, current.with(created.key()));
       secret = created.secret();
@@ -207,7 +237,12 @@ public final class KeysCommand implements Runnable {
     public Integer call() throws Exception {
       Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       JsonNode keys;
-      if (file == null) {
+      if (target.store != null) {
+        var arr = Json.MAPPER.createArrayNode();
+        long now = System.currentTimeMillis();
+        for (ApiKey k : target.store.keys().all()) arr.add(KeyFile.publicView(k, now));
+        keys = arr;
+      } else if (file == null) {
         keys = target.call("GET", "/admin/keys", null).path("keys");
       } else {
         var arr = Json.MAPPER.createArrayNode();
@@ -244,7 +279,15 @@ public final class KeysCommand implements Runnable {
     public Integer call() throws Exception {
       Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       String keyId = KeyGenerator.idOf(id) != null ? KeyGenerator.idOf(id) : id;
-      if (file == null) {
+      if (target.store != null) {
+        if (target.store.keys().byId(keyId) == null) {
+          System.err.println("sluice keys: no token with id " + keyId + " in " + target.store.url().keysKey()
+              + " (`sluice keys list --etcd " + target.store.url() + "` shows them)");
+          return 1;
+        }
+        target.store.updateKeys(
+            current -> current.byId(keyId) == null ? current : current.revoke(keyId, Instant.now()));
+      } else if (file == null) {
         target.call("DELETE", "/admin/keys/" + keyId, null);
       } else {
         ApiKeys current = KeyFile.read(file);

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Sluice: an OpenAI- and Ollama-compatible gateway for a fleet of self-hosted GPU nodes.",
     subcommands = {ServeCommand.class, DemoCommand.class, DoctorCommand.class, BenchCommand.class, KeysCommand.class,
-        OnboardCommand.class, SimCommand.class, LabCommand.class,
+        OnboardCommand.class, ConfigCommand.class, SimCommand.class, LabCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   /** Exit code for a config that cannot be used (so scripts can tell it from a crash). */

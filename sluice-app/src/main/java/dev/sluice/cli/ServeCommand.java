@@ -4,6 +4,8 @@ import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.FileConfigWatcher;
+import dev.sluice.config.etcd.EtcdConfigSource;
+import dev.sluice.config.etcd.EtcdUrl;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.server.Gateway;
 import io.vertx.core.Vertx;
@@ -16,14 +18,24 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code sluice serve --config sluice.json}: the gateway on a file config, reloaded when the file changes. */
+/**
+ * {@code sluice serve --config sluice.json}: the gateway on a file config, reloaded when the file changes; or
+ * {@code --config etcd://h1:2379,h2:2379/sluice}: on a config shared by replicas through etcd (see docs/etcd.md).
+ */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-    description = "Run the gateway on a JSON config file (hot-reloaded on change; an invalid file exits with code 2).")
+    description = "Run the gateway on a JSON config file (hot-reloaded on change; an invalid file exits with code 2) "
+        + "or on a config in etcd shared by several replicas (--config etcd://host:2379,host2:2379/sluice).")
 public final class ServeCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
 
-  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "Config file (JSON).")
-  Path config;
+  @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE|etcd://HOST:PORT,…/PREFIX",
+      description = "Config file (JSON), or an etcd URL: the config at <prefix>/config, watched for changes.")
+  String config;
+
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "With an etcd config: where the last-known-good config and the gateway tokens are kept "
+          + "(default: ${DEFAULT-VALUE}).")
+  Path stateDir = Path.of("sluice-state");
 
   @Option(names = "--host", paramLabel = "ADDR", description = "Bind address (overrides server.host).")
   String host;
@@ -60,9 +72,11 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (EtcdUrl.isEtcd(config)) return callOnEtcd();
+    Path file = Path.of(config);
     ConfigLoader.Result loaded;
     try {
-      loaded = ConfigLoader.loadDetailed(config);
+      loaded = ConfigLoader.loadDetailed(file);
     } catch (ConfigException e) {
       e.problems().forEach(System.err::println);
       System.err.println("sluice: refusing to start: fix the config above (" + config + ")");
@@ -71,15 +85,45 @@ public final class ServeCommand implements Callable<Integer> {
     loaded.warnings().forEach(w -> log.warn("{}", w));
     Running running;
     try {
-      running = start(loaded, config, host, port, eventLoops);
+      running = start(loaded, file, host, port, eventLoops);
     } catch (Exception e) {
       String why = rootMessage(e);
       System.err.println("sluice: cannot start the gateway: " + why
           + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
       return 1;
     }
+    return serve(running, loaded.config());
+  }
+
+  /** {@code --config etcd://…}: start from etcd (or the last-known-good config), then follow etcd's changes. */
+  private Integer callOnEtcd() throws Exception {
+    EtcdUrl url;
+    try {
+      url = EtcdUrl.parse(config);
+    } catch (IllegalArgumentException e) {
+      System.err.println("sluice: --config " + e.getMessage());
+      return Main.EXIT_BAD_CONFIG;
+    }
+    Running running;
+    try {
+      running = startOnEtcd(url, stateDir, host, port, eventLoops);
+    } catch (ConfigException e) {
+      e.problems().forEach(System.err::println);
+      System.err.println("sluice: refusing to start: nothing to serve from " + url + " (see above)");
+      return Main.EXIT_BAD_CONFIG;
+    } catch (Exception e) {
+      String why = rootMessage(e);
+      System.err.println("sluice: cannot start the gateway: " + why
+          + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
+      return 1;
+    }
+    return serve(running, running.configs().current());
+  }
+
+  /** Runs the production checks when asked, then serves until the process is stopped. */
+  private Integer serve(Running running, dev.sluice.config.SluiceConfig config) throws Exception {
     if (production) {
-      dev.sluice.doctor.DoctorReport report = productionChecks(running, loaded.config());
+      dev.sluice.doctor.DoctorReport report = productionChecks(running, config);
       if (!report.passed()) {
         System.err.print(report.table());
         System.err.println("sluice: refusing production mode: fix the FAILed checks above");
@@ -116,10 +160,10 @@ public final class ServeCommand implements Callable<Integer> {
             modelStore, repairScript));
   }
 
-  /** A started gateway with its file watcher; {@link #stop} undoes both. */
-  record Running(Vertx vertx, Gateway gateway, FileConfigWatcher watcher, int port) {
+  /** A started gateway with its config watcher (file or etcd); {@link #stop} undoes both. */
+  record Running(Vertx vertx, Gateway gateway, ConfigHolder configs, Runnable stopWatching, int port) {
     void stop() {
-      watcher.stop();
+      stopWatching.run();
       try {
         gateway.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
@@ -138,19 +182,55 @@ public final class ServeCommand implements Callable<Integer> {
     FileConfigWatcher watcher = new FileConfigWatcher(vertx, file, holder);
     metrics.bindConfigReloads(watcher::reloads, watcher::rejections);
     Gateway gateway = new Gateway(vertx, holder, metrics, eventLoops);
-    String host = hostOverride != null ? hostOverride : loaded.config().server().host();
-    int port = portOverride != null ? portOverride : loaded.config().server().port();
-    int bound;
+    int bound = listen(vertx, gateway, loaded.config(), hostOverride, portOverride);
+    watcher.start();
+    log.info("config {}: {} providers, {} nodes, {} models; watching it for changes", file,
+        loaded.config().providers().size(), loaded.config().nodes().size(), loaded.config().models().size());
+    return new Running(vertx, gateway, holder, watcher::stop, bound);
+  }
+
+  /**
+   * Starts a gateway on the config in etcd at {@code url} (or, with etcd unreachable, the last-known-good config in
+   * {@code stateDir}) and follows etcd's changes.
+   *
+   * @throws ConfigException naming the fix when there is no config to serve
+   */
+  static Running startOnEtcd(EtcdUrl url, Path stateDir, String hostOverride, Integer portOverride, int eventLoops)
+      throws Exception {
+    SluiceMetrics metrics = new SluiceMetrics();
+    Vertx vertx = metrics.newVertx();
+    EtcdConfigSource source = new EtcdConfigSource(vertx, url, stateDir);
+    ConfigLoader.Result loaded;
     try {
-      bound = gateway.start(host, port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      loaded = source.load();
+    } catch (ConfigException e) {
+      vertx.close();
+      throw e;
+    }
+    loaded.warnings().forEach(w -> log.warn("{}", w));
+    ConfigHolder holder = new ConfigHolder(loaded.config());
+    metrics.bindConfigReloads(source::reloads, source::rejections);
+    metrics.bindConfigSource("etcd", source::up, source::configRevision);
+    Gateway gateway = new Gateway(vertx, holder, metrics, eventLoops);
+    gateway.sharedConfig(url.toString());
+    int bound = listen(vertx, gateway, loaded.config(), hostOverride, portOverride);
+    source.start(holder);
+    log.info("config from {} (state in {}): {} providers, {} nodes, {} models; watching it for changes", url,
+        stateDir.toAbsolutePath(), loaded.config().providers().size(), loaded.config().nodes().size(),
+        loaded.config().models().size());
+    return new Running(vertx, gateway, holder, source::close, bound);
+  }
+
+  private static int listen(Vertx vertx, Gateway gateway, dev.sluice.config.SluiceConfig config, String hostOverride,
+      Integer portOverride) throws Exception {
+    String host = hostOverride != null ? hostOverride : config.server().host();
+    int port = portOverride != null ? portOverride : config.server().port();
+    try {
+      return gateway.start(host, port).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       vertx.close(); // nothing may keep running after a failed start
       throw e;
     }
-    watcher.start();
-    log.info("config {}: {} providers, {} nodes, {} models; watching it for changes", file,
-        loaded.config().providers().size(), loaded.config().nodes().size(), loaded.config().models().size());
-    return new Running(vertx, gateway, watcher, bound);
   }
 
   /** The innermost cause's message: what a user needs to read ("Address already in use"). */

@@ -482,4 +482,22 @@ public final class SluiceMetrics {
         .description("Lookups in the shared cache tier after a local miss, by result")
         .tag("result", result).register(registry)).increment();
   }
+
+  // ------------------------------------------------------------------ config source (etcd, issue "config centre")
+
+  /** 1 while the shared config source (etcd) answers, 0 while the gateway serves its last-known-good config. */
+  public static final String CONFIG_SOURCE_UP = "sluice_config_source_up";
+  /** The etcd revision of the config in force. */
+  public static final String CONFIG_REVISION = "sluice_config_revision";
+
+  /** Registers the config source's gauges; {@code source} is its kind ("etcd"). */
+  public void bindConfigSource(String source, java.util.function.BooleanSupplier up,
+      java.util.function.LongSupplier revision) {
+    Gauge.builder(CONFIG_SOURCE_UP, () -> up.getAsBoolean() ? 1 : 0)
+        .description("1 while the config source answers, 0 while the last-known-good config is served")
+        .tag("source", source).register(registry);
+    Gauge.builder(CONFIG_REVISION, () -> revision.getAsLong())
+        .description("The config source's revision of the config in force (etcd mod_revision)")
+        .tag("source", source).register(registry);
+  }
 }

@@ -54,6 +54,39 @@ final class AdminApi {
         e -> node(e, registry.nowMillis()));
   }
 
+  /** Set when the config is shared by replicas through etcd: its URL, named in the CLI commands to use instead. */
+  private volatile String sharedConfig;
+
+  /**
+   * Shared-config mode: changes of gateway tokens, nodes and the routing policy through this replica's admin API
+   * answer 409 naming the CLI that changes them in etcd for every replica (made here, they would reach this replica
+   * only and be lost at its next config swap or restart). Reads stay available.
+   */
+  void sharedConfig(String etcdUrl) {
+    this.sharedConfig = etcdUrl;
+  }
+
+  /** Answers 409 and returns true when {@code req} would change shared state locally. */
+  private boolean refusedAsShared(HttpServerRequest req, String path) {
+    String url = sharedConfig;
+    String instead;
+    if ((path.equals("/admin/keys") && req.method() == HttpMethod.POST)
+        || (path.startsWith("/admin/keys/") && req.method() == HttpMethod.DELETE)) {
+      instead = req.method() == HttpMethod.POST ? "sluice keys create --tenant T --etcd " + url
+          : "sluice keys revoke ID --etcd " + url;
+    } else if (path.equals("/admin/nodes") && req.method() == HttpMethod.POST) {
+      instead = "sluice onboard --node-url URL --gpu-type T --model M --etcd " + url;
+    } else if (path.equals("/admin/routing") && req.method() == HttpMethod.POST) {
+      instead = "sluice config pull --etcd " + url + " --out sluice.json, edit routing.policy, then sluice config push "
+          + "--file sluice.json --etcd " + url;
+    } else {
+      return false;
+    }
+    Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_CONFIG, "this gateway's config is shared "
+        + "through etcd (" + url + "); a change made on one replica would not reach the others: use " + instead, null);
+    return true;
+  }
+
   /** The console's state, event stream and routing switch. */
   ConsoleFeed console() {
     return console;
@@ -67,6 +100,7 @@ final class AdminApi {
           "admin request bodies are limited to " + MAX_ADMIN_BODY_BYTES + " bytes", null);
       return;
     }
+    if (sharedConfig != null && refusedAsShared(req, path)) return;
     if (console.handle(req, path)) return;
     if (path.equals("/admin/keys") || path.startsWith("/admin/keys/")) {
       keys(req, path);

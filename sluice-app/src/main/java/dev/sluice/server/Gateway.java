@@ -46,6 +46,7 @@ public final class Gateway {
   private final dev.sluice.observe.ConsoleStats consoleStats =
       new dev.sluice.observe.ConsoleStats(System::currentTimeMillis);
   private final ConsoleFeed console;
+  private final AdminApi admin;
   private volatile int redirectPort = -1;
 
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
@@ -62,6 +63,7 @@ public final class Gateway {
     this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
+    this.admin = admin;
     this.console = admin.console();
     this.observers = new Observers(metrics);
     observers.add(new dev.sluice.observe.AccessLog());
@@ -237,6 +239,14 @@ public final class Gateway {
    */
   public void addRequestObserver(dev.sluice.observe.RequestObserver observer) {
     observers.add(Objects.requireNonNull(observer, "observer"));
+  }
+
+  /**
+   * Marks the config as shared by several replicas through etcd ({@code etcdUrl}): the admin API then refuses changes
+   * of tokens, nodes and routing with 409 naming the {@code sluice … --etcd} command that makes them for all replicas.
+   */
+  public void sharedConfig(String etcdUrl) {
+    admin.sharedConfig(Objects.requireNonNull(etcdUrl, "etcdUrl"));
   }
 
   /** The live node table (health, speed, load). */

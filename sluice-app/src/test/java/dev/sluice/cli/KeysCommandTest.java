@@ -75,7 +75,7 @@ class KeysCommandTest {
   void mistakesGetOneClearLineAndANonZeroExitCode() {
     String[] noTarget = run("keys", "list");
     assertThat(noTarget[2]).isNotEqualTo("0");
-    assertThat(noTarget[1]).contains("exactly one of --config FILE, --keys-file FILE or --gateway URL");
+    assertThat(noTarget[1]).contains("exactly one of --config FILE, --keys-file FILE, --gateway URL or --etcd URL");
 
     Path badConfig = dir.resolve("bad.json");
     try {
