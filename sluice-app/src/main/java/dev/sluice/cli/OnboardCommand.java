@@ -76,6 +76,11 @@ public final class OnboardCommand implements Callable<Integer> {
           + "gateway reloads it within a second).")
   Path config;
 
+  @Option(names = "--etcd", paramLabel = "etcd://HOST:PORT,…/PREFIX",
+      description = "The config shared by replicas in etcd: the node is added there (every replica applies it); "
+          + "--gateway names the replica on which onboard follows it to READY.")
+  String etcd;
+
   @Option(names = "--admin-token-file", paramLabel = "FILE",
       description = "File holding the admin token (default: the SLUICE_ADMIN_TOKEN environment variable).")
   Path adminTokenFile;
@@ -94,8 +99,12 @@ public final class OnboardCommand implements Callable<Integer> {
     out = spec.commandLine().getOut();
     err = spec.commandLine().getErr();
     if (config == null && gateway == null) {
-      throw usage("say where to register the node: --gateway URL (a running gateway's admin API) or --config FILE "
-          + "(the gateway's config file)");
+      throw usage("say where to register the node: --gateway URL (a running gateway's admin API), --config FILE "
+          + "(the gateway's config file) or --etcd URL --gateway URL (the config replicas share)");
+    }
+    if (etcd != null && (config != null || gateway == null)) {
+      throw usage("--etcd takes --gateway URL (a running replica, where onboard follows the node to READY) and no "
+          + "--config");
     }
     if (timeout.isNegative() || timeout.isZero()) throw usage("--timeout must be positive, e.g. 180s");
     URI url = nodeUri();
@@ -116,7 +125,23 @@ public final class OnboardCommand implements Callable<Integer> {
     }
     admin = gateway != null ? gateway : Doctor.adminOf(file, Doctor.gatewayOf(file));
     AdminClient client = new AdminClient(admin, Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"));
-    NodeRegistrar registrar = config != null ? NodeRegistrar.configFile(config, client) : NodeRegistrar.adminApi(client);
+    dev.sluice.config.etcd.EtcdConfigStore store;
+    try {
+      store = etcd == null ? null : dev.sluice.config.etcd.EtcdConfigStore.open(etcd);
+    } catch (IllegalArgumentException e) {
+      throw usage("--etcd: " + e.getMessage());
+    }
+    try {
+      NodeRegistrar registrar = store != null ? NodeRegistrar.etcd(store, client)
+          : config != null ? NodeRegistrar.configFile(config, client) : NodeRegistrar.adminApi(client);
+      return onboard(registrar, client, nodeId, derivedId, parsed, nodeKey);
+    } finally {
+      if (store != null) store.close();
+    }
+  }
+
+  private int onboard(NodeRegistrar registrar, AdminClient client, String nodeId, boolean derivedId, NodeSpec parsed,
+      String nodeKey) throws Exception {
 
     out.println("onboarding node " + nodeId + " (" + parsed.gpuType() + ", " + model + ") at " + nodeUrl
         + (derivedId ? "; id from --gpu-type and the URL (--id sets another)" : ""));
@@ -147,7 +172,7 @@ public final class OnboardCommand implements Callable<Integer> {
     Registration registration;
     try {
       registration = registrar.register(node);
-    } catch (OnboardException | AdminClient.Unreachable e) {
+    } catch (OnboardException | AdminClient.Unreachable | dev.sluice.config.etcd.EtcdUnavailableException e) {
       return failed(e.getMessage());
     } catch (ConfigException e) {
       out.println("FAILED");

@@ -6,8 +6,8 @@ import java.nio.file.Path;
 
 /**
  * Where an onboarded node is registered: one implementation per mode ({@link AdminApiRegistrar} for a running
- * gateway's admin API, {@link ConfigFileRegistrar} for the embedded default's config file). A config store with
- * read-modify-write (etcd) is one more small class over {@link ConfigEdits#withNode}.
+ * gateway's admin API, {@link ConfigFileRegistrar} for the embedded default's config file, {@link EtcdRegistrar} for
+ * the config replicas share through etcd).
  */
 public interface NodeRegistrar {
   /** Where nodes go, for the progress line: {@code the admin API of http://10.0.0.2:8080}, {@code sluice.json}. */
@@ -31,5 +31,10 @@ public interface NodeRegistrar {
   /** Into {@code file}, which the gateway behind {@code gateway} hot-reloads. */
   static NodeRegistrar configFile(Path file, AdminClient gateway) {
     return new ConfigFileRegistrar(file, gateway);
+  }
+
+  /** Into the config in etcd that every replica watches; {@code gateway} is one replica, followed for READY. */
+  static NodeRegistrar etcd(dev.sluice.config.etcd.EtcdConfigStore store, AdminClient gateway) {
+    return new EtcdRegistrar(store, gateway);
   }
 }

@@ -1,0 +1,68 @@
+package dev.sluice.onboard;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.etcd.EtcdConfigStore;
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * Registers a node in the config shared by every replica through etcd: a compare-and-swap edit of
+ * {@code <prefix>/config} ({@link ConfigEdits#withNode}, validated before the write), which each replica's watch
+ * applies within milliseconds. The replica followed for READY is asked first, like {@link ConfigFileRegistrar}.
+ */
+final class EtcdRegistrar implements NodeRegistrar {
+  private final EtcdConfigStore store;
+  private final AdminClient gateway;
+
+  EtcdRegistrar(EtcdConfigStore store, AdminClient gateway) {
+    this.store = Objects.requireNonNull(store, "store");
+    this.gateway = Objects.requireNonNull(gateway, "gateway");
+  }
+
+  @Override
+  public String target() {
+    return store.url().toString();
+  }
+
+  @Override
+  public Registration register(NodeRequest node) throws IOException, InterruptedException, ConfigException {
+    JsonNode running;
+    try {
+      running = gateway.nodes();
+    } catch (AdminClient.Unreachable e) {
+      throw new OnboardException(e.getMessage() + "; etcd was not changed (give --gateway the URL of a running "
+          + "replica: onboard follows the node there until it is READY)");
+    }
+    AdminApiRegistrar.refuseDuplicates(running, node, "the running replica at " + gateway.base());
+    String[] provider = new String[1];
+    long revision = store.update(root -> {
+      SluiceConfig current;
+      try {
+        current = ConfigLoader.parse(root.toString(), target());
+      } catch (ConfigException e) {
+        throw new OnboardException("the config in etcd is invalid (" + String.join("; ", e.problems())
+            + "); fix it with sluice config pull / push first");
+      }
+      if (current.node(node.id()).isPresent()) {
+        throw new OnboardException("etcd already has a node " + node.id() + "; give another --id");
+      }
+      if (current.model(node.model()).isEmpty()) {
+        throw new OnboardException(ConfigEdits.notConfigured(current, node.model(), target()));
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode next = ConfigEdits.withNode(root, current, node);
+      try {
+        provider[0] = ConfigLoader.parse(next.toString(), target()).node(node.id()).map(n -> n.provider())
+            .orElse("?");
+      } catch (ConfigException e) {
+        throw new OnboardException("the config with node " + node.id() + " would be invalid: "
+            + String.join("; ", e.problems()));
+      }
+      return next;
+    });
+    return new Registration(provider[0], "written to etcd at revision " + revision
+        + "; every replica applies it within a second", null, null);
+  }
+}
