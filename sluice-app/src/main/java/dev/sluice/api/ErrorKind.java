@@ -17,6 +17,8 @@ public enum ErrorKind {
   METHOD_NOT_ALLOWED(405, "invalid_request_error", "method_not_allowed"),
   /** An admin change of shared state (keys, nodes, routing) on a replica whose config lives in etcd: use the CLI. */
   SHARED_CONFIG(409, "invalid_request_error", "config_is_shared"),
+  /** An admin action needs the shared store (Redis) and it does not answer. */
+  SHARED_STORE_UNAVAILABLE(503, "server_error", "shared_store_unavailable"),
   /** Prompt + max_tokens do not fit the model's contextWindow (and no overflow model takes it). */
   CONTEXT_LENGTH_EXCEEDED(400, "invalid_request_error", "context_length_exceeded"),
   /** max_tokens is above the model's maxTokens and limits.overMaxTokens is "reject". */

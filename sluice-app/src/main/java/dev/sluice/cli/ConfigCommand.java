@@ -38,6 +38,8 @@ public final class ConfigCommand implements Runnable {
 
   /** Exit code of {@code diff} when the two differ, as diff(1). */
   static final int EXIT_DIFFERENT = 1;
+  /** Exit code of {@code diff} when it could not compare, as diff(1). */
+  static final int EXIT_TROUBLE = 2;
 
   @Command(name = "push", mixinStandardHelpOptions = true,
       description = "Validate a config file and write it to <prefix>/config in etcd (with --keys-file, the keys to "
@@ -102,8 +104,11 @@ public final class ConfigCommand implements Runnable {
 
   @Command(name = "diff", mixinStandardHelpOptions = true,
       description = "Show how a config file differs from the config in etcd (both as sorted, pretty JSON). "
-          + "Exit 0: the same; 1: different (like diff).")
+          + "Exit 0: the same; 1: different; 2: trouble (etcd unreachable, no config there, an invalid file), "
+          + "like diff(1).")
   static final class Diff implements Callable<Integer> {
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
     @Option(names = {"-f", "--file"}, required = true, paramLabel = "FILE", description = "The config (JSON).")
     Path file;
 
@@ -114,13 +119,20 @@ public final class ConfigCommand implements Runnable {
     public Integer call() throws Exception {
       List<String> local = normalized(readConfig(file), file.toString());
       try (EtcdConfigStore store = EtcdConfigStore.open(etcd)) {
-        EtcdConfigStore.Document d = required(store);
-        List<String> remote = normalized(d.text(), store.url().configKey());
-        String diff = TextDiff.unified(remote, local,
-            store.url().configKey() + " (revision " + d.modRevision() + ")", file.toString());
-        System.out.print(diff);
-        return diff.isEmpty() ? 0 : EXIT_DIFFERENT;
+        return diff(store, local);
+      } catch (java.io.IOException e) { // not "different": scripts checking for drift must tell trouble apart
+        spec.commandLine().getErr().println(spec.qualifiedName(" ") + ": " + e.getMessage());
+        return EXIT_TROUBLE;
       }
+    }
+
+    private int diff(EtcdConfigStore store, List<String> local) throws Exception {
+      EtcdConfigStore.Document d = required(store);
+      List<String> remote = normalized(d.text(), store.url().configKey());
+      String diff = TextDiff.unified(remote, local,
+          store.url().configKey() + " (revision " + d.modRevision() + ")", file.toString());
+      System.out.print(diff);
+      return diff.isEmpty() ? 0 : EXIT_DIFFERENT;
     }
   }
 

@@ -36,7 +36,7 @@ public final class Main implements Runnable {
           boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException
               || e instanceof IllegalStateException;
           if (!expected) e.printStackTrace(cmd.getErr());
-          cmd.getErr().println("sluice " + cmd.getCommandName() + ": " + (e.getMessage() == null
+          cmd.getErr().println(cmd.getCommandSpec().qualifiedName(" ") + ": " + (e.getMessage() == null
               ? e.getClass().getSimpleName() : dev.sluice.support.Secrets.redact(e.getMessage())));
           return 1;
         });

@@ -17,4 +17,10 @@ public interface SharedCache {
 
   /** Stores {@code answer} under {@code key} for {@code ttl} (the stale TTL), fire and forget. */
   void put(String key, CachedAnswer answer, Duration ttl);
+
+  /**
+   * Drops every shared answer (an operator's purge: a purge that left the shared tier would be undone by the next
+   * lookup). Completes with how many were dropped, or exceptionally when the store is unreachable.
+   */
+  CompletionStage<Long> purge();
 }

@@ -116,7 +116,21 @@ final class AdminApi {
     }
     if (path.equals("/admin/cache/purge") && req.method() == HttpMethod.POST) {
       long purged = protections.cache.purge();
-      Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
+      dev.sluice.degrade.SharedCache shared = protections.sharedCache();
+      if (shared == null) {
+        Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
+        return;
+      }
+      // the shared tier too: otherwise the next lookup would fetch the purged answers back from Redis
+      shared.purge().whenComplete((n, e) -> vertx.runOnContext(v -> {
+        if (e != null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_STORE_UNAVAILABLE, "purged " + purged + " answers "
+              + "from this replica, but the shared cache in redis could not be purged (" + e.getMessage() + "): retry "
+              + "when redis is back (see sluice_shared_store_up)", null);
+        } else {
+          Responses.json(req.response(), 200, "{\"purged\":" + purged + ",\"purgedShared\":" + n + "}");
+        }
+      }));
       return;
     }
     if (path.equals("/admin/nodes") && req.method() == HttpMethod.GET) {

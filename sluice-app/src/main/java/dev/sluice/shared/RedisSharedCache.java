@@ -60,6 +60,31 @@ public final class RedisSharedCache implements SharedCache {
     store(key, answer, ttl);
   }
 
+  /** How many keys one SCAN step asks for: big enough to purge quickly, small enough never to stall Redis. */
+  private static final int PURGE_BATCH = 500;
+
+  /** SCAN over {@code <keyPrefix>c:*} and UNLINK what it finds, batch by batch (never KEYS, which blocks Redis). */
+  @Override
+  public CompletionStage<Long> purge() {
+    return purgeFrom("0", 0).toCompletionStage();
+  }
+
+  private Future<Long> purgeFrom(String cursor, long dropped) {
+    return link.send(Request.cmd(Command.SCAN).arg(cursor).arg("MATCH").arg(prefix + "*").arg("COUNT")
+        .arg(PURGE_BATCH)).compose(r -> {
+          String next = r.get(0).toString();
+          Response keys = r.get(1);
+          Future<Long> unlinked = Future.succeededFuture(0L);
+          if (keys.size() > 0) {
+            Request unlink = Request.cmd(Command.UNLINK);
+            for (Response k : keys) unlink.arg(k.toBuffer());
+            unlinked = link.send(unlink).map(Response::toLong);
+          }
+          return unlinked.compose(n -> next.equals("0") ? Future.succeededFuture(dropped + n)
+              : purgeFrom(next, dropped + n));
+        });
+  }
+
   /** {@link #put}, completing when Redis has stored it. */
   Future<Response> store(String key, CachedAnswer answer, Duration ttl) {
     Objects.requireNonNull(key, "key");

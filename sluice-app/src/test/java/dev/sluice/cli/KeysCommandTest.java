@@ -99,7 +99,7 @@ class KeysCommandTest {
     String[] unreachable = run("keys", "list", "--gateway", "http://127.0.0.1:1", "--admin-token-file",
         writeToken());
     assertThat(unreachable[2]).isEqualTo("1");
-    assertThat(unreachable[1]).startsWith("sluice list: ").doesNotContain("\tat ");
+    assertThat(unreachable[1]).startsWith("sluice keys list: ").doesNotContain("\tat ");
   }
 
   private String writeToken() {

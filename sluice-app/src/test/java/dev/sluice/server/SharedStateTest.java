@@ -177,6 +177,37 @@ class SharedStateTest {
   }
 
   @Test
+  void aPurgeOnOneReplicaAlsoEmptiesTheSharedCacheSoNoReplicaServesThePurgedAnswer() throws Exception {
+    CacheSettings d = CacheSettings.defaults();
+    CacheSettings cacheModel = new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(),
+        Set.of("qwen3:32b"));
+    try (RedisServer redis = RedisServer.start();
+        TestCluster nodes = new TestCluster().cache(cacheModel).node("a", GpuProfile.A10, "qwen3:32b", 0)) {
+      SluiceConfig config = nodes.config().withShared(shared(redis));
+      try (Replica r1 = new Replica(config); Replica r2 = new Replica(config)) {
+        assertThat(chat(r1, CHAT, null).statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("sluice:c:*").size() == 1);
+
+        HttpResponse<String> purge = Http.post(r1.url("/admin/cache/purge"), "");
+
+        assertThat(purge.statusCode()).as(purge.body()).isEqualTo(200);
+        assertThat(purge.body()).isEqualTo("{\"purged\":1,\"purgedShared\":1}");
+        assertThat(redis.keys("sluice:c:*")).isEmpty();
+        long calls = nodes.sim("a").stats().count("/v1/chat/completions");
+        HttpResponse<String> fromR2 = chat(r2, CHAT, null);
+        assertThat(fromR2.headers().firstValue(RoutedRequest.CACHE_HEADER)).as("r2 finds nothing to serve").isEmpty();
+        assertThat(nodes.sim("a").stats().count("/v1/chat/completions")).isEqualTo(calls + 1);
+
+        redis.kill();
+        HttpResponse<String> purgeWithoutRedis = Http.post(r1.url("/admin/cache/purge"), "");
+        assertThat(purgeWithoutRedis.statusCode()).isEqualTo(503);
+        assertThat(purgeWithoutRedis.body()).contains("shared_store_unavailable")
+            .contains("the shared cache in redis could not be purged").contains("retry when redis is back");
+      }
+    }
+  }
+
+  @Test
   void aClientThatLeavesWhileRedisHangsEndsAsCancelledOnceAndTheReplicaGoesOn() throws Exception {
     LimitSettings limits = new LimitSettings(new Limits(1_000, 0, 0), Map.of(), Map.of(), null);
     try (RedisServer redis = RedisServer.start();
