@@ -48,6 +48,12 @@ public final class Gateway {
   private final ConsoleFeed console;
   private final AdminApi admin;
   private volatile int redirectPort = -1;
+  /**
+   * Set when a node first turns READY after start. Until then the gateway is starting: a request with no node to go
+   * to gets 503 + Retry-After instead of the degradation ladder, so a load balancer sends it to a replica that is up
+   * (the ladder is for failures, and a gateway that has not started yet has nothing to degrade from).
+   */
+  private volatile boolean servedOnce;
 
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
@@ -69,7 +75,7 @@ public final class Gateway {
     observers.add(new dev.sluice.observe.AccessLog());
     observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
-        protections, observers);
+        protections, observers, () -> !servedOnce);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -107,6 +113,7 @@ public final class Gateway {
       } else {
         log.info("node {} {} → {}: {}", nodeId, from, to, reason);
       }
+      if (to == dev.sluice.health.NodeState.READY) servedOnce = true;
       metrics.nodeTransition(nodeId, to.name());
       consoleStats.nodeTransition(nodeId, from.name(), to.name(), reason);
       if (console != null) console.nodeTransition();

@@ -65,9 +65,9 @@ final class GatewayHandler {
 
   GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
       java.util.function.Supplier<Router> router, AdminApi admin, AccessControl access, SluiceMetrics metrics,
-      Protections protections, Observers observers) {
+      Protections protections, Observers observers, java.util.function.BooleanSupplier starting) {
     this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
-        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers);
+        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers, starting);
     this.vertx = vertx;
     this.configs = configs;
     this.nodes = nodes;

@@ -59,9 +59,13 @@ final class RoutedRequest implements Exchange.Listener {
   static final String OVERFLOW_HEADER = "X-Sluice-Overflow-Model";
   static final String CAPPED_HEADER = "X-Sluice-Max-Tokens-Capped";
 
-  /** What every routed request shares: one per gateway. */
+  /**
+   * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
+   * the gateway started.
+   */
   record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
-      SluiceMetrics metrics, Protections protections, Observers observers) {}
+      SluiceMetrics metrics, Protections protections, Observers observers,
+      java.util.function.BooleanSupplier starting) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
@@ -306,6 +310,11 @@ final class RoutedRequest implements Exchange.Listener {
       // a model whose nodes are still warming up is not failing: its requests take the ladder but raise no level
       if (!none.warmingUp()) shared.protections().degradation.record(model, true);
       resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, router.healthProbeSeconds())));
+      if (shared.starting().getAsBoolean()) { // not a failure to degrade from: let the client or balancer go elsewhere
+        error(ErrorKind.NO_HEALTHY_NODE, "this gateway is starting: no node has passed its first health probes yet "
+            + "(model \"" + model + "\": " + none.why() + "); retry shortly, or through another replica", null);
+        return;
+      }
       fallBack(ErrorKind.NO_HEALTHY_NODE, "no healthy node for model \"" + model + "\" right now: " + none.why());
       return;
     }

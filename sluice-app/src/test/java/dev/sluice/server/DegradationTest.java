@@ -173,6 +173,29 @@ class DegradationTest {
   }
 
   @Test
+  void aGatewayWhoseNodesHaveNotBeenReadySinceItStartedAnswers503SoABalancerTriesAnotherReplica() throws Exception {
+    try (TestCluster c = new TestCluster()
+        .model(new dev.sluice.config.ModelSpec("qwen3:32b", "qwen3:32b", 24576, 4096,
+            new dev.sluice.config.ModelSpec.GpuProfile("22G", true, "Hello, I am ready to assist.")))
+        .node("big", GpuProfile.A100, "qwen3:32b", 1)) {
+      c.sim("big").injectFault(SimFault.slow(50)); // its warm-up outlasts the test
+      c.startWithoutWaiting();
+      await().atMost(Duration.ofSeconds(10)).until(() -> c.gateway.registry().get("big").health().state()
+          == dev.sluice.health.NodeState.WARMING);
+
+      HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), chat(300));
+
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(503);
+      assertThat(r.headers().firstValue("retry-after")).isPresent();
+      assertThat(r.headers().firstValue("x-sluice-degraded")).as("no static reply from a gateway still starting")
+          .isEmpty();
+      assertThat(r.body()).contains("no_healthy_node").contains("this gateway is starting");
+      assertThat(Http.get(c.url("/readyz")).statusCode()).isEqualTo(503);
+      assertThat(level(c)).as("starting is not failing").isEqualTo("NORMAL");
+    }
+  }
+
+  @Test
   void anOperatorOverrideHoldsUntilCleared() throws Exception {
     try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       HttpResponse<String> set = Http.post(c.url("/admin/degradation"), "{\"level\":\"static\"}");
