@@ -37,8 +37,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "onboard", mixinStandardHelpOptions = true,
     description = "Add a GPU node: check it is reachable and serves the model, register it (through a running "
-        + "gateway's admin API, or in its config file), then wait until the router shows it READY "
-        + "(exit 0: READY; 1: a step failed; 2: bad usage or config).")
+        + "gateway's admin API, in its config file, or in the config replicas share in etcd), then wait until the "
+        + "router shows it READY (exit 0: READY; 1: a step failed; 2: bad usage or config).")
 public final class OnboardCommand implements Callable<Integer> {
   /** A cold 32B model loads in 10-25 s and a 70B one in up to two minutes (Prober's warm-up bound), plus probes. */
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(180);
