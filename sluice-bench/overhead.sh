@@ -45,6 +45,7 @@ SIM_JAVA_OPTS=${SIM_JAVA_OPTS:-"-XX:+UseSerialGC -Xms256m -Xmx256m"}
 SIM_PORT=${SIM_PORT:-18300}
 GW_PORT=${GW_PORT:-18301}
 AUTH_MODE=${AUTH_MODE:-tokens}          # tokens: every request carries a real gateway token; none: no auth
+GW_EXTRA=${GW_EXTRA:-}                  # more top-level gateway config, e.g. '"limits":{…},"shared":{"redis":"redis://127.0.0.1:6379"}'
 MODEL=${MODEL:-qwen3:32b}
 GPU=${GPU:-A10}
 PIN=${PIN:-1}                           # 1: sim+gateway on CPU_SUT, generator on CPU_GEN
@@ -146,7 +147,8 @@ case "$AUTH_MODE" in
 esac
 cat > "$RUN/gateway.json" <<EOF
 {"server":{"host":"127.0.0.1","port":$GW_PORT},
- "auth":{"mode":"$AUTH_MODE","keysFile":"keys.json"},
+ "auth":{"mode":"$AUTH_MODE","keysFile":"keys.json"},${GW_EXTRA:+
+ $GW_EXTRA,}
  "providers":{"$MODEL":{"api":"ollama","apiKey":"ollama","models":[{"id":"$MODEL"}],
    "nodes":[{"id":"sim-1","baseUrl":"http://127.0.0.1:$SIM_PORT","gpuType":"$GPU"}]}}}
 EOF
@@ -182,7 +184,7 @@ done
   echo "java: $(java -version 2>&1 | head -1); jar: $SLUICE_JAR ($(stat -c %y "$SLUICE_JAR" | cut -d. -f1)); git: $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null)$(git -C "$REPO_DIR" diff --quiet HEAD -- sluice 2>/dev/null || echo '+dirty')"
   echo "pinning: PIN=$PIN: sim + gateway on CPU $CPU_SUT, generator on CPU $CPU_GEN; sim on CPU $MAX_SIM_CPU during max"
   echo "spinners: SPIN=$SPIN (latency tests only)"
-  echo "gateway: --event-loops $EVENT_LOOPS, JVM $GW_JAVA_OPTS; sim: --time-scale 0 --gpu $GPU, JVM $SIM_JAVA_OPTS"
+  echo "gateway: --event-loops $EVENT_LOOPS, JVM $GW_JAVA_OPTS${GW_EXTRA:+, config extra: $GW_EXTRA}; sim: --time-scale 0 --gpu $GPU, JVM $SIM_JAVA_OPTS"
   echo "tests: $TESTS; rounds: $ROUNDS; fixed: $FIXED_RATES req/s x ${FIXED_DUR}s (+${FIXED_WARM}s unrecorded), $FIXED_CONNS conns"
   echo "sse: $SSE_RATES streams/s x ${SSE_DUR}s, max_tokens $MAX_TOKENS; max: wrk -t$MAX_THREADS -c$MAX_CONNS -d${MAX_DUR}s; warm-up ${WARMUP_S}s"
 } > "$OUT/env.txt"
