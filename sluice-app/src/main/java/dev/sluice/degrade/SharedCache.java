@@ -20,7 +20,14 @@ public interface SharedCache {
 
   /**
    * Drops every shared answer (an operator's purge: a purge that left the shared tier would be undone by the next
-   * lookup). Completes with how many were dropped, or exceptionally when the store is unreachable.
+   * lookup), then tells the other replicas to empty their local tier. Completes with what was done, or exceptionally
+   * when the store is unreachable.
    */
-  CompletionStage<Long> purge();
+  CompletionStage<Purged> purge();
+
+  /**
+   * @param dropped answers dropped from the shared tier
+   * @param replicasNotified replicas told to empty their local tier, this one included (each ignores its own word)
+   */
+  record Purged(long dropped, long replicasNotified) {}
 }

@@ -106,12 +106,18 @@ public final class SluiceMetrics {
     new FileDescriptorMetrics().bindTo(registry);
   }
 
+  /** The category (client type) under which the Vert.x Redis client reports its per-command meters. */
+  private static final String REDIS_CLIENT_METRICS = "redis";
+
   /**
    * A Vert.x instance whose pools (worker pools, HTTP client connection pools per node) report into this registry
    * (the {@code vertx_pool_*} meters), labelled by pool type and name only. Vert.x's per-request HTTP and per-read TCP
    * meters are off: Sluice's own request metrics count the same requests, and those meters cost ~4 µs of CPU per
    * request (−13 % throughput at saturation, measured with sluice-bench/overhead.sh). No event bus, datagram or
-   * verticle meters.
+   * verticle meters. No per-command Redis meters ({@code vertx_redis_*}) either: with remote and namespace labels off
+   * they cannot tell two Redis clients apart, so the second one (the purge subscriber, or the next link on a reload)
+   * was refused with a "Gauge already registered" WARN; Sluice counts its shared-store lookups and fallbacks itself,
+   * and the Redis pools still report in {@code vertx_pool_*}.
    */
   public io.vertx.core.Vertx newVertx() {
     var options = new io.vertx.micrometer.MicrometerMetricsOptions()
@@ -127,7 +133,8 @@ public final class SluiceMetrics {
             io.vertx.micrometer.MetricsDomain.HTTP_SERVER.toCategory(),
             io.vertx.micrometer.MetricsDomain.HTTP_CLIENT.toCategory(),
             io.vertx.micrometer.MetricsDomain.NET_SERVER.toCategory(),
-            io.vertx.micrometer.MetricsDomain.NET_CLIENT.toCategory()));
+            io.vertx.micrometer.MetricsDomain.NET_CLIENT.toCategory(),
+            REDIS_CLIENT_METRICS));
     return io.vertx.core.Vertx.builder()
         .with(new io.vertx.core.VertxOptions().setMetricsOptions(options))
         .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(registry))

@@ -121,14 +121,16 @@ final class AdminApi {
         Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
         return;
       }
-      // the shared tier too: otherwise the next lookup would fetch the purged answers back from Redis
-      shared.purge().whenComplete((n, e) -> vertx.runOnContext(v -> {
+      // the shared tier too, or the next lookup would fetch the purged answers back from Redis; then the other
+      // replicas' local tiers, told through Redis
+      shared.purge().whenComplete((p, e) -> vertx.runOnContext(v -> {
         if (e != null) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_STORE_UNAVAILABLE, "purged " + purged + " answers "
-              + "from this replica, but the shared cache in redis could not be purged (" + e.getMessage() + "): retry "
-              + "when redis is back (see sluice_shared_store_up)", null);
+              + "from this replica, but the shared cache in redis could not be purged nor the other replicas told ("
+              + e.getMessage() + "): retry when redis is back (see sluice_shared_store_up)", null);
         } else {
-          Responses.json(req.response(), 200, "{\"purged\":" + purged + ",\"purgedShared\":" + n + "}");
+          Responses.json(req.response(), 200, "{\"purged\":" + purged + ",\"purgedShared\":" + p.dropped()
+              + ",\"replicasNotified\":" + p.replicasNotified() + "}");
         }
       }));
       return;

@@ -14,6 +14,8 @@ import dev.sluice.shared.RedisLink;
 import dev.sluice.shared.RedisSharedCache;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +26,8 @@ import org.slf4j.LoggerFactory;
  * One instance per gateway, shared by every event loop; {@link #apply} follows config swaps without losing windows,
  * cached answers or counters. A change of the {@code shared} section (another Redis, prefix or use) takes effect at
  * once: a new link is opened and the old one closed; requests in flight finish on the link they started with.
+ *
+ * <p>With a shared cache, the link listens for purges made on other replicas and empties this replica's local tier.
  */
 final class Protections {
   private static final Logger log = LoggerFactory.getLogger(Protections.class);
@@ -33,6 +37,9 @@ final class Protections {
   final RateLimiter limiter;
   private final Vertx vertx;
   private final SluiceMetrics metrics;
+  /** Names this replica in the purges it announces, so it knows its own: $HOSTNAME (else the pid) and a nonce. */
+  final String replicaId = System.getenv().getOrDefault("HOSTNAME", "pid" + ProcessHandle.current().pid()) + "/"
+      + Long.toHexString(new java.util.SplittableRandom().nextLong() >>> 40);
   /** The Redis tier in use; null when nothing is shared. */
   private volatile Shared shared;
 
@@ -86,8 +93,10 @@ final class Protections {
     }
     Shared replacement = null;
     if (next.enabled()) {
-      RedisLink link = RedisLink.open(vertx, next);
-      SharedCache sharedCache = next.sharesCache() ? new RedisSharedCache(link, metrics::sharedCacheLookup,
+      Map<String, Consumer<String>> listeners = next.sharesCache() ? Map.of(RedisSharedCache.purgeChannel(next),
+          RedisSharedCache.purgeListener(replicaId, this::purgedElsewhere)) : Map.of();
+      RedisLink link = RedisLink.open(vertx, next, listeners);
+      SharedCache sharedCache = next.sharesCache() ? new RedisSharedCache(link, replicaId, metrics::sharedCacheLookup,
           () -> metrics.sharedStoreFallback("cache")) : null;
       replacement = new Shared(next, link, sharedCache);
       limiter.useShared(next.sharesLimits() ? new RedisLimitStore(link, () -> metrics.sharedStoreFallback("limits"))
@@ -103,6 +112,12 @@ final class Protections {
       }
       current.link.close();
     }
+  }
+
+  /** Another replica purged the cache (and Redis's): the answers here are purged too, or they would outlive it. */
+  private void purgedElsewhere(String origin) {
+    long dropped = cache.purge();
+    log.info("cache purged on replica {}: {} answers dropped here too", origin, dropped);
   }
 
   /** Closes the Redis link, if any. */

@@ -2,19 +2,25 @@ package dev.sluice.shared;
 
 import dev.sluice.config.SharedSettings;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.RedisConnection;
 import io.vertx.redis.client.RedisOptions;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
+import io.vertx.redis.client.ResponseType;
 import java.net.ConnectException;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * backoff ({@value #FIRST_RETRY_MILLIS} ms doubling to {@value #MAX_RETRY_MILLIS} ms) until Redis answers again. Each
  * transition is logged once: WARN when it goes, INFO when it returns. An error reply from Redis (a script error, a
  * key of the wrong type) fails only its own call.
+ *
+ * <p>A link opened with listeners also holds one subscriber connection (pub/sub), outside the pool: it is opened with
+ * the link, its loss marks the link down like any other connection's, and the retry that finds Redis back subscribes
+ * again before the link counts as up. Messages published while it was away are not delivered.
  */
 public final class RedisLink {
   private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
@@ -49,6 +59,11 @@ public final class RedisLink {
    * slower than a call on a warm one, and a false "unreachable" at start-up would mislead.
    */
   static final long FIRST_PING_MILLIS = 2_000;
+  /**
+   * Opening the subscriber connection and subscribing may take this long: it is on no request's path, and a new
+   * connection's handshake is slower than a call on a warm one (as for {@link #FIRST_PING_MILLIS}).
+   */
+  static final long SUBSCRIBE_MILLIS = FIRST_PING_MILLIS;
 
   private final Vertx vertx;
   private final SharedSettings settings;
@@ -58,21 +73,33 @@ public final class RedisLink {
   private final AtomicBoolean retrying = new AtomicBoolean();
   private final java.util.concurrent.atomic.AtomicInteger timeoutsInARow = new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean closed;
+  /** Channel → what to do with a message published on it; empty = no subscriber connection. */
+  private final Map<String, Consumer<String>> listeners;
+  /** The subscriber connection's own client (a pool of one, named {@code pubsub-…}); null without listeners. */
+  private final Redis subscriberClient;
+  /** The subscribed connection; null while there is none (guarded by this). */
+  private RedisConnection subscriber;
+  private volatile boolean subscribeRefused;
 
-  private RedisLink(Vertx vertx, SharedSettings settings) {
+  private RedisLink(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners) {
     this.vertx = vertx;
     this.settings = settings;
-    long timeout = settings.timeout().toMillis();
-    RedisOptions options = new RedisOptions()
-        .setConnectionString(settings.redis().toString())
-        .setMaxPoolSize(POOL_SIZE)
-        .setMaxPoolWaiting(POOL_WAITING)
-        .setMaxWaitingHandlers(POOL_WAITING)
-        .setNetClientOptions(new NetClientOptions().setTcpNoDelay(true).setTcpKeepAlive(true)
-            .setConnectTimeout((int) Math.max(timeout, 1_000)));
-    this.client = Redis.createClient(vertx, options);
+    this.listeners = Map.copyOf(listeners);
+    this.client = Redis.createClient(vertx, options(settings).setMaxPoolSize(POOL_SIZE)
+        .setMaxPoolWaiting(POOL_WAITING).setMaxWaitingHandlers(POOL_WAITING));
+    // a pool of its own, so the subscribed connection never takes a slot from calls (nor shows as a call in progress)
+    this.subscriberClient = this.listeners.isEmpty() ? null : Redis.createClient(vertx, options(settings)
+        .setMaxPoolSize(1).setMaxPoolWaiting(1).setPoolName("pubsub-" + UUID.randomUUID()));
     this.uses = settings.sharesLimits() && settings.sharesCache() ? "rate limits and cache"
         : settings.sharesLimits() ? "rate limits" : "the response cache";
+  }
+
+  private static RedisOptions options(SharedSettings settings) {
+    long timeout = settings.timeout().toMillis();
+    return new RedisOptions()
+        .setConnectionString(settings.redis().toString())
+        .setNetClientOptions(new NetClientOptions().setTcpNoDelay(true).setTcpKeepAlive(true)
+            .setConnectTimeout((int) Math.max(timeout, 1_000)));
   }
 
   /**
@@ -80,17 +107,28 @@ public final class RedisLink {
    * the first request).
    */
   public static RedisLink open(Vertx vertx, SharedSettings settings) {
+    return open(vertx, settings, Map.of());
+  }
+
+  /**
+   * A link to the Redis of {@code settings} that also listens: each message published on a channel of
+   * {@code listeners} is given to that channel's consumer, on an event loop (it must not block). The subscriber
+   * connection is opened now, with the PING.
+   */
+  public static RedisLink open(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners) {
     Objects.requireNonNull(vertx, "vertx");
     Objects.requireNonNull(settings, "settings");
+    Objects.requireNonNull(listeners, "listeners");
     if (settings.redis() == null) {
       throw new IllegalArgumentException("shared.redis: missing (expected redis://host:port)");
     }
-    RedisLink link = new RedisLink(vertx, settings);
+    RedisLink link = new RedisLink(vertx, settings, listeners);
     // one PING per pooled connection, so the pool is open before the first request needs it
-    List<Future<Response>> pings = new java.util.ArrayList<>();
+    List<Future<?>> pings = new java.util.ArrayList<>();
     for (int i = 0; i < POOL_SIZE; i++) {
       pings.add(link.client.send(Request.cmd(Command.PING)).timeout(FIRST_PING_MILLIS, TimeUnit.MILLISECONDS));
     }
+    pings.add(link.listen());
     Future.all(pings)
         .onSuccess(r -> log.info("redis at {}: {} shared across replicas (key prefix \"{}\")",
             settings.redisAddress(), link.uses, settings.keyPrefix()))
@@ -147,6 +185,8 @@ public final class RedisLink {
       log.warn("redis at {} unreachable ({}): {} are per replica until it returns", settings.redisAddress(),
           reason(e), uses);
     }
+    // a subscriber that outlived the outage may sit on a dead path (a hung Redis): subscribe afresh when it returns
+    dropSubscriber();
     if (retrying.compareAndSet(false, true)) {
       retry(FIRST_RETRY_MILLIS);
     }
@@ -161,6 +201,7 @@ public final class RedisLink {
         return;
       }
       client.send(Request.cmd(Command.PING)).timeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
+          .compose(r -> listen())
           .onComplete(ar -> {
             if (ar.succeeded()) {
               retrying.set(false);
@@ -194,10 +235,99 @@ public final class RedisLink {
     return message.length() > 120 ? message.substring(0, 120) + "…" : message;
   }
 
-  /** Stops retrying and closes the connections. */
+  /**
+   * Opens the subscriber connection and subscribes to every listened channel; succeeds at once without listeners or
+   * when it is open already. Redis refusing SUBSCRIBE (an ACL) is logged once and not retried: the link stays usable.
+   */
+  private Future<Void> listen() {
+    synchronized (this) {
+      if (subscriberClient == null || subscriber != null || subscribeRefused || closed) {
+        return Future.succeededFuture();
+      }
+    }
+    Promise<Void> subscribed = Promise.promise();
+    long timer = vertx.setTimer(SUBSCRIBE_MILLIS, id -> subscribed.tryFail(new TimeoutException()));
+    subscriberClient.connect().onComplete(ar -> {
+      if (ar.failed()) {
+        subscribed.tryFail(ar.cause());
+        return;
+      }
+      RedisConnection connection = ar.result();
+      subscribed.future().onFailure(e -> connection.close()); // also when it connected after the timeout
+      connection.handler(r -> pushed(connection, r, subscribed));
+      connection.exceptionHandler(e -> lost(connection, e, subscribed));
+      connection.endHandler(v -> lost(connection, new ConnectException("subscriber connection closed"), subscribed));
+      Request subscribe = Request.cmd(Command.SUBSCRIBE);
+      listeners.keySet().forEach(subscribe::arg);
+      connection.send(subscribe).onFailure(subscribed::tryFail);
+    });
+    return subscribed.future().onComplete(ar -> vertx.cancelTimer(timer)).recover(e -> {
+      if (!(e instanceof Response refused)) {
+        return Future.failedFuture(e);
+      }
+      subscribeRefused = true;
+      log.warn("redis at {} refused SUBSCRIBE {} ({}): this replica hears nothing published there until the user of "
+          + "shared.redis may subscribe to it (ACL &{})", settings.redisAddress(), String.join(" ", listeners.keySet()),
+          refused, String.join(" &", listeners.keySet()));
+      return Future.succeededFuture();
+    });
+  }
+
+  /** A reply or message on the subscriber connection: the confirmation of SUBSCRIBE, or a published message. */
+  private void pushed(RedisConnection connection, Response r, Promise<Void> subscribed) {
+    if (r.type() == ResponseType.ERROR) {
+      subscribed.tryFail((Throwable) r);
+      return;
+    }
+    if ((r.type() != ResponseType.PUSH && r.type() != ResponseType.MULTI) || r.size() < 3) {
+      return;
+    }
+    String kind = r.get(0).toString();
+    if (kind.equals("subscribe") && r.get(2).toInteger() == listeners.size() && subscribed.tryComplete()) {
+      adopt(connection);
+    } else if (kind.equals("message")) {
+      Consumer<String> listener = listeners.get(r.get(1).toString());
+      if (listener != null) listener.accept(r.get(2).toString());
+    }
+  }
+
+  private void adopt(RedisConnection connection) {
+    synchronized (this) {
+      if (!closed) {
+        subscriber = connection;
+        return;
+      }
+    }
+    connection.close();
+  }
+
+  /** The subscriber connection failed or closed: Redis is probably gone, and the retry subscribes again. */
+  private void lost(RedisConnection connection, Throwable e, Promise<Void> subscribed) {
+    subscribed.tryFail(e);
+    synchronized (this) {
+      if (subscriber != connection) {
+        return; // dropped on purpose, or never adopted
+      }
+      subscriber = null;
+    }
+    down(e);
+  }
+
+  private void dropSubscriber() {
+    RedisConnection s;
+    synchronized (this) {
+      s = subscriber;
+      subscriber = null;
+    }
+    if (s != null) s.close();
+  }
+
+  /** Stops retrying and closes the connections, the subscriber's too. */
   public Future<Void> close() {
     closed = true;
-    return client.close();
+    dropSubscriber();
+    return subscriberClient == null ? client.close()
+        : Future.all(client.close(), subscriberClient.close()).mapEmpty();
   }
 
   /** Failed at once because Redis is known to be unreachable (no call was made). */

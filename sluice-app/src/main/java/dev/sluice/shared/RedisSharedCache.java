@@ -1,5 +1,6 @@
 package dev.sluice.shared;
 
+import dev.sluice.config.SharedSettings;
 import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.SharedCache;
 import io.vertx.core.Future;
@@ -23,6 +24,10 @@ import java.util.function.Consumer;
  * The cache key starts with the tenant, and the value repeats the whole key, checked on every read: an answer is never
  * served for another key, whatever happens to the stored bytes.
  *
+ * <p>A purge, after dropping every {@code <keyPrefix>c:*} key, publishes the purging replica's id on
+ * {@code <keyPrefix>purge} ({@link #purgeChannel}); every replica's link listens there ({@link #purgeListener}) and
+ * empties its local tier, ignoring its own word (its local tier was emptied before the purge began).
+ *
  * <p>Value: {@code "SLC1"}, then big-endian: stream flag (1 byte), storedAtMillis (8), the key, the content type and
  * the model (each 2-byte length + UTF-8), then the body to the end.
  */
@@ -31,16 +36,19 @@ public final class RedisSharedCache implements SharedCache {
 
   private final RedisLink link;
   private final String prefix;
+  private final String replicaId;
   private final Consumer<String> lookups;
   private final Runnable onFallback;
 
   /**
+   * @param replicaId this replica's id, published with its purges
    * @param lookups told "hit" or "miss" for each answered lookup (a metric)
    * @param onFallback told each time a lookup fails and counts as a miss (a metric)
    */
-  public RedisSharedCache(RedisLink link, Consumer<String> lookups, Runnable onFallback) {
+  public RedisSharedCache(RedisLink link, String replicaId, Consumer<String> lookups, Runnable onFallback) {
     this.link = Objects.requireNonNull(link, "link");
     this.prefix = link.settings().keyPrefix() + "c:";
+    this.replicaId = Objects.requireNonNull(replicaId, "replicaId");
     this.lookups = Objects.requireNonNull(lookups, "lookups");
     this.onFallback = Objects.requireNonNull(onFallback, "onFallback");
   }
@@ -63,10 +71,32 @@ public final class RedisSharedCache implements SharedCache {
   /** How many keys one SCAN step asks for: big enough to purge quickly, small enough never to stall Redis. */
   private static final int PURGE_BATCH = 500;
 
-  /** SCAN over {@code <keyPrefix>c:*} and UNLINK what it finds, batch by batch (never KEYS, which blocks Redis). */
+  /** The channel purges are announced on: {@code <keyPrefix>purge}. */
+  public static String purgeChannel(SharedSettings settings) {
+    return settings.keyPrefix() + "purge";
+  }
+
+  /**
+   * What a replica does with a purge announced on {@link #purgeChannel}: runs {@code purgeLocal} with the purging
+   * replica's id, unless that is {@code replicaId} itself.
+   */
+  public static Consumer<String> purgeListener(String replicaId, Consumer<String> purgeLocal) {
+    Objects.requireNonNull(replicaId, "replicaId");
+    Objects.requireNonNull(purgeLocal, "purgeLocal");
+    return origin -> {
+      if (!origin.equals(replicaId)) purgeLocal.accept(origin);
+    };
+  }
+
+  /**
+   * SCAN over {@code <keyPrefix>c:*} and UNLINK what it finds, batch by batch (never KEYS, which blocks Redis); then
+   * PUBLISH on {@link #purgeChannel}, once Redis holds nothing a replica could fetch back.
+   */
   @Override
-  public CompletionStage<Long> purge() {
-    return purgeFrom("0", 0).toCompletionStage();
+  public CompletionStage<Purged> purge() {
+    return purgeFrom("0", 0).compose(dropped -> link.send(Request.cmd(Command.PUBLISH)
+        .arg(purgeChannel(link.settings())).arg(replicaId))
+        .map(notified -> new Purged(dropped, notified.toLong()))).toCompletionStage();
   }
 
   private Future<Long> purgeFrom(String cursor, long dropped) {

@@ -69,6 +69,18 @@ class SharedStateTest {
     return lines.stream().filter(l -> l.contains(text)).count();
   }
 
+  /** How many connections are subscribed to the purge channel (PUBSUB NUMSUB). */
+  private static int purgeSubscribers(RedisServer redis) {
+    return Integer.parseInt(redis.command("PUBSUB", "NUMSUB", "sluice:purge").split("\n")[1]);
+  }
+
+  /** The answers in each replica's local tier ({@code sluice_cache_entries}). */
+  private static List<Integer> cacheEntries(Replica... replicas) {
+    return java.util.Arrays.stream(replicas).map(r -> r.scrape().lines()
+        .filter(l -> l.startsWith("sluice_cache_entries ")).findFirst()
+        .map(l -> (int) Double.parseDouble(l.substring(l.indexOf(' ') + 1))).orElse(-1)).toList();
+  }
+
   @Test
   void whenRedisDiesRequestsKeepBeingAnsweredUnderLocalLimitsAndSharingResumesWhenItReturns() throws Exception {
     LimitSettings limits = new LimitSettings(new Limits(100_000, 0, 0), Map.of(), Map.of(), null);
@@ -185,13 +197,14 @@ class SharedStateTest {
         TestCluster nodes = new TestCluster().cache(cacheModel).node("a", GpuProfile.A10, "qwen3:32b", 0)) {
       SluiceConfig config = nodes.config().withShared(shared(redis));
       try (Replica r1 = new Replica(config); Replica r2 = new Replica(config)) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> purgeSubscribers(redis) == 2);
         assertThat(chat(r1, CHAT, null).statusCode()).isEqualTo(200);
         await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("sluice:c:*").size() == 1);
 
         HttpResponse<String> purge = Http.post(r1.url("/admin/cache/purge"), "");
 
         assertThat(purge.statusCode()).as(purge.body()).isEqualTo(200);
-        assertThat(purge.body()).isEqualTo("{\"purged\":1,\"purgedShared\":1}");
+        assertThat(purge.body()).isEqualTo("{\"purged\":1,\"purgedShared\":1,\"replicasNotified\":2}");
         assertThat(redis.keys("sluice:c:*")).isEmpty();
         long calls = nodes.sim("a").stats().count("/v1/chat/completions");
         HttpResponse<String> fromR2 = chat(r2, CHAT, null);
@@ -203,6 +216,65 @@ class SharedStateTest {
         assertThat(purgeWithoutRedis.statusCode()).isEqualTo(503);
         assertThat(purgeWithoutRedis.body()).contains("shared_store_unavailable")
             .contains("the shared cache in redis could not be purged").contains("retry when redis is back");
+      }
+    }
+  }
+
+  @Test
+  void aPurgeOnOneReplicaEmptiesEveryReplicasLocalCacheAndReachesThemAgainAfterRedisReturns() throws Exception {
+    CacheSettings d = CacheSettings.defaults();
+    CacheSettings cacheModel = new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(),
+        Set.of("qwen3:32b"));
+    try (RedisServer redis = RedisServer.start();
+        TestCluster nodes = new TestCluster().cache(cacheModel).node("a", GpuProfile.A10, "qwen3:32b", 0)) {
+      SluiceConfig config = nodes.config().withShared(shared(redis));
+      try (Replica r1 = new Replica(config); Replica r2 = new Replica(config)) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> purgeSubscribers(redis) == 2);
+        assertThat(chat(r1, CHAT, null).headers().firstValue(RoutedRequest.CACHE_HEADER)).isEmpty();
+        await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("sluice:c:*").size() == 1);
+        assertThat(chat(r2, CHAT, null).headers().firstValue(RoutedRequest.CACHE_HEADER)).hasValue("hit");
+        await("the answer is in both local tiers").atMost(Duration.ofSeconds(10))
+            .untilAsserted(() -> assertThat(cacheEntries(r1, r2)).containsExactly(1, 1));
+        long droppedElsewhere = count(LogCapture.lines(), "answers dropped here too");
+
+        HttpResponse<String> purge = Http.post(r1.url("/admin/cache/purge"), "");
+
+        assertThat(purge.statusCode()).as(purge.body()).isEqualTo(200);
+        assertThat(purge.body()).isEqualTo("{\"purged\":1,\"purgedShared\":1,\"replicasNotified\":2}");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cacheEntries(r2)).containsExactly(0));
+        long calls = nodes.sim("a").stats().count("/v1/chat/completions");
+        HttpResponse<String> fromR2 = chat(r2, CHAT, null);
+        assertThat(fromR2.statusCode()).isEqualTo(200);
+        assertThat(fromR2.headers().firstValue(RoutedRequest.CACHE_HEADER)).as("r2 forgot the answer too").isEmpty();
+        assertThat(nodes.sim("a").stats().count("/v1/chat/completions")).isEqualTo(calls + 1);
+        assertThat(LogCapture.lines()).anySatisfy(l -> assertThat(l).contains("INFO", "cache purged on replica ",
+            "1 answers dropped here too"));
+        assertThat(count(LogCapture.lines(), "answers dropped here too")).as("r1 ignores its own announcement")
+            .isEqualTo(droppedElsewhere + 1);
+
+        redis.kill();
+        for (Replica r : List.of(r1, r2)) {
+          await().atMost(Duration.ofSeconds(20)).until(() ->
+              r.scrape().contains("sluice_shared_store_up{store=\"redis\"} 0.0"));
+        }
+        redis.restart();
+        for (Replica r : List.of(r1, r2)) {
+          await().atMost(Duration.ofSeconds(20)).until(() ->
+              r.scrape().contains("sluice_shared_store_up{store=\"redis\"} 1.0"));
+        }
+        // r2 kept its answer through the outage; r1 caches another one
+        assertThat(chat(r1, CHAT.replace("hi", "hi again"), null).statusCode()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10))
+            .untilAsserted(() -> assertThat(cacheEntries(r1, r2)).containsExactly(1, 1));
+
+        HttpResponse<String> again = Http.post(r2.url("/admin/cache/purge"), "");
+
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(again.body()).as("both replicas subscribed again once redis was back")
+            .contains("\"purged\":1,").endsWith("\"replicasNotified\":2}");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(cacheEntries(r1)).containsExactly(0));
+        assertThat(LogCapture.lines()).as("one Redis client's meters do not collide with another's")
+            .noneMatch(l -> l.contains("already registered") && l.contains("vertx.redis"));
       }
     }
   }
@@ -222,7 +294,9 @@ class SharedStateTest {
 
         redis.freeze();
         try (Http.RawClient client = new Http.RawClient(r.gateway.port(), "POST", "/v1/chat/completions", CHAT)) {
-          Pattern waiting = Pattern.compile("vertx_pool_in_use\\{[^}]*pool_type=\"redis\"[^}]*} [1-9]");
+          // a call waiting in the pool of calls (not the subscriber's pool, whose one connection is always in use)
+          Pattern waiting = Pattern.compile(
+              "vertx_pool_in_use\\{[^}]*pool_name=\"(?!pubsub-)[^\"]*\"[^}]*pool_type=\"redis\"[^}]*} [1-9]");
           await().atMost(Duration.ofSeconds(10)).until(() -> waiting.matcher(r.scrape()).find());
         } // the client leaves while its admission waits on Redis
         await().atMost(Duration.ofSeconds(10)).until(() -> !records.isEmpty());
@@ -250,9 +324,13 @@ class SharedStateTest {
         assertThat(chat(r, CHAT, null).statusCode()).isEqualTo(200);
         assertThat(first.keys("sluice:rl:*")).isNotEmpty();
 
+        await().atMost(Duration.ofSeconds(10)).until(() -> purgeSubscribers(first) == 1);
         r.configs.swap(config.withShared(shared(second)));
         assertThat(chat(r, CHAT, null).statusCode()).isEqualTo(200);
         assertThat(second.keys("sluice:rl:*")).isNotEmpty();
+        await().atMost(Duration.ofSeconds(10)).until(() -> purgeSubscribers(second) == 1);
+        await("the old link's subscriber is closed").atMost(Duration.ofSeconds(10))
+            .until(() -> purgeSubscribers(first) == 0);
         assertThat(LogCapture.lines()).anySatisfy(l -> assertThat(l).contains("shared state now in redis at 127.0.0.1:"
             + second.port() + " (was 127.0.0.1:" + first.port() + ")"));
 
@@ -261,6 +339,7 @@ class SharedStateTest {
         assertThat(chat(r, CHAT, null).statusCode()).isEqualTo(200);
         assertThat(second.keys("*")).isEmpty();
         assertThat(r.scrape()).contains("sluice_shared_store_up{store=\"redis\"} NaN");
+        await().atMost(Duration.ofSeconds(10)).until(() -> purgeSubscribers(second) == 0);
       }
     }
   }
