@@ -182,6 +182,7 @@ public final class ResponseCache {
       removed++;
     }
     cache.invalidateAll(); // expired entries not yet cleaned up, and any put racing the loop
+    recentlyHandled.invalidateAll(); // the next answer of a request handled just before the purge is stored again
     return removed;
   }
 

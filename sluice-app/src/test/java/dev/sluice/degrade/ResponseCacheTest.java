@@ -95,9 +95,13 @@ class ResponseCacheTest {
     cache.put("a", answer("1", now.get()));
     cache.put("b", answer("2", now.get()));
 
+    cache.noteHandled(42L);
+
     assertThat(cache.purge()).isEqualTo(2);
     assertThat(cache.get("a", true)).isNull();
     assertThat(cache.stats().entries()).isZero();
+    assertThat(cache.handledRecently(42L)).as("the next answer of a request handled just before is stored again")
+        .isFalse();
   }
 
   @Test
