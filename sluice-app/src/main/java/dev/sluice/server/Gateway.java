@@ -55,6 +55,19 @@ public final class Gateway {
    */
   private volatile boolean servedOnce;
 
+  /**
+   * Whether no node has been READY since start. Asks the registry itself (the transition listener may run a moment
+   * after a node's state changed); once a node was READY the answer stays false without looking again.
+   */
+  private boolean starting() {
+    if (servedOnce) return false;
+    if (registry.all().stream().anyMatch(e -> e.health().snapshot().state() == dev.sluice.health.NodeState.READY)) {
+      servedOnce = true;
+      return false;
+    }
+    return true;
+  }
+
   public Gateway(Vertx vertx, ConfigHolder configs, SluiceMetrics metrics, int eventLoops) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.configs = Objects.requireNonNull(configs, "configs");
@@ -75,7 +88,7 @@ public final class Gateway {
     observers.add(new dev.sluice.observe.AccessLog());
     observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
-        protections, observers, () -> !servedOnce);
+        protections, observers, this::starting);
     apply(initial);
     configs.onSwap(this::apply);
   }

@@ -162,6 +162,9 @@ class ResponseCacheTest {
   void purgingTheCacheForgetsEveryAnswer() {
     try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
       post(c, "/v1/chat/completions", P, null);
+      // the answer is stored when the node's response ends, which can come a moment after the client has it all
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> Http.get(c.url("/metrics")).body().contains("sluice_cache_entries 1.0"));
       HttpResponse<String> purge = Http.post(c.url("/admin/cache/purge"), "");
       assertThat(purge.body()).isEqualTo("{\"purged\":1}");
       overrideCacheLevel(c);
