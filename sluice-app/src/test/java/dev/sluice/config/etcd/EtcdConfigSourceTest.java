@@ -84,6 +84,8 @@ class EtcdConfigSourceTest {
       await().atMost(WAIT).until(() -> r.source.rejections() == 1);
       assertThat(r.config().routing().policy()).isEqualTo("least-delay");
       assertThat(r.source.configRevision()).isLessThan(revision);
+      await().atMost(WAIT).until(() -> r.gateway.registry().all().stream()
+          .allMatch(e -> e.health().state() == dev.sluice.health.NodeState.READY));
       assertThat(r.chat(Configs.MODEL).statusCode()).isEqualTo(200);
       assertThat(r.metrics.scrape()).contains("sluice_config_reloads_total{result=\"rejected\"} 1.0");
     }

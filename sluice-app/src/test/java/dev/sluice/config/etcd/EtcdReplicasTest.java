@@ -10,6 +10,7 @@ import dev.sluice.sim.SimOptions;
 import dev.sluice.testkit.EtcdCluster;
 import dev.sluice.testkit.TestCluster;
 import io.vertx.core.Vertx;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,12 @@ class EtcdReplicasTest {
     return c;
   }
 
+  /** A node's answer: 200 and not the degradation ladder's static reply. */
+  private static void assertRealAnswer(HttpResponse<String> answer) {
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+    assertThat(answer.headers().firstValue("x-sluice-degraded")).as("a node's answer, not the static reply").isEmpty();
+  }
+
   private SimNode sim(String id) {
     return TestCluster.await(SimNode.start(simVertx, SimOptions.defaults().withId(id).withGpu(GpuProfile.A10)
         .withModels(Configs.MODEL).withTimeScale(0)));
@@ -69,7 +76,11 @@ class EtcdReplicasTest {
     Replica r1 = closing(Replica.start("r1", url, dir.resolve("r1")));
     Replica r2 = closing(Replica.start("r2", url, dir.resolve("r2")));
     List<Replica> replicas = List.of(r1, r2);
-    for (Replica r : replicas) assertThat(r.chat(Configs.MODEL).statusCode()).isEqualTo(200);
+    for (Replica r : replicas) {
+      await().atMost(PROPAGATION_WAIT).until(() -> r.gateway.registry().get("node-a").health().state()
+          == NodeState.READY); // before that a replica that just started answers 503 (it is starting)
+      assertRealAnswer(r.chat(Configs.MODEL));
+    }
 
     // a new node and a routing policy change reach both replicas
     store.update(c -> Configs.addNode(c, b));
@@ -90,7 +101,7 @@ class EtcdReplicasTest {
     for (Replica r : replicas) {
       await().atMost(PROPAGATION_WAIT).until(() -> !r.source.up());
       assertThat(r.metrics.scrape()).contains("sluice_config_source_up{source=\"etcd\"} 0.0");
-      for (int i = 0; i < 5; i++) assertThat(r.chat(Configs.MODEL).statusCode()).isEqualTo(200);
+      for (int i = 0; i < 5; i++) assertRealAnswer(r.chat(Configs.MODEL));
     }
     String lastPolicy = r1.config().routing().policy();
 
@@ -103,7 +114,7 @@ class EtcdReplicasTest {
     assertThat(r2again.source.up()).isFalse();
     await().atMost(PROPAGATION_WAIT).until(() -> r2again.gateway.registry().all().stream()
         .allMatch(e -> e.health().state() == NodeState.READY));
-    for (int i = 0; i < 5; i++) assertThat(r2again.chat(Configs.MODEL).statusCode()).isEqualTo(200);
+    for (int i = 0; i < 5; i++) assertRealAnswer(r2again.chat(Configs.MODEL));
 
     // members back: both replicas reconnect and apply the next change
     long restarted = System.nanoTime();
