@@ -1,6 +1,7 @@
 package dev.sluice.shared;
 
 import dev.sluice.config.SharedSettings;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -17,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -31,6 +33,9 @@ import org.slf4j.LoggerFactory;
  * backoff ({@value #FIRST_RETRY_MILLIS} ms doubling to {@value #MAX_RETRY_MILLIS} ms) until Redis answers again. Each
  * transition is logged once: WARN when it goes, INFO when it returns. An error reply from Redis (a script error, a
  * key of the wrong type) fails only its own call.
+ *
+ * <p>A call made on an event loop goes out on that event loop's own connection (see {@link Lanes}), other calls and
+ * the PING of a retry on a pooled one.
  *
  * <p>A link opened with listeners also holds one subscriber connection (pub/sub), outside the pool: it is opened with
  * the link, its loss marks the link down like any other connection's, and the retry that finds Redis back subscribes
@@ -64,6 +69,16 @@ public final class RedisLink {
    * connection's handshake is slower than a call on a warm one (as for {@link #FIRST_PING_MILLIS}).
    */
   static final long SUBSCRIBE_MILLIS = FIRST_PING_MILLIS;
+  /**
+   * Dedicated connections at most, one per event loop that calls (Vert.x runs two event loops per CPU by default);
+   * an event loop past them calls through the pool.
+   */
+  static final int MAX_LANES = 64;
+  /**
+   * An event loop whose dedicated connection could not be opened calls through the pool, and tries again after this
+   * long: often enough to get the cheaper path back soon, rarely enough not to knock at a Redis refusing connections.
+   */
+  static final long LANE_RETRY_MILLIS = MAX_RETRY_MILLIS;
 
   private final Vertx vertx;
   private final SharedSettings settings;
@@ -80,6 +95,8 @@ public final class RedisLink {
   /** The subscribed connection; null while there is none (guarded by this). */
   private RedisConnection subscriber;
   private volatile boolean subscribeRefused;
+  /** The event loops' dedicated connections; null while Redis is away (replaced whole when it returns). */
+  private volatile Lanes lanes;
 
   private RedisLink(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners) {
     this.vertx = vertx;
@@ -92,6 +109,7 @@ public final class RedisLink {
         .setMaxPoolSize(1).setMaxPoolWaiting(1).setPoolName("pubsub-" + UUID.randomUUID()));
     this.uses = settings.sharesLimits() && settings.sharesCache() ? "rate limits and cache"
         : settings.sharesLimits() ? "rate limits" : "the response cache";
+    this.lanes = new Lanes();
   }
 
   private static RedisOptions options(SharedSettings settings) {
@@ -153,8 +171,26 @@ public final class RedisLink {
     if (!up()) {
       return Future.failedFuture(new RedisUnavailable(settings.redisAddress()));
     }
-    return client.send(request).timeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
+    RedisConnection lane = lane();
+    return (lane != null ? lane.send(request) : client.send(request))
+        .timeout(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)
         .onSuccess(r -> timeoutsInARow.set(0)).onFailure(this::failed);
+  }
+
+  /** The calling event loop's dedicated connection; null off an event loop or while it has none (yet). */
+  private RedisConnection lane() {
+    Lanes l = lanes;
+    Context context = Vertx.currentContext();
+    if (l == null || context == null || !context.isEventLoopContext() || context.owner() != vertx) {
+      return null;
+    }
+    return l.connection();
+  }
+
+  /** How many event loops have a dedicated connection open (tests). */
+  int lanesOpen() {
+    Lanes l = lanes;
+    return l == null ? 0 : (int) l.byThread.values().stream().filter(lane -> lane.connection != null).count();
   }
 
   /** Runs {@code script} (EVALSHA, loading it with EVAL when Redis does not know it yet). */
@@ -182,6 +218,7 @@ public final class RedisLink {
     }
     if (up) {
       up = false;
+      dropLanes();
       log.warn("redis at {} unreachable ({}): {} are per replica until it returns", settings.redisAddress(),
           reason(e), uses);
     }
@@ -206,6 +243,10 @@ public final class RedisLink {
             if (ar.succeeded()) {
               retrying.set(false);
               timeoutsInARow.set(0);
+              if (!closed && lanes == null) {
+                lanes = new Lanes();
+                if (closed) dropLanes(); // closed meanwhile: its close may have missed these
+              }
               up = true;
               log.info("redis at {} answers again: {} are shared across replicas again", settings.redisAddress(),
                   uses);
@@ -322,12 +363,96 @@ public final class RedisLink {
     if (s != null) s.close();
   }
 
+  /** Closes the dedicated connections: Redis went away, or the link closes; they reopen when it answers again. */
+  private Future<Void> dropLanes() {
+    Lanes l = lanes;
+    lanes = null;
+    return l == null ? Future.succeededFuture() : l.close();
+  }
+
   /** Stops retrying and closes the connections, the subscriber's too. */
   public Future<Void> close() {
     closed = true;
     dropSubscriber();
-    return subscriberClient == null ? client.close()
-        : Future.all(client.close(), subscriberClient.close()).mapEmpty();
+    Future<Void> lanesClosed = dropLanes();
+    return subscriberClient == null ? Future.all(client.close(), lanesClosed).mapEmpty()
+        : Future.all(client.close(), subscriberClient.close(), lanesClosed).mapEmpty();
+  }
+
+  /**
+   * One connection per event loop, opened on that event loop by its first call and held: a call made there is
+   * written, answered and completed on that thread, pipelined behind the event loop's other calls. Through the pool a
+   * call also leases and returns a connection, and that connection usually lives on another event loop, so the call
+   * wakes that thread and the answer wakes this one again — which cost the gateway more CPU than the call itself.
+   *
+   * <p>A lane is read and written on its own event loop only. Until its connection is open (or after it was lost) the
+   * event loop calls through the pool; a connection that cannot be opened is tried again after
+   * {@value #LANE_RETRY_MILLIS} ms. The whole set is closed when Redis goes away (a connection may sit on a dead path)
+   * and a new one starts when it answers again.
+   */
+  private final class Lanes {
+    /** A pool of its own, so dedicated connections never take a slot from pooled calls, and closing it closes them. */
+    private final Redis lanesClient = Redis.createClient(vertx, options(settings).setMaxPoolSize(MAX_LANES)
+        .setMaxPoolWaiting(MAX_LANES).setMaxWaitingHandlers(POOL_WAITING).setPoolName("lanes-" + UUID.randomUUID()));
+    private final Map<Thread, Lane> byThread = new ConcurrentHashMap<>();
+    private volatile boolean lanesClosed;
+
+    /** The calling event loop's connection, opening it on first use; null while there is none (call the pool). */
+    RedisConnection connection() {
+      Thread thread = Thread.currentThread();
+      Lane lane = byThread.get(thread);
+      if (lane == null) {
+        lane = new Lane();
+        byThread.put(thread, lane);
+      }
+      RedisConnection connection = lane.connection;
+      if (connection != null) {
+        return connection.pendingQueueFull() ? null : connection;
+      }
+      if (!lane.opening && System.currentTimeMillis() >= lane.retryAtMillis) {
+        open(lane);
+      }
+      return null;
+    }
+
+    private void open(Lane lane) {
+      lane.opening = true;
+      lanesClient.connect().onComplete(ar -> {
+        lane.opening = false;
+        if (ar.failed()) {
+          lane.retryAtMillis = System.currentTimeMillis() + LANE_RETRY_MILLIS;
+          return;
+        }
+        RedisConnection connection = ar.result();
+        if (lanesClosed) {
+          connection.close();
+          return;
+        }
+        // lost (Redis closed it, or it broke): the next call on this event loop opens another
+        connection.exceptionHandler(e -> lost(lane, connection));
+        connection.endHandler(v -> lost(lane, connection));
+        lane.connection = connection;
+      });
+    }
+
+    private void lost(Lane lane, RedisConnection connection) {
+      if (lane.connection == connection) {
+        lane.connection = null;
+      }
+    }
+
+    Future<Void> close() {
+      lanesClosed = true;
+      return lanesClient.close();
+    }
+  }
+
+  /** One event loop's dedicated connection (fields used on that event loop only). */
+  private static final class Lane {
+    /** Volatile only so that {@link #lanesOpen} sees it from another thread. */
+    volatile RedisConnection connection;
+    boolean opening;
+    long retryAtMillis;
   }
 
   /** Failed at once because Redis is known to be unreachable (no call was made). */
