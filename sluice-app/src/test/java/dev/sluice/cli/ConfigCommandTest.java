@@ -12,14 +12,9 @@ import dev.sluice.testkit.EtcdCluster;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
 import io.vertx.core.Vertx;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -171,21 +166,6 @@ class ConfigCommandTest {
 
   /** Runs the CLI; {stdout, stderr, exit code}. */
   private static String[] run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    StringWriter err = new StringWriter();
-    PrintStream savedOut = System.out;
-    PrintStream savedErr = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
-      code = Main.commandLine().setErr(new PrintWriter(err, true)).execute(args);
-    } finally {
-      System.setOut(savedOut);
-      System.setErr(savedErr);
-    }
-    return new String[] {out.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8) + err,
-        Integer.toString(code)};
+    return dev.sluice.testkit.Cli.run(args);
   }
 }

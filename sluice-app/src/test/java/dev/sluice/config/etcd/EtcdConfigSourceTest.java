@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.auth.KeyGenerator;
-import dev.sluice.cli.Main;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
@@ -13,15 +12,10 @@ import dev.sluice.testkit.Http;
 import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.TestCluster;
 import io.vertx.core.Vertx;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -207,21 +201,6 @@ class EtcdConfigSourceTest {
 
   /** Runs the CLI; {stdout, stderr, exit code}. */
   static String[] run(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
-    StringWriter err = new StringWriter();
-    PrintStream savedOut = System.out;
-    PrintStream savedErr = System.err;
-    int code;
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
-      code = Main.commandLine().setErr(new PrintWriter(err, true)).execute(args);
-    } finally {
-      System.setOut(savedOut);
-      System.setErr(savedErr);
-    }
-    return new String[] {out.toString(StandardCharsets.UTF_8), errBytes.toString(StandardCharsets.UTF_8) + err,
-        Integer.toString(code)};
+    return dev.sluice.testkit.Cli.run(args);
   }
 }
