@@ -142,11 +142,7 @@ public final class RateLimiter {
    */
   public Admission admit(String tenant, Limits credentialLimits, String credentialName, String model,
       long estimatedTokens) {
-    Objects.requireNonNull(tenant, "tenant");
-    Objects.requireNonNull(model, "model");
-    if (estimatedTokens < 0) {
-      throw new IllegalArgumentException("estimatedTokens " + estimatedTokens + " is negative");
-    }
+    checkArguments(tenant, model, estimatedTokens);
     LimitSettings current = settings;
     Limits tenantLimits = credentialLimits != null ? credentialLimits : current.forTenant(tenant);
     Limits modelLimits = current.forModel(model);
@@ -155,8 +151,7 @@ public final class RateLimiter {
     }
     Attempt attempt = new Attempt(estimatedTokens, clockMillis.getAsLong(), localBuckets);
     Limited limited = attempt.check(Scope.TENANT, tenant, tenantLimits,
-        credentialLimits != null ? (credentialName == null ? "the credential's limits" : credentialName + " limits")
-            : current.tenantPath(tenant));
+        tenantPath(current, tenant, credentialLimits, credentialName));
     if (limited == null) {
       limited = attempt.check(Scope.MODEL, model, modelLimits, LimitSettings.modelPath(model));
     }
@@ -180,19 +175,14 @@ public final class RateLimiter {
       return CompletableFuture.completedFuture(admit(tenant, credentialLimits, credentialName, model,
           estimatedTokens));
     }
-    Objects.requireNonNull(tenant, "tenant");
-    Objects.requireNonNull(model, "model");
-    if (estimatedTokens < 0) {
-      throw new IllegalArgumentException("estimatedTokens " + estimatedTokens + " is negative");
-    }
+    checkArguments(tenant, model, estimatedTokens);
     LimitSettings current = settings;
     Limits tenantLimits = credentialLimits != null ? credentialLimits : current.forTenant(tenant);
     Limits modelLimits = current.forModel(model);
     if (!tenantLimits.any() && !modelLimits.any()) {
       return CompletableFuture.completedFuture(UNLIMITED);
     }
-    String tenantPath = credentialLimits != null
-        ? (credentialName == null ? "the credential's limits" : credentialName + " limits") : current.tenantPath(tenant);
+    String tenantPath = tenantPath(current, tenant, credentialLimits, credentialName);
     List<SharedLimitStore.Take> takes = new ArrayList<>(4);
     List<Check> checks = new ArrayList<>(4);
     addBuckets(takes, checks, Scope.TENANT, tenant, tenantLimits, tenantPath, estimatedTokens);
@@ -208,6 +198,21 @@ public final class RateLimiter {
       return admitShared(sharedStore, results, checks, tenant, tenantLimits, model, modelLimits, estimatedTokens,
           () -> admit(tenant, credentialLimits, credentialName, model, estimatedTokens));
     });
+  }
+
+  private static void checkArguments(String tenant, String model, long estimatedTokens) {
+    Objects.requireNonNull(tenant, "tenant");
+    Objects.requireNonNull(model, "model");
+    if (estimatedTokens < 0) {
+      throw new IllegalArgumentException("estimatedTokens " + estimatedTokens + " is negative");
+    }
+  }
+
+  /** Where the tenant's limits come from, for messages: the credential, or the config path. */
+  private static String tenantPath(LimitSettings current, String tenant, Limits credentialLimits,
+      String credentialName) {
+    if (credentialLimits == null) return current.tenantPath(tenant);
+    return credentialName == null ? "the credential's limits" : credentialName + " limits";
   }
 
   /** One shared bucket of an async admission, to read its result with. */
