@@ -30,6 +30,23 @@ final class AdminApiRegistrar implements NodeRegistrar {
         added.path("state").asText(null), added.path("reason").asText(null));
   }
 
+  /**
+   * Asks the running gateway {@code gateway} (called {@code who} in messages) for its nodes first, for modes that
+   * change a config it reads: it must answer (it is what turns the node READY) and must not have the node's id or URL.
+   *
+   * @param unchanged what the refusal adds when the gateway does not answer (what was left alone, and the fix)
+   */
+  static void refuseDuplicatesOnRunning(AdminClient gateway, NodeRequest node, String who, String unchanged)
+      throws IOException, InterruptedException {
+    JsonNode running;
+    try {
+      running = gateway.nodes();
+    } catch (AdminClient.Unreachable e) {
+      throw new OnboardException(e.getMessage() + "; " + unchanged);
+    }
+    refuseDuplicates(running, node, who + " at " + gateway.base());
+  }
+
   /** Refuses {@code node} when {@code GET /admin/nodes}'s answer has its id or URL. */
   static void refuseDuplicates(JsonNode adminNodes, NodeRequest node, String where) {
     for (JsonNode n : adminNodes.path("nodes")) {

@@ -3,7 +3,6 @@ package dev.sluice.onboard;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
@@ -54,14 +53,9 @@ final class ConfigFileRegistrar implements NodeRegistrar {
 
   @Override
   public Registration register(NodeRequest node) throws IOException, InterruptedException, ConfigException {
-    JsonNode running;
-    try {
-      running = gateway.nodes();
-    } catch (AdminClient.Unreachable e) {
-      throw new OnboardException(e.getMessage() + "; " + file + " was not changed (start the gateway with `sluice "
-          + "serve --config " + file + "`, or give --gateway URL when it listens elsewhere)");
-    }
-    AdminApiRegistrar.refuseDuplicates(running, node, "the running gateway at " + gateway.base());
+    AdminApiRegistrar.refuseDuplicatesOnRunning(gateway, node, "the running gateway", file + " was not changed "
+        + "(start the gateway with `sluice serve --config " + file + "`, or give --gateway URL when it listens "
+        + "elsewhere)");
     Path real = file.toRealPath(); // a symlinked config is changed where it really lives
     for (int i = 0; i < ATTEMPTS; i++) {
       byte[] before = Files.readAllBytes(real);

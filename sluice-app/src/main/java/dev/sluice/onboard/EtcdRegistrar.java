@@ -1,6 +1,6 @@
 package dev.sluice.onboard;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
@@ -29,16 +29,10 @@ final class EtcdRegistrar implements NodeRegistrar {
 
   @Override
   public Registration register(NodeRequest node) throws IOException, InterruptedException, ConfigException {
-    JsonNode running;
-    try {
-      running = gateway.nodes();
-    } catch (AdminClient.Unreachable e) {
-      throw new OnboardException(e.getMessage() + "; etcd was not changed (give --gateway the URL of a running "
-          + "replica: onboard follows the node there until it is READY)");
-    }
-    AdminApiRegistrar.refuseDuplicates(running, node, "the running replica at " + gateway.base());
+    AdminApiRegistrar.refuseDuplicatesOnRunning(gateway, node, "the running replica", "etcd was not changed (give "
+        + "--gateway the URL of a running replica: onboard follows the node there until it is READY)");
     String[] provider = new String[1];
-    long revision = store.update(root -> {
+    long revision = store.update(root -> { // the store validates the result before it writes
       SluiceConfig current;
       try {
         current = ConfigLoader.parse(root.toString(), target());
@@ -46,20 +40,8 @@ final class EtcdRegistrar implements NodeRegistrar {
         throw new OnboardException("the config in etcd is invalid (" + String.join("; ", e.problems())
             + "); fix it with sluice config pull / push first");
       }
-      if (current.node(node.id()).isPresent()) {
-        throw new OnboardException("etcd already has a node " + node.id() + "; give another --id");
-      }
-      if (current.model(node.model()).isEmpty()) {
-        throw new OnboardException(ConfigEdits.notConfigured(current, node.model(), target()));
-      }
-      com.fasterxml.jackson.databind.node.ObjectNode next = ConfigEdits.withNode(root, current, node);
-      try {
-        provider[0] = ConfigLoader.parse(next.toString(), target()).node(node.id()).map(n -> n.provider())
-            .orElse("?");
-      } catch (ConfigException e) {
-        throw new OnboardException("the config with node " + node.id() + " would be invalid: "
-            + String.join("; ", e.problems()));
-      }
+      ObjectNode next = ConfigEdits.withNode(root, current, node); // refuses a duplicate or an unserved model
+      provider[0] = current.model(node.model()).orElseThrow().provider();
       return next;
     });
     return new Registration(provider[0], "written to etcd at revision " + revision
