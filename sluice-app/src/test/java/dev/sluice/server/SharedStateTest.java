@@ -61,6 +61,12 @@ class SharedStateTest {
     return Http.send(b.build());
   }
 
+  /** The default cache settings, with qwen3:32b's answers cached (and served) at every level. */
+  private static CacheSettings cachingQwen() {
+    CacheSettings d = CacheSettings.defaults();
+    return new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(), Set.of("qwen3:32b"));
+  }
+
   private static SharedSettings shared(RedisServer redis) {
     return SharedSettings.redis(URI.create(redis.url()));
   }
@@ -148,9 +154,7 @@ class SharedStateTest {
     KeyFile.write(keys, KeyFile.read(keys).with(a.key()).with(b.key()));
     String keyA = SecretLedger.secret(a.secret());
     String keyB = SecretLedger.secret(b.secret());
-    CacheSettings d = CacheSettings.defaults();
-    CacheSettings cacheModel = new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(),
-        Set.of("qwen3:32b"));
+    CacheSettings cacheModel = cachingQwen();
     try (RedisServer redis = RedisServer.start();
         TestCluster nodes = new TestCluster().auth(new AuthSettings(AuthMode.TOKENS, keys, null)).cache(cacheModel)
             .node("a", GpuProfile.A10, "qwen3:32b", 0)) {
@@ -162,7 +166,7 @@ class SharedStateTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> redis.keys("sluice:c:*").size() == 1);
         assertThat(redis.keys("sluice:c:*").get(0)).startsWith("sluice:c:team-a\n");
         long ttl = Long.parseLong(redis.command("PTTL", redis.keys("sluice:c:*").get(0)));
-        assertThat(ttl).as("kept for the stale TTL").isBetween(1L, d.staleTtl().toMillis());
+        assertThat(ttl).as("kept for the stale TTL").isBetween(1L, cacheModel.staleTtl().toMillis());
         long calls = nodes.sim("a").stats().count("/v1/chat/completions");
 
         HttpResponse<String> second = chat(r2, CHAT, keyA);
@@ -190,9 +194,7 @@ class SharedStateTest {
 
   @Test
   void aPurgeOnOneReplicaAlsoEmptiesTheSharedCacheSoNoReplicaServesThePurgedAnswer() throws Exception {
-    CacheSettings d = CacheSettings.defaults();
-    CacheSettings cacheModel = new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(),
-        Set.of("qwen3:32b"));
+    CacheSettings cacheModel = cachingQwen();
     try (RedisServer redis = RedisServer.start();
         TestCluster nodes = new TestCluster().cache(cacheModel).node("a", GpuProfile.A10, "qwen3:32b", 0)) {
       SluiceConfig config = nodes.config().withShared(shared(redis));
@@ -222,9 +224,7 @@ class SharedStateTest {
 
   @Test
   void aPurgeOnOneReplicaEmptiesEveryReplicasLocalCacheAndReachesThemAgainAfterRedisReturns() throws Exception {
-    CacheSettings d = CacheSettings.defaults();
-    CacheSettings cacheModel = new CacheSettings(d.maxBytes(), d.maxEntryBytes(), d.freshTtl(), d.staleTtl(),
-        Set.of("qwen3:32b"));
+    CacheSettings cacheModel = cachingQwen();
     try (RedisServer redis = RedisServer.start();
         TestCluster nodes = new TestCluster().cache(cacheModel).node("a", GpuProfile.A10, "qwen3:32b", 0)) {
       SluiceConfig config = nodes.config().withShared(shared(redis));

@@ -7,6 +7,7 @@ import dev.sluice.auth.KeyGenerator;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
+import dev.sluice.testkit.Closer;
 import dev.sluice.testkit.EtcdCluster;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.LogCapture;
@@ -20,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,7 +33,7 @@ class EtcdConfigSourceTest {
 
   @TempDir Path dir;
   private final Vertx simVertx = Vertx.vertx();
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final Closer toClose = new Closer();
   private EtcdCluster etcd;
   private SimNode node;
   private String url;
@@ -50,19 +50,12 @@ class EtcdConfigSourceTest {
 
   @AfterEach
   void tearDown() {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      try {
-        toClose.get(i).close();
-      } catch (Exception e) {
-        // keep closing the rest
-      }
-    }
+    toClose.close();
     TestCluster.await(simVertx.close());
   }
 
   private <T extends AutoCloseable> T closing(T c) {
-    toClose.add(c);
-    return c;
+    return toClose.add(c);
   }
 
   @Test

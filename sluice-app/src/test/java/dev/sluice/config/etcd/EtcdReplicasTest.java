@@ -7,6 +7,7 @@ import dev.sluice.health.NodeState;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
+import dev.sluice.testkit.Closer;
 import dev.sluice.testkit.EtcdCluster;
 import dev.sluice.testkit.TestCluster;
 import io.vertx.core.Vertx;
@@ -34,24 +35,17 @@ class EtcdReplicasTest {
 
   @TempDir Path dir;
   private final Vertx simVertx = Vertx.vertx();
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final Closer toClose = new Closer();
   private long marker = 100;
 
   @AfterEach
   void tearDown() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      try {
-        toClose.get(i).close();
-      } catch (Exception e) {
-        // keep closing the rest
-      }
-    }
+    toClose.close();
     TestCluster.await(simVertx.close());
   }
 
   private <T extends AutoCloseable> T closing(T c) {
-    toClose.add(c);
-    return c;
+    return toClose.add(c);
   }
 
   /** A node's answer: 200 and not the degradation ladder's static reply. */
