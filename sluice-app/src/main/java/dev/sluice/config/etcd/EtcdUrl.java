@@ -87,11 +87,6 @@ public record EtcdUrl(List<URI> endpoints, String prefix) {
     return prefix + "/";
   }
 
-  /** The endpoints as {@code host:port, host:port}, for messages. */
-  public String endpointList() {
-    return String.join(", ", endpoints.stream().map(u -> u.getHost() + ":" + u.getPort()).toList());
-  }
-
   @Override
   public String toString() {
     return SCHEME + String.join(",", endpoints.stream().map(u -> u.getRawAuthority()).toList()) + prefix;
