@@ -160,6 +160,19 @@ public final class SluiceMetrics {
   private final Set<String> degradationGauges = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, Counter> smallCounters = new ConcurrentHashMap<>();
 
+  /** The counter {@code name} with one label (a small, fixed set of values), registered on first use. */
+  private Counter counter(String name, String description, String label, String value) {
+    return smallCounters.computeIfAbsent(name + '|' + value, k -> Counter.builder(name).description(description)
+        .tag(label, value).register(registry));
+  }
+
+  /** The counter {@code name} with two labels (small, fixed sets of values), registered on first use. */
+  private Counter counter(String name, String description, String label1, String value1, String label2,
+      String value2) {
+    return smallCounters.computeIfAbsent(name + '|' + value1 + '|' + value2, k -> Counter.builder(name)
+        .description(description).tags(label1, value1, label2, value2).register(registry));
+  }
+
   /**
    * Registers the degradation and cache gauges: level per configured model and for the cluster (0 normal, 1 cache,
    * 2 downgrade, 3 static), the error ratio each level is decided on, cache lookups by result, entries and bytes.
@@ -221,16 +234,14 @@ public final class SluiceMetrics {
   /** A degradation level change of a model or of the cluster ({@code scope}). */
   public void degradationTransition(String scope, String toLevel) {
     String s = CLUSTER.equals(scope) ? CLUSTER : modelLabel(scope);
-    smallCounters.computeIfAbsent("dt|" + s + '|' + toLevel, k -> Counter.builder(DEGRADATION_TRANSITIONS)
-        .description("Degradation level changes by scope and new level").tags("scope", s, "to", toLevel)
-        .register(registry)).increment();
+    counter(DEGRADATION_TRANSITIONS, "Degradation level changes by scope and new level", "scope", s, "to", toLevel)
+        .increment();
   }
 
   /** A request refused by a rate limit; scope tenant|model, kind requests|tokens|concurrent (bounded values). */
   public void rateLimited(String scope, String kind) {
-    smallCounters.computeIfAbsent("rl|" + scope + '|' + kind, k -> Counter.builder(RATE_LIMITED)
-        .description("Requests refused by a rate limit, by scope and kind").tags("scope", scope, "kind", kind)
-        .register(registry)).increment();
+    counter(RATE_LIMITED, "Requests refused by a rate limit, by scope and kind", "scope", scope, "kind", kind)
+        .increment();
   }
 
   /**
@@ -238,16 +249,14 @@ public final class SluiceMetrics {
    * values are a fixed set, never the credential.
    */
   public void authFailure(String reason) {
-    smallCounters.computeIfAbsent("af|" + reason, k -> Counter.builder(AUTH_FAILURES)
-        .description("Requests refused for a missing, invalid or insufficient credential, by reason")
-        .tag("reason", reason).register(registry)).increment();
+    counter(AUTH_FAILURES, "Requests refused for a missing, invalid or insufficient credential, by reason", "reason",
+        reason).increment();
   }
 
   /** A context-window guard decision other than "fits": rejected, overflow, capped. */
   public void contextGuard(String result) {
-    smallCounters.computeIfAbsent("cg|" + result, k -> Counter.builder(CONTEXT_GUARD)
-        .description("Context-window guard decisions: rejected, routed to the overflow model, max_tokens capped")
-        .tag("result", result).register(registry)).increment();
+    counter(CONTEXT_GUARD, "Context-window guard decisions: rejected, routed to the overflow model, max_tokens "
+        + "capped", "result", result).increment();
   }
 
   /** The label value for a client-supplied model name. */
@@ -275,9 +284,8 @@ public final class SluiceMetrics {
       if (r.completionTokens() > 0) m.tokens(1).increment(r.completionTokens());
     }
     if (r.attempts() > 1) {
-      smallCounters.computeIfAbsent("rt|" + model, k -> Counter.builder(RETRIES)
-          .description("Upstream attempts beyond the first, by model requested").tag("model", model)
-          .register(registry)).increment(r.attempts() - 1);
+      counter(RETRIES, "Upstream attempts beyond the first, by model requested", "model", model)
+          .increment(r.attempts() - 1);
     }
   }
 
@@ -370,9 +378,8 @@ public final class SluiceMetrics {
   }
 
   private Counter tokens(String model, String direction) {
-    return smallCounters.computeIfAbsent("tk|" + model + '|' + direction, k -> Counter.builder(TOKENS)
-        .description("Tokens processed by nodes (their usage report, else Sluice's estimate of the prompt), by model "
-            + "requested and direction").tags("model", model, "direction", direction).register(registry));
+    return counter(TOKENS, "Tokens processed by nodes (their usage report, else Sluice's estimate of the prompt), by "
+        + "model requested and direction", "model", model, "direction", direction);
   }
 
   private Timer histogram(String name, String label, String value, Duration[] buckets, String description) {
@@ -478,16 +485,14 @@ public final class SluiceMetrics {
 
   /** A call for {@code use} ("limits" or "cache") went to local state instead of the shared store. */
   public void sharedStoreFallback(String use) {
-    smallCounters.computeIfAbsent("ssf|" + use, k -> Counter.builder(SHARED_STORE_FALLBACKS)
-        .description("Calls answered from local state because the shared store was down, slow or failing, by use")
-        .tag("use", use).register(registry)).increment();
+    counter(SHARED_STORE_FALLBACKS, "Calls answered from local state because the shared store was down, slow or "
+        + "failing, by use", "use", use).increment();
   }
 
   /** A lookup in the shared cache tier: "hit" or "miss". */
   public void sharedCacheLookup(String result) {
-    smallCounters.computeIfAbsent("scl|" + result, k -> Counter.builder(SHARED_CACHE_LOOKUPS)
-        .description("Lookups in the shared cache tier after a local miss, by result")
-        .tag("result", result).register(registry)).increment();
+    counter(SHARED_CACHE_LOOKUPS, "Lookups in the shared cache tier after a local miss, by result", "result", result)
+        .increment();
   }
 
   // ------------------------------------------------------------------ config source (etcd, issue "config centre")
