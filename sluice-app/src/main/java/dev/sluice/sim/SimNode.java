@@ -293,6 +293,11 @@ public final class SimNode {
       control(request);
       return;
     }
+    if (nodeFaults.isOn(SimFault.Kind.REFUSE_CONNECTIONS)) {
+      // the listener closes asynchronously: a keep-alive connection opened before must not answer meanwhile
+      request.connection().close();
+      return;
+    }
     if (nodeFaults.isOn(SimFault.Kind.BLACK_HOLE)) {
       return; // accepted, never answered
     }
