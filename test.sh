@@ -27,8 +27,19 @@ done
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  # As root the commands run as they are; otherwise through sudo. The variable goes through `env`: written as
+  # `$SUDO DEBIAN_FRONTEND=… apt-get`, an empty $SUDO (root) would run the assignment as a command (exit 127).
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null; then
+      echo "test.sh: missing Debian packages: ${missing[*]}; run as root or install them first:" \
+        "apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+    as_root=(sudo)
+  fi
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 exec mvn -B -Dstyle.color=never verify "$@"
