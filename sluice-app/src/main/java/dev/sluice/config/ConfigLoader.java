@@ -451,7 +451,7 @@ public final class ConfigLoader {
       if (n != null && isArray(n, "admin.allowNodeNetworks")) {
         for (int i = 0; i < n.size(); i++) {
           String v = n.get(i).isTextual() ? n.get(i).asText() : null;
-          if (v != null && CIDR.matcher(v).matches() && dev.sluice.server.NodeAddresses.validCidr(v)) nets.add(v);
+          if (v != null && CIDR.matcher(v).matches() && dev.sluice.upstream.AddressPolicy.validCidr(v)) nets.add(v);
           else problem("admin.allowNodeNetworks[" + i + "]", show(n.get(i)) + " is not a CIDR range like "
               + "\"169.254.0.0/16\"");
         }

@@ -13,6 +13,7 @@ import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.NodeView;
 import dev.sluice.support.Json;
+import dev.sluice.upstream.AddressPolicy;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.function.Consumer;
@@ -316,9 +317,9 @@ final class AdminApi {
       String providerName = provider.name();
       java.util.List<String> allowed = c.admin().allowNodeNetworks();
       vertx.executeBlocking(() -> {
-        String why = NodeAddresses.problem(spec.root().toString(), allowed, NodeAddresses::resolve);
+        String why = AddressPolicy.problem(spec.root().toString(), allowed, AddressPolicy.Resolver.SYSTEM);
         if (why == null && spec.metricsUrl() != null) {
-          why = NodeAddresses.problem(spec.metricsUrl().toString(), allowed, NodeAddresses::resolve);
+          why = AddressPolicy.problem(spec.metricsUrl().toString(), allowed, AddressPolicy.Resolver.SYSTEM);
         }
         return why;
       }, false).onComplete(ar -> {
