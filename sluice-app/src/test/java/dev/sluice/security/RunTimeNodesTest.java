@@ -1,0 +1,144 @@
+package dev.sluice.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
+import dev.sluice.auth.AuthMode;
+import dev.sluice.auth.KeyGenerator;
+import dev.sluice.config.AdminSettings;
+import dev.sluice.config.ApiKind;
+import dev.sluice.config.AuthSettings;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.ProviderSpec;
+import dev.sluice.config.RepairAction;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.UpstreamTls;
+import dev.sluice.health.NodeState;
+import dev.sluice.sim.GpuProfile;
+import dev.sluice.sim.SimNode;
+import dev.sluice.sim.SimOptions;
+import dev.sluice.support.Json;
+import dev.sluice.testkit.TestCerts;
+import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.AddressPolicy;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nodes added through the running gateway's admin API: they cannot carry a repair command or webhook (which would run
+ * with the gateway's rights), cannot point at a metadata address hidden in an IPv6 form, and keep talking to the
+ * address that was checked when they were added, whatever their name resolves to later (DNS rebinding).
+ */
+class RunTimeNodesTest {
+  static final String ADMIN_TOKEN = GatewayTokensTest.ADMIN_TOKEN;
+  /** A name no real DNS answers: only the injected resolver knows it. */
+  static final String REBINDING_NAME = "gpu.rebind.test";
+  @TempDir Path dir;
+
+  private TestCluster cluster() {
+    return new TestCluster().auth(new AuthSettings(AuthMode.TOKENS, dir.resolve("keys.json"), null))
+        .admin(AdminSettings.defaults().withToken(KeyGenerator.sha256Hex(ADMIN_TOKEN)))
+        .node("a", GpuProfile.A10, "qwen3:32b", 0);
+  }
+
+  /** A gateway token for the chat requests. */
+  private String token() throws Exception {
+    return GatewayTokensTest.key(dir.resolve("keys.json"), "acme", Set.of(), null, null).secret();
+  }
+
+  private static HttpResponse<String> addNode(TestCluster c, String json) {
+    return Calls.post(c.url("/admin/nodes"), json, Calls.bearer(ADMIN_TOKEN));
+  }
+
+  private static JsonNode error(HttpResponse<String> r) throws Exception {
+    return Json.MAPPER.readTree(r.body()).path("error");
+  }
+
+  /** A loopback port nothing listens on: connections are refused, so a node there turns DEGRADED. */
+  private static int closedPort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void aRepairCommandOrWebhookSentThroughTheAdminApiIsRefusedAndNeverRuns() throws Exception {
+    Path pwned = dir.resolve("pwned");
+    Path controlRan = dir.resolve("control-repair-ran");
+    AtomicInteger webhookCalls = new AtomicInteger();
+    HttpServer webhook = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    webhook.createContext("/", ex -> {
+      webhookCalls.incrementAndGet();
+      ex.sendResponseHeaders(204, -1);
+      ex.close();
+    });
+    webhook.start();
+    int closed = closedPort();
+    try (TestCluster c = cluster().start()) {
+      String hookUrl = "http://127.0.0.1:" + webhook.getAddress().getPort() + "/hook";
+      HttpResponse<String> command = addNode(c, "{\"id\":\"evil-cmd\",\"baseUrl\":\"http://127.0.0.1:" + closed
+          + "\",\"model\":\"qwen3:32b\",\"repair\":{\"command\":\"touch " + pwned + "\"}}");
+      HttpResponse<String> hook = addNode(c, "{\"id\":\"evil-hook\",\"baseUrl\":\"http://127.0.0.1:" + closed
+          + "\",\"model\":\"qwen3:32b\",\"repair\":{\"webhook\":\"" + hookUrl + "\"}}");
+      for (HttpResponse<String> r : List.of(command, hook)) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(error(r).path("param").asText()).isEqualTo("repair");
+        assertThat(error(r).path("message").asText()).contains("run with the gateway's rights")
+            .contains("config file or etcd").contains("docs/security.md");
+      }
+      assertThat(c.gateway.registry().get("evil-cmd")).isNull();
+      assertThat(c.gateway.registry().get("evil-hook")).isNull();
+
+      // the same repair from the operator's config runs when its node turns DEGRADED: by the time it has run, the
+      // refused ones would have run too
+      SluiceConfig base = c.config();
+      List<ProviderSpec> providers = new ArrayList<>();
+      for (ProviderSpec p : base.providers()) {
+        List<NodeSpec> nodes = new ArrayList<>(p.nodes());
+        nodes.add(new NodeSpec("control", URI.create("http://127.0.0.1:" + closed),
+            URI.create("http://127.0.0.1:" + closed + "/v1"), ApiKind.OLLAMA, "A10", null, Map.of(), null, p.name(),
+            new RepairAction("touch " + controlRan, null)));
+        providers.add(new ProviderSpec(p.name(), p.models(), nodes));
+      }
+      c.configs.swap(base.withProviders(providers));
+      await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(controlRan));
+      assertThat(c.gateway.registry().get("control").health().state()).isNotEqualTo(NodeState.READY);
+      await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+          .until(() -> !Files.exists(pwned) && webhookCalls.get() == 0);
+      assertThat(c.gateway.registry().get("evil-cmd")).isNull();
+    } finally {
+      webhook.stop(0);
+    }
+  }
+
+  @Test
+  void nodeUrlsHidingAMetadataAddressInAnIpv6FormOrANumericSpellingAreRefused() throws Exception {
+    try (TestCluster c = cluster().start()) {
+      for (String url : List.of("http://[::169.254.169.254]:80", "http://[64:ff9b::a9fe:a9fe]:80",
+          "http://[::ffff:0:169.254.169.254]", "http://[2002:a9fe:a9fe::1]", "http://[64:ff9b:1::a9fe:a9fe]",
+          "http://2852039166/", "http://169.254.43518/")) {
+        HttpResponse<String> r = addNode(c, "{\"id\":\"evil\",\"baseUrl\":\"" + url + "\",\"model\":\"qwen3:32b\"}");
+        assertThat(r.statusCode()).as(url + " " + r.body()).isEqualTo(400);
+        assertThat(error(r).path("message").asText()).as(url).containsAnyOf("169.254.169.254", "four decimal numbers",
+            "no valid host");
+      }
+      assertThat(c.gateway.registry().get("evil")).isNull();
+    }
+  }
+}
