@@ -52,6 +52,9 @@ final class AdminApi {
       "labels", "apiKey", "provider", "model");
   static final java.util.List<String> DEGRADATION_FIELDS = java.util.List.of("level", "model");
   private static final java.util.List<String> NODE_ACTIONS = java.util.List.of("drain", "undrain", "probe");
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminApi.class);
+  /** Resolves the host names of nodes added at run time; the system's DNS unless a test injects one. */
+  private volatile AddressPolicy.Resolver resolver = AddressPolicy.Resolver.SYSTEM;
 
   AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
       Consumer<String> probeNow, Protections protections, AccessControl access,
@@ -98,6 +101,11 @@ final class AdminApi {
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_CONFIG, "this gateway's config is shared "
         + "through etcd (" + url + "); a change made on one replica would not reach the others: use " + instead, null);
     return true;
+  }
+
+  /** Replaces the resolver of run-time nodes' host names (tests: a name that resolves elsewhere later). */
+  void addressResolver(AddressPolicy.Resolver resolver) {
+    this.resolver = java.util.Objects.requireNonNull(resolver, "resolver");
   }
 
   /** The console's state, event stream and routing switch. */
@@ -308,8 +316,9 @@ final class AdminApi {
    * {@code POST /admin/nodes} {@code {"id": "gpu-9", "baseUrl": "http://10.0.0.9:11434", "api": "ollama", "gpuType":
    * "A10", "provider": "qwen"}} (or {@code "model": "qwen3:32b"} instead of provider): validated like a node in the
    * config file, without {@code repair} (commands and webhooks run with the gateway's rights: config file or etcd
-   * only), and its address must pass the {@link AddressPolicy}. The node joins the provider's rotation once probed
-   * READY and stays across config reloads until the gateway restarts.
+   * only). Its host names are resolved once, every address is checked against the {@link AddressPolicy}, and the node
+   * connects to the checked address from then on. The node joins the provider's rotation once probed READY and stays
+   * across config reloads until the gateway restarts.
    */
   private void addNode(HttpServerRequest req) {
     req.body().onSuccess(body -> {
@@ -350,30 +359,51 @@ final class AdminApi {
         return;
       }
       String providerName = provider.name();
-      java.util.List<String> allowed = c.admin().allowNodeNetworks();
-      vertx.executeBlocking(() -> {
-        String why = AddressPolicy.problem(spec.root().toString(), allowed, AddressPolicy.Resolver.SYSTEM);
-        if (why == null && spec.metricsUrl() != null) {
-          why = AddressPolicy.problem(spec.metricsUrl().toString(), allowed, AddressPolicy.Resolver.SYSTEM);
-        }
-        return why;
-      }, false).onComplete(ar -> {
-        String why = ar.succeeded() ? ar.result() : "could not be checked (" + ar.cause().getMessage() + ")";
-        if (why != null) {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: " + why,
-              "baseUrl");
+      AddressPolicy policy = new AddressPolicy(c.admin().allowNodeNetworks(), resolver);
+      vertx.executeBlocking(() -> checkAddresses(policy, spec), false).onComplete(ar -> {
+        if (ar.failed()) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: could not be "
+              + "checked (" + ar.cause().getMessage() + ")", "baseUrl");
           return;
         }
-        configs.amend(cfg -> withNode(cfg, providerName, spec));
+        Checked checked = ar.result();
+        if (checked.problem != null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
+              "node." + checked.field + ": " + checked.problem, checked.field);
+          return;
+        }
+        dev.sluice.config.NodeSpec pinned = spec.withPinnedAddresses(checked.pins);
+        configs.amend(cfg -> withNode(cfg, providerName, pinned));
         NodeEntry e = registry.get(spec.id());
         if (e == null) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL, "the node was not added", null);
           return;
         }
+        log.info("node {} added through the admin API at {}{}", spec.id(), spec.root(), checked.pins.isEmpty() ? ""
+            : "; connections go to the addresses checked now: " + checked.pins);
         probeNow.accept(spec.id());
         Responses.json(req.response(), 201, node(e, registry.nowMillis()).toString());
       });
     });
+  }
+
+  /** The outcome of checking a new node's URLs: the addresses to pin by host name, or the field at fault and why. */
+  private record Checked(java.util.Map<String, java.net.InetAddress> pins, String field, String problem) {}
+
+  /** Checks the node's baseUrl and metricsUrl with {@code policy} (resolving their names: blocking). */
+  private static Checked checkAddresses(AddressPolicy policy, dev.sluice.config.NodeSpec spec) {
+    java.util.Map<String, java.net.InetAddress> pins = new java.util.LinkedHashMap<>();
+    java.util.Map<String, java.net.URI> urls = new java.util.LinkedHashMap<>();
+    urls.put("baseUrl", spec.root());
+    if (spec.metricsUrl() != null) urls.put("metricsUrl", spec.metricsUrl());
+    for (var u : urls.entrySet()) {
+      String host = u.getValue().getHost() == null ? "" : u.getValue().getHost().toLowerCase(java.util.Locale.ROOT);
+      if (pins.containsKey(host)) continue; // one resolution per name: both URLs reach the same checked address
+      AddressPolicy.Verdict v = policy.check(u.getValue().toString());
+      if (!v.allowed()) return new Checked(java.util.Map.of(), u.getKey(), v.problem());
+      if (v.named()) pins.put(v.host(), v.address());
+    }
+    return new Checked(pins, null, null);
   }
 
   /** {@code cfg} with {@code node} added to provider {@code providerName}; unchanged if that no longer applies. */

@@ -138,7 +138,84 @@ class RunTimeNodesTest {
         assertThat(error(r).path("message").asText()).as(url).containsAnyOf("169.254.169.254", "four decimal numbers",
             "no valid host");
       }
+      HttpResponse<String> metrics = addNode(c, "{\"id\":\"evil\",\"baseUrl\":\"" + c.sim("a").baseUrl()
+          + "\",\"metricsUrl\":\"http://[::169.254.169.254]/latest/meta-data/\",\"model\":\"qwen3:32b\"}");
+      assertThat(metrics.statusCode()).isEqualTo(400);
+      assertThat(error(metrics).path("param").asText()).isEqualTo("metricsUrl");
+      assertThat(error(metrics).path("message").asText()).startsWith("node.metricsUrl:").contains("169.254.169.254");
       assertThat(c.gateway.registry().get("evil")).isNull();
+    }
+  }
+
+  @Test
+  void aNodeAddedAtRunTimeKeepsTalkingToTheAddressCheckedWhenItWasAddedAfterItsNameResolvesToMetadata()
+      throws Exception {
+    AtomicInteger lookups = new AtomicInteger();
+    AddressPolicy.Resolver rebinding = host -> {
+      if (!host.equals(REBINDING_NAME)) throw new UnknownHostException(host);
+      String now = lookups.getAndIncrement() == 0 ? "127.0.0.1" : "169.254.169.254";
+      return new InetAddress[] {InetAddress.getByName(now)};
+    };
+    String token = token();
+    try (TestCluster c = cluster().nodeAddressResolver(rebinding).start()) {
+      SimNode extra = TestCluster.await(SimNode.start(c.simVertx,
+          SimOptions.defaults().withId("extra").withModels("qwen3:32b").withTimeScale(0)));
+      int port = URI.create(extra.baseUrl()).getPort();
+      String url = "http://" + REBINDING_NAME + ":" + port;
+      HttpResponse<String> r = addNode(c, "{\"id\":\"extra\",\"baseUrl\":\"" + url + "\",\"api\":\"ollama\","
+          + "\"gpuType\":\"A10\",\"metricsUrl\":\"" + url + "/metrics\",\"model\":\"qwen3:32b\"}");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+      assertThat(lookups).as("resolved once, when added").hasValue(1);
+      assertThat(c.gateway.registry().get("extra").spec().pinnedAddresses())
+          .containsOnlyKeys(REBINDING_NAME);
+
+      // probes, warm-up and the generation probe reach the checked address: the node turns READY
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          c.gateway.registry().get("extra").health().state() == NodeState.READY);
+      // the data path too (node a drained, so extra answers)
+      assertThat(Calls.post(c.url("/admin/nodes/a/drain"), "", Calls.bearer(ADMIN_TOKEN)).statusCode())
+          .isEqualTo(200);
+      HttpResponse<String> chat = Calls.post(c.url("/v1/chat/completions"), GatewayTokensTest.CHAT,
+          Calls.bearer(token));
+      assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+      assertThat(chat.headers().firstValue("x-sluice-node")).hasValue("extra");
+      assertThat(extra.lastGenerationHeaders().get("host")).as("the Host header keeps the name")
+          .isEqualTo(REBINDING_NAME + ":" + port);
+      // and the /api/ps aggregation
+      long ps = extra.stats().count("/api/ps");
+      assertThat(Calls.get(c.url("/api/ps"), Calls.bearer(token)).statusCode()).isEqualTo(200);
+      assertThat(extra.stats().count("/api/ps")).isGreaterThan(ps);
+      assertThat(lookups).as("never resolved again").hasValue(1);
+      TestCluster.await(extra.close());
+    }
+  }
+
+  @Test
+  void anHttpsNodeAddedAtRunTimeIsReachedAtTheCheckedAddressWithItsNameInSniAndTheCertificateCheck()
+      throws Exception {
+    assertThat(TestCerts.opensslAvailable()).as("the openssl CLI (./test.sh installs it)").isTrue();
+    TestCerts certs = TestCerts.create(dir);
+    TestCerts.Pair named = certs.server(REBINDING_NAME, "DNS:" + REBINDING_NAME); // no IP in the certificate
+    AddressPolicy.Resolver dns = host -> {
+      if (!host.equals(REBINDING_NAME)) throw new UnknownHostException(host);
+      return new InetAddress[] {InetAddress.getByName("127.0.0.1")};
+    };
+    String token = token();
+    try (TestCluster c = cluster().upstreamTls(new UpstreamTls(certs.caCert, true)).nodeAddressResolver(dns).start()) {
+      SimNode tls = TestCluster.await(SimNode.start(c.simVertx, SimOptions.defaults().withId("tls")
+          .withModels("qwen3:32b").withTimeScale(0).withTls(named.cert(), named.key())));
+      int port = URI.create(tls.baseUrl()).getPort();
+      HttpResponse<String> r = addNode(c, "{\"id\":\"tls\",\"baseUrl\":\"https://" + REBINDING_NAME + ":" + port
+          + "\",\"api\":\"ollama\",\"gpuType\":\"A10\",\"model\":\"qwen3:32b\"}");
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          c.gateway.registry().get("tls").health().state() == NodeState.READY);
+      Calls.post(c.url("/admin/nodes/a/drain"), "{}", Calls.bearer(ADMIN_TOKEN));
+      HttpResponse<String> chat = Calls.post(c.url("/v1/chat/completions"), GatewayTokensTest.CHAT,
+          Calls.bearer(token));
+      assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+      assertThat(chat.headers().firstValue("x-sluice-node")).hasValue("tls");
+      TestCluster.await(tls.close());
     }
   }
 }
