@@ -52,6 +52,8 @@ final class AdminApi {
       "labels", "apiKey", "provider", "model");
   static final java.util.List<String> DEGRADATION_FIELDS = java.util.List.of("level", "model");
   private static final java.util.List<String> NODE_ACTIONS = java.util.List.of("drain", "undrain", "probe");
+  /** The field a config-loader problem of a node is about ({@code config: node.gpuType: …}): the error's param. */
+  private static final java.util.regex.Pattern NODE_PROBLEM_FIELD = java.util.regex.Pattern.compile("node\\.(\\w+)");
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminApi.class);
   /** Resolves the host names of nodes added at run time; the system's DNS unless a test injects one. */
   private volatile AddressPolicy.Resolver resolver = AddressPolicy.Resolver.SYSTEM;
@@ -354,8 +356,9 @@ final class AdminApi {
         spec = dev.sluice.config.ConfigLoader.parseNode(nodeJson, provider,
             c.nodes().stream().map(dev.sluice.config.NodeSpec::id).toList());
       } catch (dev.sluice.config.ConfigException e) {
+        java.util.regex.Matcher field = NODE_PROBLEM_FIELD.matcher(e.problems().get(0));
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, String.join("; ", e.problems()),
-            null);
+            field.find() ? field.group(1) : null);
         return;
       }
       String providerName = provider.name();

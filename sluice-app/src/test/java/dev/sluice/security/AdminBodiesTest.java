@@ -117,6 +117,8 @@ class AdminBodiesTest {
           + "\",\"model\":[\"qwen3:32b\"]}"), "model");
       refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"provider\":5}"), "provider");
       refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"id\":\"twice\"}"), "id");
+      refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"gpuType\":5}"), "gpuType");
+      refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"labels\":{\"rack\":7}}"), "labels");
       assertThat(c.gateway.registry().get("extra")).isNull();
 
       assertThat(overrides(c)).isEmpty();

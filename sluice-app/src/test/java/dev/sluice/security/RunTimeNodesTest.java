@@ -1,6 +1,7 @@
 package dev.sluice.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,8 @@ import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.AdminSettings;
 import dev.sluice.config.ApiKind;
 import dev.sluice.config.AuthSettings;
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.ProviderSpec;
 import dev.sluice.config.RepairAction;
@@ -125,6 +128,15 @@ class RunTimeNodesTest {
     } finally {
       webhook.stop(0);
     }
+  }
+
+  @Test
+  void theParserOfRunTimeNodesRefusesARepairActionToo() {
+    var json = Json.MAPPER.createObjectNode().put("id", "n").put("baseUrl", "http://10.0.0.9:11434");
+    json.putObject("repair").put("command", "touch /tmp/x");
+    assertThatThrownBy(() -> ConfigLoader.parseNode(json, new ProviderSpec("p", List.of(), List.of()), List.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("node.repair: repair commands and webhooks run with the gateway's rights");
   }
 
   @Test
