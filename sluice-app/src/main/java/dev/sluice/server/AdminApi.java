@@ -362,28 +362,29 @@ final class AdminApi {
         return;
       }
       String providerName = provider.name();
-      AddressPolicy policy = new AddressPolicy(c.admin().allowNodeNetworks(), resolver);
-      vertx.executeBlocking(() -> checkAddresses(policy, spec), false).onComplete(ar -> {
+      java.util.List<String> allowed = c.admin().allowNodeNetworks();
+      AddressPolicy.Resolver dns = resolver;
+      vertx.executeBlocking(() -> checkAddresses(new AddressPolicy(allowed, dns), spec), false).onComplete(ar -> {
         if (ar.failed()) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: could not be "
               + "checked (" + ar.cause().getMessage() + ")", "baseUrl");
           return;
         }
         Checked checked = ar.result();
-        if (checked.problem != null) {
+        if (checked.problem() != null) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
-              "node." + checked.field + ": " + checked.problem, checked.field);
+              "node." + checked.field() + ": " + checked.problem(), checked.field());
           return;
         }
-        dev.sluice.config.NodeSpec pinned = spec.withPinnedAddresses(checked.pins);
+        dev.sluice.config.NodeSpec pinned = spec.withPinnedAddresses(checked.pins());
         configs.amend(cfg -> withNode(cfg, providerName, pinned));
         NodeEntry e = registry.get(spec.id());
         if (e == null) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL, "the node was not added", null);
           return;
         }
-        log.info("node {} added through the admin API at {}{}", spec.id(), spec.root(), checked.pins.isEmpty() ? ""
-            : "; connections go to the addresses checked now: " + checked.pins);
+        log.info("node {} added through the admin API at {}{}", spec.id(), spec.root(), checked.pins().isEmpty() ? ""
+            : "; connections go to the addresses checked now: " + checked.pins());
         probeNow.accept(spec.id());
         Responses.json(req.response(), 201, node(e, registry.nowMillis()).toString());
       });

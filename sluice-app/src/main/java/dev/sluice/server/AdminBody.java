@@ -91,8 +91,10 @@ final class AdminBody {
       if (dup.find()) {
         throw new Refused(dup.group(1), "duplicate field " + quote(dup.group(1)) + ": send each field once");
       }
-      throw new Refused(null, "the body is not valid JSON (" + cut(String.valueOf(e.getOriginalMessage())) + "): "
-          + usage);
+      // where, not Jackson's text: that quotes the input, which may be anything (a pasted token)
+      var at = e.getLocation();
+      throw new Refused(null, "the body is not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
+          + ", column " + at.getColumnNr() + ")") + ": " + usage);
     } catch (java.io.IOException e) {
       throw new Refused(null, "the body could not be read: " + usage);
     }
