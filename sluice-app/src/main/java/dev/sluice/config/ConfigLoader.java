@@ -210,16 +210,24 @@ public final class ConfigLoader {
     return s.length() <= MAX_VALUE_CHARS ? s : s.substring(0, MAX_VALUE_CHARS) + "...";
   }
 
+  /** Why a node added at run time may not carry {@code repair}: the admin API and parseNode say the same. */
+  public static final String REPAIR_ONLY_FROM_CONFIG = "repair commands and webhooks run with the gateway's rights, so "
+      + "they come only from the config file or etcd; see docs/security.md (\"What the run-time admin API cannot do\")";
+
   /** One validation pass: collects problems and warnings while building the snapshot. */
   /**
    * Validates one node given as JSON (the admin API's "add a node"), with the same keys and messages as a node in the
    * config file ({@code id}, {@code baseUrl}, {@code api}, {@code gpuType}, {@code metricsUrl}, {@code labels},
-   * {@code apiKey}); {@code api} and {@code apiKey} default to those of the provider's first node.
+   * {@code apiKey}); {@code api} and {@code apiKey} default to those of the provider's first node. {@code repair} is
+   * refused ({@link #REPAIR_ONLY_FROM_CONFIG}).
    *
    * @param existingIds node ids already in use
    */
   public static NodeSpec parseNode(JsonNode json, ProviderSpec provider, java.util.Collection<String> existingIds)
       throws ConfigException {
+    if (json != null && json.has("repair")) {
+      throw new ConfigException(List.of("node.repair: " + REPAIR_ONLY_FROM_CONFIG));
+    }
     Walk walk = new Walk();
     for (String id : existingIds) walk.nodeIds.put(id, "a node of the running config");
     NodeSpec first = provider.nodes().isEmpty() ? null : provider.nodes().get(0);
@@ -451,7 +459,7 @@ public final class ConfigLoader {
       if (n != null && isArray(n, "admin.allowNodeNetworks")) {
         for (int i = 0; i < n.size(); i++) {
           String v = n.get(i).isTextual() ? n.get(i).asText() : null;
-          if (v != null && CIDR.matcher(v).matches() && dev.sluice.server.NodeAddresses.validCidr(v)) nets.add(v);
+          if (v != null && CIDR.matcher(v).matches() && dev.sluice.upstream.AddressPolicy.validCidr(v)) nets.add(v);
           else problem("admin.allowNodeNetworks[" + i + "]", show(n.get(i)) + " is not a CIDR range like "
               + "\"169.254.0.0/16\"");
         }

@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import java.net.InetAddress;
 import java.net.URI;
 import java.util.Map;
 import java.util.Objects;
@@ -19,6 +20,9 @@ import java.util.Objects;
  * @param apiKey key sent upstream as {@code Authorization: Bearer}; null to send none
  * @param provider the provider this node belongs to
  * @param repair self-healing action run when the node turns DEGRADED; null when none
+ * @param pinnedAddresses host name (lower-case) → the address it resolved to and was checked against the address
+ *     policy when the node was added at run time; every connection to that host goes there (no DNS rebinding).
+ *     Empty for nodes from the config file or etcd, whose names are resolved at each connection as usual
  */
 public record NodeSpec(
     String id,
@@ -30,18 +34,31 @@ public record NodeSpec(
     Map<String, String> labels,
     String apiKey,
     String provider,
-    RepairAction repair) {
+    RepairAction repair,
+    Map<String, InetAddress> pinnedAddresses) {
   public NodeSpec {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(root, "root");
     Objects.requireNonNull(openAiBase, "openAiBase");
     Objects.requireNonNull(api, "api");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
+    pinnedAddresses = pinnedAddresses == null ? Map.of() : Map.copyOf(pinnedAddresses);
+  }
+
+  /** A node whose host names are resolved at each connection (config file, etcd). */
+  public NodeSpec(String id, URI root, URI openAiBase, ApiKind api, String gpuType, URI metricsUrl,
+      Map<String, String> labels, String apiKey, String provider, RepairAction repair) {
+    this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, Map.of());
   }
 
   /** A node without a repair action. */
   public NodeSpec(String id, URI root, URI openAiBase, ApiKind api, String gpuType, URI metricsUrl,
       Map<String, String> labels, String apiKey, String provider) {
     this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, null);
+  }
+
+  /** This node connecting to {@code pins} (host name → checked address) instead of resolving its names again. */
+  public NodeSpec withPinnedAddresses(Map<String, InetAddress> pins) {
+    return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pins);
   }
 }

@@ -1,5 +1,6 @@
 package dev.sluice.probe;
 
+import dev.sluice.config.NodeSpec;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -52,6 +53,15 @@ final class ProbeHttp {
    */
   static Future<Reply> call(Vertx vertx, HttpClient client, HttpMethod method, URI uri, String apiKey, String json,
       long timeoutMs) {
+    return call(vertx, client, null, method, uri, apiKey, json, timeoutMs);
+  }
+
+  /**
+   * As above for a URL of {@code node} (its root, OpenAI base or metricsUrl): the connection goes where the node may
+   * be reached ({@link dev.sluice.upstream.NodeClient#target(NodeSpec, RequestOptions)}).
+   */
+  static Future<Reply> call(Vertx vertx, HttpClient client, NodeSpec node, HttpMethod method, URI uri, String apiKey,
+      String json, long timeoutMs) {
     Promise<Reply> promise = Promise.promise();
     AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
     long timer = vertx.setTimer(timeoutMs, t -> {
@@ -65,7 +75,7 @@ final class ProbeHttp {
         .setAbsoluteURI(uri.toString())
         .setConnectTimeout(timeoutMs)
         .setIdleTimeout(timeoutMs);
-    client.request(options).compose(req -> {
+    client.request(dev.sluice.upstream.NodeClient.target(node, options)).compose(req -> {
       sent.set(req);
       if (promise.future().isComplete()) {
         req.reset();

@@ -268,7 +268,7 @@ public final class Prober {
     t.probeCount++;
     long timeoutMs = policy.probeTimeout().toMillis();
     URI uri = n.api() == ApiKind.OLLAMA ? ProbeHttp.resolve(n.root(), "/api/tags") : ProbeHttp.resolve(n.root(), "/health");
-    return ProbeHttp.call(vertx, c.http(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
+    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
       t.probing = false;
       NodeEntry now = registry.get(t.nodeId);
       if (now == null) return Future.succeededFuture(false);
@@ -294,8 +294,8 @@ public final class Prober {
 
   private void discoverOpenAi(Track t, NodeSpec n, NodeClient c) {
     long timeoutMs = policy.probeTimeout().toMillis();
-    ProbeHttp.call(vertx, c.http(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"), n.apiKey(), null,
-        timeoutMs).onComplete(ar -> {
+    ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"), n.apiKey(),
+        null, timeoutMs).onComplete(ar -> {
           NodeEntry e = registry.get(t.nodeId);
           if (e == null) return;
           if (ar.succeeded() && ar.result().ok()) {
@@ -398,8 +398,8 @@ public final class Prober {
     long started = System.nanoTime();
     Future<Void> chain = Future.succeededFuture();
     for (WarmStep s : steps) {
-      chain = chain.compose(v -> ProbeHttp.call(vertx, c.http(), HttpMethod.POST, s.uri, e.spec().apiKey(), s.json,
-          settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
+      chain = chain.compose(v -> ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, s.uri, e.spec().apiKey(),
+          s.json, settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
               : Future.failedFuture(s.what + ": " + ProbeHttp.httpWhy(r) + " "
                   + ProbeHttp.truncate(r.body().toString(), 80))));
     }
@@ -479,7 +479,7 @@ public final class Prober {
     t.passedSinceGeneration = 0;
     long timeoutMs = settings.generationTimeout().toMillis();
     long started = System.nanoTime();
-    return ProbeHttp.call(vertx, c.http(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
+    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
         .transform(ar -> {
           t.generating = false;
           NodeEntry now = registry.get(t.nodeId);

@@ -138,7 +138,7 @@ public final class TelemetryScraper {
     NodeEntry e = registry.get(nodeId);
     if (e == null || !inFlight.add(nodeId + "/api/ps")) return Future.succeededFuture();
     java.net.URI ps = java.net.URI.create(e.spec().root().toString() + "/api/ps");
-    return ProbeHttp.call(vertx, client, HttpMethod.GET, ps, null, null, timeout.toMillis()).transform(ar -> {
+    return ProbeHttp.call(vertx, client, e.spec(), HttpMethod.GET, ps, null, null, timeout.toMillis()).transform(ar -> {
       inFlight.remove(nodeId + "/api/ps");
       NodeEntry now = registry.get(nodeId);
       if (now == null || ar.failed() || !ar.result().ok()) return Future.succeededFuture();
@@ -164,7 +164,7 @@ public final class TelemetryScraper {
     if (e == null || e.spec().metricsUrl() == null || !inFlight.add(nodeId)) return Future.succeededFuture(false);
     NodeSpec n = e.spec();
     long timeoutMs = timeout.toMillis();
-    return ProbeHttp.call(vertx, client, HttpMethod.GET, n.metricsUrl(), null, null, timeoutMs).transform(ar -> {
+    return ProbeHttp.call(vertx, client, n, HttpMethod.GET, n.metricsUrl(), null, null, timeoutMs).transform(ar -> {
       inFlight.remove(nodeId);
       NodeEntry now = registry.get(nodeId);
       if (now == null) return Future.succeededFuture(false);

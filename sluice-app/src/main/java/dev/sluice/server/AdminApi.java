@@ -13,6 +13,7 @@ import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.NodeView;
 import dev.sluice.support.Json;
+import dev.sluice.upstream.AddressPolicy;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.function.Consumer;
@@ -39,6 +40,23 @@ final class AdminApi {
   private final ConsoleFeed console;
   /** Largest admin request body: a node or a key description is a few hundred bytes. */
   static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
+  /** A token's note says who holds it and what for: a sentence or two, not a document. */
+  static final int MAX_NOTE_CHARS = 500;
+  /** Tenant, provider, model and level names are short; anything longer is not one of them. */
+  static final int MAX_NAME_CHARS = 256;
+  static final java.util.List<String> KEY_FIELDS = java.util.List.of("tenant", "models", "limits", "expiresAt", "note");
+  static final java.util.List<String> LIMIT_FIELDS =
+      java.util.List.of("requestsPerMinute", "tokensPerMinute", "concurrent");
+  /** A node as in the config file, without {@code repair}, plus where it goes. */
+  static final java.util.List<String> NODE_FIELDS = java.util.List.of("id", "baseUrl", "api", "gpuType", "metricsUrl",
+      "labels", "apiKey", "provider", "model");
+  static final java.util.List<String> DEGRADATION_FIELDS = java.util.List.of("level", "model");
+  private static final java.util.List<String> NODE_ACTIONS = java.util.List.of("drain", "undrain", "probe");
+  /** The field a config-loader problem of a node is about ({@code config: node.gpuType: …}): the error's param. */
+  private static final java.util.regex.Pattern NODE_PROBLEM_FIELD = java.util.regex.Pattern.compile("node\\.(\\w+)");
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminApi.class);
+  /** Resolves the host names of nodes added at run time; the system's DNS unless a test injects one. */
+  private volatile AddressPolicy.Resolver resolver = AddressPolicy.Resolver.SYSTEM;
 
   AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
       Consumer<String> probeNow, Protections protections, AccessControl access,
@@ -87,6 +105,11 @@ final class AdminApi {
     return true;
   }
 
+  /** Replaces the resolver of run-time nodes' host names (tests: a name that resolves elsewhere later). */
+  void addressResolver(AddressPolicy.Resolver resolver) {
+    this.resolver = java.util.Objects.requireNonNull(resolver, "resolver");
+  }
+
   /** The console's state, event stream and routing switch. */
   ConsoleFeed console() {
     return console;
@@ -115,24 +138,7 @@ final class AdminApi {
       return;
     }
     if (path.equals("/admin/cache/purge") && req.method() == HttpMethod.POST) {
-      long purged = protections.cache.purge();
-      dev.sluice.degrade.SharedCache shared = protections.sharedCache();
-      if (shared == null) {
-        Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
-        return;
-      }
-      // the shared tier too, or the next lookup would fetch the purged answers back from Redis; then the other
-      // replicas' local tiers, told through Redis
-      shared.purge().whenComplete((p, e) -> vertx.runOnContext(v -> {
-        if (e != null) {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_STORE_UNAVAILABLE, "purged " + purged + " answers "
-              + "from this replica, but the shared cache in redis could not be purged nor the other replicas told ("
-              + e.getMessage() + "): retry when redis is back (see sluice_shared_store_up)", null);
-        } else {
-          Responses.json(req.response(), 200, "{\"purged\":" + purged + ",\"purgedShared\":" + p.dropped()
-              + ",\"replicasNotified\":" + p.replicasNotified() + "}");
-        }
-      }));
+      withoutBody(req, "POST /admin/cache/purge", () -> purge(req));
       return;
     }
     if (path.equals("/admin/nodes") && req.method() == HttpMethod.GET) {
@@ -142,28 +148,70 @@ final class AdminApi {
     String[] parts = path.split("/");
     // ["", "admin", "nodes", id, action]
     if (parts.length == 5 && parts[2].equals("nodes") && req.method() == HttpMethod.POST) {
-      NodeEntry e = registry.get(parts[3]);
-      if (e == null) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND, "no node with that id", "id");
-        return;
-      }
-      switch (parts[4]) {
-        case "drain" -> e.health().drain();
-        case "undrain" -> e.health().undrain();
-        case "probe" -> probeNow.accept(e.id());
-        default -> {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-              "unknown action: use drain, undrain or probe", null);
-          return;
-        }
-      }
-      Responses.json(req.response(), 200, node(e, registry.nowMillis()).toString());
+      nodeAction(req, parts[3], parts[4]);
       return;
     }
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
         "unknown admin endpoint: GET|POST /admin/nodes, POST /admin/nodes/{id}/drain|undrain|probe, "
             + "GET|POST|DELETE /admin/degradation, POST /admin/cache/purge, GET|POST /admin/keys, "
             + "DELETE /admin/keys/{id}, GET /admin/console/state, GET /admin/events, GET|POST /admin/routing", null);
+  }
+
+  /** Runs {@code then} once the body turned out empty or {@code {}}; answers 400 for any other body. */
+  private static void withoutBody(HttpServerRequest req, String action, Runnable then) {
+    req.body().onSuccess(body -> {
+      try {
+        AdminBody.none(body.getBytes(), action);
+      } catch (AdminBody.Refused r) {
+        r.answer(req.response());
+        return;
+      }
+      then.run();
+    });
+  }
+
+  /** {@code POST /admin/nodes/{id}/drain|undrain|probe}. */
+  private void nodeAction(HttpServerRequest req, String id, String action) {
+    NodeEntry e = registry.get(id);
+    if (e == null) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND, "no node with that id", "id");
+      return;
+    }
+    if (!NODE_ACTIONS.contains(action)) {
+      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
+          "unknown action: use drain, undrain or probe", null);
+      return;
+    }
+    withoutBody(req, "POST /admin/nodes/{id}/" + action, () -> {
+      switch (action) {
+        case "drain" -> e.health().drain();
+        case "undrain" -> e.health().undrain();
+        default -> probeNow.accept(e.id());
+      }
+      Responses.json(req.response(), 200, node(e, registry.nowMillis()).toString());
+    });
+  }
+
+  /** {@code POST /admin/cache/purge}: this replica's cache, the shared tier and the other replicas' local tiers. */
+  private void purge(HttpServerRequest req) {
+    long purged = protections.cache.purge();
+    dev.sluice.degrade.SharedCache shared = protections.sharedCache();
+    if (shared == null) {
+      Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
+      return;
+    }
+    // the shared tier too, or the next lookup would fetch the purged answers back from Redis; then the other
+    // replicas' local tiers, told through Redis
+    shared.purge().whenComplete((p, e) -> vertx.runOnContext(v -> {
+      if (e != null) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.SHARED_STORE_UNAVAILABLE, "purged " + purged
+            + " answers from this replica, but the shared cache in redis could not be purged nor the other replicas "
+            + "told (" + e.getMessage() + "): retry when redis is back (see sluice_shared_store_up)", null);
+      } else {
+        Responses.json(req.response(), 200, "{\"purged\":" + purged + ",\"purgedShared\":" + p.dropped()
+            + ",\"replicasNotified\":" + p.replicasNotified() + "}");
+      }
+    }));
   }
 
   // ------------------------------------------------------------------ gateway tokens
@@ -189,62 +237,64 @@ final class AdminApi {
     }
     String id = path.substring("/admin/keys/".length());
     if (path.startsWith("/admin/keys/") && req.method() == HttpMethod.DELETE && !id.isEmpty()) {
-      vertx.executeBlocking(() -> access.revokeKey(id)).onComplete(ar -> {
-        if (ar.failed()) {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
-              "could not save the keys file: " + ar.cause().getMessage(), null);
-        } else if (ar.result() == null) {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-              "no gateway token with that id (GET /admin/keys lists them)", "id");
-        } else {
-          Responses.json(req.response(), 200, dev.sluice.auth.KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
-        }
-      });
+      withoutBody(req, "DELETE /admin/keys/{id}", () -> revokeKey(req, id));
       return;
     }
     Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED,
         "gateway tokens: GET /admin/keys, POST /admin/keys, DELETE /admin/keys/{id}", null);
   }
 
+  private void revokeKey(HttpServerRequest req, String id) {
+    vertx.executeBlocking(() -> access.revokeKey(id)).onComplete(ar -> {
+      if (ar.failed()) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
+            "could not save the keys file: " + ar.cause().getMessage(), null);
+      } else if (ar.result() == null) {
+        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
+            "no gateway token with that id (GET /admin/keys lists them)", "id");
+      } else {
+        Responses.json(req.response(), 200,
+            dev.sluice.auth.KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
+      }
+    });
+  }
+
   private void createKey(HttpServerRequest req, io.vertx.core.buffer.Buffer body) {
     String usage = "send {\"tenant\": \"acme\", \"models\": [\"qwen3:32b\"] (optional, default all), \"limits\": "
         + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"expiresAt\": "
         + "\"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
-    com.fasterxml.jackson.databind.JsonNode json;
-    try {
-      json = Json.MAPPER.readTree(body.getBytes());
-    } catch (java.io.IOException e) {
-      json = null;
-    }
-    if (json == null || !json.isObject() || !json.path("tenant").isTextual()) {
-      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "tenant");
-      return;
-    }
+    SluiceConfig c = config.get();
+    String tenant;
     java.util.Set<String> models = new java.util.LinkedHashSet<>();
-    for (com.fasterxml.jackson.databind.JsonNode m : json.path("models")) {
-      if (!m.isTextual() || config.get().model(m.asText()).isEmpty()) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "models: " + m
-            + " is not a configured model (configured: " + String.join(", ", config.get().models().keySet()) + ")",
-            "models");
-        return;
-      }
-      models.add(m.asText());
-    }
     dev.sluice.limit.Limits limits = null;
-    java.time.Instant expires = null;
+    java.time.Instant expires;
+    String note;
     try {
-      com.fasterxml.jackson.databind.JsonNode l = json.get("limits");
-      if (l != null && !l.isNull()) {
-        limits = new dev.sluice.limit.Limits(l.path("requestsPerMinute").asLong(0), l.path("tokensPerMinute").asLong(0),
-            l.path("concurrent").asInt(0));
+      AdminBody b = AdminBody.object(body.getBytes(), KEY_FIELDS, usage);
+      tenant = b.text("tenant", true, MAX_NAME_CHARS, "a tenant id like \"acme\"");
+      java.util.List<String> wanted = b.texts("models", "ids of configured models like [\"qwen3:32b\"], or leave "
+          + "\"models\" out for every model");
+      for (String m : wanted == null ? java.util.List.<String>of() : wanted) {
+        if (c.model(m).isEmpty()) {
+          throw new AdminBody.Refused("models", "models: \"" + m + "\" is not a configured model (configured: "
+              + String.join(", ", c.models().keySet()) + ")");
+        }
+        models.add(m);
       }
-      if (json.path("expiresAt").isTextual()) expires = java.time.Instant.parse(json.path("expiresAt").asText());
-    } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
-      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, e.getMessage() + "; " + usage, null);
+      AdminBody l = b.object("limits", LIMIT_FIELDS, "like {\"requestsPerMinute\": 60}");
+      if (l != null) {
+        String zero = "0 = unlimited";
+        limits = new dev.sluice.limit.Limits(
+            l.nonNegative("requestsPerMinute", dev.sluice.limit.Limits.MAX_PER_MINUTE, 0, zero),
+            l.nonNegative("tokensPerMinute", dev.sluice.limit.Limits.MAX_PER_MINUTE, 0, zero),
+            (int) l.nonNegative("concurrent", Integer.MAX_VALUE, 0, zero));
+      }
+      expires = b.instant("expiresAt");
+      note = b.text("note", false, MAX_NOTE_CHARS, "free text shown by GET /admin/keys");
+    } catch (AdminBody.Refused r) {
+      r.answer(req.response());
       return;
     }
-    String tenant = json.path("tenant").asText();
-    String note = json.path("note").isTextual() ? json.path("note").asText() : null;
     dev.sluice.limit.Limits lim = limits;
     java.time.Instant exp = expires;
     vertx.executeBlocking(() -> access.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
@@ -267,41 +317,38 @@ final class AdminApi {
   /**
    * {@code POST /admin/nodes} {@code {"id": "gpu-9", "baseUrl": "http://10.0.0.9:11434", "api": "ollama", "gpuType":
    * "A10", "provider": "qwen"}} (or {@code "model": "qwen3:32b"} instead of provider): validated like a node in the
-   * config file, and its address must not be link-local or a cloud metadata service unless allowed by
-   * {@code admin.allowNodeNetworks}. The node joins the provider's rotation once probed READY and stays across config
-   * reloads until the gateway restarts.
+   * config file, without {@code repair} (commands and webhooks run with the gateway's rights: config file or etcd
+   * only). Its host names are resolved once, every address is checked against the {@link AddressPolicy}, and the node
+   * connects to the checked address from then on. The node joins the provider's rotation once probed READY and stays
+   * across config reloads until the gateway restarts.
    */
   private void addNode(HttpServerRequest req) {
     req.body().onSuccess(body -> {
-      com.fasterxml.jackson.databind.JsonNode json;
-      try {
-        json = Json.MAPPER.readTree(body.getBytes());
-      } catch (java.io.IOException e) {
-        json = null;
-      }
       String usage = "send {\"id\": \"gpu-9\", \"baseUrl\": \"http://10.0.0.9:11434\", \"api\": \"ollama\", "
           + "\"gpuType\": \"A10\", \"provider\": \"<provider name>\" or \"model\": \"<model id>\"}";
-      if (json == null || !json.isObject()) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, null);
-        return;
-      }
       SluiceConfig c = config.get();
-      String wantedProvider = json.path("provider").asText(null);
-      String wantedModel = json.path("model").asText(null);
       dev.sluice.config.ProviderSpec provider = null;
-      for (dev.sluice.config.ProviderSpec p : c.providers()) {
-        if (p.name().equals(wantedProvider) || p.models().stream().anyMatch(m -> m.id().equals(wantedModel))) {
-          provider = p;
-          break;
+      ObjectNode nodeJson;
+      try {
+        AdminBody b = AdminBody.object(body.getBytes(), NODE_FIELDS,
+            java.util.Map.of("repair", dev.sluice.config.ConfigLoader.REPAIR_ONLY_FROM_CONFIG), usage);
+        String wantedProvider = b.text("provider", false, MAX_NAME_CHARS, "the name of a configured provider");
+        String wantedModel = b.text("model", false, MAX_NAME_CHARS, "the id of a configured model");
+        for (dev.sluice.config.ProviderSpec p : c.providers()) {
+          if (p.name().equals(wantedProvider) || p.models().stream().anyMatch(m -> m.id().equals(wantedModel))) {
+            provider = p;
+            break;
+          }
         }
-      }
-      if (provider == null) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "name a configured provider ("
-            + String.join(", ", c.providers().stream().map(p -> p.name()).toList()) + ") or model; " + usage,
-            "provider");
+        if (provider == null) {
+          throw new AdminBody.Refused("provider", "name a configured provider (" + String.join(", ",
+              c.providers().stream().map(p -> p.name()).toList()) + ") or model; " + usage);
+        }
+        nodeJson = b.copy();
+      } catch (AdminBody.Refused r) {
+        r.answer(req.response());
         return;
       }
-      ObjectNode nodeJson = ((ObjectNode) json).deepCopy();
       nodeJson.remove("provider");
       nodeJson.remove("model");
       dev.sluice.config.NodeSpec spec;
@@ -309,35 +356,58 @@ final class AdminApi {
         spec = dev.sluice.config.ConfigLoader.parseNode(nodeJson, provider,
             c.nodes().stream().map(dev.sluice.config.NodeSpec::id).toList());
       } catch (dev.sluice.config.ConfigException e) {
+        java.util.regex.Matcher field = NODE_PROBLEM_FIELD.matcher(e.problems().get(0));
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, String.join("; ", e.problems()),
-            null);
+            field.find() ? field.group(1) : null);
         return;
       }
       String providerName = provider.name();
       java.util.List<String> allowed = c.admin().allowNodeNetworks();
-      vertx.executeBlocking(() -> {
-        String why = NodeAddresses.problem(spec.root().toString(), allowed, NodeAddresses::resolve);
-        if (why == null && spec.metricsUrl() != null) {
-          why = NodeAddresses.problem(spec.metricsUrl().toString(), allowed, NodeAddresses::resolve);
-        }
-        return why;
-      }, false).onComplete(ar -> {
-        String why = ar.succeeded() ? ar.result() : "could not be checked (" + ar.cause().getMessage() + ")";
-        if (why != null) {
-          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: " + why,
-              "baseUrl");
+      AddressPolicy.Resolver dns = resolver;
+      vertx.executeBlocking(() -> checkAddresses(new AddressPolicy(allowed, dns), spec), false).onComplete(ar -> {
+        if (ar.failed()) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, "node.baseUrl: could not be "
+              + "checked (" + ar.cause().getMessage() + ")", "baseUrl");
           return;
         }
-        configs.amend(cfg -> withNode(cfg, providerName, spec));
+        Checked checked = ar.result();
+        if (checked.problem() != null) {
+          Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
+              "node." + checked.field() + ": " + checked.problem(), checked.field());
+          return;
+        }
+        dev.sluice.config.NodeSpec pinned = spec.withPinnedAddresses(checked.pins());
+        configs.amend(cfg -> withNode(cfg, providerName, pinned));
         NodeEntry e = registry.get(spec.id());
         if (e == null) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL, "the node was not added", null);
           return;
         }
+        log.info("node {} added through the admin API at {}{}", spec.id(), spec.root(), checked.pins().isEmpty() ? ""
+            : "; connections go to the addresses checked now: " + checked.pins());
         probeNow.accept(spec.id());
         Responses.json(req.response(), 201, node(e, registry.nowMillis()).toString());
       });
     });
+  }
+
+  /** The outcome of checking a new node's URLs: the addresses to pin by host name, or the field at fault and why. */
+  private record Checked(java.util.Map<String, java.net.InetAddress> pins, String field, String problem) {}
+
+  /** Checks the node's baseUrl and metricsUrl with {@code policy} (resolving their names: blocking). */
+  private static Checked checkAddresses(AddressPolicy policy, dev.sluice.config.NodeSpec spec) {
+    java.util.Map<String, java.net.InetAddress> pins = new java.util.LinkedHashMap<>();
+    java.util.Map<String, java.net.URI> urls = new java.util.LinkedHashMap<>();
+    urls.put("baseUrl", spec.root());
+    if (spec.metricsUrl() != null) urls.put("metricsUrl", spec.metricsUrl());
+    for (var u : urls.entrySet()) {
+      String host = u.getValue().getHost() == null ? "" : u.getValue().getHost().toLowerCase(java.util.Locale.ROOT);
+      if (pins.containsKey(host)) continue; // one resolution per name: both URLs reach the same checked address
+      AddressPolicy.Verdict v = policy.check(u.getValue().toString());
+      if (!v.allowed()) return new Checked(java.util.Map.of(), u.getKey(), v.problem());
+      if (v.named()) pins.put(v.host(), v.address());
+    }
+    return new Checked(pins, null, null);
   }
 
   /** {@code cfg} with {@code node} added to provider {@code providerName}; unchanged if that no longer applies. */
@@ -369,8 +439,10 @@ final class AdminApi {
       return;
     }
     if (req.method() == HttpMethod.DELETE) {
-      protections.degradation.override(null, null);
-      Responses.json(req.response(), 200, degradationView().toString());
+      withoutBody(req, "DELETE /admin/degradation", () -> {
+        protections.degradation.override(null, null);
+        Responses.json(req.response(), 200, degradationView().toString());
+      });
       return;
     }
     if (req.method() != HttpMethod.POST) {
@@ -379,19 +451,18 @@ final class AdminApi {
       return;
     }
     req.body().onSuccess(body -> {
-      com.fasterxml.jackson.databind.JsonNode json;
-      try {
-        json = Json.MAPPER.readTree(body.getBytes());
-      } catch (java.io.IOException e) {
-        json = null;
-      }
       String usage = "send {\"level\": \"normal|cache|downgrade|static|auto\", \"model\": \"<id>\" (optional)}";
-      if (json == null || !json.path("level").isTextual()) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "level");
+      String sent;
+      String model;
+      try {
+        AdminBody b = AdminBody.object(body.getBytes(), DEGRADATION_FIELDS, usage);
+        sent = b.text("level", true, MAX_NAME_CHARS, "one of normal, cache, downgrade, static, auto");
+        model = b.text("model", false, MAX_NAME_CHARS, "a configured model id (leave it out for every model)");
+      } catch (AdminBody.Refused r) {
+        r.answer(req.response());
         return;
       }
-      String level = json.path("level").asText().toUpperCase(java.util.Locale.ROOT);
-      String model = json.path("model").isTextual() ? json.path("model").asText() : null;
+      String level = sent.toUpperCase(java.util.Locale.ROOT);
       if (model != null && config.get().model(model).isEmpty()) {
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.MODEL_NOT_FOUND,
             "model \"" + model + "\" is not configured (configured: "
@@ -404,7 +475,7 @@ final class AdminApi {
           target = dev.sluice.degrade.DegradationLevel.valueOf(level);
         } catch (IllegalArgumentException e) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
-              "unknown level \"" + json.path("level").asText() + "\": " + usage, "level");
+              "unknown level \"" + sent + "\": " + usage, "level");
           return;
         }
       }

@@ -1,6 +1,5 @@
 package dev.sluice.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
@@ -17,6 +16,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -142,20 +142,17 @@ final class ConsoleFeed {
 
   private void switchPolicy(HttpServerRequest req, byte[] body) {
     String usage = "send {\"policy\": \"<name>\"} with one of: " + String.join(", ", Policies.NAMES);
-    JsonNode json;
+    String sent;
     try {
-      json = Json.MAPPER.readTree(body);
-    } catch (java.io.IOException e) {
-      json = null;
-    }
-    if (json == null || !json.path("policy").isTextual()) {
-      Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, usage, "policy");
+      sent = AdminBody.object(body, List.of("policy"), usage).text("policy", true, 64, "one of " + Policies.NAMES);
+    } catch (AdminBody.Refused r) {
+      r.answer(req.response());
       return;
     }
-    String policy = json.path("policy").asText().trim().toLowerCase(Locale.ROOT);
+    String policy = sent.trim().toLowerCase(Locale.ROOT);
     if (!Policies.NAMES.contains(policy)) {
       Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
-          "policy: \"" + json.path("policy").asText() + "\" is not a routing policy; " + usage, "policy");
+          "policy: \"" + sent + "\" is not a routing policy; " + usage, "policy");
       return;
     }
     configs.amend(c -> c.routing().policy().equals(policy) ? c : c.withRouting(c.routing().withPolicy(policy)));

@@ -182,7 +182,7 @@ final class Exchange {
             "no first token within " + config.timeouts().firstToken().toMillis() + " ms"));
       }
     });
-    a.node.http().request(requestOptions(a.entry.spec())).onComplete(ar -> {
+    a.node.http().request(a.node.target(requestOptions(a.entry.spec()))).onComplete(ar -> {
       if (!live(a)) {
         if (ar.succeeded()) ar.result().reset();
         return;

@@ -269,6 +269,14 @@ public final class Gateway {
     admin.sharedConfig(Objects.requireNonNull(etcdUrl, "etcdUrl"));
   }
 
+  /**
+   * Resolves the host names of nodes added through the admin API (checked once, then pinned); the system's DNS unless
+   * replaced here (tests: a name that resolves to another address later).
+   */
+  public void nodeAddressResolver(dev.sluice.upstream.AddressPolicy.Resolver resolver) {
+    admin.addressResolver(Objects.requireNonNull(resolver, "resolver"));
+  }
+
   /** The live node table (health, speed, load). */
   public dev.sluice.node.NodeRegistry registry() {
     return registry;

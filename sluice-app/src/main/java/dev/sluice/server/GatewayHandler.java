@@ -389,8 +389,8 @@ final class GatewayHandler {
       NodeClient c = nodes.get(n.id());
       if (c == null || n.api() != ApiKind.OLLAMA) continue;
       String base = n.root().getRawPath() == null ? "" : n.root().getRawPath();
-      answers.add(c.http().request(new RequestOptions().setMethod(HttpMethod.GET).setURI(base + endpoint.upstreamPath())
-              .setTimeout(AGGREGATE_TIMEOUT_MS))
+      answers.add(c.http().request(c.target(new RequestOptions().setMethod(HttpMethod.GET)
+              .setURI(base + endpoint.upstreamPath()).setTimeout(AGGREGATE_TIMEOUT_MS)))
           .compose(r -> r.send())
           .compose(r -> r.statusCode() == 200 ? r.body() : Future.failedFuture("HTTP " + r.statusCode()))
           .map(b -> {

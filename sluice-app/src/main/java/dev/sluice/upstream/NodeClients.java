@@ -83,7 +83,7 @@ public final class NodeClients {
 
   static HttpClientOptions clientOptions(NodeSpec n, SluiceConfig config) {
     boolean tls = https(n);
-    int port = n.root().getPort() > 0 ? n.root().getPort() : (tls ? 443 : 80);
+    int port = NodeClient.port(n.root());
     HttpClientOptions options = new HttpClientOptions()
         .setDefaultHost(n.root().getHost())
         .setDefaultPort(port)

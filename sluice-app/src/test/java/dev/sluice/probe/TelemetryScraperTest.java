@@ -4,9 +4,15 @@ import static dev.sluice.probe.ProbeFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.sluice.config.ApiKind;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.ProviderSpec;
+import dev.sluice.health.HealthListener;
+import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
 import dev.sluice.sim.SimFault;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +53,30 @@ class TelemetryScraperTest {
       f.sim.injectFault(SimFault.node(SimFault.Kind.CPU_OFFLOAD));
       await(scraper.scrapeOllamaPsNow(ProbeFixture.NODE));
       assertThat(f.node().vramShare()).isLessThan(1.0);
+      await(scraper.stop());
+    }
+  }
+
+  @Test
+  void aNodeAddedAtRunTimeIsScrapedAtTheAddressCheckedWhenItWasAddedNotWhereItsNameResolvesNow() throws Exception {
+    try (ProbeFixture f = new ProbeFixture(null)) {
+      String name = "gpu.rebind.test"; // no DNS answers it: only the pinned address reaches the node
+      java.net.URI root = java.net.URI.create("http://" + name + ":" + java.net.URI.create(f.sim.baseUrl()).getPort());
+      NodeSpec byName = new NodeSpec(ProbeFixture.NODE, root, java.net.URI.create(root + "/v1"), ApiKind.OLLAMA, "A10",
+          java.net.URI.create(root + "/metrics"), Map.of(), null, "ollama");
+      NodeRegistry registry = new NodeRegistry(ProbeFixture.POLICY, System::currentTimeMillis, HealthListener.none());
+      TelemetryScraper scraper = new TelemetryScraper(f.vertx, registry, Duration.ofHours(1), Duration.ofMillis(500));
+      registry.apply(f.config.withProviders(List.of(new ProviderSpec("ollama", f.config.providers().get(0).models(),
+          List.of(byName)))));
+      assertThat(await(scraper.scrapeNow(ProbeFixture.NODE))).as("the name alone reaches nothing").isFalse();
+
+      NodeSpec pinned = byName.withPinnedAddresses(Map.of(name, java.net.InetAddress.getByName("127.0.0.1")));
+      registry.apply(f.config.withProviders(List.of(new ProviderSpec("ollama", f.config.providers().get(0).models(),
+          List.of(pinned)))));
+      assertThat(await(scraper.scrapeNow(ProbeFixture.NODE))).isTrue();
+      assertThat(registry.get(ProbeFixture.NODE).telemetry().memoryUsedPercent()).isBetween(1.0, 100.0);
+      await(scraper.scrapeOllamaPsNow(ProbeFixture.NODE));
+      assertThat(registry.get(ProbeFixture.NODE).vramShare()).isEqualTo(1.0);
       await(scraper.stop());
     }
   }

@@ -9,7 +9,7 @@ import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.AdminSettings;
 import dev.sluice.config.AuthSettings;
 import dev.sluice.config.UpstreamSettings;
-import dev.sluice.server.NodeAddresses;
+import dev.sluice.upstream.AddressPolicy;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
@@ -142,14 +142,14 @@ class HygieneTest {
 
   @Test
   void theAddressPolicyAllowsPrivateAndLoopbackNodesAndRangesTheOperatorAllows() throws Exception {
-    NodeAddresses.Resolver dns = host -> new InetAddress[] {InetAddress.getByName(
+    AddressPolicy.Resolver dns = host -> new InetAddress[] {InetAddress.getByName(
         host.equals("gpu.internal") ? "10.0.0.5" : host.equals("sneaky.example") ? "169.254.169.254" : host)};
-    assertThat(NodeAddresses.problem("http://10.0.0.5:11434", List.of(), dns)).isNull();
-    assertThat(NodeAddresses.problem("http://127.0.0.1:8000/v1", List.of(), dns)).isNull();
-    assertThat(NodeAddresses.problem("https://gpu.internal:8000", List.of(), dns)).isNull();
-    assertThat(NodeAddresses.problem("http://sneaky.example", List.of(), dns))
+    assertThat(AddressPolicy.problem("http://10.0.0.5:11434", List.of(), dns)).isNull();
+    assertThat(AddressPolicy.problem("http://127.0.0.1:8000/v1", List.of(), dns)).isNull();
+    assertThat(AddressPolicy.problem("https://gpu.internal:8000", List.of(), dns)).isNull();
+    assertThat(AddressPolicy.problem("http://sneaky.example", List.of(), dns))
         .as("a name resolving to the metadata address").contains("169.254.169.254").contains("admin.allowNodeNetworks");
-    assertThat(NodeAddresses.problem("http://169.254.10.20:11434", List.of("169.254.10.0/24"), dns)).isNull();
-    assertThat(NodeAddresses.problem("http://169.254.169.254", List.of("169.254.10.0/24"), dns)).isNotNull();
+    assertThat(AddressPolicy.problem("http://169.254.10.20:11434", List.of("169.254.10.0/24"), dns)).isNull();
+    assertThat(AddressPolicy.problem("http://169.254.169.254", List.of("169.254.10.0/24"), dns)).isNotNull();
   }
 }

@@ -116,6 +116,14 @@ public final class TestCluster implements AutoCloseable {
     return this;
   }
 
+  private dev.sluice.upstream.AddressPolicy.Resolver nodeAddressResolver;
+
+  /** Resolves the host names of nodes added through the admin API (default: the system's DNS). */
+  public TestCluster nodeAddressResolver(dev.sluice.upstream.AddressPolicy.Resolver r) {
+    this.nodeAddressResolver = r;
+    return this;
+  }
+
   public TestCluster server(ServerSettings s) {
     this.server = s;
     return this;
@@ -192,6 +200,7 @@ public final class TestCluster implements AutoCloseable {
   public TestCluster startWithoutWaiting() {
     configs = new ConfigHolder(config());
     gateway = new Gateway(gatewayVertx, configs, metrics, eventLoops);
+    if (nodeAddressResolver != null) gateway.nodeAddressResolver(nodeAddressResolver);
     await(gateway.start("127.0.0.1", 0));
     return this;
   }
