@@ -491,9 +491,12 @@ final class GatewayHandler {
       return;
     }
     if (config.model(parsed.model()).isEmpty()) {
+      // only the models this caller may use: the others are none of its business
+      List<String> available = config.models().keySet().stream().filter(who::mayUse).toList();
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
-          "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available: "
-              + String.join(", ", config.models().keySet()) + ")", "model", who.tenant(), start);
+          "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available"
+              + (who.models().isEmpty() ? "" : " to this gateway token") + ": "
+              + (available.isEmpty() ? "none" : String.join(", ", available)) + ")", "model", who.tenant(), start);
       return;
     }
     if (!who.mayUse(parsed.model())) {
