@@ -289,8 +289,26 @@ final class GatewayHandler {
           start);
       return;
     }
+    String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (!isFormType(type)) {
+      // only the form's own encoding is decoded: anything else (multipart with a broken boundary…) is refused
+      // before a decoder sees it, so a malformed sign-in costs one 400, not a stack trace in the log
+      resp.putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.INVALID_REQUEST, "the sign-in form is sent as "
+          + FORM_TYPE + (type == null ? " (no Content-Type given)" : " (got Content-Type " + clip(type) + ")")
+          + ": sign in on the page /console/login", start);
+      return;
+    }
     req.setExpectMultipart(true);
+    req.exceptionHandler(e -> {
+      // a body the form decoder cannot read (bad percent-encoding): the client's fault, not worth a log line
+      if (resp.ended() || resp.closed()) return;
+      resp.putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.INVALID_REQUEST, "the sign-in form could not be decoded as "
+          + FORM_TYPE + ": sign in on the page /console/login", start);
+    });
     req.endHandler(v -> {
+      if (resp.ended()) return;
       String session = access.login(req.getFormAttribute("token"));
       if (session == null) {
         metrics.authFailure("admin_login");
@@ -301,6 +319,15 @@ final class GatewayHandler {
               + "; Path=/; HttpOnly; SameSite=Strict" + (req.isSSL() ? "; Secure" : ""))
           .putHeader(HttpHeaders.LOCATION, "/console").setStatusCode(303).end();
     });
+  }
+
+  /** The encoding of the console's sign-in form (an HTML form without enctype). */
+  private static final String FORM_TYPE = "application/x-www-form-urlencoded";
+
+  private static boolean isFormType(String contentType) {
+    if (contentType == null) return false;
+    int semi = contentType.indexOf(';');
+    return (semi < 0 ? contentType : contentType.substring(0, semi)).strip().equalsIgnoreCase(FORM_TYPE);
   }
 
   // ------------------------------------------------------------------ operational endpoints

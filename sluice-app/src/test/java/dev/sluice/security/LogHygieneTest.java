@@ -6,7 +6,10 @@ import static org.awaitility.Awaitility.await;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.observe.AccessLog;
+import dev.sluice.support.Json;
+import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.TestCluster;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -22,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What a client can make the gateway write into its logs: a credential sent as {@code X-Request-Id} is replaced, not
- * logged, echoed or forwarded.
+ * logged, echoed or forwarded; a malformed console sign-in is one 400, never a 500 with a stack trace.
  */
 @Order(7)
 class LogHygieneTest {
@@ -44,6 +47,11 @@ class LogHygieneTest {
 
   private List<String> accessLines() {
     return access.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+  }
+
+  private static List<String> logLinesSince(int before) {
+    List<String> lines = LogCapture.lines();
+    return lines.subList(Math.min(before, lines.size()), lines.size());
   }
 
   @Test
@@ -75,6 +83,33 @@ class LogHygieneTest {
       assertThat(accessLines()).hasSize(4).noneMatch(l -> l.contains(k.secret()) || l.contains(admin)
           || l.contains("sk-sluice-AbCd"));
       assertThat(accessLines().get(3)).contains("\"requestId\":\"client-id.42_x\"");
+    }
+  }
+
+  @Test
+  void aMalformedConsoleSignInIsA400WithoutAStackTraceOrAnErrorLine() throws Exception {
+    try (TestCluster c = GatewayTokensTest.cluster(dir.resolve("keys.json")).start()) {
+      int logged = LogCapture.lines().size();
+      String[][] attempts = {
+        {"multipart/form-data;boundary=", "token=x"},
+        {"multipart/form-data; boundary=----x", "------x\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\nx"},
+        {"text/plain", "token=x"},
+        {"application/x-www-form-urlencoded", "token=%zz%"},
+      };
+      for (String[] a : attempts) {
+        HttpResponse<String> r = Calls.post(c.url("/console/login"), a[1], "Content-Type", a[0]);
+        assertThat(r.statusCode()).as(a[0] + " " + a[1]).isEqualTo(400);
+        JsonNode err = Json.MAPPER.readTree(r.body()).path("error");
+        assertThat(err.path("message").asText()).as(a[0]).contains("application/x-www-form-urlencoded");
+      }
+      HttpResponse<String> noType = Calls.send("POST", c.url("/console/login"), null);
+      assertThat(noType.statusCode()).isEqualTo(400);
+      // the gateway still signs in a well-formed form
+      assertThat(Calls.post(c.url("/console/login"), "token=" + GatewayTokensTest.ADMIN_TOKEN,
+          "Content-Type", "application/x-www-form-urlencoded; charset=UTF-8").statusCode()).isEqualTo(303);
+
+      List<String> lines = logLinesSince(logged);
+      assertThat(lines).noneMatch(l -> l.contains(" ERROR ") || l.contains("Exception") || l.contains("\tat "));
     }
   }
 }
