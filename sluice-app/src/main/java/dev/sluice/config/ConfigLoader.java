@@ -87,7 +87,7 @@ public final class ConfigLoader {
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
   private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors",
       "tls");
-  private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort");
+  private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort", "hstsMaxAge");
   private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
   private static final String TLS_DOC = "generate a test certificate: see docs/tls.md";
   private static final List<String> CORS_KEYS = List.of("allowedOrigins", "allowCredentials", "maxAge");
@@ -885,7 +885,20 @@ public final class ConfigLoader {
               + "port, for tests)");
         }
       }
-      return cert == null || key == null ? null : new TlsSettings(cert, key, redirect);
+      Duration hsts = TlsSettings.DEFAULT_HSTS_MAX_AGE;
+      JsonNode hm = node.get("hstsMaxAge");
+      if (hm != null) {
+        Matcher m = hm.isTextual() ? DURATION.matcher(hm.asText()) : null;
+        if (hm.isTextual() && hm.asText().equals("0") || m != null && m.matches() && Long.parseLong(m.group(1)) == 0) {
+          hsts = Duration.ZERO;
+        } else if (m != null && m.matches() && !m.group(2).equals("ms")) {
+          hsts = duration(node, "server.tls", "hstsMaxAge", hsts);
+        } else {
+          problem("server.tls.hstsMaxAge", show(hm) + " must be a duration in seconds, minutes or hours like \"8760h\" "
+              + "(365 days, the default), or \"0\" to send no Strict-Transport-Security header");
+        }
+      }
+      return cert == null || key == null ? null : new TlsSettings(cert, key, redirect, hsts);
     }
 
     /** {@code upstream.tls}: an optional CA bundle for https nodes and the host-name check. */

@@ -89,6 +89,10 @@ final class GatewayHandler {
 
   private void handle(HttpServerRequest req, boolean adminListener) {
     Arrival start = Arrival.of(req);
+    if (req.isSSL()) {
+      String hsts = TlsListeners.hsts(configs.current().server().tls());
+      if (hsts != null) req.response().putHeader(TlsListeners.HSTS_HEADER, hsts);
+    }
     try {
       dispatch(req, start, adminListener);
     } catch (RuntimeException e) {
