@@ -179,6 +179,10 @@ final class GatewayHandler {
   private void unauthorized(HttpServerRequest req, Endpoint endpoint, Throwable cause, Arrival start) {
     req.resume();
     String label = endpoint.name().toLowerCase(Locale.ROOT);
+    if (cause instanceof AccessControl.Throttled t) {
+      throttled(req, endpoint.flavor(), label, t, start);
+      return;
+    }
     if (cause instanceof dev.sluice.auth.AuthException e) {
       if (e.reason() != dev.sluice.auth.AuthException.Reason.FORBIDDEN) {
         req.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice\"");
@@ -191,6 +195,14 @@ final class GatewayHandler {
     log.error("authentication failed unexpectedly on {}", label, cause);
     refuse(req, endpoint.flavor(), label, ErrorKind.INTERNAL,
         "internal error while checking the gateway token (logged on the gateway); retry", start);
+  }
+
+  /** 429 + Retry-After for a credential not looked at because its address waits after too many wrong ones. */
+  private void throttled(HttpServerRequest req, ApiFlavor flavor, String label, AccessControl.Throttled t,
+      Arrival start) {
+    req.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(t.retryAfterSeconds()));
+    metrics.credentialThrottled(t.plane());
+    refuse(req, flavor, label, ErrorKind.RATE_LIMITED, t.getMessage(), start);
   }
 
   // ------------------------------------------------------------------ admin plane
@@ -226,6 +238,10 @@ final class GatewayHandler {
   }
 
   private void adminRefused(HttpServerRequest req, AccessControl.AdminAccess why, Arrival start) {
+    if (why == AccessControl.AdminAccess.THROTTLED) {
+      throttled(req, ApiFlavor.OPENAI, "admin", access.throttled(req, AccessControl.ADMIN_PLANE), start);
+      return;
+    }
     ErrorKind kind = ErrorKind.UNAUTHORIZED;
     String message;
     switch (why) {
@@ -313,7 +329,13 @@ final class GatewayHandler {
     });
     req.endHandler(v -> {
       if (resp.ended()) return;
-      String session = access.login(req.getFormAttribute("token"));
+      String session;
+      try {
+        session = access.login(req, req.getFormAttribute("token"));
+      } catch (AccessControl.Throttled t) {
+        throttled(req, ApiFlavor.OPENAI, "admin", t, start);
+        return;
+      }
       if (session == null) {
         metrics.authFailure("admin_login");
         console.serve(resp, "login.html", 401);
