@@ -86,8 +86,9 @@ public final class ConfigLoader {
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
   private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors",
-      "tls");
-  private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort");
+      "tls", "trustedProxies", "failedCredentials");
+  private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort", "hstsMaxAge");
+  private static final List<String> FAILED_CREDENTIALS_KEYS = List.of("failures", "window", "maxBackoff");
   private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
   private static final String TLS_DOC = "generate a test certificate: see docs/tls.md";
   private static final List<String> CORS_KEYS = List.of("allowedOrigins", "allowCredentials", "maxAge");
@@ -860,7 +861,47 @@ public final class ConfigLoader {
         }
       }
       TlsSettings tls = serverTls(node.get("tls"), port);
-      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")), tls);
+      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")), tls,
+          trustedProxies(node.get("trustedProxies")), failedCredentials(node.get("failedCredentials")));
+    }
+
+    /** {@code server.trustedProxies}: CIDR ranges (or single addresses) of proxies that report the client's address. */
+    List<String> trustedProxies(JsonNode n) {
+      List<String> ranges = new ArrayList<>();
+      if (n == null || !isArray(n, "server.trustedProxies")) return ranges;
+      for (int i = 0; i < n.size(); i++) {
+        String v = n.get(i).isTextual() ? n.get(i).asText() : null;
+        if (v != null && dev.sluice.server.ClientAddress.validCidr(v)) ranges.add(v);
+        else problem("server.trustedProxies[" + i + "]", show(n.get(i)) + " is not an IP address or CIDR range like "
+            + "\"10.0.0.5\" or \"10.0.0.0/8\" (the addresses your reverse proxies connect from)");
+      }
+      return ranges;
+    }
+
+    /** {@code server.failedCredentials}: the backoff for addresses that keep sending wrong credentials. */
+    dev.sluice.auth.FailureBackoff.Settings failedCredentials(JsonNode node) {
+      var d = dev.sluice.auth.FailureBackoff.Settings.defaults();
+      if (node == null || !isObject(node, "server.failedCredentials")) return d;
+      rejectUnknown(node, "server.failedCredentials", FAILED_CREDENTIALS_KEYS);
+      int failures = d.failures();
+      JsonNode f = node.get("failures");
+      if (f != null) {
+        if (f.isIntegralNumber() && f.canConvertToInt() && f.asInt() >= 0
+            && f.asInt() <= dev.sluice.auth.FailureBackoff.Settings.MAX_FAILURES) {
+          failures = f.asInt();
+        } else {
+          problem("server.failedCredentials.failures", show(f) + " must be an integer 0.."
+              + dev.sluice.auth.FailureBackoff.Settings.MAX_FAILURES + " (failures per window; 0 = never throttle)");
+        }
+      }
+      Duration window = duration(node, "server.failedCredentials", "window", d.window());
+      Duration max = duration(node, "server.failedCredentials", "maxBackoff", d.maxBackoff());
+      if (max.compareTo(dev.sluice.auth.FailureBackoff.FIRST_BACKOFF) < 0) {
+        problem("server.failedCredentials.maxBackoff", show(node.get("maxBackoff")) + " must be at least \""
+            + dev.sluice.auth.FailureBackoff.FIRST_BACKOFF.toSeconds() + "s\" (the first wait)");
+        max = d.maxBackoff();
+      }
+      return new dev.sluice.auth.FailureBackoff.Settings(failures, window, max);
     }
 
     /** {@code server.tls}: certFile and keyFile together, both readable PEM files; the key's text is never shown. */
@@ -893,7 +934,20 @@ public final class ConfigLoader {
               + "port, for tests)");
         }
       }
-      return cert == null || key == null ? null : new TlsSettings(cert, key, redirect);
+      Duration hsts = TlsSettings.DEFAULT_HSTS_MAX_AGE;
+      JsonNode hm = node.get("hstsMaxAge");
+      if (hm != null) {
+        Matcher m = hm.isTextual() ? DURATION.matcher(hm.asText()) : null;
+        if (hm.isTextual() && hm.asText().equals("0") || m != null && m.matches() && Long.parseLong(m.group(1)) == 0) {
+          hsts = Duration.ZERO;
+        } else if (m != null && m.matches() && !m.group(2).equals("ms")) {
+          hsts = duration(node, "server.tls", "hstsMaxAge", hsts);
+        } else {
+          problem("server.tls.hstsMaxAge", show(hm) + " must be a duration in seconds, minutes or hours like \"8760h\" "
+              + "(365 days, the default), or \"0\" to send no Strict-Transport-Security header");
+        }
+      }
+      return cert == null || key == null ? null : new TlsSettings(cert, key, redirect, hsts);
     }
 
     /** {@code upstream.tls}: an optional CA bundle for https nodes and the host-name check. */

@@ -10,9 +10,13 @@ package dev.sluice.config;
  * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
  * @param cors which browser origins may call the API
  * @param tls HTTPS listener settings; null = plain HTTP; read when the listener starts
+ * @param trustedProxies CIDR ranges of proxies whose {@code X-Real-IP} / {@code X-Forwarded-For} name the client
+ *     (empty: the TCP peer is the client)
+ * @param failedCredentials the backoff for addresses that keep presenting wrong credentials
  */
 public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
-    CorsSettings cors, TlsSettings tls) {
+    CorsSettings cors, TlsSettings tls, java.util.List<String> trustedProxies,
+    dev.sluice.auth.FailureBackoff.Settings failedCredentials) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   /** 10 MiB: a 128K-token prompt is ~512 KiB of text; images as base64 stay well below this. */
@@ -27,6 +31,14 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
 
   public ServerSettings {
     java.util.Objects.requireNonNull(cors, "cors");
+    trustedProxies = trustedProxies == null ? java.util.List.of() : java.util.List.copyOf(trustedProxies);
+    if (failedCredentials == null) failedCredentials = dev.sluice.auth.FailureBackoff.Settings.defaults();
+  }
+
+  /** No trusted proxies, the default backoff for failed credentials. */
+  public ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
+      CorsSettings cors, TlsSettings tls) {
+    this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, null, null);
   }
 
   /** Plain HTTP. */
@@ -45,7 +57,20 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
 
   /** These settings served over HTTPS with {@code tls} (null = plain HTTP). */
   public ServerSettings withTls(TlsSettings tls) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls);
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies,
+        failedCredentials);
+  }
+
+  /** These settings with {@code proxies} as {@link #trustedProxies}. */
+  public ServerSettings withTrustedProxies(java.util.List<String> proxies) {
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, proxies,
+        failedCredentials);
+  }
+
+  /** These settings with another backoff for failed credentials ({@code Settings.off()} for none). */
+  public ServerSettings withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings settings) {
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies,
+        settings);
   }
 
   public static ServerSettings defaults() {

@@ -11,8 +11,15 @@ import java.util.Objects;
  * @param keyFile PEM private key of the certificate (PKCS#8, or PKCS#1 RSA / SEC1 EC)
  * @param redirectHttpPort plain-HTTP port answering every request with 308 to HTTPS; null = no such listener, 0 = any
  *     free port (tests)
+ * @param hstsMaxAge {@code Strict-Transport-Security} max-age on every HTTPS answer; zero = no such header
  */
-public record TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort) {
+public record TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort, java.time.Duration hstsMaxAge) {
+  /**
+   * One year: browsers then keep to HTTPS across long absences (the value HSTS preload lists ask for); a gateway that
+   * serves HTTPS itself has no reason to be reached over plain HTTP again.
+   */
+  public static final java.time.Duration DEFAULT_HSTS_MAX_AGE = java.time.Duration.ofDays(365);
+
   public TlsSettings {
     Objects.requireNonNull(certFile, "certFile");
     Objects.requireNonNull(keyFile, "keyFile");
@@ -20,6 +27,15 @@ public record TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort)
       throw new IllegalArgumentException("server.tls.redirectHttpPort: " + redirectHttpPort
           + " must be a TCP port 1..65535");
     }
+    if (hstsMaxAge == null) hstsMaxAge = DEFAULT_HSTS_MAX_AGE;
+    if (hstsMaxAge.isNegative()) {
+      throw new IllegalArgumentException("server.tls.hstsMaxAge: " + hstsMaxAge + " must not be negative");
+    }
+  }
+
+  /** With the default HSTS max-age. */
+  public TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort) {
+    this(certFile, keyFile, redirectHttpPort, DEFAULT_HSTS_MAX_AGE);
   }
 
   /** HTTPS only, no redirect listener. */

@@ -47,6 +47,8 @@ public final class SluiceMetrics {
   public static final String CONTEXT_GUARD = "sluice_context_guard_requests"; // _total by result
   /** Requests refused for their credential, by reason. */
   public static final String AUTH_FAILURES = "sluice_auth_failures"; // _total by reason
+  /** Requests refused unverified (429) while their client address waits after failed credentials; _total by plane. */
+  public static final String CREDENTIALS_THROTTLED = "sluice_credential_throttled_requests";
   public static final String TTFT = "sluice_time_to_first_token"; // _seconds histogram by model
   public static final String INTER_TOKEN = "sluice_inter_token_latency"; // _seconds histogram by model
   public static final String OVERHEAD = "sluice_gateway_overhead"; // _seconds histogram by endpoint
@@ -251,6 +253,12 @@ public final class SluiceMetrics {
   public void authFailure(String reason) {
     counter(AUTH_FAILURES, "Requests refused for a missing, invalid or insufficient credential, by reason", "reason",
         reason).increment();
+  }
+
+  /** A request refused with 429 because its address waits after failed credentials; plane data|admin. */
+  public void credentialThrottled(String plane) {
+    counter(CREDENTIALS_THROTTLED, "Requests refused without looking at their credential because their client "
+        + "address sent too many wrong ones, by plane", "plane", plane).increment();
   }
 
   /** A context-window guard decision other than "fits": rejected, overflow, capped. */

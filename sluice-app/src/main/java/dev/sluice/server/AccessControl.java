@@ -7,12 +7,14 @@ import dev.sluice.auth.ApiKeys;
 import dev.sluice.auth.AuthException;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.Authenticator;
+import dev.sluice.auth.FailureBackoff;
 import dev.sluice.auth.JwtVerifier;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.auth.Principal;
 import dev.sluice.config.AdminSettings;
 import dev.sluice.config.AuthSettings;
+import dev.sluice.config.ServerSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Secrets;
@@ -41,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * Who may call what: the data plane's {@link Authenticator} (gateway tokens, JWT), the gateway tokens themselves
  * (hashes only, from the keys file, re-read within {@link #KEYS_FILE_POLL_MILLIS} of a change), and the admin plane's
  * credential (the admin token, or a console session obtained with it). Rebuilt on config swaps.
+ *
+ * <p>Every presented credential (bearer token, {@code x-api-key}, console sign-in) first passes the
+ * {@link FailureBackoff} of its {@link ClientAddress client address}: an address that sent too many wrong ones gets
+ * {@link Throttled} without its credential being looked at, unless that credential verified recently. Console session
+ * cookies are not throttled (a stale cookie after a restart is not a guess).
  */
 final class AccessControl {
   private static final Logger log = LoggerFactory.getLogger(AccessControl.class);
@@ -66,7 +73,36 @@ final class AccessControl {
     /** No admin token configured and auth is on: the admin plane is closed. */
     CLOSED,
     /** A console session without the console's header on a state-changing call (cross-site request forgery). */
-    NO_CONSOLE_HEADER
+    NO_CONSOLE_HEADER,
+    /** The client's address sent too many wrong credentials: this one was not looked at (see {@link #throttled}). */
+    THROTTLED
+  }
+
+  /** The planes, as the throttle metric labels them. */
+  static final String DATA_PLANE = "data";
+  static final String ADMIN_PLANE = "admin";
+
+  /**
+   * A credential refused unverified because its client address waits after too many wrong ones: answered 429 with
+   * {@code Retry-After}. No stack trace: a normal outcome.
+   */
+  static final class Throttled extends RuntimeException {
+    private final long retryAfterSeconds;
+    private final String plane;
+
+    Throttled(String message, long retryAfterSeconds, String plane) {
+      super(message, null, false, false);
+      this.retryAfterSeconds = retryAfterSeconds;
+      this.plane = plane;
+    }
+
+    long retryAfterSeconds() {
+      return retryAfterSeconds;
+    }
+
+    String plane() {
+      return plane;
+    }
   }
 
   private final Vertx vertx;
@@ -81,6 +117,9 @@ final class AccessControl {
   private volatile Path keysFile;
   private volatile String keysFileStamp = "";
   private long pollTimer = -1;
+  private volatile ClientAddress clients = new ClientAddress(List.of());
+  private volatile FailureBackoff backoff;
+  private volatile List<String> trustedProxies;
 
   AccessControl(Vertx vertx, SluiceConfig initial, LongSupplier clock) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
@@ -93,6 +132,7 @@ final class AccessControl {
     AuthSettings a = config.auth();
     AdminSettings ad = config.admin();
     for (var n : config.nodes()) Secrets.register(n.apiKey());
+    applyClientSettings(config.server());
     if (a.equals(authSettings) && ad.equals(adminSettings)) return;
     boolean jwtChanged = authSettings == null || !Objects.equals(a.jwt(), authSettings.jwt());
     this.adminSettings = ad;
@@ -115,6 +155,18 @@ final class AccessControl {
     authSettings = a;
     authenticator = new Authenticator(a.mode(), keys::get, a.mode().acceptsJwt() ? jwt : null, clock);
     warnAboutDefaults(a, ad);
+  }
+
+  /** Trusted proxies and the backoff; a backoff with unchanged settings keeps what it learned. */
+  private void applyClientSettings(ServerSettings server) {
+    if (!server.trustedProxies().equals(trustedProxies)) {
+      clients = new ClientAddress(server.trustedProxies());
+      trustedProxies = server.trustedProxies();
+    }
+    FailureBackoff b = backoff;
+    if (b == null || !b.settings().equals(server.failedCredentials())) {
+      backoff = new FailureBackoff(server.failedCredentials(), clock);
+    }
   }
 
   private static void warnAboutDefaults(AuthSettings a, AdminSettings ad) {
@@ -182,7 +234,78 @@ final class AccessControl {
           : new Principal("key-" + KeyGenerator.sha256Hex(token).substring(0, 8), null, Set.of(), null,
               Principal.Kind.ANONYMOUS));
     }
-    return authenticator.authenticate(req.getHeader("Authorization"), req.getHeader("x-api-key"));
+    String token = bearer(req);
+    FailureBackoff b = backoff;
+    if (token == null || !b.settings().enabled()) {
+      return authenticator.authenticate(req.getHeader("Authorization"), req.getHeader("x-api-key"));
+    }
+    String hash = credentialHash(sha256(token));
+    String client = throttleKey(req);
+    if (b.retryAfterMillis(client) > 0 && !b.recentlyVerified(hash)) {
+      return Future.failedFuture(throttled(req, DATA_PLANE));
+    }
+    Future<Principal> result = authenticator.authenticate(req.getHeader("Authorization"), req.getHeader("x-api-key"));
+    if (result.isComplete()) {
+      learn(b, result, req, client, hash);
+      return result;
+    }
+    return result.andThen(ar -> learn(b, ar, req, client, hash)); // a JWT waiting for a JWKS refresh
+  }
+
+  /** What a data-plane verification teaches the backoff: a verified credential, or one more failure. */
+  private void learn(FailureBackoff b, io.vertx.core.AsyncResult<Principal> ar, HttpServerRequest req, String client,
+      String hash) {
+    if (ar.succeeded()) {
+      b.verified(hash);
+    } else if (ar.cause() instanceof AuthException e && e.reason() == AuthException.Reason.INVALID) {
+      failed(b, req, client, hash, DATA_PLANE);
+    }
+  }
+
+  /** Counts a wrong credential against its address; logs once when the address starts to wait. */
+  private void failed(FailureBackoff b, HttpServerRequest req, String client, String hash, String plane) {
+    b.forget(hash);
+    FailureBackoff.Failure f = b.failed(client);
+    if (!f.burstStarted()) return;
+    FailureBackoff.Settings s = b.settings();
+    boolean forwarded = req.getHeader("X-Forwarded-For") != null || req.getHeader("X-Real-IP") != null;
+    log.warn("client {}: {} wrong credentials within {} (the last on the {} plane): its credentials are refused "
+        + "unchecked with 429 for {}, the wait doubling with each further failure up to {} (server.failedCredentials); "
+        + "credentials that verified in the last {} still pass{}", client, f.failuresInWindow(), human(s.window()),
+        plane, human(java.time.Duration.ofMillis(f.retryAfterMillis())), human(s.maxBackoff()),
+        human(FailureBackoff.VERIFIED_FOR), forwarded && !clients.trustsPeer(req)
+            ? ". Its requests carry X-Forwarded-For/X-Real-IP: if it is your reverse proxy, list it in "
+                + "server.trustedProxies, or all clients behind it wait together" : "");
+  }
+
+  /** The 429 answer for {@code req}, whose address waits. */
+  Throttled throttled(HttpServerRequest req, String plane) {
+    String client = throttleKey(req);
+    long seconds = Math.max(1, (backoff.retryAfterMillis(client) + 999) / 1000);
+    return new Throttled("too many wrong credentials from " + client + ": credentials from this address are not "
+        + "checked for the next " + seconds + " s; retry after that with a valid token (tokens that worked from here "
+        + "before still do)", seconds, plane);
+  }
+
+  /** The key the backoff counts {@code req}'s client under. */
+  private String throttleKey(HttpServerRequest req) {
+    return ClientAddress.throttleKey(clients.of(req));
+  }
+
+  private static String human(java.time.Duration d) {
+    long s = d.toSeconds();
+    if (s >= 3600 && s % 3600 == 0) return s / 3600 + "h";
+    if (s >= 60 && s % 60 == 0) return s / 60 + "m";
+    return s + "s";
+  }
+
+  private static byte[] sha256(String token) {
+    return dev.sluice.support.Sha256.digest().digest(token.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** What the backoff remembers of a verified credential: its SHA-256, never the credential. */
+  private static String credentialHash(byte[] sha256) {
+    return HexFormat.of().formatHex(sha256);
   }
 
   // ------------------------------------------------------------------ admin plane
@@ -193,8 +316,23 @@ final class AccessControl {
     if (!ad.hasToken()) return authSettings.mode() == AuthMode.NONE ? AdminAccess.GRANTED : AdminAccess.CLOSED;
     String token = bearer(req);
     if (token != null) {
-      if (isAdminToken(token)) return AdminAccess.GRANTED;
-      if (isDataPlaneToken(token)) return AdminAccess.DATA_PLANE_TOKEN;
+      FailureBackoff b = backoff;
+      byte[] digest = sha256(token);
+      String hash = credentialHash(digest);
+      String client = b.settings().enabled() ? throttleKey(req) : null;
+      if (client != null && b.retryAfterMillis(client) > 0 && !b.recentlyVerified(hash)) return AdminAccess.THROTTLED;
+      if (isAdminDigest(digest)) {
+        b.verified(hash);
+        return AdminAccess.GRANTED;
+      }
+      if (isDataPlaneToken(token)) {
+        // a JWT-shaped token is not verified here: unless it verified on the data plane, it may be a guess
+        if (KeyGenerator.idOf(token) == null && !b.recentlyVerified(hash) && client != null) {
+          failed(b, req, client, hash, ADMIN_PLANE);
+        }
+        return AdminAccess.DATA_PLANE_TOKEN;
+      }
+      if (client != null) failed(b, req, client, hash, ADMIN_PLANE);
       return AdminAccess.INVALID;
     }
     Cookie c = req.getCookie(SESSION_COOKIE);
@@ -210,9 +348,12 @@ final class AccessControl {
   }
 
   boolean isAdminToken(String token) {
+    return token != null && isAdminDigest(sha256(token));
+  }
+
+  private boolean isAdminDigest(byte[] presented) {
     AdminSettings ad = adminSettings;
-    if (!ad.hasToken() || token == null) return false;
-    byte[] presented = dev.sluice.support.Sha256.digest().digest(token.getBytes(StandardCharsets.UTF_8));
+    if (!ad.hasToken()) return false;
     return MessageDigest.isEqual(presented, HexFormat.of().parseHex(ad.tokenSha256()));
   }
 
@@ -223,9 +364,25 @@ final class AccessControl {
     return token.chars().filter(ch -> ch == '.').count() == 2 && jwt != null;
   }
 
-  /** A new console session for a correct admin token; null otherwise. */
-  String login(String token) {
-    if (!isAdminToken(token)) return null;
+  /**
+   * A new console session for a correct admin token; null otherwise (a failure counted against the client's address).
+   *
+   * @throws Throttled when the address waits after too many wrong credentials and this token did not verify recently
+   */
+  String login(HttpServerRequest req, String token) {
+    if (token == null || token.isEmpty()) return null;
+    FailureBackoff b = backoff;
+    byte[] digest = sha256(token);
+    String hash = credentialHash(digest);
+    String client = b.settings().enabled() ? throttleKey(req) : null;
+    if (client != null && b.retryAfterMillis(client) > 0 && !b.recentlyVerified(hash)) {
+      throw throttled(req, ADMIN_PLANE);
+    }
+    if (!isAdminDigest(digest)) {
+      if (client != null) failed(b, req, client, hash, ADMIN_PLANE);
+      return null;
+    }
+    b.verified(hash);
     byte[] id = new byte[32];
     RANDOM.nextBytes(id);
     String session = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
@@ -238,11 +395,21 @@ final class AccessControl {
     if (c != null) sessions.invalidate(c.getValue());
   }
 
+  /**
+   * The presented credential, read exactly as {@link Authenticator} reads it ({@code Authorization: Bearer}, any case,
+   * any whitespace; else {@code x-api-key}), so no spelling of the header slips past the backoff; null when none.
+   */
   private static String bearer(HttpServerRequest req) {
     String auth = req.getHeader("Authorization");
-    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).trim();
+    if (auth != null) {
+      String h = auth.strip();
+      if (h.length() >= 7 && h.regionMatches(true, 0, "Bearer", 0, 6) && Character.isWhitespace(h.charAt(6))) {
+        String t = h.substring(7).strip();
+        if (!t.isEmpty()) return t;
+      }
+    }
     String key = req.getHeader("x-api-key");
-    return key == null || key.isBlank() ? null : key.trim();
+    return key == null || key.isBlank() ? null : key.strip();
   }
 
   // ------------------------------------------------------------------ gateway tokens

@@ -89,6 +89,10 @@ final class GatewayHandler {
 
   private void handle(HttpServerRequest req, boolean adminListener) {
     Arrival start = Arrival.of(req);
+    if (req.isSSL()) {
+      String hsts = TlsListeners.hsts(configs.current().server().tls());
+      if (hsts != null) req.response().putHeader(TlsListeners.HSTS_HEADER, hsts);
+    }
     try {
       dispatch(req, start, adminListener);
     } catch (RuntimeException e) {
@@ -175,6 +179,10 @@ final class GatewayHandler {
   private void unauthorized(HttpServerRequest req, Endpoint endpoint, Throwable cause, Arrival start) {
     req.resume();
     String label = endpoint.name().toLowerCase(Locale.ROOT);
+    if (cause instanceof AccessControl.Throttled t) {
+      throttled(req, endpoint.flavor(), label, t, start);
+      return;
+    }
     if (cause instanceof dev.sluice.auth.AuthException e) {
       if (e.reason() != dev.sluice.auth.AuthException.Reason.FORBIDDEN) {
         req.response().putHeader("WWW-Authenticate", "Bearer realm=\"sluice\"");
@@ -187,6 +195,14 @@ final class GatewayHandler {
     log.error("authentication failed unexpectedly on {}", label, cause);
     refuse(req, endpoint.flavor(), label, ErrorKind.INTERNAL,
         "internal error while checking the gateway token (logged on the gateway); retry", start);
+  }
+
+  /** 429 + Retry-After for a credential not looked at because its address waits after too many wrong ones. */
+  private void throttled(HttpServerRequest req, ApiFlavor flavor, String label, AccessControl.Throttled t,
+      Arrival start) {
+    req.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(t.retryAfterSeconds()));
+    metrics.credentialThrottled(t.plane());
+    refuse(req, flavor, label, ErrorKind.RATE_LIMITED, t.getMessage(), start);
   }
 
   // ------------------------------------------------------------------ admin plane
@@ -222,6 +238,10 @@ final class GatewayHandler {
   }
 
   private void adminRefused(HttpServerRequest req, AccessControl.AdminAccess why, Arrival start) {
+    if (why == AccessControl.AdminAccess.THROTTLED) {
+      throttled(req, ApiFlavor.OPENAI, "admin", access.throttled(req, AccessControl.ADMIN_PLANE), start);
+      return;
+    }
     ErrorKind kind = ErrorKind.UNAUTHORIZED;
     String message;
     switch (why) {
@@ -289,9 +309,33 @@ final class GatewayHandler {
           start);
       return;
     }
+    String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (!isFormType(type)) {
+      // only the form's own encoding is decoded: anything else (multipart with a broken boundary…) is refused
+      // before a decoder sees it, so a malformed sign-in costs one 400, not a stack trace in the log
+      resp.putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.INVALID_REQUEST, "the sign-in form is sent as "
+          + FORM_TYPE + (type == null ? " (no Content-Type given)" : " (got Content-Type " + clip(type) + ")")
+          + ": sign in on the page /console/login", start);
+      return;
+    }
     req.setExpectMultipart(true);
+    req.exceptionHandler(e -> {
+      // a body the form decoder cannot read (bad percent-encoding): the client's fault, not worth a log line
+      if (resp.ended() || resp.closed()) return;
+      resp.putHeader(HttpHeaders.CONNECTION, "close");
+      refuse(req, ApiFlavor.OPENAI, "admin", ErrorKind.INVALID_REQUEST, "the sign-in form could not be decoded as "
+          + FORM_TYPE + ": sign in on the page /console/login", start);
+    });
     req.endHandler(v -> {
-      String session = access.login(req.getFormAttribute("token"));
+      if (resp.ended()) return;
+      String session;
+      try {
+        session = access.login(req, req.getFormAttribute("token"));
+      } catch (AccessControl.Throttled t) {
+        throttled(req, ApiFlavor.OPENAI, "admin", t, start);
+        return;
+      }
       if (session == null) {
         metrics.authFailure("admin_login");
         console.serve(resp, "login.html", 401);
@@ -301,6 +345,15 @@ final class GatewayHandler {
               + "; Path=/; HttpOnly; SameSite=Strict" + (req.isSSL() ? "; Secure" : ""))
           .putHeader(HttpHeaders.LOCATION, "/console").setStatusCode(303).end();
     });
+  }
+
+  /** The encoding of the console's sign-in form (an HTML form without enctype). */
+  private static final String FORM_TYPE = "application/x-www-form-urlencoded";
+
+  private static boolean isFormType(String contentType) {
+    if (contentType == null) return false;
+    int semi = contentType.indexOf(';');
+    return (semi < 0 ? contentType : contentType.substring(0, semi)).strip().equalsIgnoreCase(FORM_TYPE);
   }
 
   // ------------------------------------------------------------------ operational endpoints
@@ -491,9 +544,12 @@ final class GatewayHandler {
       return;
     }
     if (config.model(parsed.model()).isEmpty()) {
+      // only the models this caller may use: the others are none of its business
+      List<String> available = config.models().keySet().stream().filter(who::mayUse).toList();
       refuse(req, endpoint.flavor(), endpointLabel, ErrorKind.MODEL_NOT_FOUND,
-          "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available: "
-              + String.join(", ", config.models().keySet()) + ")", "model", who.tenant(), start);
+          "model \"" + clip(parsed.model()) + "\" is not served by this gateway (available"
+              + (who.models().isEmpty() ? "" : " to this gateway token") + ": "
+              + (available.isEmpty() ? "none" : String.join(", ", available)) + ")", "model", who.tenant(), start);
       return;
     }
     if (!who.mayUse(parsed.model())) {

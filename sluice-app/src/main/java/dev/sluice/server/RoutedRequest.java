@@ -143,6 +143,13 @@ final class RoutedRequest implements Exchange.Listener {
     }
     if (degraded && level.ordinal() >= DegradationLevel.DOWNGRADE.ordinal() && decision.downgradeTo() != null) {
       triedDowngrade = true;
+      if (!who.mayUse(decision.downgradeTo())) {
+        // the caller's token does not cover the smaller model: the ladder's next tier, never the smaller model
+        belowDowngrade(ErrorKind.NO_HEALTHY_NODE, "model \"" + parsed.model() + "\" is degraded (level "
+            + level.name().toLowerCase(Locale.ROOT) + ") and the model it is downgraded to is not allowed for this "
+            + "gateway token; retry later");
+        return;
+      }
       attempt(decision.downgradeTo(), true);
       return;
     }
@@ -154,15 +161,19 @@ final class RoutedRequest implements Exchange.Listener {
   /** The context-window and max_tokens rules; false when the request was answered (rejected). */
   private boolean guardContext(ModelSpec spec, PromptText prompt) {
     String overflow = spec.overflowModel();
+    // an overflow model outside the caller's scope is no way around it: such a prompt is rejected as too long
+    boolean overflowForbidden = overflow != null && !who.mayUse(overflow);
+    if (overflowForbidden) overflow = null;
     int overflowWindow = overflow == null ? 0
         : config.model(overflow).map(r -> r.model().contextWindowTokens()).orElse(0);
     ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, requestedMaxTokens(parsed.json()),
         spec.contextWindowTokens(), spec.maxTokens(), overflow, overflowWindow, config.limits().overMaxTokens());
     if (v instanceof ContextGuard.Reject r) {
-      ErrorKind kind = "max_tokens_too_large".equals(r.code()) ? ErrorKind.MAX_TOKENS_TOO_LARGE
-          : ErrorKind.CONTEXT_LENGTH_EXCEEDED;
+      boolean tooLong = !"max_tokens_too_large".equals(r.code());
+      ErrorKind kind = tooLong ? ErrorKind.CONTEXT_LENGTH_EXCEEDED : ErrorKind.MAX_TOKENS_TOO_LARGE;
       shared.metrics().contextGuard("rejected");
-      error(kind, r.message(), r.param());
+      error(kind, r.message() + (tooLong && overflowForbidden
+          ? " (the overflow model for longer prompts is not allowed for this gateway token)" : ""), r.param());
       return false;
     }
     if (v instanceof ContextGuard.Overflow o) {
@@ -425,14 +436,22 @@ final class RoutedRequest implements Exchange.Listener {
     fallBelowCache(kind, message);
   }
 
-  /** The ladder below the cache: the downgrade model, the static reply, or the error. */
+  /**
+   * The ladder below the cache: the downgrade model (when the caller may use it: a token scoped to other models skips
+   * this tier), the static reply, or the error.
+   */
   private void fallBelowCache(ErrorKind kind, String message) {
     String target = config.degradation().downgrade().get(parsed.model());
-    if (!triedDowngrade && !downgraded && target != null) {
+    if (!triedDowngrade && !downgraded && target != null && who.mayUse(target)) {
       triedDowngrade = true;
       attempt(target, true);
       return;
     }
+    belowDowngrade(kind, message);
+  }
+
+  /** The ladder below the downgrade tier: the static reply, or the error. */
+  private void belowDowngrade(ErrorKind kind, String message) {
     if (renderable()) {
       serveStatic();
       return;

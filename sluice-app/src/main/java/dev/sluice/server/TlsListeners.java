@@ -25,9 +25,12 @@ import javax.net.ssl.X509KeyManager;
 
 /**
  * The HTTPS side of the gateway's listener: server options from {@code server.tls} (certificate and key loaded and
- * checked before listening, so a bad file fails start with its name), and the plain-HTTP listener that only redirects.
+ * checked before listening, so a bad file fails start with its name), the {@code Strict-Transport-Security} header of
+ * its answers, and the plain-HTTP listener that only redirects (and never sends that header: browsers ignore it over
+ * plain HTTP, RFC 6797 §8.1).
  */
 final class TlsListeners {
+  static final String HSTS_HEADER = "Strict-Transport-Security";
   /** A host name or IPv4 address, or a bracketed IPv6 literal: what may appear before the port in a Host header. */
   private static final Pattern HOST = Pattern.compile("[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\\[[0-9A-Fa-f:.]{2,45}\\]");
   private static final Pattern PORT_SUFFIX = Pattern.compile(":\\d{1,5}");
@@ -63,6 +66,17 @@ final class TlsListeners {
     }
     checkKeyMatchesCertificate(keys.getPrivateKey(alias), keys.getCertificateChain(alias), tls);
     return options.setSsl(true).setKeyCertOptions(pem).setUseAlpn(false);
+  }
+
+  /**
+   * The {@code Strict-Transport-Security} value for answers over HTTPS with {@code tls}: {@code max-age=<seconds>};
+   * null when {@code server.tls.hstsMaxAge} is 0 (or under a second). No {@code includeSubDomains}: the gateway
+   * cannot know what else runs under its domain.
+   */
+  static String hsts(TlsSettings tls) {
+    if (tls == null) return null;
+    long seconds = tls.hstsMaxAge().toSeconds();
+    return seconds <= 0 ? null : "max-age=" + seconds;
   }
 
   private static Buffer read(Path file, String key) throws CertificateProblem {

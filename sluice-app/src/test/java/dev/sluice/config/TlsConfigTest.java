@@ -96,7 +96,7 @@ class TlsConfigTest {
         + "\"redirectHttpPort\": 70000, \"ciphers\": []}}, \"upstream\": {\"tls\": {\"caFile\": \"missing.pem\", "
         + "\"verifyHostname\": \"no\"}}, " + PROVIDERS + "}"))
         .containsExactlyInAnyOrder(
-            "config: server.tls.ciphers: unknown key (known: certFile, keyFile, redirectHttpPort)",
+            "config: server.tls.ciphers: unknown key (known: certFile, keyFile, redirectHttpPort, hstsMaxAge)",
             "config: server.tls.redirectHttpPort: 70000 must be a TCP port 1..65535 (usually 80; 0 = any free port, "
                 + "for tests)",
             "config: upstream.tls.caFile: " + dir.resolve("missing.pem")

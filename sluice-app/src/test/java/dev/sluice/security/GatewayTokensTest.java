@@ -223,7 +223,10 @@ class GatewayTokensTest {
   @Test
   void theCliCreatesATokenThatTheRunningGatewayAcceptsWithinSeconds() throws Exception {
     Path keys = dir.resolve("keys.json");
-    try (TestCluster c = cluster(keys).start()) {
+    // polled every 50 ms until the gateway knows it: without the backoff after failed credentials, which would make
+    // the address wait after the fifth 401 (CredentialThrottleTest)
+    try (TestCluster c = cluster(keys).server(dev.sluice.config.ServerSettings.defaults()
+        .withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings.off())).start()) {
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
       java.io.PrintStream old = System.out;
       int exit;

@@ -86,8 +86,11 @@ class JwtAuthTest {
         ISS, List.of(AUD), Duration.ofSeconds(30), "sub", "models", "limits");
   }
 
+  /** Without the backoff after failed credentials: these tests send dozens of bad tokens from one address on purpose. */
   private TestCluster cluster(AuthMode mode, Duration minRefresh) {
     return new TestCluster().auth(new AuthSettings(mode, dir.resolve("keys.json"), settings(minRefresh)))
+        .server(dev.sluice.config.ServerSettings.defaults()
+            .withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings.off()))
         .admin(AdminSettings.defaults().withToken(KeyGenerator.sha256Hex(GatewayTokensTest.ADMIN_TOKEN)))
         .node("a", GpuProfile.A10, "qwen3:32b", 0).node("b", GpuProfile.A10, "qwen2:7b", 0);
   }

@@ -126,6 +126,43 @@ class HttpsListenerTest {
   }
 
   @Test
+  void everyHttpsAnswerCarriesStrictTransportSecurityAndTheRedirectPortNever() throws Exception {
+    try (TestCluster c = httpsGateway(0).start()) {
+      HttpClient client = trustingClient();
+      String oneYear = "max-age=31536000";
+      HttpResponse<String> ok = post(client, c.url("/v1/chat/completions"), CHAT);
+      assertThat(ok.statusCode()).isEqualTo(200);
+      assertThat(ok.headers().firstValue("strict-transport-security")).hasValue(oneYear);
+      HttpResponse<String> stream = post(client, c.url("/v1/chat/completions"), CHAT_SSE);
+      assertThat(stream.headers().firstValue("strict-transport-security")).hasValue(oneYear);
+      HttpResponse<String> refused = post(client, c.url("/v1/chat/completions"), CHAT.replace("qwen3:32b", "nope"));
+      assertThat(refused.statusCode()).isEqualTo(404);
+      assertThat(refused.headers().firstValue("strict-transport-security")).hasValue(oneYear);
+      HttpResponse<String> health = client.send(HttpRequest.newBuilder(URI.create(c.url("/healthz"))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(health.headers().firstValue("strict-transport-security")).hasValue(oneYear);
+
+      String redirect = rawExchange(c.gateway.redirectPort(), "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+      assertThat(redirect).startsWith("HTTP/1.1 308 ").doesNotContainIgnoringCase("strict-transport-security");
+    }
+  }
+
+  @Test
+  void hstsMaxAgeIsConfigurableAndZeroSendsNoHeader() throws Exception {
+    try (TestCluster c = new TestCluster()
+        .tls(new TlsSettings(localhost.cert(), localhost.key(), null, Duration.ofHours(1)))
+        .node("n1", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      assertThat(post(trustingClient(), c.url("/v1/chat/completions"), CHAT).headers()
+          .firstValue("strict-transport-security")).hasValue("max-age=3600");
+    }
+    try (TestCluster c = new TestCluster().tls(new TlsSettings(localhost.cert(), localhost.key(), null, Duration.ZERO))
+        .node("n1", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      assertThat(post(trustingClient(), c.url("/v1/chat/completions"), CHAT).headers()
+          .firstValue("strict-transport-security")).isEmpty();
+    }
+  }
+
+  @Test
   void redirectLocationsKeepPathAndQueryAndDropTheHostsPort() {
     assertThat(TlsListeners.location("Example.COM:8080", 8443, "/v1/chat/completions?x=1"))
         .isEqualTo("https://example.com:8443/v1/chat/completions?x=1");
