@@ -25,6 +25,11 @@ public final class Gateway {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
   /** Request line limit; longer → 414. Our paths are short, so 8 KiB only leaves room for query strings. */
   static final int MAX_INITIAL_LINE_BYTES = 8192;
+  /**
+   * HTTP/2 over plain TCP (h2c, by Upgrade or prior knowledge) is off on every listener: Sluice speaks HTTP/1.1, and
+   * an Upgrade answered before authentication lets a client behind a proxy that forwards it step past the proxy.
+   */
+  static final boolean HTTP2_CLEAR_TEXT = false;
 
   private final Vertx vertx;
   private final ConfigHolder configs;
@@ -159,7 +164,8 @@ public final class Gateway {
         .setCompressionSupported(false)
         .setHandle100ContinueAutomatically(true)
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes())
+        .setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
     dev.sluice.config.TlsSettings tls = configs.current().server().tls();
     if (tls != null) {
       try {
@@ -202,7 +208,8 @@ public final class Gateway {
   /** The plain-HTTP port that answers everything with 308 to HTTPS; nothing on it reaches the API or a node. */
   private Future<Void> startRedirect(String host, int requestedPort, int httpsPort) {
     HttpServerOptions plain = new HttpServerOptions().setHost(host).setPort(requestedPort)
-        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES).setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES).setMaxHeaderSize(configs.current().server().maxHeaderBytes())
+        .setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
     HttpServer server = vertx.createHttpServer(plain).requestHandler(req -> TlsListeners.redirect(req, httpsPort));
     return server.listen()
         .recover(e -> Future.failedFuture(new IllegalStateException("server.tls.redirectHttpPort: cannot listen on "
@@ -236,7 +243,7 @@ public final class Gateway {
     if (!admin.separateListener()) return Future.succeededFuture();
     HttpServerOptions options = new HttpServerOptions().setHost(admin.host()).setPort(admin.port())
         .setTcpNoDelay(true).setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes()).setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
     HttpServer s = vertx.createHttpServer(options).requestHandler(handler::handleAdmin);
     return s.listen().map(bound -> {
       adminServer = bound;
