@@ -35,6 +35,12 @@ public enum ErrorKind {
   ORIGIN_NOT_ALLOWED(403, "invalid_request_error", "origin_not_allowed"),
   /** The body is larger than server.maxBodyBytes. */
   BODY_TOO_LARGE(413, "invalid_request_error", "request_too_large"),
+  /** The body did not arrive within server.bodyReadTimeout of the request head. */
+  BODY_TIMEOUT(408, "invalid_request_error", "request_timeout"),
+  /** The tenant's unfinished uploads hold server.maxUploadBytesInProgressPerTenant already. */
+  UPLOADS_TENANT_FULL(429, "rate_limit_error", "upload_limit_exceeded"),
+  /** All unfinished uploads together hold server.maxUploadBytesInProgress already. */
+  UPLOADS_FULL(503, "server_error", "upload_limit_exceeded"),
   /** No node could answer before the first byte (all attempts failed). */
   UPSTREAM_UNAVAILABLE(502, "upstream_error", "upstream_unavailable"),
   /** Every node was busy (429/503 or full pools). */

@@ -86,7 +86,8 @@ public final class ConfigLoader {
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
   private static final List<String> SERVER_KEYS = List.of("host", "port", "maxBodyBytes", "maxJsonDepth", "maxHeaderBytes", "cors",
-      "tls", "trustedProxies", "failedCredentials");
+      "tls", "requestHeadTimeout", "keepAliveTimeout", "bodyReadTimeout", "maxConnectionsPerClient",
+      "maxUploadBytesInProgress", "maxUploadBytesInProgressPerTenant", "trustedProxies", "failedCredentials");
   private static final List<String> SERVER_TLS_KEYS = List.of("certFile", "keyFile", "redirectHttpPort", "hstsMaxAge");
   private static final List<String> FAILED_CREDENTIALS_KEYS = List.of("failures", "window", "maxBackoff");
   private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
@@ -861,8 +862,43 @@ public final class ConfigLoader {
         }
       }
       TlsSettings tls = serverTls(node.get("tls"), port);
-      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")), tls,
-          trustedProxies(node.get("trustedProxies")), failedCredentials(node.get("failedCredentials")));
+      Duration head = duration(node, "server", "requestHeadTimeout", ServerSettings.DEFAULT_REQUEST_HEAD_TIMEOUT);
+      Duration keepAlive = duration(node, "server", "keepAliveTimeout", ServerSettings.DEFAULT_KEEP_ALIVE_TIMEOUT);
+      Duration bodyRead = duration(node, "server", "bodyReadTimeout", ServerSettings.DEFAULT_BODY_READ_TIMEOUT);
+      int perClient = ServerSettings.DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+      JsonNode pc = node.get("maxConnectionsPerClient");
+      if (pc != null) {
+        if (pc.isIntegralNumber() && pc.canConvertToInt() && pc.asInt() >= 0) {
+          perClient = pc.asInt();
+        } else {
+          problem("server.maxConnectionsPerClient", show(pc) + " must be a whole number ≥ 0 (open connections from "
+              + "one client address; 0 = no cap, the right choice behind a proxy)");
+        }
+      }
+      // null or left out: derived from the heap when the gateway runs
+      long uploads = node.path("maxUploadBytesInProgress").isNull() ? ServerSettings.DERIVED_FROM_HEAP
+          : positiveLong(node, "server", "maxUploadBytesInProgress", "bytes; leave it out for an eighth of the heap",
+              ServerSettings.DERIVED_FROM_HEAP);
+      long uploadsPerTenant = node.path("maxUploadBytesInProgressPerTenant").isNull()
+          ? ServerSettings.DERIVED_FROM_HEAP
+          : positiveLong(node, "server", "maxUploadBytesInProgressPerTenant", "bytes; leave it out for a quarter of "
+              + "maxUploadBytesInProgress", ServerSettings.DERIVED_FROM_HEAP);
+      if (uploads > 0 && uploads < maxBody) {
+        problem("server.maxUploadBytesInProgress", uploads + " is below server.maxBodyBytes (" + maxBody + "): a body "
+            + "of the largest allowed size could never be read; raise it or lower maxBodyBytes");
+      }
+      if (uploadsPerTenant > 0 && uploadsPerTenant < maxBody) {
+        problem("server.maxUploadBytesInProgressPerTenant", uploadsPerTenant + " is below server.maxBodyBytes ("
+            + maxBody + "): a body of the largest allowed size could never be read; raise it or lower maxBodyBytes");
+      }
+      if (uploads > 0 && uploadsPerTenant > uploads) {
+        problem("server.maxUploadBytesInProgressPerTenant", uploadsPerTenant + " is above "
+            + "server.maxUploadBytesInProgress (" + uploads + "): one tenant cannot hold more than all tenants; lower "
+            + "it or raise the total");
+      }
+      return new ServerSettings(host, port, maxBody, depth, headers, cors(node.get("cors")), tls, head, keepAlive,
+          bodyRead, perClient, uploads, uploadsPerTenant, trustedProxies(node.get("trustedProxies")),
+          failedCredentials(node.get("failedCredentials")));
     }
 
     /** {@code server.trustedProxies}: CIDR ranges (or single addresses) of proxies that report the client's address. */

@@ -10,12 +10,22 @@ package dev.sluice.config;
  * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
  * @param cors which browser origins may call the API
  * @param tls HTTPS listener settings; null = plain HTTP; read when the listener starts
+ * @param requestHeadTimeout a connection's first complete request head must arrive within this after it opens
+ * @param keepAliveTimeout a connection with no request in progress is closed this long after its last response ended
+ * @param bodyReadTimeout a request's body must arrive within this after its head (408 and close past it)
+ * @param maxConnectionsPerClient open connections from one peer address per listener; more are closed at once (0 = no
+ *     cap)
+ * @param maxUploadBytesInProgress bytes held in bodies still arriving, all tenants (503 past it; 0 = an eighth of the
+ *     heap, see {@link dev.sluice.limit.UploadBudget.Limits#resolve})
+ * @param maxUploadBytesInProgressPerTenant the same for one tenant (429 past it; 0 = a quarter of the total)
  * @param trustedProxies CIDR ranges of proxies whose {@code X-Real-IP} / {@code X-Forwarded-For} name the client
  *     (empty: the TCP peer is the client)
  * @param failedCredentials the backoff for addresses that keep presenting wrong credentials
  */
 public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
-    CorsSettings cors, TlsSettings tls, java.util.List<String> trustedProxies,
+    CorsSettings cors, TlsSettings tls, java.time.Duration requestHeadTimeout, java.time.Duration keepAliveTimeout,
+    java.time.Duration bodyReadTimeout, int maxConnectionsPerClient, long maxUploadBytesInProgress,
+    long maxUploadBytesInProgressPerTenant, java.util.List<String> trustedProxies,
     dev.sluice.auth.FailureBackoff.Settings failedCredentials) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
@@ -28,17 +38,32 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   /** The range accepted for maxJsonDepth: below 8 real chat requests with tools fail; above 1000 risks the stack. */
   public static final int MIN_JSON_DEPTH = 8;
   public static final int MAX_JSON_DEPTH = 1000;
+  /** A real client sends its request head in one packet; 10 s covers a slow mobile link and bounds slowloris. */
+  public static final java.time.Duration DEFAULT_REQUEST_HEAD_TIMEOUT = java.time.Duration.ofSeconds(10);
+  /** Clients reuse a connection within seconds; a proxy in front closes its idle ones first (nginx in deploy/: 50 s). */
+  public static final java.time.Duration DEFAULT_KEEP_ALIVE_TIMEOUT = java.time.Duration.ofSeconds(60);
+  /** A 10 MiB body (the default maxBodyBytes) arrives in time at 1.4 Mbit/s; chat prompts come in one round trip. */
+  public static final java.time.Duration DEFAULT_BODY_READ_TIMEOUT = java.time.Duration.ofSeconds(60);
+  /** Off: behind a proxy or NAT every client shares one address, so a cap would cut them all. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 0;
+  /** Not configured: derived from the JVM's max heap when the gateway runs (UploadBudget.Limits.resolve). */
+  public static final long DERIVED_FROM_HEAP = 0;
 
   public ServerSettings {
     java.util.Objects.requireNonNull(cors, "cors");
+    java.util.Objects.requireNonNull(requestHeadTimeout, "requestHeadTimeout");
+    java.util.Objects.requireNonNull(keepAliveTimeout, "keepAliveTimeout");
+    java.util.Objects.requireNonNull(bodyReadTimeout, "bodyReadTimeout");
     trustedProxies = trustedProxies == null ? java.util.List.of() : java.util.List.copyOf(trustedProxies);
     if (failedCredentials == null) failedCredentials = dev.sluice.auth.FailureBackoff.Settings.defaults();
   }
 
-  /** No trusted proxies, the default backoff for failed credentials. */
+  /** Default deadlines, connection cap and upload caps; no trusted proxies, the default backoff for failed credentials. */
   public ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
       CorsSettings cors, TlsSettings tls) {
-    this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, null, null);
+    this(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, DEFAULT_REQUEST_HEAD_TIMEOUT,
+        DEFAULT_KEEP_ALIVE_TIMEOUT, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, DERIVED_FROM_HEAP,
+        DERIVED_FROM_HEAP, null, null);
   }
 
   /** Plain HTTP. */
@@ -57,20 +82,38 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
 
   /** These settings served over HTTPS with {@code tls} (null = plain HTTP). */
   public ServerSettings withTls(TlsSettings tls) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies,
-        failedCredentials);
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
+        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+        trustedProxies, failedCredentials);
   }
 
   /** These settings with {@code proxies} as {@link #trustedProxies}. */
   public ServerSettings withTrustedProxies(java.util.List<String> proxies) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, proxies,
-        failedCredentials);
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
+        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+        proxies, failedCredentials);
   }
 
   /** These settings with another backoff for failed credentials ({@code Settings.off()} for none). */
   public ServerSettings withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings settings) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies,
-        settings);
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
+        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+        trustedProxies, settings);
+  }
+
+  /** These settings with other connection deadlines and per-client cap (0 = no cap). */
+  public ServerSettings withDeadlines(java.time.Duration requestHeadTimeout, java.time.Duration keepAliveTimeout,
+      java.time.Duration bodyReadTimeout, int maxConnectionsPerClient) {
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
+        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+        trustedProxies, failedCredentials);
+  }
+
+  /** These settings with other caps on bytes held in unfinished uploads (0 = derived from the heap). */
+  public ServerSettings withUploadCaps(long maxUploadBytesInProgress, long maxUploadBytesInProgressPerTenant) {
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
+        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+        trustedProxies, failedCredentials);
   }
 
   public static ServerSettings defaults() {

@@ -520,4 +520,26 @@ public final class SluiceMetrics {
         .description("The config source's revision of the config in force (etcd mod_revision)")
         .tag("source", source).register(registry);
   }
+
+  // ------------------------------------------------------------------ connections and unfinished uploads
+
+  /** Connections the gateway closed on a deadline or a cap, by reason (see {@link #connectionClosed}). */
+  public static final String CONNECTIONS_CLOSED = "sluice_connections_closed"; // _total by reason
+  /** Bytes held in request bodies still arriving, all tenants (bounded by server.maxUploadBytesInProgress). */
+  public static final String UPLOAD_IN_PROGRESS_BYTES = "sluice_upload_in_progress_bytes";
+
+  /**
+   * A connection closed by the gateway: {@code head_timeout}, {@code keep_alive_timeout}, {@code body_timeout} or
+   * {@code per_client_cap} (a fixed set of values).
+   */
+  public void connectionClosed(String reason) {
+    counter(CONNECTIONS_CLOSED, "Connections closed by the gateway on a deadline or a cap, by reason", "reason",
+        reason).increment();
+  }
+
+  /** Registers {@link #UPLOAD_IN_PROGRESS_BYTES}, read from {@code heldBytes}. */
+  public void bindUploadBytes(java.util.function.LongSupplier heldBytes) {
+    Gauge.builder(UPLOAD_IN_PROGRESS_BYTES, heldBytes::getAsLong)
+        .description("Bytes held in request bodies still arriving, all tenants").baseUnit("bytes").register(registry);
+  }
 }

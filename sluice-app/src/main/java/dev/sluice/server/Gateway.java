@@ -25,6 +25,11 @@ public final class Gateway {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
   /** Request line limit; longer → 414. Our paths are short, so 8 KiB only leaves room for query strings. */
   static final int MAX_INITIAL_LINE_BYTES = 8192;
+  /**
+   * HTTP/2 over plain TCP (h2c, by Upgrade or prior knowledge) is off on every listener: Sluice speaks HTTP/1.1, and
+   * an Upgrade answered before authentication lets a client behind a proxy that forwards it step past the proxy.
+   */
+  static final boolean HTTP2_CLEAR_TEXT = false;
 
   private final Vertx vertx;
   private final ConfigHolder configs;
@@ -38,6 +43,8 @@ public final class Gateway {
   private final AccessControl access;
   private final GatewayHandler handler;
   private final Observers observers;
+  /** Deadlines and the per-client cap of all three listeners (main, admin, HTTP→HTTPS redirect). */
+  private final ConnectionGuard guard;
   private volatile HttpServer adminServer;
   private final int eventLoops;
   private final List<String> deployments = new CopyOnWriteArrayList<>();
@@ -85,10 +92,11 @@ public final class Gateway {
     this.admin = admin;
     this.console = admin.console();
     this.observers = new Observers(metrics);
+    this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics);
     observers.add(new dev.sluice.observe.AccessLog());
     observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
-        protections, observers, this::starting);
+        protections, observers, this::starting, new BodyReader(guard, metrics));
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -159,28 +167,34 @@ public final class Gateway {
         .setCompressionSupported(false)
         .setHandle100ContinueAutomatically(true)
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes())
+        .setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
     dev.sluice.config.TlsSettings tls = configs.current().server().tls();
     if (tls != null) {
       try {
-        options = TlsListeners.https(vertx, options, tls);
+        // the handshake comes before the request head: it gets the head's deadline
+        options = TlsListeners.https(vertx, options, tls)
+            .setSslHandshakeTimeout(configs.current().server().requestHeadTimeout().toMillis())
+            .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
       } catch (TlsListeners.CertificateProblem e) {
         return Future.failedFuture(e);
       }
     }
+    ConnectionGuard.Clients mainClients = new ConnectionGuard.Clients();
     HttpServerOptions base = options;
     // The first instance binds (possibly port 0); the others share the port it got.
     // Vert.x shares one listening socket between servers of the same host and port; port 0 would give each server
     // its own random port, a negative port gives them one shared random port.
     int bindPort = requestedPort == 0 ? -1 : requestedPort;
-    Listener first = new Listener(new HttpServerOptions(base).setPort(bindPort));
+    Listener first = new Listener(new HttpServerOptions(base).setPort(bindPort), mainClients);
     return vertx.deployVerticle(first)
         .compose(id -> {
           deployments.add(id);
           port = first.server.actualPort();
           if (eventLoops == 1) return Future.succeededFuture(port);
           HttpServerOptions shared = new HttpServerOptions(base).setPort(bindPort);
-          return vertx.deployVerticle(() -> new Listener(shared), new DeploymentOptions().setInstances(eventLoops - 1))
+          return vertx.deployVerticle(() -> new Listener(shared, mainClients),
+                  new DeploymentOptions().setInstances(eventLoops - 1))
               .map(more -> {
                 deployments.add(more);
                 return port;
@@ -202,8 +216,10 @@ public final class Gateway {
   /** The plain-HTTP port that answers everything with 308 to HTTPS; nothing on it reaches the API or a node. */
   private Future<Void> startRedirect(String host, int requestedPort, int httpsPort) {
     HttpServerOptions plain = new HttpServerOptions().setHost(host).setPort(requestedPort)
-        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES).setMaxHeaderSize(configs.current().server().maxHeaderBytes());
-    HttpServer server = vertx.createHttpServer(plain).requestHandler(req -> TlsListeners.redirect(req, httpsPort));
+        .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES).setMaxHeaderSize(configs.current().server().maxHeaderBytes())
+        .setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
+    HttpServer server = guard.serve(vertx.createHttpServer(plain), new ConnectionGuard.Clients(),
+        req -> TlsListeners.redirect(req, httpsPort));
     return server.listen()
         .recover(e -> Future.failedFuture(new IllegalStateException("server.tls.redirectHttpPort: cannot listen on "
             + host + ":" + requestedPort + " (" + e.getMessage() + "; is the port in use, or below 1024 without the "
@@ -236,8 +252,8 @@ public final class Gateway {
     if (!admin.separateListener()) return Future.succeededFuture();
     HttpServerOptions options = new HttpServerOptions().setHost(admin.host()).setPort(admin.port())
         .setTcpNoDelay(true).setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
-        .setMaxHeaderSize(configs.current().server().maxHeaderBytes());
-    HttpServer s = vertx.createHttpServer(options).requestHandler(handler::handleAdmin);
+        .setMaxHeaderSize(configs.current().server().maxHeaderBytes()).setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
+    HttpServer s = guard.serve(vertx.createHttpServer(options), new ConnectionGuard.Clients(), handler::handleAdmin);
     return s.listen().map(bound -> {
       adminServer = bound;
       log.info("admin plane (/admin, /console, /metrics) listening on http://{}:{}", admin.host(), bound.actualPort());
@@ -303,15 +319,17 @@ public final class Gateway {
 
   private final class Listener extends VerticleBase {
     private final HttpServerOptions options;
+    private final ConnectionGuard.Clients clients;
     private HttpServer server;
 
-    Listener(HttpServerOptions options) {
+    Listener(HttpServerOptions options, ConnectionGuard.Clients clients) {
       this.options = options;
+      this.clients = clients;
     }
 
     @Override
     public Future<?> start() {
-      server = vertx.createHttpServer(options).requestHandler(handler::handle);
+      server = guard.serve(vertx.createHttpServer(options), clients, handler::handle);
       return server.listen();
     }
   }

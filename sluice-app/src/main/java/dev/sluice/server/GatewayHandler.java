@@ -60,12 +60,13 @@ final class GatewayHandler {
   private final AccessControl access;
   private final Console console = new Console();
   private final SluiceMetrics metrics;
+  private final BodyReader bodies;
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
   GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
       java.util.function.Supplier<Router> router, AdminApi admin, AccessControl access, SluiceMetrics metrics,
-      Protections protections, Observers observers, java.util.function.BooleanSupplier starting) {
+      Protections protections, Observers observers, java.util.function.BooleanSupplier starting, BodyReader bodies) {
     this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
         new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers, starting);
     this.vertx = vertx;
@@ -75,6 +76,7 @@ final class GatewayHandler {
     this.admin = admin;
     this.access = access;
     this.metrics = metrics;
+    this.bodies = java.util.Objects.requireNonNull(bodies, "bodies");
   }
 
   /** A request on the main listener. */
@@ -490,46 +492,9 @@ final class GatewayHandler {
 
   private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
       Arrival start) {
-    long max = config.server().maxBodyBytes();
-    String declared = req.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (declared != null) {
-      long len;
-      try {
-        len = Long.parseLong(declared.trim());
-      } catch (NumberFormatException e) {
-        len = -1;
-      }
-      if (len < 0 || len > max) {
-        req.response().putHeader(HttpHeaders.CONNECTION, "close");
-        req.resume();
-        refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.BODY_TOO_LARGE,
-            len < 0 ? "Content-Length is not a number" : tooLarge(len, max), start);
-        return;
-      }
-    }
-    Buffer body = Buffer.buffer(declared != null ? (int) Long.parseLong(declared.trim()) : 1024);
-    boolean[] over = {false};
-    req.handler(chunk -> {
-      if (over[0]) return;
-      if (body.length() + chunk.length() > max) {
-        over[0] = true;
-        req.response().putHeader(HttpHeaders.CONNECTION, "close");
-        refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), ErrorKind.BODY_TOO_LARGE,
-            tooLarge(body.length() + (long) chunk.length(), max), start);
-        return;
-      }
-      body.appendBuffer(chunk);
-    });
-    req.exceptionHandler(t -> { /* client went away while sending its body: nothing was accepted */ });
-    req.endHandler(v -> {
-      if (!over[0]) route(req, endpoint, config, who, body, start);
-    });
-    req.resume();
-  }
-
-  private static String tooLarge(long len, long max) {
-    return "request body of " + len + " bytes is larger than the limit of " + max
-        + " bytes (server.maxBodyBytes)";
+    bodies.read(req, config.server(), who.tenant(), body -> route(req, endpoint, config, who, body, start),
+        (kind, message) -> refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), kind, message,
+            null, who.tenant(), start));
   }
 
   private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,

@@ -160,7 +160,7 @@ class ConfigLoaderTest {
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
       {'route': 1, 'providers': {OK}}                             | config: route: unknown key (known: server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, shared, providers, models)
-      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies, failedCredentials)
+      {'server': {'prot': 1}, 'providers': {OK}}                  | config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, 
       {'server': {'cors': {'allowedOrigins': ['*'], 'allowCredentials': true}}, 'providers': {OK}} | config: server.cors: allowCredentials with allowedOrigins "*" would let any web page act with a user's credentials
       {'server': {'cors': {'allowedOrigins': ['https://app.example.com/ui']}}, 'providers': {OK}} | config: server.cors.allowedOrigins[0]: "https://app.example.com/ui" is not an origin (expected "https://host[:port]" without a path, or "*")
       {'server': {'cors': {'origins': []}}, 'providers': {OK}}    | config: server.cors.origins: unknown key (known: allowedOrigins, allowCredentials, maxAge)
@@ -324,7 +324,9 @@ class ConfigLoaderTest {
         + "  'b': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'extra': true}]}}}";
 
     assertThat(problems(config)).containsExactly(
-        "config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, trustedProxies, failedCredentials)",
+        "config: server.prot: unknown key (known: host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, "
+            + "requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress, "
+            + "maxUploadBytesInProgressPerTenant, trustedProxies, failedCredentials)",
         "config: server.port: -1 must be a TCP port 0..65535 (0 = any free port)",
         "config: timeouts.idle: \"30\" must be a positive duration like \"250ms\", \"2s\", \"5m\" or \"1h\"",
         "config: providers.a.api: \"x\" is not a known api (expected \"openai-completions\", \"openai\" or \"ollama\")",
