@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -64,6 +65,43 @@ class DeployFilesTest {
     Matcher admin = Pattern.compile("location ~ \\^/\\(admin\\|console\\|metrics\\)[^{]*\\{([^}]*)}").matcher(conf);
     assertThat(admin.find()).as("a location for /admin, /console and /metrics").isTrue();
     assertThat(admin.group(1)).contains("allow 10.0.0.0/8;", "deny all;");
+  }
+
+  @Test
+  void aTokenSentAsTheRequestIdThroughNginxIsReplacedAndInNeitherLogWhileAnOrdinaryIdPassesThrough(@TempDir Path dir)
+      throws Exception {
+    String token = "sk-sluice-RequestIdCanary0123456789abcdefghijklmnopqrst";
+    try (TestCluster c = new TestCluster().node("a10-01", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      TestCerts certs = TestCerts.create(Files.createDirectories(dir.resolve("certs")));
+      TestCerts.Pair cert = certs.localhost();
+      int httpsPort = SluiceProcess.freePort();
+      String upstream = "127.0.0.1:" + c.port();
+      String conf = NginxProcess.forTest(dir, upstream, upstream, SluiceProcess.freePort(), httpsPort, cert.cert(),
+          cert.key()).apply(Files.readString(NginxProcess.SHIPPED_CONFIG));
+      try (NginxProcess nginx = NginxProcess.start(dir, conf, httpsPort)) {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_1_1).sslContext(certs.clientContext()).build();
+        java.util.function.Function<String, java.net.http.HttpResponse<String>> get = id -> {
+          try {
+            return client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("https://localhost:" + httpsPort + "/v1/models")).header("X-Request-Id", id)
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+          } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        };
+
+        java.net.http.HttpResponse<String> withToken = get.apply(token);
+        java.net.http.HttpResponse<String> ordinary = get.apply("client-trace-42");
+
+        assertThat(withToken.statusCode()).isEqualTo(200);
+        assertThat(withToken.headers().firstValue("x-request-id")).hasValueSatisfying(id ->
+            assertThat(id).doesNotContain("sk-sluice-").matches("[0-9a-f]{32}"));
+        assertThat(ordinary.headers().firstValue("x-request-id")).hasValue("client-trace-42");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> nginx.accessLogLines().size() >= 2);
+        assertThat(String.join("\n", nginx.accessLogLines())).doesNotContain(token).contains("rid=client-trace-42");
+      }
+    }
   }
 
   // ------------------------------------------------------------------ Kubernetes
