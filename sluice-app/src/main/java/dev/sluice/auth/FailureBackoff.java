@@ -101,6 +101,11 @@ public final class FailureBackoff {
   private final LongSupplier clockMillis;
   private final Cache<String, Client> clients;
   private final Cache<String, Boolean> verified;
+  /**
+   * The latest time until which some address waits (a maximum, never lowered): before it, {@link #anyWaiting} is
+   * true. Lets the request path skip working out the client's address and looking it up while nobody waits.
+   */
+  private volatile long someoneWaitsUntil = Long.MIN_VALUE;
 
   /** @param clockMillis milliseconds (any epoch; only differences count) */
   public FailureBackoff(Settings settings, LongSupplier clockMillis) {
@@ -115,6 +120,14 @@ public final class FailureBackoff {
 
   public Settings settings() {
     return settings;
+  }
+
+  /**
+   * Whether some address may be waiting now. False means no address waits, so a request need not be checked against
+   * its address before its credential is verified (the common case: one volatile read and a clock read).
+   */
+  public boolean anyWaiting() {
+    return settings.enabled() && clockMillis.getAsLong() < someoneWaitsUntil;
   }
 
   /** How long {@code client} must still wait before its credentials are looked at again; 0 = not at all. */
@@ -158,7 +171,12 @@ public final class FailureBackoff {
       }
       return c;
     });
+    if (out[0].retryAfterMillis() > 0) waitsUntil(now + out[0].retryAfterMillis());
     return out[0];
+  }
+
+  private synchronized void waitsUntil(long until) {
+    if (until > someoneWaitsUntil) someoneWaitsUntil = until;
   }
 
   private int countWithin(Client c, long now) {

@@ -239,27 +239,40 @@ final class AccessControl {
     if (token == null || !b.settings().enabled()) {
       return authenticator.authenticate(req.getHeader("Authorization"), req.getHeader("x-api-key"));
     }
-    String hash = credentialHash(sha256(token));
-    String client = throttleKey(req);
-    if (b.retryAfterMillis(client) > 0 && !b.recentlyVerified(hash)) {
-      return Future.failedFuture(throttled(req, DATA_PLANE));
+    // While no address waits (the common case) the client's address is worked out only when a credential fails.
+    if (b.anyWaiting()) {
+      String client = throttleKey(req);
+      if (b.retryAfterMillis(client) > 0 && !b.recentlyVerified(credentialHash(sha256(token)))) {
+        return Future.failedFuture(throttled(req, DATA_PLANE));
+      }
     }
     Future<Principal> result = authenticator.authenticate(req.getHeader("Authorization"), req.getHeader("x-api-key"));
     if (result.isComplete()) {
-      learn(b, result, req, client, hash);
+      learn(b, result, req, token);
       return result;
     }
-    return result.andThen(ar -> learn(b, ar, req, client, hash)); // a JWT waiting for a JWKS refresh
+    return result.andThen(ar -> learn(b, ar, req, token)); // a JWT waiting for a JWKS refresh
   }
 
   /** What a data-plane verification teaches the backoff: a verified credential, or one more failure. */
-  private void learn(FailureBackoff b, io.vertx.core.AsyncResult<Principal> ar, HttpServerRequest req, String client,
-      String hash) {
+  private void learn(FailureBackoff b, io.vertx.core.AsyncResult<Principal> ar, HttpServerRequest req, String token) {
     if (ar.succeeded()) {
-      b.verified(hash);
+      b.verified(verifiedHash(ar.result(), token));
     } else if (ar.cause() instanceof AuthException e && e.reason() == AuthException.Reason.INVALID) {
-      failed(b, req, client, hash, DATA_PLANE);
+      failed(b, req, throttleKey(req), credentialHash(sha256(token)), DATA_PLANE);
     }
+  }
+
+  /**
+   * The SHA-256 (hex) of a credential that just verified: for a gateway token the hash its key stores (the token
+   * matched it), so the request path hashes nothing more; for a JWT its own hash.
+   */
+  private String verifiedHash(Principal who, String token) {
+    if (who.kind() == Principal.Kind.KEY && who.keyId() != null) {
+      ApiKey key = keys.get().byId(who.keyId());
+      if (key != null) return key.sha256Hex();
+    }
+    return credentialHash(sha256(token));
   }
 
   /** Counts a wrong credential against its address; logs once when the address starts to wait. */

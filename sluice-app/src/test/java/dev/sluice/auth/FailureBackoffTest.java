@@ -38,6 +38,20 @@ class FailureBackoffTest {
   }
 
   @Test
+  void anyWaitingIsTrueExactlyWhileSomeAddressWaits() {
+    assertThat(backoff.anyWaiting()).as("nothing failed yet").isFalse();
+    for (int i = 0; i < 4; i++) backoff.failed("203.0.113.7");
+    assertThat(backoff.anyWaiting()).as("failures below the threshold").isFalse();
+    backoff.failed("203.0.113.7");
+    assertThat(backoff.anyWaiting()).isTrue();
+    advance(Duration.ofMillis(FIRST - 1));
+    assertThat(backoff.anyWaiting()).isTrue();
+    advance(Duration.ofMillis(1));
+    assertThat(backoff.anyWaiting()).as("the only wait is over").isFalse();
+    assertThat(new FailureBackoff(FailureBackoff.Settings.off(), now::get).anyWaiting()).isFalse();
+  }
+
+  @Test
   void failuresSpreadWiderThanTheWindowNeverStartAWait() {
     for (int i = 0; i < 50; i++) {
       assertThat(backoff.failed("203.0.113.7").retryAfterMillis()).isZero();
