@@ -17,13 +17,17 @@ import java.util.function.Consumer;
  * 503 with Retry-After past them), and complete within {@code server.bodyReadTimeout} of the head (408, through the
  * {@link ConnectionGuard}). Every refusal closes the connection, and no refused body reaches a node.
  *
- * <p>The buffer starts at most {@value #INITIAL_BUFFER_BYTES} bytes and grows with what arrives: the length a client
- * announces reserves nothing. The budget is given back however the body ends: complete, refused, timed out, or the
- * connection gone.
+ * <p>Only what has arrived is held: the chunks as they came (Vert.x hands each one over as a heap copy of its own; small
+ * ones are copied together into {@value #OPEN_BUFFER_BYTES}-byte buffers), put together once when the body is
+ * complete, so the length a client announces reserves nothing and a body costs one copy more than its chunks (none
+ * when it came in one chunk, as small requests do). The budget is given back however
+ * the body ends: complete, refused, timed out, or the connection gone.
  */
 final class BodyReader {
-  /** Most chat requests fit; a larger body grows the buffer as its bytes come (never to its announced length). */
-  static final int INITIAL_BUFFER_BYTES = 16 * 1024;
+  /** Chunks smaller than this are copied into a shared buffer rather than kept as objects of their own. */
+  static final int COALESCE_BELOW_BYTES = 1024;
+  /** The size of that buffer: small, since it is held before it is full (a body dribbled byte by byte holds one). */
+  static final int OPEN_BUFFER_BYTES = 4096;
 
   private final UploadBudget budget = new UploadBudget();
   private final ConnectionGuard guard;
@@ -68,7 +72,7 @@ final class BodyReader {
       }
     }
     new Upload(req, settings, limits(settings), budget.open(tenant == null ? "" : tenant), onBody, onRefused)
-        .start((int) Math.min(announced, INITIAL_BUFFER_BYTES));
+        .start();
   }
 
   private UploadBudget.Limits limits(ServerSettings settings) {
@@ -93,7 +97,11 @@ final class BodyReader {
     private final UploadBudget.Upload counted;
     private final Consumer<Buffer> onBody;
     private final BiConsumer<ErrorKind, String> onRefused;
-    private Buffer body;
+    /** The only chunk so far; then all of them in {@code more}, the small ones copied into {@code open}. */
+    private Buffer first;
+    private java.util.List<Buffer> more;
+    private Buffer open;
+    private long size;
     private boolean done;
     private boolean refused;
 
@@ -107,15 +115,14 @@ final class BodyReader {
       this.onRefused = onRefused;
     }
 
-    void start(int initialBytes) {
-      body = Buffer.buffer(initialBytes);
+    void start() {
       req.handler(this::chunk);
       req.exceptionHandler(t -> finish()); // the client went away while sending: nothing was accepted
       req.endHandler(v -> {
         if (refused) req.connection().close();
         if (done) return;
         finish();
-        onBody.accept(body);
+        onBody.accept(whole());
       });
       guard.onBodyTimeout(req, () -> {
         if (done) return;
@@ -126,13 +133,13 @@ final class BodyReader {
 
     private void chunk(Buffer chunk) {
       if (done) return;
-      long size = body.length() + (long) chunk.length();
-      if (size > settings.maxBodyBytes()) {
-        refuse(ErrorKind.BODY_TOO_LARGE, tooLarge(size, settings.maxBodyBytes()), false);
+      long next = size + chunk.length();
+      if (next > settings.maxBodyBytes()) {
+        refuse(ErrorKind.BODY_TOO_LARGE, tooLarge(next, settings.maxBodyBytes()), false);
         return;
       }
       switch (counted.add(chunk.length(), limits)) {
-        case ACCEPTED -> body.appendBuffer(chunk);
+        case ACCEPTED -> keep(chunk);
         case TENANT_FULL -> refuse(ErrorKind.UPLOADS_TENANT_FULL, "this tenant's request bodies still arriving "
             + "hold its limit of " + limits.perTenantBytes() + " bytes (server.maxUploadBytesInProgressPerTenant): "
             + "retry in " + UploadBudget.RETRY_AFTER_SECONDS + " s, or send fewer large bodies at once", true);
@@ -149,10 +156,44 @@ final class BodyReader {
     private void refuse(ErrorKind kind, String message, boolean retry) {
       finish();
       refused = true;
-      body = null;
+      first = null;
+      more = null;
+      open = null;
       if (retry) req.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(UploadBudget.RETRY_AFTER_SECONDS));
       req.response().putHeader(HttpHeaders.CONNECTION, "close");
       onRefused.accept(kind, message);
+    }
+
+    private void keep(Buffer chunk) {
+      size += chunk.length();
+      if (first == null && more == null) {
+        first = chunk;
+        return;
+      }
+      if (more == null) {
+        more = new java.util.ArrayList<>();
+        more.add(first);
+        first = null;
+      }
+      if (chunk.length() >= COALESCE_BELOW_BYTES) {
+        more.add(chunk);
+        open = null;
+        return;
+      }
+      // small chunks are copied together, so a client dribbling bytes cannot make each one cost an object
+      if (open == null || open.length() + chunk.length() > OPEN_BUFFER_BYTES) {
+        open = Buffer.buffer(OPEN_BUFFER_BYTES);
+        more.add(open);
+      }
+      open.appendBuffer(chunk);
+    }
+
+    /** The body in one buffer: the only chunk itself, or all of them copied once into a buffer of their exact size. */
+    private Buffer whole() {
+      if (more == null) return first == null ? Buffer.buffer(0) : first;
+      Buffer all = Buffer.buffer((int) size);
+      for (Buffer b : more) all.appendBuffer(b);
+      return all;
     }
 
     /** Ends the read: the budget is given back and the bytes are no longer held by the reader. */

@@ -84,6 +84,39 @@ class UploadMemoryTest {
   }
 
   @Test
+  void aBodySentInPiecesOfEverySizeArrivesWholeAndInOrder() throws Exception {
+    StringBuilder json = new StringBuilder("{\"model\":\"qwen3:32b\",\"max_tokens\":2,\"messages\":[");
+    for (int i = 0; i < 400; i++) {
+      json.append(i == 0 ? "" : ",").append("{\"role\":\"").append(i % 2 == 0 ? "user" : "assistant")
+          .append("\",\"content\":\"turn ").append(i).append(' ').append("x".repeat(i % 97)).append("\"}");
+    }
+    byte[] body = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+    int[] pieces = {1, 7, 300, 1023, 1024, 5000, 2, 4096, 4097, 13};
+    try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      JsonNode whole = Json.MAPPER.readTree(Http.postBytes(c.url(CHAT), body).body());
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", c.port())) {
+        s.setTcpNoDelay(true);
+        s.setSoTimeout(30_000);
+        var out = s.getOutputStream();
+        out.write(("POST " + CHAT + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Connection: close\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        for (int at = 0, i = 0; at < body.length; i++) {
+          int n = Math.min(pieces[i % pieces.length], body.length - at);
+          out.write(body, at, n);
+          out.flush();
+          at += n;
+        }
+        String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(response).startsWith("HTTP/1.1 200");
+        JsonNode pieced = Json.MAPPER.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+        assertThat(pieced.path("usage").path("prompt_tokens").asInt()).as("the node saw the same prompt")
+            .isPositive().isEqualTo(whole.path("usage").path("prompt_tokens").asInt());
+      }
+      await().atMost(Duration.ofSeconds(5)).until(() -> uploadBytes(c) == 0);
+    }
+  }
+
+  @Test
   void uploadsBeyondATenantsCapAre429AndBeyondTheTotal503WithRetryAfterWhileOtherTenantsUpload() throws Exception {
     ServerSettings small = new ServerSettings("127.0.0.1", 0, 64 * KIB).withUploadCaps(120 * KIB, 100 * KIB);
     try (TestCluster c = new TestCluster().server(small).node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
