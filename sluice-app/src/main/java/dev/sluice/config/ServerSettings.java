@@ -10,8 +10,10 @@ package dev.sluice.config;
  * @param maxHeaderBytes largest request header block (431 above); read when the listener starts
  * @param cors which browser origins may call the API
  * @param tls HTTPS listener settings; null = plain HTTP; read when the listener starts
- * @param requestHeadTimeout a connection's first complete request head must arrive within this after it opens
- * @param keepAliveTimeout a connection with no request in progress is closed this long after its last response ended
+ * @param requestHeadTimeout a connection's first complete request head must arrive within this of its first byte (over
+ *     HTTPS, of its handshake); a connection that sends nothing is idle (see keepAliveTimeout)
+ * @param keepAliveTimeout a connection with no request in progress is closed this long after its last response ended,
+ *     or after it opened when it has sent nothing
  * @param bodyReadTimeout a request's body must arrive within this after its head (408 and close past it)
  * @param maxConnectionsPerClient open connections from one peer address per listener; more are closed at once (0 = no
  *     cap)
@@ -82,37 +84,42 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
 
   /** These settings served over HTTPS with {@code tls} (null = plain HTTP). */
   public ServerSettings withTls(TlsSettings tls) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
-        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
+        keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
+        maxUploadBytesInProgressPerTenant,
         trustedProxies, failedCredentials);
   }
 
   /** These settings with {@code proxies} as {@link #trustedProxies}. */
   public ServerSettings withTrustedProxies(java.util.List<String> proxies) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
-        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
+        keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
+        maxUploadBytesInProgressPerTenant,
         proxies, failedCredentials);
   }
 
   /** These settings with another backoff for failed credentials ({@code Settings.off()} for none). */
   public ServerSettings withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings settings) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
-        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
+        keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
+        maxUploadBytesInProgressPerTenant,
         trustedProxies, settings);
   }
 
   /** These settings with other connection deadlines and per-client cap (0 = no cap). */
   public ServerSettings withDeadlines(java.time.Duration requestHeadTimeout, java.time.Duration keepAliveTimeout,
       java.time.Duration bodyReadTimeout, int maxConnectionsPerClient) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
-        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
+        keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
+        maxUploadBytesInProgressPerTenant,
         trustedProxies, failedCredentials);
   }
 
   /** These settings with other caps on bytes held in unfinished uploads (0 = derived from the heap). */
   public ServerSettings withUploadCaps(long maxUploadBytesInProgress, long maxUploadBytesInProgressPerTenant) {
-    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout, keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient,
-        maxUploadBytesInProgress, maxUploadBytesInProgressPerTenant,
+    return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
+        keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
+        maxUploadBytesInProgressPerTenant,
         trustedProxies, failedCredentials);
   }
 

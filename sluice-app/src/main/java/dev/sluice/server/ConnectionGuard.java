@@ -22,8 +22,10 @@ import java.util.function.Supplier;
  * Closes connections that hold the gateway without using it, on every listener it {@link #serve serves}:
  *
  * <ul>
- *   <li>no complete request head within {@code server.requestHeadTimeout} of opening (slowloris);
- *   <li>no new request within {@code server.keepAliveTimeout} of the last response's end (idle keep-alive);
+ *   <li>no complete request head within {@code server.requestHeadTimeout} of its first byte (slowloris; over HTTPS, of
+ *       the end of the TLS handshake, which has that limit too);
+ *   <li>no byte at all within {@code server.keepAliveTimeout} of opening, or no new request within it of the last
+ *       response's end (idle: a client's pool may open a connection before it needs it, as it keeps one after);
  *   <li>a request body not complete within {@code server.bodyReadTimeout} of its head: 408 in the API's format, then
  *       closed (the {@link BodyReader} answers for the bodies it reads, so the request is counted like any other);
  *   <li>more than {@code server.maxConnectionsPerClient} open connections from one peer address on one listener: the
@@ -144,7 +146,29 @@ final class ConnectionGuard {
     Watch w = new Watch(conn, clients, counted);
     watches.put(conn, w);
     closeFuture(conn).onComplete(v -> w.closed());
-    w.arm(Reason.HEAD_TIMEOUT, s.requestHeadTimeout());
+    if (!conn.isSsl() && watchFirstByte(conn, w)) {
+      w.arm(Reason.KEEP_ALIVE_TIMEOUT, s.keepAliveTimeout()); // silent so far: idle, until its first byte
+    } else {
+      w.arm(Reason.HEAD_TIMEOUT, s.requestHeadTimeout()); // the TLS handshake was its first bytes
+    }
+  }
+
+  /**
+   * Tells {@code w} when the first byte arrives on {@code conn} (a handler at the head of its Netty pipeline that
+   * removes itself after one read: a cost per connection, not per request); false when the connection is not one of
+   * Vert.x's own (then the head deadline runs from opening).
+   */
+  private static boolean watchFirstByte(HttpConnection conn, Watch w) {
+    if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) return false;
+    base.channel().pipeline().addFirst(new io.netty.channel.ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+        ctx.pipeline().remove(this);
+        w.firstByte();
+        ctx.fireChannelRead(msg);
+      }
+    });
+    return true;
   }
 
   /**
@@ -183,6 +207,8 @@ final class ConnectionGuard {
     private long timerId = -1;
     private long timerDue;
     private boolean closed;
+    /** Whether a request head has arrived on this connection. */
+    private boolean started;
 
     Watch(HttpConnection conn, Clients clients, String countedAddress) {
       this.conn = conn;
@@ -190,9 +216,15 @@ final class ConnectionGuard {
       this.countedAddress = countedAddress;
     }
 
+    /** The connection's first byte arrived: from now on its head must be complete within the head deadline. */
+    synchronized void firstByte() {
+      if (!started) arm(Reason.HEAD_TIMEOUT, settings.get().requestHeadTimeout());
+    }
+
     void requestStarted(HttpServerRequest req) {
       boolean body = announcesBody(req);
       synchronized (this) {
+        started = true;
         inProgress++;
         if (body) {
           receiving = req;
