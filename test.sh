@@ -27,8 +27,8 @@ done
 command -v openssl >/dev/null || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}" >&2
-  # As root the commands run as they are; otherwise through sudo. The variable goes through `env`: written as
-  # `$SUDO DEBIAN_FRONTEND=… apt-get`, an empty $SUDO (root) would run the assignment as a command (exit 127).
+  # As root the commands run as they are; otherwise through sudo. The variable goes through `env`: an assignment
+  # placed after an empty sudo prefix (root) would run as a command ("DEBIAN_FRONTEND=…: command not found", exit 127).
   as_root=()
   if [ "$(id -u)" -ne 0 ]; then
     if ! command -v sudo >/dev/null; then
