@@ -461,7 +461,7 @@ public final class ConfigLoader {
       if (n != null && isArray(n, "admin.allowNodeNetworks")) {
         for (int i = 0; i < n.size(); i++) {
           String v = n.get(i).isTextual() ? n.get(i).asText() : null;
-          if (v != null && CIDR.matcher(v).matches() && dev.sluice.upstream.AddressPolicy.validCidr(v)) nets.add(v);
+          if (v != null && CIDR.matcher(v).matches() && dev.sluice.support.IpRange.valid(v)) nets.add(v);
           else problem("admin.allowNodeNetworks[" + i + "]", show(n.get(i)) + " is not a CIDR range like "
               + "\"169.254.0.0/16\"");
         }
@@ -907,7 +907,7 @@ public final class ConfigLoader {
       if (n == null || !isArray(n, "server.trustedProxies")) return ranges;
       for (int i = 0; i < n.size(); i++) {
         String v = n.get(i).isTextual() ? n.get(i).asText() : null;
-        if (v != null && dev.sluice.server.ClientAddress.validCidr(v)) ranges.add(v);
+        if (v != null && dev.sluice.support.IpRange.valid(v)) ranges.add(v);
         else problem("server.trustedProxies[" + i + "]", show(n.get(i)) + " is not an IP address or CIDR range like "
             + "\"10.0.0.5\" or \"10.0.0.0/8\" (the addresses your reverse proxies connect from)");
       }

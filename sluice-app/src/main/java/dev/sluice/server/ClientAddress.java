@@ -1,13 +1,11 @@
 package dev.sluice.server;
 
+import dev.sluice.support.IpRange;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * The one owner of "the client's address": the TCP peer, or, when the peer is a proxy listed in
@@ -17,19 +15,17 @@ import java.util.regex.Pattern;
  * credentials); never for authorisation.
  */
 public final class ClientAddress {
-  /** A dotted IPv4 literal: only these (and IPv6 literals) are parsed, so a header never triggers a DNS lookup. */
-  private static final Pattern IPV4 = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
-  private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
   private static final String UNKNOWN = "unknown";
 
-  private record Range(byte[] network, int bits) {}
+  private final List<IpRange> trusted;
 
-  private final List<Range> trusted;
-
-  /** @param trustedProxies CIDR ranges ({@code "10.0.0.0/8"}, {@code "::1/128"}); validate with {@link #validCidr} */
+  /**
+   * @param trustedProxies CIDR ranges or addresses ({@code "10.0.0.0/8"}, {@code "::1"}), valid by
+   *     {@link IpRange#valid}
+   */
   ClientAddress(List<String> trustedProxies) {
-    List<Range> ranges = new ArrayList<>();
-    for (String cidr : trustedProxies) ranges.add(parse(cidr));
+    List<IpRange> ranges = new ArrayList<>();
+    for (String cidr : trustedProxies) ranges.add(IpRange.parse(cidr));
     this.trusted = List.copyOf(ranges);
   }
 
@@ -67,72 +63,17 @@ public final class ClientAddress {
     return s.append(":/64").toString();
   }
 
-  /** Whether {@code cidr} is an IPv4 or IPv6 range like {@code 10.0.0.0/8}. */
-  public static boolean validCidr(String cidr) {
-    try {
-      parse(cidr);
-      return true;
-    } catch (IllegalArgumentException e) {
-      return false;
-    }
-  }
-
   private boolean isTrusted(InetAddress ip) {
     byte[] a = ip.getAddress();
-    for (Range r : trusted) {
-      if (r.network().length == a.length && samePrefix(a, r.network(), r.bits())) return true;
+    for (IpRange r : trusted) {
+      if (r.contains(a)) return true;
     }
     return false;
   }
 
-  private static boolean samePrefix(byte[] a, byte[] b, int bits) {
-    int full = bits / 8;
-    for (int i = 0; i < full; i++) {
-      if (a[i] != b[i]) return false;
-    }
-    int rest = bits % 8;
-    if (rest == 0) return true;
-    int mask = 0xff << (8 - rest) & 0xff;
-    return (a[full] & mask) == (b[full] & mask);
-  }
-
-  private static Range parse(String cidr) {
-    Objects.requireNonNull(cidr, "cidr");
-    int slash = cidr.indexOf('/');
-    InetAddress ip = literal(slash < 0 ? cidr : cidr.substring(0, slash));
-    if (ip == null) throw new IllegalArgumentException(cidr);
-    int max = ip.getAddress().length * 8;
-    int bits;
-    try {
-      bits = slash < 0 ? max : Integer.parseInt(cidr.substring(slash + 1));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(cidr, e);
-    }
-    if (bits < 0 || bits > max) throw new IllegalArgumentException(cidr);
-    return new Range(ip.getAddress(), bits);
-  }
-
   /** The address written as an IP literal, or null (host names are never resolved). */
   private static InetAddress literal(String s) {
-    if (s == null) return null;
-    String t = s.strip();
-    if (t.startsWith("[") && t.endsWith("]")) t = t.substring(1, t.length() - 1);
-    try {
-      if (IPV4.matcher(t).matches()) {
-        String[] parts = t.split("\\.");
-        byte[] b = new byte[4];
-        for (int i = 0; i < 4; i++) {
-          int v = Integer.parseInt(parts[i]);
-          if (v > 255) return null;
-          b[i] = (byte) v;
-        }
-        return InetAddress.getByAddress(b);
-      }
-      // with a colon the JDK parses an IPv6 literal or fails; it never looks such a string up
-      return t.indexOf(':') >= 0 && IPV6.matcher(t).matches() ? InetAddress.getByName(t) : null;
-    } catch (UnknownHostException e) {
-      return null;
-    }
+    return IpRange.literal(s);
   }
 
   private static String lastEntry(String header) {

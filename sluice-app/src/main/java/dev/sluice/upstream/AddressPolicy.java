@@ -1,6 +1,6 @@
 package dev.sluice.upstream;
 
-import java.math.BigInteger;
+import dev.sluice.support.IpRange;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -38,8 +38,6 @@ public final class AddressPolicy {
       0x02, 0x54};
   /** One part of a numeric IPv4 host as inet_aton reads it: decimal, octal (leading 0) or hex (0x). */
   private static final Pattern NUMERIC_PART = Pattern.compile("0[xX][0-9a-fA-F]*|[0-9]+");
-  /** A part of the one unambiguous spelling: decimal 0..255 without a leading zero. */
-  private static final Pattern DECIMAL_OCTET = Pattern.compile("0|[1-9][0-9]{0,2}");
   private static final String NOT_A_URL = "not a URL (expected http(s)://host:port)";
 
   /** Resolves host names; tests inject one that answers what they need. */
@@ -72,17 +70,17 @@ public final class AddressPolicy {
     }
   }
 
-  private final List<Cidr> allowed;
+  private final List<IpRange> allowed;
   private final Resolver resolver;
 
   /**
    * @param allowedNetworks CIDR ranges allowed although the rules above refuse them ({@code admin.allowNodeNetworks},
-   *     validated by the config loader with {@link #validCidr})
+   *     validated by the config loader with {@link IpRange#valid})
    */
   public AddressPolicy(List<String> allowedNetworks, Resolver resolver) {
     this.resolver = Objects.requireNonNull(resolver, "resolver");
-    List<Cidr> nets = new ArrayList<>();
-    for (String c : allowedNetworks) nets.add(Cidr.parse(c));
+    List<IpRange> nets = new ArrayList<>();
+    for (String c : allowedNetworks) nets.add(IpRange.parse(c));
     this.allowed = List.copyOf(nets);
   }
 
@@ -149,16 +147,6 @@ public final class AddressPolicy {
       if (inner != null && !inAllowed(v4)) return "which embeds the IPv4 address " + dotted(v4) + ", " + inner;
     }
     return null;
-  }
-
-  /** Whether {@code cidr} is a valid IPv4 or IPv6 range (a literal address, never a DNS lookup). */
-  public static boolean validCidr(String cidr) {
-    try {
-      Cidr.parse(cidr);
-      return true;
-    } catch (RuntimeException e) {
-      return false;
-    }
   }
 
   // ------------------------------------------------------------------ the rules
@@ -247,53 +235,22 @@ public final class AddressPolicy {
     return !isDottedQuad(host);
   }
 
+  /** Four plain decimal numbers 0–255: the one numeric spelling every resolver reads the same way. */
   private static boolean isDottedQuad(String host) {
-    String[] parts = host.split("\\.", -1);
-    if (parts.length != 4) return false;
-    for (String p : parts) {
-      if (!DECIMAL_OCTET.matcher(p).matches() || Integer.parseInt(p) > 255) return false;
-    }
-    return true;
+    return !host.contains(":") && IpRange.literal(host) != null;
   }
 
   /** The address of an IP literal host, read without any lookup; null for a name. */
   private static InetAddress[] literal(String host) throws UnknownHostException {
-    if (host.contains(":")) return new InetAddress[] {InetAddress.getByName("[" + host + "]")};
-    if (!isDottedQuad(host)) return null;
-    String[] parts = host.split("\\.");
-    byte[] b = new byte[4];
-    for (int i = 0; i < 4; i++) b[i] = (byte) Integer.parseInt(parts[i]);
-    return new InetAddress[] {InetAddress.getByAddress(host, b)};
+    InetAddress ip = IpRange.literal(host);
+    if (ip == null && host.contains(":")) throw new UnknownHostException(host + ": not an IPv6 address");
+    return ip == null ? null : new InetAddress[] {InetAddress.getByAddress(host, ip.getAddress())};
   }
 
   // ------------------------------------------------------------------ allowed ranges
 
   private boolean inAllowed(byte[] addr) {
-    for (Cidr c : allowed) if (c.contains(addr)) return true;
+    for (IpRange c : allowed) if (c.contains(addr)) return true;
     return false;
-  }
-
-  /** A range: network bytes and prefix length. */
-  private record Cidr(byte[] net, int bits) {
-    static Cidr parse(String cidr) {
-      int slash = cidr.indexOf('/');
-      String ip = cidr.substring(0, slash);
-      int bits = Integer.parseInt(cidr.substring(slash + 1));
-      if (!ip.matches("[0-9A-Fa-f:.]+")) throw new IllegalArgumentException(cidr);
-      byte[] net;
-      try {
-        net = InetAddress.getByName(ip).getAddress(); // a literal: no lookup
-      } catch (UnknownHostException e) {
-        throw new IllegalArgumentException(cidr, e);
-      }
-      if (bits < 0 || bits > net.length * 8) throw new IllegalArgumentException(cidr);
-      return new Cidr(net, bits);
-    }
-
-    boolean contains(byte[] addr) {
-      if (addr.length != net.length) return false;
-      int shift = addr.length * 8 - bits;
-      return new BigInteger(1, addr).shiftRight(shift).equals(new BigInteger(1, net).shiftRight(shift));
-    }
   }
 }
