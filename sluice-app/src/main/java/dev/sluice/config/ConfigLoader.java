@@ -94,7 +94,8 @@ public final class ConfigLoader {
   private static final String TLS_DOC = "generate a test certificate: see docs/tls.md";
   private static final List<String> CORS_KEYS = List.of("allowedOrigins", "allowCredentials", "maxAge");
   private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:\\d{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:\\d{1,5})?");
-  private static final List<String> TIMEOUT_KEYS = List.of("connect", "firstToken", "idle", "total");
+  private static final List<String> TIMEOUT_KEYS =
+      List.of("connect", "firstToken", "idle", "total", "firstTokenFactor", "firstTokenFloor");
   private static final List<String> UPSTREAM_KEYS =
       List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts", "tls");
   private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "models", "nodes");
@@ -1086,11 +1087,28 @@ public final class ConfigLoader {
     Timeouts timeouts(JsonNode node) {
       if (!isObject(node, "timeouts")) return Timeouts.defaults();
       rejectUnknown(node, "timeouts", TIMEOUT_KEYS);
-      return new Timeouts(
+      Timeouts base = new Timeouts(
           duration(node, "timeouts", "connect", Timeouts.DEFAULT_CONNECT),
           duration(node, "timeouts", "firstToken", Timeouts.DEFAULT_FIRST_TOKEN),
           duration(node, "timeouts", "idle", Timeouts.DEFAULT_IDLE),
           duration(node, "timeouts", "total", Timeouts.DEFAULT_TOTAL));
+      double factor = base.firstTokenFactor();
+      JsonNode f = node.get("firstTokenFactor");
+      if (f != null) {
+        if (f.isNumber() && f.asDouble() >= 1 && Double.isFinite(f.asDouble())) {
+          factor = f.asDouble();
+        } else {
+          problem("timeouts.firstTokenFactor", show(f) + " must be a number of at least 1 (the first-token deadline "
+              + "is this multiple of the node's own estimate), e.g. 3");
+        }
+      }
+      Duration floor = duration(node, "timeouts", "firstTokenFloor", base.firstTokenFloor());
+      if (floor.compareTo(base.firstToken()) > 0) {
+        problem("timeouts.firstTokenFloor", floor.toMillis() + "ms is above timeouts.firstToken ("
+            + base.firstToken().toMillis() + "ms): the floor of the first-token deadline must not exceed its ceiling");
+        floor = base.firstTokenFloor();
+      }
+      return new Timeouts(base.connect(), base.firstToken(), base.idle(), base.total(), factor, floor);
     }
 
     Duration duration(JsonNode parent, String path, String key, Duration fallback) {

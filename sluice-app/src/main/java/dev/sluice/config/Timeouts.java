@@ -1,16 +1,21 @@
 package dev.sluice.config;
 
+import dev.sluice.routing.FirstTokenDeadline;
 import java.time.Duration;
 
 /**
  * The upstream clocks of one request.
  *
  * @param connect TCP connect to a node
- * @param firstToken from sending the request to the first response body byte, per attempt
+ * @param firstToken the longest wait from sending the request to the first response body byte, per attempt: the
+ *     ceiling of the derived deadline ({@link FirstTokenDeadline})
  * @param idle longest silence between two chunks once the response has started
  * @param total whole request including all attempts and the full stream
+ * @param firstTokenFactor an attempt's first-token deadline is this multiple of the node's own estimate
+ * @param firstTokenFloor the shortest first-token deadline
  */
-public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration total) {
+public record Timeouts(Duration connect, Duration firstToken, Duration idle, Duration total, double firstTokenFactor,
+    Duration firstTokenFloor) {
   /** Connect: nodes sit on the same LAN; 2 s covers a SYN retry, longer means the node is gone. */
   public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(2);
   /** First token: the brief measured > 8 s on a cold A10 with a 16K prompt; 60 s leaves room for long prefill. */
@@ -19,6 +24,22 @@ public record Timeouts(Duration connect, Duration firstToken, Duration idle, Dur
   public static final Duration DEFAULT_IDLE = Duration.ofSeconds(30);
   /** Total: 4,096 output tokens at 60 ms each is ~4 min; 10 min bounds runaway generations. */
   public static final Duration DEFAULT_TOTAL = Duration.ofMinutes(10);
+
+  /** The four clocks with the default first-token rule (factor and floor). */
+  public Timeouts(Duration connect, Duration firstToken, Duration idle, Duration total) {
+    this(connect, firstToken, idle, total, FirstTokenDeadline.DEFAULT_FACTOR,
+        firstTokenFloor(FirstTokenDeadline.DEFAULT_FLOOR, firstToken));
+  }
+
+  /** The first-token deadline rule these timeouts give; validates factor, floor and ceiling. */
+  public FirstTokenDeadline firstTokenDeadline() {
+    return new FirstTokenDeadline(firstTokenFactor, firstTokenFloor, firstToken);
+  }
+
+  /** The default floor, or the ceiling when that is shorter (a test or an operator chose a short firstToken). */
+  private static Duration firstTokenFloor(Duration floor, Duration ceiling) {
+    return ceiling != null && ceiling.compareTo(floor) < 0 ? ceiling : floor;
+  }
 
   public static Timeouts defaults() {
     return new Timeouts(DEFAULT_CONNECT, DEFAULT_FIRST_TOKEN, DEFAULT_IDLE, DEFAULT_TOTAL);

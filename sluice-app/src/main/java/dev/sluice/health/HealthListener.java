@@ -14,6 +14,12 @@ public interface HealthListener {
   /** The node was ejected by passive outlier detection (its state does not change; it is not eligible meanwhile). */
   default void onEjected(String nodeId, EjectionState ejection, String reason) {}
 
+  /**
+   * Live traffic says the node stopped answering (a request past its first-token deadline, or silence while it
+   * streams): it gets no new requests until a generation probe passes or an answer completes.
+   */
+  default void onSuspected(String nodeId, String reason) {}
+
   /** An ejection was due but withheld, because the node is the last eligible one of a model (which degrades instead). */
   default void onEjectionWithheld(String nodeId, String reason) {}
 

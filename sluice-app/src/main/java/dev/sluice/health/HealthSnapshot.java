@@ -14,6 +14,9 @@ import java.util.Objects;
  * @param consecutiveProbeSuccesses shallow probes passed in a row
  * @param healthRatio share of the last {@link HealthPolicy#healthWindowProbes()} shallow probes passed, 1 before any
  * @param ejection passive outlier detection
+ * @param suspicion why live traffic says the node stopped answering (a request past its first-token deadline, or
+ *     silence while it streams), null when it does not: a suspected node gets no new requests until a generation
+ *     probe or an answer shows it works again
  */
 public record HealthSnapshot(
     String nodeId,
@@ -23,7 +26,8 @@ public record HealthSnapshot(
     int consecutiveProbeFailures,
     int consecutiveProbeSuccesses,
     double healthRatio,
-    EjectionState ejection) {
+    EjectionState ejection,
+    String suspicion) {
   public HealthSnapshot {
     Objects.requireNonNull(nodeId, "nodeId");
     Objects.requireNonNull(state, "state");
@@ -31,8 +35,20 @@ public record HealthSnapshot(
     Objects.requireNonNull(ejection, "ejection");
   }
 
-  /** READY and not ejected at {@code nowMillis}: may receive new requests. */
+  /** A snapshot of a node nobody suspects. */
+  public HealthSnapshot(String nodeId, NodeState state, long sinceMillis, String reason, int consecutiveProbeFailures,
+      int consecutiveProbeSuccesses, double healthRatio, EjectionState ejection) {
+    this(nodeId, state, sinceMillis, reason, consecutiveProbeFailures, consecutiveProbeSuccesses, healthRatio,
+        ejection, null);
+  }
+
+  /** READY, not ejected at {@code nowMillis} and not suspected: may receive new requests. */
   public boolean eligible(long nowMillis) {
-    return state == NodeState.READY && !ejection.ejectedAt(nowMillis);
+    return state == NodeState.READY && !ejection.ejectedAt(nowMillis) && suspicion == null;
+  }
+
+  /** Whether live traffic says the node stopped answering (see {@code suspicion}). */
+  public boolean suspected() {
+    return suspicion != null;
   }
 }

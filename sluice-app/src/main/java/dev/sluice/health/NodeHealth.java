@@ -73,6 +73,8 @@ public final class NodeHealth {
   private int windowPassed;
 
   private int nodeFailures;
+  /** Why live traffic suspects the node (null: it does not); see {@link #suspect(String)}. */
+  private String suspicion;
   private int ejectionCount;
   private long ejectedUntil;
 
@@ -143,9 +145,10 @@ public final class NodeHealth {
     publish();
   }
 
-  /** The 1-token real generation passed: the engine works, not only its HTTP front. */
+  /** The real generation passed: the engine works, not only its HTTP front. Ends a suspicion. */
   public synchronized void generationProbeSucceeded() {
     generationPassed = true;
+    suspicion = null;
     maybeReady();
     publish();
   }
@@ -249,12 +252,43 @@ public final class NodeHealth {
     }
   }
 
-  /** An attempt succeeded: the count of consecutive node failures starts again. */
+  /** An attempt succeeded: the count of consecutive node failures starts again, and a suspicion ends. */
   public void observeSuccess() {
-    if (snapshot.ejection().consecutiveFailures() == 0) return; // the common case, without the lock
+    HealthSnapshot s = snapshot;
+    if (s.ejection().consecutiveFailures() == 0 && s.suspicion() == null) return; // the common case, without the lock
     synchronized (this) {
       nodeFailures = 0;
+      suspicion = null;
       publish();
+    }
+  }
+
+  /**
+   * Live traffic says the node stopped answering: a request passed its first-token deadline, or the node sent
+   * nothing for a while although it was streaming answers. A READY node is taken out of rotation at once (no new
+   * requests) and {@link HealthListener#onSuspected} asks for a generation probe: its pass (or any answer that
+   * completes) ends the suspicion, its failure makes the node DEGRADED. Like an ejection, the {@link EjectionGuard}
+   * may withhold it (the last eligible node of a model stays in rotation). Ignored when the node is not READY, is
+   * already suspected, ejected or drained.
+   *
+   * @param why e.g. {@code no first token within 1500 ms (3 × its estimate of 12 ms)}
+   */
+  public synchronized void suspect(String why) {
+    Objects.requireNonNull(why, "why");
+    long now = clockMillis.getAsLong();
+    if (suspicion != null || health != NodeState.READY || drained || now < ejectedUntil) return;
+    EjectionDecision decision;
+    synchronized (guard) {
+      decision = Objects.requireNonNull(guard.decide(nodeId, now), "guard decision");
+      if (decision.eject()) {
+        suspicion = why;
+        publish();
+      }
+    }
+    if (decision.eject()) {
+      listener.onSuspected(nodeId, why);
+    } else {
+      listener.onEjectionWithheld(nodeId, "not suspected after " + why + ": " + decision.reason());
     }
   }
 
@@ -292,6 +326,7 @@ public final class NodeHealth {
   }
 
   private void fail(NodeState to, String reason) {
+    suspicion = null; // out of rotation by its state now
     probeSuccesses = 0;
     successesNeeded = policy.successesToRecover();
     generationPassed = false;
@@ -342,7 +377,7 @@ public final class NodeHealth {
   private void publish() {
     snapshot = new HealthSnapshot(nodeId, drained ? NodeState.DRAINING : health, visibleSince, visibleReason,
         probeFailures, probeSuccesses, windowSize == 0 ? 1.0 : (double) windowPassed / windowSize,
-        new EjectionState(nodeFailures, ejectionCount, ejectedUntil));
+        new EjectionState(nodeFailures, ejectionCount, ejectedUntil), suspicion);
   }
 
   private static String describe(Failure f) {

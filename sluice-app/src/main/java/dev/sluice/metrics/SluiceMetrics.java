@@ -37,6 +37,8 @@ public final class SluiceMetrics {
   public static final String NODE_EJECTED = "sluice_node_ejected";
   public static final String NODE_TRANSITIONS = "sluice_node_state_changes"; // _total
   public static final String NODE_EJECTIONS = "sluice_node_ejections"; // _total
+  public static final String NODE_SUSPICIONS = "sluice_node_suspicions"; // _total
+  public static final String DOWNGRADE_CAPPED = "sluice_downgrade_capped"; // _total
   public static final String DEGRADATION_LEVEL = "sluice_degradation_level"; // 0 normal .. 3 static
   public static final String DEGRADATION_ERROR_RATIO = "sluice_degradation_error_ratio";
   public static final String DEGRADATION_TRANSITIONS = "sluice_degradation_transitions"; // _total
@@ -461,6 +463,18 @@ public final class SluiceMetrics {
   public void nodeEjected(String node) {
     Counter.builder(NODE_EJECTIONS).description("Passive ejections by node").tag("node", node).register(registry)
         .increment();
+  }
+
+  /** A downgraded request found its smaller model's share for downgraded traffic taken (it went on down the ladder). */
+  public void downgradeCapped(String targetModel) {
+    Counter.builder(DOWNGRADE_CAPPED).description("Downgraded requests refused by the smaller model's cap, by that "
+        + "model").tag("model", targetModel).register(registry).increment();
+  }
+
+  /** A node was suspected by live traffic (first-token deadline passed, or silent while streaming). */
+  public void nodeSuspected(String node) {
+    Counter.builder(NODE_SUSPICIONS).description("Nodes taken out of rotation by live traffic until a generation "
+        + "probe passes, by node").tag("node", node).register(registry).increment();
   }
 
   /** Prometheus text exposition. */

@@ -18,7 +18,22 @@ public final class GpuDefaults {
       "A100", new NodeSpeed(2_400, 19, 1.0),
       "H100", new NodeSpeed(12_000, 15, 1.0));
 
+  /**
+   * Requests a node of each class runs well at once before its KV cache or batch makes everyone slower: a guess from
+   * UPSTREAMS.md's 32B-class KV capacity at chat sizes (an A10 holds a handful of chats, an A100 tens), until per-node
+   * caps are configured or learned. Used to size the share of a model that downgraded traffic may take.
+   */
+  private static final Map<String, Integer> CONCURRENCY = Map.of("A10", 8, "A100", 32, "H100", 64);
+  /** Unknown GPU type: as an A10, the cautious guess. */
+  static final int UNKNOWN_CONCURRENCY = 8;
+
   private GpuDefaults() {}
+
+  /** Requests a node of this GPU type is assumed to run well at once (null or unknown type: the A10's figure). */
+  public static int concurrency(String gpuType) {
+    if (gpuType == null) return UNKNOWN_CONCURRENCY;
+    return CONCURRENCY.getOrDefault(gpuType.toUpperCase(Locale.ROOT), UNKNOWN_CONCURRENCY);
+  }
 
   /** The expected speed of a node of this GPU type (null or unknown type: {@link #UNKNOWN}). */
   public static NodeSpeed expectedSpeed(String gpuType) {

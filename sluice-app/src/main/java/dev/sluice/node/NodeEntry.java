@@ -13,6 +13,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * counters and last telemetry. Counters are updated by the data path from any event loop.
  */
 public final class NodeEntry {
+  /**
+   * A node that streams answers and sends nothing for this long has stalled: 5 s is 80–300 token intervals, far past
+   * any pause of a working engine, and 6× shorter than the streams' idle timeout.
+   */
+  public static final long STREAM_SILENCE_MILLIS = 5_000;
   private final NodeSpec spec;
   private final NodeHealth health;
   private final SpeedEstimator speed;
@@ -23,6 +28,10 @@ public final class NodeEntry {
   private volatile Set<String> servedModels;
   private volatile double vramShare = Double.NaN;
   private volatile long coolingUntilMillis;
+  /** {@link System#nanoTime()} of the node's last sign of progress (a first token, a chunk) or of turning busy. */
+  private volatile long lastProgressNanos = System.nanoTime();
+  /** When the router last sent this node a request to learn its speed ({@code Router} explores idle nodes). */
+  private final AtomicLong lastExploredNanos = new AtomicLong(System.nanoTime());
 
   NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed) {
     this.spec = spec;
@@ -77,15 +86,56 @@ public final class NodeEntry {
 
   /** A request was sent with this many prompt tokens (estimate). */
   public void requestStarted(long promptTokens) {
-    inFlight.incrementAndGet();
+    if (inFlight.getAndIncrement() == 0) lastProgressNanos = System.nanoTime(); // silence counts from turning busy
     inFlightPrefillTokens.addAndGet(promptTokens);
   }
 
   /** The request's first token arrived: its prefill is done, it now decodes. */
   public void firstToken(long promptTokens) {
+    lastProgressNanos = System.nanoTime();
     inFlightPrefillTokens.addAndGet(-promptTokens);
     inFlightDecodes.incrementAndGet();
   }
+
+  /**
+   * Claims this node's exploration turn at {@code nanoTime} when it has had no progress and no turn for
+   * {@code periodNanos}; true for exactly one caller per period.
+   */
+  public boolean claimExploration(long nanoTime, long periodNanos) {
+    long last = lastExploredNanos.get();
+    if (nanoTime - lastProgressNanos < periodNanos || nanoTime - last < periodNanos) return false;
+    return lastExploredNanos.compareAndSet(last, nanoTime);
+  }
+
+  /** The node sent part of an answer at {@code nanoTime} ({@link System#nanoTime()}). */
+  public void progress(long nanoTime) {
+    lastProgressNanos = nanoTime;
+  }
+
+  /**
+   * Milliseconds the node has sent nothing (no first token, no chunk) while requests were in flight on it, at
+   * {@code nanoTime}; 0 when nothing is in flight.
+   */
+  public long silentMillis(long nanoTime) {
+    if (inFlight.get() == 0) return 0;
+    return Math.max(0, (nanoTime - lastProgressNanos) / 1_000_000);
+  }
+
+  /**
+   * Why this node is to be suspected for its silence at {@code nanoTime}, or null: it streams answers (some in flight
+   * are decoding) yet has sent nothing for {@link #STREAM_SILENCE_MILLIS}. A decoding engine sends a token every
+   * 15–60 ms, and a long prefill beside it (chunked in vLLM, batched in llama.cpp) does not stop the others' tokens.
+   */
+  public String silenceSuspicion(long nanoTime) {
+    int decoding = inFlightDecodes.get();
+    if (decoding <= 0) return null;
+    long silent = silentMillis(nanoTime);
+    if (silent < STREAM_SILENCE_MILLIS) return null;
+    return "sent nothing for " + silent + " ms while streaming " + decoding + (decoding == 1 ? " answer" : " answers");
+  }
+
+  /** Requests in flight that are decoding (first token seen, not finished). */
+  public int inFlightDecodes() { return inFlightDecodes.get(); }
 
   /** The request ended (any outcome). */
   public void requestEnded(long promptTokens, boolean sawFirstToken) {
@@ -102,6 +152,6 @@ public final class NodeEntry {
     NodeTelemetry t = telemetry;
     return new NodeView(spec.id(), spec.gpuType(), inFlight.get(), Math.max(0, inFlightPrefillTokens.get()),
         Math.max(0, inFlightDecodes.get()), t.gpuUtilPercent(), t.gpuTempCelsius(), t.ageMillis(nowMillis),
-        health.healthRatio(), speed.current());
+        health.healthRatio(), speed.current(), silentMillis(System.nanoTime()));
   }
 }

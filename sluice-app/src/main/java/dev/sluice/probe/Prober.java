@@ -224,6 +224,14 @@ public final class Prober {
     });
   }
 
+  /**
+   * Forward {@link dev.sluice.health.HealthListener#onSuspected} here: live traffic says the node stopped answering, so a
+   * generation probe decides at once: its pass puts the node back in rotation, its failure makes it DEGRADED.
+   */
+  public void onSuspected(String nodeId) {
+    context.runOnContext(v -> generationProbe(tracks.computeIfAbsent(nodeId, Track::new), "suspected"));
+  }
+
   // ---- schedule ----
 
   private void reconcile() {

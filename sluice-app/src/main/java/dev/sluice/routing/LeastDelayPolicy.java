@@ -16,7 +16,8 @@ import java.util.random.RandomGenerator;
  * backlog   = inFlightPrefillTokens / prefillTokensPerSecond            (prompts ahead of us, not yet prefilled)
  * own       = promptTokens / prefillTokensPerSecond
  * queueWait = max(0, inFlightRequests − slots + 1) × expectedOutputTokens × decodeMillisPerToken / slots
- * est_TTFT  = queueWait + backlog + own
+ * stall     = silentMillis                                             (busy, yet nothing came back for this long)
+ * est_TTFT  = queueWait + backlog + own + stall
  * perToken  = decodeMillisPerToken × (1 + batchSlope × inFlightDecodes)
  * est_E2E   = est_TTFT + expectedOutputTokens × perToken
  * </pre>
@@ -32,6 +33,10 @@ import java.util.random.RandomGenerator;
  *       makes the term 0.</li>
  *   <li>Batch scaling: each running decode makes every decode step {@link #DEFAULT_BATCH_SLOPE} (2 %) slower, the
  *       slope of the simulator's vLLM profiles (A10 48 ms/token at batch 1, ≈ 57 at batch 8).</li>
+ *   <li>Work that is not draining: a node that has sent nothing (no first token, no chunk) for {@code silentMillis}
+ *       while requests are in flight on it is assumed to need at least that long again before it answers anything
+ *       new, so a node that stopped answering loses its traffic within a few hundred milliseconds, before any
+ *       deadline or probe notices, while a node that streams steadily (a chunk every 15–60 ms) pays nothing.</li>
  *   <li>Equal estimates are ordered randomly (idle identical nodes share the load); the plan is all candidates by
  *       ascending est_E2E.</li>
  * </ul>
@@ -92,8 +97,14 @@ public final class LeastDelayPolicy implements RoutingPolicy {
    * @param ttftMillis estimated time to first token
    * @param e2eMillis estimated time to the last token
    * @param ownPrefillMillis the part of the TTFT that is this request's own prefill
+   * @param stallMillis the part of the TTFT that is the node's silence while busy ({@link NodeView#silentMillis()})
    */
-  public record Estimate(double ttftMillis, double e2eMillis, double ownPrefillMillis) {
+  public record Estimate(double ttftMillis, double e2eMillis, double ownPrefillMillis, double stallMillis) {
+    /** The TTFT the node would give if it were answering normally (without the stall term): what deadlines use. */
+    public double expectedTtftMillis() {
+      return ttftMillis - stallMillis;
+    }
+
     /** Whether the node can start answering within {@code budgetMillis} (see the class comment). */
     public boolean meets(long budgetMillis) {
       return ttftMillis <= Math.max(budgetMillis, ownPrefillMillis);
@@ -118,9 +129,10 @@ public final class LeastDelayPolicy implements RoutingPolicy {
       double ahead = node.inFlightRequests() - nodeSlots + 1;
       queueWait = ahead * output * speed.decodeMillisPerToken() / nodeSlots;
     }
-    double ttft = queueWait + backlog + own;
+    double stall = Math.max(0, node.silentMillis());
+    double ttft = queueWait + backlog + own + stall;
     double perToken = speed.decodeMillisPerToken() * (1 + batchSlope * Math.max(0, node.inFlightDecodes()));
-    return new Estimate(ttft, ttft + output * perToken, own);
+    return new Estimate(ttft, ttft + output * perToken, own, stall);
   }
 
   @Override

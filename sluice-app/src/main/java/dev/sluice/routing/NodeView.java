@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param telemetryAgeMillis age of the scraped telemetry, or -1 when there is none
  * @param healthRatio share of recent health checks passed, 0-1 (1 when no check ran yet)
  * @param speed learned speed of the node (prefill and decode), never null
+ * @param silentMillis how long the node has sent nothing (no first token, no chunk) while requests were in flight on
+ *     it; 0 when idle or answering. Work that is not draining: the counts above say nothing about it
  */
 public record NodeView(
     String id,
@@ -28,9 +30,17 @@ public record NodeView(
     double gpuTempCelsius,
     long telemetryAgeMillis,
     double healthRatio,
-    NodeSpeed speed) {
+    NodeSpeed speed,
+    long silentMillis) {
   public NodeView {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(speed, "speed");
+  }
+
+  /** A view of a node that is answering (or idle): {@code silentMillis} 0. */
+  public NodeView(String id, String gpuType, int inFlightRequests, long inFlightPrefillTokens, int inFlightDecodes,
+      double gpuUtilPercent, double gpuTempCelsius, long telemetryAgeMillis, double healthRatio, NodeSpeed speed) {
+    this(id, gpuType, inFlightRequests, inFlightPrefillTokens, inFlightDecodes, gpuUtilPercent, gpuTempCelsius,
+        telemetryAgeMillis, healthRatio, speed, 0);
   }
 }

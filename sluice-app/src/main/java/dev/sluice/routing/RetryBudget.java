@@ -9,9 +9,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link #DEFAULT_FLOOR} (so a quiet gateway can still retry). Under a broad outage the budget runs out and requests
  * fail fast instead of multiplying the load on the surviving nodes.
  *
- * <p>Use: before a retry call {@link #tryAcquire(int, int)} (or {@link #tryAcquire(int)} when the caller counts the
- * per-request retries itself); when it returns true, call {@link #release()} once that extra attempt ends, whatever
- * its outcome. Pure (no clock) and thread-safe (one atomic counter).
+ * <p>A retry counts against the budget while it is <em>trying</em>: from its start until its first token (or its
+ * failure), not for its whole answer. Holding the budget for a minutes-long stream made a few slow answers exhaust it,
+ * and the next failures went down the degradation ladder although healthy nodes of the model were idle.
+ *
+ * <p>Use: before a retry call {@link #tryStart(int, int)}; when it returns a lease, call {@link Lease#firstToken()}
+ * when the retry's first token arrives and {@link Lease#end()} when it ends, whatever its outcome (the first of the
+ * two gives the budget back). {@link #tryAcquire(int)} / {@link #release()} are the raw counter. Pure (no clock) and
+ * thread-safe (one atomic counter).
  */
 public final class RetryBudget {
   /** Retries per request (RELIABILITY.md). */
@@ -71,6 +76,38 @@ public final class RetryBudget {
    */
   public boolean tryAcquire(int inFlightNow, int retriesSoFar) {
     return retriesSoFar < maxRetriesPerRequest && tryAcquire(inFlightNow);
+  }
+
+  /**
+   * Starts one retry for a request that has already retried {@code retriesSoFar} times: a lease on the budget, or null
+   * when the request has used its retries or the gateway-wide budget is spent.
+   */
+  public Lease tryStart(int inFlightNow, int retriesSoFar) {
+    return tryAcquire(inFlightNow, retriesSoFar) ? new Lease() : null;
+  }
+
+  /** One retry's hold on the budget; not thread-safe (one request's attempt owns it). */
+  public final class Lease {
+    private boolean held = true;
+
+    private Lease() {}
+
+    /** The retry's first token arrived: it is answering, no longer trying, so it stops counting. */
+    public void firstToken() {
+      end();
+    }
+
+    /** The retry ended (any outcome); gives the budget back unless its first token already did. */
+    public void end() {
+      if (!held) return;
+      held = false;
+      release();
+    }
+
+    /** Whether this lease still counts against the budget. */
+    public boolean held() {
+      return held;
+    }
   }
 
   /** Returns one extra attempt taken by a successful {@code tryAcquire}. Extra calls never go below zero. */

@@ -104,8 +104,12 @@ final class Exchange {
   private boolean finished;
   private long totalTimer = -1;
 
-  /** A node to try: its live entry (health, speed, counters) and its HTTP client. */
-  record Target(NodeEntry entry, NodeClient client) {}
+  /**
+   * A node to try: its live entry (health, speed, counters), its HTTP client, how long this request may wait there for
+   * its first token ({@link dev.sluice.routing.FirstTokenDeadline}; 0 = {@code timeouts.firstToken}) and the node's
+   * estimate of that time the deadline was derived from.
+   */
+  record Target(NodeEntry entry, NodeClient client, long firstTokenDeadlineMillis, double expectedTtftMillis) {}
 
   /** What the request flow learns from an exchange. */
   interface Listener {
@@ -116,6 +120,15 @@ final class Exchange {
      * @param nodeCaused the failure is the nodes' fault (not "every node busy")
      */
     boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused);
+
+    /**
+     * The gateway-wide retry budget refused a retry although the plan has another node: true to retry anyway. The
+     * request flow says yes when a failure would otherwise go down the degradation ladder, whose next tiers (a
+     * downgrade) cost an attempt as well: a healthy node of the requested model is preferred to a smaller model.
+     */
+    default boolean retryBeyondBudget() {
+      return false;
+    }
 
     /**
      * The exchange answered the client (or the client left): exactly once, and never after
@@ -164,23 +177,25 @@ final class Exchange {
       return;
     }
     boolean retry = attemptsMade > 0;
-    if (retry && !retryBudget.tryAcquire(inFlightNow.getAsInt(), attemptsMade - 1)) {
-      failureTexts.add("retry budget exhausted (at most " + RetryBudget.DEFAULT_MAX_RETRIES_PER_REQUEST
-          + " retries per request and " + (int) (RetryBudget.DEFAULT_RATIO * 100) + " % of requests in flight)");
-      failBeforeCommit();
-      return;
+    RetryBudget.Lease lease = null;
+    if (retry) {
+      lease = retryBudget.tryStart(inFlightNow.getAsInt(), attemptsMade - 1);
+      if (lease == null && !(attemptsMade - 1 < retryBudget.maxRetriesPerRequest() && listener.retryBeyondBudget())) {
+        failureTexts.add("retry budget exhausted (at most " + retryBudget.maxRetriesPerRequest()
+            + " retries per request, and retries starting at once at most " + (int) (RetryBudget.DEFAULT_RATIO * 100)
+            + " % of requests in flight)");
+        failBeforeCommit();
+        return;
+      }
     }
-    Attempt a = new Attempt(plan.get(attemptsMade++), retry);
+    Attempt a = new Attempt(plan.get(attemptsMade++), lease);
     attempt = a;
     a.entry.requestStarted(promptTokens);
     a.backlogAtSend = Math.max(0, a.entry.inFlightPrefillTokens() - promptTokens);
     a.sentNanos = System.nanoTime();
-    a.firstTokenTimer = vertx.setTimer(Math.max(1, config.timeouts().firstToken().toMillis()), id -> {
-      if (live(a) && !committed) {
-        a.resetUpstream();
-        attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT,
-            "no first token within " + config.timeouts().firstToken().toMillis() + " ms"));
-      }
+    long deadlineMs = a.deadlineMillis();
+    a.firstTokenTimer = vertx.setTimer(Math.max(1, deadlineMs), id -> {
+      if (live(a) && !committed) firstTokenDeadlinePassed(a, deadlineMs);
     });
     a.node.http().request(a.node.target(requestOptions(a.entry.spec()))).onComplete(ar -> {
       if (!live(a)) {
@@ -204,6 +219,46 @@ final class Exchange {
         }
       });
     });
+  }
+
+  /**
+   * No first token within the attempt's deadline: the attempt is abandoned (upstream cancelled) and retried on another
+   * node; the node's speed estimate learns it was at least this slow, and the node is suspected at once (no new
+   * requests until a generation probe or an answer shows it works).
+   */
+  private void firstTokenDeadlinePassed(Attempt a, long deadlineMs) {
+    a.resetUpstream();
+    a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), deadlineMs, a.backlogAtSend);
+    String why = "no first token within " + (a.target.firstTokenDeadlineMillis() > 0
+        ? config.timeouts().firstTokenDeadline().describe(a.target.expectedTtftMillis()) : deadlineMs + " ms");
+    a.entry.health().suspect(why);
+    attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, why));
+  }
+
+  /**
+   * Whether the failure that ended this exchange is the model's, not only its nodes': before commit, no untried node
+   * of the plan is in rotation now ({@link #noHealthyNodeLeft}); after commit (a broken stream), no other node of the
+   * plan is. While another node of the model answers, the degradation ladder is not the place for one node's fault.
+   */
+  boolean modelFailed() {
+    if (!committed) return noHealthyNodeLeft();
+    long now = System.currentTimeMillis();
+    for (Target t : plan) {
+      if (!t.entry().id().equals(answeredBy) && t.entry().canServe(request.model(), now)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Whether no node of the plan is left that is in rotation now and was not tried: the model itself could not answer,
+   * rather than the nodes this request happened to try.
+   */
+  boolean noHealthyNodeLeft() {
+    long now = System.currentTimeMillis();
+    for (int i = attemptsMade; i < plan.size(); i++) {
+      if (plan.get(i).entry().canServe(request.model(), now)) return false;
+    }
+    return true;
   }
 
   private RequestOptions requestOptions(NodeSpec node) {
@@ -310,6 +365,8 @@ final class Exchange {
 
   private void onChunk(Attempt a, Buffer buf) {
     if (!live(a)) return;
+    long now = System.nanoTime();
+    a.entry.progress(now);
     if (!committed) {
       Buffer ready = a.framer == null ? buf : a.framer.push(buf);
       if (ready.length() == 0) return;
@@ -325,7 +382,7 @@ final class Exchange {
       write(a, ready);
       return;
     }
-    a.armIdle();
+    a.armIdle(now);
     a.chunksAfterFirst++;
     Buffer ready = a.framer == null ? buf : a.framer.push(buf);
     if (ready.length() > 0) write(a, ready);
@@ -340,6 +397,7 @@ final class Exchange {
     streamed = a.framer != null;
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
+    if (a.lease != null) a.lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
     if (a.upstreamResp.statusCode() / 100 == 2) {
       double ttftMillis = (a.firstTokenNanos - a.sentNanos) / 1_000_000.0;
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttftMillis, a.backlogAtSend);
@@ -356,7 +414,7 @@ final class Exchange {
       resp.setChunked(true);
     }
     resp.putHeader(NODE_HEADER, a.node.spec().id());
-    a.armIdle();
+    a.armIdle(a.firstTokenNanos);
   }
 
   private void write(Attempt a, Buffer data) {
@@ -524,9 +582,11 @@ final class Exchange {
 
   /** One try on one node. */
   private final class Attempt {
+    final Target target;
     final NodeEntry entry;
     final NodeClient node;
-    final boolean retry;
+    /** A retry's hold on the gateway-wide budget (null for a first attempt, or a retry beyond the budget). */
+    final RetryBudget.Lease lease;
     long sentNanos;
     long firstTokenNanos;
     long backlogAtSend;
@@ -541,18 +601,19 @@ final class Exchange {
     boolean abandoned;
     private boolean closed;
 
-    Attempt(Target target, boolean retry) {
+    Attempt(Target target, RetryBudget.Lease lease) {
+      this.target = target;
       this.entry = target.entry();
       this.node = target.client();
-      this.retry = retry;
+      this.lease = lease;
     }
 
     /**
      * Notes activity and makes sure an idle check is pending. One timer per idle period rather than one per chunk:
      * when it fires early relative to the last chunk it re-arms for the remainder.
      */
-    void armIdle() {
-      lastChunkNanos = System.nanoTime();
+    void armIdle(long nanoTime) {
+      lastChunkNanos = nanoTime;
       if (idleTimer < 0) scheduleIdleCheck(config.timeouts().idle().toNanos());
     }
 
@@ -589,7 +650,13 @@ final class Exchange {
       closed = true;
       if (sentNanos > 0) upstreamNanos += System.nanoTime() - sentNanos;
       entry.requestEnded(promptTokens, sawFirstToken);
-      if (retry) retryBudget.release();
+      if (lease != null) lease.end();
+    }
+
+    /** This attempt's first-token deadline in milliseconds. */
+    long deadlineMillis() {
+      long derived = target.firstTokenDeadlineMillis();
+      return derived > 0 ? derived : config.timeouts().firstToken().toMillis();
     }
   }
 

@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.config.SharedSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.degrade.DegradationController;
+import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.ResponseCache;
 import dev.sluice.degrade.SharedCache;
@@ -35,6 +36,8 @@ final class Protections {
   final DegradationController degradation;
   final ResponseCache cache;
   final RateLimiter limiter;
+  /** Downgraded requests in flight per smaller model, capped at a share of its capacity. */
+  final DowngradeCap downgrades = new DowngradeCap();
   private final Vertx vertx;
   private final SluiceMetrics metrics;
   /** Names this replica in the purges it announces, so it knows its own: $HOSTNAME (else the pid) and a nonce. */

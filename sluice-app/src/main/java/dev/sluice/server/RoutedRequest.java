@@ -13,6 +13,7 @@ import dev.sluice.degrade.CacheKey;
 import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
+import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
 import dev.sluice.degrade.SharedCache;
 import dev.sluice.limit.ContextGuard;
@@ -84,6 +85,8 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean downgraded;
   private boolean triedCache;
   private boolean triedDowngrade;
+  /** This request holds a place under the downgrade cap of {@link #currentModel}. */
+  private boolean holdsDowngradePlace;
   private boolean done;
   // what the request record says: summed over the exchanges (the requested model, then its downgrade target)
   private Exchange exchange;
@@ -340,7 +343,19 @@ final class RoutedRequest implements Exchange.Listener {
           + "time-to-first-token budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")", null);
       return;
     }
-    if (isDowngrade) resp.putHeader(DOWNGRADED_HEADER, model);
+    if (isDowngrade) {
+      double share = DowngradeCap.DEFAULT_SHARE;
+      int capacity = router.capacity(model, route.get().nodes());
+      if (!shared.protections().downgrades.tryAcquire(model, capacity, share)) {
+        shared.metrics().downgradeCapped(shared.metrics().modelLabel(model));
+        fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" already serves its share of downgraded "
+            + "requests (" + DowngradeCap.limit(capacity, share) + " at once, degradation.downgradeShare "
+            + share + " of its capacity): its own users keep the rest");
+        return;
+      }
+      holdsDowngradePlace = true;
+      resp.putHeader(DOWNGRADED_HEADER, model);
+    }
     shared.inFlight().incrementAndGet();
     Exchange x = new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(),
         shared.metrics(), arrival, shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this);
@@ -359,19 +374,35 @@ final class RoutedRequest implements Exchange.Listener {
   @Override
   public boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused) {
     if (!nodeCaused || !ladderOn()) return false; // finished() follows with the error
+    boolean modelFailed = exchange != null && exchange.modelFailed();
     absorbExchange();
     shared.inFlight().decrementAndGet();
-    shared.protections().degradation.record(currentModel, true);
+    releaseDowngradePlace();
+    // the model's error rate counts requests the model could not answer: not one node's fault while others answer
+    if (modelFailed) shared.protections().degradation.record(currentModel, true);
     fallBack(kind, message);
     return true;
   }
 
+  /**
+   * Yes when a failure would go down to the downgrade model: a healthy node of the requested model is the better
+   * extra attempt (the downgrade would cost one as well). See {@link Exchange.Listener#retryBeyondBudget}.
+   */
+  @Override
+  public boolean retryBeyondBudget() {
+    if (!ladderOn() || downgraded || triedDowngrade) return false;
+    String target = config.degradation().downgrade().get(parsed.model());
+    return target != null && who.mayUse(target);
+  }
+
   @Override
   public void finished(int status, String outcome, boolean nodeFailure, Buffer captured) {
+    boolean modelFailed = nodeFailure && exchange != null && exchange.modelFailed();
     absorbExchange();
     shared.inFlight().decrementAndGet();
+    releaseDowngradePlace();
     boolean ok = "ok".equals(outcome);
-    if (ok || nodeFailure) shared.protections().degradation.record(currentModel, nodeFailure);
+    if (ok || modelFailed) shared.protections().degradation.record(currentModel, modelFailed);
     if (ok && status / 100 == 2 && captured != null) {
       byte[] body = captured.getBytes();
       ResponseCache cache = shared.protections().cache;
@@ -393,6 +424,12 @@ final class RoutedRequest implements Exchange.Listener {
       }
     }
     finish(status, ok && downgraded ? "downgraded" : outcome);
+  }
+
+  private void releaseDowngradePlace() {
+    if (!holdsDowngradePlace) return;
+    holdsDowngradePlace = false;
+    shared.protections().downgrades.release(currentModel);
   }
 
   /** Adds what the exchange that just ended learned to the request's record; once per exchange. */

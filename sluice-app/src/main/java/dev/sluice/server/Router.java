@@ -4,9 +4,12 @@ import dev.sluice.api.Endpoint;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.routing.FailoverOrder;
+import dev.sluice.routing.FirstTokenDeadline;
+import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
 import dev.sluice.routing.RouteDecision;
@@ -37,6 +40,16 @@ final class Router {
   private final RoutingPolicy policy;
   private final FailoverOrder failover;
   private final long probeSeconds;
+  private final FirstTokenDeadline deadline;
+  /** Estimates for deadlines, whatever the configured policy (least-delay's estimate is a pure function). */
+  private static final LeastDelayPolicy ESTIMATOR = new LeastDelayPolicy();
+  /**
+   * An idle node that has not answered for this long gets the next request once, so its learned speed stays current:
+   * a node that no policy picks would otherwise keep its GPU profile's figures for ever (an A100 idling beside a
+   * throttled H100, or an A10 left unused while the fast nodes saturate, because the others' speeds were learned and
+   * its own never was). At most one request per idle node per period.
+   */
+  static final long EXPLORE_AFTER_NANOS = 5_000_000_000L;
 
   Router(NodeRegistry registry, NodeClients clients, SluiceConfig config) {
     this.registry = registry;
@@ -48,6 +61,7 @@ final class Router {
         : Policies.byName(settings.policy());
     this.failover = FailoverOrder.fromConfig(settings.failover());
     this.probeSeconds = Math.max(1, (config.health().probeInterval().toMillis() + 999) / 1000);
+    this.deadline = config.timeouts().firstTokenDeadline();
   }
 
   RoutingSettings settings() {
@@ -104,7 +118,7 @@ final class Router {
         continue;
       }
       views.add(e.view(now));
-      byId.put(n.id(), new Exchange.Target(e, c));
+      byId.put(n.id(), new Exchange.Target(e, c, 0, 0));
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
     if (!anySpeaks) return new NoNodeSpeaksApi();
@@ -114,9 +128,47 @@ final class Router {
         settings.ttftBudget().toMillis());
     RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
     if (decision instanceof RouteDecision.Reject r) return new Overloaded(r.retryAfterMillis(), r.reason());
-    List<String> order = failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById);
+    List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
+    if (policy instanceof LeastDelayPolicy) explore(order, byId); // the brief's gpu-weighted stays exact
+    Map<String, NodeView> viewById = new HashMap<>();
+    for (NodeView v : views) viewById.put(v.id(), v);
     List<Exchange.Target> targets = new ArrayList<>(order.size());
-    for (String id : order) targets.add(byId.get(id));
+    for (String id : order) {
+      Exchange.Target t = byId.get(id);
+      double expected = ESTIMATOR.estimate(request, viewById.get(id)).expectedTtftMillis();
+      targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected));
+    }
     return new Plan(targets);
+  }
+
+  /**
+   * Moves to the front of {@code order} one idle node that has not answered for {@link #EXPLORE_AFTER_NANOS}, if
+   * there is one and it can claim the turn (one request per node per period, across event loops).
+   */
+  private void explore(List<String> order, Map<String, Exchange.Target> byId) {
+    if (order.size() < 2) return;
+    long now = System.nanoTime();
+    for (int i = 1; i < order.size(); i++) {
+      NodeEntry e = byId.get(order.get(i)).entry();
+      if (e.inFlight() == 0 && e.claimExploration(now, EXPLORE_AFTER_NANOS)) {
+        order.add(0, order.remove(i));
+        return;
+      }
+    }
+  }
+
+
+  /**
+   * Requests {@code model}'s nodes in rotation run well at once ({@link GpuDefaults#concurrency}): what the share of
+   * downgraded traffic a smaller model takes is measured against.
+   */
+  int capacity(String model, List<NodeSpec> nodes) {
+    long now = registry.nowMillis();
+    int sum = 0;
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      if (e != null && e.canServe(model, now)) sum += GpuDefaults.concurrency(n.gpuType());
+    }
+    return sum;
   }
 }

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import dev.sluice.routing.FirstTokenDeadline;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -68,6 +69,17 @@ class ConfigLoaderTest {
     assertThat(config.timeouts()).isEqualTo(Timeouts.defaults());
     assertThat(config.upstream()).isEqualTo(UpstreamSettings.defaults());
     assertThat(config.source()).isEqualTo("x");
+  }
+
+  @Test
+  void theFirstTokenDeadlineRuleIsReadFromTimeouts() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'timeouts': {'firstToken': '30s', 'firstTokenFactor': 4, "
+        + "'firstTokenFloor': '800ms'}, 'providers': {OK}}".replace("OK", OK_PROVIDER)), "t.json");
+    assertThat(config.timeouts().firstTokenDeadline())
+        .isEqualTo(new FirstTokenDeadline(4, Duration.ofMillis(800), Duration.ofSeconds(30)));
+    assertThat(ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json").timeouts()
+        .firstTokenDeadline())
+        .isEqualTo(new FirstTokenDeadline(3, Duration.ofMillis(1_500), Duration.ofSeconds(60)));
   }
 
   @Test
@@ -155,6 +167,8 @@ class ConfigLoaderTest {
       {'timeouts': {'total': '0s'}, 'providers': {OK}}            | config: timeouts.total: "0s" must be a positive duration
       {'timeouts': {'idle': 30}, 'providers': {OK}}               | config: timeouts.idle: 30 must be a positive duration
       {'timeouts': {'firstToken': '-1s'}, 'providers': {OK}}      | config: timeouts.firstToken: "-1s" must be a positive duration
+      {'timeouts': {'firstTokenFactor': 0.5}, 'providers': {OK}}  | config: timeouts.firstTokenFactor: 0.5 must be a number of at least 1
+      {'timeouts': {'firstTokenFloor': '2m'}, 'providers': {OK}}  | config: timeouts.firstTokenFloor: 120000ms is above timeouts.firstToken (60000ms)
       {'upstream': {'maxAttempts': 6}, 'providers': {OK}}         | config: upstream.maxAttempts: 6 must be an integer 1..5 (1 = no retry)
       {'upstream': {'maxAttempts': 0}, 'providers': {OK}}         | config: upstream.maxAttempts: 0 must be an integer 1..5
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
@@ -194,7 +208,7 @@ class ConfigLoaderTest {
       {'limits': {'overMaxTokens': 'truncate'}, 'providers': {OK}} | config: limits.overMaxTokens: "truncate" must be "reject" (400 when max_tokens is above the model's maxTokens) or "cap"
       {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm', 'contextWindow': 100, 'overflowModel': 'big'}]}}} | config: providers.p.models[0].overflowModel: "big" is not a configured model
       {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm', 'contextWindow': 100, 'overflowModel': 'n'}, {'id': 'n', 'contextWindow': 50}]}}} | config: providers.p.models[0].overflowModel: "n" has contextWindow 50, not larger than 100
-      {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total)
+      {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total, firstTokenFactor, firstTokenFloor)
       {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts, tls)
       {}                                                          | config: providers: missing; add at least one provider
       {'providers': {}}                                           | config: providers: is empty; add at least one provider

@@ -35,6 +35,23 @@ class LeastDelayPolicyTest {
   }
 
   @Test
+  void aNodeWhoseWorkIsNotDrainingLosesItsTrafficWithinAFractionOfASecond() {
+    // an H100 that stopped answering with 12 requests on it, beside an idle A100: counts alone still favour the H100
+    NodeView hung = Node.h100("h100").inFlight(12, 600, 10).silent(400).view();
+    NodeView idle = Node.a100("a100").view();
+    RouteRequest chat = new RouteRequest("m", 50, 129, 0);
+    assertThat(policy.estimate(chat, Node.h100("h100").inFlight(12, 600, 10).view()).e2eMillis())
+        .isLessThan(policy.estimate(chat, idle).e2eMillis());
+
+    var plan = (RouteDecision.Plan) policy.decide(chat, List.of(hung, idle), new SplittableRandom(1));
+
+    assertThat(plan.nodeIds()).containsExactly("a100", "h100");
+    var estimate = policy.estimate(chat, hung);
+    assertThat(estimate.stallMillis()).isEqualTo(400);
+    assertThat(estimate.expectedTtftMillis()).isCloseTo(estimate.ttftMillis() - 400, within(1e-9));
+  }
+
+  @Test
   void aNodeWithFixedSlotsAddsTheDecodesAheadAsQueueWait() {
     LeastDelayPolicy slotted = new LeastDelayPolicy(true, 0, v -> 1);
     NodeView ollama = Node.of("ollama").speed(570, 53).inFlight(3, 2_000, 1).view();

@@ -11,6 +11,7 @@ final class Node {
   private double tempCelsius = Double.NaN;
   private double healthRatio = 1;
   private NodeSpeed speed = new NodeSpeed(1_000, 20, 1);
+  private long silentMillis;
 
   private Node(String id) {
     this.id = id;
@@ -71,8 +72,14 @@ final class Node {
         factor));
   }
 
+  /** The node has sent nothing for this long while requests were in flight on it. */
+  Node silent(long millis) {
+    this.silentMillis = millis;
+    return this;
+  }
+
   NodeView view() {
     return new NodeView(id, gpuType, inFlightRequests, inFlightPrefillTokens, inFlightDecodes, utilPercent,
-        tempCelsius, Double.isNaN(utilPercent) ? -1 : 0, healthRatio, speed);
+        tempCelsius, Double.isNaN(utilPercent) ? -1 : 0, healthRatio, speed, silentMillis);
   }
 }

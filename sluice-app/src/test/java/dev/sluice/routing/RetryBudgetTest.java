@@ -87,4 +87,42 @@ class RetryBudgetTest {
       pool.shutdownNow();
     }
   }
+
+  @Test
+  void aRetryStopsCountingAtItsFirstTokenNotAtTheEndOfItsAnswer() {
+    RetryBudget budget = new RetryBudget(0.2, 3, 2);
+    List<RetryBudget.Lease> streaming = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      RetryBudget.Lease lease = budget.tryStart(0, 0);
+      assertThat(lease).isNotNull();
+      streaming.add(lease);
+    }
+    assertThat(budget.tryStart(0, 0)).as("three retries trying at once: the floor is spent").isNull();
+    streaming.forEach(RetryBudget.Lease::firstToken); // they answer now, for minutes perhaps
+    assertThat(budget.active()).isZero();
+    assertThat(budget.tryStart(0, 0)).as("the next failure can retry while they stream").isNotNull();
+  }
+
+  @Test
+  void aLeaseGivesTheBudgetBackOnceWhateverEndsIt() {
+    RetryBudget budget = new RetryBudget(0.2, 3, 2);
+    RetryBudget.Lease answered = budget.tryStart(0, 0);
+    RetryBudget.Lease failed = budget.tryStart(0, 0);
+    answered.firstToken();
+    answered.end();
+    failed.end();
+    failed.end();
+    assertThat(budget.active()).isZero();
+    RetryBudget.Lease other = budget.tryStart(0, 0);
+    answered.end(); // late calls of an ended lease never release another retry's hold
+    assertThat(budget.active()).isEqualTo(1);
+    assertThat(other.held()).isTrue();
+  }
+
+  @Test
+  void aRequestThatUsedItsRetriesGetsNoLease() {
+    RetryBudget budget = new RetryBudget(0.2, 3, 2);
+    assertThat(budget.tryStart(100, 2)).isNull();
+    assertThat(budget.active()).isZero();
+  }
 }
