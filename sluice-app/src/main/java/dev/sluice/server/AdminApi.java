@@ -510,6 +510,8 @@ final class AdminApi {
         .put("state", h.state().name()).put("since", java.time.Instant.ofEpochMilli(h.sinceMillis()).toString())
         .put("reason", h.reason()).put("eligible", h.eligible(now))
         .put("coolingDown", e.coolingUntilMillis() > now)
+        .put("suspected", h.suspected()).put("suspicion", h.suspicion())
+        .put("silentMillis", v.silentMillis())
         .put("healthRatio", h.healthRatio())
         .put("inFlight", v.inFlightRequests()).put("inFlightPrefillTokens", v.inFlightPrefillTokens())
         .put("inFlightDecodes", v.inFlightDecodes())

@@ -228,7 +228,9 @@ final class Exchange {
    */
   private void firstTokenDeadlinePassed(Attempt a, long deadlineMs) {
     a.resetUpstream();
-    a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), deadlineMs, a.backlogAtSend);
+    if (request.stream()) { // at least this slow to its first token: what the speed estimate learns from a stream
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), deadlineMs, a.backlogAtSend);
+    }
     String why = "no first token within " + (a.target.firstTokenDeadlineMillis() > 0
         ? config.timeouts().firstTokenDeadline().describe(a.target.expectedTtftMillis()) : deadlineMs + " ms");
     a.entry.health().suspect(why);
@@ -398,7 +400,7 @@ final class Exchange {
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
     if (a.lease != null) a.lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
-    if (a.upstreamResp.statusCode() / 100 == 2) {
+    if (a.upstreamResp.statusCode() / 100 == 2 && a.framer != null) { // a plain body's first byte is its whole answer
       double ttftMillis = (a.firstTokenNanos - a.sentNanos) / 1_000_000.0;
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttftMillis, a.backlogAtSend);
     }

@@ -309,7 +309,8 @@ final class RoutedRequest implements Exchange.Listener {
     }
     Router router = shared.router().get();
     int expectedOut = requestedMaxTokens(request.json());
-    Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut);
+    Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
+        request.stream());
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");

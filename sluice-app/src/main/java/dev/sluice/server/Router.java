@@ -91,7 +91,15 @@ final class Router {
   /** The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes). */
   record NoNodeSpeaksApi() implements Result {}
 
-  Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens) {
+  /**
+   * The plan for one request. {@code expectedOutputTokens}: the request's own limit, 0 when it gives none. {@code
+   * stream}: the client asked for a stream. Each target's first-token deadline ({@link FirstTokenDeadline}) is derived
+   * from what its first byte waits for: for a stream, the node's estimate of the time to first token; for a plain body
+   * with a token limit, its estimate of the whole answer; for a plain body without one (its length is unknown), the
+   * ceiling {@code timeouts.firstToken}.
+   */
+  Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
+      boolean stream) {
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
     Map<String, Exchange.Target> byId = new HashMap<>();
@@ -135,7 +143,12 @@ final class Router {
     List<Exchange.Target> targets = new ArrayList<>(order.size());
     for (String id : order) {
       Exchange.Target t = byId.get(id);
-      double expected = ESTIMATOR.estimate(request, viewById.get(id)).expectedTtftMillis();
+      LeastDelayPolicy.Estimate estimate = ESTIMATOR.estimate(request, viewById.get(id));
+      if (!stream && expectedOutputTokens <= 0) {
+        targets.add(t); // 0: the ceiling
+        continue;
+      }
+      double expected = stream ? estimate.expectedTtftMillis() : estimate.e2eMillis() - estimate.stallMillis();
       targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected));
     }
     return new Plan(targets);
