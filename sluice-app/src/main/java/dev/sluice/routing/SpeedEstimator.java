@@ -19,8 +19,11 @@ import java.util.Objects;
  *       {@code eval_count/eval_duration} (nanoseconds): exact per-request engine speeds, no backlog correction.</li>
  * </ul>
  *
- * <p>Outliers are clamped, not dropped: a sample moves at most ×{@link #MAX_STEP} (or ÷) away from the current
- * estimate, and the estimate stays within [{@link #MIN_RATIO}, {@link #MAX_RATIO}] × expected. Samples too small to
+ * <p>The first {@link #WARM_UP_SAMPLES} samples of each dimension replace the seed: the estimate is their running mean,
+ * without the step clamp, so one answer teaches the router a node's real speed (a profile off by ×10, as a simulator
+ * at {@code --time-scale 10}, or a node no policy picked for a while and then explored once). After that,
+ * outliers are clamped, not dropped: a sample moves at most ×{@link #MAX_STEP} (or ÷) away from the current
+ * estimate. The estimate always stays within [{@link #MIN_RATIO}, {@link #MAX_RATIO}] × expected. Samples too small to
  * measure speed (fewer than {@link #MIN_PREFILL_TOKENS} prompt tokens, fewer than {@link #MIN_DECODE_TOKENS} decoded
  * tokens, or a non-positive duration) are ignored: fixed overheads dominate them.
  *
@@ -38,6 +41,8 @@ public final class SpeedEstimator {
   public static final double MIN_RATIO = 0.02;
   /** The estimate never rises above this multiple of the expected speed. */
   public static final double MAX_RATIO = 50;
+  /** Samples that replace the seed by their running mean before the EWMA and its clamp take over. */
+  public static final int WARM_UP_SAMPLES = 3;
   /** Fewer prompt tokens (including the backlog) than this measure latency, not prefill speed. */
   public static final long MIN_PREFILL_TOKENS = 64;
   /** Fewer decoded tokens than this measure latency, not decode speed. */
@@ -114,16 +119,26 @@ public final class SpeedEstimator {
   }
 
   private void observePrefill(double sample) {
-    double clamped = clamp(sample, prefillTokensPerSecond / MAX_STEP, prefillTokensPerSecond * MAX_STEP);
-    double next = prefillTokensPerSecond + alpha * (clamped - prefillTokensPerSecond);
+    double next;
+    if (prefillSamples < WARM_UP_SAMPLES) {
+      next = prefillSamples == 0 ? sample : prefillTokensPerSecond + (sample - prefillTokensPerSecond) / (prefillSamples + 1);
+    } else {
+      double clamped = clamp(sample, prefillTokensPerSecond / MAX_STEP, prefillTokensPerSecond * MAX_STEP);
+      next = prefillTokensPerSecond + alpha * (clamped - prefillTokensPerSecond);
+    }
     prefillTokensPerSecond = clamp(next, expected.prefillTokensPerSecond() * MIN_RATIO,
         expected.prefillTokensPerSecond() * MAX_RATIO);
     prefillSamples++;
   }
 
   private void observeDecodeSample(double sample) {
-    double clamped = clamp(sample, decodeMillisPerToken / MAX_STEP, decodeMillisPerToken * MAX_STEP);
-    double next = decodeMillisPerToken + alpha * (clamped - decodeMillisPerToken);
+    double next;
+    if (decodeSamples < WARM_UP_SAMPLES) {
+      next = decodeSamples == 0 ? sample : decodeMillisPerToken + (sample - decodeMillisPerToken) / (decodeSamples + 1);
+    } else {
+      double clamped = clamp(sample, decodeMillisPerToken / MAX_STEP, decodeMillisPerToken * MAX_STEP);
+      next = decodeMillisPerToken + alpha * (clamped - decodeMillisPerToken);
+    }
     // a slower node has more ms per token: the bounds swap
     decodeMillisPerToken = clamp(next, expected.decodeMillisPerToken() / MAX_RATIO,
         expected.decodeMillisPerToken() / MIN_RATIO);

@@ -49,6 +49,10 @@ class SpeedEstimatorTest {
   @Test
   void clampsAnOutlierSoOneSampleCannotSwingTheNode() {
     SpeedEstimator estimator = SpeedEstimator.seeded(12_000, 15);
+    for (int i = 0; i < SpeedEstimator.WARM_UP_SAMPLES; i++) { // the node's own speed is known first
+      estimator.observeFirstToken(1_000, 1_000 / 12.0, 0);
+      estimator.observeDecode(100, 1_500);
+    }
 
     estimator.observeFirstToken(1_000, 1_000_000, 0); // 1 tok/s: a stalled network, not the GPU
     estimator.observeDecode(100, 1_000_000); // 10 s per token
@@ -57,6 +61,29 @@ class SpeedEstimatorTest {
     // the sample counts as at most 4× slower: 12,000 + 0.2 × (3,000 − 12,000); 15 + 0.2 × (60 − 15)
     assertThat(speed.prefillTokensPerSecond()).isCloseTo(10_200, within(1e-6));
     assertThat(speed.decodeMillisPerToken()).isCloseTo(24, within(1e-6));
+  }
+
+  @Test
+  void theFirstAnswersReplaceTheProfilesGuess() {
+    // a simulator at --time-scale 10 (or a profile ten times off): one answer is enough to know it
+    SpeedEstimator estimator = SpeedEstimator.seeded(12_000, 15);
+
+    estimator.observeFirstToken(1_200, 10, 0);
+    estimator.observeDecode(100, 150);
+
+    assertThat(estimator.current().prefillTokensPerSecond()).isCloseTo(120_000, within(1e-6));
+    assertThat(estimator.current().decodeMillisPerToken()).isCloseTo(1.5, within(1e-9));
+  }
+
+  @Test
+  void anOutlierAmongTheFirstAnswersIsAveragedWithTheNext() {
+    SpeedEstimator estimator = SpeedEstimator.seeded(12_000, 15);
+
+    estimator.observeDecode(100, 6_000); // 60 ms: a slow first answer
+    estimator.observeDecode(100, 1_500);
+    estimator.observeDecode(100, 1_500);
+
+    assertThat(estimator.current().decodeMillisPerToken()).isCloseTo(30, within(1e-9)); // the mean of the three
   }
 
   @Test
