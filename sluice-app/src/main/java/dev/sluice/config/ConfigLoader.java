@@ -77,7 +77,8 @@ public final class ConfigLoader {
   /** Default keys file name, next to the config file. */
   public static final String DEFAULT_KEYS_FILE = "keys.json";
   private static final List<String> DEGRADATION_KEYS = List.of("enabled", "scope", "window", "minRequests",
-      "thresholds", "dwell", "probeShare", "fallbackOnFailure", "downgrade", "staticReply");
+      "thresholds", "dwell", "minEvidenceTime", "recoveryWindow", "probeShare", "fallbackOnFailure", "downgrade",
+      "staticReply");
   private static final List<String> THRESHOLD_KEYS = List.of("cache", "downgrade", "static");
   private static final List<String> CACHE_KEYS = List.of("maxBytes", "maxEntryBytes", "freshTtl", "staleTtl", "models");
   private static final List<String> LIMITS_KEYS = List.of("perTenant", "tenants", "models", "overMaxTokens");
@@ -510,6 +511,11 @@ public final class ConfigLoader {
       JsonNode dw = node.get("dwell");
       if (dw != null && dw.isTextual() && dw.asText().equals("0")) dwell = Duration.ZERO;
       else if (dw != null) dwell = duration(node, "degradation", "dwell", d.dwell());
+      Duration minEvidenceTime = d.minEvidenceTime();
+      JsonNode me = node.get("minEvidenceTime");
+      if (me != null && me.isTextual() && me.asText().equals("0")) minEvidenceTime = Duration.ZERO;
+      else if (me != null) minEvidenceTime = duration(node, "degradation", "minEvidenceTime", d.minEvidenceTime());
+      Duration recoveryWindow = duration(node, "degradation", "recoveryWindow", d.recoveryWindow());
       double probeShare = fraction(node, "degradation", "probeShare", d.probeShare(), true);
       boolean fallback = bool(node, "degradation", "fallbackOnFailure", d.fallbackOnFailure());
       Map<String, String> downgrade = new LinkedHashMap<>();
@@ -538,7 +544,7 @@ public final class ConfigLoader {
       }
       try {
         return new dev.sluice.degrade.DegradationSettings(enabled, scope, window, minRequests, cacheT, downT, staticT,
-            dwell, probeShare, fallback, downgrade, message, reply);
+            dwell, minEvidenceTime, recoveryWindow, probeShare, fallback, downgrade, message, reply);
       } catch (IllegalArgumentException e) {
         settingsProblem(e);
         return d;

@@ -15,23 +15,40 @@ import java.util.function.LongSupplier;
 
 /**
  * The degradation state machines: one per model and one for the cluster, each fed by a sliding window of request
- * outcomes, plus operator overrides. Pure and thread-safe: time comes from the injected clock, each scope has its own
- * lock, and a request costs one {@link #decide} and one {@link #record}.
+ * outcomes, plus operator overrides. Pure and thread-safe: time comes from the injected clock, whether a model can
+ * answer from the injected {@link ModelHealth}, each scope has its own lock, and a request costs one {@link #decide}
+ * and one {@link #record}.
  *
  * <p>Semantics:
  * <ul>
  *   <li><b>Evidence</b> of a scope is the samples in its window since max(now − window, the scope's last automatic
  *       transition). A transition either way resets the evidence, so old failures never push a recovered scope
  *       straight back up, and every level needs fresh evidence.
- *   <li><b>Escalate</b> at once when the evidence has at least {@code minRequests} samples and its error rate reaches
- *       the threshold of a higher level: go to the highest level whose threshold the rate reaches (NORMAL → STATIC in
- *       one step is allowed).
- *   <li><b>Step down one level</b> when the level has been held for at least {@code dwell} and the samples of the
- *       last dwell period (at least max(3, minRequests / 4) of them) have an error rate below half the current
- *       level's threshold (hysteresis: at CACHE 3 % errors stay, below 2.5 % for the dwell leaves). Only the recent
- *       period counts, so a recovered cluster leaves STATIC one dwell after recovering, not once the outage's
- *       failures have aged out of the window.
- *   <li>Both are evaluated on {@link #record} and (dwell being time-based) on {@link #decide} at a degraded level.
+ *   <li><b>Escalate</b> when a sample arrives and the evidence has at least {@code minRequests} samples, reaches back
+ *       at least {@code minEvidenceTime} (from its earliest sample, at bucket granularity: a burst after a quiet
+ *       period is not evidence over time, however many requests it has) and its error rate reaches the threshold of a
+ *       higher level: go to the highest level whose threshold the rate reaches (NORMAL → STATIC in one step is
+ *       allowed). A model with steady traffic has evidence over the whole window, so sustained failure escalates at
+ *       once; after a transition the next level comes {@code minEvidenceTime} later at the earliest.
+ *   <li><b>Never STATIC while the downgrade model can answer</b>: a model whose evidence says STATIC, with a
+ *       downgrade target that is {@linkplain ModelHealth#servable servable} and whose own effective level is below
+ *       DOWNGRADE, goes to DOWNGRADE instead (the reason says so). A model at STATIC whose target turns servable (or
+ *       falls below DOWNGRADE) moves to DOWNGRADE as soon as its level is next read ({@link #decide}, {@link #level},
+ *       {@link #snapshot}), without waiting for the dwell; if the target stops being servable, STATIC needs new
+ *       evidence. The cap is on a model's own level: with scope CLUSTER every model follows the cluster's level as
+ *       the brief words it.
+ *   <li><b>Step down</b> once the level has been held for at least {@code dwell}, judged on the recent period only
+ *       (the last {@code recoveryWindow}, not before the transition): with no failure in it (no requests at all
+ *       included: a model without traffic decays on the clock), to NORMAL; otherwise, with at least max(3,
+ *       minRequests / 4) samples in it (but never more than one per second of the recovery window, which a raised
+ *       level's probes alone provide) and an error rate below half the current level's threshold, straight to the
+ *       highest level whose half threshold the rate still reaches (hysteresis: at CACHE 3 % errors stay, below 2.5 %
+ *       leaves). So a recovered model is back to NORMAL one recovery window after its last failure once the dwell
+ *       has passed, not one level per dwell, and not once the outage's failures have aged out of the window.
+ *   <li>Escalation is evaluated on {@link #record} (it needs a new sample). Stepping down and the downgrade cap
+ *       change with time and the target's health alone, so they are also evaluated whenever a raised level is read:
+ *       {@link #decide}, {@link #level}, {@link #clusterLevel} and {@link #snapshot} (the level gauge reads
+ *       {@link #level}, so a decayed model shows NORMAL without traffic). At NORMAL nothing is scanned.
  *   <li><b>Effective level</b> of a model: its operator override if any; else NORMAL when the settings are disabled;
  *       else the cluster's level with scope CLUSTER, the model's own level with scope MODEL. {@link #clusterLevel()}
  *       always follows the cluster window, whatever the scope.
@@ -41,8 +58,9 @@ import java.util.function.LongSupplier;
  *   <li><b>Disabled</b> settings keep recording windows (for display) but never evaluate; disabling resets every
  *       automatic level to NORMAL.
  *   <li>The {@link Listener} is called outside the locks, once per transition: automatic transitions report the
- *       scope's automatic level (reason: the error rate against the threshold); override changes report the effective
- *       level before and after (reason {@code operator override} / {@code operator override cleared}).
+ *       scope's automatic level (reason: the error rate against the threshold, or what capped or decayed it);
+ *       override changes report the effective level before and after (reason {@code operator override} /
+ *       {@code operator override cleared}).
  * </ul>
  */
 public final class DegradationController {
@@ -53,8 +71,6 @@ public final class DegradationController {
   /** A quiet model at a degraded level still sends one request per second to its nodes. */
   static final long PROBE_INTERVAL_MILLIS = 1000;
   /** Ratios such as 3 of 20 must reach a 15 % threshold despite binary rounding. */
-  /** The shortest recent period a step down is judged on (one window bucket), even with a dwell of 0. */
-  private static final long MIN_RECENT_MILLIS = 1_000;
   private static final double RATE_EPSILON = 1e-9;
   private static final DegradationLevel[] LEVELS = DegradationLevel.values();
 
@@ -70,6 +86,21 @@ public final class DegradationController {
     /** A listener that ignores everything. */
     static Listener none() {
       return (scope, from, to, reason) -> { };
+    }
+  }
+
+  /**
+   * Whether a model can answer right now (the server: at least one of its nodes is in rotation). Called under the
+   * controller's locks, when a level is evaluated: it must be cheap and must not call the controller.
+   */
+  @FunctionalInterface
+  public interface ModelHealth {
+    /** True when {@code model} has a node that can take its requests. */
+    boolean servable(String model);
+
+    /** Every model can always answer: the downgrade cap depends on the target's level alone. */
+    static ModelHealth always() {
+      return model -> true;
     }
   }
 
@@ -107,6 +138,7 @@ public final class DegradationController {
   }
 
   private final LongSupplier clockMillis;
+  private final ModelHealth health;
   private final Listener listener;
   private volatile DegradationSettings settings;
   private final State cluster;
@@ -119,13 +151,27 @@ public final class DegradationController {
   private final ArrayDeque<Transition> recent = new ArrayDeque<>(RECENT_TRANSITIONS);
 
   /**
+   * A controller that takes every model as servable ({@link ModelHealth#always()}).
+   *
    * @param settings the initial settings
    * @param clockMillis epoch millis, the only time source
    * @param listener told about every transition
    */
   public DegradationController(DegradationSettings settings, LongSupplier clockMillis, Listener listener) {
+    this(settings, clockMillis, ModelHealth.always(), listener);
+  }
+
+  /**
+   * @param settings the initial settings
+   * @param clockMillis epoch millis, the only time source
+   * @param health whether a downgrade target can answer (a model is never STATIC while its target can)
+   * @param listener told about every transition
+   */
+  public DegradationController(DegradationSettings settings, LongSupplier clockMillis, ModelHealth health,
+      Listener listener) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.health = Objects.requireNonNull(health, "health");
     this.listener = Objects.requireNonNull(listener, "listener");
     this.cluster = new State(CLUSTER, settings, clockMillis.getAsLong(), null);
   }
@@ -144,11 +190,11 @@ public final class DegradationController {
     Transition clusterChange;
     synchronized (m) {
       m.window.record(nodeFailure, now);
-      modelChange = worthEvaluating(m, nodeFailure, cfg, now) ? evaluate(m, cfg, now) : null;
+      modelChange = worthEvaluating(m, nodeFailure, cfg, now) ? evaluate(m, cfg, now, true) : null;
     }
     synchronized (cluster) {
       cluster.window.record(nodeFailure, now);
-      clusterChange = worthEvaluating(cluster, nodeFailure, cfg, now) ? evaluate(cluster, cfg, now) : null;
+      clusterChange = worthEvaluating(cluster, nodeFailure, cfg, now) ? evaluate(cluster, cfg, now, true) : null;
     }
     publish(modelChange);
     publish(clusterChange);
@@ -157,30 +203,16 @@ public final class DegradationController {
   /**
    * The decision for one request of {@code model}: the effective level, whether this request is a probe that should
    * still go to the model's nodes, and the downgrade target (from settings, null when none). {@code random} is in
-   * [0,1). Re-evaluates time-based transitions (dwell) before answering.
+   * [0,1). Re-evaluates the transitions that time and the downgrade target's health alone make due (step down, cap)
+   * before answering.
    */
   public DegradationDecision decide(String model, double random) {
     Objects.requireNonNull(model, "model");
     long now = clockMillis.getAsLong();
     DegradationSettings cfg = settings;
     State m = state(model, cfg, now);
-    if (cfg.enabled()) {
-      // escalation needs new samples (record); only stepping down can become due with time alone
-      Transition modelChange = null;
-      Transition clusterChange = null;
-      if (m.automatic != DegradationLevel.NORMAL) {
-        synchronized (m) {
-          modelChange = evaluate(m, cfg, now);
-        }
-      }
-      if (cluster.automatic != DegradationLevel.NORMAL) {
-        synchronized (cluster) {
-          clusterChange = evaluate(cluster, cfg, now);
-        }
-      }
-      publish(modelChange);
-      publish(clusterChange);
-    }
+    refreshModel(m, cfg, now);
+    refresh(cluster, cfg, now);
     String downgradeTo = cfg.downgradeTarget(model);
     DegradationLevel override = override(m, cfg);
     if (override != null) {
@@ -201,17 +233,30 @@ public final class DegradationController {
     return new DegradationDecision(level, probe, downgradeTo);
   }
 
-  /** The effective level of {@code model}: override first, then the level of the configured scope. */
+  /**
+   * The effective level of {@code model}: override first, then the level of the configured scope, after the step down
+   * or cap that time and the target's health alone make due (a model without traffic decays here too).
+   */
   public DegradationLevel level(String model) {
     Objects.requireNonNull(model, "model");
+    long now = clockMillis.getAsLong();
     DegradationSettings cfg = settings;
-    State m = state(model, cfg, clockMillis.getAsLong());
+    State m = state(model, cfg, now);
+    refreshModel(m, cfg, now);
+    if (cfg.scope() == Scope.CLUSTER) {
+      refresh(cluster, cfg, now);
+    }
     return effective(m, cfg);
   }
 
-  /** The cluster's effective level: its override, else the level of the cluster window (NORMAL when disabled). */
+  /**
+   * The cluster's effective level: its override, else the level of the cluster window (NORMAL when disabled), after
+   * any step down time alone makes due.
+   */
   public DegradationLevel clusterLevel() {
-    return effective(cluster, settings);
+    DegradationSettings cfg = settings;
+    refresh(cluster, cfg, clockMillis.getAsLong());
+    return effective(cluster, cfg);
   }
 
   /**
@@ -293,6 +338,10 @@ public final class DegradationController {
   public Snapshot snapshot() {
     long now = clockMillis.getAsLong();
     DegradationSettings cfg = settings;
+    for (State m : models.values()) {
+      refreshModel(m, cfg, now);
+    }
+    refresh(cluster, cfg, now);
     List<ScopeState> entries = new ArrayList<>(models.size());
     for (State m : models.values()) {
       entries.add(scopeState(m, cfg, now));
@@ -350,52 +399,167 @@ public final class DegradationController {
     return s.automatic != DegradationLevel.NORMAL || now - s.lastFailureMillis <= cfg.window().toMillis();
   }
 
-  /** Escalates or steps down one scope's automatic level; caller holds {@code s}'s lock. */
-  private static Transition evaluate(State s, DegradationSettings cfg, long now) {
+  /**
+   * Evaluates what time and health alone can change for a model at a raised level: first its downgrade target's level
+   * (the cap reads it), then its own.
+   */
+  private void refreshModel(State m, DegradationSettings cfg, long now) {
+    if (m.automatic == DegradationLevel.STATIC && cfg.scope() == Scope.MODEL) {
+      String target = cfg.downgradeTarget(m.name);
+      if (target != null) {
+        refresh(state(target, cfg, now), cfg, now);
+      }
+    }
+    refresh(m, cfg, now);
+  }
+
+  /** Evaluates a raised scope without a new sample (step down, cap); nothing at NORMAL or when disabled. */
+  private void refresh(State s, DegradationSettings cfg, long now) {
+    if (!cfg.enabled() || s.automatic == DegradationLevel.NORMAL) {
+      return;
+    }
+    Transition change;
+    synchronized (s) {
+      change = evaluate(s, cfg, now, false);
+    }
+    publish(change);
+  }
+
+  /**
+   * Moves one scope's automatic level: to DOWNGRADE when it is at STATIC and its downgrade target can answer; up when
+   * {@code sampled} (a new sample arrived) and the evidence says so; else down when the recent period says so.
+   * Caller holds {@code s}'s lock.
+   */
+  private Transition evaluate(State s, DegradationSettings cfg, long now, boolean sampled) {
     if (!cfg.enabled()) {
       return null;
     }
+    if (s.automatic == DegradationLevel.STATIC) {
+      String target = downgradeCap(s, cfg, now);
+      if (target != null) {
+        return move(s, DegradationLevel.DOWNGRADE, now, capReason(target));
+      }
+    }
+    Transition up = sampled ? escalate(s, cfg, now) : null;
+    return up != null ? up : stepDown(s, cfg, now);
+  }
+
+  /** The move to the highest level the evidence reaches, if it is enough and spans enough time; else null. */
+  private Transition escalate(State s, DegradationSettings cfg, long now) {
     long from = Math.max(now - cfg.window().toMillis(), s.sinceMillis);
     Counts evidence = s.window.counts(from, now);
     if (s.window.sameBucket(from, s.sinceMillis)) {
       evidence = evidence.minus(s.baseline); // samples of the transition's bucket from before the transition
     }
+    if (evidence.requests() < cfg.minRequests()
+        || evidenceStart(s, from, now) > now - Math.min(cfg.minEvidenceTime().toMillis(), cfg.window().toMillis())) {
+      return null;
+    }
     double rate = evidence.rate();
     DegradationLevel current = s.automatic;
-    if (evidence.requests() >= cfg.minRequests()) {
-      for (int i = LEVELS.length - 1; i > current.ordinal(); i--) {
-        double threshold = cfg.threshold(LEVELS[i]);
-        if (rate >= threshold - RATE_EPSILON) {
-          return move(s, LEVELS[i], now, String.format(Locale.ROOT, "error rate %s (%d of %d requests in %s) ≥ %s "
-              + "threshold %s", rate(rate), evidence.failures(), evidence.requests(), seconds(now - from),
-              LEVELS[i].label(), percent(threshold)));
+    for (int i = LEVELS.length - 1; i > current.ordinal(); i--) {
+      double threshold = cfg.threshold(LEVELS[i]);
+      if (rate >= threshold - RATE_EPSILON) {
+        String reason = String.format(Locale.ROOT, "error rate %s (%d of %d requests in %s) ≥ %s threshold %s",
+            rate(rate), evidence.failures(), evidence.requests(), seconds(now - from), LEVELS[i].label(),
+            percent(threshold));
+        DegradationLevel to = LEVELS[i];
+        String target = to == DegradationLevel.STATIC ? downgradeCap(s, cfg, now) : null;
+        if (target != null) {
+          to = DegradationLevel.DOWNGRADE;
+          reason += "; " + capReason(target);
         }
+        return to.compareTo(current) > 0 ? move(s, to, now, reason) : null;
       }
     }
-    if (current == DegradationLevel.NORMAL) {
+    return null;
+  }
+
+  /**
+   * When the evidence of {@code s} begins: its earliest sample's bucket, not before {@code from} (the transition
+   * itself when samples of its bucket came before it).
+   */
+  private static long evidenceStart(State s, long from, long now) {
+    long first = s.window.firstSampleMillis(from, now);
+    if (first != Long.MAX_VALUE && s.window.sameBucket(first, s.sinceMillis)
+        && s.window.bucketCounts(first).minus(s.baseline).requests() == 0) {
+      first = s.window.firstSampleMillis(first + s.window.bucketMillis(), now); // only pre-transition samples there
+    }
+    return Math.max(first, from);
+  }
+
+  /**
+   * The move down that the recent period (the last {@code recoveryWindow}, not before the transition) justifies once
+   * the level has been held for the dwell: to NORMAL without a failure in it, else to the highest level whose half
+   * threshold its rate still reaches, when that is lower; null otherwise.
+   */
+  private static Transition stepDown(State s, DegradationSettings cfg, long now) {
+    DegradationLevel current = s.automatic;
+    if (current == DegradationLevel.NORMAL || now - s.sinceMillis < cfg.dwell().toMillis()) {
       return null;
     }
-    long held = now - s.sinceMillis;
-    if (held < cfg.dwell().toMillis()) {
-      return null;
-    }
-    // Stepping down looks at the last dwell period only: the outage's failures earlier at this level say nothing
-    // about whether the nodes are healthy now.
-    long recentFrom = Math.max(now - Math.max(cfg.dwell().toMillis(), MIN_RECENT_MILLIS), s.sinceMillis);
+    // Only the recent period counts: the outage's failures earlier at this level say nothing about the nodes now.
+    long recentFrom = Math.max(now - cfg.recoveryWindow().toMillis(), s.sinceMillis);
     Counts recent = s.window.counts(recentFrom, now);
     if (s.window.sameBucket(recentFrom, s.sinceMillis)) {
       recent = recent.minus(s.baseline);
     }
-    if (recent.requests() < Math.max(3, cfg.minRequests() / 4)) {
+    String period = seconds(now - recentFrom);
+    if (recent.failures() == 0) {
+      return move(s, DegradationLevel.NORMAL, now, recent.requests() == 0 ? "no requests for " + period
+          : String.format(Locale.ROOT, "no failures (0 of %d) for %s", recent.requests(), period));
+    }
+    if (recent.requests() < minRecoverySamples(cfg)) {
       return null;
     }
+    double rate = recent.rate();
     double half = cfg.threshold(current) / 2;
-    if (recent.rate() >= half) {
+    if (rate >= half) {
       return null;
     }
-    return move(s, current.milder(), now, String.format(Locale.ROOT, "error rate %s (%d of %d) < half the %s "
-        + "threshold (%s) for %s", rate(recent.rate()), recent.failures(), recent.requests(), current.label(),
-        percent(half), seconds(now - recentFrom)));
+    DegradationLevel to = DegradationLevel.NORMAL;
+    for (int i = current.ordinal() - 1; i > DegradationLevel.NORMAL.ordinal(); i--) {
+      if (rate >= cfg.threshold(LEVELS[i]) / 2) {
+        to = LEVELS[i];
+        break;
+      }
+    }
+    String reason = String.format(Locale.ROOT, "error rate %s (%d of %d) < half the %s threshold (%s) for %s",
+        rate(rate), recent.failures(), recent.requests(), current.label(), percent(half), period);
+    if (to != DegradationLevel.NORMAL) {
+      reason += String.format(Locale.ROOT, ", ≥ half the %s threshold (%s)", to.label(),
+          percent(cfg.threshold(to) / 2));
+    }
+    return move(s, to, now, reason);
+  }
+
+  /**
+   * Samples a recent period with failures needs before a step down: max(3, minRequests / 4), but never more than one
+   * per second of the recovery window, so a raised model's probes (at least one a second) can always provide them.
+   */
+  static int minRecoverySamples(DegradationSettings cfg) {
+    long perSecond = Math.max(1, cfg.recoveryWindow().toSeconds());
+    return (int) Math.min(Math.max(3, cfg.minRequests() / 4), perSecond);
+  }
+
+  /**
+   * The downgrade target that keeps model {@code s} below STATIC: configured, servable and itself below DOWNGRADE;
+   * null when there is none (and always for the cluster). Caller holds {@code s}'s lock; the target's level is read
+   * without its lock.
+   */
+  private String downgradeCap(State s, DegradationSettings cfg, long now) {
+    if (s == cluster) {
+      return null;
+    }
+    String target = cfg.downgradeTarget(s.name);
+    if (target == null || effective(state(target, cfg, now), cfg).compareTo(DegradationLevel.DOWNGRADE) >= 0) {
+      return null;
+    }
+    return health.servable(target) ? target : null;
+  }
+
+  private static String capReason(String target) {
+    return "downgrade instead of static: " + target + " can answer";
   }
 
   /** Sets a new automatic level and starts fresh evidence; caller holds {@code s}'s lock. */

@@ -18,7 +18,12 @@ import java.util.Map;
  * @param cacheThreshold error rate at which the CACHE level starts
  * @param downgradeThreshold error rate at which the DOWNGRADE level starts
  * @param staticThreshold error rate at which the STATIC level starts
- * @param dwell minimum time at a level before stepping down one level
+ * @param dwell minimum time at a level before stepping down
+ * @param minEvidenceTime escalating needs evidence reaching at least this far back (from its earliest sample), so a
+ *     burst of failures within a second or two does not decide a level on its own; longer than the window counts as
+ *     the window
+ * @param recoveryWindow once the dwell has passed, the recent period a step down is judged on; longer than the window
+ *     counts as the window
  * @param probeShare share of requests at a degraded level still sent to the model's nodes, so recovery is seen
  * @param fallbackOnFailure a request that fails on every node falls down the ladder (carried for the server)
  * @param downgrade model id to the smaller model id used at DOWNGRADE, e.g. {@code qwen3:32b → qwen2:7b}
@@ -34,6 +39,8 @@ public record DegradationSettings(
     double downgradeThreshold,
     double staticThreshold,
     Duration dwell,
+    Duration minEvidenceTime,
+    Duration recoveryWindow,
     double probeShare,
     boolean fallbackOnFailure,
     Map<String, String> downgrade,
@@ -60,6 +67,16 @@ public record DegradationSettings(
   public static final double DEFAULT_STATIC_THRESHOLD = 0.30;
   /** 20 s covers a node restart plus the health model's recovery (2 probes at 5 s), so the ladder does not flap. */
   public static final Duration DEFAULT_DWELL = Duration.ofSeconds(20);
+  /**
+   * A burst of late failures (requests timing out together, one node's queue failing at once) lasts a second or two;
+   * 5 s of evidence tells sustained failure from it, and a model that really fails is still degraded within seconds.
+   */
+  public static final Duration DEFAULT_MIN_EVIDENCE_TIME = Duration.ofSeconds(5);
+  /**
+   * 5 s holds at least 5 of the probes sent at a raised level (one a second even without traffic share), enough to
+   * see the nodes answer again, and brings NORMAL back within seconds of the last failure.
+   */
+  public static final Duration DEFAULT_RECOVERY_WINDOW = Duration.ofSeconds(5);
   /** 10 % of traffic keeps testing the nodes, so recovery is seen, while 90 % is shielded from them. */
   public static final double DEFAULT_PROBE_SHARE = 0.10;
   /** A request that failed on every node is better answered by the next level than with an error (100 % answered). */
@@ -72,6 +89,8 @@ public record DegradationSettings(
     require(scope, "degradation.scope: missing (expected MODEL or CLUSTER)");
     require(window, "degradation.window: missing (expected a duration of at least 1 s, e.g. 60s)");
     require(dwell, "degradation.dwell: missing (expected a duration of at least 0 s, e.g. 20s)");
+    require(minEvidenceTime, "degradation.minEvidenceTime: missing (expected a duration of at least 0 s, e.g. 5s)");
+    require(recoveryWindow, "degradation.recoveryWindow: missing (expected a duration of at least 1 s, e.g. 5s)");
     require(downgrade, "degradation.downgrade: missing (expected a map of model id to smaller model id, may be empty)");
     require(staticMessage, "degradation.staticMessage: missing (expected the text of the static fallback)");
     require(staticReply, "degradation.staticReply: missing (expected a JSON object, e.g. {\"status\":\"degraded\"})");
@@ -81,6 +100,14 @@ public record DegradationSettings(
     }
     if (dwell.isNegative()) {
       throw new IllegalArgumentException("degradation.dwell: " + dwell + " is negative (use 0s or more, default 20s)");
+    }
+    if (minEvidenceTime.isNegative()) {
+      throw new IllegalArgumentException("degradation.minEvidenceTime: " + minEvidenceTime + " is negative (use 0s or "
+          + "more, default " + DEFAULT_MIN_EVIDENCE_TIME.toSeconds() + "s)");
+    }
+    if (recoveryWindow.compareTo(Duration.ofSeconds(1)) < 0) {
+      throw new IllegalArgumentException("degradation.recoveryWindow: " + recoveryWindow + " is below 1 s (the window "
+          + "counts requests per second; use at least 1s, default " + DEFAULT_RECOVERY_WINDOW.toSeconds() + "s)");
     }
     if (minRequests < 1) {
       throw new IllegalArgumentException("degradation.minRequests: " + minRequests + " is below 1 (use at least 1, "
@@ -127,8 +154,9 @@ public record DegradationSettings(
   /** The defaults: enabled, per-model scope and the brief's thresholds, no downgrade targets. */
   public static DegradationSettings defaults() {
     return new DegradationSettings(true, Scope.MODEL, DEFAULT_WINDOW, DEFAULT_MIN_REQUESTS, DEFAULT_CACHE_THRESHOLD,
-        DEFAULT_DOWNGRADE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, DEFAULT_DWELL, DEFAULT_PROBE_SHARE,
-        DEFAULT_FALLBACK_ON_FAILURE, Map.of(), DEFAULT_STATIC_MESSAGE, defaultStaticReply(DEFAULT_STATIC_MESSAGE));
+        DEFAULT_DOWNGRADE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, DEFAULT_DWELL, DEFAULT_MIN_EVIDENCE_TIME,
+        DEFAULT_RECOVERY_WINDOW, DEFAULT_PROBE_SHARE, DEFAULT_FALLBACK_ON_FAILURE, Map.of(), DEFAULT_STATIC_MESSAGE,
+        defaultStaticReply(DEFAULT_STATIC_MESSAGE));
   }
 
   /** The defaults with {@code enabled = false}: every model stays NORMAL unless overridden. */
@@ -168,49 +196,70 @@ public record DegradationSettings(
   /** A copy with {@code enabled} replaced. */
   public DegradationSettings withEnabled(boolean enabled) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with {@code scope} replaced. */
   public DegradationSettings withScope(Scope scope) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with {@code window} replaced. */
   public DegradationSettings withWindow(Duration window) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with {@code minRequests} replaced. */
   public DegradationSettings withMinRequests(int minRequests) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with the three thresholds replaced. */
   public DegradationSettings withThresholds(double cache, double downgrade, double staticLevel) {
     return new DegradationSettings(enabled, scope, window, minRequests, cache, downgrade, staticLevel, dwell,
-        probeShare, fallbackOnFailure, this.downgrade, staticMessage, staticReply);
+        minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, this.downgrade, staticMessage, staticReply);
   }
 
   /** A copy with {@code dwell} replaced. */
   public DegradationSettings withDwell(Duration dwell) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
+  }
+
+  /** A copy with {@code minEvidenceTime} replaced. */
+  public DegradationSettings withMinEvidenceTime(Duration minEvidenceTime) {
+    return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
+  }
+
+  /** A copy with {@code recoveryWindow} replaced. */
+  public DegradationSettings withRecoveryWindow(Duration recoveryWindow) {
+    return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with {@code probeShare} replaced. */
   public DegradationSettings withProbeShare(double probeShare) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   /** A copy with the downgrade map replaced. */
   public DegradationSettings withDowngrade(Map<String, String> downgrade) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
-        staticThreshold, dwell, probeShare, fallbackOnFailure, downgrade, staticMessage, staticReply);
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        staticMessage, staticReply);
   }
 
   private static void require(Object value, String message) {

@@ -87,6 +87,23 @@ public final class ErrorRateWindow {
     return r == 0 ? Counts.NONE : new Counts(r, f);
   }
 
+  /**
+   * The start of the earliest bucket in [{@code fromMillis}, {@code nowMillis}] (the same buckets {@link #counts}
+   * covers) that holds a sample, or {@link Long#MAX_VALUE} when none does: how far back the evidence in a span reaches.
+   */
+  public long firstSampleMillis(long fromMillis, long nowMillis) {
+    long last = Math.floorDiv(nowMillis, bucketMillis);
+    long first = Math.max(Math.floorDiv(fromMillis, bucketMillis), last - bucketIndex.length + 1);
+    long earliest = Long.MAX_VALUE;
+    for (int i = 0; i < bucketIndex.length; i++) {
+      long index = bucketIndex[i];
+      if (index >= first && index <= last && requests[i] > 0 && index < earliest) {
+        earliest = index;
+      }
+    }
+    return earliest == Long.MAX_VALUE ? Long.MAX_VALUE : earliest * bucketMillis;
+  }
+
   /** The samples in the one bucket holding {@code atMillis} (none when the ring no longer holds it). */
   public Counts bucketCounts(long atMillis) {
     long index = Math.floorDiv(atMillis, bucketMillis);

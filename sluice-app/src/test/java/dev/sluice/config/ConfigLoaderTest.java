@@ -185,6 +185,8 @@ class ConfigLoaderTest {
       {'degradation': {'thresholds': {'static': 1.5}}, 'providers': {OK}} | config: degradation.thresholds.static: 1.5 must be a share between 0 (exclusive) and 1
       {'degradation': {'probeShare': '150%'}, 'providers': {OK}}  | config: degradation.probeShare: "150%" must be a share between 0 and 1
       {'degradation': {'window': 60}, 'providers': {OK}}          | config: degradation.window: 60 must be a positive duration
+      {'degradation': {'minEvidenceTime': 5}, 'providers': {OK}}  | config: degradation.minEvidenceTime: 5 must be a positive duration
+      {'degradation': {'recoveryWindow': '500ms'}, 'providers': {OK}} | config: degradation.recoveryWindow: PT0.5S is below 1 s (the window counts requests per second; use at least 1s, default 5s)
       {'degradation': {'downgrade': {'m': 'qwen2:7b'}}, 'providers': {OK}} | config: degradation.downgrade.m: target "qwen2:7b" is not a configured model (configured models: m)
       {'degradation': {'downgrade': {'x': 'm'}}, 'providers': {OK}} | config: degradation.downgrade.x: "x" is not a configured model
       {'degradation': {'staticReply': {'status': 'degraded'}}, 'providers': {OK}} | config: degradation.staticReply: {"status":"degraded"} must be a message string or an object with a "message" string
@@ -290,6 +292,7 @@ class ConfigLoaderTest {
     SluiceConfig c = ConfigLoader.parse(json("""
         {'degradation': {'scope': 'cluster', 'window': '30s', 'minRequests': 10,
                          'thresholds': {'cache': '4%', 'downgrade': 0.1, 'static': 0.25}, 'dwell': '5s',
+                         'minEvidenceTime': '0', 'recoveryWindow': '3s',
                          'probeShare': 0.2, 'fallbackOnFailure': false, 'downgrade': {'big': 'small'},
                          'staticReply': {'status': 'degraded', 'message': 'Busy, try later'}},
          'cache': {'maxBytes': 1048576, 'maxEntryBytes': 65536, 'freshTtl': '30s', 'staleTtl': '5m', 'models': ['big']},
@@ -306,6 +309,8 @@ class ConfigLoaderTest {
     assertThat(d.window()).isEqualTo(java.time.Duration.ofSeconds(30));
     assertThat(d.cacheThreshold()).isEqualTo(0.04);
     assertThat(d.staticThreshold()).isEqualTo(0.25);
+    assertThat(d.minEvidenceTime()).isZero();
+    assertThat(d.recoveryWindow()).isEqualTo(java.time.Duration.ofSeconds(3));
     assertThat(d.fallbackOnFailure()).isFalse();
     assertThat(d.downgrade()).containsEntry("big", "small");
     assertThat(d.staticMessage()).isEqualTo("Busy, try later");

@@ -25,6 +25,8 @@ class DegradationSettingsTest {
     assertThat(D.window()).isEqualTo(Duration.ofSeconds(60));
     assertThat(D.minRequests()).isEqualTo(20);
     assertThat(D.dwell()).isEqualTo(Duration.ofSeconds(20));
+    assertThat(D.minEvidenceTime()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(D.recoveryWindow()).isEqualTo(Duration.ofSeconds(5));
     assertThat(D.probeShare()).isEqualTo(0.10);
     assertThat(D.fallbackOnFailure()).isTrue();
     assertThat(D.downgrade()).isEmpty();
@@ -69,6 +71,10 @@ class DegradationSettingsTest {
         bad(() -> D.withMinRequests(0), "degradation.minRequests: 0 is below 1"),
         bad(() -> D.withWindow(Duration.ofMillis(500)), "degradation.window: PT0.5S is below 1 s"),
         bad(() -> D.withDwell(Duration.ofSeconds(-1)), "degradation.dwell: PT-1S is negative"),
+        bad(() -> D.withMinEvidenceTime(Duration.ofSeconds(-1)), "degradation.minEvidenceTime: PT-1S is negative "
+            + "(use 0s or more, default 5s)"),
+        bad(() -> D.withRecoveryWindow(Duration.ofMillis(999)), "degradation.recoveryWindow: PT0.999S is below 1 s "
+            + "(the window counts requests per second; use at least 1s, default 5s)"),
         bad(() -> D.withProbeShare(1.1), "degradation.probeShare: 1.1 is out of range"),
         bad(() -> D.withProbeShare(-0.1), "degradation.probeShare: -0.1 is out of range"),
         bad(() -> D.withDowngrade(Map.of("qwen3:32b", "qwen3:32b")),
@@ -90,8 +96,10 @@ class DegradationSettingsTest {
   @Test
   void acceptsTheEdgesOfEachRange() {
     DegradationSettings edges = D.withThresholds(0.01, 0.5, 1.0).withMinRequests(1).withWindow(Duration.ofSeconds(1))
-        .withDwell(Duration.ZERO).withProbeShare(1.0);
+        .withDwell(Duration.ZERO).withMinEvidenceTime(Duration.ofSeconds(1)).withRecoveryWindow(Duration.ofSeconds(1))
+        .withProbeShare(1.0);
     assertThat(edges.threshold(DegradationLevel.STATIC)).isEqualTo(1.0);
+    assertThat(D.withMinEvidenceTime(Duration.ZERO).minEvidenceTime()).isZero();
     assertThat(D.withProbeShare(0).probeShare()).isZero();
   }
 
@@ -100,7 +108,7 @@ class DegradationSettingsTest {
     Map<String, String> downgrade = new HashMap<>(Map.of("qwen3:32b", "qwen2:7b"));
     ObjectNode reply = DegradationSettings.defaultStaticReply("busy");
     DegradationSettings s = new DegradationSettings(true, Scope.CLUSTER, D.window(), 20, 0.05, 0.15, 0.3, D.dwell(),
-        0.1, false, downgrade, "busy", reply);
+        D.minEvidenceTime(), D.recoveryWindow(), 0.1, false, downgrade, "busy", reply);
     downgrade.put("llama3:70b", "llama3:8b");
     reply.put("status", "changed");
 

@@ -71,6 +71,25 @@ class ErrorRateWindowTest {
   }
 
   @Test
+  void tellsTheStartOfTheEarliestBucketWithASampleInARange() {
+    assertThat(window.firstSampleMillis(T0 - 60_000, T0)).as("empty").isEqualTo(Long.MAX_VALUE);
+
+    window.record(true, T0 + 2_300);
+    window.record(false, T0 + 2_900);
+    window.record(false, T0 + 7_100);
+
+    long now = T0 + 8_000;
+    assertThat(window.firstSampleMillis(now - 60_000, now)).isEqualTo(T0 + 2_000);
+    assertThat(window.firstSampleMillis(T0 + 2_500, now)).as("the whole bucket holding the start counts")
+        .isEqualTo(T0 + 2_000);
+    assertThat(window.firstSampleMillis(T0 + 3_000, now)).isEqualTo(T0 + 7_000);
+    assertThat(window.firstSampleMillis(T0 + 7_500, T0 + 6_999)).as("nothing after the end").isEqualTo(Long.MAX_VALUE);
+    long later = T0 + 2_000 + 61_000;
+    assertThat(window.firstSampleMillis(later - 60_000, later)).as("the first second slid out")
+        .isEqualTo(T0 + 7_000);
+  }
+
+  @Test
   void rateIsZeroWithoutRequestsAndCountsSubtractWithoutGoingNegative() {
     assertThat(Counts.NONE.rate()).isZero();
     assertThat(new Counts(20, 1).rate()).isEqualTo(0.05);

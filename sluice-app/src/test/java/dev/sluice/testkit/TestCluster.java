@@ -75,7 +75,8 @@ public final class TestCluster implements AutoCloseable {
   public TestCluster withoutDegradationFallback() {
     var d = dev.sluice.degrade.DegradationSettings.defaults();
     return degradation(new dev.sluice.degrade.DegradationSettings(true, d.scope(), d.window(), d.minRequests(),
-        d.cacheThreshold(), d.downgradeThreshold(), d.staticThreshold(), d.dwell(), d.probeShare(), false,
+        d.cacheThreshold(), d.downgradeThreshold(), d.staticThreshold(), d.dwell(), d.minEvidenceTime(),
+        d.recoveryWindow(), d.probeShare(), false,
         d.downgrade(), d.staticMessage(), d.staticReply()));
   }
 
