@@ -78,7 +78,7 @@ public final class ConfigLoader {
   public static final String DEFAULT_KEYS_FILE = "keys.json";
   private static final List<String> DEGRADATION_KEYS = List.of("enabled", "scope", "window", "minRequests",
       "thresholds", "dwell", "minEvidenceTime", "recoveryWindow", "probeShare", "fallbackOnFailure", "downgrade",
-      "staticReply");
+      "downgradeShare", "staticReply");
   private static final List<String> THRESHOLD_KEYS = List.of("cache", "downgrade", "static");
   private static final List<String> CACHE_KEYS = List.of("maxBytes", "maxEntryBytes", "freshTtl", "staleTtl", "models");
   private static final List<String> LIMITS_KEYS = List.of("perTenant", "tenants", "models", "overMaxTokens");
@@ -517,6 +517,7 @@ public final class ConfigLoader {
       else if (me != null) minEvidenceTime = duration(node, "degradation", "minEvidenceTime", d.minEvidenceTime());
       Duration recoveryWindow = duration(node, "degradation", "recoveryWindow", d.recoveryWindow());
       double probeShare = fraction(node, "degradation", "probeShare", d.probeShare(), true);
+      double downgradeShare = fraction(node, "degradation", "downgradeShare", d.downgradeShare(), false);
       boolean fallback = bool(node, "degradation", "fallbackOnFailure", d.fallbackOnFailure());
       Map<String, String> downgrade = new LinkedHashMap<>();
       JsonNode dg = node.get("downgrade");
@@ -544,7 +545,7 @@ public final class ConfigLoader {
       }
       try {
         return new dev.sluice.degrade.DegradationSettings(enabled, scope, window, minRequests, cacheT, downT, staticT,
-            dwell, minEvidenceTime, recoveryWindow, probeShare, fallback, downgrade, message, reply);
+            dwell, minEvidenceTime, recoveryWindow, probeShare, fallback, downgrade, downgradeShare, message, reply);
       } catch (IllegalArgumentException e) {
         settingsProblem(e);
         return d;

@@ -27,6 +27,8 @@ import java.util.Map;
  * @param probeShare share of requests at a degraded level still sent to the model's nodes, so recovery is seen
  * @param fallbackOnFailure a request that fails on every node falls down the ladder (carried for the server)
  * @param downgrade model id to the smaller model id used at DOWNGRADE, e.g. {@code qwen3:32b → qwen2:7b}
+ * @param downgradeShare the most of a smaller model's capacity that downgraded requests may take at once
+ *     ({@link DowngradeCap}); its own users keep the rest
  * @param staticMessage the human-readable message of the static fallback
  * @param staticReply the JSON body of the static fallback
  */
@@ -44,6 +46,7 @@ public record DegradationSettings(
     double probeShare,
     boolean fallbackOnFailure,
     Map<String, String> downgrade,
+    double downgradeShare,
     String staticMessage,
     ObjectNode staticReply) {
 
@@ -81,6 +84,8 @@ public record DegradationSettings(
   public static final double DEFAULT_PROBE_SHARE = 0.10;
   /** A request that failed on every node is better answered by the next level than with an error (100 % answered). */
   public static final boolean DEFAULT_FALLBACK_ON_FAILURE = true;
+  /** Half: the smaller model's own users keep at least the other half of its capacity. */
+  public static final double DEFAULT_DOWNGRADE_SHARE = 0.5;
   /** The brief's example text of the static fallback. */
   public static final String DEFAULT_STATIC_MESSAGE = "High load, using fallback response";
 
@@ -147,6 +152,10 @@ public record DegradationSettings(
             + ": downgrades to itself (name a smaller model, or remove the entry)");
       }
     }
+    if (!(downgradeShare > 0 && downgradeShare <= 1)) {
+      throw new IllegalArgumentException("degradation.downgradeShare: " + downgradeShare + " is out of range (expected "
+          + "a share above 0 and at most 1 of the smaller model's capacity, default " + DEFAULT_DOWNGRADE_SHARE + ")");
+    }
     downgrade = Map.copyOf(downgrade);
     staticReply = staticReply.deepCopy();
   }
@@ -155,7 +164,7 @@ public record DegradationSettings(
   public static DegradationSettings defaults() {
     return new DegradationSettings(true, Scope.MODEL, DEFAULT_WINDOW, DEFAULT_MIN_REQUESTS, DEFAULT_CACHE_THRESHOLD,
         DEFAULT_DOWNGRADE_THRESHOLD, DEFAULT_STATIC_THRESHOLD, DEFAULT_DWELL, DEFAULT_MIN_EVIDENCE_TIME,
-        DEFAULT_RECOVERY_WINDOW, DEFAULT_PROBE_SHARE, DEFAULT_FALLBACK_ON_FAILURE, Map.of(), DEFAULT_STATIC_MESSAGE,
+        DEFAULT_RECOVERY_WINDOW, DEFAULT_PROBE_SHARE, DEFAULT_FALLBACK_ON_FAILURE, Map.of(), DEFAULT_DOWNGRADE_SHARE, DEFAULT_STATIC_MESSAGE,
         defaultStaticReply(DEFAULT_STATIC_MESSAGE));
   }
 
@@ -197,69 +206,76 @@ public record DegradationSettings(
   public DegradationSettings withEnabled(boolean enabled) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code scope} replaced. */
   public DegradationSettings withScope(Scope scope) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code window} replaced. */
   public DegradationSettings withWindow(Duration window) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code minRequests} replaced. */
   public DegradationSettings withMinRequests(int minRequests) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with the three thresholds replaced. */
   public DegradationSettings withThresholds(double cache, double downgrade, double staticLevel) {
     return new DegradationSettings(enabled, scope, window, minRequests, cache, downgrade, staticLevel, dwell,
-        minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, this.downgrade, staticMessage, staticReply);
+        minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, this.downgrade, downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code dwell} replaced. */
   public DegradationSettings withDwell(Duration dwell) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code minEvidenceTime} replaced. */
   public DegradationSettings withMinEvidenceTime(Duration minEvidenceTime) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code recoveryWindow} replaced. */
   public DegradationSettings withRecoveryWindow(Duration recoveryWindow) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with {@code probeShare} replaced. */
   public DegradationSettings withProbeShare(double probeShare) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
+  }
+
+  /** A copy with {@code downgradeShare} replaced. */
+  public DegradationSettings withDowngradeShare(double downgradeShare) {
+    return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
+        staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
+        downgradeShare, staticMessage, staticReply);
   }
 
   /** A copy with the downgrade map replaced. */
   public DegradationSettings withDowngrade(Map<String, String> downgrade) {
     return new DegradationSettings(enabled, scope, window, minRequests, cacheThreshold, downgradeThreshold,
         staticThreshold, dwell, minEvidenceTime, recoveryWindow, probeShare, fallbackOnFailure, downgrade,
-        staticMessage, staticReply);
+        downgradeShare, staticMessage, staticReply);
   }
 
   private static void require(Object value, String message) {

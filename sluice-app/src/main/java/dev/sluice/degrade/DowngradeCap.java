@@ -10,9 +10,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Pure and thread-safe: one counter per target model.
  */
 public final class DowngradeCap {
-  /** Half: the smaller model's own users keep at least the other half of its capacity. */
-  public static final double DEFAULT_SHARE = 0.5;
-
   private final ConcurrentHashMap<String, AtomicInteger> inFlight = new ConcurrentHashMap<>();
 
   /** The most downgraded requests {@code share} of {@code capacity} allows at once: at least 1 while there is capacity. */

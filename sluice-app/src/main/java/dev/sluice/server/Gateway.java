@@ -87,7 +87,7 @@ public final class Gateway {
     this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
         new java.util.SplittableRandom());
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
-    this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis);
+    this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis, this::servable);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
     this.admin = admin;
@@ -100,6 +100,18 @@ public final class Gateway {
         protections, observers, this::starting, new BodyReader(guard, metrics));
     apply(initial);
     configs.onSwap(this::apply);
+  }
+
+  /** Whether {@code model} has a node in rotation now (cheap: its nodes' published health snapshots). */
+  private boolean servable(String model) {
+    var route = configs.current().model(model);
+    if (route.isEmpty()) return false;
+    long now = registry.nowMillis();
+    for (var n : route.get().nodes()) {
+      NodeEntry e = registry.get(n.id());
+      if (e != null && e.canServe(model, now)) return true;
+    }
+    return false;
   }
 
   private void apply(SluiceConfig config) {

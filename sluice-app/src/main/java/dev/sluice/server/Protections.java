@@ -49,10 +49,15 @@ final class Protections {
   /** A link and what uses it. */
   private record Shared(SharedSettings settings, RedisLink link, SharedCache cache) {}
 
-  Protections(Vertx vertx, SluiceConfig config, SluiceMetrics metrics, LongSupplier clockMillis) {
+  /**
+   * @param servable whether a model has a node in rotation now: the ladder never goes to STATIC for a model whose
+   *     downgrade model can answer
+   */
+  Protections(Vertx vertx, SluiceConfig config, SluiceMetrics metrics, LongSupplier clockMillis,
+      DegradationController.ModelHealth servable) {
     this.vertx = vertx;
     this.metrics = metrics;
-    this.degradation = new DegradationController(config.degradation(), clockMillis,
+    this.degradation = new DegradationController(config.degradation(), clockMillis, servable,
         (scope, from, to, reason) -> transition(metrics, scope, from, to, reason));
     this.cache = new ResponseCache(config.cache(), clockMillis);
     this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clockMillis), clockMillis);

@@ -345,7 +345,7 @@ final class RoutedRequest implements Exchange.Listener {
       return;
     }
     if (isDowngrade) {
-      double share = DowngradeCap.DEFAULT_SHARE;
+      double share = config.degradation().downgradeShare();
       int capacity = router.capacity(model, route.get().nodes());
       if (!shared.protections().downgrades.tryAcquire(model, capacity, share)) {
         shared.metrics().downgradeCapped(shared.metrics().modelLabel(model));

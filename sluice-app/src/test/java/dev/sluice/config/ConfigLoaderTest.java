@@ -184,6 +184,7 @@ class ConfigLoaderTest {
       {'degradation': {'thresholds': {'cache': 0.2, 'downgrade': 0.15}}, 'providers': {OK}} | config: degradation.thresholds: cache 0.2 must be below downgrade 0.15
       {'degradation': {'thresholds': {'static': 1.5}}, 'providers': {OK}} | config: degradation.thresholds.static: 1.5 must be a share between 0 (exclusive) and 1
       {'degradation': {'probeShare': '150%'}, 'providers': {OK}}  | config: degradation.probeShare: "150%" must be a share between 0 and 1
+      {'degradation': {'downgradeShare': 0}, 'providers': {OK}}   | config: degradation.downgradeShare: 0 must be a share between 0 (exclusive) and 1
       {'degradation': {'window': 60}, 'providers': {OK}}          | config: degradation.window: 60 must be a positive duration
       {'degradation': {'minEvidenceTime': 5}, 'providers': {OK}}  | config: degradation.minEvidenceTime: 5 must be a positive duration
       {'degradation': {'recoveryWindow': '500ms'}, 'providers': {OK}} | config: degradation.recoveryWindow: PT0.5S is below 1 s (the window counts requests per second; use at least 1s, default 5s)
@@ -294,6 +295,7 @@ class ConfigLoaderTest {
                          'thresholds': {'cache': '4%', 'downgrade': 0.1, 'static': 0.25}, 'dwell': '5s',
                          'minEvidenceTime': '0', 'recoveryWindow': '3s',
                          'probeShare': 0.2, 'fallbackOnFailure': false, 'downgrade': {'big': 'small'},
+                         'downgradeShare': '25%',
                          'staticReply': {'status': 'degraded', 'message': 'Busy, try later'}},
          'cache': {'maxBytes': 1048576, 'maxEntryBytes': 65536, 'freshTtl': '30s', 'staleTtl': '5m', 'models': ['big']},
          'limits': {'perTenant': {'requestsPerMinute': 60, 'tokensPerMinute': 100000, 'concurrent': 4},
@@ -307,6 +309,7 @@ class ConfigLoaderTest {
     var d = c.degradation();
     assertThat(d.scope()).isEqualTo(dev.sluice.degrade.DegradationSettings.Scope.CLUSTER);
     assertThat(d.window()).isEqualTo(java.time.Duration.ofSeconds(30));
+    assertThat(d.downgradeShare()).isEqualTo(0.25);
     assertThat(d.cacheThreshold()).isEqualTo(0.04);
     assertThat(d.staticThreshold()).isEqualTo(0.25);
     assertThat(d.minEvidenceTime()).isZero();

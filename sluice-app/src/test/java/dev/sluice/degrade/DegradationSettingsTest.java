@@ -108,7 +108,7 @@ class DegradationSettingsTest {
     Map<String, String> downgrade = new HashMap<>(Map.of("qwen3:32b", "qwen2:7b"));
     ObjectNode reply = DegradationSettings.defaultStaticReply("busy");
     DegradationSettings s = new DegradationSettings(true, Scope.CLUSTER, D.window(), 20, 0.05, 0.15, 0.3, D.dwell(),
-        D.minEvidenceTime(), D.recoveryWindow(), 0.1, false, downgrade, "busy", reply);
+        D.minEvidenceTime(), D.recoveryWindow(), 0.1, false, downgrade, 0.5, "busy", reply);
     downgrade.put("llama3:70b", "llama3:8b");
     reply.put("status", "changed");
 

@@ -77,7 +77,7 @@ public final class TestCluster implements AutoCloseable {
     return degradation(new dev.sluice.degrade.DegradationSettings(true, d.scope(), d.window(), d.minRequests(),
         d.cacheThreshold(), d.downgradeThreshold(), d.staticThreshold(), d.dwell(), d.minEvidenceTime(),
         d.recoveryWindow(), d.probeShare(), false,
-        d.downgrade(), d.staticMessage(), d.staticReply()));
+        d.downgrade(), d.downgradeShare(), d.staticMessage(), d.staticReply()));
   }
 
   public TestCluster cache(dev.sluice.degrade.CacheSettings c) {
