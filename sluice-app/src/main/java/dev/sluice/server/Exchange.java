@@ -193,10 +193,6 @@ final class Exchange {
     a.entry.requestStarted(promptTokens);
     a.backlogAtSend = Math.max(0, a.entry.inFlightPrefillTokens() - promptTokens);
     a.sentNanos = System.nanoTime();
-    long deadlineMs = a.deadlineMillis();
-    a.firstTokenTimer = vertx.setTimer(Math.max(1, deadlineMs), id -> {
-      if (live(a) && !committed) firstTokenDeadlinePassed(a, deadlineMs);
-    });
     a.node.http().request(a.node.target(requestOptions(a.entry.spec()))).onComplete(ar -> {
       if (!live(a)) {
         if (ar.succeeded()) ar.result().reset();
@@ -206,6 +202,13 @@ final class Exchange {
         attemptFailed(a, FailureClassifier.ofException(ar.cause(), false));
         return;
       }
+      // The deadline runs from here: time spent waiting for one of our own pooled connections (a node busy with
+      // hundreds of streams) is not the node failing to answer, and is bounded by timeouts.connect.
+      a.connectedNanos = System.nanoTime();
+      long deadlineMs = a.deadlineMillis();
+      a.firstTokenTimer = vertx.setTimer(Math.max(1, deadlineMs), id -> {
+        if (live(a) && !committed) firstTokenDeadlinePassed(a, deadlineMs);
+      });
       a.upstreamReq = ar.result();
       a.upstreamReq.send(request.raw()).onComplete(rr -> {
         if (!live(a)) {
@@ -227,14 +230,30 @@ final class Exchange {
    * requests until a generation probe or an answer shows it works).
    */
   private void firstTokenDeadlinePassed(Attempt a, long deadlineMs) {
+    long ceilingMs = config.timeouts().firstToken().toMillis();
+    boolean elsewhere = attemptsMade < Math.min(plan.size(), config.upstream().maxAttempts()) && !noHealthyNodeLeft();
+    if (!elsewhere && deadlineMs < ceilingMs) {
+      // Nowhere else to go: a node slower than its estimate (not learned yet, or the last one in rotation) may still
+      // answer, so this attempt waits on up to timeouts.firstToken rather than fail a request it could have answered.
+      a.entry.health().suspect("no first token within " + describeDeadline(a, deadlineMs));
+      a.firstTokenTimer = vertx.setTimer(Math.max(1, ceilingMs - deadlineMs), id -> {
+        if (live(a) && !committed) firstTokenDeadlinePassed(a, ceilingMs);
+      });
+      return;
+    }
     a.resetUpstream();
     if (request.stream()) { // at least this slow to its first token: what the speed estimate learns from a stream
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), deadlineMs, a.backlogAtSend);
     }
-    String why = "no first token within " + (a.target.firstTokenDeadlineMillis() > 0
-        ? config.timeouts().firstTokenDeadline().describe(a.target.expectedTtftMillis()) : deadlineMs + " ms");
+    String why = "no first token within " + describeDeadline(a, deadlineMs);
     a.entry.health().suspect(why);
     attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, why));
+  }
+
+  /** {@code "1500 ms (the floor; 3 × its estimate of 12 ms)"}, or {@code "60000 ms"} at the ceiling. */
+  private String describeDeadline(Attempt a, long deadlineMs) {
+    return a.target.firstTokenDeadlineMillis() == deadlineMs
+        ? config.timeouts().firstTokenDeadline().describe(a.target.expectedTtftMillis()) : deadlineMs + " ms";
   }
 
   /**
@@ -401,7 +420,7 @@ final class Exchange {
     a.sawFirstToken = true;
     if (a.lease != null) a.lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
     if (a.upstreamResp.statusCode() / 100 == 2 && a.framer != null) { // a plain body's first byte is its whole answer
-      double ttftMillis = (a.firstTokenNanos - a.sentNanos) / 1_000_000.0;
+      double ttftMillis = (a.firstTokenNanos - a.connectedNanos) / 1_000_000.0;
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttftMillis, a.backlogAtSend);
     }
     HttpClientResponse r = a.upstreamResp;
@@ -590,6 +609,8 @@ final class Exchange {
     /** A retry's hold on the gateway-wide budget (null for a first attempt, or a retry beyond the budget). */
     final RetryBudget.Lease lease;
     long sentNanos;
+    /** When the attempt got its connection to the node: its first-token deadline and TTFT count from here. */
+    long connectedNanos;
     long firstTokenNanos;
     long backlogAtSend;
     int chunksAfterFirst;
