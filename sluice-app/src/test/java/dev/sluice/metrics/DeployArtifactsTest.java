@@ -29,7 +29,7 @@ class DeployArtifactsTest {
   @Test
   void theAlertRulesPassPromtoolsCheckAndTheirUnitTests() {
     assertThat(promtool("check", "rules", DEPLOY.resolve("prometheus/alerts.yml").toString()))
-        .contains("SUCCESS: 8 rules found");
+        .contains("SUCCESS: 9 rules found");
     assertThat(promtool("test", "rules", DEPLOY.resolve("prometheus/alerts_test.yml").toString())).contains("SUCCESS");
   }
 
@@ -38,7 +38,7 @@ class DeployArtifactsTest {
     String rules = Files.readString(DEPLOY.resolve("prometheus/alerts.yml"));
     assertThat(rules).contains("alert: SluiceRouterDown", "alert: SluiceNodeDegraded", "alert: SluiceNodeDown",
         "alert: SluiceErrorRateWarning", "alert: SluiceErrorRateCritical", "alert: SluiceErrorRatePage",
-        "alert: SluiceDegradationActive");
+        "alert: SluiceDegradationActive", "alert: SluiceNodeStopsAnswering");
     assertThat(rules.split("- alert: ", -1)).allSatisfy(rule -> {
       if (rule.startsWith("Sluice")) assertThat(rule).contains("summary:", "docs/operations.md#monitoring");
     });
@@ -83,6 +83,7 @@ class DeployArtifactsTest {
       Http.post(c.url("/v1/chat/completions"), chat); // a retry
       c.metrics.rateLimited("tenant", "requests");
       c.metrics.nodeEjected("a10-01");
+      c.metrics.nodeSuspected("a10-01");
       c.metrics.authFailure("invalid");
       c.metrics.degradationTransition("cluster", "cache");
       String text = Http.get(c.url("/metrics")).body();
