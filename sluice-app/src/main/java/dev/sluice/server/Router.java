@@ -120,6 +120,7 @@ final class Router {
             || snap.state() == dev.sluice.health.NodeState.WARMING;
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
+        else if (snap.suspected()) why.append(" (suspected: ").append(snap.suspicion()).append(')');
         else if (e.coolingUntilMillis() > now) why.append(" (busy, cooling down)");
         else if (e.servedModels() != null && !e.servedModels().contains(model)) why.append(" (does not serve it)");
         else why.append(" (").append(snap.reason()).append(')');
