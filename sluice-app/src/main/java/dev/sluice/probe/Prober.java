@@ -20,6 +20,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import java.net.URI;
 import java.time.Duration;
@@ -54,6 +55,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Generation probe</b> (a real 1-token generation, the only way back to READY): after warm-up, in DEGRADED
  *       once {@code successesToRecover} shallow probes in a row passed (again every that many probes while it
  *       fails), and right after a passive ejection ({@link #onEjected(String)}).
+ *   <li>All of it on the node's probe client ({@link NodeClient#probeHttp()}), never queued behind traffic.
  *   <li><b>Repair</b>: a node turning DEGRADED is handed to the {@link RepairRunner}; after its repair the warm-up
  *       path runs.
  * </ul>
@@ -268,7 +270,8 @@ public final class Prober {
     t.probeCount++;
     long timeoutMs = policy.probeTimeout().toMillis();
     URI uri = n.api() == ApiKind.OLLAMA ? ProbeHttp.resolve(n.root(), "/api/tags") : ProbeHttp.resolve(n.root(), "/health");
-    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
+    HttpClient probes = c.probeHttp();
+    return ProbeHttp.call(vertx, probes, c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
       t.probing = false;
       NodeEntry now = registry.get(t.nodeId);
       if (now == null) return Future.succeededFuture(false);
@@ -294,8 +297,8 @@ public final class Prober {
 
   private void discoverOpenAi(Track t, NodeSpec n, NodeClient c) {
     long timeoutMs = policy.probeTimeout().toMillis();
-    ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"), n.apiKey(),
-        null, timeoutMs).onComplete(ar -> {
+    ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"),
+        n.apiKey(), null, timeoutMs).onComplete(ar -> {
           NodeEntry e = registry.get(t.nodeId);
           if (e == null) return;
           if (ar.succeeded() && ar.result().ok()) {
@@ -398,8 +401,8 @@ public final class Prober {
     long started = System.nanoTime();
     Future<Void> chain = Future.succeededFuture();
     for (WarmStep s : steps) {
-      chain = chain.compose(v -> ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, s.uri, e.spec().apiKey(),
-          s.json, settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
+      chain = chain.compose(v -> ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, s.uri,
+          e.spec().apiKey(), s.json, settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
               : Future.failedFuture(s.what + ": " + ProbeHttp.httpWhy(r) + " "
                   + ProbeHttp.truncate(r.body().toString(), 80))));
     }
@@ -479,7 +482,7 @@ public final class Prober {
     t.passedSinceGeneration = 0;
     long timeoutMs = settings.generationTimeout().toMillis();
     long started = System.nanoTime();
-    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
+    return ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
         .transform(ar -> {
           t.generating = false;
           NodeEntry now = registry.get(t.nodeId);
