@@ -15,6 +15,7 @@ import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.RetryBudget;
 import dev.sluice.support.LogThrottle;
 import dev.sluice.upstream.NodeClient;
+import dev.sluice.upstream.NodeClients;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -212,7 +213,7 @@ final class Exchange {
     RequestOptions o = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setURI((base == null ? "" : base) + request.endpoint().upstreamPath())
-        .setConnectTimeout(config.timeouts().connect().toMillis())
+        .setConnectTimeout(NodeClients.acquireTimeoutMillis(config.timeouts())) // busy pool vs hung connect
         .setFollowRedirects(false);
     MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
     for (var e : req.headers()) {

@@ -2,11 +2,13 @@ package dev.sluice.upstream;
 
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.Timeouts;
 import dev.sluice.config.UpstreamTls;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.PemTrustOptions;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -28,6 +30,12 @@ public final class NodeClients {
   static final int PROBE_CONNECTIONS_PER_NODE = 4;
   /** Probe requests waiting for one of those connections (more means probes pile up: fail fast, the probe fails). */
   static final int PROBE_WAIT_QUEUE_PER_NODE = 16;
+  /**
+   * How long a request may wait for one of a node's pooled connections to come free (on top of the TCP connect): a
+   * node's answers end every few hundred ms under load, so 2 s finds a connection if the node is draining at all;
+   * past it the client is better served by a quick 503 upstream_busy and its retry.
+   */
+  static final Duration POOL_WAIT = Duration.ofSeconds(2);
 
   private final Vertx vertx;
   private volatile Map<String, NodeClient> byId = Map.of();
@@ -72,6 +80,20 @@ public final class NodeClients {
         old.shutdown(graceMs);
       }
     }
+  }
+
+  /**
+   * The connect timeout to put on a request to a node ({@link io.vertx.core.http.RequestOptions#setConnectTimeout}):
+   * {@code timeouts.connect} plus {@link #POOL_WAIT}. Vert.x bounds "getting a connection" (waiting for a pooled
+   * connection and the TCP connect it may need) by the request's connect timeout and fails it with the same
+   * {@code TimeoutException} "... exceeded when getting a connection ..." whether the pool was full or the TCP connect
+   * hung. With the request's bound longer than the TCP connect timeout (the client's, {@code timeouts.connect}), a hung
+   * connect fails first with Netty's {@code ConnectTimeoutException} (a node failure), and the pool's timeout means
+   * that the request waited for a free connection (busy; if it then also began a connect that hangs, the node was
+   * busy first): {@link FailureClassifier} tells them apart.
+   */
+  public static long acquireTimeoutMillis(Timeouts timeouts) {
+    return timeouts.connect().toMillis() + POOL_WAIT.toMillis();
   }
 
   private static boolean sameBounds(SluiceConfig a, SluiceConfig b) {
