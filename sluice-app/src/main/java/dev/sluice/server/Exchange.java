@@ -235,6 +235,7 @@ final class Exchange {
     Failure f = FailureClassifier.ofStatus(r.statusCode());
     if (f != null) {
       if (f.kind() == Failure.Kind.BUSY) coolDown(a, r.getHeader(HttpHeaders.RETRY_AFTER));
+      r.exceptionHandler(t -> { }); // our reset's StreamResetException: expected, attemptFailed reports the answer
       a.resetUpstream();
       attemptFailed(a, f);
       return;
