@@ -208,9 +208,9 @@ public final class OnboardCommand implements Callable<Integer> {
     String hint = switch (o.state()) {
       case "STARTING" -> "the gateway's probes have not reached it: check that the gateway's machine can reach "
           + nodeUrl + " (this machine can)";
-      case "WARMING" -> "it is reachable but has not passed the warm-up and a 1-token generation yet: a cold model "
+      case "WARMING" -> "it is reachable but has not passed the warm-up and a generation probe yet: a cold model "
           + "can take minutes to load; try a longer --timeout";
-      case "DEGRADED" -> "the gateway's probes or its 1-token generation fail: check the node's log and that it "
+      case "DEGRADED" -> "the gateway's probes or generation probes fail: check the node's log and that it "
           + "can generate with " + node.model();
       case "DOWN" -> "the gateway cannot reach it: check the network from the gateway's machine to " + nodeUrl;
       case "DRAINING" -> "an operator drained it: POST /admin/nodes/" + node.id() + "/undrain puts it back";

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -145,8 +146,16 @@ public final class SluiceMetrics {
         .build();
   }
 
-  /** Registers a gauge for the number of config reloads and rejections. */
+  /**
+   * The suppliers behind the config reload counters: a FunctionCounter holds its state object weakly, and a method
+   * reference ({@code watcher::reloads}) has no other owner, so without this the counters read 0 after a collection.
+   */
+  private final List<Supplier<Number>> configReloadSources = new CopyOnWriteArrayList<>();
+
+  /** Registers the counters of config reloads applied and rejected (read from the config source's own counts). */
   public void bindConfigReloads(Supplier<Number> accepted, Supplier<Number> rejected) {
+    configReloadSources.add(accepted);
+    configReloadSources.add(rejected);
     io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, accepted, s -> s.get().doubleValue())
         .tag("result", "accepted").description("Config reloads applied").register(registry);
     io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, rejected, s -> s.get().doubleValue())

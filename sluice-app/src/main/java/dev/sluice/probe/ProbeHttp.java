@@ -37,13 +37,15 @@ final class ProbeHttp {
     }
   }
 
-  /** The deadline passed. */
+  /** The deadline passed; {@link #received} holds the body bytes that had arrived (empty before any). */
   static final class DeadlineException extends TimeoutException {
     final long timeoutMs;
+    final transient Buffer received;
 
-    DeadlineException(long timeoutMs) {
+    DeadlineException(long timeoutMs, Buffer received) {
       super("timeout after " + timeoutMs + " ms");
       this.timeoutMs = timeoutMs;
+      this.received = received;
     }
   }
 
@@ -64,8 +66,9 @@ final class ProbeHttp {
       String json, long timeoutMs) {
     Promise<Reply> promise = Promise.promise();
     AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+    Buffer body = Buffer.buffer();
     long timer = vertx.setTimer(timeoutMs, t -> {
-      if (promise.tryFail(new DeadlineException(timeoutMs))) {
+      if (promise.tryFail(new DeadlineException(timeoutMs, body.copy()))) {
         HttpClientRequest r = sent.get();
         if (r != null) r.reset();
       }
@@ -79,14 +82,13 @@ final class ProbeHttp {
       sent.set(req);
       if (promise.future().isComplete()) {
         req.reset();
-        return Future.failedFuture(new DeadlineException(timeoutMs));
+        return Future.failedFuture(new DeadlineException(timeoutMs, Buffer.buffer()));
       }
       if (apiKey != null && !apiKey.isEmpty()) req.putHeader("authorization", "Bearer " + apiKey);
       if (json == null) return req.send();
       req.putHeader("content-type", "application/json");
       return req.send(Buffer.buffer(json));
     }).onSuccess(resp -> {
-      Buffer body = Buffer.buffer();
       resp.handler(chunk -> {
         if (body.length() + chunk.length() > MAX_BODY_BYTES) {
           if (promise.tryFail("body larger than " + MAX_BODY_BYTES + " bytes")) sent.get().reset();

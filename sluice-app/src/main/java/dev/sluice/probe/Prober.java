@@ -20,6 +20,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import java.net.URI;
 import java.time.Duration;
@@ -51,9 +52,11 @@ import org.slf4j.LoggerFactory;
  *       configured model with a {@link ModelSpec.GpuProfile}, the prefetch load (Ollama only) and the warm-up prompt,
  *       between {@link NodeHealth#warmupStarted()} and {@link NodeHealth#warmupFinished(boolean)}; then the generation
  *       probe.
- *   <li><b>Generation probe</b> (a real 1-token generation, the only way back to READY): after warm-up, in DEGRADED
- *       once {@code successesToRecover} shallow probes in a row passed (again every that many probes while it
- *       fails), and right after a passive ejection ({@link #onEjected(String)}).
+ *   <li><b>Generation probe</b> (a real streamed generation of {@link #PROBE_TOKENS} tokens, complete to its final
+ *       event within the generation timeout: the only way back to READY): after warm-up, in DEGRADED once
+ *       {@code successesToRecover} shallow probes in a row passed (again every that many probes while it fails), and
+ *       right after a passive ejection ({@link #onEjected(String)}).
+ *   <li>All of it on the node's probe client ({@link NodeClient#probeHttp()}), never queued behind traffic.
  *   <li><b>Repair</b>: a node turning DEGRADED is handed to the {@link RepairRunner}; after its repair the warm-up
  *       path runs.
  * </ul>
@@ -80,6 +83,12 @@ public final class Prober {
   public static final String PREFETCH_KEEP_ALIVE = "30m";
   /** The prompt of the generation probe. */
   static final String PROBE_PROMPT = "ping";
+  /**
+   * Output tokens the generation probe asks for and must receive to the end of the answer: one token only shows that
+   * prefill works, while an engine whose decode stalls after a few tokens cuts every real stream; 8 exercise decode
+   * and cost well under a second on any GPU (15-60 ms per token).
+   */
+  public static final int PROBE_TOKENS = 8;
 
   /**
    * Timings of the prober beyond the {@link HealthPolicy}.
@@ -276,7 +285,8 @@ public final class Prober {
     t.probeCount++;
     long timeoutMs = policy.probeTimeout().toMillis();
     URI uri = n.api() == ApiKind.OLLAMA ? ProbeHttp.resolve(n.root(), "/api/tags") : ProbeHttp.resolve(n.root(), "/health");
-    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
+    HttpClient probes = c.probeHttp();
+    return ProbeHttp.call(vertx, probes, c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
       t.probing = false;
       NodeEntry now = registry.get(t.nodeId);
       if (now == null) return Future.succeededFuture(false);
@@ -302,8 +312,8 @@ public final class Prober {
 
   private void discoverOpenAi(Track t, NodeSpec n, NodeClient c) {
     long timeoutMs = policy.probeTimeout().toMillis();
-    ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"), n.apiKey(),
-        null, timeoutMs).onComplete(ar -> {
+    ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.openAiBase(), "/models"),
+        n.apiKey(), null, timeoutMs).onComplete(ar -> {
           NodeEntry e = registry.get(t.nodeId);
           if (e == null) return;
           if (ar.succeeded() && ar.result().ok()) {
@@ -406,8 +416,8 @@ public final class Prober {
     long started = System.nanoTime();
     Future<Void> chain = Future.succeededFuture();
     for (WarmStep s : steps) {
-      chain = chain.compose(v -> ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, s.uri, e.spec().apiKey(),
-          s.json, settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
+      chain = chain.compose(v -> ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, s.uri,
+          e.spec().apiKey(), s.json, settings.warmupTimeout().toMillis()).compose(r -> r.ok() ? Future.<Void>succeededFuture()
               : Future.failedFuture(s.what + ": " + ProbeHttp.httpWhy(r) + " "
                   + ProbeHttp.truncate(r.body().toString(), 80))));
     }
@@ -474,35 +484,55 @@ public final class Prober {
       return Future.succeededFuture(false);
     }
     NodeSpec n = e.spec();
-    WarmStep step;
-    if (n.api() == ApiKind.OLLAMA) {
-      ObjectNode body = Json.MAPPER.createObjectNode().put("model", model).put("prompt", PROBE_PROMPT)
-          .put("stream", false);
-      body.putObject("options").put("num_predict", 1);
-      step = new WarmStep("generation", ProbeHttp.resolve(n.root(), "/api/generate"), body.toString());
-    } else {
-      step = chatStep("generation", n, model, PROBE_PROMPT, 1);
-    }
+    WarmStep step = generationStep(n, model);
     t.generating = true;
     t.passedSinceGeneration = 0;
     long timeoutMs = settings.generationTimeout().toMillis();
     long started = System.nanoTime();
-    return ProbeHttp.call(vertx, c.http(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
+    return ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
         .transform(ar -> {
           t.generating = false;
           NodeEntry now = registry.get(t.nodeId);
           if (now == null) return Future.succeededFuture(false);
           long ms = (System.nanoTime() - started) / 1_000_000;
-          if (ar.succeeded() && ar.result().ok()) {
+          String cause = generationFailure(n.api(), ar.succeeded() ? ar.result() : null, ar.cause(), timeoutMs);
+          if (cause == null) {
             log.info("generation probe of {} ({}, {}) passed in {} ms", t.nodeId, model, why, ms);
             now.health().generationProbeSucceeded();
             return Future.succeededFuture(true);
           }
-          String cause = ar.succeeded() ? ProbeHttp.httpWhy(ar.result()) : ProbeHttp.why(ar.cause(), timeoutMs);
           log.warn("generation probe of {} ({}, {}) failed: {}", t.nodeId, model, why, cause);
           now.health().generationProbeFailed(cause);
           return Future.succeededFuture(false);
         });
+  }
+
+  /**
+   * The generation probe's request: a streamed generation of {@link #PROBE_TOKENS} tokens, streamed so that the
+   * answer must arrive end to end as clients' streams do, to its final event.
+   */
+  private static WarmStep generationStep(NodeSpec n, String model) {
+    ObjectNode body = Json.MAPPER.createObjectNode().put("model", model).put("stream", true);
+    if (n.api() == ApiKind.OLLAMA) {
+      body.put("prompt", PROBE_PROMPT).putObject("options").put("num_predict", PROBE_TOKENS);
+      return new WarmStep("generation", ProbeHttp.resolve(n.root(), "/api/generate"), body.toString());
+    }
+    body.putArray("messages").addObject().put("role", "user").put("content", PROBE_PROMPT);
+    body.put("max_tokens", PROBE_TOKENS);
+    return new WarmStep("generation", ProbeHttp.resolve(n.openAiBase(), "/chat/completions"), body.toString());
+  }
+
+  /**
+   * Why a generation probe failed, or null when it passed: a 2xx stream that reached its final event without an
+   * in-band error within the generation timeout. A stream that stops after some tokens fails with how many came.
+   */
+  static String generationFailure(ApiKind api, ProbeHttp.Reply reply, Throwable failure, long timeoutMs) {
+    if (reply != null && !reply.ok()) return ProbeHttp.httpWhy(reply);
+    if (reply != null) return GenerationAnswer.read(api, reply.body().toString()).failure(false, timeoutMs);
+    if (failure instanceof ProbeHttp.DeadlineException d) {
+      return GenerationAnswer.read(api, d.received.toString()).failure(true, timeoutMs);
+    }
+    return ProbeHttp.why(failure, timeoutMs);
   }
 
   /** A configured model the node serves (by its last listing), or the first configured one while unknown. */

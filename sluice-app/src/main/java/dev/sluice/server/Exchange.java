@@ -15,6 +15,7 @@ import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.RetryBudget;
 import dev.sluice.support.LogThrottle;
 import dev.sluice.upstream.NodeClient;
+import dev.sluice.upstream.NodeClients;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -288,7 +289,7 @@ final class Exchange {
     RequestOptions o = new RequestOptions()
         .setMethod(HttpMethod.POST)
         .setURI((base == null ? "" : base) + request.endpoint().upstreamPath())
-        .setConnectTimeout(config.timeouts().connect().toMillis())
+        .setConnectTimeout(NodeClients.acquireTimeoutMillis(config.timeouts())) // busy pool vs hung connect
         .setFollowRedirects(false);
     MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
     for (var e : req.headers()) {
@@ -310,6 +311,7 @@ final class Exchange {
     Failure f = FailureClassifier.ofStatus(r.statusCode());
     if (f != null) {
       if (f.kind() == Failure.Kind.BUSY) coolDown(a, r.getHeader(HttpHeaders.RETRY_AFTER));
+      r.exceptionHandler(t -> { }); // our reset's StreamResetException: expected, attemptFailed reports the answer
       a.resetUpstream();
       attemptFailed(a, f);
       return;

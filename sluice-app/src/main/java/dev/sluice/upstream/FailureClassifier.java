@@ -1,63 +1,88 @@
 package dev.sluice.upstream;
 
 import io.netty.channel.ConnectTimeoutException;
-import io.vertx.core.VertxException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClosedException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The one place that knows every upstream error shape and what it means: retry on another node or not, and whether it
- * counts against the node. Each rule carries its reason.
+ * counts against the node. Each rule carries its reason and says which it is: <b>busy</b> (the node or our pool for it
+ * is full: another node, or a 503 upstream_busy with Retry-After when every attempt was busy; never evidence against the
+ * node, so never ejection or a degradation level) or a <b>node failure</b> (counts toward ejection, the health ratio
+ * and the degradation ladder). {@link Failure.Kind} holds the retryable / counts-against-node flags of each kind.
  */
 public final class FailureClassifier {
+  /**
+   * Vert.x 5's text for a request that got no pooled connection within its connect timeout:
+   * {@code "The timeout of 4000 ms has been exceeded when getting a connection to host:port"}
+   * (a {@link TimeoutException}, raised by the HTTP client's connection pool).
+   */
+  static final String POOL_TIMEOUT_TEXT = "when getting a connection";
+  private static final Pattern POOL_TIMEOUT_MILLIS = Pattern.compile("timeout of (\\d+) ms");
+
   private FailureClassifier() {}
 
   /** What an upstream HTTP status means, or null when the response is to be relayed to the client as it is. */
   public static Failure ofStatus(int status) {
-    // 2xx: an answer. 4xx other than 429: the request's own fault (bad params, unknown model on the node): the client
-    // must see it, and another node would say the same.
+    // Not a failure: 2xx is an answer; 4xx other than 429 is the request's own fault (bad params, unknown model on the
+    // node): the client must see it, and another node would say the same.
     if (status < 500 && status != 429) return null;
-    // 429 and 503: the node is alive but full (Ollama answers 503 "server busy" past OLLAMA_MAX_QUEUE).
+    // BUSY: 429 and 503: the node is alive but full (Ollama answers 503 "server busy" past OLLAMA_MAX_QUEUE).
     if (status == 429 || status == 503) return new Failure(Failure.Kind.BUSY, "busy (HTTP " + status + ")");
-    // 500/502/504 and the rest of 5xx: the engine or something in front of it failed.
+    // Node failure: 500/502/504 and the rest of 5xx: the engine or something in front of it failed.
     return new Failure(Failure.Kind.NODE_ERROR, "HTTP " + status);
   }
 
   /** What an exception raised while sending or before the first byte means. */
   public static Failure ofException(Throwable t, boolean connected) {
     if (t instanceof ConnectionPoolTooBusyException) {
-      // Our own bound: more waiting requests than upstream.maxWaitQueuePerNode. Try a node with room.
+      // BUSY: our own bound: more waiting requests than upstream.maxWaitQueuePerNode. Try a node with room.
       return new Failure(Failure.Kind.BUSY, "connection pool full");
+    }
+    if (t instanceof TimeoutException && String.valueOf(t.getMessage()).contains(POOL_TIMEOUT_TEXT)) {
+      // BUSY: every pooled connection to the node stayed in use for the request's whole acquire timeout (timeouts.
+      // connect + NodeClients.POOL_WAIT). A TCP connect that hangs fails earlier, as ConnectTimeoutException (below),
+      // because the client's own connect timeout is the shorter one (NodeClients.acquireTimeoutMillis).
+      return new Failure(Failure.Kind.BUSY, "no free connection to the node within " + poolWaitMillis(t)
+          + " (all its upstream.maxConnectionsPerNode connections in use)");
     }
     if (t instanceof ConnectException || t instanceof NoRouteToHostException || t instanceof UnknownHostException
         || t instanceof ConnectTimeoutException) {
-      // The node's process is down, the host unreachable, or it never completed the handshake.
+      // Node failure: the node's process is down (refused), the host unreachable or unknown, or it never completed
+      // the TCP handshake within timeouts.connect (ConnectTimeoutException: "connection timed out after 2000 ms").
       return new Failure(Failure.Kind.CONNECT, "connect failed (" + shortText(t) + ")");
     }
     javax.net.ssl.SSLException tls = sslCause(t);
     if (tls != null) {
-      // No TLS session with the node (certificate not trusted or not for its host, or no TLS on that port): like a
-      // refused connect, nothing reached the engine; another node may work, and this one stays unusable until fixed.
+      // Node failure: no TLS session with the node (certificate not trusted or not for its host, or no TLS on that
+      // port): like a refused connect, nothing reached the engine; another node may work, and this one stays unusable
+      // until fixed.
       return new Failure(Failure.Kind.CONNECT, "TLS handshake failed: " + tlsReason(tls));
     }
-    if (!connected && t instanceof VertxException && String.valueOf(t.getMessage()).contains("timeout")) {
-      // Vert.x reports a connect/pool timeout as a VertxException with "timeout" in the text.
-      return new Failure(Failure.Kind.CONNECT, "connect timed out");
-    }
     if (t instanceof HttpClosedException || t instanceof java.io.IOException) {
-      // Connection closed or reset after the request went out and before any response byte.
+      // Node failure: connection closed or reset after the request went out and before any response byte.
       return new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, "connection closed before the first byte");
     }
+    // Node failure: anything else between sending and the first byte is the node's side breaking.
     return new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, shortText(t));
+  }
+
+  /** "4000 ms" from Vert.x's pool timeout text, or "its acquire timeout" when the text has no number. */
+  private static String poolWaitMillis(Throwable t) {
+    Matcher m = POOL_TIMEOUT_MILLIS.matcher(t.getMessage());
+    return m.find() ? m.group(1) + " ms" : "its acquire timeout";
   }
 
   /**
    * Whether the first event of a 200 stream is really an error (vLLM and Ollama report some engine failures as an
-   * in-band error after a 200). Before commit this is still a failover, so the client never sees it.
+   * in-band error after a 200). Node failure; before commit this is still a failover, so the client never sees it.
    */
   public static Failure ofFirstEvent(byte[] event) {
     String head = new String(event, 0, Math.min(event.length, 32), StandardCharsets.UTF_8).stripLeading();

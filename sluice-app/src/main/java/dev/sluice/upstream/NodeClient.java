@@ -7,24 +7,47 @@ import io.vertx.core.net.SocketAddress;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 
 /**
- * A node's description and its HTTP client, and the one owner of where a connection to the node goes: every request
- * to a node (data path, probes, warm-ups, /api/tags aggregation, telemetry scrapes) passes its options through
+ * A node's description and its two HTTP clients, and the one owner of where a connection to the node goes: every
+ * request to a node (data path, probes, warm-ups, /api/tags aggregation, telemetry scrapes) passes its options through
  * {@link #target(NodeSpec, RequestOptions)}.
  */
 public final class NodeClient {
   private final NodeSpec spec;
   private final HttpClientAgent http;
+  private final HttpClientAgent probeHttp;
 
-  NodeClient(NodeSpec spec, HttpClientAgent http) {
+  NodeClient(NodeSpec spec, HttpClientAgent http, HttpClientAgent probeHttp) {
     this.spec = spec;
     this.http = http;
+    this.probeHttp = probeHttp;
   }
 
   public NodeSpec spec() { return spec; }
 
+  /** The client for traffic (clients' requests), bounded by {@code upstream.maxConnectionsPerNode}. */
   public HttpClientAgent http() { return http; }
+
+  /**
+   * The client for the prober (shallow probes, model lists, warm-ups, generation probes): its own small pool
+   * ({@link NodeClients#PROBE_CONNECTIONS_PER_NODE}), so a node whose traffic pool is full of long streams is still
+   * probed at once; it is busy, not broken.
+   */
+  public HttpClientAgent probeHttp() { return probeHttp; }
+
+  /** Shuts both clients down, letting requests in flight finish for up to {@code graceMs}. */
+  void shutdown(long graceMs) {
+    http.shutdown(graceMs, TimeUnit.MILLISECONDS);
+    probeHttp.shutdown(graceMs, TimeUnit.MILLISECONDS);
+  }
+
+  /** Closes both clients at once. */
+  void close() {
+    http.close();
+    probeHttp.close();
+  }
 
   /** {@code options} aimed at this node: see {@link #target(NodeSpec, RequestOptions)}. */
   public RequestOptions target(RequestOptions options) {

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.health.NodeState;
 import dev.sluice.sim.SimFault;
+import dev.sluice.testkit.Http;
 import java.time.Duration;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ class ProberTest {
       ProbeFixture.Seen ready = f.last(NodeState.READY);
       assertThat(ready.paths()).containsKey("/api/tags");
       assertThat(ready.paths().get("/api/chat")).as("warm-up prompt before READY").isEqualTo(1L);
-      // prefetch and the 1-token generation probe
+      // prefetch and the generation probe
       assertThat(ready.paths().get("/api/generate")).isEqualTo(2L);
       assertThat(ready.reason()).contains("warm-up done");
       assertThat(f.node().servedModels()).containsExactly(MODEL);
@@ -127,7 +128,7 @@ class ProberTest {
       ProbeFixture.Seen ready = f.last(NodeState.READY);
       assertThat(ready.paths()).containsKey("/health").doesNotContainKey("/api/tags")
           .doesNotContainKey("/api/generate"); // no prefetch on OpenAI nodes
-      // warm-up prompt and the 1-token generation probe
+      // warm-up prompt and the generation probe
       assertThat(ready.paths().get("/v1/chat/completions")).isEqualTo(2L);
       await().atMost(WAIT).until(() -> Set.of(MODEL).equals(f.node().servedModels()));
       assertThat(f.sim.stats().count("/v1/models")).isEqualTo(1);
@@ -146,6 +147,30 @@ class ProberTest {
       assertThat(f.state()).isEqualTo(NodeState.DEGRADED);
       assertThat(f.last(NodeState.DEGRADED).reason()).isEqualTo("3 consecutive probe failures (timeout after 200 ms)");
     }
+  }
+
+  @Test
+  void theGenerationProbeStreamsSeveralTokensToTheEndSoANodeWhoseStreamsStallAfterTwoFailsIt() {
+    try (ProbeFixture f = new ProbeFixture(null)) {
+      double tokensBefore = generatedTokens(f);
+      assertThat(await(f.prober.generationProbeNow(ProbeFixture.NODE))).as("healthy node").isTrue();
+      assertThat(generatedTokens(f) - tokensBefore).as("tokens generated for the probe")
+          .isEqualTo(Prober.PROBE_TOKENS);
+
+      f.sim.injectFault(SimFault.stall(2));
+      assertThat(await(f.prober.generationProbeNow(ProbeFixture.NODE))).as("streams stall after 2 chunks").isFalse();
+      assertThat(f.node().health().snapshot().reason())
+          .isEqualTo("generation probe failed (stalled after 2 tokens, no complete answer within 300 ms)");
+
+      f.sim.clearFaults();
+      assertThat(await(f.prober.generationProbeNow(ProbeFixture.NODE))).as("healthy again").isTrue();
+    }
+  }
+
+  /** The simulated node's own count of generated tokens (its vLLM-style /metrics). */
+  private static double generatedTokens(ProbeFixture f) {
+    String page = Http.get(f.sim.baseUrl() + "/metrics").body();
+    return PrometheusText.firstSamples(page, Set.of("vllm:generation_tokens_total")).get("vllm:generation_tokens_total");
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.config.RoutingSettings;
@@ -8,9 +9,11 @@ import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
+import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.TestCluster;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Failures before the first byte are invisible to the client: the next node answers. */
@@ -147,4 +150,22 @@ class FailoverTest {
     }
   }
 
+  @Test
+  void aNodes500IsLoggedBySluiceAtWarnAndNeverAsAnErrorWithAStackTrace() {
+    try (TestCluster c = new TestCluster().withoutDegradation().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      int before = LogCapture.lines().size();
+      c.sim("a").injectFault(SimFault.status(500, "{\"error\":\"an internal error occurred\"}", 1));
+      assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(502);
+
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+          .until(() -> logSince(before).stream().noneMatch(l -> l.contains(" ERROR ") || l.contains("Stream reset")));
+      assertThat(logSince(before)).filteredOn(l -> l.contains(" WARN ") && l.contains("a: HTTP 500"))
+          .as("Sluice's own line (one a second at most)").hasSizeLessThanOrEqualTo(1);
+    }
+  }
+
+  private static List<String> logSince(int before) {
+    List<String> lines = LogCapture.lines();
+    return lines.subList(Math.min(before, lines.size()), lines.size());
+  }
 }
