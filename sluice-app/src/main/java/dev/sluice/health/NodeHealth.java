@@ -15,7 +15,7 @@ import java.util.function.LongSupplier;
  * differences matter; {@code 0} in {@link EjectionState#ejectedUntilMillis()} means never ejected.
  *
  * <p><b>Transitions</b> (N = {@code successesToRecover}, probe = shallow probe such as {@code GET /api/tags},
- * generation = a real 1-token generation):
+ * generation = a short real generation, streamed to its end):
  * <pre>
  * from                      input                                      to        reason (example)
  * STARTING                  probe passed                               WARMING   probe passed: reachable
@@ -42,6 +42,11 @@ import java.util.function.LongSupplier;
  * withholds it (last eligible node of a model). Ejection does not change the state; it expires by the clock alone.
  * Failures reported while ejected (requests sent before it) are ignored. A streak ends when a new ejection comes more
  * than {@code ejectionMemory} after the previous one ended: it starts again at 30 s.
+ *
+ * <p><b>Suspicion</b> ({@link #suspect(String)}): live traffic says a READY node stopped answering (a request past its
+ * first-token deadline, or silence while it streams). It leaves rotation at once, without a state change, until a
+ * generation probe passes or an answer completes ({@link #observeSuccess()}); a failed generation probe makes it
+ * DEGRADED. The {@link EjectionGuard} may withhold it, as an ejection.
  *
  * <p><b>Threads</b>: inputs are serialised on this object; reads ({@link #snapshot()}, {@link #eligible(long)},
  * {@link #healthRatio()}) take no lock and see the last published immutable {@link HealthSnapshot}.
@@ -154,7 +159,7 @@ public final class NodeHealth {
   }
 
   /**
-   * The 1-token real generation failed or timed out (an engine hung while {@code /api/tags} answers).
+   * The real generation failed, stalled or timed out (an engine hung while {@code /api/tags} answers).
    *
    * @param why short cause, e.g. {@code no first token in 20 s}
    */

@@ -11,7 +11,7 @@ public enum NodeState {
   /**
    * Reachable (a shallow probe passed) but not yet proven able to generate: at startup, after coming back from
    * {@link #DOWN}, or while the self-heal warm-up runs. Leaves for READY once warm-up (if one runs) is done and a
-   * 1-token generation probe passes. Out of rotation.
+   * generation probe (a short real answer, end to end) passes. Out of rotation.
    */
   WARMING,
   /** In rotation: probes pass and the engine answered a real generation since it last failed. */

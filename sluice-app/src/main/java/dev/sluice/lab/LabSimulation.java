@@ -42,7 +42,7 @@ import java.util.SplittableRandom;
  * each attempt's TTFT (with the prefill backlog at send) and decode time (on Ollama nodes, the final line's timings).
  *
  * <p><b>What the gateway does</b> (docs and design/RELIABILITY.md): candidates are the nodes whose context fits,
- * not DEGRADED (3 failed probes; back to READY when a probe passes and a 1-token generation would succeed, i.e. not
+ * not DEGRADED (3 failed probes; back to READY when a probe passes and a generation would succeed, i.e. not
  * hung) and not ejected (3 consecutive attempt failures eject for 30 s, doubling to 300 s); if that leaves none, all
  * nodes whose context fits (never eject the last node). The policy orders them or rejects (counted as shed); the
  * policy's {@link dev.sluice.routing.FailoverOrder} filters or regroups the plan. At most
@@ -344,7 +344,7 @@ public final class LabSimulation {
     if (pass) {
       node.probeFailures = 0;
       if (node.degraded && !node.control.hung()) {
-        node.degraded = false; // the 1-token generation probe that re-admits it succeeds
+        node.degraded = false; // the generation probe that re-admits it succeeds
       }
     } else if (++node.probeFailures >= PROBE_FAILURES_TO_DEGRADE) {
       node.degraded = true;

@@ -200,11 +200,13 @@ final class Exchange {
         return;
       }
       if (ar.failed()) {
-        attemptFailed(a, FailureClassifier.ofException(ar.cause(), false));
+        Failure f = FailureClassifier.ofException(ar.cause(), false);
+        if (f.kind() == Failure.Kind.BUSY) coolDown(a, null); // no free connection: back off from it for a moment
+        attemptFailed(a, f);
         return;
       }
       // The deadline runs from here: time spent waiting for one of our own pooled connections (a node busy with
-      // hundreds of streams) is not the node failing to answer, and is bounded by timeouts.connect.
+      // hundreds of streams) is not the node failing to answer, and is bounded (NodeClients.acquireTimeoutMillis).
       a.connectedNanos = System.nanoTime();
       long deadlineMs = a.deadlineMillis();
       a.firstTokenTimer = vertx.setTimer(Math.max(1, deadlineMs), id -> {
