@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.config.RoutingSettings;
+import dev.sluice.health.HealthPolicy;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.support.Json;
@@ -51,9 +52,21 @@ class FailoverTest {
     }
   }
 
+  /**
+   * Probes that never take a node out of rotation: a node killed by the test is then found by the requests (what the
+   * test is about), not by a probe that may come first (every 100 ms by default, and a first request on a cold
+   * client takes longer than that).
+   */
+  private static HealthPolicy probesNeverDegrade() {
+    HealthPolicy d = TestCluster.fastProbes(Duration.ofMillis(100));
+    return new HealthPolicy(d.probeInterval(), d.probeTimeout(), d.probeJitter(), 10_000, 10_000,
+        d.successesToRecover(), d.healthWindowProbes(), d.failuresToEject(), d.ejectionBase(), d.ejectionMax(),
+        d.ejectionMemory());
+  }
+
   @Test
   void aNodeThatRefusesConnectionsIsRetriedTransparently() {
-    try (TestCluster c = twoNodes().start()) {
+    try (TestCluster c = twoNodes().health(probesNeverDegrade()).start()) {
       TestCluster.await(c.sim("bad").close());
       for (int i = 0; i < REQUESTS; i++) {
         HttpResponse<String> r = Http.post(c.url("/api/chat"),
@@ -107,7 +120,7 @@ class FailoverTest {
 
   @Test
   void whenNoNodeCanAnswerTheClientGetsOneClearErrorInItsApiFormat() throws Exception {
-    try (TestCluster c = twoNodes().withoutDegradation().start()) {
+    try (TestCluster c = twoNodes().withoutDegradation().health(probesNeverDegrade()).start()) {
       TestCluster.await(c.sim("bad").close());
       TestCluster.await(c.sim("good").close());
       HttpResponse<String> openai = Http.post(c.url("/v1/chat/completions"), CHAT_SSE);
