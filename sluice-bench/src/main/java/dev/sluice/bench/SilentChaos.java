@@ -134,7 +134,8 @@ final class SilentChaos {
             .filter(r -> r.doneNanos() < faultAt).toList(), 99);
         double p99 = OpenLoad.latency(sentIn(all, faultAt, clearedAt), 99);
         NodeSample out = watch.first("h100", faultAt, x -> !x.inRotation());
-        NodeSample back = out == null ? null : watch.first("h100", clearedAt, NodeSample::inRotation);
+        NodeSample back = out == null ? null
+            : watch.first("h100", Math.max(clearedAt, out.atNanos()), NodeSample::inRotation);
         List<Result> fallbacks = all.stream().filter(r -> r.doneNanos() >= faultAt).filter(Result::fallback).toList();
         long staticAfter = count(all, r -> r.doneNanos() >= clearedAt && r.outcome() == Outcome.STATIC);
         boolean othersReady = List.of("a10", "a100").stream()
