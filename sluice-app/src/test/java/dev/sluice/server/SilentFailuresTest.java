@@ -372,44 +372,53 @@ class SilentFailuresTest {
         .start()) {
       long t0 = System.nanoTime();
       double capacity;
-      try (ChaosLoad saturate = new ChaosLoad(c.port(), 64, t0)) {
-        // capacity: what the nodes complete a second while 24 closed-loop clients keep them busy
-        saturate.closed("capacity", 24, Duration.ZERO, SilentFailuresTest::longChat);
-        runFor(Duration.ofSeconds(8));
-        long endAt = saturate.now();
-        capacity = rate(saturate.results(), Result::real, Duration.ofSeconds(3).toNanos(), endAt);
-        saturate.stopAndDrain(Duration.ofSeconds(10));
-      }
-      try (GatewayWatch watch = new GatewayWatch(c.url(""), t0, POLL);
-          ChaosLoad load = new ChaosLoad(c.port(), 512, t0)) {
-        long overloadAt = load.now();
-        load.open("users", 2 * capacity, 5_000, SilentFailuresTest::longChat);
-        runFor(Duration.ofSeconds(20));
-        long endAt = load.now();
-        load.stopAndDrain(Duration.ofSeconds(6));
-        List<Result> sent = sentIn(load.results(), overloadAt, endAt);
-        long good = sent.stream().filter(SilentFailuresTest::good).count();
-        double goodput = good / ((endAt - overloadAt) / 1e9);
-        List<Result> shed = sent.stream().filter(r -> r.status() == 429 && r.retryAfter() != null).toList();
-        String figures = String.format(Locale.ROOT, "capacity %.1f req/s, offered %.1f req/s for 20 s: %d "
-                + "requests, outcomes %s, 429 with Retry-After %d (first says %s s), goodput (TTFT ≤ 5 s, TPOT ≤ "
-                + "200 ms) %.1f req/s = %.0f %% of capacity (bound 90 %%), TTFT p50 %s p99 %s of answered, answered "
-                + "by %s",
-            capacity, 2 * capacity, sent.size(), ChaosLoad.outcomes(sent), shed.size(),
-            shed.isEmpty() ? "-" : shed.get(0).retryAfter(), goodput, capacity == 0 ? 0 : 100 * goodput / capacity,
-            ChaosLoad.ms(ChaosLoad.percentile(sent.stream().filter(Result::real).map(Result::ttftMillis).toList(),
-                50)),
-            ChaosLoad.ms(ChaosLoad.percentile(sent.stream().filter(Result::real).map(Result::ttftMillis).toList(),
-                99)),
-            ChaosLoad.byNode(sent));
-        System.out.println(figures);
-        SoftAssertions soft = new SoftAssertions();
-        soft.assertThat(capacity).as("measured capacity (precondition); %s", figures).isPositive();
-        soft.assertThat(shed).as("429s with Retry-After; %s", figures).isNotEmpty();
-        soft.assertThat(goodput).as("goodput; %s", figures).isGreaterThanOrEqualTo(0.9 * capacity);
-        soft.assertAll();
+      String capacityBy;
+      try (GatewayWatch watch = new GatewayWatch(c.url(""), t0, POLL)) {
+        try (ChaosLoad saturate = new ChaosLoad(c.port(), 64, t0)) {
+          // capacity: what the nodes complete a second while 24 closed-loop clients keep them busy
+          saturate.closed("capacity", 24, Duration.ZERO, SilentFailuresTest::longChat);
+          runFor(Duration.ofSeconds(8));
+          long endAt = saturate.now();
+          List<Result> counted = saturate.results(r -> r.doneIn(Duration.ofSeconds(3).toNanos(), endAt));
+          capacity = rate(counted, Result::real, Duration.ofSeconds(3).toNanos(), endAt);
+          capacityBy = ChaosLoad.byNode(counted).toString();
+          saturate.stopAndDrain(Duration.ofSeconds(10));
+        }
+        try (ChaosLoad load = new ChaosLoad(c.port(), 512, t0)) {
+          overload(watch, load, capacity, capacityBy);
+        }
       }
     }
+  }
+
+  /** Twice {@code capacity}, open loop, for 20 s: 429s with Retry-After and goodput at capacity. */
+  private static void overload(GatewayWatch watch, ChaosLoad load, double capacity, String capacityBy) {
+    long overloadAt = load.now();
+    load.open("users", 2 * capacity, 5_000, SilentFailuresTest::longChat);
+    runFor(Duration.ofSeconds(20));
+    long endAt = load.now();
+    load.stopAndDrain(Duration.ofSeconds(6));
+    List<Result> sent = sentIn(load.results(), overloadAt, endAt);
+    long good = sent.stream().filter(SilentFailuresTest::good).count();
+    double goodput = good / ((endAt - overloadAt) / 1e9);
+    List<Result> shed = sent.stream().filter(r -> r.status() == 429 && r.retryAfter() != null).toList();
+    String figures = String.format(Locale.ROOT, "capacity %.1f req/s (answered by %s), offered %.1f req/s "
+            + "for 20 s: %d requests, outcomes %s, 429 with Retry-After %d (first says %s s), goodput (TTFT ≤ 5 "
+            + "s, TPOT ≤ 200 ms) %.1f req/s = %.0f %% of capacity (bound 90 %%), TTFT p50 %s p99 %s of answered, "
+            + "answered by %s; states %s",
+        capacity, capacityBy, 2 * capacity, sent.size(), ChaosLoad.outcomes(sent), shed.size(),
+        shed.isEmpty() ? "-" : shed.get(0).retryAfter(), goodput, capacity == 0 ? 0 : 100 * goodput / capacity,
+        ChaosLoad.ms(ChaosLoad.percentile(sent.stream().filter(Result::real).map(Result::ttftMillis).toList(),
+            50)),
+        ChaosLoad.ms(ChaosLoad.percentile(sent.stream().filter(Result::real).map(Result::ttftMillis).toList(),
+            99)),
+        ChaosLoad.byNode(sent), watch.states(0, endAt));
+    System.out.println(figures);
+    SoftAssertions soft = new SoftAssertions();
+    soft.assertThat(capacity).as("measured capacity (precondition); %s", figures).isPositive();
+    soft.assertThat(shed).as("429s with Retry-After; %s", figures).isNotEmpty();
+    soft.assertThat(goodput).as("goodput; %s", figures).isGreaterThanOrEqualTo(0.9 * capacity);
+    soft.assertAll();
   }
 
   /** ROUTING.md's goodput: a real answer with TTFT ≤ 5 s and ≤ 200 ms per output token (streams; a non-streamed
