@@ -190,6 +190,18 @@ public final class TestCluster implements AutoCloseable {
     return this;
   }
 
+  private final Map<String, SimProcess> processes = new LinkedHashMap<>();
+
+  /**
+   * Adds a simulated node running in its own JVM (for signals such as SIGSTOP). The test owns it: close it after the
+   * cluster (try-with-resources, declared before the cluster).
+   */
+  public TestCluster node(SimProcess process) {
+    processes.put(process.id(), process);
+    modelsByNode.put(process.id(), process.options().models());
+    return this;
+  }
+
   /** Starts the gateway on port 0 with one provider per model over the nodes added so far (all Ollama-API nodes). */
   public TestCluster start() {
     startWithoutWaiting();
@@ -222,6 +234,13 @@ public final class TestCluster implements AutoCloseable {
             URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(),
             telemetry ? URI.create(sim.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey,
             m));
+      }
+    });
+    processes.forEach((id, p) -> {
+      for (String m : modelsByNode.get(id)) {
+        nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, URI.create(p.baseUrl()),
+            URI.create(p.baseUrl() + "/v1"), ApiKind.OLLAMA, p.options().gpu().name(),
+            telemetry ? URI.create(p.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey, m));
       }
     });
     List<ProviderSpec> providers = new ArrayList<>();

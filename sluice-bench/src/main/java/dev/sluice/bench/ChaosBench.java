@@ -40,7 +40,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Chaos benchmark of the degradation ladder (BRIEF.md §4: "in a simulated GPU failure 100 % of requests answered, P99
+ * Chaos benchmark: scenarios chosen with {@code --scenarios} (default: the silent ones, ~5 min; {@code all} runs
+ * everything, ~8 min), one markdown report.
+ *
+ * <p><b>Silent failures</b> ({@link SilentChaos}; {@code hang}, {@code stall}, {@code black-hole}, {@code busy},
+ * {@code isolation}, {@code small-healthy}): each on a fresh cluster of the demo's nodes with the gateway's defaults,
+ * under an open-loop load of {@code --rate} requests a second, judged against the acceptance figures of the
+ * silent-failures issue (out of rotation within seconds, requests per second kept, p99 bounded, 0 fallbacks while the
+ * model's other nodes are READY, a busy node stays READY, the small model answers for the big one but not at the
+ * expense of its own users, NORMAL soon after the nodes are back).
+ *
+ * <p><b>The ladder</b> ({@code ladder}): the degradation ladder (BRIEF.md §4: "in a simulated GPU failure 100 % of requests answered, P99
  * stable within 800 ms"; RELIABILITY.md rows "node: all down" and "flapping"). In one JVM, all on 127.0.0.1 port 0: three
  * simulated A10 nodes (one Vertx) each serving {@code qwen3:32b} and its downgrade target {@code qwen2:7b}, the real
  * gateway loaded from a JSON config file (own Vertx), and {@code --clients} closed-loop HTTP clients (a third Vertx)
@@ -54,19 +64,23 @@ import picocli.CommandLine.Option;
  * cached, downgraded, static, failed with a reason); {@code GET /admin/degradation} is polled every 500 ms for the
  * level of {@code qwen3:32b} and the transitions. The markdown report goes to stdout and {@code --out}.
  *
- * <p>Run (~2.5 min with the defaults; the gateway and simulator log to stderr):
+ * <p>Run (the gateway and simulator log to stderr):
  * <pre>
  * mvn -B -o -q -pl sluice-bench -am package -DskipTests -Pbenchmarks
- * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench 2&gt;/tmp/chaos.log
+ * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench 2&gt;/tmp/chaos.log      # silent, ~5 min
+ * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --scenarios ladder        # ~2.5 min
+ * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --scenarios hang,busy --hang 10
  * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --help
- * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --phase 5 --no-flapping --out /tmp/c.md
+ * java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --scenarios ladder --phase 5 --no-flapping
  * </pre>
  *
- * <p>Exit code 0 whether or not the claim holds (this is a measurement); 2 on a setup failure, 3 when requests were
- * lost (sent but neither answered nor failed by the end of the drain).
+ * <p>Exit code 0 whether or not the claims hold (this is a measurement); 2 on a setup failure, 3 when requests of the
+ * ladder run were lost (sent but neither answered nor failed by the end of the drain; the silent scenarios give up
+ * requests a few seconds after their load stops and report them as unfinished).
  */
 @Command(name = "ChaosBench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = "Kills simulated GPU nodes under load and reports how the gateway's degradation ladder answered.")
+    description = "Breaks simulated GPU nodes under load (hung, stalled, black-holed, busy, killed) and reports how "
+        + "the gateway answered.")
 public final class ChaosBench implements Callable<Integer> {
   static final String MODEL = ChaosLoad.MODEL;
   static final String SMALL_MODEL = "qwen2:7b";
@@ -106,6 +120,40 @@ public final class ChaosBench implements Callable<Integer> {
   int eventLoops;
   @Option(names = "--out", description = "report file (default sluice-bench/results/<today>-chaos.md)")
   Path out;
+  @Option(names = "--scenarios", defaultValue = "hang,stall,black-hole,busy,isolation,small-healthy",
+      description = "comma-separated: ladder (the phases above, ~2.5 min), hang, stall, black-hole, busy, isolation, "
+          + "small-healthy (~5 min together), or all (default ${DEFAULT-VALUE})")
+  String scenarios;
+  @Option(names = "--rate", defaultValue = "25",
+      description = "silent scenarios: open-loop requests a second, half streamed (default ${DEFAULT-VALUE})")
+  double rate;
+  @Option(names = "--before", defaultValue = "10",
+      description = "silent scenarios: seconds of steady load before the fault (default ${DEFAULT-VALUE})")
+  int beforeSeconds;
+  @Option(names = "--hang", defaultValue = "30",
+      description = "seconds of the hung-engine fault (default ${DEFAULT-VALUE})")
+  int hangSeconds;
+  @Option(names = "--fault", defaultValue = "20",
+      description = "seconds of the stall and black-hole faults and of small-healthy's outage (default "
+          + "${DEFAULT-VALUE})")
+  int faultSeconds;
+  @Option(names = "--after", defaultValue = "10",
+      description = "silent scenarios: seconds of load after a fault cleared (default ${DEFAULT-VALUE})")
+  int afterSeconds;
+  @Option(names = "--busy-streams", defaultValue = "300",
+      description = "busy: long streams held on one node (default ${DEFAULT-VALUE})")
+  int busyStreams;
+  @Option(names = "--hold", defaultValue = "40",
+      description = "busy: seconds the streams are held (default ${DEFAULT-VALUE})")
+  int holdSeconds;
+  @Option(names = "--isolation", defaultValue = "20",
+      description = "isolation: seconds the small model's own users are measured (default ${DEFAULT-VALUE})")
+  int isolationSeconds;
+
+  /** The name of the degradation-ladder run in {@code --scenarios}. */
+  static final String LADDER = "ladder";
+  /** Silent scenarios: requests still unanswered this long after the load stops count as unfinished. */
+  static final int SILENT_DRAIN_SECONDS = 5;
 
   /** A phase of the run, times in µs after the start. */
   record Phase(String name, long startMicros, long endMicros, boolean failure) {
@@ -154,7 +202,64 @@ public final class ChaosBench implements Callable<Integer> {
           + "positive, --warmup at least 0");
       return 2;
     }
+    if (!(rate > 0) || beforeSeconds < 1 || hangSeconds < 1 || faultSeconds < 1 || afterSeconds < 0
+        || busyStreams < 1 || holdSeconds < 1 || isolationSeconds < 1) {
+      System.err.println("chaos: --rate, --before, --hang, --fault, --busy-streams, --hold and --isolation must be "
+          + "positive, --after at least 0");
+      return 2;
+    }
+    List<String> chosen = new ArrayList<>();
+    for (String name : scenarios.split(",")) {
+      String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+      if (n.isEmpty()) continue;
+      if (n.equals("all")) {
+        chosen.add(LADDER);
+        chosen.addAll(SilentChaos.SCENARIOS);
+      } else if (n.equals(LADDER) || SilentChaos.SCENARIOS.contains(n)) {
+        chosen.add(n);
+      } else {
+        System.err.println("chaos: --scenarios: \"" + name.strip() + "\" is not a scenario (expected a comma-separated "
+            + "list of " + LADDER + ", " + String.join(", ", SilentChaos.SCENARIOS) + ", or all)");
+        return 2;
+      }
+    }
+    if (chosen.isEmpty()) {
+      System.err.println("chaos: --scenarios is empty (expected e.g. hang,busy or all)");
+      return 2;
+    }
     if (out == null) out = Path.of("sluice-bench", "results", LocalDate.now() + "-chaos.md");
+    StringBuilder report = new StringBuilder();
+    int code = 0;
+    if (chosen.contains(LADDER)) {
+      code = runLadder(report);
+      if (code == 2) return code;
+    }
+    List<String> silent = chosen.stream().filter(SilentChaos.SCENARIOS::contains).toList();
+    if (!silent.isEmpty()) {
+      SilentChaos.Settings settings = new SilentChaos.Settings(timeScale, rate, beforeSeconds, hangSeconds,
+          faultSeconds, afterSeconds, busyStreams, holdSeconds, isolationSeconds, SILENT_DRAIN_SECONDS, eventLoops);
+      SilentChaos run = new SilentChaos(settings);
+      try {
+        String sections = run.run(silent);
+        if (report.length() > 0) report.append("\n");
+        report.append(ChaosReport.silent(settings, silent, run.claims(), sections, run.configJson(),
+            silentCommandLine()));
+      } catch (Exception e) {
+        System.err.println("chaos: setup failed: " + e);
+        e.printStackTrace();
+        return 2;
+      }
+    }
+    System.out.println(report);
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent != null) Files.createDirectories(parent);
+    Files.writeString(out, report);
+    System.err.println("chaos: report written to " + out);
+    return code;
+  }
+
+  /** The degradation-ladder phases (healthy → … → flapping); appends their report; 0, 2 (setup) or 3 (lost). */
+  private int runLadder(StringBuilder report) throws Exception {
     Vertx simVertx = Vertx.vertx();
     Vertx gatewayVertx = Vertx.vertx();
     Vertx clientVertx = Vertx.vertx();
@@ -228,13 +333,8 @@ public final class ChaosBench implements Callable<Integer> {
       }
       List<Transition> ts = new ArrayList<>(transitions.values());
       ts.sort((a, b) -> Long.compare(a.micros(), b.micros()));
-      String report = new ChaosReport(settings, phases, done, hist, sentByPhase, load.sent(), lost, drainedMicros,
-          new ArrayList<>(samples), ts, nodeChanges, actions, lastLevels).render();
-      System.out.println(report);
-      Path parent = out.toAbsolutePath().getParent();
-      if (parent != null) Files.createDirectories(parent);
-      Files.writeString(out, report);
-      System.err.println("chaos: report written to " + out);
+      report.append(new ChaosReport(settings, phases, done, hist, sentByPhase, load.sent(), lost, drainedMicros,
+          new ArrayList<>(samples), ts, nodeChanges, actions, lastLevels).render());
       if (lost > 0) {
         System.err.println("chaos: " + lost + " request(s) lost (sent, never finished)");
         return 3;
@@ -435,6 +535,13 @@ public final class ChaosBench implements Callable<Integer> {
         + phaseSeconds + " --warmup " + warmupSeconds + " --time-scale " + fmt(timeScale) + " --max-tokens "
         + maxTokens + " --prompts " + prompts + " --seed " + seed + (flapping ? " --flap-every " + flapEvery
         : " --no-flapping") + " --event-loops " + eventLoops;
+  }
+
+  private String silentCommandLine() {
+    return "java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --scenarios " + scenarios
+        + " --rate " + fmt(rate) + " --before " + beforeSeconds + " --hang " + hangSeconds + " --fault "
+        + faultSeconds + " --after " + afterSeconds + " --busy-streams " + busyStreams + " --hold " + holdSeconds
+        + " --isolation " + isolationSeconds + " --time-scale " + fmt(timeScale) + " --event-loops " + eventLoops;
   }
 
   private static String fmt(double d) {

@@ -365,6 +365,66 @@ final class ChaosReport {
     line("");
   }
 
+  /**
+   * The report of {@link SilentChaos}'s scenarios: machine, settings, the issue's figures judged in one table, then a
+   * section per scenario and the config file of the last cluster.
+   */
+  static String silent(SilentChaos.Settings s, List<String> scenarios, List<SilentChaos.Claim> claims,
+      String sections, String configJson, String command) {
+    StringBuilder b = new StringBuilder();
+    java.util.function.Consumer<String> line = t -> b.append(t).append('\n');
+    line.accept("# Chaos benchmark: silent failures (" + LocalDate.now() + ")");
+    line.accept("");
+    line.accept("Written by `dev.sluice.bench.ChaosBench` (`SilentChaos`; see its Javadoc and `sluice-bench/README.md`, "
+        + "section \"chaos\"). Scenarios: " + String.join(", ", scenarios) + ".");
+    line.accept("");
+    line.accept("Command: `" + command + "`");
+    line.accept("");
+    line.accept("## Machine");
+    line.accept("");
+    line.accept("- cores (`Runtime.availableProcessors()`): " + Runtime.getRuntime().availableProcessors() + cpuModel());
+    line.accept("- JDK: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    line.accept("- code: git " + git("rev-parse", "--short", "HEAD")
+        + (git("status", "--porcelain", "--", "sluice-app/src/main").isEmpty() ? ""
+        : " + uncommitted changes in sluice-app/src/main"));
+    line.accept("- everything in one JVM on 127.0.0.1: simulator (1 Vertx), gateway (1 Vertx, " + s.eventLoops()
+        + " event loops), each client load (1 Vertx)");
+    line.accept("");
+    line.accept("## Settings");
+    line.accept("");
+    line.accept("- a fresh cluster per scenario: the demo's nodes, `qwen3:32b` on `a10` (A10, KV 24,576 tokens as the "
+        + "demo), `a100` and `h100`, `qwen2:7b` on `small` (A10, KV 32,768), time scale " + fmt(s.timeScale())
+        + " (every gateway timeout is wall-clock); `busy` has its own two nodes (see its section)");
+    line.accept("- gateway config: the defaults (health probe every 5 s / timeout 2 s, 3 failures → DEGRADED; "
+        + "firstToken 60 s, idle 30 s; least-delay with its ttftBudget; 256 connections per node; ladder window 60 s, "
+        + "minRequests 20, dwell 20 s) plus `degradation.downgrade` `qwen3:32b → qwen2:7b`; the file is at the end");
+    line.accept("- load: open loop, " + fmt(s.rate()) + " requests a second of `qwen3:32b` (small-healthy: at most "
+        + "20), half streamed, `max_tokens` 16, every prompt distinct; an arrival while " + SilentChaos.MAX_OUTSTANDING
+        + " requests are unanswered is not sent (counted); requests still unanswered " + s.drainSeconds()
+        + " s after the load stops count as unfinished");
+    line.accept("- node states and levels: `GET /admin/nodes` and `GET /admin/degradation` every 100 ms; \"out of "
+        + "rotation\" = the first poll where the node is not READY or not eligible");
+    line.accept("");
+    line.accept("## Against the issue's figures");
+    line.accept("");
+    line.accept("| scenario | figure | measured | met |");
+    line.accept("|---|---|---|---|");
+    for (SilentChaos.Claim c : claims) {
+      line.accept("| " + c.scenario() + " | " + c.criterion().replace("|", "\\|") + " | "
+          + c.measured().replace("|", "\\|") + " | " + (c.met() ? "met" : "**missed**") + " |");
+    }
+    line.accept("");
+    b.append(sections);
+    line.accept("<details><summary>Config file of the demo cluster (ports are the run's)</summary>");
+    line.accept("");
+    line.accept("```json");
+    b.append(configJson);
+    line.accept("```");
+    line.accept("");
+    line.accept("</details>");
+    return b.toString();
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private String failurePhaseNames() {
@@ -459,7 +519,7 @@ final class ChaosReport {
   }
 
   /** The trimmed output of a git command in the working directory; "unknown" for the commit when git fails. */
-  private static String git(String... args) {
+  static String git(String... args) {
     try {
       List<String> cmd = new ArrayList<>(List.of("git"));
       cmd.addAll(List.of(args));
@@ -475,7 +535,7 @@ final class ChaosReport {
     }
   }
 
-  private static String cpuModel() {
+  static String cpuModel() {
     try {
       for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
         if (l.startsWith("model name")) return " (" + l.substring(l.indexOf(':') + 1).strip() + ")";
