@@ -228,28 +228,44 @@ final class Exchange {
   }
 
   /**
-   * No first token within the attempt's deadline: the attempt is abandoned (upstream cancelled) and retried on another
-   * node; the node's speed estimate learns it was at least this slow, and the node is suspected at once (no new
-   * requests until a generation probe or an answer shows it works).
+   * No first token within the attempt's deadline. What the node did meanwhile decides:
+   * <ul>
+   *   <li>It sent nothing at all for the whole deadline (no byte of any answer): it stopped answering. The attempt is
+   *       abandoned (upstream cancelled) and retried on another node, and the node is suspected at once (no new
+   *       requests until a generation probe or an answer shows it works).</li>
+   *   <li>It kept answering other requests: it is busy, this request is queued behind them — not a failure of the
+   *       node. The attempt waits on, checked again every deadline period, up to {@code timeouts.firstToken}.</li>
+   *   <li>No other node to try: it waits on as well (a node slower than its estimate may still answer), suspected if
+   *       silent.</li>
+   * </ul>
+   * Either way the speed estimate learns, once per attempt, that the node was at least this slow to a first token.
    */
   private void firstTokenDeadlinePassed(Attempt a, long deadlineMs) {
+    long now = System.nanoTime();
+    long waited = (now - a.connectedNanos) / 1_000_000;
     long ceilingMs = config.timeouts().firstToken().toMillis();
-    boolean elsewhere = attemptsMade < Math.min(plan.size(), config.upstream().maxAttempts()) && !noHealthyNodeLeft();
-    if (!elsewhere && deadlineMs < ceilingMs) {
-      // Nowhere else to go: a node slower than its estimate (not learned yet, or the last one in rotation) may still
-      // answer, so this attempt waits on up to timeouts.firstToken rather than fail a request it could have answered.
-      a.entry.health().suspect("no first token within " + describeDeadline(a, deadlineMs));
-      a.firstTokenTimer = vertx.setTimer(Math.max(1, ceilingMs - deadlineMs), id -> {
-        if (live(a) && !committed) firstTokenDeadlinePassed(a, ceilingMs);
-      });
-      return;
+    long silent = a.entry.silentMillis(now);
+    boolean busy = silent < deadlineMs; // bytes of other answers came within the last deadline period
+    String why = "no first token within " + describeDeadline(a, deadlineMs) + (busy ? ""
+        : " and nothing from the node for " + silent + " ms");
+    if (!a.learnedSlowness && request.stream()) { // a censored sample: at least this slow to its first token
+      a.learnedSlowness = true;
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), waited, a.backlogAtSend);
+    }
+    if (waited < ceilingMs) {
+      boolean elsewhere = attemptsMade < Math.min(plan.size(), config.upstream().maxAttempts()) && !noHealthyNodeLeft();
+      if (busy || !elsewhere) {
+        if (!busy) a.entry.health().suspect(why);
+        a.firstTokenTimer = vertx.setTimer(Math.max(1, Math.min(deadlineMs, ceilingMs - waited)), id -> {
+          if (live(a) && !committed) firstTokenDeadlinePassed(a, deadlineMs);
+        });
+        return;
+      }
+    } else {
+      why = "no first token within " + ceilingMs + " ms (timeouts.firstToken)";
     }
     a.resetUpstream();
-    if (request.stream()) { // at least this slow to its first token: what the speed estimate learns from a stream
-      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), deadlineMs, a.backlogAtSend);
-    }
-    String why = "no first token within " + describeDeadline(a, deadlineMs);
-    a.entry.health().suspect(why);
+    if (!busy) a.entry.health().suspect(why);
     attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, why));
   }
 
@@ -615,6 +631,8 @@ final class Exchange {
     long sentNanos;
     /** When the attempt got its connection to the node: its first-token deadline and TTFT count from here. */
     long connectedNanos;
+    /** The speed estimate already learned from this attempt's passed deadline. */
+    boolean learnedSlowness;
     long firstTokenNanos;
     long backlogAtSend;
     int chunksAfterFirst;

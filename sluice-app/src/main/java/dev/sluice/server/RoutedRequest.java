@@ -321,6 +321,18 @@ final class RoutedRequest implements Exchange.Listener {
           "model");
       return;
     }
+    if (routed instanceof Router.Busy busy) {
+      // the model's nodes said they are full: back off (503 + Retry-After), not a failure to degrade from
+      long seconds = Math.max(1, (busy.retryAfterMillis() + 999) / 1000);
+      if (isDowngrade) {
+        fallBack(ErrorKind.UPSTREAM_BUSY, "downgrade model \"" + model + "\" is busy (" + busy.why() + ")");
+        return;
+      }
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+      error(ErrorKind.UPSTREAM_BUSY, "every node of \"" + model + "\" is busy right now: retry in " + seconds + " s ("
+          + busy.why() + ")", null);
+      return;
+    }
     if (routed instanceof Router.NoHealthyNode none) {
       // a model whose nodes are still warming up is not failing: its requests take the ladder but raise no level
       if (!none.warmingUp()) shared.protections().degradation.record(model, true);

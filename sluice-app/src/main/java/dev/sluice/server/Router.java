@@ -88,6 +88,12 @@ final class Router {
    */
   record NoHealthyNode(String why, boolean warmingUp) implements Result {}
 
+  /**
+   * No node of the model is in rotation, but some are only cooling down after saying they are busy (a 429 or 503, or
+   * no free connection): the model is busy, not broken. {@code retryAfterMillis}: until the first of them cools down.
+   */
+  record Busy(long retryAfterMillis, String why) implements Result {}
+
   /** The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes). */
   record NoNodeSpeaksApi() implements Result {}
 
@@ -107,6 +113,7 @@ final class Router {
     StringBuilder why = new StringBuilder();
     boolean anySpeaks = false;
     boolean allWarming = true;
+    long coolestUntil = Long.MAX_VALUE;
     for (NodeSpec n : nodes) {
       if (!Exchange.speaks(n, endpoint)) continue;
       anySpeaks = true;
@@ -121,7 +128,10 @@ final class Router {
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
         else if (snap.suspected()) why.append(" (suspected: ").append(snap.suspicion()).append(')');
-        else if (e.coolingUntilMillis() > now) why.append(" (busy, cooling down)");
+        else if (e.coolingUntilMillis() > now) {
+          why.append(" (busy, cooling down)");
+          if (snap.eligible(now)) coolestUntil = Math.min(coolestUntil, e.coolingUntilMillis());
+        }
         else if (e.servedModels() != null && !e.servedModels().contains(model)) why.append(" (does not serve it)");
         else why.append(" (").append(snap.reason()).append(')');
         continue;
@@ -131,6 +141,7 @@ final class Router {
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
     if (!anySpeaks) return new NoNodeSpeaksApi();
+    if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
     RouteRequest request = new RouteRequest(model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
         expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,

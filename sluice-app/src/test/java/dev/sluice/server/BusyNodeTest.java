@@ -86,4 +86,28 @@ class BusyNodeTest {
       stream.cancel(true);
     }
   }
+
+  @Test
+  void whileTheOnlyNodeCoolsDownAfterSayingItIsBusyTheClientIsToldToRetryLaterAndTheModelIsNotDegraded()
+      throws Exception {
+    try (TestCluster c = new TestCluster().node("a", GpuProfile.A10, "qwen3:32b", 0).start()) {
+      c.sim("a").injectFault(SimFault.status(503, SimFault.OLLAMA_BUSY_BODY, 1)); // cools it for 1 s
+      assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(503);
+      int toldToRetry = 0;
+      for (int i = 0; i < 25; i++) { // enough to move the ladder if they counted as failures
+        HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), CHAT);
+        if (r.statusCode() == 200) break; // cooled down: answered again
+        toldToRetry++;
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(r.headers().firstValue("retry-after")).hasValue("1");
+        assertThat(r.headers().firstValue(RoutedRequest.DEGRADED_HEADER)).isEmpty();
+        JsonNode err = Json.MAPPER.readTree(r.body()).path("error");
+        assertThat(err.path("code").asText()).isEqualTo("upstream_busy");
+        assertThat(err.path("message").asText()).contains("is busy right now").contains("a READY (busy, cooling down)");
+      }
+      assertThat(toldToRetry).as("requests that found the node cooling down").isPositive();
+      assertThat(Json.MAPPER.readTree(Http.get(c.url("/admin/degradation")).body()).path("models").toString())
+          .contains("\"level\":\"NORMAL\"").doesNotContain("STATIC");
+    }
+  }
 }
