@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.Answers;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
@@ -505,9 +506,25 @@ final class Exchange {
     }
     metrics.attempt(a.node.spec().id(), "ok");
     capture(tail);
+    if (a.framer == null && a.upstreamResp.statusCode() / 100 == 2) learnFromPlainAnswer(a);
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
     finish(status, status / 100 == 2 ? "ok" : "client_error", false);
+  }
+
+  /**
+   * A plain (non-streamed) answer arrives whole, so its first byte says nothing about prefill alone: its time minus its
+   * completion tokens at the node's learned decode speed is the time to its first token the speed estimate learns
+   * (answers without a token count, such as embeddings, teach nothing).
+   */
+  private void learnFromPlainAnswer(Attempt a) {
+    long completion = Answers.usageInTail(request.endpoint().flavor(), tail())[1];
+    if (completion < 0) return;
+    double total = (System.nanoTime() - a.connectedNanos) / 1_000_000.0;
+    double ttft = total - completion * a.entry.speed().current().decodeMillisPerToken();
+    if (ttft > 0) {
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttft, a.backlogAtSend);
+    }
   }
 
   private void onUpstreamError(Attempt a, Throwable t) {
