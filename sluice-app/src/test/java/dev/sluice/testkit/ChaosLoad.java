@@ -98,6 +98,11 @@ public final class ChaosLoad implements AutoCloseable {
     public boolean real() {
       return outcome == Outcome.ANSWERED || outcome == Outcome.DOWNGRADED;
     }
+
+    /** Whether the ladder answered instead of the requested model (the static reply or the downgrade model). */
+    public boolean fallback() {
+      return outcome == Outcome.STATIC || outcome == Outcome.DOWNGRADED;
+    }
   }
 
   private static final long CLIENT_IDLE_TIMEOUT_MS = 120_000;
@@ -344,6 +349,11 @@ public final class ChaosLoad implements AutoCloseable {
   /** p-th percentile of the latencies (ms) of {@code rs}. */
   public static double latencyPercentile(List<Result> rs, double p) {
     return percentile(rs.stream().map(Result::latencyMillis).toList(), p);
+  }
+
+  /** p-th percentile of the times to first byte (ms) of {@code rs}. */
+  public static double ttftPercentile(List<Result> rs, double p) {
+    return percentile(rs.stream().map(Result::ttftMillis).toList(), p);
   }
 
   /** Requests by answering node, e.g. {@code {a100=120, h100=340}}. */

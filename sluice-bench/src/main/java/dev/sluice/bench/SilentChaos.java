@@ -2,10 +2,6 @@ package dev.sluice.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.bench.AdminWatch.NodeSample;
-import dev.sluice.bench.OpenLoad.Outcome;
-import dev.sluice.bench.OpenLoad.Result;
-import dev.sluice.bench.OpenLoad.Shape;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.health.NodeState;
@@ -16,6 +12,12 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
+import dev.sluice.testkit.ChaosLoad;
+import dev.sluice.testkit.ChaosLoad.Outcome;
+import dev.sluice.testkit.ChaosLoad.Result;
+import dev.sluice.testkit.ChaosLoad.Shape;
+import dev.sluice.testkit.GatewayWatch;
+import dev.sluice.testkit.GatewayWatch.NodeSample;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.net.URI;
@@ -112,8 +114,8 @@ final class SilentChaos {
       throws Exception {
     try (Cluster c = demo(sim("h100", GpuProfile.H100, BIG, Map.of("maxModelLenTokens", 24576.0)))) {
       long t0 = System.nanoTime();
-      try (AdminWatch watch = new AdminWatch(c.url(), t0, POLL); OpenLoad load = new OpenLoad(c.port, 256, t0)) {
-        load.open(s.rate(), MAX_OUTSTANDING, SilentChaos::shortChat);
+      try (GatewayWatch watch = new GatewayWatch(c.url(), t0, POLL); ChaosLoad load = new ChaosLoad(c.port, 256, t0)) {
+        load.open("load", s.rate(), MAX_OUTSTANDING, SilentChaos::shortChat);
         sleepSeconds(s.beforeSeconds());
         long faultAt = load.now();
         long receivedBefore = c.sim("h100").stats().requestsReceived();
@@ -124,15 +126,15 @@ final class SilentChaos {
         c.sim("h100").clearFault(fault.kind());
         sleepSeconds(s.afterSeconds());
         long endAt = load.now();
-        load.stopAndDrain(s.drainSeconds() * 1000L);
+        load.stopAndDrain(Duration.ofSeconds(s.drainSeconds()));
         List<Result> all = load.results();
         long from = Math.min(2_000_000_000L, faultAt / 2); // the first seconds warm up (JIT, speed estimates)
         double before = rate(all, Result::real, from, faultAt);
         double during = rate(all, Result::real, faultAt, clearedAt);
         // one normal answer: requests of the steady phase that also ended before the fault (none it caught)
-        double normalP99 = OpenLoad.latency(sentIn(all, from, faultAt).stream()
+        double normalP99 = latency(sentIn(all, from, faultAt).stream()
             .filter(r -> r.doneNanos() < faultAt).toList(), 99);
-        double p99 = OpenLoad.latency(sentIn(all, faultAt, clearedAt), 99);
+        double p99 = latency(sentIn(all, faultAt, clearedAt), 99);
         NodeSample out = watch.first("h100", faultAt, x -> !x.inRotation());
         NodeSample back = out == null ? null
             : watch.first("h100", Math.max(clearedAt, out.atNanos()), NodeSample::inRotation);
@@ -171,7 +173,7 @@ final class SilentChaos {
                 + "last state change: " + out.reason() + ")") + "; back in rotation: "
             + (back == null ? "not within the run" : sec(back.atNanos() - clearedAt) + " after the fault cleared"));
         line("- generation requests h100 received during the fault: " + receivedDuring + "; answered by (requests "
-            + "sent during the fault): " + OpenLoad.byNode(sentIn(all, faultAt, clearedAt)));
+            + "sent during the fault): " + ChaosLoad.byNode(sentIn(all, faultAt, clearedAt)));
         line("- static or downgraded answers during and after the fault: **" + fallbacks.size() + "**"
             + (fallbacks.isEmpty() ? "" : ", the first " + sec(fallbacks.stream().mapToLong(Result::doneNanos)
                 .min().orElse(0) - faultAt) + " after the fault; static after it cleared: " + staticAfter));
@@ -195,19 +197,19 @@ final class SilentChaos {
         .start(false)) {
       configJson = c.configJson;
       long t0 = System.nanoTime();
-      try (AdminWatch watch = new AdminWatch(c.url(), t0, POLL);
-          OpenLoad streams = new OpenLoad(c.port, s.busyStreams() + 100, t0);
-          OpenLoad users = new OpenLoad(c.port, 64, t0)) {
-        streams.closed(s.busyStreams(), 1000, n -> new Shape(BIG, true, 200, "#" + n
+      try (GatewayWatch watch = new GatewayWatch(c.url(), t0, POLL);
+          ChaosLoad streams = new ChaosLoad(c.port, s.busyStreams() + 100, t0);
+          ChaosLoad users = new ChaosLoad(c.port, 64, t0)) {
+        streams.closed("long streams", s.busyStreams(), Duration.ofSeconds(1), n -> new Shape(BIG, true, 200, "#" + n
             + " Write a long essay on backpressure."));
-        users.open(5, 64, n -> new Shape(SMALL, n % 2 == 0, 16, "#" + n + " Say hi."));
+        users.open("small users", 5, 64, n -> new Shape(SMALL, n % 2 == 0, 16, "#" + n + " Say hi."));
         long peak = 0;
         long endAt = (long) (s.holdSeconds() * 1e9);
         while (users.now() < endAt) {
           peak = Math.max(peak, c.sim("busy").stats().active());
           Thread.sleep(100);
         }
-        users.stopAndDrain(s.drainSeconds() * 1000L);
+        users.stopAndDrain(Duration.ofSeconds(s.drainSeconds()));
         streams.stop();
         List<Result> small = sentIn(users.results(), 0, endAt);
         List<Result> ended = streams.results(r -> r.doneNanos() < endAt);
@@ -229,9 +231,9 @@ final class SilentChaos {
         line("- streams running on `busy` at most: " + peak);
         line("- `busy` left READY or was ejected: **" + (notReady == null ? "never" : sec(notReady.atNanos())
             + " after the streams started (" + notReady.state() + ": " + notReady.reason() + ")") + "**");
-        line("- long " + BIG + " streams that ended during the hold: " + OpenLoad.outcomes(ended) + reasons(ended));
-        line("- short " + SMALL + " requests: " + OpenLoad.outcomes(small) + ", TTFT p50 " + ms(OpenLoad.ttft(small,
-            50)) + " p99 " + ms(OpenLoad.ttft(small, 99)));
+        line("- long " + BIG + " streams that ended during the hold: " + ChaosLoad.outcomes(ended) + reasons(ended));
+        line("- short " + SMALL + " requests: " + ChaosLoad.outcomes(small) + ", TTFT p50 " + ms(ttft(small,
+            50)) + " p99 " + ms(ttft(small, 99)));
         line("- node states: " + watch.states(0, endAt));
         line("- levels: `" + BIG + "` " + watch.levels(BIG, 0, endAt) + "; `" + SMALL + "` " + watch.levels(SMALL, 0,
             endAt));
@@ -250,16 +252,16 @@ final class SilentChaos {
       List.of("a10", "a100", "h100").forEach(n -> c.sim(n).injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS)));
       int status = post(c.url() + "/admin/degradation", "{\"level\":\"downgrade\",\"model\":\"" + BIG + "\"}");
       if (status != 200) throw new IllegalStateException("POST /admin/degradation answered " + status);
-      try (AdminWatch watch = new AdminWatch(c.url(), t0, POLL);
-          OpenLoad big = new OpenLoad(c.port, 400, t0);
-          OpenLoad own = new OpenLoad(c.port, 64, t0)) {
-        big.closed(300, 1000, n -> new Shape(BIG, false, 300, "#" + n + " Write a long essay on backpressure."));
+      try (GatewayWatch watch = new GatewayWatch(c.url(), t0, POLL);
+          ChaosLoad big = new ChaosLoad(c.port, 400, t0);
+          ChaosLoad own = new ChaosLoad(c.port, 64, t0)) {
+        big.closed("big users", 300, Duration.ofSeconds(1), n -> new Shape(BIG, false, 300, "#" + n + " Write a long essay on backpressure."));
         sleepSeconds(5);
         long ownAt = own.now();
-        own.open(4, 64, n -> new Shape(SMALL, n % 2 == 0, 16, "#" + n + " Say hi."));
+        own.open("small users", 4, 64, n -> new Shape(SMALL, n % 2 == 0, 16, "#" + n + " Say hi."));
         sleepSeconds(s.isolationSeconds());
         long endAt = own.now();
-        own.stopAndDrain(s.drainSeconds() * 1000L);
+        own.stopAndDrain(Duration.ofSeconds(s.drainSeconds()));
         big.stop();
         List<Result> mine = sentIn(own.results(), ownAt, endAt);
         long served = count(mine, r -> r.outcome() == Outcome.ANSWERED && "small".equals(r.node())
@@ -275,10 +277,10 @@ final class SilentChaos {
             + "answers (not streamed; the next request a second after the last at the soonest); after 5 s, " + SMALL
             + "'s own users send 4 short requests a second (half streamed) for " + s.isolationSeconds() + " s.");
         line("");
-        line("- " + SMALL + "'s own users: " + OpenLoad.outcomes(mine) + reasons(mine) + ", answered by `small` "
-            + "with TTFT ≤ 5 s: **" + served + " of " + mine.size() + "**, TTFT p50 " + ms(OpenLoad.ttft(mine, 50))
-            + " p99 " + ms(OpenLoad.ttft(mine, 99)));
-        line("- " + BIG + "'s users, answers that ended meanwhile: " + OpenLoad.outcomes(bigDuring)
+        line("- " + SMALL + "'s own users: " + ChaosLoad.outcomes(mine) + reasons(mine) + ", answered by `small` "
+            + "with TTFT ≤ 5 s: **" + served + " of " + mine.size() + "**, TTFT p50 " + ms(ttft(mine, 50))
+            + " p99 " + ms(ttft(mine, 99)));
+        line("- " + BIG + "'s users, answers that ended meanwhile: " + ChaosLoad.outcomes(bigDuring)
             + reasons(bigDuring));
         line("- levels: `" + BIG + "` " + watch.levels(BIG, 0, endAt) + "; `" + SMALL + "` " + watch.levels(SMALL, 0,
             endAt));
@@ -293,8 +295,8 @@ final class SilentChaos {
       long t0 = System.nanoTime();
       List<String> bigNodes = List.of("a10", "a100", "h100");
       double rate = Math.min(20, s.rate());
-      try (AdminWatch watch = new AdminWatch(c.url(), t0, POLL); OpenLoad load = new OpenLoad(c.port, 256, t0)) {
-        load.open(rate, MAX_OUTSTANDING, SilentChaos::shortChat);
+      try (GatewayWatch watch = new GatewayWatch(c.url(), t0, POLL); ChaosLoad load = new ChaosLoad(c.port, 256, t0)) {
+        load.open("load", rate, MAX_OUTSTANDING, SilentChaos::shortChat);
         sleepSeconds(s.beforeSeconds());
         long downAt = load.now();
         bigNodes.forEach(n -> c.sim(n).injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS)));
@@ -318,11 +320,11 @@ final class SilentChaos {
           Thread.sleep(100);
         }
         long endAt = load.now();
-        load.stopAndDrain(s.drainSeconds() * 1000L);
+        load.stopAndDrain(Duration.ofSeconds(s.drainSeconds()));
         List<Result> all = load.results();
         List<Result> down = sentIn(all, downAt, restartAt);
         List<Result> downgraded = down.stream().filter(r -> r.outcome() == Outcome.DOWNGRADED).toList();
-        double p99 = OpenLoad.latency(downgraded, 99);
+        double p99 = latency(downgraded, 99);
         long staticAfter = count(sentIn(all, restartAt, endAt), r -> r.outcome() == Outcome.STATIC);
         claim("small-healthy", "all " + BIG + " nodes down, " + SMALL + " healthy: ≥ 90 % real (downgraded) answers",
             String.format(Locale.ROOT, "%.1f %% (%d of %d)", pct(downgraded.size(), down.size()), downgraded.size(),
@@ -340,7 +342,7 @@ final class SilentChaos {
         phaseTable(all, List.of(new Phase("before", Math.min(2_000_000_000L, downAt / 2), downAt),
             new Phase("down", downAt, restartAt), new Phase("back", restartAt, endAt)));
         line("- while down: real (downgraded) answers **" + String.format(Locale.ROOT, "%.1f %%", pct(downgraded.size(),
-            down.size())) + "**, p99 of those **" + ms(p99) + "**, answered by " + OpenLoad.byNode(down));
+            down.size())) + "**, p99 of those **" + ms(p99) + "**, answered by " + ChaosLoad.byNode(down));
         line("- restart → all " + BIG + " nodes READY: " + (readyAt < 0 ? "not within 30 s" : sec(readyAt - restartAt))
             + "; READY → `" + BIG + "` NORMAL: **" + toNormal + "**");
         line("- static answers to requests sent after the restart: " + staticAfter);
@@ -448,13 +450,13 @@ final class SilentChaos {
     line("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (Phase p : phases) {
       List<Result> in = sentIn(all, p.from(), p.to());
-      Map<Outcome, Long> o = OpenLoad.outcomes(in);
+      Map<Outcome, Long> o = ChaosLoad.outcomes(in);
       line("| " + p.name() + " | " + fmt((p.to() - p.from()) / 1e9) + " | " + in.size() + " | "
           + o.getOrDefault(Outcome.ANSWERED, 0L) + " | " + o.getOrDefault(Outcome.DOWNGRADED, 0L) + " | "
           + o.getOrDefault(Outcome.STATIC, 0L) + " | " + o.getOrDefault(Outcome.REJECTED, 0L) + " | "
           + o.getOrDefault(Outcome.FAILED, 0L) + " | " + o.getOrDefault(Outcome.UNFINISHED, 0L) + " | "
-          + num(OpenLoad.latency(in, 50)) + " | " + num(OpenLoad.latency(in, 99)) + " | "
-          + num(OpenLoad.latency(in, 100)) + " |");
+          + num(latency(in, 50)) + " | " + num(latency(in, 99)) + " | "
+          + num(latency(in, 100)) + " |");
     }
     line("");
   }
@@ -496,7 +498,7 @@ final class SilentChaos {
   }
 
   private static long count(List<Result> rs, Predicate<Result> p) {
-    return OpenLoad.count(rs, p);
+    return rs.stream().filter(p).count();
   }
 
   private static double rate(List<Result> rs, Predicate<Result> p, long from, long to) {
@@ -520,6 +522,16 @@ final class SilentChaos {
 
   static String sec(long nanos) {
     return String.format(Locale.ROOT, "%.2f s", nanos / 1e9);
+  }
+
+  /** p-th percentile of the latencies (ms), NaN when there are none (printed as "–"). */
+  private static double latency(List<Result> rs, double p) {
+    return rs.isEmpty() ? Double.NaN : ChaosLoad.latencyPercentile(rs, p);
+  }
+
+  /** p-th percentile of the times to first byte (ms), NaN when there are none. */
+  private static double ttft(List<Result> rs, double p) {
+    return rs.isEmpty() ? Double.NaN : ChaosLoad.ttftPercentile(rs, p);
   }
 
   static String ms(double millis) {
