@@ -1,7 +1,7 @@
 package dev.sluice.server;
 
-import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Answers;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
@@ -13,6 +13,7 @@ import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.upstream.Failure;
 import dev.sluice.upstream.FailureClassifier;
 import dev.sluice.node.NodeEntry;
+import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.RetryBudget;
 import dev.sluice.support.LogThrottle;
 import dev.sluice.upstream.NodeClient;
@@ -513,17 +514,25 @@ final class Exchange {
   }
 
   /**
-   * A plain (non-streamed) answer arrives whole, so its first byte says nothing about prefill alone: its time minus its
-   * completion tokens at the node's learned decode speed is the time to its first token the speed estimate learns
-   * (answers without a token count, such as embeddings, teach nothing).
+   * A plain (non-streamed) answer arrives whole: its time is its prefill plus its completion tokens' decode, one
+   * equation for two speeds. The part the node's current estimate says dominates is the one learned, the other taken
+   * from the estimate: a short prompt with a long answer teaches the decode speed, a long prompt with a short answer
+   * the prefill speed. So a node that only ever gets plain requests still has its speed known. Answers without a token
+   * count (embeddings) teach nothing.
    */
   private void learnFromPlainAnswer(Attempt a) {
     long completion = Answers.usageInTail(request.endpoint().flavor(), tail())[1];
     if (completion < 0) return;
     double total = (System.nanoTime() - a.connectedNanos) / 1_000_000.0;
-    double ttft = total - completion * a.entry.speed().current().decodeMillisPerToken();
-    if (ttft > 0) {
-      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), ttft, a.backlogAtSend);
+    NodeSpeed speed = a.entry.speed().current();
+    long prefillTokens = Math.max(0, promptTokens) + a.backlogAtSend;
+    double prefillMs = prefillTokens * 1000.0 / speed.prefillTokensPerSecond();
+    double decodeMs = completion * speed.decodeMillisPerToken();
+    if (decodeMs >= prefillMs) {
+      a.entry.speed().observeDecode(completion, total - prefillMs);
+    } else {
+      a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), total - decodeMs,
+          a.backlogAtSend);
     }
   }
 

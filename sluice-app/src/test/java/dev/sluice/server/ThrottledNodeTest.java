@@ -50,4 +50,17 @@ class ThrottledNodeTest {
           .isGreaterThanOrEqualTo(8);
     }
   }
+
+  @Test
+  void aNodeThatOnlyAnswersPlainRequestsHasItsDecodeSpeedLearned() {
+    // an A100 at time scale 10 decodes at ~1.9 ms a token, ten times its profile's 19 ms: short prompts and 32-token
+    // plain answers, so the decode part dominates each answer's time
+    String plain = "{\"model\":\"qwen3:32b\",\"max_tokens\":32,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    try (TestCluster c = new TestCluster().node("a100", GpuProfile.A100, "qwen3:32b", 10).start()) {
+      for (int i = 0; i < 5; i++) assertThat(Http.post(c.url("/v1/chat/completions"), plain).statusCode()).isEqualTo(200);
+      var speed = c.gateway.registry().get("a100").speed();
+      assertThat(speed.decodeSamples()).isEqualTo(5);
+      assertThat(speed.current().decodeMillisPerToken()).as("learned decode ms per token").isLessThan(6);
+    }
+  }
 }
