@@ -14,10 +14,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class NodeEntry {
   /**
-   * A node that streams answers and sends nothing for this long has stalled: 5 s is 80–300 token intervals, far past
-   * any pause of a working engine, and 6× shorter than the streams' idle timeout.
+   * A stream that sends nothing for this long has stalled, and its node is suspected: 3 s is 50–200 token intervals of
+   * a decoding engine, and 10× shorter than the streams' idle timeout. A working node suspected by mistake (a sequence
+   * preempted under memory pressure) is back with its next completed answer.
    */
-  public static final long STREAM_SILENCE_MILLIS = 5_000;
+  public static final long STREAM_SILENCE_MILLIS = 3_000;
   private final NodeSpec spec;
   private final NodeHealth health;
   private final SpeedEstimator speed;
@@ -30,6 +31,8 @@ public final class NodeEntry {
   private volatile long coolingUntilMillis;
   /** {@link System#nanoTime()} of the node's last sign of progress (a first token, a chunk) or of turning busy. */
   private volatile long lastProgressNanos = System.nanoTime();
+  /** {@link System#nanoTime()} of the last answer the node completed (at first: when the gateway learned of it). */
+  private volatile long lastCompletionNanos = System.nanoTime() - 3_600_000_000_000L;
   /** When the router last sent this node a request to learn its speed ({@code Router} explores idle nodes). */
   private final AtomicLong lastExploredNanos = new AtomicLong(System.nanoTime());
 
@@ -121,17 +124,19 @@ public final class NodeEntry {
     return Math.max(0, (nanoTime - lastProgressNanos) / 1_000_000);
   }
 
-  /**
-   * Why this node is to be suspected for its silence at {@code nanoTime}, or null: it streams answers (some in flight
-   * are decoding) yet has sent nothing for {@link #STREAM_SILENCE_MILLIS}. A decoding engine sends a token every
-   * 15–60 ms, and a long prefill beside it (chunked in vLLM, batched in llama.cpp) does not stop the others' tokens.
-   */
-  public String silenceSuspicion(long nanoTime) {
-    int decoding = inFlightDecodes.get();
-    if (decoding <= 0) return null;
-    long silent = silentMillis(nanoTime);
-    if (silent < STREAM_SILENCE_MILLIS) return null;
-    return "sent nothing for " + silent + " ms while streaming " + decoding + (decoding == 1 ? " answer" : " answers");
+  /** The node completed an answer at {@code nanoTime} ({@link System#nanoTime()}). */
+  public void completed(long nanoTime) {
+    lastCompletionNanos = nanoTime;
+  }
+
+  /** Whether the node completed an answer within {@code millis} before {@code nanoTime}. */
+  public boolean completedWithin(long nanoTime, long millis) {
+    return nanoTime - lastCompletionNanos < millis * 1_000_000;
+  }
+
+  /** Milliseconds since the node last completed an answer (or since the gateway learned of it). */
+  public long sinceCompletionMillis(long nanoTime) {
+    return Math.max(0, (nanoTime - lastCompletionNanos) / 1_000_000);
   }
 
   /** Requests in flight that are decoding (first token seen, not finished). */

@@ -232,10 +232,10 @@ final class Exchange {
   /**
    * No first token within the attempt's deadline. What the node did meanwhile decides:
    * <ul>
-   *   <li>It sent nothing at all for the whole deadline (no byte of any answer): it stopped answering. The attempt is
-   *       abandoned (upstream cancelled) and retried on another node, and the node is suspected at once (no new
-   *       requests until a generation probe or an answer shows it works).</li>
-   *   <li>It kept answering other requests: it is busy, this request is queued behind them — not a failure of the
+   *   <li>It completed no answer during the deadline period: it stopped answering (hung, stalled, a black hole). The
+   *       attempt is abandoned (upstream cancelled) and retried on another node, and the node is suspected at once
+   *       (no new requests until a generation probe or an answer shows it works).</li>
+   *   <li>It completed other answers meanwhile: it is busy, this request is queued behind them — not a failure of the
    *       node. The attempt waits on, checked again every deadline period, up to {@code timeouts.firstToken}.</li>
    *   <li>No other node to try: it waits on as well (a node slower than its estimate may still answer), suspected if
    *       silent.</li>
@@ -246,10 +246,11 @@ final class Exchange {
     long now = System.nanoTime();
     long waited = (now - a.connectedNanos) / 1_000_000;
     long ceilingMs = config.timeouts().firstToken().toMillis();
-    long silent = a.entry.silentMillis(now);
-    boolean busy = silent < deadlineMs; // bytes of other answers came within the last deadline period
+    // busy: it completed other answers within the last deadline period, so it works and this request is queued behind
+    // them; a node that is hung, stalled or a black hole completes nothing (first chunks of new streams are no proof)
+    boolean busy = a.entry.completedWithin(now, deadlineMs);
     String why = "no first token within " + describeDeadline(a, deadlineMs) + (busy ? ""
-        : " and nothing from the node for " + silent + " ms");
+        : ", and no answer completed for " + a.entry.sinceCompletionMillis(now) + " ms");
     if (!a.learnedSlowness && request.stream()) { // a censored sample: at least this slow to its first token
       a.learnedSlowness = true;
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), waited, a.backlogAtSend);
@@ -497,6 +498,7 @@ final class Exchange {
     Buffer tail = a.framer == null ? Buffer.buffer() : a.framer.drain();
     a.close();
     if (a.upstreamResp.statusCode() / 100 == 2) {
+      a.entry.completed(System.nanoTime());
       a.entry.health().observeSuccess();
       if (a.framer != null && a.chunksAfterFirst >= 1) {
         meanChunkGapNanos = (System.nanoTime() - a.firstTokenNanos) / a.chunksAfterFirst;
@@ -659,6 +661,8 @@ final class Exchange {
     long connectedNanos;
     /** The speed estimate already learned from this attempt's passed deadline. */
     boolean learnedSlowness;
+    /** This stream's silence already made its node suspected (once per stream). */
+    boolean stallReported;
     long firstTokenNanos;
     long backlogAtSend;
     int chunksAfterFirst;
@@ -685,7 +689,18 @@ final class Exchange {
      */
     void armIdle(long nanoTime) {
       lastChunkNanos = nanoTime;
-      if (idleTimer < 0) scheduleIdleCheck(config.timeouts().idle().toNanos());
+      if (idleTimer < 0) scheduleIdleCheck(nextCheckNanos(0));
+    }
+
+    /**
+     * When to look again after {@code silent} nanoseconds without a chunk: at {@link NodeEntry#STREAM_SILENCE_MILLIS}
+     * (the node is suspected: a decoding engine never pauses a stream that long) unless that was reported already,
+     * then at the idle timeout (the stream is broken).
+     */
+    private long nextCheckNanos(long silent) {
+      long idle = config.timeouts().idle().toNanos();
+      long stall = NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000;
+      return (stallReported || stall >= idle ? idle : stall) - silent;
     }
 
     private void scheduleIdleCheck(long inNanos) {
@@ -693,9 +708,12 @@ final class Exchange {
         idleTimer = -1;
         if (!live(this) || !committed) return;
         long silent = System.nanoTime() - lastChunkNanos;
-        long idle = config.timeouts().idle().toNanos();
-        if (silent < idle) {
-          scheduleIdleCheck(idle - silent);
+        if (!stallReported && silent >= NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000) {
+          stallReported = true;
+          entry.health().suspect("a stream it serves sent nothing for " + silent / 1_000_000 + " ms");
+        }
+        if (silent < config.timeouts().idle().toNanos()) {
+          scheduleIdleCheck(nextCheckNanos(silent));
           return;
         }
         streamBroken(this, "node " + node.spec().id() + " sent nothing for " + config.timeouts().idle().toMillis()

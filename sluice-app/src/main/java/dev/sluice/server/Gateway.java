@@ -134,10 +134,6 @@ public final class Gateway {
   }
 
   /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
-  /** How often the progress watchdog looks at every node: a quarter of the silence it detects. */
-  static final long SILENCE_CHECK_MILLIS = NodeEntry.STREAM_SILENCE_MILLIS / 4;
-  private volatile long silenceTimer = -1;
-
   private final class HealthEvents implements dev.sluice.health.HealthListener {
     /** "Not ejected: last node" comes with every failure while a model's last node is down: once a second per node. */
     private final java.util.concurrent.ConcurrentHashMap<String, dev.sluice.support.LogThrottle> withheldLog =
@@ -234,20 +230,7 @@ public final class Gateway {
           prober.start();
           scraper.start();
           probeAll(configs.current());
-          silenceTimer = vertx.setPeriodic(SILENCE_CHECK_MILLIS, id -> suspectSilentNodes());
         });
-  }
-
-  /**
-   * The progress watchdog: a node that streams answers yet has sent nothing for {@link NodeEntry#STREAM_SILENCE_MILLIS}
-   * is suspected at once (no new requests, a generation probe decides), long before the streams' idle timeout.
-   */
-  private void suspectSilentNodes() {
-    long now = System.nanoTime();
-    for (NodeEntry e : registry.all()) {
-      String why = e.silenceSuspicion(now);
-      if (why != null) e.health().suspect(why);
-    }
   }
 
   /** The plain-HTTP port that answers everything with 308 to HTTPS; nothing on it reaches the API or a node. */
@@ -337,8 +320,6 @@ public final class Gateway {
 
   /** Stops listening, then closes the node clients. */
   public Future<Void> close() {
-    if (silenceTimer >= 0) vertx.cancelTimer(silenceTimer);
-    silenceTimer = -1;
     prober.stop();
     scraper.stop();
     access.close();

@@ -22,7 +22,6 @@ class NodeProgressTest {
   @Test
   void anIdleNodeIsNeverSilent() {
     assertThat(node.silentMillis(System.nanoTime() + 60 * SECOND)).isZero();
-    assertThat(node.silenceSuspicion(System.nanoTime() + 60 * SECOND)).isNull();
   }
 
   @Test
@@ -37,22 +36,22 @@ class NodeProgressTest {
   }
 
   @Test
-  void aNodeThatStreamsAnswersAndSendsNothingForFiveSecondsIsToBeSuspected() {
-    node.requestStarted(100);
-    node.requestStarted(100);
-    node.firstToken(100);
-    node.firstToken(100);
-    long chunk = System.nanoTime();
-    node.progress(chunk);
-    assertThat(node.silenceSuspicion(chunk + 4 * SECOND)).isNull();
-    assertThat(node.silenceSuspicion(chunk + 5 * SECOND))
-        .isEqualTo("sent nothing for 5000 ms while streaming 2 answers");
+  void aNodeThatCompletedAnAnswerWithinTheDeadlineIsBusyNotHung() {
+    long done = System.nanoTime();
+    node.completed(done);
+    assertThat(node.completedWithin(done + SECOND, 1_500)).isTrue();
+    assertThat(node.completedWithin(done + 2 * SECOND, 1_500)).isFalse();
+    assertThat(node.sinceCompletionMillis(done + 2 * SECOND)).isEqualTo(2_000);
   }
 
   @Test
-  void aLongPrefillWithNothingDecodingIsLeftToItsFirstTokenDeadline() {
+  void aNodeThatNeverCompletedAnAnswerIsNotBusy() {
+    assertThat(node.completedWithin(System.nanoTime(), 60_000)).isFalse();
+  }
+
+  @Test
+  void aLongPrefillMakesABusyNodeSilentForSeconds() {
     node.requestStarted(16_000); // an A10-sized prefill: silent for seconds, legitimately
-    assertThat(node.silenceSuspicion(System.nanoTime() + 20 * SECOND)).isNull();
     assertThat(node.silentMillis(System.nanoTime() + 20 * SECOND)).isGreaterThanOrEqualTo(19_000);
   }
 

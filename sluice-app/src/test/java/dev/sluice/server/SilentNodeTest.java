@@ -80,6 +80,29 @@ class SilentNodeTest {
   }
 
   @Test
+  void aStreamThatGoesSilentGetsItsNodeSuspectedWithinSecondsLongBeforeTheIdleTimeout() throws Exception {
+    try (TestCluster c = new TestCluster()
+        .routing(new RoutingSettings("round-robin", RoutingSettings.DEFAULT_FAILOVER,
+            RoutingSettings.DEFAULT_TTFT_BUDGET, RoutingSettings.DEFAULT_GPU_BASES))
+        .timeouts(TestCluster.timeouts(Duration.ofSeconds(60), Duration.ofSeconds(20), Duration.ofSeconds(60)))
+        .node("stalls", GpuProfile.H100, "qwen3:32b", 0)
+        .node("ok", GpuProfile.A100, "qwen3:32b", 0).start()) {
+      c.sim("stalls").injectFault(SimFault.stallAfterTokens(2, 1)); // its next stream goes silent after 2 tokens
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try {
+        pool.submit(() -> Http.post(c.url("/v1/chat/completions"), CHAT)); // round robin: one of the two goes there
+        pool.submit(() -> Http.post(c.url("/v1/chat/completions"), CHAT));
+        // 3 s of silence suspects it; the idle timeout (20 s) would only end the stream
+        await().atMost(Duration.ofSeconds(10)).until(() -> Http.get(c.url("/metrics")).body()
+            .contains("sluice_node_suspicions_total{node=\"stalls\"} 1.0"));
+        assertThat(Http.get(c.url("/metrics")).body()).doesNotContain("sluice_node_suspicions_total{node=\"ok\"}");
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void retriesGoToAHealthyNodeOfTheModelBeforeAnyRequestIsDowngraded() throws Exception {
     // Round robin sends half of a burst to the node that hangs; their retries all start at once when the deadline
     // passes, more than the retry budget's floor of 3: the ones over the budget must still go to the healthy node.
