@@ -9,6 +9,7 @@ import dev.sluice.api.StreamFramer;
 import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.health.HealthSnapshot;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.upstream.Failure;
 import dev.sluice.upstream.FailureClassifier;
@@ -232,10 +233,11 @@ final class Exchange {
   /**
    * No first token within the attempt's deadline. What the node did meanwhile decides:
    * <ul>
-   *   <li>It completed no answer during the deadline period: it stopped answering (hung, stalled, a black hole). The
-   *       attempt is abandoned (upstream cancelled) and retried on another node, and the node is suspected at once
-   *       (no new requests until a generation probe or an answer shows it works).</li>
-   *   <li>It completed other answers meanwhile: it is busy, this request is queued behind them — not a failure of the
+   *   <li>It sent nothing during the deadline period (no byte, no completed answer), or it is suspected already (a
+   *       stalled stream): it stopped answering (hung, stalled, a black hole). The attempt is abandoned (upstream
+   *       cancelled) and retried on another node, and the node is suspected at once (no new requests until a
+   *       generation probe or an answer shows it works).</li>
+   *   <li>It answered other requests meanwhile: it is busy, this request is queued behind them — not a failure of the
    *       node. The attempt waits on, checked again every deadline period, up to {@code timeouts.firstToken}.</li>
    *   <li>No other node to try: it waits on as well (a node slower than its estimate may still answer), suspected if
    *       silent.</li>
@@ -246,11 +248,16 @@ final class Exchange {
     long now = System.nanoTime();
     long waited = (now - a.connectedNanos) / 1_000_000;
     long ceilingMs = config.timeouts().firstToken().toMillis();
-    // busy: it completed other answers within the last deadline period, so it works and this request is queued behind
-    // them; a node that is hung, stalled or a black hole completes nothing (first chunks of new streams are no proof)
-    boolean busy = a.entry.completedWithin(now, deadlineMs);
+    // busy: it completed other answers, or sent bytes of them, within the last deadline period, so it works and this
+    // request is queued behind them (a saturated engine may prefill for seconds without completing anything). A node
+    // whose streams stall keeps sending first chunks of new streams: a stream silent for 3 s suspects it (see
+    // Attempt.scheduleIdleCheck), and a suspected node is never "busy", so attempts waiting on it move on.
+    HealthSnapshot health = a.entry.health().snapshot();
+    boolean busy = !health.suspected()
+        && (a.entry.completedWithin(now, deadlineMs) || a.entry.silentMillis(now) < deadlineMs);
     String why = "no first token within " + describeDeadline(a, deadlineMs) + (busy ? ""
-        : ", and no answer completed for " + a.entry.sinceCompletionMillis(now) + " ms");
+        : health.suspected() ? ", and the node is suspected (" + health.suspicion() + ")"
+        : ", and nothing from the node for " + a.entry.silentMillis(now) + " ms");
     if (!a.learnedSlowness && request.stream()) { // a censored sample: at least this slow to its first token
       a.learnedSlowness = true;
       a.entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, promptTokens), waited, a.backlogAtSend);
