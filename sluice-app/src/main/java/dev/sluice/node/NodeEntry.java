@@ -134,14 +134,6 @@ public final class NodeEntry {
     return nanoTime - lastCompletionNanos < millis * 1_000_000;
   }
 
-  /** Milliseconds since the node last completed an answer (or since the gateway learned of it). */
-  public long sinceCompletionMillis(long nanoTime) {
-    return Math.max(0, (nanoTime - lastCompletionNanos) / 1_000_000);
-  }
-
-  /** Requests in flight that are decoding (first token seen, not finished). */
-  public int inFlightDecodes() { return inFlightDecodes.get(); }
-
   /** The request ended (any outcome). */
   public void requestEnded(long promptTokens, boolean sawFirstToken) {
     inFlight.decrementAndGet();
