@@ -119,30 +119,25 @@ public final class SpeedEstimator {
   }
 
   private void observePrefill(double sample) {
-    double next;
-    if (prefillSamples < WARM_UP_SAMPLES) {
-      next = prefillSamples == 0 ? sample : prefillTokensPerSecond + (sample - prefillTokensPerSecond) / (prefillSamples + 1);
-    } else {
-      double clamped = clamp(sample, prefillTokensPerSecond / MAX_STEP, prefillTokensPerSecond * MAX_STEP);
-      next = prefillTokensPerSecond + alpha * (clamped - prefillTokensPerSecond);
-    }
-    prefillTokensPerSecond = clamp(next, expected.prefillTokensPerSecond() * MIN_RATIO,
-        expected.prefillTokensPerSecond() * MAX_RATIO);
+    prefillTokensPerSecond = clamp(step(prefillTokensPerSecond, sample, prefillSamples),
+        expected.prefillTokensPerSecond() * MIN_RATIO, expected.prefillTokensPerSecond() * MAX_RATIO);
     prefillSamples++;
   }
 
   private void observeDecodeSample(double sample) {
-    double next;
-    if (decodeSamples < WARM_UP_SAMPLES) {
-      next = decodeSamples == 0 ? sample : decodeMillisPerToken + (sample - decodeMillisPerToken) / (decodeSamples + 1);
-    } else {
-      double clamped = clamp(sample, decodeMillisPerToken / MAX_STEP, decodeMillisPerToken * MAX_STEP);
-      next = decodeMillisPerToken + alpha * (clamped - decodeMillisPerToken);
-    }
     // a slower node has more ms per token: the bounds swap
-    decodeMillisPerToken = clamp(next, expected.decodeMillisPerToken() / MAX_RATIO,
-        expected.decodeMillisPerToken() / MIN_RATIO);
+    decodeMillisPerToken = clamp(step(decodeMillisPerToken, sample, decodeSamples),
+        expected.decodeMillisPerToken() / MAX_RATIO, expected.decodeMillisPerToken() / MIN_RATIO);
     decodeSamples++;
+  }
+
+  /**
+   * The estimate after {@code sample}, the ({@code samplesSoFar} + 1)-th: the running mean of the samples while
+   * warming up (the seed is a guess), then the EWMA with the sample clamped to ×{@link #MAX_STEP} of the estimate.
+   */
+  private double step(double current, double sample, long samplesSoFar) {
+    if (samplesSoFar < WARM_UP_SAMPLES) return current + (sample - current) / (samplesSoFar + 1);
+    return current + alpha * (clamp(sample, current / MAX_STEP, current * MAX_STEP) - current);
   }
 
   /** The current estimate. */
