@@ -133,6 +133,10 @@ public final class Gateway {
     for (var n : config.nodes()) prober.probeNow(n.id());
   }
 
+  /** How often the node-level progress watchdog looks at every node: a sixth of the silence it detects. */
+  static final long SILENCE_CHECK_MILLIS = NodeEntry.NODE_SILENCE_MILLIS / 6;
+  private volatile long silenceTimer = -1;
+
   /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
   private final class HealthEvents implements dev.sluice.health.HealthListener {
     /** "Not ejected: last node" comes with every failure while a model's last node is down: once a second per node. */
@@ -230,7 +234,21 @@ public final class Gateway {
           prober.start();
           scraper.start();
           probeAll(configs.current());
+          silenceTimer = vertx.setPeriodic(SILENCE_CHECK_MILLIS, id -> suspectSilentNodes());
         });
+  }
+
+  /**
+   * The node-level progress watchdog: a node with answers decoding that has sent nothing at all for
+   * {@link NodeEntry#NODE_SILENCE_MILLIS} is suspected at once (a frozen process gets no new request to miss a
+   * deadline with, since least-delay already steers around its silence).
+   */
+  private void suspectSilentNodes() {
+    long now = System.nanoTime();
+    for (NodeEntry e : registry.all()) {
+      String why = e.silenceSuspicion(now);
+      if (why != null) e.health().suspect(why);
+    }
   }
 
   /** The plain-HTTP port that answers everything with 308 to HTTPS; nothing on it reaches the API or a node. */
@@ -320,6 +338,8 @@ public final class Gateway {
 
   /** Stops listening, then closes the node clients. */
   public Future<Void> close() {
+    if (silenceTimer >= 0) vertx.cancelTimer(silenceTimer);
+    silenceTimer = -1;
     prober.stop();
     scraper.stop();
     access.close();

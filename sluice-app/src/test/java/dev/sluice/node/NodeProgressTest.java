@@ -75,4 +75,23 @@ class NodeProgressTest {
     node.progress(now - SECOND);
     assertThat(node.claimExploration(now, 5 * SECOND)).isFalse();
   }
+
+  @Test
+  void aNodeWithAnswersDecodingThatSendsNothingForASecondAndAHalfIsToBeSuspected() {
+    node.requestStarted(100);
+    node.requestStarted(100);
+    node.firstToken(100);
+    node.firstToken(100);
+    long chunk = System.nanoTime();
+    node.progress(chunk);
+    assertThat(node.silenceSuspicion(chunk + SECOND)).isNull();
+    assertThat(node.silenceSuspicion(chunk + 3 * SECOND / 2))
+        .isEqualTo("sent nothing for 1500 ms while 2 answers were decoding on it");
+  }
+
+  @Test
+  void aLongPrefillWithNothingDecodingIsLeftToItsFirstTokenDeadline() {
+    node.requestStarted(16_000);
+    assertThat(node.silenceSuspicion(System.nanoTime() + 20 * SECOND)).isNull();
+  }
 }

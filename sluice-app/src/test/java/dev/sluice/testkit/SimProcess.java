@@ -7,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,11 +47,10 @@ public final class SimProcess implements AutoCloseable {
     Objects.requireNonNull(options, "options");
     if (options.id() == null) throw new IllegalArgumentException("options.id: missing (give the node a name)");
     if (options.tls()) throw new IllegalArgumentException("options: TLS is not supported by SimProcess");
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx256m", "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC", "-cp", SluiceProcess.classPath(), "dev.sluice.cli.Main", "sim",
+    List<String> command = SluiceProcess.sluiceCommand("sim",
         "--id", options.id(), "--host", options.host(), "--port", Integer.toString(options.port()),
         "--gpu", options.gpu().name(), "--time-scale", Double.toString(options.timeScale()),
-        "--seed", Long.toString(options.seed())));
+        "--seed", Long.toString(options.seed()));
     for (String model : options.models()) command.addAll(List.of("--model", model));
     for (Map.Entry<String, Double> e : options.overrides().entrySet()) {
       command.addAll(List.of("--set", e.getKey() + "=" + e.getValue()));
@@ -160,23 +158,6 @@ public final class SimProcess implements AutoCloseable {
     } catch (RuntimeException e) {
       // gone meanwhile, or kill unavailable: destroyForcibly below still ends it
     }
-    process.destroy();
-    if (!waitFor(10)) {
-      process.destroyForcibly();
-      waitFor(10);
-    }
-  }
-
-  private boolean waitFor(int seconds) {
-    try {
-      return process.waitFor(seconds, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return false;
-    }
-  }
-
-  private static String javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    SluiceProcess.stop(process);
   }
 }

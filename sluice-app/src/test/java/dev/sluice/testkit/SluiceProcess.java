@@ -49,9 +49,8 @@ public final class SluiceProcess implements AutoCloseable {
   public static SluiceProcess serve(Path config, int port, Path output, String... extraArgs) {
     Objects.requireNonNull(config, "config");
     if (port <= 0) throw new IllegalArgumentException("port: " + port + " (give a fixed port, e.g. freePort())");
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx256m", "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC", "-cp", classPath(), "dev.sluice.cli.Main", "serve", "--config", config.toString(),
-        "--port", Integer.toString(port), "--host", "127.0.0.1", "--event-loops", "2"));
+    List<String> command = sluiceCommand("serve", "--config", config.toString(),
+        "--port", Integer.toString(port), "--host", "127.0.0.1", "--event-loops", "2");
     command.addAll(List.of(extraArgs));
     try {
       Files.createDirectories(output.toAbsolutePath().getParent());
@@ -124,7 +123,7 @@ public final class SluiceProcess implements AutoCloseable {
   /** SIGKILL, as when the machine dies: no shutdown hook, open connections reset by the kernel. */
   public void kill() {
     process.destroyForcibly();
-    waitFor(10);
+    waitFor(process, 10);
   }
 
   /** What the process printed so far (stdout and stderr). */
@@ -139,25 +138,34 @@ public final class SluiceProcess implements AutoCloseable {
   /** SIGTERM (Sluice's clean stop), SIGKILL after 10 s. */
   @Override
   public void close() {
+    stop(process);
+  }
+
+  /** {@code sluice <args>} in a child JVM of this test run: a small heap, quick start, this JVM's class path. */
+  static List<String> sluiceCommand(String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classPath(), "dev.sluice.cli.Main"));
+    command.addAll(List.of(args));
+    return command;
+  }
+
+  /** Ends a child process: SIGTERM, then SIGKILL after 10 s. */
+  static void stop(Process process) {
     if (!process.isAlive()) return;
     process.destroy();
-    if (!waitFor(10)) {
+    if (!waitFor(process, 10)) {
       process.destroyForcibly();
-      waitFor(10);
+      waitFor(process, 10);
     }
   }
 
-  private boolean waitFor(int seconds) {
+  private static boolean waitFor(Process process, int seconds) {
     try {
       return process.waitFor(seconds, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
     }
-  }
-
-  private static String javaBinary() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
   /**
