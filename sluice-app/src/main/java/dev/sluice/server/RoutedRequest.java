@@ -220,7 +220,7 @@ final class RoutedRequest implements Exchange.Listener {
   private void admitted(RateLimiter.Admission a) {
     a.headers().toHeaders().forEach(resp::putHeader);
     if (a instanceof RateLimiter.Limited l) {
-      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfterMillis() + 999) / 1000)));
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(retryAfterSeconds(l.retryAfterMillis())));
       shared.metrics().rateLimited(l.scope(), l.kind());
       error(ErrorKind.RATE_LIMITED, l.message(), null);
       return;
@@ -323,7 +323,7 @@ final class RoutedRequest implements Exchange.Listener {
     }
     if (routed instanceof Router.Busy busy) {
       // the model's nodes said they are full: back off (503 + Retry-After), not a failure to degrade from
-      long seconds = Math.max(1, (busy.retryAfterMillis() + 999) / 1000);
+      long seconds = retryAfterSeconds(busy.retryAfterMillis());
       if (isDowngrade) {
         fallBack(ErrorKind.UPSTREAM_BUSY, "downgrade model \"" + model + "\" is busy (" + busy.why() + ")");
         return;
@@ -346,7 +346,7 @@ final class RoutedRequest implements Exchange.Listener {
       return;
     }
     if (routed instanceof Router.Overloaded over) {
-      long seconds = Math.max(1, (over.retryAfterMillis() + 999) / 1000);
+      long seconds = retryAfterSeconds(over.retryAfterMillis());
       if (isDowngrade) {
         fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" is too busy (" + over.reason() + ")");
         return;
@@ -625,6 +625,11 @@ final class RoutedRequest implements Exchange.Listener {
   private String cacheKey() {
     if (cacheKey == null) cacheKey = CacheKey.of(tenant, parsed.endpoint().name(), parsed.json());
     return cacheKey;
+  }
+
+  /** A wait in milliseconds as Retry-After's whole seconds: rounded up, at least 1. */
+  private static long retryAfterSeconds(long millis) {
+    return Math.max(1, (millis + 999) / 1000);
   }
 
   /** max_completion_tokens, max_tokens or Ollama's options.num_predict when positive; else 0. */

@@ -142,11 +142,7 @@ public final class SimProcess implements AutoCloseable {
 
   /** What the process printed so far (stdout and stderr). */
   public String output() {
-    try {
-      return Files.exists(output) ? Files.readString(output, StandardCharsets.UTF_8) : "";
-    } catch (IOException e) {
-      return "(cannot read " + output + ": " + e + ")";
-    }
+    return SluiceProcess.read(output);
   }
 
   /** Resumes the process if it was paused, then SIGTERM, SIGKILL after 10 s. */

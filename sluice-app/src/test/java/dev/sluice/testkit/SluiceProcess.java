@@ -128,6 +128,11 @@ public final class SluiceProcess implements AutoCloseable {
 
   /** What the process printed so far (stdout and stderr). */
   public String output() {
+    return read(output);
+  }
+
+  /** A child process's output file so far, or why it cannot be read. */
+  static String read(Path output) {
     try {
       return Files.exists(output) ? Files.readString(output, StandardCharsets.UTF_8) : "";
     } catch (IOException e) {
