@@ -5,7 +5,10 @@ import dev.sluice.support.Json;
 import io.vertx.core.buffer.Buffer;
 
 /**
- * The two client-facing wire APIs, and how each one spells an error. Every error Sluice itself produces goes through
+ * The two wire API families, on both sides of the gateway: the one a client's request speaks (from its
+ * endpoint) and the one a node speaks ({@code NodeSpec.api()}, the config's {@code "api"}: "openai" and
+ * "openai-completions" are {@link #OPENAI}, "ollama" is {@link #OLLAMA}; Ollama nodes also speak the OpenAI-compatible
+ * API under {@code /v1}). And how each one spells an error: every error Sluice itself produces goes through
  * {@link #errorBody} or {@link #streamErrorEvent}, so clients always get their own API's format.
  */
 public enum ApiFlavor {

@@ -1,7 +1,7 @@
 package dev.sluice.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.NodeSpec;
@@ -63,7 +63,7 @@ public final class OnboardCommand implements Callable<Integer> {
 
   @Option(names = "--api", paramLabel = "openai|ollama",
       description = "The node's API (default: detected; Ollama's /api/tags is tried first, then /v1/models).")
-  ApiKind api;
+  ApiFlavor api;
 
   @Option(names = "--gateway", paramLabel = "URL",
       description = "A running gateway's admin base URL (e.g. http://127.0.0.1:8080): the node is registered through "
@@ -154,7 +154,7 @@ public final class OnboardCommand implements Callable<Integer> {
     } catch (OnboardException e) {
       return failed(e.getMessage());
     }
-    ok("GET " + reach.path() + ": " + (reach.api() == ApiKind.OLLAMA ? "Ollama" : "OpenAI-compatible") + " API, "
+    ok("GET " + reach.path() + ": " + (reach.api() == ApiFlavor.OLLAMA ? "Ollama" : "OpenAI-compatible") + " API, "
         + reach.millis() + " ms");
 
     // 2: serves the model
@@ -261,7 +261,7 @@ public final class OnboardCommand implements Callable<Integer> {
   /** The node as the config loader sees it: the same checks and messages as a node in the config file. */
   private NodeSpec validNode(String nodeId) throws ConfigException {
     ObjectNode json = Json.MAPPER.createObjectNode().put("id", nodeId).put("baseUrl", nodeUrl).put("gpuType", gpuType);
-    if (api != null) json.put("api", api == ApiKind.OLLAMA ? "ollama" : "openai");
+    if (api != null) json.put("api", api == ApiFlavor.OLLAMA ? "ollama" : "openai");
     return ConfigLoader.parseNode(json, new ProviderSpec("onboard", List.of(), List.of()), List.of());
   }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.support.Json;
 import java.io.IOException;
 import java.net.URI;
@@ -1200,7 +1201,7 @@ public final class ConfigLoader {
     ProviderSpec provider(String name, JsonNode node, String path) {
       if (!isObject(node, path)) return null;
       tolerateUnknown(node, path, PROVIDER_KEYS);
-      ApiKind api = api(node.get("api"), path + ".api", ProviderSpec.DEFAULT_API);
+      ApiFlavor api = api(node.get("api"), path + ".api", ProviderSpec.DEFAULT_API);
       String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", null);
       List<ModelSpec> models = models(node.get("models"), path + ".models");
       JsonNode nodesNode = node.get("nodes");
@@ -1301,7 +1302,7 @@ public final class ConfigLoader {
       return new ModelSpec.GpuProfile(minVram, prefetch, warmupPrompt);
     }
 
-    NodeSpec node(JsonNode node, String path, String provider, ApiKind providerApi, String providerKey) {
+    NodeSpec node(JsonNode node, String path, String provider, ApiFlavor providerApi, String providerKey) {
       if (!isObject(node, path)) return null;
       rejectUnknown(node, path, NODE_KEYS);
       String id = requiredString(node, path, "id", "a node id like \"a10-01\"");
@@ -1317,7 +1318,7 @@ public final class ConfigLoader {
       JsonNode baseUrl = node.get("baseUrl");
       if (baseUrl == null) problem(path + ".baseUrl", "missing; give the node's URL, e.g. \"http://10.0.0.5:8000/v1\"");
       else endpoint = endpoint(baseUrl, path + ".baseUrl");
-      ApiKind api = api(node.get("api"), path + ".api", providerApi);
+      ApiFlavor api = api(node.get("api"), path + ".api", providerApi);
       String gpuType = optionalString(node, path, "gpuType", "a GPU model like \"A10\" or \"H100\"");
       if (gpuType != null && gpuType.isBlank()) {
         problem(path + ".gpuType", "\"\" must be a GPU model like \"A10\" or \"H100\", or be left out");
@@ -1364,14 +1365,14 @@ public final class ConfigLoader {
       }
     }
 
-    ApiKind api(JsonNode v, String path, ApiKind fallback) {
+    ApiFlavor api(JsonNode v, String path, ApiFlavor fallback) {
       if (v == null) return fallback;
       String s = v.isTextual() ? v.asText() : "";
       switch (s) {
         case "openai-completions", "openai":
-          return ApiKind.OPENAI;
+          return ApiFlavor.OPENAI;
         case "ollama":
-          return ApiKind.OLLAMA;
+          return ApiFlavor.OLLAMA;
         default:
           problem(path, show(v) + " is not a known api (expected " + API_VALUES + ")");
           return fallback;

@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import dev.sluice.api.ApiFlavor;
 import java.net.InetAddress;
 import java.net.URI;
 import java.util.Map;
@@ -13,7 +14,7 @@ import java.util.Objects;
  *     (Ollama's {@code /api/...} paths are resolved against it)
  * @param openAiBase base for OpenAI-compatible paths (e.g. {@code http://h:11434/v1}); {@code /chat/completions}
  *     is appended to it
- * @param api wire API of the node
+ * @param api wire API of the node (an Ollama node also speaks the OpenAI-compatible API under {@code /v1})
  * @param gpuType e.g. A10, A100, H100 (free text, upper-cased)
  * @param metricsUrl optional telemetry URL (DCGM exporter or vLLM /metrics); null when absent
  * @param labels free labels
@@ -28,7 +29,7 @@ public record NodeSpec(
     String id,
     URI root,
     URI openAiBase,
-    ApiKind api,
+    ApiFlavor api,
     String gpuType,
     URI metricsUrl,
     Map<String, String> labels,
@@ -46,13 +47,13 @@ public record NodeSpec(
   }
 
   /** A node whose host names are resolved at each connection (config file, etcd). */
-  public NodeSpec(String id, URI root, URI openAiBase, ApiKind api, String gpuType, URI metricsUrl,
+  public NodeSpec(String id, URI root, URI openAiBase, ApiFlavor api, String gpuType, URI metricsUrl,
       Map<String, String> labels, String apiKey, String provider, RepairAction repair) {
     this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, Map.of());
   }
 
   /** A node without a repair action. */
-  public NodeSpec(String id, URI root, URI openAiBase, ApiKind api, String gpuType, URI metricsUrl,
+  public NodeSpec(String id, URI root, URI openAiBase, ApiFlavor api, String gpuType, URI metricsUrl,
       Map<String, String> labels, String apiKey, String provider) {
     this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, null);
   }

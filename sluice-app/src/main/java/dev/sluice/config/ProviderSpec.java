@@ -1,5 +1,6 @@
 package dev.sluice.config;
 
+import dev.sluice.api.ApiFlavor;
 import java.util.List;
 
 /**
@@ -11,7 +12,7 @@ import java.util.List;
  */
 public record ProviderSpec(String name, List<ModelSpec> models, List<NodeSpec> nodes) {
   /** Clawdbot's default {@code api} is {@code openai-completions}; Ollama, vLLM and TGI all serve it under /v1. */
-  public static final ApiKind DEFAULT_API = ApiKind.OPENAI;
+  public static final ApiFlavor DEFAULT_API = ApiFlavor.OPENAI;
 
   public ProviderSpec {
     models = List.copyOf(models);

@@ -1,8 +1,8 @@
 package dev.sluice.doctor;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.auth.AuthMode;
-import dev.sluice.config.ApiKind;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
@@ -148,7 +148,7 @@ public final class Doctor {
   private Set<String> listedModels(NodeSpec n) {
     try {
       Set<String> out = new LinkedHashSet<>();
-      if (n.api() == ApiKind.OLLAMA) {
+      if (n.api() == ApiFlavor.OLLAMA) {
         JsonNode body = json(send(n, get(n.root().resolve("/api/tags"), n.apiKey())));
         body.path("models").forEach(m -> {
           out.add(m.path("name").asText());
@@ -303,7 +303,7 @@ public final class Doctor {
    */
   Integer reportedContext(NodeSpec n, String model) {
     try {
-      if (n.api() != ApiKind.OLLAMA) {
+      if (n.api() != ApiFlavor.OLLAMA) {
         for (JsonNode d : json(send(n, get(URI.create(n.openAiBase() + "/models"), n.apiKey()))).path("data")) {
           if (d.path("id").asText().equals(model) && d.path("max_model_len").isNumber()) {
             return d.path("max_model_len").asInt();

@@ -1,7 +1,7 @@
 package dev.sluice.onboard;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.support.Json;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -40,7 +40,7 @@ public final class NodeCheck {
    * @param millis how long that request took
    * @param models the model ids it lists, in its order
    */
-  public record Reach(ApiKind api, String path, long millis, List<String> models) {
+  public record Reach(ApiFlavor api, String path, long millis, List<String> models) {
     public Reach {
       Objects.requireNonNull(api, "api");
       models = List.copyOf(models);
@@ -70,10 +70,10 @@ public final class NodeCheck {
    * @param apiKey sent as {@code Authorization: Bearer} when not null (the key the gateway will send)
    * @throws OnboardException naming the URL, what happened and what to check
    */
-  public Reach reach(URI root, ApiKind api, String apiKey) throws InterruptedException {
+  public Reach reach(URI root, ApiFlavor api, String apiKey) throws InterruptedException {
     Objects.requireNonNull(root, "root");
-    if (api == ApiKind.OLLAMA) return ollama(root, apiKey, true);
-    if (api == ApiKind.OPENAI) return openAi(root, apiKey, true);
+    if (api == ApiFlavor.OLLAMA) return ollama(root, apiKey, true);
+    if (api == ApiFlavor.OPENAI) return openAi(root, apiKey, true);
     Reach r = ollama(root, apiKey, false);
     if (r != null) return r;
     r = openAi(root, apiKey, false);
@@ -97,7 +97,7 @@ public final class NodeCheck {
       String name = m.path("name").asText(m.path("model").asText(""));
       if (!name.isEmpty() && !models.contains(name)) models.add(name);
     });
-    return new Reach(ApiKind.OLLAMA, "/api/tags", a.millis, models);
+    return new Reach(ApiFlavor.OLLAMA, "/api/tags", a.millis, models);
   }
 
   private Reach openAi(URI root, String apiKey, boolean required) throws InterruptedException {
@@ -114,7 +114,7 @@ public final class NodeCheck {
       String name = m.path("id").asText("");
       if (!name.isEmpty() && !models.contains(name)) models.add(name);
     });
-    return new Reach(ApiKind.OPENAI, "/v1/models", a.millis, models);
+    return new Reach(ApiFlavor.OPENAI, "/v1/models", a.millis, models);
   }
 
   private record Answer(int status, String body, JsonNode json, long millis) {

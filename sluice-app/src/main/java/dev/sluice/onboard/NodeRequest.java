@@ -1,7 +1,7 @@
 package dev.sluice.onboard;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.support.Json;
 import java.net.URI;
 import java.util.Locale;
@@ -18,7 +18,7 @@ import java.util.Objects;
  * @param gpuType GPU model, e.g. A10
  * @param model the model it is onboarded for
  */
-public record NodeRequest(String id, String baseUrl, URI root, ApiKind api, String gpuType, String model) {
+public record NodeRequest(String id, String baseUrl, URI root, ApiFlavor api, String gpuType, String model) {
   /** Longest node id the config accepts. */
   private static final int MAX_ID_CHARS = 64;
 
@@ -34,7 +34,7 @@ public record NodeRequest(String id, String baseUrl, URI root, ApiKind api, Stri
   /** The node as a config-file / admin-API node object: {@code id}, {@code baseUrl}, {@code api}, {@code gpuType}. */
   public ObjectNode toJson() {
     return Json.MAPPER.createObjectNode().put("id", id).put("baseUrl", baseUrl)
-        .put("api", api == ApiKind.OLLAMA ? "ollama" : "openai").put("gpuType", gpuType);
+        .put("api", api == ApiFlavor.OLLAMA ? "ollama" : "openai").put("gpuType", gpuType);
   }
 
   /**

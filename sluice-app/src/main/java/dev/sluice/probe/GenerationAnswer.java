@@ -1,7 +1,7 @@
 package dev.sluice.probe;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.support.Json;
 
 /**
@@ -18,12 +18,12 @@ record GenerationAnswer(int tokens, boolean complete, String error) {
   private static final int MAX_ERROR_CHARS = 120;
 
   /** Reads an Ollama NDJSON stream or an OpenAI SSE stream; a line cut by the deadline is ignored. */
-  static GenerationAnswer read(ApiKind api, String body) {
+  static GenerationAnswer read(ApiFlavor api, String body) {
     int tokens = 0;
     boolean complete = false;
     for (String raw : body.split("\n")) {
       String line = raw.strip();
-      if (api == ApiKind.OPENAI) {
+      if (api == ApiFlavor.OPENAI) {
         if (!line.startsWith("data:")) continue; // blank separators, comments, event names
         line = line.substring("data:".length()).strip();
         if (line.equals("[DONE]")) {
@@ -40,7 +40,7 @@ record GenerationAnswer(int tokens, boolean complete, String error) {
         return new GenerationAnswer(tokens, false, ProbeHttp.truncate(text, MAX_ERROR_CHARS));
       }
       if (!text(api, event).isEmpty()) tokens++;
-      if (api == ApiKind.OLLAMA && event.path("done").asBoolean(false)) complete = true;
+      if (api == ApiFlavor.OLLAMA && event.path("done").asBoolean(false)) complete = true;
     }
     return new GenerationAnswer(tokens, complete, null);
   }
@@ -63,8 +63,8 @@ record GenerationAnswer(int tokens, boolean complete, String error) {
     return n + (n == 1 ? " token" : " tokens");
   }
 
-  private static String text(ApiKind api, JsonNode event) {
-    if (api == ApiKind.OLLAMA) {
+  private static String text(ApiFlavor api, JsonNode event) {
+    if (api == ApiFlavor.OLLAMA) {
       return event.has("message") ? event.path("message").path("content").asText("")
           : event.path("response").asText("");
     }

@@ -2,7 +2,7 @@ package dev.sluice.probe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
@@ -284,7 +284,7 @@ public final class Prober {
     t.probing = true;
     t.probeCount++;
     long timeoutMs = policy.probeTimeout().toMillis();
-    URI uri = n.api() == ApiKind.OLLAMA ? ProbeHttp.resolve(n.root(), "/api/tags") : ProbeHttp.resolve(n.root(), "/health");
+    URI uri = n.api() == ApiFlavor.OLLAMA ? ProbeHttp.resolve(n.root(), "/api/tags") : ProbeHttp.resolve(n.root(), "/health");
     HttpClient probes = c.probeHttp();
     return ProbeHttp.call(vertx, probes, c.spec(), HttpMethod.GET, uri, n.apiKey(), null, timeoutMs).transform(ar -> {
       t.probing = false;
@@ -292,7 +292,7 @@ public final class Prober {
       if (now == null) return Future.succeededFuture(false);
       NodeHealth h = now.health();
       if (ar.succeeded() && ar.result().ok()) {
-        if (n.api() == ApiKind.OLLAMA) {
+        if (n.api() == ApiFlavor.OLLAMA) {
           discovered(now, parseNames(ar.result().body().toString(), "models", "name"));
         } else if (t.probeCount % settings.discoveryEvery() == 1 || settings.discoveryEvery() == 1) {
           discoverOpenAi(t, n, c);
@@ -450,7 +450,7 @@ public final class Prober {
       if (served != null && !served.contains(m.id())) continue;
       ModelSpec.GpuProfile g = m.gpuProfile();
       if (g == null) continue;
-      if (g.prefetch() && n.api() == ApiKind.OLLAMA) {
+      if (g.prefetch() && n.api() == ApiFlavor.OLLAMA) {
         ObjectNode body = Json.MAPPER.createObjectNode().put("model", m.id()).put("keep_alive", PREFETCH_KEEP_ALIVE)
             .put("stream", false);
         steps.add(new WarmStep("prefetch " + m.id(), ProbeHttp.resolve(n.root(), "/api/generate"), body.toString()));
@@ -465,7 +465,7 @@ public final class Prober {
   private static WarmStep chatStep(String what, NodeSpec n, String model, String prompt, int maxTokens) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("model", model).put("stream", false);
     body.putArray("messages").addObject().put("role", "user").put("content", prompt);
-    if (n.api() == ApiKind.OLLAMA) {
+    if (n.api() == ApiFlavor.OLLAMA) {
       body.putObject("options").put("num_predict", maxTokens);
       return new WarmStep(what, ProbeHttp.resolve(n.root(), "/api/chat"), body.toString());
     }
@@ -513,7 +513,7 @@ public final class Prober {
    */
   private static WarmStep generationStep(NodeSpec n, String model) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("model", model).put("stream", true);
-    if (n.api() == ApiKind.OLLAMA) {
+    if (n.api() == ApiFlavor.OLLAMA) {
       body.put("prompt", PROBE_PROMPT).putObject("options").put("num_predict", PROBE_TOKENS);
       return new WarmStep("generation", ProbeHttp.resolve(n.root(), "/api/generate"), body.toString());
     }
@@ -526,7 +526,7 @@ public final class Prober {
    * Why a generation probe failed, or null when it passed: a 2xx stream that reached its final event without an
    * in-band error within the generation timeout. A stream that stops after some tokens fails with how many came.
    */
-  static String generationFailure(ApiKind api, ProbeHttp.Reply reply, Throwable failure, long timeoutMs) {
+  static String generationFailure(ApiFlavor api, ProbeHttp.Reply reply, Throwable failure, long timeoutMs) {
     if (reply != null && !reply.ok()) return ProbeHttp.httpWhy(reply);
     if (reply != null) return GenerationAnswer.read(api, reply.body().toString()).failure(false, timeoutMs);
     if (failure instanceof ProbeHttp.DeadlineException d) {

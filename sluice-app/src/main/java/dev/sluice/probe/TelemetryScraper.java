@@ -1,5 +1,6 @@
 package dev.sluice.probe;
 
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
@@ -122,7 +123,7 @@ public final class TelemetryScraper {
   private void scrapeAll() {
     for (NodeEntry e : registry.all()) {
       if (e.spec().metricsUrl() != null) scrape(e.id());
-      if (e.spec().api() == dev.sluice.config.ApiKind.OLLAMA) scrapeOllamaPs(e.id());
+      if (e.spec().api() == ApiFlavor.OLLAMA) scrapeOllamaPs(e.id());
     }
   }
 

@@ -6,7 +6,6 @@ import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.StreamFramer;
-import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.HealthSnapshot;
@@ -758,6 +757,6 @@ final class Exchange {
 
   /** Whether a node can serve an endpoint: Ollama-native paths need a node that speaks the Ollama API. */
   static boolean speaks(NodeSpec node, Endpoint endpoint) {
-    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiKind.OLLAMA;
+    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiFlavor.OLLAMA;
   }
 }

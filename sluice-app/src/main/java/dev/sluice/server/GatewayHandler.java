@@ -10,7 +10,6 @@ import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.PathNormalizer;
 import dev.sluice.api.RequestValidator;
-import dev.sluice.config.ApiKind;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
@@ -442,7 +441,7 @@ final class GatewayHandler {
     List<Future<JsonNode>> answers = new ArrayList<>();
     for (NodeSpec n : config.nodes()) {
       NodeClient c = nodes.get(n.id());
-      if (c == null || n.api() != ApiKind.OLLAMA) continue;
+      if (c == null || n.api() != ApiFlavor.OLLAMA) continue;
       String base = n.root().getRawPath() == null ? "" : n.root().getRawPath();
       answers.add(c.http().request(c.target(new RequestOptions().setMethod(HttpMethod.GET)
               .setURI(base + endpoint.upstreamPath()).setTimeout(AGGREGATE_TIMEOUT_MS)))

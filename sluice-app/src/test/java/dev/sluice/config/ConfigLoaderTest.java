@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.sluice.api.ApiFlavor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -47,7 +48,7 @@ class ConfigLoaderTest {
       assertThat(n.id()).isEqualTo("qwen3:32b-prod");
       assertThat(n.root()).isEqualTo(URI.create("http://127.0.0.1:11434"));
       assertThat(n.openAiBase()).isEqualTo(URI.create("http://127.0.0.1:11434/v1"));
-      assertThat(n.api()).isEqualTo(ApiKind.OPENAI);
+      assertThat(n.api()).isEqualTo(ApiFlavor.OPENAI);
       assertThat(n.apiKey()).isEqualTo("ollama");
       assertThat(n.gpuType()).isNull();
       assertThat(n.provider()).isEqualTo("qwen3:32b-prod");
@@ -95,7 +96,7 @@ class ConfigLoaderTest {
     NodeSpec a10 = config.node("a10-01").orElseThrow();
     assertThat(a10.root()).isEqualTo(URI.create("http://10.0.0.5:11434"));
     assertThat(a10.openAiBase()).isEqualTo(URI.create("http://10.0.0.5:11434/v1"));
-    assertThat(a10.api()).isEqualTo(ApiKind.OLLAMA);
+    assertThat(a10.api()).isEqualTo(ApiFlavor.OLLAMA);
     assertThat(a10.gpuType()).isEqualTo("A10");
     assertThat(a10.metricsUrl()).isEqualTo(URI.create("http://10.0.0.5:9400/metrics"));
     assertThat(a10.labels()).isEqualTo(Map.of("zone", "rack-1"));
@@ -103,7 +104,7 @@ class ConfigLoaderTest {
     assertThat(a10.provider()).isEqualTo("qwen-pool");
 
     NodeSpec a100 = config.node("a100-01").orElseThrow();
-    assertThat(a100.api()).isEqualTo(ApiKind.OPENAI);
+    assertThat(a100.api()).isEqualTo(ApiFlavor.OPENAI);
     assertThat(a100.apiKey()).isEqualTo("node-key");
     assertThat(a100.openAiBase()).isEqualTo(URI.create("http://10.0.0.6:8000/v1"));
     assertThat(a100.metricsUrl()).isNull();
@@ -399,7 +400,7 @@ class ConfigLoaderTest {
         ConfigLoader.parse(json("{'providers': {'p': {'baseUrl': 'http://h:1', 'apiKey': '', 'models': "
             + "[{'id': 'm'}]}}}"), "t");
 
-    assertThat(config.nodes().get(0).api()).isEqualTo(ProviderSpec.DEFAULT_API).isEqualTo(ApiKind.OPENAI);
+    assertThat(config.nodes().get(0).api()).isEqualTo(ProviderSpec.DEFAULT_API).isEqualTo(ApiFlavor.OPENAI);
     assertThat(config.nodes().get(0).apiKey()).isNull();
     assertThat(config.model("m").orElseThrow().model())
         .isEqualTo(new ModelSpec("m", "m", 0, 0, null));

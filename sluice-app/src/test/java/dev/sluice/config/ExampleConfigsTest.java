@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.api.ApiFlavor;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,7 @@ class ExampleConfigsTest {
     SluiceConfig c = ConfigLoader.load(EXAMPLES.resolve("cluster.json"));
     assertThat(c.nodes()).extracting(NodeSpec::id).containsExactly("a10-01", "a100-01", "h100-01", "a10-02");
     assertThat(c.model("qwen3:32b")).hasValueSatisfying(r -> assertThat(r.nodes()).hasSize(3));
-    assertThat(c.node("h100-01")).hasValueSatisfying(n -> assertThat(n.api()).isEqualTo(ApiKind.OPENAI));
+    assertThat(c.node("h100-01")).hasValueSatisfying(n -> assertThat(n.api()).isEqualTo(ApiFlavor.OPENAI));
     assertThat(c.degradation().downgrade()).containsEntry("qwen3:32b", "qwen2:7b");
     assertThat(c.limits().perTenant().requestsPerMinute()).isEqualTo(600);
   }

@@ -2,7 +2,7 @@ package dev.sluice.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class NodeProgressTest {
   private static final long SECOND = 1_000_000_000L;
   private final NodeSpec spec = new NodeSpec("h100-01", URI.create("http://127.0.0.1:1"),
-      URI.create("http://127.0.0.1:1/v1"), ApiKind.OPENAI, "H100", null, Map.of(), null, "p");
+      URI.create("http://127.0.0.1:1/v1"), ApiFlavor.OPENAI, "H100", null, Map.of(), null, "p");
   private final NodeEntry node = new NodeEntry(spec, new NodeHealth("h100-01", HealthPolicy.defaults(), () -> 0),
       new SpeedEstimator(GpuDefaults.expectedSpeed("H100")));
 

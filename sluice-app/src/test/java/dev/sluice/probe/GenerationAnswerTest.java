@@ -2,7 +2,7 @@ package dev.sluice.probe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import org.junit.jupiter.api.Test;
 
 /** Reading a streamed generation probe's answer, whole or cut anywhere by the deadline. */
@@ -28,16 +28,16 @@ class GenerationAnswerTest {
 
   @Test
   void aCompleteStreamPassesWithItsTokensCounted() {
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, OLLAMA)).isEqualTo(new GenerationAnswer(3, true, null));
-    assertThat(GenerationAnswer.read(ApiKind.OPENAI, OPENAI)).isEqualTo(new GenerationAnswer(2, true, null));
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, OLLAMA).failure(false, 300)).isNull();
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, OLLAMA)).isEqualTo(new GenerationAnswer(3, true, null));
+    assertThat(GenerationAnswer.read(ApiFlavor.OPENAI, OPENAI)).isEqualTo(new GenerationAnswer(2, true, null));
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, OLLAMA).failure(false, 300)).isNull();
   }
 
   @Test
   void aStreamCutAtAnyByteBeforeItsFinalEventIsNeverComplete() {
-    for (var c : new Object[][] {{ApiKind.OLLAMA, OLLAMA, OLLAMA.indexOf("\n", OLLAMA.indexOf("\"done\":true"))},
-        {ApiKind.OPENAI, OPENAI, OPENAI.indexOf("[DONE]") + 6}}) {
-      ApiKind api = (ApiKind) c[0];
+    for (var c : new Object[][] {{ApiFlavor.OLLAMA, OLLAMA, OLLAMA.indexOf("\n", OLLAMA.indexOf("\"done\":true"))},
+        {ApiFlavor.OPENAI, OPENAI, OPENAI.indexOf("[DONE]") + 6}}) {
+      ApiFlavor api = (ApiFlavor) c[0];
       String body = (String) c[1];
       int finalEventEnds = (int) c[2];
       int lastTokens = -1;
@@ -53,14 +53,14 @@ class GenerationAnswerTest {
   @Test
   void whatFailsTheProbeIsNamedWithTheTokensThatCame() {
     String stalled = OLLAMA.lines().limit(2).map(l -> l + "\n").reduce("", String::concat);
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, stalled).failure(true, 300))
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, stalled).failure(true, 300))
         .isEqualTo("stalled after 2 tokens, no complete answer within 300 ms");
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, "").failure(true, 300)).isEqualTo("timeout after 300 ms");
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, stalled).failure(false, 300))
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, "").failure(true, 300)).isEqualTo("timeout after 300 ms");
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, stalled).failure(false, 300))
         .isEqualTo("the answer ended after 2 tokens without its final event");
-    assertThat(GenerationAnswer.read(ApiKind.OLLAMA, stalled + "{\"error\":\"CUDA error: out of memory\"}\n")
+    assertThat(GenerationAnswer.read(ApiFlavor.OLLAMA, stalled + "{\"error\":\"CUDA error: out of memory\"}\n")
         .failure(false, 300)).isEqualTo("error in the answer after 2 tokens: CUDA error: out of memory");
-    assertThat(GenerationAnswer.read(ApiKind.OPENAI,
+    assertThat(GenerationAnswer.read(ApiFlavor.OPENAI,
         "data: {\"error\":{\"message\":\"engine dead\",\"type\":\"server_error\"}}\n\n").failure(false, 300))
         .isEqualTo("error in the answer after 0 tokens: engine dead");
   }

@@ -1,6 +1,6 @@
 package dev.sluice.probe;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.ProviderSpec;
@@ -52,10 +52,10 @@ final class ProbeFixture implements AutoCloseable {
   volatile Consumer<Seen> onTransition = s -> {};
 
   ProbeFixture(SimOptions sim, ModelSpec.GpuProfile gpu, RepairAction repair, RepairRunner.Settings repairs) {
-    this(ApiKind.OLLAMA, sim, gpu, repair, repairs);
+    this(ApiFlavor.OLLAMA, sim, gpu, repair, repairs);
   }
 
-  ProbeFixture(ApiKind api, SimOptions sim, ModelSpec.GpuProfile gpu, RepairAction repair,
+  ProbeFixture(ApiFlavor api, SimOptions sim, ModelSpec.GpuProfile gpu, RepairAction repair,
       RepairRunner.Settings repairs) {
     this.sim = await(SimNode.start(simVertx, sim.withId(NODE).withModels(MODEL).withTimeScale(0)));
     NodeSpec node = new NodeSpec(NODE, URI.create(this.sim.baseUrl()), URI.create(this.sim.baseUrl() + "/v1"),

@@ -5,6 +5,7 @@ import static dev.sluice.probe.ProbeFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.health.NodeState;
 import dev.sluice.sim.SimFault;
@@ -121,7 +122,7 @@ class ProberTest {
 
   @Test
   void anOpenAiNodeIsProbedOnHealthListsItsModelsAndWarmsUpWithAChatCompletion() {
-    try (ProbeFixture f = new ProbeFixture(dev.sluice.config.ApiKind.OPENAI, dev.sluice.sim.SimOptions.defaults(),
+    try (ProbeFixture f = new ProbeFixture(ApiFlavor.OPENAI, dev.sluice.sim.SimOptions.defaults(),
         new ModelSpec.GpuProfile(null, true, "Say hi"), null, RepairRunner.Settings.defaults())) {
       await(f.prober.start());
       await().atMost(WAIT).until(() -> f.state() == NodeState.READY);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.RepairAction;
 import dev.sluice.health.NodeState;
@@ -123,7 +124,7 @@ class RepairRunnerTest {
           Duration.ofMillis(300), Duration.ofSeconds(30), Duration.ofMinutes(10), Duration.ofMinutes(10),
           Duration.ofSeconds(2)), after::add);
       dev.sluice.config.NodeSpec node = new dev.sluice.config.NodeSpec("a10-01", URI.create("http://127.0.0.1:9"),
-          URI.create("http://127.0.0.1:9/v1"), dev.sluice.config.ApiKind.OLLAMA, "A10", null, java.util.Map.of(), null,
+          URI.create("http://127.0.0.1:9/v1"), ApiFlavor.OLLAMA, "A10", null, java.util.Map.of(), null,
           "ollama", new RepairAction("sleep 30", null));
       long started = System.nanoTime();
       vertx.runOnContext(v -> runner.onDegraded(node, "test"));

@@ -4,7 +4,7 @@ import static dev.sluice.probe.ProbeFixture.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.ProviderSpec;
 import dev.sluice.health.HealthListener;
@@ -62,7 +62,7 @@ class TelemetryScraperTest {
     try (ProbeFixture f = new ProbeFixture(null)) {
       String name = "gpu.rebind.test"; // no DNS answers it: only the pinned address reaches the node
       java.net.URI root = java.net.URI.create("http://" + name + ":" + java.net.URI.create(f.sim.baseUrl()).getPort());
-      NodeSpec byName = new NodeSpec(ProbeFixture.NODE, root, java.net.URI.create(root + "/v1"), ApiKind.OLLAMA, "A10",
+      NodeSpec byName = new NodeSpec(ProbeFixture.NODE, root, java.net.URI.create(root + "/v1"), ApiFlavor.OLLAMA, "A10",
           java.net.URI.create(root + "/metrics"), Map.of(), null, "ollama");
       NodeRegistry registry = new NodeRegistry(ProbeFixture.POLICY, System::currentTimeMillis, HealthListener.none());
       TelemetryScraper scraper = new TelemetryScraper(f.vertx, registry, Duration.ofHours(1), Duration.ofMillis(500));

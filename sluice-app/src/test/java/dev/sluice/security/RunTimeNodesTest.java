@@ -6,10 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpServer;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.AdminSettings;
-import dev.sluice.config.ApiKind;
 import dev.sluice.config.AuthSettings;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
@@ -115,7 +115,7 @@ class RunTimeNodesTest {
       for (ProviderSpec p : base.providers()) {
         List<NodeSpec> nodes = new ArrayList<>(p.nodes());
         nodes.add(new NodeSpec("control", URI.create("http://127.0.0.1:" + closed),
-            URI.create("http://127.0.0.1:" + closed + "/v1"), ApiKind.OLLAMA, "A10", null, Map.of(), null, p.name(),
+            URI.create("http://127.0.0.1:" + closed + "/v1"), ApiFlavor.OLLAMA, "A10", null, Map.of(), null, p.name(),
             new RepairAction("touch " + controlRan, null)));
         providers.add(new ProviderSpec(p.name(), p.models(), nodes));
       }

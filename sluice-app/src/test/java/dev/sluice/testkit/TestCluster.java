@@ -1,6 +1,6 @@
 package dev.sluice.testkit;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
@@ -231,7 +231,7 @@ public final class TestCluster implements AutoCloseable {
       for (String m : modelsByNode.get(id)) {
         URI root = URI.create(sim.baseUrl());
         nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, root,
-            URI.create(sim.baseUrl() + "/v1"), ApiKind.OLLAMA, sim.options().gpu().name(),
+            URI.create(sim.baseUrl() + "/v1"), ApiFlavor.OLLAMA, sim.options().gpu().name(),
             telemetry ? URI.create(sim.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey,
             m));
       }
@@ -239,7 +239,7 @@ public final class TestCluster implements AutoCloseable {
     processes.forEach((id, p) -> {
       for (String m : modelsByNode.get(id)) {
         nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, URI.create(p.baseUrl()),
-            URI.create(p.baseUrl() + "/v1"), ApiKind.OLLAMA, p.options().gpu().name(),
+            URI.create(p.baseUrl() + "/v1"), ApiFlavor.OLLAMA, p.options().gpu().name(),
             telemetry ? URI.create(p.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey, m));
       }
     });

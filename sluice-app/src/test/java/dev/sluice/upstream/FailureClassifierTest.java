@@ -3,7 +3,7 @@ package dev.sluice.upstream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.sluice.config.ApiKind;
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.ProviderSpec;
@@ -142,7 +142,7 @@ class FailureClassifierTest {
       Duration.ofSeconds(30), Duration.ofMinutes(1));
 
   private static SluiceConfig config(URI node, int connections) {
-    NodeSpec n = new NodeSpec("n", node, URI.create(node + "/v1"), ApiKind.OLLAMA, "A10", null, Map.of(), null, "p");
+    NodeSpec n = new NodeSpec("n", node, URI.create(node + "/v1"), ApiFlavor.OLLAMA, "A10", null, Map.of(), null, "p");
     return new SluiceConfig(ServerSettings.defaults(), TIMEOUTS, new UpstreamSettings(connections, 8, 3),
         List.of(new ProviderSpec("p", List.of(new ModelSpec("m", "m", 24576, 4096, null)), List.of(n))), "test");
   }
