@@ -1,0 +1,152 @@
+package dev.sluice.config;
+
+import static dev.sluice.config.ConfigReader.show;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.config.ConfigReader.Pem;
+import dev.sluice.health.HealthPolicy;
+import dev.sluice.routing.FailoverOrder;
+import dev.sluice.routing.Policies;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * How requests travel to the nodes: the {@code timeouts}, {@code upstream} (connection pool, attempts, {@code tls}),
+ * {@code routing} and {@code health} sections.
+ */
+final class TrafficSection {
+  private static final List<String> TIMEOUT_KEYS =
+      List.of("connect", "firstToken", "idle", "total", "firstTokenFactor", "firstTokenFloor");
+  private static final List<String> UPSTREAM_KEYS =
+      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts", "tls");
+  private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
+  /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
+  private static final int MAX_ATTEMPTS_LIMIT = 5;
+  private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
+  private static final List<String> HEALTH_KEYS =
+      List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
+
+  private final ConfigReader r;
+
+  TrafficSection(ConfigReader r) {
+    this.r = r;
+  }
+
+  Timeouts timeouts(JsonNode node) {
+    if (!r.isObject(node, "timeouts")) return Timeouts.defaults();
+    r.rejectUnknown(node, "timeouts", TIMEOUT_KEYS);
+    Timeouts base = new Timeouts(
+        r.duration(node, "timeouts", "connect", Timeouts.DEFAULT_CONNECT),
+        r.duration(node, "timeouts", "firstToken", Timeouts.DEFAULT_FIRST_TOKEN),
+        r.duration(node, "timeouts", "idle", Timeouts.DEFAULT_IDLE),
+        r.duration(node, "timeouts", "total", Timeouts.DEFAULT_TOTAL));
+    double factor = base.firstTokenFactor();
+    JsonNode f = node.get("firstTokenFactor");
+    if (f != null) {
+      if (f.isNumber() && f.asDouble() >= 1 && Double.isFinite(f.asDouble())) {
+        factor = f.asDouble();
+      } else {
+        r.problem("timeouts.firstTokenFactor", show(f) + " must be a number of at least 1 (the first-token deadline "
+            + "is this multiple of the node's own estimate), e.g. 3");
+      }
+    }
+    Duration floor = r.duration(node, "timeouts", "firstTokenFloor", base.firstTokenFloor());
+    if (floor.compareTo(base.firstToken()) > 0) {
+      r.problem("timeouts.firstTokenFloor", floor.toMillis() + "ms is above timeouts.firstToken ("
+          + base.firstToken().toMillis() + "ms): the floor of the first-token deadline must not exceed its ceiling");
+      floor = base.firstTokenFloor();
+    }
+    return new Timeouts(base.connect(), base.firstToken(), base.idle(), base.total(), factor, floor);
+  }
+
+  UpstreamSettings upstream(JsonNode node) {
+    if (!r.isObject(node, "upstream")) return UpstreamSettings.defaults();
+    r.rejectUnknown(node, "upstream", UPSTREAM_KEYS);
+    int connections = r.positiveInt(node, "upstream", "maxConnectionsPerNode", "connections",
+        UpstreamSettings.DEFAULT_MAX_CONNECTIONS_PER_NODE);
+    int queue = r.positiveInt(node, "upstream", "maxWaitQueuePerNode", "requests",
+        UpstreamSettings.DEFAULT_MAX_WAIT_QUEUE_PER_NODE);
+    int attempts = UpstreamSettings.DEFAULT_MAX_ATTEMPTS;
+    JsonNode a = node.get("maxAttempts");
+    if (a != null) {
+      if (a.isIntegralNumber() && a.canConvertToInt() && a.asInt() >= 1 && a.asInt() <= MAX_ATTEMPTS_LIMIT) {
+        attempts = a.asInt();
+      } else {
+        r.problem("upstream.maxAttempts",
+            show(a) + " must be an integer 1.." + MAX_ATTEMPTS_LIMIT + " (1 = no retry)");
+      }
+    }
+    return new UpstreamSettings(connections, queue, attempts, upstreamTls(node.get("tls")));
+  }
+
+  /** {@code upstream.tls}: an optional CA bundle for https nodes and the host-name check. */
+  private UpstreamTls upstreamTls(JsonNode node) {
+    if (node == null || !r.isObject(node, "upstream.tls")) return UpstreamTls.defaults();
+    r.rejectUnknown(node, "upstream.tls", UPSTREAM_TLS_KEYS);
+    Path ca = node.has("caFile") ? r.pemFile(node, "upstream.tls", "caFile", Pem.CERTIFICATE) : null;
+    boolean verify = r.bool(node, "upstream.tls", "verifyHostname", true);
+    return new UpstreamTls(ca, verify);
+  }
+
+  RoutingSettings routing(JsonNode node) {
+    if (node == null || !r.isObject(node, "routing")) return RoutingSettings.defaults();
+    r.rejectUnknown(node, "routing", ROUTING_KEYS);
+    String policy = r.optionalString(node, "routing", "policy", "a policy name");
+    if (policy != null && !Policies.NAMES.contains(policy)) {
+      r.problem("routing.policy", show(node.get("policy")) + " is not a routing policy (expected one of "
+          + String.join(", ", Policies.NAMES) + ")");
+    }
+    String failover = r.optionalString(node, "routing", "failover", "a failover order");
+    if (failover != null) {
+      try {
+        FailoverOrder.fromConfig(failover);
+      } catch (IllegalArgumentException e) {
+        r.problem("routing.failover", show(node.get("failover"))
+            + " is not a failover order (expected same-gpu-class-first, same-gpu-class or any)");
+      }
+    }
+    Duration budget = RoutingSettings.DEFAULT_TTFT_BUDGET;
+    JsonNode b = node.get("ttftBudget");
+    if (b != null && b.isTextual() && b.asText().equals("0")) {
+      budget = Duration.ZERO;
+    } else if (b != null) {
+      budget = r.duration(node, "routing", "ttftBudget", RoutingSettings.DEFAULT_TTFT_BUDGET);
+    }
+    Map<String, Integer> bases = new LinkedHashMap<>(RoutingSettings.DEFAULT_GPU_BASES);
+    JsonNode g = node.get("gpuBases");
+    if (g != null && r.isObject(g, "routing.gpuBases")) {
+      g.fields().forEachRemaining(e -> {
+        if (e.getValue().isIntegralNumber() && e.getValue().asInt() > 0) {
+          bases.put(e.getKey().toUpperCase(Locale.ROOT), e.getValue().asInt());
+        } else {
+          r.problem("routing.gpuBases." + e.getKey(), show(e.getValue()) + " must be a positive integer base score");
+        }
+      });
+    }
+    return new RoutingSettings(policy == null ? RoutingSettings.DEFAULT_POLICY : policy,
+        failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases);
+  }
+
+  HealthPolicy health(JsonNode node) {
+    HealthPolicy d = HealthPolicy.defaults();
+    if (node == null || !r.isObject(node, "health")) return d;
+    r.rejectUnknown(node, "health", HEALTH_KEYS);
+    Duration interval = r.duration(node, "health", "probeInterval", d.probeInterval());
+    Duration timeout = r.duration(node, "health", "probeTimeout", d.probeTimeout());
+    int degrade = r.positiveInt(node, "health", "failuresToDegrade", "probes", d.failuresToDegrade());
+    int recover = r.positiveInt(node, "health", "successesToRecover", "probes", d.successesToRecover());
+    int eject = r.positiveInt(node, "health", "failuresToEject", "failures", d.failuresToEject());
+    try {
+      return new HealthPolicy(interval, timeout, d.probeJitter(), degrade,
+          Math.max(d.failuresToDown(), degrade), recover, d.healthWindowProbes(), eject, d.ejectionBase(),
+          d.ejectionMax(), d.ejectionMemory());
+    } catch (IllegalArgumentException e) {
+      r.problem("health", e.getMessage());
+      return d;
+    }
+  }
+}
