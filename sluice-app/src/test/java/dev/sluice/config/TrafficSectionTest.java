@@ -1,0 +1,47 @@
+package dev.sluice.config;
+
+import static dev.sluice.config.ConfigTexts.OK_PROVIDER;
+import static dev.sluice.config.ConfigTexts.json;
+import static dev.sluice.config.ConfigTexts.problems;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.routing.FirstTokenDeadline;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The {@code timeouts} and {@code upstream} sections. */
+class TrafficSectionTest {
+  @Test
+  void theFirstTokenDeadlineRuleIsReadFromTimeouts() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'timeouts': {'firstToken': '30s', 'firstTokenFactor': 4, "
+        + "'firstTokenFloor': '800ms'}, 'providers': {OK}}".replace("OK", OK_PROVIDER)), "t.json");
+    assertThat(config.timeouts().firstTokenDeadline())
+        .isEqualTo(new FirstTokenDeadline(4, Duration.ofMillis(800), Duration.ofSeconds(30)));
+    assertThat(ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json").timeouts()
+        .firstTokenDeadline())
+        .isEqualTo(new FirstTokenDeadline(3, Duration.ofMillis(1_500), Duration.ofSeconds(60)));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+      {'timeouts': {'connect': '2'}, 'providers': {OK}}           | config: timeouts.connect: "2" must be a positive duration like "250ms"
+      {'timeouts': {'total': '0s'}, 'providers': {OK}}            | config: timeouts.total: "0s" must be a positive duration
+      {'timeouts': {'idle': 30}, 'providers': {OK}}               | config: timeouts.idle: 30 must be a positive duration
+      {'timeouts': {'firstToken': '-1s'}, 'providers': {OK}}      | config: timeouts.firstToken: "-1s" must be a positive duration
+      {'timeouts': {'firstTokenFactor': 0.5}, 'providers': {OK}}  | config: timeouts.firstTokenFactor: 0.5 must be a number of at least 1
+      {'timeouts': {'firstTokenFloor': '2m'}, 'providers': {OK}}  | config: timeouts.firstTokenFloor: 120000ms is above timeouts.firstToken (60000ms)
+      {'upstream': {'maxAttempts': 6}, 'providers': {OK}}         | config: upstream.maxAttempts: 6 must be an integer 1..5 (1 = no retry)
+      {'upstream': {'maxAttempts': 0}, 'providers': {OK}}         | config: upstream.maxAttempts: 0 must be an integer 1..5
+      {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
+      {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
+      {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total, firstTokenFactor, firstTokenFloor)
+      {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts, tls)
+      """)
+  void rejectsABadValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {
+    assertThat(problems(config.replace("OK", OK_PROVIDER)))
+        .as("problems of %s", config)
+        .anySatisfy(p -> assertThat(p).startsWith(expected));
+  }
+}
