@@ -6,6 +6,7 @@ import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.support.Clock;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -55,6 +56,7 @@ public final class EtcdConfigSource implements AutoCloseable {
   private static final String EMPTY_KEYS = "{\"keys\":[]}";
 
   private final Vertx vertx;
+  private final Clock clock;
   private final EtcdUrl url;
   private final Path stateDir;
   private final Path keysFile;
@@ -89,7 +91,13 @@ public final class EtcdConfigSource implements AutoCloseable {
   private volatile long outageSinceNanos = -1;
 
   public EtcdConfigSource(Vertx vertx, EtcdUrl url, Path stateDir) {
+    this(vertx, url, stateDir, Clock.SYSTEM);
+  }
+
+  /** As above, with {@code clock} timing outages and stamping the last-known-good file. */
+  EtcdConfigSource(Vertx vertx, EtcdUrl url, Path stateDir, Clock clock) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.url = Objects.requireNonNull(url, "url");
     this.stateDir = Objects.requireNonNull(stateDir, "stateDir").toAbsolutePath();
     this.keysFile = this.stateDir.resolve(KEYS_FILE);
@@ -167,7 +175,7 @@ public final class EtcdConfigSource implements AutoCloseable {
     }
     appliedConfigText = saved.get().text();
     configRevision = saved.get().revision();
-    if (!up) outageSinceNanos = System.nanoTime();
+    if (!up) outageSinceNanos = clock.nanos();
     log.warn("{}: serving last-known-good config from revision {} (saved {}) in {}", why, saved.get().revision(),
         saved.get().savedAt(), lastKnownGoodFile);
     return result;
@@ -297,7 +305,7 @@ public final class EtcdConfigSource implements AutoCloseable {
   private void down(String reason) {
     up = false;
     if (outageSinceNanos >= 0) return;
-    outageSinceNanos = System.nanoTime();
+    outageSinceNanos = clock.nanos();
     log.warn("etcd unreachable ({}): serving last-known-good config from revision {}; retrying every {} ms at most",
         reason, configRevision, BACKOFF_MAX.toMillis());
   }
@@ -308,7 +316,7 @@ public final class EtcdConfigSource implements AutoCloseable {
     if (since < 0) return;
     outageSinceNanos = -1;
     log.info("etcd reachable again at {} after {} ms; re-read {} at revision {}",
-        EtcdConfigStore.hostPort(client.current()), (System.nanoTime() - since) / 1_000_000, url.keyPrefix(),
+        EtcdConfigStore.hostPort(client.current()), (clock.nanos() - since) / 1_000_000, url.keyPrefix(),
         watchedRevision);
   }
 
@@ -367,7 +375,8 @@ public final class EtcdConfigSource implements AutoCloseable {
     rejectedConfigText = null;
     configRevision = kv.modRevision();
     try {
-      LastKnownGood.write(lastKnownGoodFile, url.toString(), kv.value(), kv.modRevision(), Instant.now());
+      LastKnownGood.write(lastKnownGoodFile, url.toString(), kv.value(), kv.modRevision(),
+          Instant.ofEpochMilli(clock.millis()));
     } catch (IOException e) {
       log.warn("could not save the last-known-good config to {} ({}): a restart without etcd would not find it",
           lastKnownGoodFile, e.getMessage());
