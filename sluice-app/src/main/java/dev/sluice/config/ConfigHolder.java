@@ -5,6 +5,7 @@ import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +21,7 @@ public final class ConfigHolder {
   /** The last config given to {@link #swap}, before run-time changes are applied on top. */
   private SluiceConfig base;
   /** Run-time changes (nodes added through the admin API), applied on top of every config swapped in. */
-  private java.util.function.UnaryOperator<SluiceConfig> overlay = c -> c;
+  private UnaryOperator<SluiceConfig> overlay = c -> c;
 
   public ConfigHolder(SluiceConfig initial) {
     current = new AtomicReference<>(Objects.requireNonNull(initial, "initial"));
@@ -47,9 +48,9 @@ public final class ConfigHolder {
    * Adds a run-time change that stays in force across later swaps (a config reload keeps nodes added through the
    * admin API) and installs it now. {@code change} must return its input unchanged when it no longer applies.
    */
-  public synchronized SluiceConfig amend(java.util.function.UnaryOperator<SluiceConfig> change) {
+  public synchronized SluiceConfig amend(UnaryOperator<SluiceConfig> change) {
     Objects.requireNonNull(change, "change");
-    java.util.function.UnaryOperator<SluiceConfig> before = overlay;
+    UnaryOperator<SluiceConfig> before = overlay;
     overlay = c -> change.apply(before.apply(c));
     return install(overlay.apply(base));
   }

@@ -1,5 +1,10 @@
 package dev.sluice.config;
 
+import dev.sluice.auth.FailureBackoff;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
 /**
  * The listener and request limits.
  *
@@ -25,10 +30,10 @@ package dev.sluice.config;
  * @param failedCredentials the backoff for addresses that keep presenting wrong credentials
  */
 public record ServerSettings(String host, int port, long maxBodyBytes, int maxJsonDepth, int maxHeaderBytes,
-    CorsSettings cors, TlsSettings tls, java.time.Duration requestHeadTimeout, java.time.Duration keepAliveTimeout,
-    java.time.Duration bodyReadTimeout, int maxConnectionsPerClient, long maxUploadBytesInProgress,
-    long maxUploadBytesInProgressPerTenant, java.util.List<String> trustedProxies,
-    dev.sluice.auth.FailureBackoff.Settings failedCredentials) {
+    CorsSettings cors, TlsSettings tls, Duration requestHeadTimeout, Duration keepAliveTimeout,
+    Duration bodyReadTimeout, int maxConnectionsPerClient, long maxUploadBytesInProgress,
+    long maxUploadBytesInProgressPerTenant, List<String> trustedProxies,
+    FailureBackoff.Settings failedCredentials) {
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
   /** 10 MiB: a 128K-token prompt is ~512 KiB of text; images as base64 stay well below this. */
@@ -41,23 +46,23 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   public static final int MIN_JSON_DEPTH = 8;
   public static final int MAX_JSON_DEPTH = 1000;
   /** A real client sends its request head in one packet; 10 s covers a slow mobile link and bounds slowloris. */
-  public static final java.time.Duration DEFAULT_REQUEST_HEAD_TIMEOUT = java.time.Duration.ofSeconds(10);
+  public static final Duration DEFAULT_REQUEST_HEAD_TIMEOUT = Duration.ofSeconds(10);
   /** Clients reuse a connection within seconds; a proxy in front closes its idle ones first (nginx in deploy/: 50 s). */
-  public static final java.time.Duration DEFAULT_KEEP_ALIVE_TIMEOUT = java.time.Duration.ofSeconds(60);
+  public static final Duration DEFAULT_KEEP_ALIVE_TIMEOUT = Duration.ofSeconds(60);
   /** A 10 MiB body (the default maxBodyBytes) arrives in time at 1.4 Mbit/s; chat prompts come in one round trip. */
-  public static final java.time.Duration DEFAULT_BODY_READ_TIMEOUT = java.time.Duration.ofSeconds(60);
+  public static final Duration DEFAULT_BODY_READ_TIMEOUT = Duration.ofSeconds(60);
   /** Off: behind a proxy or NAT every client shares one address, so a cap would cut them all. */
   public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 0;
   /** Not configured: derived from the JVM's max heap when the gateway runs (UploadBudget.Limits.resolve). */
   public static final long DERIVED_FROM_HEAP = 0;
 
   public ServerSettings {
-    java.util.Objects.requireNonNull(cors, "cors");
-    java.util.Objects.requireNonNull(requestHeadTimeout, "requestHeadTimeout");
-    java.util.Objects.requireNonNull(keepAliveTimeout, "keepAliveTimeout");
-    java.util.Objects.requireNonNull(bodyReadTimeout, "bodyReadTimeout");
-    trustedProxies = trustedProxies == null ? java.util.List.of() : java.util.List.copyOf(trustedProxies);
-    if (failedCredentials == null) failedCredentials = dev.sluice.auth.FailureBackoff.Settings.defaults();
+    Objects.requireNonNull(cors, "cors");
+    Objects.requireNonNull(requestHeadTimeout, "requestHeadTimeout");
+    Objects.requireNonNull(keepAliveTimeout, "keepAliveTimeout");
+    Objects.requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+    trustedProxies = trustedProxies == null ? List.of() : List.copyOf(trustedProxies);
+    if (failedCredentials == null) failedCredentials = FailureBackoff.Settings.defaults();
   }
 
   /** Default deadlines, connection cap and upload caps; no trusted proxies, the default backoff for failed credentials. */
@@ -91,7 +96,7 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   }
 
   /** These settings with {@code proxies} as {@link #trustedProxies}. */
-  public ServerSettings withTrustedProxies(java.util.List<String> proxies) {
+  public ServerSettings withTrustedProxies(List<String> proxies) {
     return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
         keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
         maxUploadBytesInProgressPerTenant,
@@ -99,7 +104,7 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   }
 
   /** These settings with another backoff for failed credentials ({@code Settings.off()} for none). */
-  public ServerSettings withFailedCredentials(dev.sluice.auth.FailureBackoff.Settings settings) {
+  public ServerSettings withFailedCredentials(FailureBackoff.Settings settings) {
     return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
         keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
         maxUploadBytesInProgressPerTenant,
@@ -107,8 +112,8 @@ public record ServerSettings(String host, int port, long maxBodyBytes, int maxJs
   }
 
   /** These settings with other connection deadlines and per-client cap (0 = no cap). */
-  public ServerSettings withDeadlines(java.time.Duration requestHeadTimeout, java.time.Duration keepAliveTimeout,
-      java.time.Duration bodyReadTimeout, int maxConnectionsPerClient) {
+  public ServerSettings withDeadlines(Duration requestHeadTimeout, Duration keepAliveTimeout,
+      Duration bodyReadTimeout, int maxConnectionsPerClient) {
     return new ServerSettings(host, port, maxBodyBytes, maxJsonDepth, maxHeaderBytes, cors, tls, requestHeadTimeout,
         keepAliveTimeout, bodyReadTimeout, maxConnectionsPerClient, maxUploadBytesInProgress,
         maxUploadBytesInProgressPerTenant,

@@ -1,5 +1,9 @@
 package dev.sluice.config;
 
+import dev.sluice.degrade.CacheSettings;
+import dev.sluice.degrade.DegradationSettings;
+import dev.sluice.health.HealthPolicy;
+import dev.sluice.limit.LimitSettings;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -17,10 +21,10 @@ public final class SluiceConfig {
   private final Timeouts timeouts;
   private final UpstreamSettings upstream;
   private final RoutingSettings routing;
-  private final dev.sluice.health.HealthPolicy health;
-  private final dev.sluice.degrade.DegradationSettings degradation;
-  private final dev.sluice.degrade.CacheSettings cache;
-  private final dev.sluice.limit.LimitSettings limits;
+  private final HealthPolicy health;
+  private final DegradationSettings degradation;
+  private final CacheSettings cache;
+  private final LimitSettings limits;
   private final AuthSettings auth;
   private final AdminSettings admin;
   private final SharedSettings shared;
@@ -33,39 +37,35 @@ public final class SluiceConfig {
   /** A config with default routing and health settings. */
   public SluiceConfig(
       ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, List<ProviderSpec> providers, String source) {
-    this(server, timeouts, upstream, RoutingSettings.defaults(), dev.sluice.health.HealthPolicy.defaults(), providers,
-        source);
+    this(server, timeouts, upstream, RoutingSettings.defaults(), HealthPolicy.defaults(), providers, source);
   }
 
   /** A config with default degradation, cache and limit settings. */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
-      dev.sluice.health.HealthPolicy health, List<ProviderSpec> providers, String source) {
-    this(server, timeouts, upstream, routing, health, dev.sluice.degrade.DegradationSettings.defaults(),
-        dev.sluice.degrade.CacheSettings.defaults(), dev.sluice.limit.LimitSettings.defaults(), providers, source);
+      HealthPolicy health, List<ProviderSpec> providers, String source) {
+    this(server, timeouts, upstream, routing, health, DegradationSettings.defaults(), CacheSettings.defaults(),
+        LimitSettings.defaults(), providers, source);
   }
 
   /** A config with the default auth (gateway tokens) and admin settings (no admin token). */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
-      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
-      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, List<ProviderSpec> providers,
-      String source) {
+      HealthPolicy health, DegradationSettings degradation, CacheSettings cache, LimitSettings limits,
+      List<ProviderSpec> providers, String source) {
     this(server, timeouts, upstream, routing, health, degradation, cache, limits, AuthSettings.defaults(),
         AdminSettings.defaults(), providers, source);
   }
 
   /** A config whose limits and cache stay in this process ({@link SharedSettings#none()}). */
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
-      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
-      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, AuthSettings auth,
-      AdminSettings admin, List<ProviderSpec> providers, String source) {
+      HealthPolicy health, DegradationSettings degradation, CacheSettings cache, LimitSettings limits,
+      AuthSettings auth, AdminSettings admin, List<ProviderSpec> providers, String source) {
     this(server, timeouts, upstream, routing, health, degradation, cache, limits, auth, admin, SharedSettings.none(),
         providers, source);
   }
 
   public SluiceConfig(ServerSettings server, Timeouts timeouts, UpstreamSettings upstream, RoutingSettings routing,
-      dev.sluice.health.HealthPolicy health, dev.sluice.degrade.DegradationSettings degradation,
-      dev.sluice.degrade.CacheSettings cache, dev.sluice.limit.LimitSettings limits, AuthSettings auth,
-      AdminSettings admin, SharedSettings shared, List<ProviderSpec> providers, String source) {
+      HealthPolicy health, DegradationSettings degradation, CacheSettings cache, LimitSettings limits,
+      AuthSettings auth, AdminSettings admin, SharedSettings shared, List<ProviderSpec> providers, String source) {
     this.shared = Objects.requireNonNull(shared, "shared");
     this.auth = Objects.requireNonNull(auth, "auth");
     this.admin = Objects.requireNonNull(admin, "admin");
@@ -112,29 +112,29 @@ public final class SluiceConfig {
   public RoutingSettings routing() { return routing; }
 
   /** Probe and ejection settings. */
-  public dev.sluice.health.HealthPolicy health() { return health; }
+  public HealthPolicy health() { return health; }
 
   /** The degradation ladder: error-rate levels, downgrade map, static reply. */
-  public dev.sluice.degrade.DegradationSettings degradation() { return degradation; }
+  public DegradationSettings degradation() { return degradation; }
 
   /** The response cache. */
-  public dev.sluice.degrade.CacheSettings cache() { return cache; }
+  public CacheSettings cache() { return cache; }
 
   /** Rate limits and the max_tokens rule. */
-  public dev.sluice.limit.LimitSettings limits() { return limits; }
+  public LimitSettings limits() { return limits; }
 
   /** This config with other degradation settings. */
-  public SluiceConfig withDegradation(dev.sluice.degrade.DegradationSettings d) {
+  public SluiceConfig withDegradation(DegradationSettings d) {
     return new SluiceConfig(server, timeouts, upstream, routing, health, d, cache, limits, auth, admin, shared, providers, source);
   }
 
   /** This config with other cache settings. */
-  public SluiceConfig withCache(dev.sluice.degrade.CacheSettings c) {
+  public SluiceConfig withCache(CacheSettings c) {
     return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, c, limits, auth, admin, shared, providers, source);
   }
 
   /** This config with other limits. */
-  public SluiceConfig withLimits(dev.sluice.limit.LimitSettings l) {
+  public SluiceConfig withLimits(LimitSettings l) {
     return new SluiceConfig(server, timeouts, upstream, routing, health, degradation, cache, l, auth, admin, shared, providers, source);
   }
 

@@ -1,6 +1,7 @@
 package dev.sluice.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -13,12 +14,12 @@ import java.util.Objects;
  *     free port (tests)
  * @param hstsMaxAge {@code Strict-Transport-Security} max-age on every HTTPS answer; zero = no such header
  */
-public record TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort, java.time.Duration hstsMaxAge) {
+public record TlsSettings(Path certFile, Path keyFile, Integer redirectHttpPort, Duration hstsMaxAge) {
   /**
    * One year: browsers then keep to HTTPS across long absences (the value HSTS preload lists ask for); a gateway that
    * serves HTTPS itself has no reason to be reached over plain HTTP again.
    */
-  public static final java.time.Duration DEFAULT_HSTS_MAX_AGE = java.time.Duration.ofDays(365);
+  public static final Duration DEFAULT_HSTS_MAX_AGE = Duration.ofDays(365);
 
   public TlsSettings {
     Objects.requireNonNull(certFile, "certFile");

@@ -1,5 +1,7 @@
 package dev.sluice.config;
 
+import java.util.Objects;
+
 /**
  * Bounds of the per-node HTTP clients and the retry rule.
  *
@@ -17,7 +19,7 @@ public record UpstreamSettings(int maxConnectionsPerNode, int maxWaitQueuePerNod
   public static final int DEFAULT_MAX_ATTEMPTS = 3;
 
   public UpstreamSettings {
-    java.util.Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(tls, "tls");
   }
 
   /** The JVM's trust store for https nodes, host names checked. */

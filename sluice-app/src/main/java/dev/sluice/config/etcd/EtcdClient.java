@@ -13,10 +13,12 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.parsetools.RecordParser;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -98,8 +100,8 @@ final class EtcdClient {
   /** A short reason for a failed call: "(connection refused)", "(timed out)", "(HTTP 503: …)". */
   static String reason(Throwable e) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    if (e instanceof java.net.ConnectException || m.contains("Connection refused")) return "(connection refused)";
-    if (m.contains("timeout") || m.contains("timed out") || e instanceof java.util.concurrent.TimeoutException) {
+    if (e instanceof ConnectException || m.contains("Connection refused")) return "(connection refused)";
+    if (m.contains("timeout") || m.contains("timed out") || e instanceof TimeoutException) {
       return "(timed out)";
     }
     return "(" + m + ")";

@@ -7,8 +7,10 @@ import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Json;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -363,7 +365,7 @@ public final class EtcdConfigSource implements AutoCloseable {
     if (a.equals(b)) return true;
     if (b == null) return false;
     try {
-      return dev.sluice.support.Json.MAPPER.readTree(a).equals(dev.sluice.support.Json.MAPPER.readTree(b));
+      return Json.MAPPER.readTree(a).equals(Json.MAPPER.readTree(b));
     } catch (IOException e) {
       return false;
     }
@@ -442,7 +444,7 @@ public final class EtcdConfigSource implements AutoCloseable {
 
   /** For tests: stops watching, as a replica cut off from etcd (no reconnects until {@link #resumeFrom}). */
   Future<Void> suspend() {
-    io.vertx.core.Promise<Void> done = io.vertx.core.Promise.promise();
+    Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       suspended = true;
       generation++;

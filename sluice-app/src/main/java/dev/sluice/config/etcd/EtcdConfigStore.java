@@ -8,10 +8,13 @@ import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.support.Json;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -191,15 +194,15 @@ public final class EtcdConfigStore implements AutoCloseable {
         }
         preferred = idx;
         return EtcdJson.parse(r.body(), hostPort(endpoint) + path);
-      } catch (java.net.http.HttpTimeoutException e) {
+      } catch (HttpTimeoutException e) {
         failures.add(hostPort(endpoint) + " (timed out)");
-      } catch (java.net.ConnectException e) {
+      } catch (ConnectException e) {
         failures.add(hostPort(endpoint) + " (connection refused)");
       } catch (IOException e) {
         failures.add(hostPort(endpoint) + " (" + e + ")");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new java.io.InterruptedIOException("interrupted while waiting for etcd");
+        throw new InterruptedIOException("interrupted while waiting for etcd");
       }
     }
     throw new EtcdUnavailableException(String.join(", ", failures));

@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.Optional;
 
 /**
@@ -59,7 +60,7 @@ final class LastKnownGood {
     Instant savedAt;
     try {
       savedAt = Instant.parse(root.path("savedAt").asText());
-    } catch (java.time.format.DateTimeParseException e) {
+    } catch (DateTimeParseException e) {
       savedAt = Instant.EPOCH;
     }
     String text = Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root.get("config"));
