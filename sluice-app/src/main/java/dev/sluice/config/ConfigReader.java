@@ -55,18 +55,22 @@ final class ConfigReader {
     return value.isTextual() ? quote(value.asText()) : cut(value.toString());
   }
 
+  /** {@code s} as a quoted JSON string, cut to {@link #MAX_VALUE_CHARS}. */
   static String quote(String s) {
     return Json.MAPPER.getNodeFactory().textNode(cut(s)).toString();
   }
 
+  /** {@code s}, or its first {@link #MAX_VALUE_CHARS} characters and "...". */
   static String cut(String s) {
     return s.length() <= MAX_VALUE_CHARS ? s : s.substring(0, MAX_VALUE_CHARS) + "...";
   }
 
+  /** Records {@code config: path: message}; the config is refused. */
   void problem(String path, String message) {
     problems.add("config: " + path + ": " + message);
   }
 
+  /** Records {@code config: path: message} as a warning; the config still loads. */
   void warning(String path, String message) {
     warnings.add("config: " + path + ": " + message);
   }
@@ -84,18 +88,21 @@ final class ConfigReader {
     return false;
   }
 
+  /** True when {@code node} is an array; records a problem when it is not. */
   boolean isArray(JsonNode node, String path) {
     if (node.isArray()) return true;
     problem(path, show(node) + " must be a JSON array [...]");
     return false;
   }
 
+  /** Each key of {@code node} not in {@code known} is a problem (Sluice's own blocks). */
   void rejectUnknown(JsonNode node, String path, List<String> known) {
     for (String key : unknownKeys(node, known)) {
       problem(join(path, key), "unknown key (known: " + String.join(", ", known) + ")");
     }
   }
 
+  /** Each key of {@code node} not in {@code known} is a warning (Clawdbot's blocks carry keys Sluice does not read). */
   void tolerateUnknown(JsonNode node, String path, List<String> known) {
     for (String key : unknownKeys(node, known)) {
       warning(join(path, key), "unknown key, ignored (Sluice reads: " + String.join(", ", known) + ")");
@@ -114,6 +121,7 @@ final class ConfigReader {
     return path.isEmpty() ? key : path + "." + key;
   }
 
+  /** A non-blank string; null (and a problem naming {@code what} to give) when missing or not one. */
   String requiredString(JsonNode parent, String path, String key, String what) {
     JsonNode v = parent.get(key);
     if (v == null) {
@@ -127,6 +135,7 @@ final class ConfigReader {
     return v.asText();
   }
 
+  /** A string, or null when absent; null and a problem when present and not a string. */
   String optionalString(JsonNode parent, String path, String key, String what) {
     JsonNode v = parent.get(key);
     if (v == null) return null;
@@ -135,6 +144,7 @@ final class ConfigReader {
     return null;
   }
 
+  /** true or false; {@code fallback} when absent or invalid (invalid is recorded). */
   boolean bool(JsonNode parent, String path, String key, boolean fallback) {
     JsonNode v = parent.get(key);
     if (v == null) return fallback;
@@ -152,6 +162,7 @@ final class ConfigReader {
     return fallback;
   }
 
+  /** Reads an optional positive long; {@code fallback} when absent or invalid (invalid is recorded). */
   long positiveLong(JsonNode parent, String path, String key, String unit, long fallback) {
     JsonNode v = parent.get(key);
     if (v == null) return fallback;
@@ -177,6 +188,7 @@ final class ConfigReader {
     return d;
   }
 
+  /** A positive {@link #DURATION}; {@code fallback} when absent or invalid (invalid is recorded). */
   Duration duration(JsonNode parent, String path, String key, Duration fallback) {
     JsonNode v = parent.get(key);
     if (v == null) return fallback;
@@ -194,6 +206,7 @@ final class ConfigReader {
     };
   }
 
+  /** A positive {@link #DURATION}; null when absent or invalid (invalid is recorded). */
   Duration durationOrNull(JsonNode parent, String path, String key) {
     return parent.get(key) == null ? null : duration(parent, path, key, null);
   }
