@@ -18,30 +18,26 @@ import java.util.ArrayDeque;
 public final class RequestValidator {
   /** OpenAI's own API refuses n above 128; a self-hosted GPU node should never fan one request out that wide. */
   public static final int MAX_N = 16;
-  /** Upper bound for max_tokens when the model has no configured maxTokens: no open model emits more. */
+  /** The bound on max_tokens at validation (a model's own maxTokens is the context guard's): no open model emits more. */
   public static final int MAX_OUTPUT_TOKENS_UNCONFIGURED = 1_000_000;
 
   private RequestValidator() {}
 
-  /**
-   * Parses and validates.
-   *
-   * @param modelMaxTokens the model's configured maxTokens, looked up by the caller once the model is known; the
-   *     validator asks for it through this function (0 when not configured)
-   */
-  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens)
-      throws ApiException {
-    return parse(endpoint, raw, modelMaxTokens, Json.MAX_NESTING_DEPTH);
+  /** Parses and validates, with the default JSON depth limit. */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw) throws ApiException {
+    return parse(endpoint, raw, Json.MAX_NESTING_DEPTH);
   }
 
-  /** Like {@link #parse(Endpoint, Buffer, java.util.function.ToIntFunction)} with another JSON depth limit. */
-  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens,
-      int maxJsonDepth) throws ApiException {
+  /**
+   * Like {@link #parse(Endpoint, Buffer)} with another JSON depth limit. {@code max_tokens} is checked against
+   * {@link #MAX_OUTPUT_TOKENS_UNCONFIGURED} only: against the model's maxTokens is the context guard's job (reject or
+   * cap, limits.overMaxTokens).
+   */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, int maxJsonDepth) throws ApiException {
     ObjectNode json = parseObject(raw, maxJsonDepth);
     String model = requireModel(endpoint, json);
     boolean stream = streamFlag(endpoint, json);
-    int maxTokensLimit = modelMaxTokens.applyAsInt(model);
-    checkParameters(endpoint, json, maxTokensLimit > 0 ? maxTokensLimit : MAX_OUTPUT_TOKENS_UNCONFIGURED);
+    checkParameters(endpoint, json, MAX_OUTPUT_TOKENS_UNCONFIGURED);
     return new ParsedRequest(endpoint, model, stream, json, raw);
   }
 

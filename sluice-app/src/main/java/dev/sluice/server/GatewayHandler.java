@@ -503,7 +503,7 @@ final class GatewayHandler {
     ParsedRequest parsed;
     try {
       // max_tokens against the model's maxTokens is the context guard's job (reject or cap, limits.overMaxTokens)
-      parsed = RequestValidator.parse(endpoint, body, model -> 0, config.server().maxJsonDepth());
+      parsed = RequestValidator.parse(endpoint, body, config.server().maxJsonDepth());
     } catch (ApiException e) {
       refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), who.tenant(), start);
       return;
