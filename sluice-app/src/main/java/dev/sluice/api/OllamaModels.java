@@ -9,6 +9,8 @@ import dev.sluice.support.Json;
  * and its heartbeat {@code GET /api/version} (answered by the gateway).
  */
 public final class OllamaModels extends OllamaDialect {
+  /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
+  static final String COMPAT_VERSION = "0.12.6";
   static final OllamaModels TAGS = new OllamaModels("/api/tags", "/api/tags");
   static final OllamaModels PS = new OllamaModels("/api/ps", "/api/ps");
   static final OllamaModels VERSION = new OllamaModels("/api/version", null);
@@ -45,8 +47,8 @@ public final class OllamaModels extends OllamaDialect {
     return m;
   }
 
-  /** The /api/version body. */
-  public static String version(String version) {
-    return "{\"version\":\"" + version + "\"}";
+  /** The /api/version body: {@link #COMPAT_VERSION}. */
+  public static String version() {
+    return "{\"version\":\"" + COMPAT_VERSION + "\"}";
   }
 }

@@ -1,0 +1,31 @@
+package dev.sluice.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class EndpointTest {
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Endpoint.class)
+  void everyEndpointIsFoundAtItsDialectsPathAndBelongsToThatPathsApi(Endpoint endpoint) {
+    assertThat(Endpoint.at(endpoint.dialect().path())).isSameAs(endpoint);
+    assertThat(endpoint.flavor()).isEqualTo(Endpoint.flavorOf(endpoint.path()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Endpoint.class)
+  void onlyEndpointsTheGatewayAnswersItselfHaveNoPathOnTheNode(Endpoint endpoint) {
+    boolean local = endpoint.handling() == Endpoint.Handling.LOCAL;
+
+    assertThat(endpoint.upstreamPath() == null).isEqualTo(local);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Endpoint.class)
+  void exactlyTheGeneratingEndpointsRenderAnswersAndOnlyOllamasStreamByDefault(Endpoint endpoint) {
+    assertThat(endpoint.dialect().renders()).isEqualTo(endpoint.handling() == Endpoint.Handling.GENERATE);
+    assertThat(endpoint.streamsByDefault())
+        .isEqualTo(endpoint == Endpoint.OLLAMA_CHAT || endpoint == Endpoint.OLLAMA_GENERATE);
+  }
+}
