@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.buffer.Buffer;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One client API dialect: everything the gateway knows about one endpoint's wire format, so a new dialect is a new
@@ -91,6 +92,11 @@ public interface Dialect {
   /** Content type of what {@link #render} produced. */
   default String contentType(boolean stream) {
     return Bodies.JSON;
+  }
+
+  /** Headers a stream of rendered answers carries besides its content type (SSE: {@code cache-control: no-cache}). */
+  default Map<String, String> streamHeaders() {
+    return Map.of();
   }
 
   /**

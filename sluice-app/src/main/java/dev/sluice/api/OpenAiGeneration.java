@@ -8,6 +8,7 @@ import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -18,6 +19,8 @@ import java.util.Objects;
  * refusal or more than one choice parse to null. Reasoning text ({@code reasoning_content}) is not content.
  */
 abstract class OpenAiGeneration extends OpenAiDialect {
+  private static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
+
   /** The response id's prefix, e.g. {@code chatcmpl-}. */
   abstract String idPrefix();
 
@@ -75,6 +78,12 @@ abstract class OpenAiGeneration extends OpenAiDialect {
   @Override
   public String contentType(boolean stream) {
     return stream ? SSE : Bodies.JSON;
+  }
+
+  /** As OpenAI's own streams: an event stream is never cached by proxies on the way. */
+  @Override
+  public Map<String, String> streamHeaders() {
+    return NO_CACHE;
   }
 
   private Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {

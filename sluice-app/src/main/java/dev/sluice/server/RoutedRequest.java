@@ -548,8 +548,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   private void send(Answer answer) {
     if (resp.closed() || resp.ended()) return;
-    Endpoint endpoint = parsed.endpoint();
-    Dialect dialect = endpoint.dialect();
+    Dialect dialect = parsed.endpoint().dialect();
     boolean stream = parsed.stream();
     String id = "sluice-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     List<Buffer> parts = dialect.render(parsed.json(), stream, answer, id, System.currentTimeMillis() / 1000);
@@ -559,7 +558,7 @@ final class RoutedRequest implements Exchange.Listener {
       return;
     }
     resp.setChunked(true);
-    if (endpoint.flavor() == dev.sluice.api.ApiFlavor.OPENAI) resp.putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+    dialect.streamHeaders().forEach(resp::putHeader);
     for (Buffer part : parts) resp.write(part);
     resp.end();
   }

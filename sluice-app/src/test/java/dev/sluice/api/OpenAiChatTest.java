@@ -14,6 +14,7 @@ import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class OpenAiChatTest {
@@ -79,5 +80,11 @@ class OpenAiChatTest {
     assertThat(parsed.content()).isEqualTo(ANSWER.content());
     assertThat(parsed.promptTokens()).isZero();
     assertThat(CHAT.usage(body)).isEqualTo(Usage.UNKNOWN);
+  }
+
+  @Test
+  void aRenderedStreamIsMarkedNotToBeCachedOnTheWayButAWholeAnswerHasNoExtraHeaders() {
+    assertThat(CHAT.streamHeaders()).containsExactly(Map.entry("cache-control", "no-cache"));
+    assertThat(Endpoint.OLLAMA_CHAT.dialect().streamHeaders()).isEmpty();
   }
 }
