@@ -60,6 +60,22 @@ public enum Endpoint {
     return rawPath != null && rawPath.startsWith("/api/") ? ApiFlavor.OLLAMA : ApiFlavor.OPENAI;
   }
 
+  /**
+   * Every endpoint as a 404 lists them, in table order, the method written where it changes:
+   * {@code POST /v1/chat/completions, /v1/completions, ..., GET /api/tags, /api/ps, /api/version}.
+   */
+  public static String listing() {
+    StringBuilder out = new StringBuilder();
+    HttpMethod previous = null;
+    for (Endpoint e : values()) {
+      if (out.length() > 0) out.append(", ");
+      if (e.method != previous) out.append(e.method.name()).append(' ');
+      out.append(e.path());
+      previous = e.method;
+    }
+    return out.toString();
+  }
+
   public String path() { return dialect.path(); }
 
   public HttpMethod method() { return method; }

@@ -388,8 +388,7 @@ final class GatewayHandler {
       return "model management (/api/pull, push, create, copy, delete) is not available through Sluice: "
           + "manage models on the nodes themselves";
     }
-    return "unknown endpoint: Sluice serves POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models, "
-        + "POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version";
+    return "unknown endpoint: Sluice serves " + Endpoint.listing();
   }
 
   private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,

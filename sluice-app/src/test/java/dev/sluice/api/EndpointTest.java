@@ -2,6 +2,7 @@ package dev.sluice.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -27,5 +28,11 @@ class EndpointTest {
     assertThat(endpoint.dialect().renders()).isEqualTo(endpoint.handling() == Endpoint.Handling.GENERATE);
     assertThat(endpoint.streamsByDefault())
         .isEqualTo(endpoint == Endpoint.OLLAMA_CHAT || endpoint == Endpoint.OLLAMA_GENERATE);
+  }
+
+  @Test
+  void theListingNamesEveryPathWithItsMethodWhereTheMethodChanges() {
+    assertThat(Endpoint.listing()).isEqualTo("POST /v1/chat/completions, /v1/completions, /v1/embeddings, "
+        + "GET /v1/models, POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version");
   }
 }
