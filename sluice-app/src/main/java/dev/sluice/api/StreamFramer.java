@@ -1,6 +1,7 @@
 package dev.sluice.api;
 
 import io.vertx.core.buffer.Buffer;
+import java.util.Locale;
 
 /**
  * Splits a relayed stream at event boundaries without changing a byte: SSE events end with a blank line
@@ -26,7 +27,7 @@ public final class StreamFramer {
   /** The framing for a response content type, or null when the body is not an event stream. */
   public static Mode modeFor(String contentType) {
     if (contentType == null) return null;
-    String ct = contentType.toLowerCase(java.util.Locale.ROOT);
+    String ct = contentType.toLowerCase(Locale.ROOT);
     if (ct.startsWith("text/event-stream")) return Mode.SSE;
     if (ct.startsWith("application/x-ndjson") || ct.startsWith("application/jsonl")) return Mode.NDJSON;
     return null;
