@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * A generated text answer independent of wire format, so one captured in one API can be replayed in another, streamed
- * or whole (see {@link Answers}).
+ * or whole (see {@link Dialect#parse}, {@link Dialect#render}).
  *
  * @param content the generated text
  * @param model the model that answered
@@ -13,9 +13,12 @@ import java.util.Objects;
  * @param completionTokens tokens generated, 0 when unknown
  */
 public record Answer(String content, String model, String finishReason, int promptTokens, int completionTokens) {
+  /** The finish reason when the body names none. */
+  public static final String DEFAULT_FINISH_REASON = "stop";
+
   public Answer {
     Objects.requireNonNull(content, "content");
     Objects.requireNonNull(model, "model");
-    if (finishReason == null) finishReason = Answers.DEFAULT_FINISH_REASON;
+    if (finishReason == null) finishReason = DEFAULT_FINISH_REASON;
   }
 }

@@ -5,21 +5,22 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The allow-list: every client path Sluice answers. Anything else is 404 and is never forwarded (in particular
- * Ollama's unauthenticated model management: /api/pull, push, create, copy, delete).
+ * The allow-list: every client path Sluice answers, each with its {@link Dialect} (which knows the path and the
+ * format). Anything else is 404 and is never forwarded (in particular Ollama's unauthenticated model management:
+ * /api/pull, push, create, copy, delete).
  */
 public enum Endpoint {
-  OPENAI_CHAT("/v1/chat/completions", HttpMethod.POST, ApiFlavor.OPENAI, Handling.GENERATE, "/chat/completions"),
-  OPENAI_COMPLETIONS("/v1/completions", HttpMethod.POST, ApiFlavor.OPENAI, Handling.GENERATE, "/completions"),
-  OPENAI_EMBEDDINGS("/v1/embeddings", HttpMethod.POST, ApiFlavor.OPENAI, Handling.EMBED, "/embeddings"),
-  OPENAI_MODELS("/v1/models", HttpMethod.GET, ApiFlavor.OPENAI, Handling.LOCAL, null),
-  OLLAMA_CHAT("/api/chat", HttpMethod.POST, ApiFlavor.OLLAMA, Handling.GENERATE, "/api/chat"),
-  OLLAMA_GENERATE("/api/generate", HttpMethod.POST, ApiFlavor.OLLAMA, Handling.GENERATE, "/api/generate"),
-  OLLAMA_EMBED("/api/embed", HttpMethod.POST, ApiFlavor.OLLAMA, Handling.EMBED, "/api/embed"),
-  OLLAMA_SHOW("/api/show", HttpMethod.POST, ApiFlavor.OLLAMA, Handling.EMBED, "/api/show"),
-  OLLAMA_TAGS("/api/tags", HttpMethod.GET, ApiFlavor.OLLAMA, Handling.AGGREGATE, "/api/tags"),
-  OLLAMA_PS("/api/ps", HttpMethod.GET, ApiFlavor.OLLAMA, Handling.AGGREGATE, "/api/ps"),
-  OLLAMA_VERSION("/api/version", HttpMethod.GET, ApiFlavor.OLLAMA, Handling.LOCAL, null);
+  OPENAI_CHAT(HttpMethod.POST, Handling.GENERATE, new OpenAiChat()),
+  OPENAI_COMPLETIONS(HttpMethod.POST, Handling.GENERATE, new OpenAiCompletions()),
+  OPENAI_EMBEDDINGS(HttpMethod.POST, Handling.EMBED, new OpenAiEmbeddings()),
+  OPENAI_MODELS(HttpMethod.GET, Handling.LOCAL, new OpenAiModels()),
+  OLLAMA_CHAT(HttpMethod.POST, Handling.GENERATE, new OllamaChat()),
+  OLLAMA_GENERATE(HttpMethod.POST, Handling.GENERATE, new OllamaGenerate()),
+  OLLAMA_EMBED(HttpMethod.POST, Handling.EMBED, new OllamaEmbed()),
+  OLLAMA_SHOW(HttpMethod.POST, Handling.EMBED, new OllamaShow()),
+  OLLAMA_TAGS(HttpMethod.GET, Handling.AGGREGATE, OllamaModels.TAGS),
+  OLLAMA_PS(HttpMethod.GET, Handling.AGGREGATE, OllamaModels.PS),
+  OLLAMA_VERSION(HttpMethod.GET, Handling.LOCAL, OllamaModels.VERSION);
 
   /** What the gateway does with a request to the endpoint. */
   public enum Handling {
@@ -36,21 +37,17 @@ public enum Endpoint {
   private static final Map<String, Endpoint> BY_PATH = new HashMap<>();
 
   static {
-    for (Endpoint e : values()) BY_PATH.put(e.path, e);
+    for (Endpoint e : values()) BY_PATH.put(e.path(), e);
   }
 
-  private final String path;
   private final HttpMethod method;
-  private final ApiFlavor flavor;
   private final Handling handling;
-  private final String upstreamPath;
+  private final Dialect dialect;
 
-  Endpoint(String path, HttpMethod method, ApiFlavor flavor, Handling handling, String upstreamPath) {
-    this.path = path;
+  Endpoint(HttpMethod method, Handling handling, Dialect dialect) {
     this.method = method;
-    this.flavor = flavor;
     this.handling = handling;
-    this.upstreamPath = upstreamPath;
+    this.dialect = dialect;
   }
 
   /** The endpoint at a normalised path, or null. */
@@ -63,22 +60,39 @@ public enum Endpoint {
     return rawPath != null && rawPath.startsWith("/api/") ? ApiFlavor.OLLAMA : ApiFlavor.OPENAI;
   }
 
-  public String path() { return path; }
+  /**
+   * Every endpoint as a 404 lists them, in table order, the method written where it changes:
+   * {@code POST /v1/chat/completions, /v1/completions, ..., GET /api/tags, /api/ps, /api/version}.
+   */
+  public static String listing() {
+    StringBuilder out = new StringBuilder();
+    HttpMethod previous = null;
+    for (Endpoint e : values()) {
+      if (out.length() > 0) out.append(", ");
+      if (e.method != previous) out.append(e.method.name()).append(' ');
+      out.append(e.path());
+      previous = e.method;
+    }
+    return out.toString();
+  }
+
+  public String path() { return dialect.path(); }
 
   public HttpMethod method() { return method; }
 
-  public ApiFlavor flavor() { return flavor; }
+  /** The endpoint's wire format: request specifics, answers, usage. */
+  public Dialect dialect() { return dialect; }
+
+  /** The API family, for its error shape. */
+  public ApiFlavor flavor() { return dialect.flavor(); }
 
   public Handling handling() { return handling; }
 
-  /**
-   * Path on the node: for OpenAI endpoints relative to the node's OpenAI base ({@code .../v1}), for Ollama endpoints
-   * relative to the node's root.
-   */
-  public String upstreamPath() { return upstreamPath; }
+  /** Path on the node ({@link Dialect#upstreamPath}); null for endpoints the gateway answers itself. */
+  public String upstreamPath() { return dialect.upstreamPath(); }
 
   /** True when the request's {@code stream} flag defaults to true (Ollama's generation endpoints). */
   public boolean streamsByDefault() {
-    return this == OLLAMA_CHAT || this == OLLAMA_GENERATE;
+    return dialect.streamsByDefault();
   }
 }

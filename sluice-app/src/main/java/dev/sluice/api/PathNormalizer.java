@@ -1,5 +1,7 @@
 package dev.sluice.api;
 
+import java.util.ArrayDeque;
+
 /**
  * Turns a raw request path into the canonical form the allow-list is checked against: percent-encoded unreserved
  * characters decoded, repeated slashes collapsed, dot segments removed, trailing slash dropped. Anything that could
@@ -16,7 +18,7 @@ public final class PathNormalizer {
     String decoded = decodeUnreserved(raw);
     if (decoded == null) return null;
     String[] parts = decoded.split("/", -1);
-    java.util.ArrayDeque<String> out = new java.util.ArrayDeque<>();
+    ArrayDeque<String> out = new ArrayDeque<>();
     for (String seg : parts) {
       if (seg.isEmpty() || seg.equals(".")) continue;
       if (seg.equals("..")) {

@@ -12,36 +12,32 @@ import java.util.ArrayDeque;
 /**
  * Checks a request body before anything goes upstream: well-formed JSON (no duplicate keys, no trailing garbage, depth
  * at most {@link Json#MAX_NESTING_DEPTH}, no number that overflows a double, valid UTF-8), an object with a
- * {@code model}, and generation parameters in range. Every refusal is an {@link ApiException} whose message names the
- * field and the fix.
+ * {@code model}, and the parameters of its dialect in range ({@link Dialect#checkParameters}). Every refusal is an
+ * {@link ApiException} whose message names the field and the fix.
  */
 public final class RequestValidator {
   /** OpenAI's own API refuses n above 128; a self-hosted GPU node should never fan one request out that wide. */
   public static final int MAX_N = 16;
-  /** Upper bound for max_tokens when the model has no configured maxTokens: no open model emits more. */
+  /** The bound on max_tokens at validation (a model's own maxTokens is the context guard's): no open model emits more. */
   public static final int MAX_OUTPUT_TOKENS_UNCONFIGURED = 1_000_000;
 
   private RequestValidator() {}
 
-  /**
-   * Parses and validates.
-   *
-   * @param modelMaxTokens the model's configured maxTokens, looked up by the caller once the model is known; the
-   *     validator asks for it through this function (0 when not configured)
-   */
-  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens)
-      throws ApiException {
-    return parse(endpoint, raw, modelMaxTokens, Json.MAX_NESTING_DEPTH);
+  /** Parses and validates, with the default JSON depth limit. */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw) throws ApiException {
+    return parse(endpoint, raw, Json.MAX_NESTING_DEPTH);
   }
 
-  /** Like {@link #parse(Endpoint, Buffer, java.util.function.ToIntFunction)} with another JSON depth limit. */
-  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, java.util.function.ToIntFunction<String> modelMaxTokens,
-      int maxJsonDepth) throws ApiException {
+  /**
+   * Like {@link #parse(Endpoint, Buffer)} with another JSON depth limit. {@code max_tokens} is checked against
+   * {@link #MAX_OUTPUT_TOKENS_UNCONFIGURED} only: against the model's maxTokens is the context guard's job (reject or
+   * cap, limits.overMaxTokens).
+   */
+  public static ParsedRequest parse(Endpoint endpoint, Buffer raw, int maxJsonDepth) throws ApiException {
     ObjectNode json = parseObject(raw, maxJsonDepth);
     String model = requireModel(endpoint, json);
     boolean stream = streamFlag(endpoint, json);
-    int maxTokensLimit = modelMaxTokens.applyAsInt(model);
-    checkParameters(endpoint, json, maxTokensLimit > 0 ? maxTokensLimit : MAX_OUTPUT_TOKENS_UNCONFIGURED);
+    endpoint.dialect().checkParameters(json, MAX_OUTPUT_TOKENS_UNCONFIGURED);
     return new ParsedRequest(endpoint, model, stream, json, raw);
   }
 
@@ -96,10 +92,7 @@ public final class RequestValidator {
   }
 
   private static String requireModel(Endpoint endpoint, ObjectNode json) throws ApiException {
-    JsonNode m = json.get("model");
-    if ((m == null || m.isNull()) && endpoint == Endpoint.OLLAMA_SHOW) {
-      m = json.get("name"); // older Ollama clients send /api/show {"name": ...}
-    }
+    JsonNode m = endpoint.dialect().model(json);
     if (m == null || m.isNull()) {
       throw new ApiException(ErrorKind.MISSING_MODEL, "missing \"model\": name the model to use, e.g. \"qwen3:32b\"", "model");
     }
@@ -117,50 +110,16 @@ public final class RequestValidator {
     return s.booleanValue();
   }
 
-  private static void checkParameters(Endpoint endpoint, ObjectNode json, int maxTokensLimit) throws ApiException {
-    switch (endpoint) {
-      case OPENAI_CHAT -> {
-        requireNonEmptyArray(json, "messages");
-        checkInt(json, "max_tokens", 1, maxTokensLimit);
-        checkInt(json, "max_completion_tokens", 1, maxTokensLimit);
-        checkInt(json, "n", 1, MAX_N);
-        checkNumber(json, "temperature", 0, 2);
-        checkNumber(json, "top_p", 0, 1);
-      }
-      case OPENAI_COMPLETIONS -> {
-        if (!json.has("prompt")) {
-          throw new ApiException(ErrorKind.INVALID_REQUEST, "missing \"prompt\": send the text to complete", "prompt");
-        }
-        checkInt(json, "max_tokens", 1, maxTokensLimit);
-        checkInt(json, "n", 1, MAX_N);
-        checkNumber(json, "temperature", 0, 2);
-        checkNumber(json, "top_p", 0, 1);
-      }
-      case OPENAI_EMBEDDINGS, OLLAMA_EMBED -> {
-        if (!json.has("input")) {
-          throw new ApiException(ErrorKind.INVALID_REQUEST, "missing \"input\": send a string or an array of strings", "input");
-        }
-      }
-      case OLLAMA_CHAT, OLLAMA_GENERATE -> {
-        if (endpoint == Endpoint.OLLAMA_CHAT && json.has("messages") && !json.get("messages").isArray()) {
-          throw new ApiException(ErrorKind.INVALID_REQUEST, "\"messages\" must be an array of {role, content}", "messages");
-        }
-        JsonNode options = json.get("options");
-        if (options != null && !options.isNull()) {
-          if (!options.isObject()) {
-            throw new ApiException(ErrorKind.INVALID_REQUEST, "\"options\" must be an object", "options");
-          }
-          // Ollama: -1 = generate until done, -2 = fill the context; both are bounded by the node's context.
-          checkInt((ObjectNode) options, "num_predict", -2, maxTokensLimit);
-          checkNumber((ObjectNode) options, "temperature", 0, 2);
-          checkNumber((ObjectNode) options, "top_p", 0, 1);
-        }
-      }
-      default -> { }
+  // ---------------------------------------------------------------- checks the dialects use
+
+  /** Embeddings: an {@code input} is required. */
+  static void requireInput(ObjectNode json) throws ApiException {
+    if (!json.has("input")) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST, "missing \"input\": send a string or an array of strings", "input");
     }
   }
 
-  private static void requireNonEmptyArray(ObjectNode json, String field) throws ApiException {
+  static void requireNonEmptyArray(ObjectNode json, String field) throws ApiException {
     JsonNode v = json.get(field);
     if (v == null || !v.isArray() || v.isEmpty()) {
       throw new ApiException(ErrorKind.INVALID_REQUEST,
@@ -168,7 +127,7 @@ public final class RequestValidator {
     }
   }
 
-  private static void checkInt(ObjectNode json, String field, long min, long max) throws ApiException {
+  static void checkInt(ObjectNode json, String field, long min, long max) throws ApiException {
     JsonNode v = json.get(field);
     if (v == null || v.isNull()) return;
     if (!v.isNumber() || v.asDouble() != Math.rint(v.asDouble())) {
@@ -182,7 +141,7 @@ public final class RequestValidator {
     }
   }
 
-  private static void checkNumber(ObjectNode json, String field, double min, double max) throws ApiException {
+  static void checkNumber(ObjectNode json, String field, double min, double max) throws ApiException {
     JsonNode v = json.get(field);
     if (v == null || v.isNull()) return;
     if (!v.isNumber() || v.asDouble() < min || v.asDouble() > max) {

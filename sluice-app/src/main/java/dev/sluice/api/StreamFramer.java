@@ -1,9 +1,11 @@
 package dev.sluice.api;
 
 import io.vertx.core.buffer.Buffer;
+import java.util.Locale;
 
 /**
- * Splits a relayed stream at event boundaries without changing a byte: SSE events end with a blank line
+ * Splits a relayed stream at event boundaries without changing a byte, in the framing its content type names (the
+ * OpenAI dialects' SSE, the Ollama dialects' NDJSON): SSE events end with a blank line
  * ({@code \n\n} or {@code \r\n\r\n}), NDJSON records with {@code \n}. {@link #push} returns the bytes up to the last
  * complete event and keeps the incomplete tail, so the gateway can commit on the first whole event, and when a node
  * dies mid-event the client never sees half an event followed by the gateway's error event. Only a partial event is
@@ -26,9 +28,9 @@ public final class StreamFramer {
   /** The framing for a response content type, or null when the body is not an event stream. */
   public static Mode modeFor(String contentType) {
     if (contentType == null) return null;
-    String ct = contentType.toLowerCase(java.util.Locale.ROOT);
-    if (ct.startsWith("text/event-stream")) return Mode.SSE;
-    if (ct.startsWith("application/x-ndjson") || ct.startsWith("application/jsonl")) return Mode.NDJSON;
+    String ct = contentType.toLowerCase(Locale.ROOT);
+    if (ct.startsWith(OpenAiDialect.SSE)) return Mode.SSE;
+    if (ct.startsWith(OllamaDialect.NDJSON) || ct.startsWith("application/jsonl")) return Mode.NDJSON;
     return null;
   }
 

@@ -1,6 +1,8 @@
 package dev.sluice.loadtest;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.api.Dialect;
+import dev.sluice.api.Endpoint;
 import dev.sluice.support.Json;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -10,6 +12,7 @@ import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -40,6 +43,8 @@ public final class LoadRunner {
 
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5); // a gateway on the LAN answers in ms
   private static final Duration DRAIN_GRACE = Duration.ofSeconds(5); // beyond the request timeout, for the last ones
+  /** The wire format of the answers read: the gateway's OpenAI chat completions. */
+  private static final Dialect CHAT = Endpoint.OPENAI_CHAT.dialect();
 
   private final LoadPlan plan;
   private final PromptMix prompts;
@@ -234,8 +239,8 @@ public final class LoadRunner {
         return;
       }
       if (chunk.has("error")) streamError = true;
-      JsonNode usage = chunk.path("usage").path("completion_tokens");
-      if (usage.isNumber()) usageTokens = usage.asLong();
+      long usage = CHAT.usage(data.getBytes(StandardCharsets.UTF_8)).completionTokens();
+      if (usage >= 0) usageTokens = usage;
       String content = chunk.path("choices").path(0).path("delta").path("content").asText("");
       if (content.isEmpty()) return;
       chunks++;
@@ -264,8 +269,8 @@ public final class LoadRunner {
       if (errorClass == null && stream && (!done || streamError)) errorClass = "stream";
       if (errorClass == null && !stream) {
         try {
-          JsonNode body = Json.MAPPER.readTree(plain.toString());
-          tokens = body.path("usage").path("completion_tokens").asLong(0);
+          Json.MAPPER.readTree(plain.toString()); // only a JSON body counts
+          tokens = Math.max(0, CHAT.usage(plain.toString().getBytes(StandardCharsets.UTF_8)).completionTokens());
         } catch (IOException e) {
           errorClass = "bad-body";
         }

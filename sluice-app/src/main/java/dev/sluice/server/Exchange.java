@@ -1,6 +1,5 @@
 package dev.sluice.server;
 
-import dev.sluice.api.Answers;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
@@ -529,7 +528,7 @@ final class Exchange {
    * count (embeddings) teach nothing.
    */
   private void learnFromPlainAnswer(Attempt a) {
-    long completion = Answers.usageInTail(request.endpoint().flavor(), tail())[1];
+    long completion = request.endpoint().dialect().usage(tail()).completionTokens();
     if (completion < 0) return;
     double total = (System.nanoTime() - a.connectedNanos) / 1_000_000.0;
     NodeSpeed speed = a.entry.speed().current();

@@ -1,12 +1,13 @@
 package dev.sluice.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiException;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
+import dev.sluice.api.OllamaModels;
+import dev.sluice.api.OpenAiModels;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.PathNormalizer;
 import dev.sluice.api.RequestValidator;
@@ -39,8 +40,6 @@ import java.util.Map;
  */
 final class GatewayHandler {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GatewayHandler.class);
-  /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
-  static final String OLLAMA_COMPAT_VERSION = "0.12.6";
   /** What Ollama answers on its root path; kept verbatim because clients compare it. */
   static final String OLLAMA_ROOT_TEXT = "Ollama is running";
   /** How long /api/tags and /api/ps wait for each node before answering without it. */
@@ -388,8 +387,7 @@ final class GatewayHandler {
       return "model management (/api/pull, push, create, copy, delete) is not available through Sluice: "
           + "manage models on the nodes themselves";
     }
-    return "unknown endpoint: Sluice serves POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models, "
-        + "POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version";
+    return "unknown endpoint: Sluice serves " + Endpoint.listing();
   }
 
   private void refuse(HttpServerRequest req, ApiFlavor flavor, String endpoint, ErrorKind kind, String message,
@@ -419,17 +417,13 @@ final class GatewayHandler {
       dev.sluice.auth.Principal who, Arrival start) {
     String body;
     if (endpoint == Endpoint.OPENAI_MODELS) {
-      ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
-      ArrayNode data = root.putArray("data");
+      Map<String, String> owners = new LinkedHashMap<>();
       config.models().forEach((id, route) -> {
-        if (who.mayUse(id)) {
-          data.addObject().put("id", id).put("object", "model").put("created", createdEpochSeconds)
-              .put("owned_by", route.provider());
-        }
+        if (who.mayUse(id)) owners.put(id, route.provider());
       });
-      body = root.toString();
+      body = OpenAiModels.list(owners, createdEpochSeconds);
     } else {
-      body = "{\"version\":\"" + OLLAMA_COMPAT_VERSION + "\"}";
+      body = OllamaModels.version();
     }
     Responses.json(req.response(), 200, body);
     observe(start, endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
@@ -462,13 +456,13 @@ final class GatewayHandler {
         JsonNode root = f.result();
         if (root == null || !root.path("models").isArray()) continue;
         for (JsonNode m : root.path("models")) {
-          String name = m.path("name").asText(m.path("model").asText(""));
+          String name = OllamaModels.name(m);
           if (config.models().containsKey(name) && who.mayUse(name)) merged.putIfAbsent(name, m);
         }
       }
       if (endpoint == Endpoint.OLLAMA_TAGS) {
         for (String id : config.models().keySet()) {
-          if (who.mayUse(id)) merged.computeIfAbsent(id, this::syntheticTag);
+          if (who.mayUse(id)) merged.computeIfAbsent(id, tag -> OllamaModels.syntheticTag(tag, startedAt));
         }
       }
       ObjectNode out = Json.MAPPER.createObjectNode();
@@ -476,15 +470,6 @@ final class GatewayHandler {
       Responses.json(req.response(), 200, out.toString());
       observe(start, endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
     });
-  }
-
-  /** An /api/tags entry for a configured model that no Ollama node listed (e.g. served only by vLLM nodes). */
-  private JsonNode syntheticTag(String id) {
-    ObjectNode m = Json.MAPPER.createObjectNode().put("name", id).put("model", id).put("modified_at", startedAt)
-        .put("size", 0).put("digest", "");
-    String family = id.contains(":") ? id.substring(0, id.indexOf(':')) : id;
-    m.putObject("details").put("format", "").put("family", family).put("parameter_size", "").put("quantization_level", "");
-    return m;
   }
 
   // ------------------------------------------------------------------ routed requests
@@ -502,7 +487,7 @@ final class GatewayHandler {
     ParsedRequest parsed;
     try {
       // max_tokens against the model's maxTokens is the context guard's job (reject or cap, limits.overMaxTokens)
-      parsed = RequestValidator.parse(endpoint, body, model -> 0, config.server().maxJsonDepth());
+      parsed = RequestValidator.parse(endpoint, body, config.server().maxJsonDepth());
     } catch (ApiException e) {
       refuse(req, endpoint.flavor(), endpointLabel, e.kind(), e.getMessage(), e.param(), who.tenant(), start);
       return;

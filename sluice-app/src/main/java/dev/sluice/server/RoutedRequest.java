@@ -3,10 +3,11 @@ package dev.sluice.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.Answer;
-import dev.sluice.api.Answers;
+import dev.sluice.api.Dialect;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
+import dev.sluice.api.Usage;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.degrade.CacheKey;
@@ -422,7 +423,7 @@ final class RoutedRequest implements Exchange.Listener {
       if (!downgraded && cacheable()) {
         long fingerprint = fingerprint();
         if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
-          if (cache.wants(cacheKey()) && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
+          if (cache.wants(cacheKey()) && parsed.endpoint().dialect().complete(parsed.stream(), body)) {
             CachedAnswer answer = new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
                 parsed.stream(), currentModel, System.currentTimeMillis());
             SharedCache tier = shared.protections().sharedCache();
@@ -432,8 +433,8 @@ final class RoutedRequest implements Exchange.Listener {
         }
       }
       if (permit != null && permit.countsTokens()) {
-        int[] usage = Answers.usage(parsed.endpoint(), parsed.stream(), body);
-        if (usage[0] >= 0 && usage[1] >= 0) permit.complete((long) usage[0] + usage[1]);
+        Usage usage = parsed.endpoint().dialect().usage(body);
+        if (usage.known()) permit.complete(usage.total());
       }
     }
     finish(status, ok && downgraded ? "downgraded" : outcome);
@@ -523,7 +524,7 @@ final class RoutedRequest implements Exchange.Listener {
       finish(200, "cached");
       return true;
     }
-    Answer answer = Answers.parse(parsed.endpoint(), cached.stream(), cached.body());
+    Answer answer = parsed.endpoint().dialect().parse(cached.stream(), cached.body());
     if (answer == null) {
       shared.protections().cache.invalidate(cacheKey());
       return false;
@@ -547,20 +548,17 @@ final class RoutedRequest implements Exchange.Listener {
 
   private void send(Answer answer) {
     if (resp.closed() || resp.ended()) return;
-    Endpoint endpoint = parsed.endpoint();
+    Dialect dialect = parsed.endpoint().dialect();
     boolean stream = parsed.stream();
-    boolean includeUsage = parsed.json().path("stream_options").path("include_usage").asBoolean(false);
-    String id = (endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-" : "chatcmpl-") + "sluice-"
-        + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-    List<Buffer> parts = Answers.render(endpoint, stream, includeUsage, answer, id,
-        System.currentTimeMillis() / 1000);
-    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, Answers.contentType(endpoint, stream));
+    String id = "sluice-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
+    List<Buffer> parts = dialect.render(parsed.json(), stream, answer, id, System.currentTimeMillis() / 1000);
+    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, dialect.contentType(stream));
     if (!stream) {
       resp.end(parts.get(0));
       return;
     }
     resp.setChunked(true);
-    if (endpoint.flavor() == dev.sluice.api.ApiFlavor.OPENAI) resp.putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+    dialect.streamHeaders().forEach(resp::putHeader);
     for (Buffer part : parts) resp.write(part);
     resp.end();
   }
@@ -588,9 +586,9 @@ final class RoutedRequest implements Exchange.Listener {
     long prompt = -1;
     long completion = -1;
     if (answeredBy != null) {
-      long[] usage = Answers.usageInTail(parsed.endpoint().flavor(), tail);
-      prompt = usage[0] >= 0 ? usage[0] : promptTokens;
-      completion = usage[1];
+      Usage usage = parsed.endpoint().dialect().usage(tail);
+      prompt = usage.promptTokens() >= 0 ? usage.promptTokens() : promptTokens;
+      completion = usage.completionTokens();
     }
     if (chunkGapNanos >= 0 && answeredBy != null) shared.metrics().interTokenLatency(model, chunkGapNanos);
     String served = answeredBy == null ? null : shared.metrics().modelLabel(currentModel);
@@ -609,7 +607,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
   private boolean renderable() {
-    return parsed.endpoint().handling() == Endpoint.Handling.GENERATE;
+    return parsed.endpoint().dialect().renders();
   }
 
   /** FNV-1a over the tenant, the endpoint and the raw body: cheap, and a collision only delays a cache store. */

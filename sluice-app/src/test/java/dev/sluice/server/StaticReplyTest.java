@@ -97,6 +97,19 @@ class StaticReplyTest {
   }
 
   @Test
+  void aStreamedStaticReplyIsAnEventStreamProxiesMayNotCacheAndAnOllamaStreamCarriesNoSuchHeader() {
+    HttpResponse<String> sse = Http.post(cluster.url("/v1/chat/completions"),
+        "{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}");
+    assertThat(sse.headers().firstValue("content-type")).hasValue("text/event-stream");
+    assertThat(sse.headers().firstValue("cache-control")).hasValue("no-cache");
+    assertThat(sse.body()).endsWith("data: [DONE]\n\n");
+
+    HttpResponse<String> ndjson = Http.post(cluster.url("/api/generate"), "{\"model\":\"qwen3:32b\",\"prompt\":\"hi\"}");
+    assertThat(ndjson.headers().firstValue("content-type")).hasValue("application/x-ndjson");
+    assertThat(ndjson.headers().firstValue("cache-control")).isEmpty();
+  }
+
+  @Test
   void embeddingsAreNotFakedAtTheStaticLevel() {
     // A made-up vector would silently corrupt a search index: embeddings still go to the nodes.
     HttpResponse<String> r = Http.post(cluster.url("/v1/embeddings"), "{\"model\":\"qwen3:32b\",\"input\":\"x\"}");

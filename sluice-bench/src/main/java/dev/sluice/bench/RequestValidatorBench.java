@@ -7,7 +7,6 @@ import dev.sluice.api.RequestValidator;
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToIntFunction;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -20,7 +19,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * {@link RequestValidator#parse(Endpoint, Buffer, ToIntFunction)} on a typical ~600-byte OpenAI chat body (system +
+ * {@link RequestValidator#parse(Endpoint, Buffer)} on a typical ~600-byte OpenAI chat body (system +
  * user + assistant + user messages, sampling parameters, one tool-free request), i.e. the JSON parse and parameter
  * checks every generation request pays before it is forwarded.
  *
@@ -43,8 +42,6 @@ public class RequestValidatorBench {
       + "\"max_tokens\":256,\"temperature\":0.2,\"top_p\":0.95,\"presence_penalty\":0,\"frequency_penalty\":0.1,"
       + "\"n\":1,\"stream\":true,\"stop\":[\"\\n\\n\\n\"],\"user\":\"bench-user-0001\"}";
 
-  private static final ToIntFunction<String> MAX_TOKENS = model -> 8192;
-
   private Buffer body;
 
   @Setup
@@ -55,6 +52,6 @@ public class RequestValidatorBench {
 
   @Benchmark
   public ParsedRequest parseChat() throws ApiException {
-    return RequestValidator.parse(Endpoint.OPENAI_CHAT, body, MAX_TOKENS);
+    return RequestValidator.parse(Endpoint.OPENAI_CHAT, body);
   }
 }

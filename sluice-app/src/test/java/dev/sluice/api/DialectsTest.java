@@ -1,5 +1,9 @@
 package dev.sluice.api;
 
+import static dev.sluice.api.AnswerFixtures.ANSWER;
+import static dev.sluice.api.AnswerFixtures.CREATED;
+import static dev.sluice.api.AnswerFixtures.rendered;
+import static dev.sluice.api.AnswerFixtures.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,8 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -27,12 +29,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class AnswersTest {
-  private static final long CREATED = 1_790_000_000L;
-  private static final Answer ANSWER = new Answer(
-      "Hello! Here is a \"quoted\" answer,\nover two lines, with ünïcödé, 中文文本 and an emoji 🚀 — "
-          + "long enough to be cut into several pieces when it is replayed as a stream.",
-      "qwen3:32b", "length", 31, 42);
+/** The contract every dialect that answers keeps: what it renders parses back, and broken bodies are no answers. */
+class DialectsTest {
   private static final List<Endpoint> GENERATION = List.of(
       Endpoint.OPENAI_CHAT, Endpoint.OPENAI_COMPLETIONS, Endpoint.OLLAMA_CHAT, Endpoint.OLLAMA_GENERATE);
   private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -63,10 +61,9 @@ class AnswersTest {
     for (Answer answer : List.of(ANSWER, new Answer("", "m", "stop", 0, 0), new Answer("ok", "m", "stop", 1, 1))) {
       byte[] body = rendered(endpoint, stream, answer);
 
-      assertThat(Answers.parse(endpoint, stream, body)).isEqualTo(answer);
-      assertThat(Answers.complete(endpoint, stream, body)).isTrue();
-      assertThat(Answers.usage(endpoint, stream, body))
-          .containsExactly(answer.promptTokens(), answer.completionTokens());
+      assertThat(endpoint.dialect().parse(stream, body)).isEqualTo(answer);
+      assertThat(endpoint.dialect().complete(stream, body)).isTrue();
+      assertThat(endpoint.dialect().usage(body)).isEqualTo(new Usage(answer.promptTokens(), answer.completionTokens()));
     }
   }
 
@@ -79,15 +76,15 @@ class AnswersTest {
 
     for (int cut = 0; cut < end; cut++) {
       byte[] prefix = java.util.Arrays.copyOf(body, cut);
-      assertThat(Answers.complete(endpoint, stream, prefix)).as("complete at %d of %d", cut, end).isFalse();
-      assertThat(Answers.parse(endpoint, stream, prefix)).as("parse at %d of %d", cut, end).isNull();
+      assertThat(endpoint.dialect().complete(stream, prefix)).as("complete at %d of %d", cut, end).isFalse();
+      assertThat(endpoint.dialect().parse(stream, prefix)).as("parse at %d of %d", cut, end).isNull();
     }
   }
 
   @ParameterizedTest(name = "{0}: a stream replays in a few pieces of words")
   @EnumSource(value = Endpoint.class, names = {"OPENAI_CHAT", "OPENAI_COMPLETIONS", "OLLAMA_CHAT", "OLLAMA_GENERATE"})
   void aStreamReplaysInAFewPiecesOfWords(Endpoint endpoint) {
-    List<Buffer> events = Answers.render(endpoint, true, false, ANSWER, "chatcmpl-1", CREATED);
+    List<Buffer> events = endpoint.dialect().render(request(false), true, ANSWER, "1", CREATED);
 
     int overhead = endpoint == Endpoint.OPENAI_CHAT ? 3 : endpoint == Endpoint.OPENAI_COMPLETIONS ? 2 : 1;
     assertThat(events.size() - overhead).isBetween(4, 16);
@@ -111,10 +108,10 @@ class AnswersTest {
   @ParameterizedTest(name = "{0} text: pieces concatenate to the content and never split a character")
   @MethodSource("texts")
   void piecesConcatenateToTheContentAndNeverSplitACharacter(String name, String content) {
-    List<String> pieces = Answers.pieces(content);
+    List<String> pieces = Bodies.pieces(content);
 
     assertThat(String.join("", pieces)).isEqualTo(content);
-    assertThat(pieces.size()).isLessThanOrEqualTo(Answers.MAX_PIECES + 4);
+    assertThat(pieces.size()).isLessThanOrEqualTo(Bodies.MAX_PIECES + 4);
     for (String piece : pieces) {
       assertThat(piece).isNotEmpty();
       assertThat(Character.isLowSurrogate(piece.charAt(0))).as(piece).isFalse();
@@ -123,91 +120,11 @@ class AnswersTest {
   }
 
   @Test
-  void theOpenAiChatBodyHasExactlyTheFieldsClientsExpect() throws Exception {
-    JsonNode body = Json.MAPPER.readTree(rendered(Endpoint.OPENAI_CHAT, false, ANSWER));
-
-    assertThat(fieldNames(body)).containsExactly("id", "object", "created", "model", "choices", "usage",
-        "system_fingerprint");
-    assertThat(body.get("id").asText()).isEqualTo("chatcmpl-1");
-    assertThat(body.get("object").asText()).isEqualTo("chat.completion");
-    assertThat(body.get("created").asLong()).isEqualTo(CREATED);
-    assertThat(body.get("model").asText()).isEqualTo("qwen3:32b");
-    assertThat(body.get("system_fingerprint").isNull()).isTrue();
-    JsonNode choice = body.get("choices").get(0);
-    assertThat(fieldNames(choice)).containsExactly("index", "message", "logprobs", "finish_reason");
-    assertThat(choice.get("index").asInt()).isZero();
-    assertThat(choice.get("logprobs").isNull()).isTrue();
-    assertThat(choice.get("finish_reason").asText()).isEqualTo("length");
-    assertThat(fieldNames(choice.get("message"))).containsExactly("role", "content", "refusal");
-    assertThat(choice.get("message").get("role").asText()).isEqualTo("assistant");
-    assertThat(choice.get("message").get("content").asText()).isEqualTo(ANSWER.content());
-    assertThat(choice.get("message").get("refusal").isNull()).isTrue();
-    assertThat(body.get("usage").get("prompt_tokens").asInt()).isEqualTo(31);
-    assertThat(body.get("usage").get("completion_tokens").asInt()).isEqualTo(42);
-    assertThat(body.get("usage").get("total_tokens").asInt()).isEqualTo(73);
-  }
-
-  @Test
-  void theOpenAiChatStreamStartsWithTheRoleEndsWithFinishUsageAndDone() throws Exception {
-    List<Buffer> events = Answers.render(Endpoint.OPENAI_CHAT, true, true, ANSWER, "chatcmpl-1", CREATED);
-
-    assertThat(events.get(events.size() - 1).toString()).isEqualTo("data: [DONE]\n\n");
-    List<JsonNode> chunks = new ArrayList<>();
-    for (Buffer event : events.subList(0, events.size() - 1)) {
-      chunks.add(Json.MAPPER.readTree(event.toString(StandardCharsets.UTF_8).substring("data: ".length())));
-    }
-    for (JsonNode chunk : chunks) {
-      assertThat(chunk.get("object").asText()).isEqualTo("chat.completion.chunk");
-      assertThat(chunk.get("id").asText()).isEqualTo("chatcmpl-1");
-      assertThat(chunk.get("created").asLong()).isEqualTo(CREATED);
-    }
-    JsonNode first = chunks.get(0).get("choices").get(0);
-    assertThat(first.get("delta").toString()).isEqualTo("{\"role\":\"assistant\",\"content\":\"\"}");
-    assertThat(first.get("finish_reason").isNull()).isTrue();
-    JsonNode finish = chunks.get(chunks.size() - 2);
-    assertThat(finish.get("choices").get(0).get("delta").toString()).isEqualTo("{}");
-    assertThat(finish.get("choices").get(0).get("finish_reason").asText()).isEqualTo("length");
-    assertThat(finish.get("usage").isNull()).isTrue();
-    JsonNode usage = chunks.get(chunks.size() - 1);
-    assertThat(usage.get("choices")).isEmpty();
-    assertThat(usage.get("usage").get("total_tokens").asInt()).isEqualTo(73);
-  }
-
-  @Test
-  void withoutIncludeUsageAStreamHasNoUsageChunk() {
-    byte[] body = bytes(Answers.render(Endpoint.OPENAI_CHAT, true, false, ANSWER, "chatcmpl-1", CREATED));
-
-    assertThat(new String(body, StandardCharsets.UTF_8)).doesNotContain("usage");
-    Answer parsed = Answers.parse(Endpoint.OPENAI_CHAT, true, body);
-    assertThat(parsed.content()).isEqualTo(ANSWER.content());
-    assertThat(parsed.promptTokens()).isZero();
-    assertThat(Answers.usage(Endpoint.OPENAI_CHAT, true, body)).containsExactly(-1, -1);
-  }
-
-  @Test
-  void ollamaBodiesHaveTheirApisFields() throws Exception {
-    JsonNode chat = Json.MAPPER.readTree(rendered(Endpoint.OLLAMA_CHAT, false, ANSWER));
-    assertThat(fieldNames(chat)).containsExactly("model", "created_at", "message", "done", "done_reason",
-        "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration");
-    assertThat(chat.get("created_at").asText()).isEqualTo("2026-09-21T14:13:20Z");
-    assertThat(chat.get("message").toString())
-        .isEqualTo("{\"role\":\"assistant\",\"content\":" + Json.MAPPER.writeValueAsString(ANSWER.content()) + "}");
-
-    List<Buffer> lines = Answers.render(Endpoint.OLLAMA_GENERATE, true, false, ANSWER, null, CREATED);
-    JsonNode piece = Json.MAPPER.readTree(lines.get(0).toString(StandardCharsets.UTF_8));
-    assertThat(fieldNames(piece)).containsExactly("model", "created_at", "response", "done");
-    JsonNode last = Json.MAPPER.readTree(lines.get(lines.size() - 1).toString(StandardCharsets.UTF_8));
-    assertThat(last.get("response").asText()).isEmpty();
-    assertThat(last.get("done").asBoolean()).isTrue();
-    assertThat(last.get("eval_count").asInt()).isEqualTo(42);
-  }
-
-  @Test
   void contentTypesFollowTheApiAndStreaming() {
-    assertThat(Answers.contentType(Endpoint.OPENAI_CHAT, false)).isEqualTo("application/json");
-    assertThat(Answers.contentType(Endpoint.OPENAI_COMPLETIONS, true)).isEqualTo("text/event-stream");
-    assertThat(Answers.contentType(Endpoint.OLLAMA_GENERATE, false)).isEqualTo("application/json");
-    assertThat(Answers.contentType(Endpoint.OLLAMA_CHAT, true)).isEqualTo("application/x-ndjson");
+    assertThat(Endpoint.OPENAI_CHAT.dialect().contentType(false)).isEqualTo("application/json");
+    assertThat(Endpoint.OPENAI_COMPLETIONS.dialect().contentType(true)).isEqualTo("text/event-stream");
+    assertThat(Endpoint.OLLAMA_GENERATE.dialect().contentType(false)).isEqualTo("application/json");
+    assertThat(Endpoint.OLLAMA_CHAT.dialect().contentType(true)).isEqualTo("application/x-ndjson");
   }
 
   static Stream<Arguments> notAnswers() {
@@ -239,8 +156,8 @@ class AnswersTest {
   void errorsAndBrokenBodiesAreNeitherCompleteNorAnswers(String name, Endpoint endpoint, boolean stream, String body) {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
 
-    assertThat(Answers.complete(endpoint, stream, bytes)).isFalse();
-    assertThat(Answers.parse(endpoint, stream, bytes)).isNull();
+    assertThat(endpoint.dialect().complete(stream, bytes)).isFalse();
+    assertThat(endpoint.dialect().parse(stream, bytes)).isNull();
   }
 
   static Stream<Arguments> notTextAnswers() {
@@ -265,7 +182,7 @@ class AnswersTest {
   @ParameterizedTest(name = "{0} is not a plain text answer")
   @MethodSource("notTextAnswers")
   void answersAClientCouldNotGetBackFromTextAreNotParsed(String name, Endpoint endpoint, boolean stream, String body) {
-    assertThat(Answers.parse(endpoint, stream, body.getBytes(StandardCharsets.UTF_8))).isNull();
+    assertThat(endpoint.dialect().parse(stream, body.getBytes(StandardCharsets.UTF_8))).isNull();
   }
 
   @ParameterizedTest(name = "{0} stream={1}: the simulator's answer parses to its content and usage")
@@ -275,9 +192,9 @@ class AnswersTest {
     byte[] body = stream ? call(endpoint, true) : whole;
     JsonNode reference = Json.MAPPER.readTree(whole);
 
-    Answer answer = Answers.parse(endpoint, stream, body);
+    Answer answer = endpoint.dialect().parse(stream, body);
 
-    assertThat(Answers.complete(endpoint, stream, body)).isTrue();
+    assertThat(endpoint.dialect().complete(stream, body)).isTrue();
     assertThat(answer).isNotNull();
     assertThat(answer.model()).isEqualTo("qwen3:32b");
     assertThat(answer.finishReason()).isEqualTo("length");
@@ -292,7 +209,7 @@ class AnswersTest {
     assertThat(prompt).isPositive();
     assertThat(answer.promptTokens()).isEqualTo(prompt);
     assertThat(answer.completionTokens()).isEqualTo(12);
-    assertThat(Answers.usage(endpoint, stream, body)).containsExactly(prompt, 12);
+    assertThat(endpoint.dialect().usage(body)).isEqualTo(new Usage(prompt, 12));
   }
 
   @Test
@@ -300,16 +217,16 @@ class AnswersTest {
     byte[] openAi = post("/v1/embeddings", "{\"model\":\"qwen3:32b\",\"input\":\"Hello there!\"}");
     byte[] ollama = post("/api/embed", "{\"model\":\"qwen3:32b\",\"input\":\"Hello there!\"}");
 
-    assertThat(Answers.parse(Endpoint.OPENAI_EMBEDDINGS, false, openAi)).isNull();
-    assertThat(Answers.parse(Endpoint.OLLAMA_EMBED, false, ollama)).isNull();
-    assertThat(Answers.complete(Endpoint.OPENAI_EMBEDDINGS, false, openAi)).isTrue();
-    assertThat(Answers.usage(Endpoint.OPENAI_EMBEDDINGS, false, openAi)[0]).isPositive();
-    assertThat(Answers.usage(Endpoint.OLLAMA_EMBED, false, ollama)[0]).isPositive();
+    assertThat(Endpoint.OPENAI_EMBEDDINGS.dialect().parse(false, openAi)).isNull();
+    assertThat(Endpoint.OLLAMA_EMBED.dialect().parse(false, ollama)).isNull();
+    assertThat(Endpoint.OPENAI_EMBEDDINGS.dialect().complete(false, openAi)).isTrue();
+    assertThat(Endpoint.OPENAI_EMBEDDINGS.dialect().usage(openAi).promptTokens()).isPositive();
+    assertThat(Endpoint.OLLAMA_EMBED.dialect().usage(ollama).promptTokens()).isPositive();
   }
 
   @Test
   void renderingForAnEndpointWithoutAnswersIsRefused() {
-    assertThatThrownBy(() -> Answers.render(Endpoint.OPENAI_EMBEDDINGS, false, false, ANSWER, "x", CREATED))
+    assertThatThrownBy(() -> Endpoint.OPENAI_EMBEDDINGS.dialect().render(request(false), false, ANSWER, "x", CREATED))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("/v1/embeddings");
   }
 
@@ -330,34 +247,18 @@ class AnswersTest {
     return response.body();
   }
 
-  private static byte[] rendered(Endpoint endpoint, boolean stream, Answer answer) {
-    String id = endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-1" : "chatcmpl-1";
-    return bytes(Answers.render(endpoint, stream, true, answer, id, CREATED));
-  }
-
-  private static byte[] bytes(List<Buffer> buffers) {
-    Buffer all = Buffer.buffer();
-    buffers.forEach(all::appendBuffer);
-    return all.getBytes();
-  }
-
-  private static List<String> fieldNames(JsonNode node) {
-    List<String> names = new ArrayList<>();
-    for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) names.add(it.next());
-    return names;
-  }
-
-  @org.junit.jupiter.api.Test
+  @Test
   void usageIsFoundInTheTailOfAnswersOfEitherApiAndNeverInsideGeneratedText() {
-    byte[] openAi = ("{\"choices\":[{\"message\":{\"content\":\"say \\\"prompt_tokens\\\": 99\"}}],"
+    Dialect openAi = Endpoint.OPENAI_CHAT.dialect();
+    byte[] whole = ("{\"choices\":[{\"message\":{\"content\":\"say \\\"prompt_tokens\\\": 99\"}}],"
         + "\"usage\":{\"prompt_tokens\": 12,\"completion_tokens\":7,\"total_tokens\":19}}").getBytes();
-    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, openAi)).containsExactly(12, 7);
+    assertThat(openAi.usage(whole)).isEqualTo(new Usage(12, 7));
     byte[] sse = ("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n"
         + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3}}\n\ndata: [DONE]\n\n").getBytes();
-    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, sse)).containsExactly(5, 3);
+    assertThat(openAi.usage(sse)).isEqualTo(new Usage(5, 3));
     byte[] ollama = "{\"done\":false}\n{\"done\":true,\"prompt_eval_count\":26,\"eval_count\":290}\n".getBytes();
-    assertThat(Answers.usageInTail(ApiFlavor.OLLAMA, ollama)).containsExactly(26, 290);
-    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, "data: {\"x\":1}\n\n".getBytes())).containsExactly(-1, -1);
-    assertThat(Answers.usageInTail(ApiFlavor.OPENAI, null)).containsExactly(-1, -1);
+    assertThat(Endpoint.OLLAMA_CHAT.dialect().usage(ollama)).isEqualTo(new Usage(26, 290));
+    assertThat(openAi.usage("data: {\"x\":1}\n\n".getBytes())).isEqualTo(Usage.UNKNOWN);
+    assertThat(openAi.usage(null)).isEqualTo(Usage.UNKNOWN);
   }
 }

@@ -1,0 +1,22 @@
+package dev.sluice.api;
+
+/**
+ * Tokens a node reported for one answer ({@link Dialect#usage}).
+ *
+ * @param promptTokens tokens in the prompt, -1 when the answer does not say
+ * @param completionTokens tokens generated, -1 when the answer does not say
+ */
+public record Usage(long promptTokens, long completionTokens) {
+  /** Neither count known. */
+  public static final Usage UNKNOWN = new Usage(-1, -1);
+
+  /** Whether both counts are known. */
+  public boolean known() {
+    return promptTokens >= 0 && completionTokens >= 0;
+  }
+
+  /** Prompt plus completion tokens; only meaningful when {@link #known}. */
+  public long total() {
+    return promptTokens + completionTokens;
+  }
+}
