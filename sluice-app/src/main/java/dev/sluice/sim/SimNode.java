@@ -267,7 +267,7 @@ public final class SimNode {
       case "/metrics/vllm" -> telemetry().vllm(model);
       default -> telemetry().all(model);
     };
-    request.response().putHeader("content-type", PrometheusText.CONTENT_TYPE).end(text);
+    request.response().putHeader("content-type", PrometheusWriter.CONTENT_TYPE).end(text);
   }
 
   EngineDriver engine() {

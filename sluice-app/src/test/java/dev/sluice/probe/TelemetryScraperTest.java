@@ -96,7 +96,7 @@ class TelemetryScraperTest {
         vllm:num_requests_running{model_name="qwen3:32b",engine="0"} 3.0
         vllm:num_requests_waiting{model_name="qwen3:32b",engine="0"} NaN
         """;
-    Map<String, Double> v = PrometheusText.firstSamples(page, TelemetryScraper.NAMES);
+    Map<String, Double> v = PrometheusReader.firstSamples(page, TelemetryScraper.NAMES);
     assertThat(v).containsEntry("DCGM_FI_DEV_GPU_TEMP", 71.0).containsEntry("DCGM_FI_DEV_GPU_UTIL", 93.0)
         .containsEntry("vllm:num_requests_running", 3.0);
     NodeTelemetry t = TelemetryScraper.toTelemetry(v, 1234);
