@@ -1,9 +1,9 @@
 package dev.sluice.auth;
 
+import dev.sluice.support.Clock;
 import io.vertx.core.Future;
 import java.time.Instant;
 import java.util.Objects;
-import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -33,17 +33,17 @@ public final class Authenticator {
   private final AuthMode mode;
   private final Supplier<ApiKeys> keys;
   private final JwtVerifier jwt;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
 
   /**
    * @param keys the current key snapshot, read once per request (swapped when keys change)
    * @param jwt the JWT verifier; required when {@code mode} accepts JWTs, else ignored and may be null
-   * @param clockMillis epoch milliseconds, for key expiry
+   * @param clock epoch milliseconds, for key expiry
    */
-  public Authenticator(AuthMode mode, Supplier<ApiKeys> keys, JwtVerifier jwt, LongSupplier clockMillis) {
+  public Authenticator(AuthMode mode, Supplier<ApiKeys> keys, JwtVerifier jwt, Clock clock) {
     this.mode = Objects.requireNonNull(mode, "mode");
     this.keys = Objects.requireNonNull(keys, "keys");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     if (mode.acceptsJwt() && jwt == null) {
       throw new IllegalArgumentException("auth.mode " + mode.configName() + " needs a JWT verifier (auth.jwt)");
     }
@@ -77,7 +77,7 @@ public final class Authenticator {
   }
 
   private Future<Principal> key(String token) {
-    ApiKeys.Lookup found = keys.get().find(token, clockMillis.getAsLong());
+    ApiKeys.Lookup found = keys.get().find(token, clock.millis());
     if (found instanceof ApiKeys.Found f) {
       ApiKey k = f.key();
       return Future.succeededFuture(new Principal(k.tenant(), k.id(), k.models(), k.limits(), Principal.Kind.KEY));

@@ -2,9 +2,9 @@ package dev.sluice.auth;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.sluice.support.Clock;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.function.LongSupplier;
 
 /**
  * Slows down whoever keeps presenting wrong credentials, per client address: after {@link Settings#failures} failures
@@ -98,7 +98,7 @@ public final class FailureBackoff {
   }
 
   private final Settings settings;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final Cache<String, Client> clients;
   private final Cache<String, Boolean> verified;
   /**
@@ -107,11 +107,11 @@ public final class FailureBackoff {
    */
   private volatile long someoneWaitsUntil = Long.MIN_VALUE;
 
-  /** @param clockMillis milliseconds (any epoch; only differences count) */
-  public FailureBackoff(Settings settings, LongSupplier clockMillis) {
+  /** @param clock milliseconds (any epoch; only differences count) */
+  public FailureBackoff(Settings settings, Clock clock) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
-    com.github.benmanes.caffeine.cache.Ticker ticker = () -> clockMillis.getAsLong() * 1_000_000L;
+    this.clock = Objects.requireNonNull(clock, "clock");
+    com.github.benmanes.caffeine.cache.Ticker ticker = () -> clock.millis() * 1_000_000L;
     this.clients = Caffeine.newBuilder().maximumSize(MAX_CLIENTS).ticker(ticker)
         .expireAfterWrite(settings.window().plus(settings.maxBackoff())).executor(Runnable::run).build();
     this.verified = Caffeine.newBuilder().maximumSize(MAX_VERIFIED).ticker(ticker)
@@ -127,7 +127,7 @@ public final class FailureBackoff {
    * its address before its credential is verified (the common case: one volatile read and a clock read).
    */
   public boolean anyWaiting() {
-    return settings.enabled() && clockMillis.getAsLong() < someoneWaitsUntil;
+    return settings.enabled() && clock.millis() < someoneWaitsUntil;
   }
 
   /** How long {@code client} must still wait before its credentials are looked at again; 0 = not at all. */
@@ -136,7 +136,7 @@ public final class FailureBackoff {
     Client c = clients.getIfPresent(client);
     if (c == null) return 0;
     synchronized (c) {
-      return Math.max(0, c.blockedUntil - clockMillis.getAsLong());
+      return Math.max(0, c.blockedUntil - clock.millis());
     }
   }
 
@@ -144,7 +144,7 @@ public final class FailureBackoff {
   public Failure failed(String client) {
     Objects.requireNonNull(client, "client");
     if (!settings.enabled()) return new Failure(1, 0, false);
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     int threshold = settings.failures();
     Failure[] out = new Failure[1];
     // compute writes the entry, so an address is forgotten window + maxBackoff after its last failure

@@ -1,6 +1,7 @@
 package dev.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +44,7 @@ public final class JwksSource {
   private final URI url;
   private final Duration refresh;
   private final Duration minInterval;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final HttpClient client;
   /** Every fetch runs here: an HTTP exchange driven from a non-Vert.x thread can lose its response body. */
   private final Context context;
@@ -60,14 +60,14 @@ public final class JwksSource {
   /**
    * @param refresh time between scheduled fetches
    * @param minInterval least time between two on-demand fetches ({@link #refreshForUnknownKid})
-   * @param clockMillis epoch milliseconds, for the on-demand rate limit
+   * @param clock epoch milliseconds, for the on-demand rate limit
    */
-  public JwksSource(Vertx vertx, URI url, Duration refresh, Duration minInterval, LongSupplier clockMillis) {
+  public JwksSource(Vertx vertx, URI url, Duration refresh, Duration minInterval, Clock clock) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.url = Objects.requireNonNull(url, "url");
     this.refresh = Objects.requireNonNull(refresh, "refresh");
     this.minInterval = Objects.requireNonNull(minInterval, "minInterval");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.client = vertx.httpClientBuilder()
         .with(new HttpClientOptions().setName("jwks").setKeepAlive(true).setKeepAliveTimeout(30)
             .setConnectTimeout((int) FETCH_TIMEOUT.toMillis()))
@@ -90,7 +90,7 @@ public final class JwksSource {
   public Future<Boolean> refreshForUnknownKid() {
     synchronized (this) {
       if (inFlight != null) return inFlight;
-      long now = clockMillis.getAsLong();
+      long now = clock.millis();
       if (lastOnDemandMillis != Long.MIN_VALUE && now - lastOnDemandMillis < minInterval.toMillis()) {
         return Future.succeededFuture(false);
       }

@@ -2,6 +2,7 @@ package dev.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.limit.Limits;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.LongSupplier;
 
 /**
  * Verifies gateway JWTs and maps their claims to a {@link Principal}. The header is checked here before Vert.x sees
@@ -40,7 +40,7 @@ public final class JwtVerifier implements AutoCloseable {
   private static final Base64.Decoder B64URL = Base64.getUrlDecoder();
 
   private final JwtSettings settings;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final List<JWK> inlineKeys;
   private final JwksSource jwks;
   private volatile Keys keys;
@@ -77,13 +77,13 @@ public final class JwtVerifier implements AutoCloseable {
   private record Token(String alg, String kid, String payloadSegment) {}
 
   /**
-   * @param clockMillis epoch milliseconds, for exp/nbf/iat and the JWKS on-demand rate limit
+   * @param clock epoch milliseconds, for exp/nbf/iat and the JWKS on-demand rate limit
    * @throws IllegalArgumentException when {@code settings} has neither inline keys nor a JWKS URL
    */
-  public JwtVerifier(Vertx vertx, JwtSettings settings, LongSupplier clockMillis) {
+  public JwtVerifier(Vertx vertx, JwtSettings settings, Clock clock) {
     Objects.requireNonNull(vertx, "vertx");
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     if (!settings.hasKeySource()) {
       throw new IllegalArgumentException("auth.jwt: no keys configured (set auth.jwt.keys or auth.jwt.jwksUrl);"
           + " refusing to start with JWT enabled and nothing to verify signatures with");
@@ -96,7 +96,7 @@ public final class JwtVerifier implements AutoCloseable {
     }
     this.inlineKeys = List.copyOf(inline);
     this.jwks = settings.jwksUrl() == null ? null : new JwksSource(vertx, settings.jwksUrl(), settings.jwksRefresh(),
-        settings.jwksMinRefreshInterval(), clockMillis);
+        settings.jwksMinRefreshInterval(), clock);
     this.keys = Keys.of(inlineKeys, JwksSource.KeySet.EMPTY);
   }
 
@@ -116,7 +116,7 @@ public final class JwtVerifier implements AutoCloseable {
    */
   public Future<Principal> verify(String token) {
     Verified hit = token == null ? null : verified.getIfPresent(token);
-    if (hit != null && hit.keys() == currentKeys() && clockMillis.getAsLong() - settings.leeway().toMillis()
+    if (hit != null && hit.keys() == currentKeys() && clock.millis() - settings.leeway().toMillis()
         < hit.expMillis()) {
       return Future.succeededFuture(hit.principal());
     }
@@ -256,7 +256,7 @@ public final class JwtVerifier implements AutoCloseable {
   private Principal principal(Token t) {
     JsonNode claims = json(t.payloadSegment());
     if (claims == null || !claims.isObject()) throw invalid("claims are not a JSON object");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     long leeway = settings.leeway().toMillis();
     JsonNode exp = claims.get("exp");
     if (exp == null || exp.isNull()) throw invalid("exp claim missing");

@@ -11,6 +11,7 @@ import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.config.etcd.EtcdConfigStore;
 import dev.sluice.limit.Limits;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.PrintStream;
 import java.net.URI;
@@ -239,14 +240,14 @@ public final class KeysCommand implements Runnable {
       JsonNode keys;
       if (target.store != null) {
         var arr = Json.MAPPER.createArrayNode();
-        long now = System.currentTimeMillis();
+        long now = Clock.SYSTEM.millis();
         for (ApiKey k : target.store.keys().all()) arr.add(KeyFile.publicView(k, now));
         keys = arr;
       } else if (file == null) {
         keys = target.call("GET", "/admin/keys", null).path("keys");
       } else {
         var arr = Json.MAPPER.createArrayNode();
-        long now = System.currentTimeMillis();
+        long now = Clock.SYSTEM.millis();
         for (ApiKey k : KeyFile.read(file).all()) arr.add(KeyFile.publicView(k, now));
         keys = arr;
       }

@@ -3,6 +3,7 @@ package dev.sluice.cli;
 import dev.sluice.lab.LabPolicy;
 import dev.sluice.lab.LabReport;
 import dev.sluice.lab.RoutingLab;
+import dev.sluice.support.Clock;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class LabCommand implements Callable<Integer> {
   @Option(names = "--seeds", description = "Seeds per point (default: ${DEFAULT-VALUE}).")
   private int seeds = 3;
 
-  @Option(names = "--quick", description = "Reduced grid (C2 chat, steady, 70 % and 130 %, 120 s runs): seconds.")
+  @Option(names = "--quick", description = "Reduced grid (C2 chat, steady, 70 %% and 130 %%, 120 s runs): seconds.")
   private boolean quick;
 
   @Option(names = "--duration", paramLabel = "SECONDS",
@@ -50,14 +51,14 @@ public final class LabCommand implements Callable<Integer> {
     double duration = durationSeconds != null ? durationSeconds
         : quick ? QUICK_DURATION_SECONDS : FULL_DURATION_SECONDS;
     RoutingLab.Options options = new RoutingLab.Options(seeds, quick, duration, threads);
-    long started = System.nanoTime();
+    long started = Clock.SYSTEM.nanos();
     List<RoutingLab.Summary> summaries = RoutingLab.run(options, RoutingLab.grid(quick), LabPolicy.standard());
     String svgName = svgName(out);
     Path svg = out.resolveSibling(svgName);
     Files.writeString(out, LabReport.markdown(summaries, options, command(), svgName));
     Files.writeString(svg, LabReport.svg(summaries));
     System.out.printf("routing lab: %d points × policies in %.1f s → %s, %s%n", summaries.size(),
-        (System.nanoTime() - started) / 1e9, out, svg);
+        (Clock.SYSTEM.nanos() - started) / 1e9, out, svg);
     return 0;
   }
 

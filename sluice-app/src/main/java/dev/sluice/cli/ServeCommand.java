@@ -8,6 +8,7 @@ import dev.sluice.config.etcd.EtcdConfigSource;
 import dev.sluice.config.etcd.EtcdUrl;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.server.Gateway;
+import dev.sluice.support.Clock;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -145,8 +146,8 @@ public final class ServeCommand implements Callable<Integer> {
   /** Waits (up to --ready-wait) for every node to be READY, then runs the doctor against this very gateway. */
   private dev.sluice.doctor.DoctorReport productionChecks(Running running, dev.sluice.config.SluiceConfig c)
       throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(readyWaitSeconds);
-    while (System.nanoTime() < deadline && !running.gateway().registry().all().stream()
+    long deadline = Clock.SYSTEM.nanos() + TimeUnit.SECONDS.toNanos(readyWaitSeconds);
+    while (Clock.SYSTEM.nanos() < deadline && !running.gateway().registry().all().stream()
         .allMatch(e -> e.health().snapshot().state() == dev.sluice.health.NodeState.READY)) {
       Thread.sleep(200);
     }

@@ -2,6 +2,7 @@ package dev.sluice.degrade;
 
 import dev.sluice.degrade.DegradationSettings.Scope;
 import dev.sluice.degrade.ErrorRateWindow.Counts;
+import dev.sluice.support.Clock;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.ArrayDeque;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 
 /**
  * The degradation state machines: one per model and one for the cluster, each fed by a sliding window of request
@@ -137,7 +137,7 @@ public final class DegradationController {
       List<Transition> recent) {
   }
 
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final ModelHealth health;
   private final Listener listener;
   private volatile DegradationSettings settings;
@@ -154,26 +154,26 @@ public final class DegradationController {
    * A controller that takes every model as servable ({@link ModelHealth#always()}).
    *
    * @param settings the initial settings
-   * @param clockMillis epoch millis, the only time source
+   * @param clock epoch millis, the only time source
    * @param listener told about every transition
    */
-  public DegradationController(DegradationSettings settings, LongSupplier clockMillis, Listener listener) {
-    this(settings, clockMillis, ModelHealth.always(), listener);
+  public DegradationController(DegradationSettings settings, Clock clock, Listener listener) {
+    this(settings, clock, ModelHealth.always(), listener);
   }
 
   /**
    * @param settings the initial settings
-   * @param clockMillis epoch millis, the only time source
+   * @param clock epoch millis, the only time source
    * @param health whether a downgrade target can answer (a model is never STATIC while its target can)
    * @param listener told about every transition
    */
-  public DegradationController(DegradationSettings settings, LongSupplier clockMillis, ModelHealth health,
+  public DegradationController(DegradationSettings settings, Clock clock, ModelHealth health,
       Listener listener) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.health = Objects.requireNonNull(health, "health");
     this.listener = Objects.requireNonNull(listener, "listener");
-    this.cluster = new State(CLUSTER, settings, clockMillis.getAsLong(), null);
+    this.cluster = new State(CLUSTER, settings, clock.millis(), null);
   }
 
   /**
@@ -183,7 +183,7 @@ public final class DegradationController {
    */
   public void record(String model, boolean nodeFailure) {
     Objects.requireNonNull(model, "model");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     DegradationSettings cfg = settings;
     State m = state(model, cfg, now);
     Transition modelChange;
@@ -208,7 +208,7 @@ public final class DegradationController {
    */
   public DegradationDecision decide(String model, double random) {
     Objects.requireNonNull(model, "model");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     DegradationSettings cfg = settings;
     State m = state(model, cfg, now);
     refreshModel(m, cfg, now);
@@ -239,7 +239,7 @@ public final class DegradationController {
    */
   public DegradationLevel level(String model) {
     Objects.requireNonNull(model, "model");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     DegradationSettings cfg = settings;
     State m = state(model, cfg, now);
     refreshModel(m, cfg, now);
@@ -255,7 +255,7 @@ public final class DegradationController {
    */
   public DegradationLevel clusterLevel() {
     DegradationSettings cfg = settings;
-    refresh(cluster, cfg, clockMillis.getAsLong());
+    refresh(cluster, cfg, clock.millis());
     return effective(cluster, cfg);
   }
 
@@ -264,7 +264,7 @@ public final class DegradationController {
    * clears the override (back to automatic).
    */
   public void override(String model, DegradationLevel level) {
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     DegradationSettings cfg = settings;
     String reason = level == null ? "operator override cleared" : "operator override";
     List<Transition> changes = new ArrayList<>();
@@ -306,7 +306,7 @@ public final class DegradationController {
    */
   public void apply(DegradationSettings newSettings) {
     Objects.requireNonNull(newSettings, "settings");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     settings = newSettings;
     List<Transition> changes = new ArrayList<>();
     List<State> all = new ArrayList<>();
@@ -336,7 +336,7 @@ public final class DegradationController {
 
   /** The cluster, every known model (by id) and the recent transitions, for GET /admin/degradation and the console. */
   public Snapshot snapshot() {
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     DegradationSettings cfg = settings;
     for (State m : models.values()) {
       refreshModel(m, cfg, now);

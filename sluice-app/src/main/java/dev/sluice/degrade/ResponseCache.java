@@ -4,12 +4,12 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
+import dev.sluice.support.Clock;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.LongSupplier;
 
 /**
  * Complete successful upstream answers by {@link CacheKey}, bounded in bytes (W-TinyLFU eviction by Caffeine) and
@@ -32,7 +32,7 @@ public final class ResponseCache {
   private final com.github.benmanes.caffeine.cache.Cache<Long, Boolean> recentlyHandled;
 
   private final Cache<String, CachedAnswer> cache;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private volatile CacheSettings settings;
   private final LongAdder hits = new LongAdder();
   private final LongAdder staleHits = new LongAdder();
@@ -42,18 +42,18 @@ public final class ResponseCache {
   private final LongAdder evictions = new LongAdder();
 
   /**
-   * A cache reading time from {@code clockMillis} (epoch millis). Eviction and expiry housekeeping run on the calling
+   * A cache reading time from {@code clock} (epoch millis). Eviction and expiry housekeeping run on the calling
    * thread, a little after each write or read.
    */
-  public ResponseCache(CacheSettings settings, LongSupplier clockMillis) {
-    this(settings, clockMillis, null);
+  public ResponseCache(CacheSettings settings, Clock clock) {
+    this(settings, clock, null);
   }
 
   /** As above, with housekeeping on {@code executor} ({@code Runnable::run} makes eviction synchronous, for tests). */
-  ResponseCache(CacheSettings settings, LongSupplier clockMillis, Executor executor) {
+  ResponseCache(CacheSettings settings, Clock clock, Executor executor) {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
-    Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clockMillis.getAsLong());
+    this.clock = Objects.requireNonNull(clock, "clock");
+    Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
     Caffeine<String, CachedAnswer> builder = Caffeine.newBuilder()
         .maximumWeight(settings.maxBytes())
         .weigher((String key, CachedAnswer answer) -> weight(key, answer))
@@ -85,7 +85,7 @@ public final class ResponseCache {
    */
   public boolean wants(String key) {
     CachedAnswer current = cache.getIfPresent(key);
-    return current == null || clockMillis.getAsLong() - current.storedAtMillis() >= MIN_REPLACE_AGE_MILLIS;
+    return current == null || clock.millis() - current.storedAtMillis() >= MIN_REPLACE_AGE_MILLIS;
   }
 
   /**
@@ -130,7 +130,7 @@ public final class ResponseCache {
       misses.increment();
       return null;
     }
-    long age = Math.max(0, clockMillis.getAsLong() - answer.storedAtMillis());
+    long age = Math.max(0, clock.millis() - answer.storedAtMillis());
     if (age <= s.freshTtl().toMillis()) {
       hits.increment();
       return new Lookup(answer, true, age);
@@ -157,7 +157,7 @@ public final class ResponseCache {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(answer, "answer");
     CacheSettings s = settings;
-    long age = Math.max(0, clockMillis.getAsLong() - answer.storedAtMillis());
+    long age = Math.max(0, clock.millis() - answer.storedAtMillis());
     if (age > s.staleTtl().toMillis()) {
       return null;
     }

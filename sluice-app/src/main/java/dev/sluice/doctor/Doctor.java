@@ -6,6 +6,7 @@ import dev.sluice.auth.AuthMode;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.File;
 import java.net.URI;
@@ -47,9 +48,16 @@ public final class Doctor {
 
   private final DoctorSettings settings;
   private final HttpClient http;
+  private final Clock clock;
 
   public Doctor(DoctorSettings settings) {
+    this(settings, Clock.SYSTEM);
+  }
+
+  /** A doctor that times the gateway's answers on {@code clock}. */
+  public Doctor(DoctorSettings settings, Clock clock) {
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5)).build();
   }
@@ -236,9 +244,9 @@ public final class Doctor {
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
         if (t.gatewayToken() != null) b.header("Authorization", "Bearer " + t.gatewayToken());
-        long start = System.nanoTime();
+        long start = clock.nanos();
         all.add(http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).handle((r, e) -> {
-          long nanos = System.nanoTime() - start;
+          long nanos = clock.nanos() - start;
           if (e != null || r.statusCode() != 200) {
             errors.incrementAndGet();
             firstError.compareAndSet(null, e != null ? why(e) : r.statusCode() + " " + oneLine(r.body()));

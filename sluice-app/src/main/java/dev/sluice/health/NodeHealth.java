@@ -1,17 +1,17 @@
 package dev.sluice.health;
 
+import dev.sluice.support.Clock;
 import dev.sluice.upstream.Failure;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.function.LongSupplier;
 
 /**
  * The health state machine of one node: shallow probes, generation probes, warm-up, operator drain and live-traffic
  * outcomes go in; a {@link NodeState}, an ejection and {@link #eligible(long)} come out. No I/O: the gateway's prober
  * and data path feed it, the routing lab can drive it from simulated time.
  *
- * <p><b>Time</b> is a {@link LongSupplier} of non-negative milliseconds on one timeline (the gateway passes
- * {@code clock::millis} of its one {@code Clock}, the lab its simulated time, tests an {@code AtomicLong}). Only
+ * <p><b>Time</b> is the {@link Clock}'s non-negative milliseconds on one timeline (the gateway passes
+ * {@link Clock#SYSTEM}, the lab its simulated time, tests a {@code FakeClock} or an {@code AtomicLong}). Only
  * differences matter; {@code 0} in {@link EjectionState#ejectedUntilMillis()} means never ejected.
  *
  * <p><b>Transitions</b> (N = {@code successesToRecover}, probe = shallow probe such as {@code GET /api/tags},
@@ -54,7 +54,7 @@ import java.util.function.LongSupplier;
 public final class NodeHealth {
   private final String nodeId;
   private final HealthPolicy policy;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final EjectionGuard guard;
   private final HealthListener listener;
 
@@ -88,25 +88,25 @@ public final class NodeHealth {
   /**
    * @param nodeId node id, used in events
    * @param policy thresholds
-   * @param clockMillis the health clock (see the class comment)
+   * @param clock the health clock (see the class comment)
    * @param guard decides whether a due ejection takes effect; share one among all nodes
    * @param listener receives transitions and ejections
    */
   public NodeHealth(
-      String nodeId, HealthPolicy policy, LongSupplier clockMillis, EjectionGuard guard, HealthListener listener) {
+      String nodeId, HealthPolicy policy, Clock clock, EjectionGuard guard, HealthListener listener) {
     this.nodeId = Objects.requireNonNull(nodeId, "nodeId");
     this.policy = Objects.requireNonNull(policy, "policy");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.guard = Objects.requireNonNull(guard, "guard");
     this.listener = Objects.requireNonNull(listener, "listener");
     this.window = new boolean[policy.healthWindowProbes()];
-    this.visibleSince = clockMillis.getAsLong();
+    this.visibleSince = clock.millis();
     publish();
   }
 
   /** A node with every ejection allowed and no listener. */
-  public NodeHealth(String nodeId, HealthPolicy policy, LongSupplier clockMillis) {
-    this(nodeId, policy, clockMillis, EjectionGuard.allowAll(), HealthListener.none());
+  public NodeHealth(String nodeId, HealthPolicy policy, Clock clock) {
+    this(nodeId, policy, clock, EjectionGuard.allowAll(), HealthListener.none());
   }
 
   public String nodeId() {
@@ -230,7 +230,7 @@ public final class NodeHealth {
   public synchronized void observe(Failure failure) {
     Objects.requireNonNull(failure, "failure");
     if (!failure.kind().countsAgainstNode()) return;
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     if (now < ejectedUntil) return;
     nodeFailures++;
     if (nodeFailures < policy.failuresToEject()) {
@@ -280,7 +280,7 @@ public final class NodeHealth {
    */
   public synchronized void suspect(String why) {
     Objects.requireNonNull(why, "why");
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     if (suspicion != null || health != NodeState.READY || drained || now < ejectedUntil) return;
     EjectionDecision decision;
     synchronized (guard) {
@@ -345,7 +345,7 @@ public final class NodeHealth {
     String probes = successesNeeded == 1 ? "probe" : successesNeeded + " consecutive probes";
     // A real generation just passed: a passive ejection from the outage ends here rather than at its timer (Envoy's
     // successful_active_health_check_uneject_host). The count stays, so a relapse is ejected for longer.
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     boolean wasEjected = now < ejectedUntil;
     if (wasEjected) ejectedUntil = now;
     nodeFailures = 0;
@@ -362,7 +362,7 @@ public final class NodeHealth {
   }
 
   private void announce(NodeState from, NodeState to, String reason) {
-    visibleSince = clockMillis.getAsLong();
+    visibleSince = clock.millis();
     visibleReason = reason;
     publish();
     listener.onTransition(nodeId, from, to, reason);

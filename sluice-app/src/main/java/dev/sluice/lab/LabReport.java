@@ -120,11 +120,14 @@ public final class LabReport {
         Each run is a discrete-event simulation in simulated nanoseconds (`LabSimulation`): one `BatchEngine` (the \
         simulator's continuous-batching model, calibrated per GPU profile) per node, and a router that keeps what \
         the gateway keeps per node (in-flight requests, prompt tokens not yet prefilled, decodes), DCGM utilisation \
-        and temperature scraped every 5–30 s (fixed, seeded period per node: stale), the share of the last six 5 s \
-        probes passed, and a learned speed (`SpeedEstimator`, fed each attempt's TTFT with the prefill backlog at \
-        send and its decode time). Every request asks the production `RoutingPolicy` for a plan over the eligible \
-        nodes (context fits, not DEGRADED by 3 failed probes, not ejected after 3 consecutive attempt failures for \
-        30 s doubling to 300 s; never none). A `Reject` is shed (429). At most 3 attempts go down the plan, after \
+        and temperature scraped every 5–30 s (fixed, seeded period per node: stale), the gateway's health model \
+        (the production `NodeHealth` with the default `HealthPolicy`, fed as the gateway feeds it: shallow probes \
+        every 5 s ± 10 %, generation probes, passive ejection with the last-node guard, suspicion after a \
+        first-token timeout on a silent node or 1.5 s of silence while decoding) and its share of the last 10 probes \
+        passed, and a learned speed (`SpeedEstimator`, fed each attempt's TTFT with the prefill backlog at send and \
+        its decode time). Every request asks the production `RoutingPolicy` for a plan over the eligible nodes \
+        (context fits, READY, not ejected, not suspected; none: the request fails, as the gateway's 503). A \
+        `Reject` is shed (429). At most 3 attempts go down the plan, after \
         the policy's failover order (gpu-weighted: the brief's same-GPU-class rule; others: same class first): a \
         down node refuses at once, a full Ollama queue answers 503, an attempt without a first token after 10 s is \
         cancelled and retried on the next node. A node going down breaks its streams: before the first token they \
@@ -145,7 +148,8 @@ public final class LabReport {
 
         Not modelled: the retry budget (20 % of in-flight), back-off, network time, the idle-between-chunks \
         timeout (streams stalled on a hung node resume when it recovers), prefix caching, vLLM's optimistic KV \
-        allocation and preemption (the engine reserves prompt + output at admission).
+        allocation and preemption (the engine reserves prompt + output at admission), the engine time of generation \
+        probes (they pass at once on a working node), repair actions, the busy cool-down after a 503.
 
         """);
     md.append("| GPU profile | chat req/s | prefill-heavy req/s | decode-heavy req/s | in flight (measured at) |\n"

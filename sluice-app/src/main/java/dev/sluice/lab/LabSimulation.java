@@ -2,8 +2,9 @@ package dev.sluice.lab;
 
 import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
-import dev.sluice.lab.RunResult.RequestRecord;
+import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.Scenario.LabEvent;
+import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
@@ -11,17 +12,12 @@ import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
-import dev.sluice.sim.EngineControl;
-import dev.sluice.sim.EngineProfile;
-import dev.sluice.sim.GpuProfile;
+import dev.sluice.upstream.Failure;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 
 /**
@@ -37,19 +33,21 @@ import java.util.SplittableRandom;
  *
  * <p><b>What the router knows</b> (per node, as the gateway would): its own in-flight requests, the prompt tokens
  * of those without a first token yet, and those decoding; DCGM utilisation (share of time a step ran since the last
- * scrape) and temperature scraped every 5–30 s (a fixed, seeded period per node), so stale; the share of the last 6
- * probes passed; a learned speed per node, the gateway's {@link SpeedEstimator} seeded from the GPU profile and fed
+ * scrape) and temperature scraped every 5–30 s (a fixed, seeded period per node), so stale; its health, by the
+ * production {@link NodeHealth} (state, ejection, suspicion, the share of the last probes passed) fed by the
+ * {@link LabProber}; a learned speed per node, the gateway's {@link SpeedEstimator} seeded from the GPU profile and fed
  * each attempt's TTFT (with the prefill backlog at send) and decode time (on Ollama nodes, the final line's timings).
  *
- * <p><b>What the gateway does</b> (docs and design/RELIABILITY.md): candidates are the nodes whose context fits,
- * not DEGRADED (3 failed probes; back to READY when a probe passes and a generation would succeed, i.e. not
- * hung) and not ejected (3 consecutive attempt failures eject for 30 s, doubling to 300 s); if that leaves none, all
- * nodes whose context fits (never eject the last node). The policy orders them or rejects (counted as shed); the
- * policy's {@link dev.sluice.routing.FailoverOrder} filters or regroups the plan. At most
- * 3 attempts per request go down the plan: a down node refuses at once, an Ollama node with a full queue answers
- * 503, and an attempt without a first token after {@link #FIRST_TOKEN_TIMEOUT_NANOS} is cancelled on the node and
- * retried on the next one. A node that goes down kills its streams: before the first token they fail over, after
- * it the request fails. Not modelled: the retry budget (20 % of in-flight), back-off jitter, network time, the
+ * <p><b>What the gateway does</b> (docs and design/RELIABILITY.md): candidates are the nodes whose context fits and
+ * that are {@link NodeHealth#eligible(long) eligible}; if none is, the request fails (the gateway's 503). The policy
+ * orders them or rejects (counted as shed); the policy's {@link dev.sluice.routing.FailoverOrder} filters or regroups
+ * the plan. At most 3 attempts per request go down the plan: a down node refuses at once (a failure against the
+ * node), an Ollama node with a full queue answers 503 (busy: not the node's fault), and an attempt without a first
+ * token after {@link #FIRST_TOKEN_TIMEOUT_NANOS} is cancelled on the node (a failure against it; the node is also
+ * suspected unless it completed or sent anything within that time) and retried on the next one. A node that goes down
+ * kills its streams: before the first token they fail over, after it the request fails; both count against it. A
+ * completed answer is a success for the node. The gateway's progress watchdog suspects a node with answers decoding
+ * that sent nothing for 1.5 s. Not modelled: the retry budget (20 % of in-flight), back-off jitter, network time, the
  * idle-between-chunks timeout (a hung node's decoding streams just wait), prefix caching.
  */
 public final class LabSimulation {
@@ -57,21 +55,8 @@ public final class LabSimulation {
   static final long FIRST_TOKEN_TIMEOUT_NANOS = 10_000_000_000L;
   /** Attempts per request (the gateway's {@code upstream.maxAttempts} default). */
   static final int MAX_ATTEMPTS = 3;
-  /** Shallow health probe period (the brief's 5 s). */
-  static final long PROBE_INTERVAL_NANOS = 5_000_000_000L;
-  /** Consecutive failed probes that make a node DEGRADED (the brief's 3). */
-  static final int PROBE_FAILURES_TO_DEGRADE = 3;
-  /** Probes in the health ratio's window (30 s). */
-  static final int HEALTH_WINDOW = 6;
-  /** Consecutive attempt failures that eject a node. */
-  static final int FAILURES_TO_EJECT = 3;
-  /** First ejection; doubles on each ejection without a success in between. */
-  static final long EJECT_BASE_NANOS = 30_000_000_000L;
-  /** Longest ejection. */
-  static final long EJECT_MAX_NANOS = 300_000_000_000L;
-  /** DCGM scrape periods are drawn per node in [5 s, 30 s] (the exporter's default is 30 s). */
-  static final long TELEMETRY_MIN_NANOS = 5_000_000_000L;
-  static final long TELEMETRY_MAX_NANOS = 30_000_000_000L;
+  /** How often the gateway's progress watchdog looks at every node: a sixth of the silence it detects. */
+  static final long SILENCE_CHECK_NANOS = NodeEntry.NODE_SILENCE_MILLIS / 6 * 1_000_000;
   /** Goodput SLO: time to first token. */
   public static final long TTFT_SLO_NANOS = 5_000_000_000L;
   /** Goodput SLO: time per output token after the first. */
@@ -84,16 +69,15 @@ public final class LabSimulation {
   private final Config config;
   private final LabPolicy labPolicy;
   private final RoutingPolicy policy;
-  private final List<Node> nodes = new ArrayList<>();
-  private final Map<String, Node> byId = new LinkedHashMap<>();
+  private final List<LabNode> nodes = new ArrayList<>();
+  private final Map<String, LabNode> byId = new LinkedHashMap<>();
   private final Map<String, String> gpuTypeById = new LinkedHashMap<>();
-  private final PriorityQueue<Timed> queue = new PriorityQueue<>();
+  private final EventQueue events = new EventQueue();
   private final SplittableRandom arrivals;
   private final SplittableRandom decisions;
   private final SplittableRandom telemetry;
-  private final List<Request> requests = new ArrayList<>();
-  private long now;
-  private long sequence;
+  private final LabProber prober;
+  private final List<LabRequest> requests = new ArrayList<>();
   private int outstanding;
   private boolean arrivalsDone;
 
@@ -106,11 +90,13 @@ public final class LabSimulation {
     this.arrivals = root.split();
     this.decisions = root.split();
     this.telemetry = root.split();
+    this.prober = new LabProber(events, root.split(), this::running);
     for (LabCluster.NodeSpec spec : config.nodes()) {
-      Node node = new Node(spec, telemetry);
+      LabNode node = new LabNode(spec, prober.newHealth(spec.id()), telemetry);
       nodes.add(node);
       byId.put(spec.id(), node);
       gpuTypeById.put(spec.id(), spec.gpuLabel());
+      prober.add(node);
     }
   }
 
@@ -123,7 +109,7 @@ public final class LabSimulation {
 
   private RunResult run() {
     for (LabEvent e : config.events()) {
-      Node node = byId.get(e.nodeId());
+      LabNode node = byId.get(e.nodeId());
       if (node == null) {
         throw new IllegalArgumentException("event " + e.kind() + " names node \"" + e.nodeId() + "\", not in "
             + byId.keySet());
@@ -133,11 +119,11 @@ public final class LabSimulation {
         at(e.untilNanos(), () -> fault(node, e.kind(), false));
       }
     }
-    for (Node node : nodes) {
-      long probePhase = (long) (telemetry.nextDouble() * PROBE_INTERVAL_NANOS);
-      at(probePhase, () -> probe(node));
+    for (LabNode node : nodes) {
+      prober.start(node, telemetry);
       at((long) (telemetry.nextDouble() * node.telemetryPeriod), () -> scrape(node));
     }
+    at(SILENCE_CHECK_NANOS, this::suspectSilentNodes);
     scheduleArrival(nextGap());
     loop();
     return result();
@@ -147,36 +133,33 @@ public final class LabSimulation {
     long horizon = config.durationNanos() + DRAIN_NANOS;
     long stuck = 0;
     while (!(arrivalsDone && outstanding == 0)) {
-      Node engineNode = null;
+      LabNode engineNode = null;
       long engineAt = Long.MAX_VALUE;
-      for (Node node : nodes) {
+      for (LabNode node : nodes) {
         long t = node.engine.nextEventAt();
         if (t < engineAt) {
           engineAt = t;
           engineNode = node;
         }
       }
-      Timed head = queue.peek();
-      long queueAt = head == null ? Long.MAX_VALUE : head.at;
+      long now = events.now();
+      long queueAt = events.nextAt();
       long next = Math.min(Math.max(engineAt, now), queueAt);
       if (next == Long.MAX_VALUE || next > horizon) {
         break;
       }
       if (engineNode != null && Math.max(engineAt, now) <= queueAt) {
-        long before = now;
-        now = Math.max(engineAt, now);
-        engineNode.engine.advanceTo(now);
-        stuck = now == before ? stuck + 1 : 0;
+        events.advanceTo(engineAt);
+        engineNode.engine.advanceTo(events.now());
+        stuck = events.now() == now ? stuck + 1 : 0;
         if (stuck > 10_000_000) {
-          throw new IllegalStateException("engine of " + engineNode.spec.id() + " makes no progress at " + now);
+          throw new IllegalStateException("engine of " + engineNode.id() + " makes no progress at " + events.now());
         }
         continue;
       }
-      queue.poll();
-      now = head.at;
-      head.action.run();
+      events.runNext();
     }
-    for (Request r : requests) {
+    for (LabRequest r : requests) {
       if (r.outcome == null) {
         r.outcome = Outcome.FAILED; // unfinished when the drain period ended
       }
@@ -204,28 +187,23 @@ public final class LabSimulation {
   }
 
   private void arrive(Workload.Size size) {
-    Request r = new Request(now, size.promptTokens(), size.outputTokens());
+    long now = events.now();
+    LabRequest r = new LabRequest(now, size.promptTokens(), size.outputTokens());
     requests.add(r);
     outstanding++;
-    List<NodeView> fits = new ArrayList<>();
     List<NodeView> eligible = new ArrayList<>();
-    for (Node node : nodes) {
-      if (!node.fits(r.prompt)) {
-        continue;
-      }
-      NodeView view = node.view(now);
-      fits.add(view);
-      if (!node.degraded && node.ejectedUntil <= now) {
-        eligible.add(view);
+    for (LabNode node : nodes) {
+      if (node.fits(r.prompt) && node.eligible(now)) {
+        eligible.add(node.view(now));
       }
     }
-    if (fits.isEmpty()) {
-      end(r, Outcome.FAILED);
+    if (eligible.isEmpty()) {
+      end(r, Outcome.FAILED); // no node fits, or none is in rotation: the gateway's 503
       return;
     }
     RouteRequest route = new RouteRequest(MODEL, r.prompt, config.workload().typicalOutputTokens(),
         labPolicy.ttftBudgetMillis());
-    RouteDecision decision = policy.decide(route, eligible.isEmpty() ? fits : eligible, decisions);
+    RouteDecision decision = policy.decide(route, eligible, decisions);
     if (decision instanceof RouteDecision.Reject) {
       end(r, Outcome.SHED);
       return;
@@ -234,22 +212,23 @@ public final class LabSimulation {
     tryNext(r);
   }
 
-  private void tryNext(Request r) {
+  private void tryNext(LabRequest r) {
+    long now = events.now();
     while (r.nextIndex < r.plan.size() && r.attempts < MAX_ATTEMPTS) {
-      Node node = byId.get(r.plan.get(r.nextIndex++));
+      LabNode node = byId.get(r.plan.get(r.nextIndex++));
       if (node == null) {
         continue; // a policy naming an unknown node: skip it, as the gateway would
       }
       r.attempts++;
       node.attempts++;
       if (node.down) {
-        nodeFailed(node); // connection refused
+        node.health.observe(Failure.Kind.CONNECT); // connection refused
         continue;
       }
       Admission admission = node.engine.admission(r.prompt, 0);
       if (!(admission instanceof Admission.Accepted accepted)) {
         if (((Admission.Refused) admission).status() >= 500) {
-          nodeFailed(node); // Ollama queue full: busy, try elsewhere
+          node.health.observe(Failure.Kind.BUSY); // Ollama queue full: busy, try elsewhere (not the node's fault)
         }
         continue;
       }
@@ -257,8 +236,7 @@ public final class LabSimulation {
       int output = Math.min(r.output, accepted.maxOutputTokens());
       Attempt attempt = new Attempt(r, node, prompt, now, node.prefillTokens);
       attempt.sequence = new BatchEngine.Sequence(prompt, output, attempt);
-      node.inFlight++;
-      node.prefillTokens += prompt;
+      node.requestStarted(now, prompt);
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
       at(now + FIRST_TOKEN_TIMEOUT_NANOS, () -> firstTokenTimeout(attempt));
@@ -267,18 +245,28 @@ public final class LabSimulation {
     end(r, Outcome.FAILED);
   }
 
+  /**
+   * The gateway's first-token timeout: the attempt is cancelled and counts against the node; unless the node is busy
+   * (it answered or sent something within the timeout: the request was queued behind others), it is also suspected.
+   */
   private void firstTokenTimeout(Attempt attempt) {
     if (!attempt.active || attempt.firstToken) {
       return;
     }
-    attempt.node.engine.cancel(attempt.sequence, now);
+    LabNode node = attempt.node;
+    boolean busy = node.busy(events.now(), FIRST_TOKEN_TIMEOUT_NANOS);
+    String why = "no first token within " + FIRST_TOKEN_TIMEOUT_NANOS / 1_000_000 + " ms (timeouts.firstToken)";
+    node.engine.cancel(attempt.sequence, events.now());
+    if (!busy) {
+      node.health.suspect(why);
+    }
     release(attempt);
-    nodeFailed(attempt.node);
+    node.health.observe(new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, why));
     tryNext(attempt.request);
   }
 
   private void release(Attempt a) {
-    Node node = a.node;
+    LabNode node = a.node;
     node.inFlight--;
     if (a.firstToken) {
       node.decodes--;
@@ -289,24 +277,19 @@ public final class LabSimulation {
     node.active.remove(a);
   }
 
-  private void nodeFailed(Node node) {
-    node.consecutiveFailures++;
-    if (node.consecutiveFailures >= FAILURES_TO_EJECT) {
-      long ejection = Math.min(EJECT_MAX_NANOS, EJECT_BASE_NANOS << Math.min(node.ejections, 10));
-      node.ejectedUntil = now + ejection;
-      node.ejections++;
-      node.consecutiveFailures = 0;
-    }
-  }
-
-  private void end(Request r, Outcome outcome) {
+  private void end(LabRequest r, Outcome outcome) {
     r.outcome = outcome;
     outstanding--;
   }
 
-  // ---- faults, probes, telemetry ----
+  private boolean running() {
+    return !arrivalsDone || outstanding > 0;
+  }
 
-  private void fault(Node node, LabEvent.Kind kind, boolean on) {
+  // ---- faults, the progress watchdog, telemetry ----
+
+  private void fault(LabNode node, LabEvent.Kind kind, boolean on) {
+    long now = events.now();
     switch (kind) {
       case DOWN -> {
         node.down = on;
@@ -315,10 +298,11 @@ public final class LabSimulation {
             node.engine.cancel(a.sequence, now);
             boolean afterFirstToken = a.firstToken;
             release(a);
-            if (afterFirstToken) {
-              end(a.request, Outcome.FAILED); // the stream broke after the client saw bytes: no retry
+            if (afterFirstToken) { // the stream broke after the client saw bytes: no retry
+              node.health.observe(Failure.Kind.STREAM_BROKEN);
+              end(a.request, Outcome.FAILED);
             } else {
-              nodeFailed(node);
+              node.health.observe(Failure.Kind.RESET_BEFORE_FIRST_BYTE);
               tryNext(a.request);
             }
           }
@@ -338,23 +322,21 @@ public final class LabSimulation {
     }
   }
 
-  private void probe(Node node) {
-    boolean pass = !node.down; // a shallow probe (/health, /api/tags) passes on a hung engine
-    node.probeHistory[node.probes++ % HEALTH_WINDOW] = pass;
-    if (pass) {
-      node.probeFailures = 0;
-      if (node.degraded && !node.control.hung()) {
-        node.degraded = false; // the generation probe that re-admits it succeeds
+  /** The gateway's node-level progress watchdog: a node with answers decoding that sent nothing for 1.5 s. */
+  private void suspectSilentNodes() {
+    for (LabNode node : nodes) {
+      String why = node.silenceSuspicion(events.now());
+      if (why != null) {
+        node.health.suspect(why);
       }
-    } else if (++node.probeFailures >= PROBE_FAILURES_TO_DEGRADE) {
-      node.degraded = true;
     }
-    if (!arrivalsDone || outstanding > 0) {
-      at(now + PROBE_INTERVAL_NANOS, () -> probe(node));
+    if (running()) {
+      at(events.now() + SILENCE_CHECK_NANOS, this::suspectSilentNodes);
     }
   }
 
-  private void scrape(Node node) {
+  private void scrape(LabNode node) {
+    long now = events.now();
     if (!node.down) {
       node.engine.advanceTo(now);
       long busy = node.engine.busySimNanosTotal();
@@ -366,57 +348,23 @@ public final class LabSimulation {
       node.temp = node.temperature(telemetry);
       node.scrapedAt = now;
     }
-    if (!arrivalsDone || outstanding > 0) {
+    if (running()) {
       at(now + node.telemetryPeriod, () -> scrape(node));
     }
   }
 
   private void at(long atNanos, Runnable action) {
-    queue.add(new Timed(atNanos, sequence++, action));
+    events.at(atNanos, action);
   }
 
   // ---- results ----
 
   private RunResult result() {
-    int completed = 0;
-    int good = 0;
-    int shed = 0;
-    int failed = 0;
-    long[] ttft = new long[requests.size()];
-    long[] e2e = new long[requests.size()];
-    int ttftCount = 0;
-    int e2eCount = 0;
-    List<RequestRecord> records = new ArrayList<>(requests.size());
-    for (Request r : requests) {
-      long t = r.firstTokenAt < 0 ? -1 : r.firstTokenAt - r.arrival;
-      long e = r.outcome == Outcome.COMPLETED ? r.finishedAt - r.arrival : -1;
-      if (t >= 0) {
-        ttft[ttftCount++] = t;
-      }
-      switch (r.outcome) {
-        case COMPLETED -> {
-          completed++;
-          e2e[e2eCount++] = e;
-          long tpot = r.generated <= 1 ? 0 : (r.finishedAt - r.firstTokenAt) / (r.generated - 1);
-          if (t <= TTFT_SLO_NANOS && tpot <= TPOT_SLO_NANOS) {
-            good++;
-          }
-        }
-        case SHED -> shed++;
-        case FAILED -> failed++;
-      }
-      records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts));
-    }
-    long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
-    long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
-    Arrays.sort(ttftSorted);
-    Arrays.sort(e2eSorted);
     Map<String, NodeCounts> perNode = new LinkedHashMap<>();
-    for (Node node : nodes) {
-      perNode.put(node.spec.id(), new NodeCounts(node.attempts, node.completions));
+    for (LabNode node : nodes) {
+      perNode.put(node.id(), new NodeCounts(node.attempts, node.completions));
     }
-    return new RunResult(requests.size(), completed, good, shed, failed, config.durationNanos() / 1e9, ttftSorted,
-        e2eSorted, perNode, records);
+    return RunResult.of(requests, perNode, config.durationNanos() / 1e9);
   }
 
   /**
@@ -461,47 +409,9 @@ public final class LabSimulation {
 
   // ---- state ----
 
-  private static final class Timed implements Comparable<Timed> {
-    final long at;
-    final long order;
-    final Runnable action;
-
-    Timed(long at, long order, Runnable action) {
-      this.at = at;
-      this.order = order;
-      this.action = action;
-    }
-
-    @Override
-    public int compareTo(Timed o) {
-      int c = Long.compare(at, o.at);
-      return c != 0 ? c : Long.compare(order, o.order);
-    }
-  }
-
-  private static final class Request {
-    final long arrival;
-    final int prompt;
-    final int output;
-    List<String> plan = List.of();
-    int nextIndex;
-    int attempts;
-    long firstTokenAt = -1;
-    long finishedAt = -1;
-    int generated;
-    String servedBy;
-    Outcome outcome;
-
-    Request(long arrival, int prompt, int output) {
-      this.arrival = arrival;
-      this.prompt = prompt;
-      this.output = output;
-    }
-  }
-
-  private final class Attempt implements BatchEngine.Listener {
-    final Request request;
-    final Node node;
+  final class Attempt implements BatchEngine.Listener {
+    final LabRequest request;
+    final LabNode node;
     final int prompt;
     final long sentAt;
     final long prefillBacklogAtSend;
@@ -509,7 +419,7 @@ public final class LabSimulation {
     boolean firstToken;
     boolean active = true;
 
-    Attempt(Request request, Node node, int prompt, long sentAt, long prefillBacklogAtSend) {
+    Attempt(LabRequest request, LabNode node, int prompt, long sentAt, long prefillBacklogAtSend) {
       this.request = request;
       this.node = node;
       this.prompt = prompt;
@@ -519,14 +429,13 @@ public final class LabSimulation {
 
     @Override
     public void token(BatchEngine.Sequence s, int index, long atNanos) {
+      node.lastProgressAt = atNanos;
       if (index != 0) {
         return;
       }
       firstToken = true;
       node.prefillTokens -= prompt;
       node.decodes++;
-      node.consecutiveFailures = 0;
-      node.ejections = 0;
       if (request.firstTokenAt < 0) {
         request.firstTokenAt = atNanos;
       }
@@ -539,6 +448,8 @@ public final class LabSimulation {
     public void finished(BatchEngine.Sequence s, long atNanos) {
       release(this);
       node.completions++;
+      node.lastCompletionAt = atNanos;
+      node.health.observeSuccess();
       long decodeNanos = atNanos - s.firstTokenNanos();
       if (node.profile.ollama()) { // the final NDJSON line's timings: exact engine speeds
         node.speed.observeOllamaTimings(prompt, s.firstTokenNanos() - s.admittedNanos(), s.generated() - 1L,
@@ -548,80 +459,8 @@ public final class LabSimulation {
       }
       request.finishedAt = atNanos;
       request.generated = s.generated();
-      request.servedBy = node.spec.id();
+      request.servedBy = node.id();
       end(request, Outcome.COMPLETED);
-    }
-  }
-
-  private static final class Node {
-    final LabCluster.NodeSpec spec;
-    final EngineProfile profile;
-    final EngineControl control = new EngineControl();
-    final BatchEngine engine;
-    final SpeedEstimator speed;
-    final long telemetryPeriod;
-    final LinkedHashSet<Attempt> active = new LinkedHashSet<>();
-    int inFlight;
-    long prefillTokens;
-    int decodes;
-    boolean down;
-    boolean hot;
-    boolean throttled;
-    boolean degraded;
-    int probeFailures;
-    final boolean[] probeHistory = new boolean[HEALTH_WINDOW];
-    int probes;
-    int consecutiveFailures;
-    int ejections;
-    long ejectedUntil;
-    double util = Double.NaN;
-    double temp = Double.NaN;
-    long scrapedAt = -1;
-    long lastScrapeAt;
-    long lastBusy;
-    int attempts;
-    int completions;
-
-    Node(LabCluster.NodeSpec spec, SplittableRandom telemetry) {
-      this.spec = spec;
-      this.profile = EngineProfile.of(spec.gpu());
-      this.engine = new BatchEngine(profile, control);
-      this.speed = SpeedEstimator.seeded(profile.prefillTokensPerSecond(), profile.decodeMillisPerToken());
-      this.telemetryPeriod = TELEMETRY_MIN_NANOS
-          + (long) (telemetry.nextDouble() * (TELEMETRY_MAX_NANOS - TELEMETRY_MIN_NANOS));
-    }
-
-    boolean fits(int prompt) {
-      return profile.ollama() || prompt < profile.maxModelLenTokens();
-    }
-
-    NodeView view(long now) {
-      int window = Math.min(probes, HEALTH_WINDOW);
-      double health = 1;
-      if (window > 0) {
-        int passed = 0;
-        for (int i = 0; i < window; i++) {
-          passed += probeHistory[i] ? 1 : 0;
-        }
-        health = (double) passed / window;
-      }
-      return new NodeView(spec.id(), spec.gpuLabel(), inFlight, prefillTokens, decodes, util, temp,
-          scrapedAt < 0 ? -1 : (now - scrapedAt) / 1_000_000, health, speed.current());
-    }
-
-    /** DCGM temperature: idle-to-loaded by utilisation, 82 °C when "hot", 88–90 °C while throttled. */
-    double temperature(SplittableRandom random) {
-      double noise = random.nextDouble() * 2 - 1;
-      if (throttled) {
-        return 89 + noise;
-      }
-      if (hot) {
-        return 82 + noise * 0.5;
-      }
-      GpuProfile gpu = spec.gpu();
-      double idle = gpu.name().startsWith("H100") ? 36 : gpu.name().startsWith("A100") ? 38 : 40;
-      double loaded = gpu.name().startsWith("H100") ? 72 : gpu.name().startsWith("A100") ? 70 : 76;
-      return idle + (loaded - idle) * util / 100 + noise;
     }
   }
 }

@@ -1,5 +1,7 @@
 package dev.sluice.lab;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -29,6 +31,45 @@ public record RunResult(
     long[] e2eNanos,
     Map<String, NodeCounts> nodes,
     List<RequestRecord> requests) {
+
+  /** Tallies a finished run's requests (each with its outcome) against the goodput SLO. */
+  static RunResult of(List<LabRequest> requests, Map<String, NodeCounts> nodes, double windowSeconds) {
+    int completed = 0;
+    int good = 0;
+    int shed = 0;
+    int failed = 0;
+    long[] ttft = new long[requests.size()];
+    long[] e2e = new long[requests.size()];
+    int ttftCount = 0;
+    int e2eCount = 0;
+    List<RequestRecord> records = new ArrayList<>(requests.size());
+    for (LabRequest r : requests) {
+      long t = r.firstTokenAt < 0 ? -1 : r.firstTokenAt - r.arrival;
+      long e = r.outcome == Outcome.COMPLETED ? r.finishedAt - r.arrival : -1;
+      if (t >= 0) {
+        ttft[ttftCount++] = t;
+      }
+      switch (r.outcome) {
+        case COMPLETED -> {
+          completed++;
+          e2e[e2eCount++] = e;
+          long tpot = r.generated <= 1 ? 0 : (r.finishedAt - r.firstTokenAt) / (r.generated - 1);
+          if (t <= LabSimulation.TTFT_SLO_NANOS && tpot <= LabSimulation.TPOT_SLO_NANOS) {
+            good++;
+          }
+        }
+        case SHED -> shed++;
+        case FAILED -> failed++;
+      }
+      records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts));
+    }
+    long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
+    long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
+    Arrays.sort(ttftSorted);
+    Arrays.sort(e2eSorted);
+    return new RunResult(requests.size(), completed, good, shed, failed, windowSeconds, ttftSorted, e2eSorted, nodes,
+        records);
+  }
 
   public double throughputPerSecond() {
     return completed / windowSeconds;

@@ -3,10 +3,10 @@ package dev.sluice.limit;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
+import dev.sluice.support.Clock;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.function.LongSupplier;
 
 /**
  * {@link LimitStore} in this process's memory: exact token buckets and slot counters, each key updated atomically.
@@ -29,11 +29,11 @@ public final class LocalLimitStore implements LimitStore {
   private final Cache<String, Bucket> buckets;
   private final ConcurrentMap<String, Integer> slots = new ConcurrentHashMap<>();
 
-  /** @param clockMillis the clock the callers pass as {@code nowMillis}; it also times bucket eviction */
-  public LocalLimitStore(LongSupplier clockMillis) {
-    Objects.requireNonNull(clockMillis, "clockMillis");
+  /** @param clock the clock the callers pass as {@code nowMillis}; it also times bucket eviction */
+  public LocalLimitStore(Clock clock) {
+    Objects.requireNonNull(clock, "clock");
     buckets = Caffeine.newBuilder()
-        .ticker(() -> clockMillis.getAsLong() * 1_000_000L)
+        .ticker(() -> clock.millis() * 1_000_000L)
         .executor(Runnable::run)
         .expireAfter(new IdleExpiry())
         .build();

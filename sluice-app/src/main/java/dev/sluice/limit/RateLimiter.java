@@ -1,6 +1,7 @@
 package dev.sluice.limit;
 
 import dev.sluice.limit.LimitStore.BucketResult;
+import dev.sluice.support.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -8,7 +9,6 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.LongSupplier;
 
 /**
  * Admits or refuses a request against its tenant's limits and its model's shared limits (requests per minute, tokens
@@ -47,7 +47,7 @@ public final class RateLimiter {
   private static final Admitted UNLIMITED = new Admitted(NO_PERMIT, RateHeaders.none());
 
   private final LimitStore store;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private volatile LimitSettings settings;
   private volatile SharedLimitStore shared;
   /** Corrections of the local store's buckets, at the time given. */
@@ -56,12 +56,12 @@ public final class RateLimiter {
   /**
    * @param settings the limits; replace them later with {@link #apply}
    * @param store where counters live
-   * @param clockMillis epoch millis (the gateway's one clock)
+   * @param clock epoch millis (the gateway's one clock)
    */
-  public RateLimiter(LimitSettings settings, LimitStore store, LongSupplier clockMillis) {
+  public RateLimiter(LimitSettings settings, LimitStore store, Clock clock) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.store = Objects.requireNonNull(store, "store");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.localBuckets = (key, delta, capacity, nowMillis) -> store.adjust(key, delta, capacity, PERIOD_MILLIS,
         nowMillis);
   }
@@ -149,7 +149,7 @@ public final class RateLimiter {
     if (!tenantLimits.any() && !modelLimits.any()) {
       return UNLIMITED;
     }
-    Attempt attempt = new Attempt(estimatedTokens, clockMillis.getAsLong(), localBuckets);
+    Attempt attempt = new Attempt(estimatedTokens, clock.millis(), localBuckets);
     Limited limited = attempt.check(Scope.TENANT, tenant, tenantLimits,
         tenantPath(current, tenant, credentialLimits, credentialName));
     if (limited == null) {
@@ -237,7 +237,7 @@ public final class RateLimiter {
       String tenant, Limits tenantLimits, String model, Limits modelLimits, long estimate,
       java.util.function.Supplier<Admission> local) {
     Buckets buckets = (key, delta, capacity, nowMillis) -> sharedStore.adjust(key, delta, capacity, PERIOD_MILLIS);
-    Attempt attempt = new Attempt(estimate, clockMillis.getAsLong(), buckets);
+    Attempt attempt = new Attempt(estimate, clock.millis(), buckets);
     for (int i = 0; i < results.size(); i++) {
       Check c = checks.get(i);
       String key = key(c.scope, c.id, c.kind);
@@ -474,7 +474,7 @@ public final class RateLimiter {
       }
       long delta = Math.max(0, actualTokens) - estimate;
       if (delta != 0 && tokenKeys.length > 0) {
-        long now = clockMillis.getAsLong();
+        long now = clock.millis();
         for (int i = 0; i < tokenKeys.length; i++) {
           buckets.adjust(tokenKeys[i], delta, tokenCaps[i], now);
         }

@@ -1,9 +1,11 @@
 package dev.sluice.loadtest;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import org.HdrHistogram.Histogram;
 
@@ -35,6 +37,7 @@ public final class BenchResult {
   final Map<String, Long> outcomes = new TreeMap<>();
   final TreeMap<Integer, Second> seconds = new TreeMap<>();
   private final long startNanos;
+  private final Clock clock;
   private long requests;
   private long errorCount;
   private long streams;
@@ -43,7 +46,13 @@ public final class BenchResult {
   private String plan = "";
 
   public BenchResult(long startNanos) {
+    this(startNanos, Clock.SYSTEM);
+  }
+
+  /** A result whose run started at {@code startNanos} on {@code clock}'s monotonic time. */
+  public BenchResult(long startNanos, Clock clock) {
     this.startNanos = startNanos;
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   public synchronized void record(Sample s) {
@@ -99,7 +108,7 @@ public final class BenchResult {
 
   /** Seconds from start to the last answer (or to now while running). */
   public synchronized double elapsedSeconds() {
-    long end = endNanos == 0 ? System.nanoTime() : endNanos;
+    long end = endNanos == 0 ? clock.nanos() : endNanos;
     return Math.max(1e-3, (end - startNanos) / 1e9);
   }
 

@@ -3,6 +3,7 @@ package dev.sluice.loadtest;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.api.Dialect;
 import dev.sluice.api.Endpoint;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -51,8 +53,15 @@ public final class LoadRunner {
   private final HttpClient client;
   private final URI chat;
   private final SplittableRandom streamDraw = new SplittableRandom(7);
+  private final Clock clock;
 
   public LoadRunner(LoadPlan plan, PromptMix prompts) {
+    this(plan, prompts, Clock.SYSTEM);
+  }
+
+  /** A runner that paces and times requests on {@code clock}'s monotonic time. */
+  public LoadRunner(LoadPlan plan, PromptMix prompts, Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.plan = Objects.requireNonNull(plan, "plan");
     this.prompts = Objects.requireNonNull(prompts, "prompts");
     this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT)
@@ -80,8 +89,8 @@ public final class LoadRunner {
 
   /** Runs the plan to its end; {@code progress} is called once a second with the result so far. */
   public BenchResult run(Consumer<BenchResult> progress) throws InterruptedException {
-    long start = System.nanoTime();
-    BenchResult result = new BenchResult(start);
+    long start = clock.nanos();
+    BenchResult result = new BenchResult(start, clock);
     long deadline = plan.duration() == null ? Long.MAX_VALUE : start + plan.duration().toNanos();
     AtomicLong issued = new AtomicLong();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -99,13 +108,13 @@ public final class LoadRunner {
     } finally {
       timer.shutdownNow();
     }
-    result.finish(System.nanoTime(), plan.describe());
+    result.finish(clock.nanos(), plan.describe());
     return result;
   }
 
   /** Takes a ticket for one more request, or false when the plan is done. */
   private boolean take(AtomicLong issued, long deadline) {
-    if (System.nanoTime() >= deadline) return false;
+    if (clock.nanos() >= deadline) return false;
     if (plan.requests() <= 0) return true;
     return issued.incrementAndGet() <= plan.requests();
   }
@@ -137,7 +146,7 @@ public final class LoadRunner {
     for (long i = 0; ; i++) {
       long at = start + i * periodNanos;
       long wait;
-      while ((wait = at - System.nanoTime()) > 0) java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      while ((wait = at - clock.nanos()) > 0) LockSupport.parkNanos(wait);
       if (!take(issued, deadline)) break;
       inFlight.incrementAndGet();
       one(result).whenComplete((v, e) -> {
@@ -146,9 +155,9 @@ public final class LoadRunner {
         }
       });
     }
-    long giveUp = System.nanoTime() + plan.requestTimeout().plus(DRAIN_GRACE).toNanos();
+    long giveUp = clock.nanos() + plan.requestTimeout().plus(DRAIN_GRACE).toNanos();
     synchronized (lock) {
-      while (inFlight.get() > 0 && System.nanoTime() < giveUp) lock.wait(100);
+      while (inFlight.get() > 0 && clock.nanos() < giveUp) lock.wait(100);
     }
   }
 
@@ -168,8 +177,8 @@ public final class LoadRunner {
     HttpRequest.Builder req = HttpRequest.newBuilder(chat).header("Content-Type", "application/json")
         .timeout(plan.requestTimeout()).POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (plan.token() != null) req.header("Authorization", "Bearer " + plan.token());
-    long t0 = System.nanoTime();
-    Exchange x = new Exchange(t0, stream);
+    long t0 = clock.nanos();
+    Exchange x = new Exchange(t0, stream, clock);
     return client.sendAsync(req.build(), info -> {
       x.status = info.statusCode();
       x.node = info.headers().firstValue("x-sluice-node").orElse(null);
@@ -177,7 +186,7 @@ public final class LoadRunner {
       return HttpResponse.BodySubscribers.fromLineSubscriber(x);
     }).orTimeout(plan.requestTimeout().plus(Duration.ofSeconds(1)).toMillis(), TimeUnit.MILLISECONDS)
         .handle((resp, error) -> {
-          result.record(x.sample(System.nanoTime(), error));
+          result.record(x.sample(clock.nanos(), error));
           return null;
         });
   }
@@ -195,6 +204,7 @@ public final class LoadRunner {
   private static final class Exchange implements Flow.Subscriber<String> {
     final long t0;
     final boolean stream;
+    private final Clock clock;
     volatile int status;
     volatile String node;
     volatile String outcome = "normal";
@@ -208,9 +218,10 @@ public final class LoadRunner {
     private boolean done;
     private boolean streamError;
 
-    Exchange(long t0, boolean stream) {
+    Exchange(long t0, boolean stream, Clock clock) {
       this.t0 = t0;
       this.stream = stream;
+      this.clock = clock;
     }
 
     @Override
@@ -230,7 +241,7 @@ public final class LoadRunner {
         done = true;
         return;
       }
-      long now = System.nanoTime();
+      long now = clock.nanos();
       JsonNode chunk;
       try {
         chunk = Json.MAPPER.readTree(data);

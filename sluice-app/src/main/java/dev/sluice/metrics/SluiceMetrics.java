@@ -2,6 +2,7 @@ package dev.sluice.metrics;
 
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
+import dev.sluice.support.Clock;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -423,7 +424,7 @@ public final class SluiceMetrics {
   public void bindNodes(java.util.Collection<String> nodeIds,
       java.util.function.Function<String, dev.sluice.node.NodeEntry> lookup,
       java.util.function.Supplier<java.util.Map<String, Integer>> gpuBases,
-      java.util.function.LongSupplier clockMillis) {
+      Clock clock) {
     for (String id : nodeIds) {
       if (!nodeGauges.add(id)) continue;
       for (dev.sluice.health.NodeState st : dev.sluice.health.NodeState.values()) {
@@ -439,7 +440,7 @@ public final class SluiceMetrics {
       Gauge.builder(NODE_HEALTH_RATIO, () -> nodeValue(lookup, id, e -> e.health().healthRatio()))
           .description("Share of recent health probes passed").tag("node", id).register(registry);
       Gauge.builder(NODE_EJECTED, () -> nodeValue(lookup, id,
-              e -> e.health().snapshot().ejection().ejectedAt(clockMillis.getAsLong()) ? 1 : 0))
+              e -> e.health().snapshot().ejection().ejectedAt(clock.millis()) ? 1 : 0))
           .description("1 while passive outlier detection ejects the node").tag("node", id).register(registry);
       Gauge.builder(NODE_GPU_UTIL, () -> nodeValue(lookup, id, e -> e.telemetry().gpuUtilPercent()))
           .description("The node's GPU utilisation as last scraped (DCGM_FI_DEV_GPU_UTIL); NaN without telemetry")
@@ -451,7 +452,7 @@ public final class SluiceMetrics {
           .description("The node's GPU memory in use, percent, as last scraped; NaN without telemetry")
           .tag("node", id).register(registry);
       Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
-              e -> dev.sluice.routing.GpuWeightedPolicy.weight(e.view(clockMillis.getAsLong()), gpuBases.get())))
+              e -> dev.sluice.routing.GpuWeightedPolicy.weight(e.view(clock.millis()), gpuBases.get())))
           .description("The brief's gpu-weighted weight of the node").tag("node", id).register(registry);
     }
   }

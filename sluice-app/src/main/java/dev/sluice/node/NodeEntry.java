@@ -4,6 +4,7 @@ import dev.sluice.config.NodeSpec;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.SpeedEstimator;
+import dev.sluice.support.Clock;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,17 +36,23 @@ public final class NodeEntry {
   private volatile Set<String> servedModels;
   private volatile double vramShare = Double.NaN;
   private volatile long coolingUntilMillis;
-  /** {@link System#nanoTime()} of the node's last sign of progress (a first token, a chunk) or of turning busy. */
-  private volatile long lastProgressNanos = System.nanoTime();
-  /** {@link System#nanoTime()} of the last answer the node completed (at first: when the gateway learned of it). */
-  private volatile long lastCompletionNanos = System.nanoTime() - 3_600_000_000_000L;
+  private final Clock clock;
+  /** {@link Clock#nanos()} of the node's last sign of progress (a first token, a chunk) or of turning busy. */
+  private volatile long lastProgressNanos;
+  /** {@link Clock#nanos()} of the last answer the node completed (at first: when the gateway learned of it). */
+  private volatile long lastCompletionNanos;
   /** When the router last sent this node a request to learn its speed ({@code Router} explores idle nodes). */
-  private final AtomicLong lastExploredNanos = new AtomicLong(System.nanoTime());
+  private final AtomicLong lastExploredNanos;
 
-  NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed) {
+  NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed, Clock clock) {
     this.spec = spec;
     this.health = health;
     this.speed = speed;
+    this.clock = clock;
+    long now = clock.nanos();
+    this.lastProgressNanos = now;
+    this.lastCompletionNanos = now - 3_600_000_000_000L;
+    this.lastExploredNanos = new AtomicLong(now);
   }
 
   public NodeSpec spec() { return spec; }
@@ -55,6 +62,9 @@ public final class NodeEntry {
   public NodeHealth health() { return health; }
 
   public SpeedEstimator speed() { return speed; }
+
+  /** The clock whose {@link Clock#nanos()} every {@code nanoTime} argument of this class is read from. */
+  public Clock clock() { return clock; }
 
   public NodeTelemetry telemetry() { return telemetry; }
 
@@ -95,13 +105,13 @@ public final class NodeEntry {
 
   /** A request was sent with this many prompt tokens (estimate). */
   public void requestStarted(long promptTokens) {
-    if (inFlight.getAndIncrement() == 0) lastProgressNanos = System.nanoTime(); // silence counts from turning busy
+    if (inFlight.getAndIncrement() == 0) lastProgressNanos = clock.nanos(); // silence counts from turning busy
     inFlightPrefillTokens.addAndGet(promptTokens);
   }
 
   /** The request's first token arrived: its prefill is done, it now decodes. */
   public void firstToken(long promptTokens) {
-    lastProgressNanos = System.nanoTime();
+    lastProgressNanos = clock.nanos();
     inFlightPrefillTokens.addAndGet(-promptTokens);
     inFlightDecodes.incrementAndGet();
   }
@@ -116,7 +126,7 @@ public final class NodeEntry {
     return lastExploredNanos.compareAndSet(last, nanoTime);
   }
 
-  /** The node sent part of an answer at {@code nanoTime} ({@link System#nanoTime()}). */
+  /** The node sent part of an answer at {@code nanoTime} ({@link Clock#nanos()}). */
   public void progress(long nanoTime) {
     lastProgressNanos = nanoTime;
   }
@@ -144,7 +154,7 @@ public final class NodeEntry {
         + " decoding on it";
   }
 
-  /** The node completed an answer at {@code nanoTime} ({@link System#nanoTime()}). */
+  /** The node completed an answer at {@code nanoTime} ({@link Clock#nanos()}). */
   public void completed(long nanoTime) {
     lastCompletionNanos = nanoTime;
   }
@@ -169,6 +179,6 @@ public final class NodeEntry {
     NodeTelemetry t = telemetry;
     return new NodeView(spec.id(), spec.gpuType(), inFlight.get(), Math.max(0, inFlightPrefillTokens.get()),
         Math.max(0, inFlightDecodes.get()), t.gpuUtilPercent(), t.gpuTempCelsius(), t.ageMillis(nowMillis),
-        health.healthRatio(), speed.current(), silentMillis(System.nanoTime()));
+        health.healthRatio(), speed.current(), silentMillis(clock.nanos()));
   }
 }

@@ -8,12 +8,13 @@ import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.HealthSnapshot;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.SpeedEstimator;
+import dev.sluice.support.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongSupplier;
+import java.util.Objects;
 
 /**
  * The live node table: one {@link NodeEntry} per configured node, kept across config reloads while the node's id and
@@ -21,15 +22,15 @@ import java.util.function.LongSupplier;
  */
 public final class NodeRegistry {
   private final HealthPolicy policy;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final HealthListener listener;
   private final EjectionGuard guard;
   private volatile Map<String, NodeEntry> byId = Map.of();
   private volatile SluiceConfig config;
 
-  public NodeRegistry(HealthPolicy policy, LongSupplier clockMillis, HealthListener listener) {
+  public NodeRegistry(HealthPolicy policy, Clock clock, HealthListener listener) {
     this.policy = policy;
-    this.clockMillis = clockMillis;
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.listener = listener;
     this.guard = EjectionGuard.lastNode(this::snapshotsByModel);
   }
@@ -42,8 +43,8 @@ public final class NodeRegistry {
       if (old != null && old.spec().root().equals(n.root()) && old.spec().api() == n.api()) {
         out.put(n.id(), old.spec().equals(n) ? old : rebind(old, n));
       } else {
-        out.put(n.id(), new NodeEntry(n, new NodeHealth(n.id(), policy, clockMillis, guard, listener),
-            new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType()))));
+        out.put(n.id(), new NodeEntry(n, new NodeHealth(n.id(), policy, clock, guard, listener),
+            new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType())), clock));
       }
     }
     byId = java.util.Collections.unmodifiableMap(out);
@@ -51,7 +52,7 @@ public final class NodeRegistry {
   }
 
   private static NodeEntry rebind(NodeEntry old, NodeSpec spec) {
-    NodeEntry e = new NodeEntry(spec, old.health(), old.speed());
+    NodeEntry e = new NodeEntry(spec, old.health(), old.speed(), old.clock());
     e.telemetry(old.telemetry());
     e.servedModels(old.servedModels());
     return e;
@@ -66,7 +67,12 @@ public final class NodeRegistry {
   }
 
   public long nowMillis() {
-    return clockMillis.getAsLong();
+    return clock.millis();
+  }
+
+  /** The clock of every node's health and timings. */
+  public Clock clock() {
+    return clock;
   }
 
   private Map<String, List<HealthSnapshot>> snapshotsByModel() {

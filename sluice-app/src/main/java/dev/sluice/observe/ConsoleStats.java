@@ -1,5 +1,6 @@
 package dev.sluice.observe;
 
+import dev.sluice.support.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -7,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -43,22 +43,22 @@ public final class ConsoleStats implements RequestObserver {
   /** TTFT histogram range: 1 ms to 10 min at 2 significant digits (a few KiB per bucket). */
   private static final long TTFT_MAX_MILLIS = 600_000;
 
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final ConcurrentHashMap<String, ModelSeries> models = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, NodeTtft> nodes = new ConcurrentHashMap<>();
   /** Guarded by itself. */
   private final ArrayDeque<StateChange> changes = new ArrayDeque<>(RECENT_CHANGES);
 
-  /** @param clockMillis epoch millis, the only time source */
-  public ConsoleStats(LongSupplier clockMillis) {
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+  /** @param clock epoch millis, the only time source */
+  public ConsoleStats(Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   @Override
   public void onRequest(RequestRecord r) {
     // the admin plane (the console's own polling) and unknown paths are not model traffic
     if ("admin".equals(r.endpoint()) || "other".equals(r.endpoint())) return;
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     String model = r.modelRequested() == null ? "unknown" : r.modelRequested();
     ModelSeries m = models.get(model);
     if (m == null && models.size() < MAX_KEYS) m = models.computeIfAbsent(model, k -> new ModelSeries());
@@ -79,7 +79,7 @@ public final class ConsoleStats implements RequestObserver {
 
   /** A node changed state (Gateway's health listener). */
   public void nodeTransition(String node, String from, String to, String reason) {
-    StateChange c = new StateChange(clockMillis.getAsLong(), node, from, to, reason);
+    StateChange c = new StateChange(clock.millis(), node, from, to, reason);
     synchronized (changes) {
       if (changes.size() == RECENT_CHANGES) changes.removeFirst();
       changes.addLast(c);
@@ -88,7 +88,7 @@ public final class ConsoleStats implements RequestObserver {
 
   /** Everything at this moment; plain records, serialisable by Jackson as they are. */
   public Snapshot snapshot() {
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     long minute = now / MINUTE_MILLIS;
     List<ModelView> modelViews = new ArrayList<>();
     models.entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -109,7 +109,7 @@ public final class ConsoleStats implements RequestObserver {
   /** The TTFT percentiles of one node (null when it answered nothing in the last {@value #TTFT_MINUTES} minutes). */
   public TtftView ttft(String node) {
     NodeTtft n = nodes.get(node);
-    return n == null ? null : n.view(clockMillis.getAsLong() / MINUTE_MILLIS);
+    return n == null ? null : n.view(clock.millis() / MINUTE_MILLIS);
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.sluice.onboard;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -54,9 +55,16 @@ public final class NodeCheck {
 
   private final HttpClient http;
   private final Duration requestTimeout;
+  private final Clock clock;
 
   /** Checks with requests bounded by {@code timeout} (and at most {@link #REQUEST_TIMEOUT}). */
   public NodeCheck(Duration timeout) {
+    this(timeout, Clock.SYSTEM);
+  }
+
+  /** {@link #NodeCheck(Duration)}, timing the answers on {@code clock}. */
+  public NodeCheck(Duration timeout, Clock clock) {
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.requestTimeout = timeout.compareTo(REQUEST_TIMEOUT) < 0 ? timeout : REQUEST_TIMEOUT;
     Duration connect = requestTimeout.compareTo(CONNECT_TIMEOUT) < 0 ? requestTimeout : CONNECT_TIMEOUT;
     this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connect)
@@ -133,14 +141,14 @@ public final class NodeCheck {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(requestTimeout).GET()
         .header("Accept", "application/json");
     if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
-    long start = System.nanoTime();
+    long start = clock.nanos();
     HttpResponse<String> r;
     try {
       r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new OnboardException("cannot reach " + uri + ": " + nodeProblem(e));
     }
-    long millis = (System.nanoTime() - start) / 1_000_000;
+    long millis = (clock.nanos() - start) / 1_000_000;
     JsonNode json = null;
     try {
       json = Json.MAPPER.readTree(r.body());

@@ -1,10 +1,10 @@
 package dev.sluice.onboard;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.support.Clock;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.function.LongSupplier;
 
 /**
  * Steps 4 and 5 of onboarding: follows one node on the gateway's {@code GET /admin/nodes} (the router's own view)
@@ -36,16 +36,16 @@ public final class ReadyWatch {
 
   private final AdminClient gateway;
   private final Duration pollInterval;
-  private final LongSupplier nanoTime;
+  private final Clock clock;
 
   public ReadyWatch(AdminClient gateway) {
-    this(gateway, POLL_INTERVAL, System::nanoTime);
+    this(gateway, POLL_INTERVAL, Clock.SYSTEM);
   }
 
-  ReadyWatch(AdminClient gateway, Duration pollInterval, LongSupplier nanoTime) {
+  ReadyWatch(AdminClient gateway, Duration pollInterval, Clock clock) {
     this.gateway = Objects.requireNonNull(gateway, "gateway");
     this.pollInterval = Objects.requireNonNull(pollInterval, "pollInterval");
-    this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   /**
@@ -55,7 +55,7 @@ public final class ReadyWatch {
    * @param knownState the node's state when the wait starts (its registration's), or null when not known yet
    */
   public Outcome await(String id, String knownState, Duration timeout, Changes changes) throws InterruptedException {
-    long start = nanoTime.getAsLong();
+    long start = clock.nanos();
     long deadline = start + timeout.toNanos();
     String state = knownState;
     String reason = null;
@@ -67,17 +67,17 @@ public final class ReadyWatch {
         if (node != null) {
           String now = node.path("state").asText("?");
           reason = node.path("reason").asText("");
-          if (!now.equals(state)) changes.changed(state, now, reason, Duration.ofNanos(nanoTime.getAsLong() - start));
+          if (!now.equals(state)) changes.changed(state, now, reason, Duration.ofNanos(clock.nanos() - start));
           state = now;
-          if (state.equals("READY")) return new Outcome(state, reason, Duration.ofNanos(nanoTime.getAsLong() - start), null);
+          if (state.equals("READY")) return new Outcome(state, reason, Duration.ofNanos(clock.nanos() - start), null);
         }
       } catch (AdminClient.Unreachable e) {
         error = e.getMessage();
       } catch (IOException e) {
         error = e.toString();
       }
-      long left = deadline - nanoTime.getAsLong();
-      if (left <= 0) return new Outcome(state, reason, Duration.ofNanos(nanoTime.getAsLong() - start), error);
+      long left = deadline - clock.nanos();
+      if (left <= 0) return new Outcome(state, reason, Duration.ofNanos(clock.nanos() - start), error);
       Thread.sleep(Math.max(1, Math.min(pollInterval.toMillis(), left / 1_000_000)));
     }
   }

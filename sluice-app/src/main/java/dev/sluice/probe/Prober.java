@@ -142,7 +142,7 @@ public final class Prober {
     this.random = Objects.requireNonNull(random, "random");
     this.schedule = new ProbeSchedule(policy, random);
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.repairs = new RepairRunner(vertx, registry::nowMillis, repairSettings, this::afterRepair);
+    this.repairs = new RepairRunner(vertx, registry.clock(), repairSettings, this::afterRepair);
   }
 
   /** The repair runner (its backoff state, for the admin API and tests). */
@@ -413,7 +413,7 @@ public final class Prober {
     }
     t.warming = true;
     e.health().warmupStarted();
-    long started = System.nanoTime();
+    long started = registry.clock().nanos();
     Future<Void> chain = Future.succeededFuture();
     for (WarmStep s : steps) {
       chain = chain.compose(v -> ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, s.uri,
@@ -425,7 +425,7 @@ public final class Prober {
       t.warming = false;
       NodeEntry now = registry.get(t.nodeId);
       if (now == null) return;
-      long ms = (System.nanoTime() - started) / 1_000_000;
+      long ms = (registry.clock().nanos() - started) / 1_000_000;
       if (ar.succeeded()) {
         log.info("warm-up of {} done ({} step(s), {} ms)", t.nodeId, steps.size(), ms);
         now.health().warmupFinished(true);
@@ -488,13 +488,13 @@ public final class Prober {
     t.generating = true;
     t.passedSinceGeneration = 0;
     long timeoutMs = settings.generationTimeout().toMillis();
-    long started = System.nanoTime();
+    long started = registry.clock().nanos();
     return ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.POST, step.uri, n.apiKey(), step.json, timeoutMs)
         .transform(ar -> {
           t.generating = false;
           NodeEntry now = registry.get(t.nodeId);
           if (now == null) return Future.succeededFuture(false);
-          long ms = (System.nanoTime() - started) / 1_000_000;
+          long ms = (registry.clock().nanos() - started) / 1_000_000;
           String cause = generationFailure(n.api(), ar.succeeded() ? ar.result() : null, ar.cause(), timeoutMs);
           if (cause == null) {
             log.info("generation probe of {} ({}, {}) passed in {} ms", t.nodeId, model, why, ms);

@@ -3,6 +3,7 @@ package dev.sluice.probe;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RepairAction;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,7 +84,7 @@ public final class RepairRunner {
   }
 
   private final Vertx vertx;
-  private final LongSupplier clockMillis;
+  private final Clock clock;
   private final Settings settings;
   private final Consumer<String> afterRepair;
   private final Map<String, NodeRepairs> byNode = new HashMap<>();
@@ -92,12 +92,12 @@ public final class RepairRunner {
   private HttpClient webhooks;
 
   /**
-   * @param clockMillis the health clock
+   * @param clock the health clock
    * @param afterRepair called with the node id once a repair finished (whatever its outcome): start the warm-up
    */
-  public RepairRunner(Vertx vertx, LongSupplier clockMillis, Settings settings, Consumer<String> afterRepair) {
+  public RepairRunner(Vertx vertx, Clock clock, Settings settings, Consumer<String> afterRepair) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
-    this.clockMillis = Objects.requireNonNull(clockMillis, "clockMillis");
+    this.clock = Objects.requireNonNull(clock, "clock");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.afterRepair = Objects.requireNonNull(afterRepair, "afterRepair");
   }
@@ -113,7 +113,7 @@ public final class RepairRunner {
     if (spec.repair() == null) return;
     NodeRepairs r = byNode.computeIfAbsent(spec.id(), k -> new NodeRepairs());
     if (r.inEpisode) return;
-    long now = clockMillis.getAsLong();
+    long now = clock.millis();
     r.inEpisode = true;
     if (r.readySince > 0 && now - r.readySince >= settings.forgiveAfter().toMillis()) r.streak = 0;
     r.readySince = 0;
@@ -141,7 +141,7 @@ public final class RepairRunner {
     NodeRepairs r = byNode.get(nodeId);
     if (r == null) return;
     r.inEpisode = false;
-    r.readySince = Math.max(1, clockMillis.getAsLong());
+    r.readySince = Math.max(1, clock.millis());
     if (r.deferTimer >= 0) vertx.cancelTimer(r.deferTimer);
     r.deferTimer = -1;
   }
@@ -155,7 +155,7 @@ public final class RepairRunner {
   private void run(NodeSpec spec, String reason, NodeRepairs r) {
     r.streak++;
     r.total++;
-    r.lastRunAt = clockMillis.getAsLong();
+    r.lastRunAt = clock.millis();
     RepairAction a = spec.repair();
     Future<Void> cmd = a.command() == null || a.command().isBlank() ? Future.succeededFuture() : command(spec, reason);
     Future<Void> hook = a.webhook() == null ? Future.succeededFuture() : webhook(spec, reason);
@@ -174,7 +174,7 @@ public final class RepairRunner {
     String command = spec.repair().command();
     long timeoutMs = settings.commandTimeout().toMillis();
     return workers().executeBlocking(() -> {
-      long started = System.nanoTime();
+      long started = clock.nanos();
       File out = File.createTempFile("sluice-repair-", ".log");
       try {
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command).redirectErrorStream(true)
@@ -189,7 +189,7 @@ public final class RepairRunner {
           p.destroyForcibly();
           p.waitFor(5, TimeUnit.SECONDS);
         }
-        double secs = (System.nanoTime() - started) / 1e9;
+        double secs = (clock.nanos() - started) / 1e9;
         String output = tail(out);
         String outcome = done ? "exit " + p.exitValue()
             : String.format(Locale.ROOT, "killed at its %.1f s timeout", timeoutMs / 1000.0);

@@ -176,7 +176,7 @@ public final class TelemetryScraper {
         why = ProbeHttp.httpWhy(ar.result());
       }
       if (why == null) {
-        Map<String, Double> v = PrometheusText.firstSamples(ar.result().body().toString(), NAMES);
+        Map<String, Double> v = PrometheusReader.firstSamples(ar.result().body().toString(), NAMES);
         if (v.isEmpty()) why = "no known metric in the page";
         else {
           now.telemetry(toTelemetry(v, registry.nowMillis()));

@@ -145,7 +145,7 @@ final class AccessControl {
       JwtVerifier old = jwt;
       if (a.jwt() != null) {
         for (var k : a.jwt().keys()) Secrets.register(k.secret());
-        jwt = new JwtVerifier(vertx, a.jwt(), clock);
+        jwt = new JwtVerifier(vertx, a.jwt(), clock::getAsLong);
         jwt.start();
       } else {
         jwt = null;
@@ -153,7 +153,7 @@ final class AccessControl {
       if (old != null) old.close();
     }
     authSettings = a;
-    authenticator = new Authenticator(a.mode(), keys::get, a.mode().acceptsJwt() ? jwt : null, clock);
+    authenticator = new Authenticator(a.mode(), keys::get, a.mode().acceptsJwt() ? jwt : null, clock::getAsLong);
     warnAboutDefaults(a, ad);
   }
 
@@ -165,7 +165,7 @@ final class AccessControl {
     }
     FailureBackoff b = backoff;
     if (b == null || !b.settings().equals(server.failedCredentials())) {
-      backoff = new FailureBackoff(server.failedCredentials(), clock);
+      backoff = new FailureBackoff(server.failedCredentials(), clock::getAsLong);
     }
   }
 

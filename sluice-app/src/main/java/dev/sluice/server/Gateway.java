@@ -4,6 +4,7 @@ import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
+import dev.sluice.support.Clock;
 import dev.sluice.upstream.NodeClients;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -83,7 +84,7 @@ public final class Gateway {
     this.eventLoops = Math.max(1, eventLoops);
     this.nodes = new NodeClients(vertx);
     SluiceConfig initial = configs.current();
-    this.registry = new dev.sluice.node.NodeRegistry(initial.health(), System::currentTimeMillis, new HealthEvents());
+    this.registry = new dev.sluice.node.NodeRegistry(initial.health(), Clock.SYSTEM, new HealthEvents());
     this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
         new java.util.SplittableRandom());
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);

@@ -57,10 +57,10 @@ final class Protections {
       DegradationController.ModelHealth servable) {
     this.vertx = vertx;
     this.metrics = metrics;
-    this.degradation = new DegradationController(config.degradation(), clockMillis, servable,
+    this.degradation = new DegradationController(config.degradation(), clockMillis::getAsLong, servable,
         (scope, from, to, reason) -> transition(metrics, scope, from, to, reason));
-    this.cache = new ResponseCache(config.cache(), clockMillis);
-    this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clockMillis), clockMillis);
+    this.cache = new ResponseCache(config.cache(), clockMillis::getAsLong);
+    this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clockMillis::getAsLong), clockMillis::getAsLong);
     metrics.bindProtections(degradation::level, degradation::clusterLevel,
         () -> degradation.snapshot(), cache::stats);
     metrics.bindSharedStore("redis", () -> {

@@ -1,6 +1,7 @@
 package dev.sluice.shared;
 
 import dev.sluice.config.SharedSettings;
+import dev.sluice.support.Clock;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -81,6 +82,7 @@ public final class RedisLink {
   static final long LANE_RETRY_MILLIS = MAX_RETRY_MILLIS;
 
   private final Vertx vertx;
+  private final Clock clock;
   private final SharedSettings settings;
   private final Redis client;
   private final String uses;
@@ -98,8 +100,9 @@ public final class RedisLink {
   /** The event loops' dedicated connections; null while Redis is away (replaced whole when it returns). */
   private volatile Lanes lanes;
 
-  private RedisLink(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners) {
+  private RedisLink(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners, Clock clock) {
     this.vertx = vertx;
+    this.clock = clock;
     this.settings = settings;
     this.listeners = Map.copyOf(listeners);
     this.client = Redis.createClient(vertx, options(settings).setMaxPoolSize(POOL_SIZE)
@@ -134,13 +137,20 @@ public final class RedisLink {
    * connection is opened now, with the PING.
    */
   public static RedisLink open(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners) {
+    return open(vertx, settings, listeners, Clock.SYSTEM);
+  }
+
+  /** {@link #open(Vertx, SharedSettings, Map)} with the clock that times its reconnection attempts. */
+  public static RedisLink open(Vertx vertx, SharedSettings settings, Map<String, Consumer<String>> listeners,
+      Clock clock) {
     Objects.requireNonNull(vertx, "vertx");
+    Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(listeners, "listeners");
     if (settings.redis() == null) {
       throw new IllegalArgumentException("shared.redis: missing (expected redis://host:port)");
     }
-    RedisLink link = new RedisLink(vertx, settings, listeners);
+    RedisLink link = new RedisLink(vertx, settings, listeners, clock);
     // one PING per pooled connection, so the pool is open before the first request needs it
     List<Future<?>> pings = new java.util.ArrayList<>();
     for (int i = 0; i < POOL_SIZE; i++) {
@@ -409,7 +419,7 @@ public final class RedisLink {
       if (connection != null) {
         return connection.pendingQueueFull() ? null : connection;
       }
-      if (!lane.opening && System.currentTimeMillis() >= lane.retryAtMillis) {
+      if (!lane.opening && clock.millis() >= lane.retryAtMillis) {
         open(lane);
       }
       return null;
@@ -420,7 +430,7 @@ public final class RedisLink {
       lanesClient.connect().onComplete(ar -> {
         lane.opening = false;
         if (ar.failed()) {
-          lane.retryAtMillis = System.currentTimeMillis() + LANE_RETRY_MILLIS;
+          lane.retryAtMillis = clock.millis() + LANE_RETRY_MILLIS;
           return;
         }
         RedisConnection connection = ar.result();

@@ -1,5 +1,6 @@
 package dev.sluice.sim;
 
+import dev.sluice.support.Clock;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.util.function.LongConsumer;
@@ -22,14 +23,17 @@ final class EngineDriver {
   private final BatchEngine engine;
   private final EngineControl control;
   private final double timeScale;
-  private final long startNanos = System.nanoTime();
+  private final Clock clock;
+  private final long startNanos;
   private final EngineState state;
   private long timerId = -1;
   private long timerTarget = Long.MIN_VALUE;
   private Context context;
 
-  EngineDriver(Vertx vertx, EngineProfile profile, EngineControl control, double timeScale) {
+  EngineDriver(Vertx vertx, EngineProfile profile, EngineControl control, double timeScale, Clock clock) {
     this.vertx = vertx;
+    this.clock = clock;
+    this.startNanos = clock.nanos();
     this.control = control;
     this.engine = new BatchEngine(profile, control);
     this.timeScale = timeScale;
@@ -49,9 +53,14 @@ final class EngineDriver {
     return engine;
   }
 
+  /** The real time the engine is driven by. */
+  Clock clock() {
+    return clock;
+  }
+
   /** Simulated nanoseconds since the node started. */
   long simNow() {
-    return (long) ((System.nanoTime() - startNanos) * timeScale);
+    return (long) ((clock.nanos() - startNanos) * timeScale);
   }
 
   Admission admission(int promptTokens, int maxTokens) {

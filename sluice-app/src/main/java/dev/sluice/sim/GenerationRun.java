@@ -38,7 +38,7 @@ final class GenerationRun implements BatchEngine.Listener {
     this.writeSplitBytes = node.options().writeSplitBytes();
     this.fault = fault;
     this.stats = node.stats();
-    this.startNanos = System.nanoTime();
+    this.startNanos = engine.clock().nanos();
   }
 
   private final long startNanos;
@@ -188,7 +188,7 @@ final class GenerationRun implements BatchEngine.Listener {
   private void end(Outcome outcome) {
     ended = true;
     switch (outcome) {
-      case COMPLETED -> stats.recordCompleted(System.nanoTime() - startNanos);
+      case COMPLETED -> stats.recordCompleted(engine.clock().nanos() - startNanos);
       case CANCELLED -> stats.recordCancelled();
       case FAULTED -> stats.recordFaulted();
     }

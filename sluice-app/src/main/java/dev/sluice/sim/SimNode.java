@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.sim.GenerationRequest.Endpoint;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -85,7 +86,7 @@ public final class SimNode {
     this.vertx = vertx;
     this.options = options;
     EngineProfile profile = EngineProfile.of(options.gpu(), options.overrides());
-    this.engine = new EngineDriver(vertx, profile, control, options.timeScale());
+    this.engine = new EngineDriver(vertx, profile, control, options.timeScale(), Clock.SYSTEM);
     options.models().forEach(name -> configuredModels.put(name, SimModel.of(name, profile)));
     this.nodeFaults = new NodeFaults(options.id(), control, options.seed());
   }
@@ -267,7 +268,7 @@ public final class SimNode {
       case "/metrics/vllm" -> telemetry().vllm(model);
       default -> telemetry().all(model);
     };
-    request.response().putHeader("content-type", PrometheusText.CONTENT_TYPE).end(text);
+    request.response().putHeader("content-type", PrometheusWriter.CONTENT_TYPE).end(text);
   }
 
   EngineDriver engine() {

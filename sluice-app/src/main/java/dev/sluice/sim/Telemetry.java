@@ -129,7 +129,7 @@ final class Telemetry {
   /** The DCGM exporter's {@code /metrics}. */
   String dcgm() {
     Sample s = sample();
-    PrometheusText text = new PrometheusText();
+    PrometheusWriter text = new PrometheusWriter();
     gauge(text, SM_CLOCK, "SM clock frequency (in MHz).", s.smClockMHz());
     gauge(text, MEMORY_TEMP, "Memory temperature (in C).", s.memoryTempC());
     gauge(text, GPU_TEMP, "GPU temperature (in C).", s.tempC());
@@ -153,7 +153,7 @@ final class Telemetry {
   String vllm(String modelName) {
     String[] labels = {"model_name", modelName, "engine", "0"};
     drainTtft();
-    PrometheusText text = new PrometheusText();
+    PrometheusWriter text = new PrometheusWriter();
     text.family(RUNNING, "gauge", "Number of requests in model execution batches.")
         .sample(RUNNING, engine.running(), labels);
     text.family(WAITING, "gauge", "Number of requests waiting to be processed.")
@@ -171,7 +171,7 @@ final class Telemetry {
     long cumulative = 0;
     for (int i = 0; i < TTFT_BUCKETS_SECONDS.length; i++) {
       cumulative += ttftBucketCounts[i];
-      text.sample(TTFT + "_bucket", cumulative, labels, "le", PrometheusText.format(TTFT_BUCKETS_SECONDS[i]));
+      text.sample(TTFT + "_bucket", cumulative, labels, "le", PrometheusWriter.format(TTFT_BUCKETS_SECONDS[i]));
     }
     text.sample(TTFT + "_bucket", ttftCount, labels, "le", "+Inf");
     text.sample(TTFT + "_count", ttftCount, labels);
@@ -268,7 +268,7 @@ final class Telemetry {
     });
   }
 
-  private void gauge(PrometheusText text, String name, String help, double value) {
+  private void gauge(PrometheusWriter text, String name, String help, double value) {
     text.family(name, "gauge", help).sample(name, value, dcgmLabels);
   }
 }

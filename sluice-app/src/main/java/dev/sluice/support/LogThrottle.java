@@ -1,5 +1,7 @@
 package dev.sluice.support;
 
+import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -9,23 +11,30 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LogThrottle {
   private final long intervalNanos;
+  private final Clock clock;
   private final AtomicLong nextNanos = new AtomicLong(Long.MIN_VALUE);
   private final AtomicLong suppressed = new AtomicLong();
 
-  public LogThrottle(java.time.Duration interval) {
+  public LogThrottle(Duration interval) {
+    this(interval, Clock.SYSTEM);
+  }
+
+  /** One line per {@code interval} of {@code clock}'s monotonic time. */
+  public LogThrottle(Duration interval, Clock clock) {
     this.intervalNanos = interval.toNanos();
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   /** One line a second. */
   public static LogThrottle perSecond() {
-    return new LogThrottle(java.time.Duration.ofSeconds(1));
+    return new LogThrottle(Duration.ofSeconds(1));
   }
 
   /**
    * Whether to log this event: -1 to leave it out, else the number of events left out since the last logged one.
    */
   public long tryLog() {
-    long now = System.nanoTime();
+    long now = clock.nanos();
     long next = nextNanos.get();
     if ((next == Long.MIN_VALUE || now - next >= 0) && nextNanos.compareAndSet(next, now + intervalNanos)) {
       return suppressed.getAndSet(0);

@@ -94,4 +94,20 @@ class LabSimulationTest {
       assertThat(r.ttftNanos()).isGreaterThanOrEqualTo(LabSimulation.FIRST_TOKEN_TIMEOUT_NANOS);
     });
   }
+
+  @Test
+  void aHungNodeIsSuspectedAtItsFirstTimeoutAndGetsNoRequestWhileItHangs() {
+    LabSimulation.Config config = new LabSimulation.Config(LabCluster.C1.nodes(), Workload.CHAT,
+        List.of(new LabEvent(LabEvent.Kind.HUNG, "a10-1", 0, Long.MAX_VALUE)), 0.1, 600 * SECOND, 5);
+
+    RunResult result = LabSimulation.run(config, LabPolicy.standard().get(0)); // round-robin: a10-1 gets its turn
+
+    // Its first timeout (10 s) suspects it, its generation probe fails 30 s later: DEGRADED while it hangs. Only the
+    // requests routed to it before the first timeout try it.
+    long firstTimeout = result.requests().stream().filter(r -> r.attempts() > 1).mapToLong(RequestRecord::arrivalNanos)
+        .min().orElseThrow();
+    long routedBefore = result.requests().stream().filter(r -> r.arrivalNanos() <= firstTimeout).count();
+    assertThat(result.nodes().get("a10-1").attempts()).isLessThanOrEqualTo((int) routedBefore);
+    assertThat(result.failed()).isZero();
+  }
 }

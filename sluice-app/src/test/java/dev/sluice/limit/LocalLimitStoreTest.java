@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.limit.LimitStore.BucketResult;
+import dev.sluice.testkit.FakeClock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -15,11 +16,11 @@ import org.junit.jupiter.api.Test;
 class LocalLimitStoreTest {
   private static final long MINUTE = 60_000;
 
-  private final FakeClock clock = new FakeClock();
+  private final FakeClock clock = new FakeClock(1_700_000_000_000L);
   private final LocalLimitStore store = new LocalLimitStore(clock);
 
   private BucketResult take(long cost, long capacity) {
-    return store.take("k", cost, capacity, MINUTE, clock.getAsLong());
+    return store.take("k", cost, capacity, MINUTE, clock.millis());
   }
 
   @Test
@@ -32,9 +33,9 @@ class LocalLimitStoreTest {
     assertThat(refused.retryAfterMillis()).isEqualTo(1_000);
 
     for (int second = 0; second < 120; second++) {
-      clock.advance(999);
+      clock.advanceMillis(999);
       assertThat(take(1, 60).allowed()).as("999 ms into second %d", second).isFalse();
-      clock.advance(1);
+      clock.advanceMillis(1);
       assertThat(take(1, 60).allowed()).as("end of second %d", second).isTrue();
     }
   }
@@ -50,7 +51,7 @@ class LocalLimitStoreTest {
     BucketResult refused = take(20, 60);
     assertThat(refused).isEqualTo(new BucketResult(false, 9, 51_000, 11_000));
 
-    clock.advance(11_000);
+    clock.advanceMillis(11_000);
     assertThat(take(20, 60)).isEqualTo(new BucketResult(true, 0, 60_000, 0));
   }
 
@@ -61,14 +62,14 @@ class LocalLimitStoreTest {
     assertThat(result.allowed()).isFalse();
     assertThat(result.retryAfterMillis()).isEqualTo(MINUTE);
     assertThat(result.remaining()).isEqualTo(60);
-    clock.advance(10 * MINUTE);
+    clock.advanceMillis(10 * MINUTE);
     assertThat(take(61, 60).allowed()).isFalse();
   }
 
   @Test
   void aRefundNeverFillsTheBucketBeyondItsCapacity() {
     take(10, 60);
-    store.adjust("k", -1_000, 60, MINUTE, clock.getAsLong());
+    store.adjust("k", -1_000, 60, MINUTE, clock.millis());
 
     assertThat(take(0, 60).remaining()).isEqualTo(60);
     assertThat(store.bucketCount()).isZero();
@@ -77,7 +78,7 @@ class LocalLimitStoreTest {
   @Test
   void aChargeOverdrawsAtMostOneCapacityAndTheDebtRefillsOverTime() {
     take(60, 60);
-    store.adjust("k", 1_000_000, 60, MINUTE, clock.getAsLong());
+    store.adjust("k", 1_000_000, 60, MINUTE, clock.millis());
 
     BucketResult broke = take(0, 60);
     assertThat(broke.allowed()).as("an overdrawn bucket refuses even a free request").isFalse();
@@ -85,14 +86,14 @@ class LocalLimitStoreTest {
     assertThat(broke.resetMillis()).isEqualTo(2 * MINUTE);
     assertThat(broke.retryAfterMillis()).isEqualTo(MINUTE);
 
-    clock.advance(MINUTE + 1_000);
+    clock.advanceMillis(MINUTE + 1_000);
     assertThat(take(1, 60).allowed()).isTrue();
   }
 
   @Test
   void aTimeThatMovesBackwardsRefillsNothing() {
     take(60, 60);
-    long now = clock.getAsLong();
+    long now = clock.millis();
 
     assertThat(store.take("k", 1, 60, MINUTE, now - 30_000).allowed()).isFalse();
     assertThat(store.take("k", 1, 60, MINUTE, now + 1_000).allowed()).isTrue();
@@ -100,16 +101,16 @@ class LocalLimitStoreTest {
 
   @Test
   void fullBucketsAreDroppedAndIdleOnesEvictedOnlyOnceTheyWouldBeFullAgain() {
-    store.take("a", 1, 60, MINUTE, clock.getAsLong());
-    store.take("b", 60, 60, MINUTE, clock.getAsLong());
-    store.adjust("b", 60, 60, MINUTE, clock.getAsLong());
+    store.take("a", 1, 60, MINUTE, clock.millis());
+    store.take("b", 60, 60, MINUTE, clock.millis());
+    store.adjust("b", 60, 60, MINUTE, clock.millis());
     assertThat(store.bucketCount()).isEqualTo(2);
 
-    clock.advance(2 * MINUTE - 1);
+    clock.advanceMillis(2 * MINUTE - 1);
     assertThat(store.bucketCount()).isEqualTo(2);
-    clock.advance(2 * MINUTE); // Caffeine's timer wheel evicts within about a minute of the deadline
+    clock.advanceMillis(2 * MINUTE); // Caffeine's timer wheel evicts within about a minute of the deadline
     assertThat(store.bucketCount()).isZero();
-    assertThat(store.take("b", 60, 60, MINUTE, clock.getAsLong()).allowed()).isTrue();
+    assertThat(store.take("b", 60, 60, MINUTE, clock.millis()).allowed()).isTrue();
   }
 
   @Test
@@ -146,7 +147,7 @@ class LocalLimitStoreTest {
         tasks.add(() -> {
           int[] won = new int[2];
           for (int i = 0; i < 500; i++) {
-            if (store.take("race", 1, 1_000, MINUTE, clock.getAsLong()).allowed()) {
+            if (store.take("race", 1, 1_000, MINUTE, clock.millis()).allowed()) {
               won[0]++;
             }
             if (store.acquireSlot("race", 3)) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.limit.RateLimiter.Admission;
 import dev.sluice.limit.RateLimiter.Admitted;
 import dev.sluice.limit.RateLimiter.Limited;
+import dev.sluice.testkit.FakeClock;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +13,7 @@ class RateLimiterTest {
   private static final String TENANT = "key-3f9a1c2e";
   private static final String MODEL = "qwen3:32b";
 
-  private final FakeClock clock = new FakeClock();
+  private final FakeClock clock = new FakeClock(1_700_000_000_000L);
   private final LocalLimitStore store = new LocalLimitStore(clock);
 
   private RateLimiter limiter(Limits perTenant, Map<String, Limits> tenants, Map<String, Limits> models) {
@@ -75,7 +76,7 @@ class RateLimiterTest {
     for (int i = 0; i < 60; i++) {
       admitted(limiter.admit(TENANT, MODEL, 10));
     }
-    clock.advance(500);
+    clock.advanceMillis(500);
 
     Limited refused = limited(limiter.admit(TENANT, MODEL, 10));
 
@@ -157,9 +158,9 @@ class RateLimiterTest {
 
     assertThat(store.slotsInUse(RateLimiter.key(RateLimiter.Scope.TENANT, TENANT, RateLimiter.Kind.CONCURRENT)))
         .isZero();
-    assertThat(store.take("t:" + TENANT + ":rpm", 0, 10, RateLimiter.PERIOD_MILLIS, clock.getAsLong()).remaining())
+    assertThat(store.take("t:" + TENANT + ":rpm", 0, 10, RateLimiter.PERIOD_MILLIS, clock.millis()).remaining())
         .isEqualTo(10);
-    assertThat(store.take("t:" + TENANT + ":tpm", 0, 1_000, RateLimiter.PERIOD_MILLIS, clock.getAsLong()).remaining())
+    assertThat(store.take("t:" + TENANT + ":tpm", 0, 1_000, RateLimiter.PERIOD_MILLIS, clock.millis()).remaining())
         .isEqualTo(1_000);
     holder.permit().release();
     admitted(limiter.admit(TENANT, MODEL, 100));
@@ -178,7 +179,7 @@ class RateLimiterTest {
     Admitted next = admitted(limiter.admit(TENANT, MODEL, 0));
     assertThat(next.headers().limitTokens()).isEqualTo(10_000);
     assertThat(next.headers().remainingTokens()).isEqualTo(9_000);
-    assertThat(store.take("m:" + MODEL + ":tpm", 0, 20_000, RateLimiter.PERIOD_MILLIS, clock.getAsLong())
+    assertThat(store.take("m:" + MODEL + ":tpm", 0, 20_000, RateLimiter.PERIOD_MILLIS, clock.millis())
         .remaining()).isEqualTo(19_000);
   }
 
@@ -200,7 +201,7 @@ class RateLimiterTest {
 
     Limited refused = limited(limiter.admit(TENANT, MODEL, 0));
     assertThat(refused.retryAfterMillis()).isEqualTo(30_000);
-    clock.advance(30_000);
+    clock.advanceMillis(30_000);
     admitted(limiter.admit(TENANT, MODEL, 0));
   }
 

@@ -6,6 +6,7 @@ import dev.sluice.limit.LimitStore.BucketResult;
 import dev.sluice.limit.RateLimiter.Admission;
 import dev.sluice.limit.RateLimiter.Admitted;
 import dev.sluice.limit.RateLimiter.Limited;
+import dev.sluice.testkit.FakeClock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * local path, concurrency kept local, and the local store whenever the shared one fails.
  */
 class SharedAdmissionTest {
-  private final FakeClock clock = new FakeClock();
+  private final FakeClock clock = new FakeClock(1_700_000_000_000L);
 
   /** A shared store in memory: a second {@link LocalLimitStore}, all or nothing, on the same fake clock. */
   private final class MemoryShared implements SharedLimitStore {
@@ -32,12 +33,12 @@ class SharedAdmissionTest {
       if (failing) return CompletableFuture.failedFuture(new IllegalStateException("redis down"));
       List<BucketResult> out = new ArrayList<>();
       for (Take t : takes) {
-        BucketResult r = buckets.take(t.key(), t.cost(), t.capacity(), t.periodMillis(), clock.getAsLong());
+        BucketResult r = buckets.take(t.key(), t.cost(), t.capacity(), t.periodMillis(), clock.millis());
         out.add(r);
         if (!r.allowed()) {
           for (int i = 0; i < out.size() - 1; i++) {
             Take back = takes.get(i);
-            buckets.adjust(back.key(), -back.cost(), back.capacity(), back.periodMillis(), clock.getAsLong());
+            buckets.adjust(back.key(), -back.cost(), back.capacity(), back.periodMillis(), clock.millis());
           }
           break;
         }
@@ -47,7 +48,7 @@ class SharedAdmissionTest {
 
     @Override
     public void adjust(String key, long delta, long capacity, long periodMillis) {
-      buckets.adjust(key, delta, capacity, periodMillis, clock.getAsLong());
+      buckets.adjust(key, delta, capacity, periodMillis, clock.millis());
     }
   }
 
@@ -75,7 +76,7 @@ class SharedAdmissionTest {
       assertThat(actual.headers()).as("request %d", i).isEqualTo(expected.headers());
       assertThat(actual.getClass()).isEqualTo(expected.getClass());
       if (expected instanceof Limited l) assertThat(((Limited) actual).message()).isEqualTo(l.message());
-      clock.advance(1_000);
+      clock.advanceMillis(1_000);
     }
     assertThat(store.calls).isEqualTo(6);
   }
@@ -100,7 +101,7 @@ class SharedAdmissionTest {
     Admitted first = (Admitted) now(limiter.admitAsync("a", null, null, "q", 1));
     Limited second = (Limited) now(limiter.admitAsync("a", null, null, "q", 1));
     assertThat(second.kind()).isEqualTo("concurrent");
-    assertThat(store.buckets.take("t:a:rpm", 0, 10, RateLimiter.PERIOD_MILLIS, clock.getAsLong()).remaining())
+    assertThat(store.buckets.take("t:a:rpm", 0, 10, RateLimiter.PERIOD_MILLIS, clock.millis()).remaining())
         .as("the refused request's shared request was given back").isEqualTo(9);
     first.permit().release();
     assertThat(now(limiter.admitAsync("a", null, null, "q", 1))).isInstanceOf(Admitted.class);
@@ -124,7 +125,7 @@ class SharedAdmissionTest {
     limiter.useShared(store);
     Admitted a = (Admitted) now(limiter.admitAsync("a", null, null, "q", 400));
     a.permit().complete(100);
-    assertThat(store.buckets.take("t:a:tpm", 0, 1_000, RateLimiter.PERIOD_MILLIS, clock.getAsLong()).remaining())
+    assertThat(store.buckets.take("t:a:tpm", 0, 1_000, RateLimiter.PERIOD_MILLIS, clock.millis()).remaining())
         .isEqualTo(900);
   }
 }

@@ -7,6 +7,7 @@ import dev.sluice.config.NodeSpec;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.SpeedEstimator;
+import dev.sluice.support.Clock;
 import java.net.URI;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class NodeProgressTest {
   private final NodeSpec spec = new NodeSpec("h100-01", URI.create("http://127.0.0.1:1"),
       URI.create("http://127.0.0.1:1/v1"), ApiFlavor.OPENAI, "H100", null, Map.of(), null, "p");
   private final NodeEntry node = new NodeEntry(spec, new NodeHealth("h100-01", HealthPolicy.defaults(), () -> 0),
-      new SpeedEstimator(GpuDefaults.expectedSpeed("H100")));
+      new SpeedEstimator(GpuDefaults.expectedSpeed("H100")), Clock.SYSTEM);
 
   @Test
   void anIdleNodeIsNeverSilent() {

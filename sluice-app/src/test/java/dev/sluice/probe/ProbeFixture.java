@@ -17,6 +17,7 @@ import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
+import dev.sluice.support.Clock;
 import dev.sluice.upstream.NodeClients;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -64,7 +65,7 @@ final class ProbeFixture implements AutoCloseable {
         List.of(new ProviderSpec("ollama", List.of(new ModelSpec(MODEL, MODEL, 24576, 4096, gpu)), List.of(node))),
         "test");
     Prober[] self = new Prober[1];
-    registry = new NodeRegistry(POLICY, System::currentTimeMillis, new HealthListener() {
+    registry = new NodeRegistry(POLICY, Clock.SYSTEM, new HealthListener() {
       @Override
       public void onTransition(String nodeId, NodeState from, NodeState to, String reason) {
         Seen s = new Seen(from, to, reason, ProbeFixture.this.sim.stats().paths());

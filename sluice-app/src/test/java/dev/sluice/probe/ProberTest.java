@@ -171,7 +171,7 @@ class ProberTest {
   /** The simulated node's own count of generated tokens (its vLLM-style /metrics). */
   private static double generatedTokens(ProbeFixture f) {
     String page = Http.get(f.sim.baseUrl() + "/metrics").body();
-    return PrometheusText.firstSamples(page, Set.of("vllm:generation_tokens_total")).get("vllm:generation_tokens_total");
+    return PrometheusReader.firstSamples(page, Set.of("vllm:generation_tokens_total")).get("vllm:generation_tokens_total");
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.sluice.health.HealthListener;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
 import dev.sluice.sim.SimFault;
+import dev.sluice.support.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,7 @@ class TelemetryScraperTest {
       java.net.URI root = java.net.URI.create("http://" + name + ":" + java.net.URI.create(f.sim.baseUrl()).getPort());
       NodeSpec byName = new NodeSpec(ProbeFixture.NODE, root, java.net.URI.create(root + "/v1"), ApiFlavor.OLLAMA, "A10",
           java.net.URI.create(root + "/metrics"), Map.of(), null, "ollama");
-      NodeRegistry registry = new NodeRegistry(ProbeFixture.POLICY, System::currentTimeMillis, HealthListener.none());
+      NodeRegistry registry = new NodeRegistry(ProbeFixture.POLICY, Clock.SYSTEM, HealthListener.none());
       TelemetryScraper scraper = new TelemetryScraper(f.vertx, registry, Duration.ofHours(1), Duration.ofMillis(500));
       registry.apply(f.config.withProviders(List.of(new ProviderSpec("ollama", f.config.providers().get(0).models(),
           List.of(byName)))));
@@ -96,7 +97,7 @@ class TelemetryScraperTest {
         vllm:num_requests_running{model_name="qwen3:32b",engine="0"} 3.0
         vllm:num_requests_waiting{model_name="qwen3:32b",engine="0"} NaN
         """;
-    Map<String, Double> v = PrometheusText.firstSamples(page, TelemetryScraper.NAMES);
+    Map<String, Double> v = PrometheusReader.firstSamples(page, TelemetryScraper.NAMES);
     assertThat(v).containsEntry("DCGM_FI_DEV_GPU_TEMP", 71.0).containsEntry("DCGM_FI_DEV_GPU_UTIL", 93.0)
         .containsEntry("vllm:num_requests_running", 3.0);
     NodeTelemetry t = TelemetryScraper.toTelemetry(v, 1234);

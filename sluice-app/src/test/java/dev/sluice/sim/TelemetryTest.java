@@ -176,7 +176,7 @@ class TelemetryTest extends SimNodesFixture {
 
   @Test
   void escapesLabelValuesAndWritesOneHelpAndTypePerFamily() {
-    PrometheusText text = new PrometheusText();
+    PrometheusWriter text = new PrometheusWriter();
     text.family("x_total", "counter", "help with \\ and\nnewline")
         .sample("x_total", 1, "a", "quote \" backslash \\ newline \n end")
         .sample("x_total", 2.5, "a", "b");

@@ -9,8 +9,8 @@ import java.util.Set;
  * comments and blank lines ignored, malformed lines skipped. Keeps the first sample of each wanted name (a node's GPU
  * is the first one its exporter lists).
  */
-final class PrometheusText {
-  private PrometheusText() {}
+final class PrometheusReader {
+  private PrometheusReader() {}
 
   /** First value of each name in {@code wanted} found in {@code text}. */
   static Map<String, Double> firstSamples(String text, Set<String> wanted) {

@@ -9,14 +9,14 @@ import java.util.Set;
  * samples after it, label values escaped ({@code \\}, {@code "}, newline), HELP text escaped ({@code \\}, newline).
  * Labels are given as alternating name/value pairs, in the order they are written.
  */
-final class PrometheusText {
+final class PrometheusWriter {
   static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
   private final StringBuilder out = new StringBuilder(4096);
   private final Set<String> families = new HashSet<>();
 
   /** Starts a family; {@code type} is counter, gauge, histogram, summary or untyped. */
-  PrometheusText family(String name, String type, String help) {
+  PrometheusWriter family(String name, String type, String help) {
     if (!families.add(name)) {
       throw new IllegalStateException("metric family " + name + " written twice");
     }
@@ -26,12 +26,12 @@ final class PrometheusText {
   }
 
   /** One sample of the current family. */
-  PrometheusText sample(String name, double value, String... labels) {
+  PrometheusWriter sample(String name, double value, String... labels) {
     return sample(name, value, labels, null, null);
   }
 
   /** One sample with the labels plus one more pair at the end (a histogram's {@code le}). */
-  PrometheusText sample(String name, double value, String[] labels, String extraName, String extraValue) {
+  PrometheusWriter sample(String name, double value, String[] labels, String extraName, String extraValue) {
     if (labels.length % 2 != 0) {
       throw new IllegalArgumentException("labels: odd count " + labels.length + " (expected name/value pairs)");
     }
