@@ -1,5 +1,6 @@
 package dev.sluice.degrade;
 
+import dev.sluice.support.Durations;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -43,7 +44,7 @@ public final class ErrorRateWindow {
       throw new IllegalArgumentException("window " + window + " is below 1 s");
     }
     this.window = window;
-    long seconds = (window.toMillis() + 999) / 1000;
+    long seconds = Durations.ceilSeconds(window);
     this.bucketMillis = 1000 * Math.max(1, (seconds + MAX_BUCKETS - 1) / MAX_BUCKETS);
     // one bucket more than the window spans, so the bucket holding (now - window) is never reused while counted
     int size = (int) ((window.toMillis() + bucketMillis - 1) / bucketMillis) + 1;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RepairAction;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Durations;
 import dev.sluice.support.Json;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -127,7 +128,7 @@ public final class RepairRunner {
       return;
     }
     log.info("repair of {} deferred by {} s (backoff after {} repair(s) in a row)", spec.id(),
-        (due - now + 999) / 1000, r.streak);
+        Durations.ceilSeconds(due - now), r.streak);
     r.deferTimer = vertx.setTimer(due - now, id -> {
       synchronized (this) {
         r.deferTimer = -1;
