@@ -1,6 +1,5 @@
 package dev.sluice.health;
 
-import dev.sluice.upstream.Failure;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.function.LongSupplier;

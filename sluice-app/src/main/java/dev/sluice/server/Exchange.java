@@ -11,7 +11,7 @@ import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.HealthSnapshot;
 import dev.sluice.metrics.SluiceMetrics;
-import dev.sluice.upstream.Failure;
+import dev.sluice.health.Failure;
 import dev.sluice.upstream.FailureClassifier;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.NodeSpeed;
@@ -94,7 +94,6 @@ final class Exchange {
   private String answeredBy;
   private long firstByteNanos = -1;
   private long meanChunkGapNanos = -1;
-  private boolean streamed;
   /** Copy of the bytes relayed to the client, for the response cache and usage; null when not wanted or too big. */
   private Buffer captured;
   private final int captureLimit;
@@ -445,7 +444,6 @@ final class Exchange {
     a.firstTokenNanos = System.nanoTime();
     firstByteNanos = a.firstTokenNanos;
     answeredBy = a.node.spec().id();
-    streamed = a.framer != null;
     a.entry.firstToken(promptTokens);
     a.sawFirstToken = true;
     if (a.lease != null) a.lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
@@ -639,11 +637,6 @@ final class Exchange {
   /** {@link System#nanoTime} of the first byte sent to the client; -1 before commit. */
   long firstByteNanos() {
     return firstByteNanos;
-  }
-
-  /** Whether the answer was relayed as a stream of events. */
-  boolean streamed() {
-    return streamed;
   }
 
   /** Mean gap between the chunks of a streamed answer after the first; -1 when not streamed or one chunk only. */

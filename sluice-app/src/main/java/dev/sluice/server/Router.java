@@ -31,8 +31,6 @@ import java.util.concurrent.ThreadLocalRandom;
 final class Router {
   /** Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape. */
   static final int DEFAULT_EXPECTED_OUTPUT_TOKENS = 129;
-  /** Bytes of request body per prompt token: a rough estimate (JSON overhead included) until a tokenizer is used. */
-  static final int BYTES_PER_TOKEN = 4;
 
   private final NodeRegistry registry;
   private final NodeClients clients;

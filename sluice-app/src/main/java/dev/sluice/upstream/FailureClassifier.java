@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.health.Failure;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClosedException;
