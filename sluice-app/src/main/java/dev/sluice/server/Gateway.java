@@ -39,7 +39,8 @@ public final class Gateway {
   private final dev.sluice.node.NodeRegistry registry;
   private final dev.sluice.probe.Prober prober;
   private final dev.sluice.probe.TelemetryScraper scraper;
-  private volatile Router router;
+  /** The config and its router, replaced together on every swap: what each arriving request takes. */
+  private volatile ConfigSnapshot snapshot;
   private final Protections protections;
   private final AccessControl access;
   private final GatewayHandler handler;
@@ -96,7 +97,7 @@ public final class Gateway {
     this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics);
     observers.add(new dev.sluice.observe.AccessLog());
     observers.add(consoleStats);
-    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
+    this.handler = new GatewayHandler(vertx, () -> snapshot, nodes, registry, admin, access, metrics,
         protections, observers, this::starting, new BodyReader(guard, metrics));
     apply(initial);
     configs.onSwap(this::apply);
@@ -117,7 +118,7 @@ public final class Gateway {
   private void apply(SluiceConfig config) {
     nodes.apply(config);
     registry.apply(config);
-    router = new Router(registry, nodes, config);
+    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config));
     protections.apply(config);
     if (scraper != null) scraper.applyTls(config.upstream().tls());
     if (access != null) access.apply(config);

@@ -11,7 +11,6 @@ import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.PathNormalizer;
 import dev.sluice.api.RequestValidator;
 import dev.sluice.config.ApiKind;
-import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
@@ -49,7 +48,8 @@ final class GatewayHandler {
   private static final int MAX_MODEL_NAME_IN_MESSAGE = 100;
 
   private final Vertx vertx;
-  private final ConfigHolder configs;
+  /** The config and router current now: each request takes one when it arrives and keeps it to its end. */
+  private final java.util.function.Supplier<ConfigSnapshot> snapshots;
   private final NodeClients nodes;
   private final dev.sluice.node.NodeRegistry registry;
   private final RoutedRequest.Shared shared;
@@ -64,13 +64,13 @@ final class GatewayHandler {
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
-  GatewayHandler(Vertx vertx, ConfigHolder configs, NodeClients nodes, dev.sluice.node.NodeRegistry registry,
-      java.util.function.Supplier<Router> router, AdminApi admin, AccessControl access, SluiceMetrics metrics,
+  GatewayHandler(Vertx vertx, java.util.function.Supplier<ConfigSnapshot> snapshots, NodeClients nodes,
+      dev.sluice.node.NodeRegistry registry, AdminApi admin, AccessControl access, SluiceMetrics metrics,
       Protections protections, Observers observers, java.util.function.BooleanSupplier starting, BodyReader bodies) {
-    this.shared = new RoutedRequest.Shared(vertx, router, new dev.sluice.routing.RetryBudget(),
+    this.shared = new RoutedRequest.Shared(vertx, new dev.sluice.routing.RetryBudget(),
         new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers, starting);
     this.vertx = vertx;
-    this.configs = configs;
+    this.snapshots = snapshots;
     this.nodes = nodes;
     this.registry = registry;
     this.admin = admin;
@@ -91,12 +91,13 @@ final class GatewayHandler {
 
   private void handle(HttpServerRequest req, boolean adminListener) {
     Arrival start = Arrival.of(req);
+    ConfigSnapshot snapshot = snapshots.get();
     if (req.isSSL()) {
-      String hsts = TlsListeners.hsts(configs.current().server().tls());
+      String hsts = TlsListeners.hsts(snapshot.config().server().tls());
       if (hsts != null) req.response().putHeader(TlsListeners.HSTS_HEADER, hsts);
     }
     try {
-      dispatch(req, start, adminListener);
+      dispatch(req, snapshot, start, adminListener);
     } catch (RuntimeException e) {
       // A bug must never reach the client as a stack trace or a hung connection.
       log.error("internal error on {} {}", req.method(), req.path(), e);
@@ -105,7 +106,7 @@ final class GatewayHandler {
     }
   }
 
-  private void dispatch(HttpServerRequest req, Arrival start, boolean adminListener) {
+  private void dispatch(HttpServerRequest req, ConfigSnapshot snapshot, Arrival start, boolean adminListener) {
     String rawPath = req.path();
     if (!poisoned.isEmpty() && poisoned.contains(req.connection())) {
       return; // pipelined behind a refused framing: never served, the connection is closing
@@ -123,7 +124,7 @@ final class GatewayHandler {
       conn.close();
       return;
     }
-    if (Cors.handle(req, configs.current().server().cors())) {
+    if (Cors.handle(req, snapshot.config().server().cors())) {
       observe(start, "other", SluiceMetrics.UNKNOWN, null, req.response().getStatusCode(),
           req.response().getStatusCode() == 204 ? "ok" : "client_error");
       return;
@@ -158,7 +159,7 @@ final class GatewayHandler {
           endpoint.path() + " accepts " + endpoint.method().name() + " only", start);
       return;
     }
-    SluiceConfig config = configs.current();
+    SluiceConfig config = snapshot.config();
     if (endpoint == Endpoint.OLLAMA_VERSION) { // Ollama clients' heartbeat: no secret in it
       answerLocally(req, endpoint, config, dev.sluice.auth.Principal.anonymous(), start);
       return;
@@ -173,7 +174,7 @@ final class GatewayHandler {
       switch (endpoint.handling()) {
         case LOCAL -> answerLocally(req, endpoint, config, ar.result(), start);
         case AGGREGATE -> aggregate(req, endpoint, config, ar.result(), start);
-        default -> readBody(req, endpoint, config, ar.result(), start);
+        default -> readBody(req, endpoint, snapshot, ar.result(), start);
       }
     });
   }
@@ -369,7 +370,7 @@ final class GatewayHandler {
       // Ollama clients check `HEAD /` (the ollama CLI's heartbeat) and some match this exact text.
       case "/" -> resp.putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8").end(OLLAMA_ROOT_TEXT);
       case "/readyz" -> {
-        SluiceConfig c = configs.current();
+        SluiceConfig c = snapshots.get().config();
         long now = registry.nowMillis();
         long eligible = registry.all().stream().filter(e -> e.health().eligible(now)).count();
         boolean ready = eligible > 0;
@@ -490,15 +491,16 @@ final class GatewayHandler {
 
   // ------------------------------------------------------------------ routed requests
 
-  private void readBody(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
-      Arrival start) {
-    bodies.read(req, config.server(), who.tenant(), body -> route(req, endpoint, config, who, body, start),
+  private void readBody(HttpServerRequest req, Endpoint endpoint, ConfigSnapshot snapshot,
+      dev.sluice.auth.Principal who, Arrival start) {
+    bodies.read(req, snapshot.config().server(), who.tenant(), body -> route(req, endpoint, snapshot, who, body, start),
         (kind, message) -> refuse(req, endpoint.flavor(), endpoint.name().toLowerCase(Locale.ROOT), kind, message,
             null, who.tenant(), start));
   }
 
-  private void route(HttpServerRequest req, Endpoint endpoint, SluiceConfig config, dev.sluice.auth.Principal who,
+  private void route(HttpServerRequest req, Endpoint endpoint, ConfigSnapshot snapshot, dev.sluice.auth.Principal who,
       Buffer body, Arrival start) {
+    SluiceConfig config = snapshot.config();
     String endpointLabel = endpoint.name().toLowerCase(Locale.ROOT);
     ParsedRequest parsed;
     try {
@@ -523,7 +525,7 @@ final class GatewayHandler {
           who.tenant(), start);
       return;
     }
-    new RoutedRequest(shared, req, config, parsed, who, start).start();
+    new RoutedRequest(shared, req, snapshot, parsed, who, start).start();
   }
 
   private static String clip(String s) {

@@ -35,7 +35,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,7 +63,7 @@ final class RoutedRequest implements Exchange.Listener {
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
    * the gateway started.
    */
-  record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
+  record Shared(Vertx vertx, RetryBudget retryBudget, AtomicInteger inFlight,
       SluiceMetrics metrics, Protections protections, Observers observers,
       java.util.function.BooleanSupplier starting) {}
 
@@ -72,6 +71,8 @@ final class RoutedRequest implements Exchange.Listener {
   private final HttpServerRequest req;
   private final HttpServerResponse resp;
   private final SluiceConfig config;
+  /** The router built from {@link #config}: every attempt of this request is routed by the config it arrived with. */
+  private final Router router;
   private final Arrival arrival;
   private final String endpointLabel;
   private final String tenant;
@@ -99,12 +100,13 @@ final class RoutedRequest implements Exchange.Listener {
   /** The context the request arrived on: every step after a wait on the shared store runs there. */
   private Context context;
 
-  RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
+  RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
       dev.sluice.auth.Principal who, Arrival arrival) {
     this.shared = shared;
     this.req = req;
     this.resp = req.response();
-    this.config = config;
+    this.config = snapshot.config();
+    this.router = snapshot.router();
     this.parsed = parsed;
     this.arrival = arrival;
     this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
@@ -307,7 +309,6 @@ final class RoutedRequest implements Exchange.Listener {
         return;
       }
     }
-    Router router = shared.router().get();
     int expectedOut = requestedMaxTokens(request.json());
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
         request.stream());
