@@ -1,7 +1,5 @@
 package dev.sluice.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.Answer;
 import dev.sluice.api.Answers;
 import dev.sluice.api.Endpoint;
@@ -171,7 +169,7 @@ final class RoutedRequest implements Exchange.Listener {
     if (overflowForbidden) overflow = null;
     int overflowWindow = overflow == null ? 0
         : config.model(overflow).map(r -> r.model().contextWindowTokens()).orElse(0);
-    ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, requestedMaxTokens(parsed.json()),
+    ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, parsed.requestedMaxTokens(),
         spec.contextWindowTokens(), spec.maxTokens(), overflow, overflowWindow, config.limits().overMaxTokens());
     if (v instanceof ContextGuard.Reject r) {
       boolean tooLong = !"max_tokens_too_large".equals(r.code());
@@ -184,7 +182,7 @@ final class RoutedRequest implements Exchange.Listener {
     if (v instanceof ContextGuard.Overflow o) {
       shared.metrics().contextGuard("overflow");
       resp.putHeader(OVERFLOW_HEADER, o.toModel());
-      parsed = withModel(parsed, o.toModel());
+      parsed = parsed.withModel(o.toModel());
       promptTokens = o.promptTokens();
       return true;
     }
@@ -193,14 +191,14 @@ final class RoutedRequest implements Exchange.Listener {
     if (f.capped()) {
       shared.metrics().contextGuard("capped");
       resp.putHeader(CAPPED_HEADER, Integer.toString(f.maxTokens()));
-      parsed = withMaxTokens(parsed, f.maxTokens());
+      parsed = parsed.withMaxTokens(f.maxTokens());
     }
     return true;
   }
 
   /** Tenant and model rate limits, then {@link #serve}; a refused request is answered 429. */
   private void admit() {
-    int expected = requestedMaxTokens(parsed.json());
+    int expected = parsed.requestedMaxTokens();
     long estimate = promptTokens + (expected > 0 ? expected : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS);
     RateLimiter limiter = shared.protections().limiter;
     String credential = who.keyId() == null ? null : "gateway token " + who.keyId();
@@ -288,7 +286,7 @@ final class RoutedRequest implements Exchange.Listener {
   private void attempt(String model, boolean isDowngrade) {
     currentModel = model;
     downgraded = isDowngrade;
-    ParsedRequest request = isDowngrade ? withModel(parsed, model) : parsed;
+    ParsedRequest request = isDowngrade ? parsed.withModel(model) : parsed;
     var route = config.model(model);
     if (route.isEmpty()) { // a downgrade target removed by a reload between decision and attempt
       fallBack(ErrorKind.NO_HEALTHY_NODE, "model \"" + model + "\" is no longer configured");
@@ -303,13 +301,13 @@ final class RoutedRequest implements Exchange.Listener {
         return;
       }
       int window = route.get().model().contextWindowTokens();
-      int out = requestedMaxTokens(parsed.json());
+      int out = parsed.requestedMaxTokens();
       if (window > 0 && promptTokens + Math.max(out, 1) > window) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "the prompt does not fit downgrade model \"" + model + "\"");
         return;
       }
     }
-    int expectedOut = requestedMaxTokens(request.json());
+    int expectedOut = request.requestedMaxTokens();
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
         request.stream());
     if (routed instanceof Router.NoNodeSpeaksApi) {
@@ -550,10 +548,9 @@ final class RoutedRequest implements Exchange.Listener {
     if (resp.closed() || resp.ended()) return;
     Endpoint endpoint = parsed.endpoint();
     boolean stream = parsed.stream();
-    boolean includeUsage = parsed.json().path("stream_options").path("include_usage").asBoolean(false);
     String id = (endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-" : "chatcmpl-") + "sluice-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-    List<Buffer> parts = Answers.render(endpoint, stream, includeUsage, answer, id,
+    List<Buffer> parts = Answers.render(endpoint, stream, parsed.includeUsage(), answer, id,
         System.currentTimeMillis() / 1000);
     resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, Answers.contentType(endpoint, stream));
     if (!stream) {
@@ -631,33 +628,5 @@ final class RoutedRequest implements Exchange.Listener {
   /** A wait in milliseconds as Retry-After's whole seconds: rounded up, at least 1. */
   private static long retryAfterSeconds(long millis) {
     return Math.max(1, (millis + 999) / 1000);
-  }
-
-  /** max_completion_tokens, max_tokens or Ollama's options.num_predict when positive; else 0. */
-  static int requestedMaxTokens(JsonNode j) {
-    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
-      if (j.path(f).canConvertToInt() && j.path(f).asInt() > 0) return j.path(f).asInt();
-    }
-    JsonNode n = j.path("options").path("num_predict");
-    return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
-  }
-
-  private static ParsedRequest withModel(ParsedRequest p, String model) {
-    ObjectNode json = p.json().deepCopy();
-    json.put("model", model);
-    return new ParsedRequest(p.endpoint(), model, p.stream(), json, Buffer.buffer(json.toString()));
-  }
-
-  private static ParsedRequest withMaxTokens(ParsedRequest p, int maxTokens) {
-    ObjectNode json = p.json().deepCopy();
-    boolean set = false;
-    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
-      if (json.has(f)) {
-        json.put(f, maxTokens);
-        set = true;
-      }
-    }
-    if (!set && json.path("options").isObject()) ((ObjectNode) json.get("options")).put("num_predict", maxTokens);
-    return new ParsedRequest(p.endpoint(), p.model(), p.stream(), json, Buffer.buffer(json.toString()));
   }
 }
