@@ -4,6 +4,7 @@ import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
+import dev.sluice.support.Clock;
 import dev.sluice.upstream.NodeClients;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -97,7 +98,7 @@ public final class Gateway {
     this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics);
     observers.add(new dev.sluice.observe.AccessLog());
     observers.add(consoleStats);
-    this.handler = new GatewayHandler(vertx, () -> snapshot, nodes, registry, admin, access, metrics,
+    this.handler = new GatewayHandler(vertx, Clock.SYSTEM, () -> snapshot, nodes, registry, admin, access, metrics,
         protections, observers, this::starting, new BodyReader(guard, metrics));
     apply(initial);
     configs.onSwap(this::apply);
@@ -118,7 +119,7 @@ public final class Gateway {
   private void apply(SluiceConfig config) {
     nodes.apply(config);
     registry.apply(config);
-    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config));
+    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config, Clock.SYSTEM));
     protections.apply(config);
     if (scraper != null) scraper.applyTls(config.upstream().tls());
     if (access != null) access.apply(config);

@@ -14,7 +14,10 @@ import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.routing.RetryBudget;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
+import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
 import io.vertx.core.Future;
@@ -31,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The data plane's one request handler: normalise the path, check it against the allow-list, read and validate the
@@ -61,14 +65,17 @@ final class GatewayHandler {
   private final Console console = new Console();
   private final SluiceMetrics metrics;
   private final BodyReader bodies;
+  private final Clock clock;
   private final String startedAt = Instant.now().toString();
   private final long createdEpochSeconds = Instant.now().getEpochSecond();
 
-  GatewayHandler(Vertx vertx, java.util.function.Supplier<ConfigSnapshot> snapshots, NodeClients nodes,
+  GatewayHandler(Vertx vertx, Clock clock, java.util.function.Supplier<ConfigSnapshot> snapshots, NodeClients nodes,
       dev.sluice.node.NodeRegistry registry, AdminApi admin, AccessControl access, SluiceMetrics metrics,
       Protections protections, Observers observers, java.util.function.BooleanSupplier starting, BodyReader bodies) {
-    this.shared = new RoutedRequest.Shared(vertx, new dev.sluice.routing.RetryBudget(),
-        new java.util.concurrent.atomic.AtomicInteger(), metrics, protections, observers, starting);
+    AtomicInteger inFlight = new AtomicInteger();
+    this.shared = new RoutedRequest.Shared(new Exchange.Shared(vertx, clock, metrics, new RetryBudget(), inFlight::get),
+        clock, inFlight, metrics, protections, observers, starting);
+    this.clock = clock;
     this.vertx = vertx;
     this.snapshots = snapshots;
     this.nodes = nodes;
@@ -90,7 +97,7 @@ final class GatewayHandler {
   }
 
   private void handle(HttpServerRequest req, boolean adminListener) {
-    Arrival start = Arrival.of(req);
+    Arrival start = Arrival.of(req, clock);
     ConfigSnapshot snapshot = snapshots.get();
     if (req.isSSL()) {
       String hsts = TlsListeners.hsts(snapshot.config().server().tls());

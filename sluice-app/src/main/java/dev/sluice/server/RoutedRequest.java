@@ -18,7 +18,9 @@ import dev.sluice.limit.ContextGuard;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
-import dev.sluice.routing.RetryBudget;
+import dev.sluice.support.Clock;
+import dev.sluice.upstream.Exchange;
+import dev.sluice.upstream.ExchangeListener;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -32,6 +34,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,7 +52,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Outcome labels: ok, cached, downgraded, static, client_error, failed, cancelled.
  */
-final class RoutedRequest implements Exchange.Listener {
+final class RoutedRequest implements ExchangeListener {
   private static final Logger log = LoggerFactory.getLogger(RoutedRequest.class);
   static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
   static final String CACHE_HEADER = "X-Sluice-Cache";
@@ -61,9 +64,8 @@ final class RoutedRequest implements Exchange.Listener {
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
    * the gateway started.
    */
-  record Shared(Vertx vertx, RetryBudget retryBudget, AtomicInteger inFlight,
-      SluiceMetrics metrics, Protections protections, Observers observers,
-      java.util.function.BooleanSupplier starting) {}
+  record Shared(Exchange.Shared exchanges, Clock clock, AtomicInteger inFlight, SluiceMetrics metrics,
+      Protections protections, Observers observers, BooleanSupplier starting) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
@@ -369,8 +371,8 @@ final class RoutedRequest implements Exchange.Listener {
       resp.putHeader(DOWNGRADED_HEADER, model);
     }
     shared.inFlight().incrementAndGet();
-    Exchange x = new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(),
-        shared.metrics(), arrival, shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this);
+    Exchange x = new Exchange(shared.exchanges(), req, config, request, ((Router.Plan) routed).targets(),
+        arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
     x.start();
   }
@@ -385,7 +387,11 @@ final class RoutedRequest implements Exchange.Listener {
 
   @Override
   public boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused) {
-    if (!nodeCaused || !ladderOn()) return false; // finished() follows with the error
+    if (!nodeCaused || !ladderOn()) { // the error itself; finished() follows
+      if (kind == ErrorKind.UPSTREAM_BUSY) resp.putHeader(HttpHeaders.RETRY_AFTER, "1");
+      Responses.error(resp, parsed.endpoint().flavor(), kind, message, null);
+      return false;
+    }
     boolean modelFailed = exchange != null && exchange.modelFailed();
     absorbExchange();
     shared.inFlight().decrementAndGet();
@@ -398,7 +404,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   /**
    * Yes when a failure would go down to the downgrade model: a healthy node of the requested model is the better
-   * extra attempt (the downgrade would cost one as well). See {@link Exchange.Listener#retryBeyondBudget}.
+   * extra attempt (the downgrade would cost one as well). See {@link ExchangeListener#retryBeyondBudget}.
    */
   @Override
   public boolean retryBeyondBudget() {
@@ -423,7 +429,7 @@ final class RoutedRequest implements Exchange.Listener {
         if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
           if (cache.wants(cacheKey()) && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
             CachedAnswer answer = new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
-                parsed.stream(), currentModel, System.currentTimeMillis());
+                parsed.stream(), currentModel, shared.clock().millis());
             SharedCache tier = shared.protections().sharedCache();
             if (cache.put(cacheKey(), answer) && tier != null) tier.put(cacheKey(), answer, config.cache().staleTtl());
           }
@@ -517,7 +523,7 @@ final class RoutedRequest implements Exchange.Listener {
       resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
           .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
       resp.putHeader(HttpHeaders.CONTENT_TYPE, cached.contentType() == null ? "application/json" : cached.contentType());
-      firstByteNanos = System.nanoTime();
+      firstByteNanos = shared.clock().nanos();
       resp.end(Buffer.buffer(cached.body()));
       finish(200, "cached");
       return true;
@@ -529,7 +535,7 @@ final class RoutedRequest implements Exchange.Listener {
     }
     resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
         .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
-    firstByteNanos = System.nanoTime();
+    firstByteNanos = shared.clock().nanos();
     send(answer);
     finish(200, "cached");
     return true;
@@ -539,7 +545,7 @@ final class RoutedRequest implements Exchange.Listener {
   private void serveStatic() {
     resp.headers().remove(HttpHeaders.RETRY_AFTER);
     resp.putHeader(DEGRADED_HEADER, "static");
-    firstByteNanos = System.nanoTime();
+    firstByteNanos = shared.clock().nanos();
     send(new Answer(config.degradation().staticMessage(), parsed.model(), "stop", 0, 0));
     finish(200, "static");
   }
@@ -551,7 +557,7 @@ final class RoutedRequest implements Exchange.Listener {
     String id = (endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-" : "chatcmpl-") + "sluice-"
         + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
     List<Buffer> parts = Answers.render(endpoint, stream, parsed.includeUsage(), answer, id,
-        System.currentTimeMillis() / 1000);
+        shared.clock().millis() / 1000);
     resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, Answers.contentType(endpoint, stream));
     if (!stream) {
       resp.end(parts.get(0));
@@ -579,8 +585,7 @@ final class RoutedRequest implements Exchange.Listener {
       if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
       else permit.release();
     }
-    long now = System.nanoTime();
-    long duration = now - arrival.startNanos;
+    long duration = arrival.elapsedNanos();
     String model = shared.metrics().modelLabel(parsed.model());
     boolean answered = status / 100 == 2 && firstByteNanos >= 0;
     long prompt = -1;

@@ -1,6 +1,8 @@
 package dev.sluice.server;
 
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
+import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
@@ -15,6 +17,8 @@ import dev.sluice.routing.Policies;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
 import dev.sluice.routing.RoutingPolicy;
+import dev.sluice.support.Clock;
+import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
 import java.util.ArrayList;
@@ -34,6 +38,7 @@ final class Router {
 
   private final NodeRegistry registry;
   private final NodeClients clients;
+  private final Clock clock;
   private final RoutingSettings settings;
   private final RoutingPolicy policy;
   private final FailoverOrder failover;
@@ -49,9 +54,10 @@ final class Router {
    */
   static final long EXPLORE_AFTER_NANOS = 5_000_000_000L;
 
-  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config) {
+  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config, Clock clock) {
     this.registry = registry;
     this.clients = clients;
+    this.clock = clock;
     this.settings = config.routing();
     this.policy = dev.sluice.routing.GpuWeightedPolicy.NAME.equals(settings.policy())
         ? new dev.sluice.routing.GpuWeightedPolicy(settings.gpuBases(),
@@ -113,7 +119,7 @@ final class Router {
     boolean allWarming = true;
     long coolestUntil = Long.MAX_VALUE;
     for (NodeSpec n : nodes) {
-      if (!Exchange.speaks(n, endpoint)) continue;
+      if (!speaks(n, endpoint)) continue;
       anySpeaks = true;
       NodeEntry e = registry.get(n.id());
       NodeClient c = clients.get(n.id());
@@ -170,7 +176,7 @@ final class Router {
    */
   private void explore(List<String> order, Map<String, Exchange.Target> byId) {
     if (order.size() < 2) return;
-    long now = System.nanoTime();
+    long now = clock.nanos();
     for (int i = 1; i < order.size(); i++) {
       NodeEntry e = byId.get(order.get(i)).entry();
       if (e.inFlight() == 0 && e.claimExploration(now, EXPLORE_AFTER_NANOS)) {
@@ -180,6 +186,11 @@ final class Router {
     }
   }
 
+
+  /** Whether a node can serve an endpoint: Ollama-native paths need a node that speaks the Ollama API. */
+  private static boolean speaks(NodeSpec node, Endpoint endpoint) {
+    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiKind.OLLAMA;
+  }
 
   /**
    * Requests {@code model}'s nodes in rotation run well at once ({@link GpuDefaults#concurrency}): what the share of
