@@ -1,20 +1,16 @@
 package dev.sluice.server;
 
-import dev.sluice.api.Answer;
 import dev.sluice.api.Answers;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
+import dev.sluice.auth.Principal;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.SluiceConfig;
-import dev.sluice.degrade.CacheKey;
-import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
-import dev.sluice.degrade.SharedCache;
-import dev.sluice.limit.ContextGuard;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
@@ -27,7 +23,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -57,8 +52,6 @@ final class RoutedRequest implements ExchangeListener {
   static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
   static final String CACHE_HEADER = "X-Sluice-Cache";
   static final String DEGRADED_HEADER = "X-Sluice-Degraded";
-  static final String OVERFLOW_HEADER = "X-Sluice-Overflow-Model";
-  static final String CAPPED_HEADER = "X-Sluice-Max-Tokens-Capped";
 
   /**
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
@@ -76,11 +69,11 @@ final class RoutedRequest implements ExchangeListener {
   private final Arrival arrival;
   private final String endpointLabel;
   private final String tenant;
-  private final dev.sluice.auth.Principal who;
+  private final Principal who;
   private ParsedRequest parsed;
   private long promptTokens;
   private RateLimiter.Permit permit;
-  private String cacheKey;
+  private RequestCache cache;
   /** The model the current attempt goes to (the requested one, or its downgrade target). */
   private String currentModel;
   private boolean downgraded;
@@ -91,17 +84,12 @@ final class RoutedRequest implements ExchangeListener {
   private boolean done;
   // what the request record says: summed over the exchanges (the requested model, then its downgrade target)
   private Exchange exchange;
-  private int attempts;
-  private long upstreamNanos;
-  private String answeredBy;
-  private long firstByteNanos = -1;
-  private long chunkGapNanos = -1;
-  private byte[] tail;
+  private final RequestTally tally = new RequestTally();
   /** The context the request arrived on: every step after a wait on the shared store runs there. */
   private Context context;
 
   RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
-      dev.sluice.auth.Principal who, Arrival arrival) {
+      Principal who, Arrival arrival) {
     this.shared = shared;
     this.req = req;
     this.resp = req.response();
@@ -163,38 +151,16 @@ final class RoutedRequest implements ExchangeListener {
 
   // ------------------------------------------------------------------ admission
 
-  /** The context-window and max_tokens rules; false when the request was answered (rejected). */
+  /** The context-window and max_tokens rules ({@link PromptFit}); false when the request was answered (rejected). */
   private boolean guardContext(ModelSpec spec, PromptText prompt) {
-    String overflow = spec.overflowModel();
-    // an overflow model outside the caller's scope is no way around it: such a prompt is rejected as too long
-    boolean overflowForbidden = overflow != null && !who.mayUse(overflow);
-    if (overflowForbidden) overflow = null;
-    int overflowWindow = overflow == null ? 0
-        : config.model(overflow).map(r -> r.model().contextWindowTokens()).orElse(0);
-    ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, parsed.requestedMaxTokens(),
-        spec.contextWindowTokens(), spec.maxTokens(), overflow, overflowWindow, config.limits().overMaxTokens());
-    if (v instanceof ContextGuard.Reject r) {
-      boolean tooLong = !"max_tokens_too_large".equals(r.code());
-      ErrorKind kind = tooLong ? ErrorKind.CONTEXT_LENGTH_EXCEEDED : ErrorKind.MAX_TOKENS_TOO_LARGE;
-      shared.metrics().contextGuard("rejected");
-      error(kind, r.message() + (tooLong && overflowForbidden
-          ? " (the overflow model for longer prompts is not allowed for this gateway token)" : ""), r.param());
+    PromptFit.Result fit = PromptFit.check(parsed, spec, prompt, who, config, shared.metrics(), resp);
+    if (fit instanceof PromptFit.Rejected r) {
+      error(r.kind(), r.message(), r.param());
       return false;
     }
-    if (v instanceof ContextGuard.Overflow o) {
-      shared.metrics().contextGuard("overflow");
-      resp.putHeader(OVERFLOW_HEADER, o.toModel());
-      parsed = parsed.withModel(o.toModel());
-      promptTokens = o.promptTokens();
-      return true;
-    }
-    ContextGuard.Fits f = (ContextGuard.Fits) v;
-    promptTokens = f.promptTokens();
-    if (f.capped()) {
-      shared.metrics().contextGuard("capped");
-      resp.putHeader(CAPPED_HEADER, Integer.toString(f.maxTokens()));
-      parsed = parsed.withMaxTokens(f.maxTokens());
-    }
+    PromptFit.Fits fits = (PromptFit.Fits) fit;
+    parsed = fits.request();
+    promptTokens = fits.promptTokens();
     return true;
   }
 
@@ -236,22 +202,18 @@ final class RoutedRequest implements ExchangeListener {
    * hit or null, at once or after the shared tier answered; a shared tier that fails or is too slow is a miss.
    */
   private void lookUpCache(boolean allowStale, Consumer<ResponseCache.Lookup> then) {
-    ResponseCache cache = shared.protections().cache;
-    ResponseCache.Lookup local = cache.get(cacheKey(), allowStale);
-    SharedCache tier = shared.protections().sharedCache();
-    if (local != null || tier == null) {
-      then.accept(local);
+    RequestCache.Found found = cache().lookUp(allowStale);
+    if (found.later() == null) {
+      then.accept(found.now());
       return;
     }
-    CompletionStage<CachedAnswer> stage = tier.get(cacheKey());
-    CompletableFuture<CachedAnswer> now = stage.toCompletableFuture();
-    if (now.isDone()) { // the shared store is known to be down: a miss, without a hop
-      then.accept(now.isCompletedExceptionally() || now.join() == null ? null
-          : cache.adopt(cacheKey(), now.join(), allowStale));
-      return;
-    }
-    awaitShared(stage, (answer, e) -> then.accept(e != null || answer == null ? null
-        : cache.adopt(cacheKey(), answer, allowStale)), null);
+    awaitShared(found.later(), (answer, e) -> then.accept(cache().adopt(answer, e, allowStale)), null);
+  }
+
+  /** The request's cache entry; its key is taken from the body as it is now (after the context guard's rewrites). */
+  private RequestCache cache() {
+    if (cache == null) cache = new RequestCache(shared.protections(), tenant, parsed);
+    return cache;
   }
 
   /**
@@ -423,18 +385,9 @@ final class RoutedRequest implements ExchangeListener {
     if (ok || modelFailed) shared.protections().degradation.record(currentModel, modelFailed);
     if (ok && status / 100 == 2 && captured != null) {
       byte[] body = captured.getBytes();
-      ResponseCache cache = shared.protections().cache;
       if (!downgraded && cacheable()) {
-        long fingerprint = fingerprint();
-        if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
-          if (cache.wants(cacheKey()) && Answers.complete(parsed.endpoint(), parsed.stream(), body)) {
-            CachedAnswer answer = new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
-                parsed.stream(), currentModel, shared.clock().millis());
-            SharedCache tier = shared.protections().sharedCache();
-            if (cache.put(cacheKey(), answer) && tier != null) tier.put(cacheKey(), answer, config.cache().staleTtl());
-          }
-          cache.noteHandled(fingerprint);
-        }
+        cache().store(body, resp.headers().get(HttpHeaders.CONTENT_TYPE), currentModel, shared.clock().millis(),
+            config.cache().staleTtl());
       }
       if (permit != null && permit.countsTokens()) {
         int[] usage = Answers.usage(parsed.endpoint(), parsed.stream(), body);
@@ -455,14 +408,7 @@ final class RoutedRequest implements ExchangeListener {
     Exchange x = exchange;
     if (x == null) return;
     exchange = null;
-    attempts += x.attempts();
-    upstreamNanos += x.upstreamNanos();
-    if (x.answeredBy() != null) {
-      answeredBy = x.answeredBy();
-      firstByteNanos = x.firstByteNanos();
-      chunkGapNanos = x.meanChunkGapNanos();
-      tail = x.tail();
-    }
+    tally.absorb(x);
   }
 
   // ------------------------------------------------------------------ the ladder
@@ -517,56 +463,21 @@ final class RoutedRequest implements ExchangeListener {
   /** Replays a cached answer in the client's format; false when there is none (or it no longer parses). */
   private boolean serveCached(ResponseCache.Lookup hit) {
     if (hit == null) return false;
-    CachedAnswer cached = hit.answer();
-    resp.headers().remove(HttpHeaders.RETRY_AFTER);
-    if (!renderable()) { // embeddings: the body as it came
-      resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
-          .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
-      resp.putHeader(HttpHeaders.CONTENT_TYPE, cached.contentType() == null ? "application/json" : cached.contentType());
-      firstByteNanos = shared.clock().nanos();
-      resp.end(Buffer.buffer(cached.body()));
-      finish(200, "cached");
-      return true;
-    }
-    Answer answer = Answers.parse(parsed.endpoint(), cached.stream(), cached.body());
-    if (answer == null) {
-      shared.protections().cache.invalidate(cacheKey());
+    long now = shared.clock().nanos();
+    if (!OwnAnswers.replay(resp, parsed, hit, shared.clock())) {
+      cache().invalidate();
       return false;
     }
-    resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
-        .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
-    firstByteNanos = shared.clock().nanos();
-    send(answer);
+    tally.answeredLocally(now);
     finish(200, "cached");
     return true;
   }
 
   /** The configured static reply, as a normal answer of the requested model in the client's format. */
   private void serveStatic() {
-    resp.headers().remove(HttpHeaders.RETRY_AFTER);
-    resp.putHeader(DEGRADED_HEADER, "static");
-    firstByteNanos = shared.clock().nanos();
-    send(new Answer(config.degradation().staticMessage(), parsed.model(), "stop", 0, 0));
+    tally.answeredLocally(shared.clock().nanos());
+    OwnAnswers.staticReply(resp, parsed, config.degradation().staticMessage(), shared.clock());
     finish(200, "static");
-  }
-
-  private void send(Answer answer) {
-    if (resp.closed() || resp.ended()) return;
-    Endpoint endpoint = parsed.endpoint();
-    boolean stream = parsed.stream();
-    String id = (endpoint == Endpoint.OPENAI_COMPLETIONS ? "cmpl-" : "chatcmpl-") + "sluice-"
-        + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-    List<Buffer> parts = Answers.render(endpoint, stream, parsed.includeUsage(), answer, id,
-        shared.clock().millis() / 1000);
-    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, Answers.contentType(endpoint, stream));
-    if (!stream) {
-      resp.end(parts.get(0));
-      return;
-    }
-    resp.setChunked(true);
-    if (endpoint.flavor() == dev.sluice.api.ApiFlavor.OPENAI) resp.putHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
-    for (Buffer part : parts) resp.write(part);
-    resp.end();
   }
 
   // ------------------------------------------------------------------ endings
@@ -585,22 +496,8 @@ final class RoutedRequest implements ExchangeListener {
       if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
       else permit.release();
     }
-    long duration = arrival.elapsedNanos();
-    String model = shared.metrics().modelLabel(parsed.model());
-    boolean answered = status / 100 == 2 && firstByteNanos >= 0;
-    long prompt = -1;
-    long completion = -1;
-    if (answeredBy != null) {
-      long[] usage = Answers.usageInTail(parsed.endpoint().flavor(), tail);
-      prompt = usage[0] >= 0 ? usage[0] : promptTokens;
-      completion = usage[1];
-    }
-    if (chunkGapNanos >= 0 && answeredBy != null) shared.metrics().interTokenLatency(model, chunkGapNanos);
-    String served = answeredBy == null ? null : shared.metrics().modelLabel(currentModel);
-    shared.observers().publish(new dev.sluice.observe.RequestRecord(arrival.startEpochMillis, arrival.requestId,
-        arrival.trace.traceId(), tenant, endpointLabel, model, served, answeredBy, attempts, outcome, status,
-        answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream()));
+    shared.observers().publish(tally.record(arrival, shared.metrics(), tenant, endpointLabel, parsed, currentModel,
+        promptTokens, status, outcome));
   }
 
   // ------------------------------------------------------------------ helpers
@@ -612,22 +509,7 @@ final class RoutedRequest implements ExchangeListener {
 
   /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
   private boolean renderable() {
-    return parsed.endpoint().handling() == Endpoint.Handling.GENERATE;
-  }
-
-  /** FNV-1a over the tenant, the endpoint and the raw body: cheap, and a collision only delays a cache store. */
-  private long fingerprint() {
-    long h = 0xcbf29ce484222325L;
-    h = (h ^ tenant.hashCode()) * 0x100000001b3L;
-    h = (h ^ parsed.endpoint().ordinal()) * 0x100000001b3L;
-    Buffer raw = parsed.raw();
-    for (int i = 0, n = raw.length(); i < n; i++) h = (h ^ raw.getByte(i)) * 0x100000001b3L;
-    return h;
-  }
-
-  private String cacheKey() {
-    if (cacheKey == null) cacheKey = CacheKey.of(tenant, parsed.endpoint().name(), parsed.json());
-    return cacheKey;
+    return OwnAnswers.renderable(parsed);
   }
 
   /** A wait in milliseconds as Retry-After's whole seconds: rounded up, at least 1. */
