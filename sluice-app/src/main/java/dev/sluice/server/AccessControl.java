@@ -16,6 +16,7 @@ import dev.sluice.config.AdminSettings;
 import dev.sluice.config.AuthSettings;
 import dev.sluice.config.ServerSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.console.KeyStore;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Secrets;
 import io.vertx.core.Future;
@@ -49,7 +50,7 @@ import org.slf4j.LoggerFactory;
  * {@link Throttled} without its credential being looked at, unless that credential verified recently. Console session
  * cookies are not throttled (a stale cookie after a restart is not a guess).
  */
-final class AccessControl {
+final class AccessControl implements KeyStore {
   private static final Logger log = LoggerFactory.getLogger(AccessControl.class);
   /** How often the keys file is checked for changes: a revocation by `sluice keys revoke` applies within this. */
   static final long KEYS_FILE_POLL_MILLIS = 1_000;
@@ -427,7 +428,8 @@ final class AccessControl {
 
   // ------------------------------------------------------------------ gateway tokens
 
-  List<ApiKey> keys() {
+  @Override
+  public List<ApiKey> keys() {
     return keys.get().all();
   }
 
@@ -435,7 +437,8 @@ final class AccessControl {
    * Creates a gateway token, saves its hash to the keys file (blocking I/O: call off the event loop) and puts it in
    * force at once.
    */
-  synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt,
+  @Override
+  public synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt,
       String note) throws java.io.IOException {
     KeyGenerator.Created created = KeyGenerator.create(tenant, models, limits, expiresAt, note,
         Instant.ofEpochMilli(clock.getAsLong()));
@@ -445,7 +448,8 @@ final class AccessControl {
   }
 
   /** Revokes the key with public id {@code id} at once; null when there is none. */
-  synchronized ApiKey revokeKey(String id) throws java.io.IOException {
+  @Override
+  public synchronized ApiKey revokeKey(String id) throws java.io.IOException {
     ApiKeys current = currentForUpdate();
     if (current.byId(id) == null) return null;
     ApiKeys next = current.revoke(id, Instant.ofEpochMilli(clock.getAsLong()));

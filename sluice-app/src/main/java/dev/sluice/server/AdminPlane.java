@@ -2,6 +2,8 @@ package dev.sluice.server;
 
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
+import dev.sluice.console.AdminApi;
+import dev.sluice.console.Console;
 import dev.sluice.metrics.SluiceMetrics;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;

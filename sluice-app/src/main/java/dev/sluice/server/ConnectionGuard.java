@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.ServerSettings;
+import dev.sluice.http.Responses;
 import dev.sluice.metrics.SluiceMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;

@@ -1,6 +1,8 @@
 package dev.sluice.server;
 
 import dev.sluice.config.ConfigHolder;
+import dev.sluice.console.AdminApi;
+import dev.sluice.console.ConsoleFeed;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
@@ -91,7 +93,8 @@ public final class Gateway {
     this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
     this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis, this::servable);
     this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
-    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
+    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections.ladder(), access,
+        req -> access.admin(req) == AccessControl.AdminAccess.GRANTED, consoleStats);
     this.admin = admin;
     this.console = admin.console();
     this.observers = new Observers(metrics);

@@ -14,6 +14,8 @@ import dev.sluice.auth.Principal;
 import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.console.AdminApi;
+import dev.sluice.http.Responses;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.routing.RetryBudget;

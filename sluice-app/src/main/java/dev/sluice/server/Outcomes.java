@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
+import dev.sluice.http.Responses;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.observe.RequestRecord;
 import dev.sluice.support.Secrets;

@@ -2,6 +2,7 @@ package dev.sluice.server;
 
 import dev.sluice.config.SharedSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.console.Ladder;
 import dev.sluice.degrade.DegradationController;
 import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.DegradationLevel;
@@ -88,6 +89,11 @@ final class Protections {
   }
 
   /** The shared cache tier, or null when answers are not shared. */
+  /** The ladder as the admin plane shows and steers it. */
+  Ladder ladder() {
+    return new Ladder(degradation, cache, this::sharedCache);
+  }
+
   SharedCache sharedCache() {
     Shared s = shared;
     return s == null ? null : s.cache;

@@ -11,6 +11,7 @@ import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
+import dev.sluice.http.Responses;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;

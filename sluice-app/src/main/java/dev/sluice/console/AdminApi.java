@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -6,6 +6,7 @@ import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.HealthSnapshot;
+import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
@@ -17,6 +18,7 @@ import dev.sluice.upstream.AddressPolicy;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -24,7 +26,7 @@ import java.util.function.Supplier;
  * speed factor, the brief's gpu-weighted weight, telemetry), {@code POST /admin/nodes/{id}/drain}, {@code /undrain}
  * and {@code /probe}. Errors use the OpenAI error shape.
  */
-final class AdminApi {
+public final class AdminApi {
   /** The request least-delay's score is shown for: the chat shape of UPSTREAMS.md (mean prompt and output). */
   private static final dev.sluice.routing.RouteRequest TYPICAL =
       new dev.sluice.routing.RouteRequest("typical", 1_155, 211, 0);
@@ -33,10 +35,10 @@ final class AdminApi {
   private final NodeRegistry registry;
   private final Supplier<SluiceConfig> config;
   private final Consumer<String> probeNow;
-  private final Protections protections;
+  private final Ladder ladder;
   private final io.vertx.core.Vertx vertx;
   private final dev.sluice.config.ConfigHolder configs;
-  private final AccessControl access;
+  private final KeyStore keys;
   private final ConsoleFeed console;
   /** Largest admin request body: a node or a key description is a few hundred bytes. */
   static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
@@ -58,17 +60,22 @@ final class AdminApi {
   /** Resolves the host names of nodes added at run time; the system's DNS unless a test injects one. */
   private volatile AddressPolicy.Resolver resolver = AddressPolicy.Resolver.SYSTEM;
 
-  AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
-      Consumer<String> probeNow, Protections protections, AccessControl access,
+  /**
+   * @param probeNow probes a node now (after it was added or undrained)
+   * @param signedIn whether a request still has the admin token or a live console session (the event stream asks
+   *     again on every push)
+   */
+  public AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
+      Consumer<String> probeNow, Ladder ladder, KeyStore keys, Predicate<HttpServerRequest> signedIn,
       dev.sluice.observe.ConsoleStats consoleStats) {
     this.vertx = vertx;
     this.registry = registry;
     this.configs = configs;
     this.config = configs::current;
     this.probeNow = probeNow;
-    this.protections = protections;
-    this.access = access;
-    this.console = new ConsoleFeed(vertx, registry, configs, protections, consoleStats, access,
+    this.ladder = ladder;
+    this.keys = keys;
+    this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
   }
 
@@ -80,7 +87,7 @@ final class AdminApi {
    * answer 409 naming the CLI that changes them in etcd for every replica (made here, they would reach this replica
    * only and be lost at its next config swap or restart). Reads stay available.
    */
-  void sharedConfig(String etcdUrl) {
+  public void sharedConfig(String etcdUrl) {
     this.sharedConfig = etcdUrl;
   }
 
@@ -106,16 +113,16 @@ final class AdminApi {
   }
 
   /** Replaces the resolver of run-time nodes' host names (tests: a name that resolves elsewhere later). */
-  void addressResolver(AddressPolicy.Resolver resolver) {
+  public void addressResolver(AddressPolicy.Resolver resolver) {
     this.resolver = java.util.Objects.requireNonNull(resolver, "resolver");
   }
 
   /** The console's state, event stream and routing switch. */
-  ConsoleFeed console() {
+  public ConsoleFeed console() {
     return console;
   }
 
-  void handle(HttpServerRequest req, String path) {
+  public void handle(HttpServerRequest req, String path) {
     String len = req.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
     if (len != null && !len.matches("\\d{1,9}") || len != null && Long.parseLong(len) > MAX_ADMIN_BODY_BYTES) {
       req.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
@@ -194,8 +201,8 @@ final class AdminApi {
 
   /** {@code POST /admin/cache/purge}: this replica's cache, the shared tier and the other replicas' local tiers. */
   private void purge(HttpServerRequest req) {
-    long purged = protections.cache.purge();
-    dev.sluice.degrade.SharedCache shared = protections.sharedCache();
+    long purged = ladder.cache().purge();
+    dev.sluice.degrade.SharedCache shared = ladder.sharedCache().get();
     if (shared == null) {
       Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
       return;
@@ -227,7 +234,7 @@ final class AdminApi {
       ObjectNode root = Json.MAPPER.createObjectNode();
       ArrayNode list = root.putArray("keys");
       long now = registry.nowMillis();
-      for (dev.sluice.auth.ApiKey k : access.keys()) list.add(dev.sluice.auth.KeyFile.publicView(k, now));
+      for (dev.sluice.auth.ApiKey k : keys.keys()) list.add(dev.sluice.auth.KeyFile.publicView(k, now));
       Responses.json(req.response(), 200, root.toString());
       return;
     }
@@ -245,7 +252,7 @@ final class AdminApi {
   }
 
   private void revokeKey(HttpServerRequest req, String id) {
-    vertx.executeBlocking(() -> access.revokeKey(id)).onComplete(ar -> {
+    vertx.executeBlocking(() -> keys.revokeKey(id)).onComplete(ar -> {
       if (ar.failed()) {
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
             "could not save the keys file: " + ar.cause().getMessage(), null);
@@ -297,7 +304,7 @@ final class AdminApi {
     }
     dev.sluice.limit.Limits lim = limits;
     java.time.Instant exp = expires;
-    vertx.executeBlocking(() -> access.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
+    vertx.executeBlocking(() -> keys.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
       if (ar.failed()) {
         boolean bad = ar.cause() instanceof IllegalArgumentException;
         Responses.error(req.response(), ApiFlavor.OPENAI, bad ? ErrorKind.INVALID_REQUEST : ErrorKind.INTERNAL,
@@ -440,7 +447,7 @@ final class AdminApi {
     }
     if (req.method() == HttpMethod.DELETE) {
       withoutBody(req, "DELETE /admin/degradation", () -> {
-        protections.degradation.override(null, null);
+        ladder.degradation().override(null, null);
         Responses.json(req.response(), 200, degradationView().toString());
       });
       return;
@@ -479,14 +486,14 @@ final class AdminApi {
           return;
         }
       }
-      protections.degradation.override(model, target);
+      ladder.degradation().override(model, target);
       Responses.json(req.response(), 200, degradationView().toString());
     });
   }
 
   private ObjectNode degradationView() {
-    ObjectNode root = Json.MAPPER.valueToTree(protections.degradation.snapshot());
-    root.set("cache", Json.MAPPER.valueToTree(protections.cache.stats()));
+    ObjectNode root = Json.MAPPER.valueToTree(ladder.degradation().snapshot());
+    root.set("cache", Json.MAPPER.valueToTree(ladder.cache().stats()));
     return root;
   }
 

@@ -1,7 +1,8 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.http.Responses;
 import dev.sluice.support.Json;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
