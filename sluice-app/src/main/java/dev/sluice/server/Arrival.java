@@ -7,6 +7,7 @@ import dev.sluice.support.Secrets;
 import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.ForwardedHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
@@ -52,7 +53,7 @@ final class Arrival {
 
   /** Whether a well-formed request id looks like a credential: a token's start, or anything redaction would change. */
   static boolean credentialLike(String id) {
-    String lower = id.toLowerCase(java.util.Locale.ROOT);
+    String lower = id.toLowerCase(Locale.ROOT);
     for (String prefix : CREDENTIAL_PREFIXES) {
       if (lower.contains(prefix)) return true;
     }

@@ -6,11 +6,13 @@ import dev.sluice.config.ApiKind;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.health.NodeState;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.FirstTokenDeadline;
+import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
@@ -59,9 +61,9 @@ final class Router {
     this.clients = clients;
     this.clock = clock;
     this.settings = config.routing();
-    this.policy = dev.sluice.routing.GpuWeightedPolicy.NAME.equals(settings.policy())
-        ? new dev.sluice.routing.GpuWeightedPolicy(settings.gpuBases(),
-            dev.sluice.routing.GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
+    this.policy = GpuWeightedPolicy.NAME.equals(settings.policy())
+        ? new GpuWeightedPolicy(settings.gpuBases(),
+            GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
         : Policies.byName(settings.policy());
     this.failover = FailoverOrder.fromConfig(settings.failover());
     this.probeSeconds = Math.max(1, (config.health().probeInterval().toMillis() + 999) / 1000);
@@ -127,8 +129,8 @@ final class Router {
       if (!e.canServe(model, now)) {
         if (!why.isEmpty()) why.append("; ");
         var snap = e.health().snapshot();
-        allWarming &= snap.state() == dev.sluice.health.NodeState.STARTING
-            || snap.state() == dev.sluice.health.NodeState.WARMING;
+        allWarming &= snap.state() == NodeState.STARTING
+            || snap.state() == NodeState.WARMING;
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
         else if (snap.suspected()) why.append(" (suspected: ").append(snap.suspicion()).append(')');
