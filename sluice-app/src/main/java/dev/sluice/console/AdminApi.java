@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
-import dev.sluice.auth.ApiKey;
-import dev.sluice.auth.KeyFile;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
@@ -16,7 +14,6 @@ import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.SharedCache;
 import dev.sluice.health.HealthSnapshot;
 import dev.sluice.http.Responses;
-import dev.sluice.limit.Limits;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
@@ -29,7 +26,6 @@ import dev.sluice.routing.RouteRequest;
 import dev.sluice.support.Json;
 import dev.sluice.upstream.AddressPolicy;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -38,7 +34,6 @@ import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -67,17 +62,12 @@ public final class AdminApi {
   private final Ladder ladder;
   private final Vertx vertx;
   private final ConfigHolder configs;
-  private final KeyStore keys;
+  private final AdminKeys tokens;
   private final ConsoleFeed console;
   /** Largest admin request body: a node or a key description is a few hundred bytes. */
   static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
-  /** A token's note says who holds it and what for: a sentence or two, not a document. */
-  static final int MAX_NOTE_CHARS = 500;
   /** Tenant, provider, model and level names are short; anything longer is not one of them. */
   static final int MAX_NAME_CHARS = 256;
-  static final List<String> KEY_FIELDS = List.of("tenant", "models", "limits", "expiresAt", "note");
-  static final List<String> LIMIT_FIELDS =
-      List.of("requestsPerMinute", "tokensPerMinute", "concurrent");
   /** A node as in the config file, without {@code repair}, plus where it goes. */
   static final List<String> NODE_FIELDS = List.of("id", "baseUrl", "api", "gpuType", "metricsUrl",
       "labels", "apiKey", "provider", "model");
@@ -103,7 +93,7 @@ public final class AdminApi {
     this.config = configs::current;
     this.probeNow = probeNow;
     this.ladder = ladder;
-    this.keys = keys;
+    this.tokens = new AdminKeys(vertx, keys, registry, configs::current);
     this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
   }
@@ -162,7 +152,7 @@ public final class AdminApi {
     if (sharedConfig != null && refusedAsShared(req, path)) return;
     if (console.handle(req, path)) return;
     if (path.equals("/admin/keys") || path.startsWith("/admin/keys/")) {
-      keys(req, path);
+      tokens.handle(req, path);
       return;
     }
     if (path.equals("/admin/nodes") && req.method() == HttpMethod.POST) {
@@ -194,7 +184,7 @@ public final class AdminApi {
   }
 
   /** Runs {@code then} once the body turned out empty or {@code {}}; answers 400 for any other body. */
-  private static void withoutBody(HttpServerRequest req, String action, Runnable then) {
+  static void withoutBody(HttpServerRequest req, String action, Runnable then) {
     req.body().onSuccess(body -> {
       try {
         AdminBody.none(body.getBytes(), action);
@@ -258,96 +248,6 @@ public final class AdminApi {
    * "note": "…"}}: a new token, whose secret is in this one answer only. {@code DELETE /admin/keys/{id}}: revoked at
    * once.
    */
-  private void keys(HttpServerRequest req, String path) {
-    if (path.equals("/admin/keys") && req.method() == HttpMethod.GET) {
-      ObjectNode root = Json.MAPPER.createObjectNode();
-      ArrayNode list = root.putArray("keys");
-      long now = registry.nowMillis();
-      for (ApiKey k : keys.keys()) list.add(KeyFile.publicView(k, now));
-      Responses.json(req.response(), 200, root.toString());
-      return;
-    }
-    if (path.equals("/admin/keys") && req.method() == HttpMethod.POST) {
-      req.body().onSuccess(body -> createKey(req, body));
-      return;
-    }
-    String id = path.substring("/admin/keys/".length());
-    if (path.startsWith("/admin/keys/") && req.method() == HttpMethod.DELETE && !id.isEmpty()) {
-      withoutBody(req, "DELETE /admin/keys/{id}", () -> revokeKey(req, id));
-      return;
-    }
-    Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED,
-        "gateway tokens: GET /admin/keys, POST /admin/keys, DELETE /admin/keys/{id}", null);
-  }
-
-  private void revokeKey(HttpServerRequest req, String id) {
-    vertx.executeBlocking(() -> keys.revokeKey(id)).onComplete(ar -> {
-      if (ar.failed()) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
-            "could not save the keys file: " + ar.cause().getMessage(), null);
-      } else if (ar.result() == null) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-            "no gateway token with that id (GET /admin/keys lists them)", "id");
-      } else {
-        Responses.json(req.response(), 200,
-            KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
-      }
-    });
-  }
-
-  private void createKey(HttpServerRequest req, Buffer body) {
-    String usage = "send {\"tenant\": \"acme\", \"models\": [\"qwen3:32b\"] (optional, default all), \"limits\": "
-        + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"expiresAt\": "
-        + "\"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
-    SluiceConfig c = config.get();
-    String tenant;
-    Set<String> models = new LinkedHashSet<>();
-    Limits limits = null;
-    Instant expires;
-    String note;
-    try {
-      AdminBody b = AdminBody.object(body.getBytes(), KEY_FIELDS, usage);
-      tenant = b.text("tenant", true, MAX_NAME_CHARS, "a tenant id like \"acme\"");
-      List<String> wanted = b.texts("models", "ids of configured models like [\"qwen3:32b\"], or leave "
-          + "\"models\" out for every model");
-      for (String m : wanted == null ? List.<String>of() : wanted) {
-        if (c.model(m).isEmpty()) {
-          throw new AdminBody.Refused("models", "models: \"" + m + "\" is not a configured model (configured: "
-              + String.join(", ", c.models().keySet()) + ")");
-        }
-        models.add(m);
-      }
-      AdminBody l = b.object("limits", LIMIT_FIELDS, "like {\"requestsPerMinute\": 60}");
-      if (l != null) {
-        String zero = "0 = unlimited";
-        limits = new Limits(
-            l.nonNegative("requestsPerMinute", Limits.MAX_PER_MINUTE, 0, zero),
-            l.nonNegative("tokensPerMinute", Limits.MAX_PER_MINUTE, 0, zero),
-            (int) l.nonNegative("concurrent", Integer.MAX_VALUE, 0, zero));
-      }
-      expires = b.instant("expiresAt");
-      note = b.text("note", false, MAX_NOTE_CHARS, "free text shown by GET /admin/keys");
-    } catch (AdminBody.Refused r) {
-      r.answer(req.response());
-      return;
-    }
-    Limits lim = limits;
-    Instant exp = expires;
-    vertx.executeBlocking(() -> keys.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
-      if (ar.failed()) {
-        boolean bad = ar.cause() instanceof IllegalArgumentException;
-        Responses.error(req.response(), ApiFlavor.OPENAI, bad ? ErrorKind.INVALID_REQUEST : ErrorKind.INTERNAL,
-            bad ? ar.cause().getMessage() : "could not save the keys file: " + ar.cause().getMessage(), null);
-        return;
-      }
-      ObjectNode out = KeyFile.publicView(ar.result().key(), registry.nowMillis());
-      out.put("key", ar.result().secret());
-      out.put("warning", "this is the only time the key is shown; Sluice keeps only its hash");
-      Responses.json(req.response(), 201, out.toString());
-    });
-  }
-
-
   // ------------------------------------------------------------------ nodes added at run time
 
   /**
