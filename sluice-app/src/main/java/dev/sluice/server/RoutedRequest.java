@@ -18,8 +18,6 @@ import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.support.Clock;
 import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.ExchangeListener;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -29,7 +27,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -86,8 +83,8 @@ final class RoutedRequest implements ExchangeListener {
   // what the request record says: summed over the exchanges (the requested model, then its downgrade target)
   private Exchange exchange;
   private final RequestTally tally = new RequestTally();
-  /** The context the request arrived on: every step after a wait on the shared store runs there. */
-  private Context context;
+  /** Waits on the shared store, going on on the context the request arrived on. */
+  private SharedWait waits;
 
   RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
       Principal who, Arrival arrival) {
@@ -104,7 +101,7 @@ final class RoutedRequest implements ExchangeListener {
   }
 
   void start() {
-    context = Vertx.currentContext();
+    waits = new SharedWait(resp, () -> done, () -> finish(499, "cancelled"), this::failedAfterWait);
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
@@ -178,7 +175,7 @@ final class RoutedRequest implements ExchangeListener {
       admitted(now.join());
       return;
     }
-    awaitShared(stage, (a, e) -> admitted(e == null ? a
+    waits.await(stage, (a, e) -> admitted(e == null ? a
             : limiter.admit(tenant, who.limits(), credential, parsed.model(), estimate)),
         a -> {
           // the client left while the shared store answered: the request counts, its tokens go back
@@ -208,7 +205,7 @@ final class RoutedRequest implements ExchangeListener {
       then.accept(found.now());
       return;
     }
-    awaitShared(found.later(), (answer, e) -> then.accept(cache().adopt(answer, e, allowStale)), null);
+    waits.await(found.later(), (answer, e) -> then.accept(cache().adopt(answer, e, allowStale)), null);
   }
 
   /** The request's cache entry; its key is taken from the body as it is now (after the context guard's rewrites). */
@@ -217,33 +214,11 @@ final class RoutedRequest implements ExchangeListener {
     return cache;
   }
 
-  /**
-   * Continues with {@code then} on the request's context once {@code stage} completes. If the client leaves meanwhile
-   * the request ends as cancelled at once, and {@code abandoned} (when given) gets the value that came too late.
-   */
-  private <T> void awaitShared(CompletionStage<T> stage, BiConsumer<T, Throwable> then, Consumer<T> abandoned) {
-    resp.closeHandler(v -> {
-      if (!done) finish(499, "cancelled");
-    });
-    stage.whenComplete((value, error) -> onContext(() -> {
-      if (done || resp.closed()) {
-        if (!done) finish(499, "cancelled");
-        if (abandoned != null && value != null) abandoned.accept(value);
-        return;
-      }
-      try {
-        then.accept(value, error);
-      } catch (RuntimeException e) { // a bug: the request still ends, with one outcome
-        log.error("{} {}: failed after a shared-store call", parsed.endpoint().path(), parsed.model(), e);
-        if (!done && !resp.headWritten()) error(ErrorKind.INTERNAL, "internal error in the gateway", null);
-        else finish(500, "failed");
-      }
-    }));
-  }
-
-  private void onContext(Runnable step) {
-    if (context == null || Vertx.currentContext() == context) step.run();
-    else context.runOnContext(v -> step.run());
+  /** A step after a wait on the shared store threw (a bug): the request still ends, with one outcome. */
+  private void failedAfterWait(RuntimeException e) {
+    log.error("{} {}: failed after a shared-store call", parsed.endpoint().path(), parsed.model(), e);
+    if (!done && !resp.headWritten()) error(ErrorKind.INTERNAL, "internal error in the gateway", null);
+    else finish(500, "failed");
   }
 
   // ------------------------------------------------------------------ attempts
