@@ -1,7 +1,6 @@
 package dev.sluice.health;
 
 import dev.sluice.support.Clock;
-import dev.sluice.upstream.Failure;
 import java.util.Locale;
 import java.util.Objects;
 

@@ -2,6 +2,7 @@ package dev.sluice.lab;
 
 import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
+import dev.sluice.health.Failure;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.Scenario.LabEvent;
 import dev.sluice.node.NodeEntry;
@@ -12,7 +13,6 @@ import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
-import dev.sluice.upstream.Failure;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -16,12 +16,17 @@ import dev.sluice.config.AdminSettings;
 import dev.sluice.config.AuthSettings;
 import dev.sluice.config.ServerSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.console.KeyStore;
 import dev.sluice.limit.Limits;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Secrets;
+import dev.sluice.support.Sha256;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpServerRequest;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +40,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +53,7 @@ import org.slf4j.LoggerFactory;
  * {@link Throttled} without its credential being looked at, unless that credential verified recently. Console session
  * cookies are not throttled (a stale cookie after a restart is not a guess).
  */
-final class AccessControl {
+final class AccessControl implements KeyStore {
   private static final Logger log = LoggerFactory.getLogger(AccessControl.class);
   /** How often the keys file is checked for changes: a revocation by `sluice keys revoke` applies within this. */
   static final long KEYS_FILE_POLL_MILLIS = 1_000;
@@ -106,7 +110,7 @@ final class AccessControl {
   }
 
   private final Vertx vertx;
-  private final LongSupplier clock;
+  private final Clock clock;
   private final AtomicReference<ApiKeys> keys = new AtomicReference<>(ApiKeys.empty());
   private final Cache<String, Boolean> sessions = Caffeine.newBuilder().maximumSize(1_000)
       .expireAfterAccess(SESSION_IDLE).build();
@@ -121,7 +125,7 @@ final class AccessControl {
   private volatile FailureBackoff backoff;
   private volatile List<String> trustedProxies;
 
-  AccessControl(Vertx vertx, SluiceConfig initial, LongSupplier clock) {
+  AccessControl(Vertx vertx, SluiceConfig initial, Clock clock) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.clock = Objects.requireNonNull(clock, "clock");
     apply(initial);
@@ -145,7 +149,7 @@ final class AccessControl {
       JwtVerifier old = jwt;
       if (a.jwt() != null) {
         for (var k : a.jwt().keys()) Secrets.register(k.secret());
-        jwt = new JwtVerifier(vertx, a.jwt(), clock::getAsLong);
+        jwt = new JwtVerifier(vertx, a.jwt(), clock);
         jwt.start();
       } else {
         jwt = null;
@@ -153,7 +157,7 @@ final class AccessControl {
       if (old != null) old.close();
     }
     authSettings = a;
-    authenticator = new Authenticator(a.mode(), keys::get, a.mode().acceptsJwt() ? jwt : null, clock::getAsLong);
+    authenticator = new Authenticator(a.mode(), keys::get, a.mode().acceptsJwt() ? jwt : null, clock);
     warnAboutDefaults(a, ad);
   }
 
@@ -165,7 +169,7 @@ final class AccessControl {
     }
     FailureBackoff b = backoff;
     if (b == null || !b.settings().equals(server.failedCredentials())) {
-      backoff = new FailureBackoff(server.failedCredentials(), clock::getAsLong);
+      backoff = new FailureBackoff(server.failedCredentials(), clock);
     }
   }
 
@@ -200,7 +204,7 @@ final class AccessControl {
     String stamp;
     try {
       stamp = Files.exists(file) ? Files.getLastModifiedTime(file).toMillis() + ":" + Files.size(file) : "absent";
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       stamp = "unreadable";
     }
     if (!force && stamp.equals(keysFileStamp)) return false;
@@ -209,9 +213,9 @@ final class AccessControl {
       ApiKeys read = KeyFile.read(file);
       keys.set(read);
       log.info("gateway tokens: {} loaded from {} ({} active)", read.size(), file,
-          read.all().stream().filter(k -> k.active(clock.getAsLong())).count());
+          read.all().stream().filter(k -> k.active(clock.millis())).count());
       return true;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       log.error("gateway tokens: {}; keeping the {} tokens in force", e.getMessage(), keys.get().size());
       return false;
     }
@@ -255,7 +259,7 @@ final class AccessControl {
   }
 
   /** What a data-plane verification teaches the backoff: a verified credential, or one more failure. */
-  private void learn(FailureBackoff b, io.vertx.core.AsyncResult<Principal> ar, HttpServerRequest req, String token) {
+  private void learn(FailureBackoff b, AsyncResult<Principal> ar, HttpServerRequest req, String token) {
     if (ar.succeeded()) {
       b.verified(verifiedHash(ar.result(), token));
     } else if (ar.cause() instanceof AuthException e && e.reason() == AuthException.Reason.INVALID) {
@@ -285,7 +289,7 @@ final class AccessControl {
     log.warn("client {}: {} wrong credentials within {} (the last on the {} plane): its credentials are refused "
         + "unchecked with 429 for {}, the wait doubling with each further failure up to {} (server.failedCredentials); "
         + "credentials that verified in the last {} still pass{}", client, f.failuresInWindow(), human(s.window()),
-        plane, human(java.time.Duration.ofMillis(f.retryAfterMillis())), human(s.maxBackoff()),
+        plane, human(Duration.ofMillis(f.retryAfterMillis())), human(s.maxBackoff()),
         human(FailureBackoff.VERIFIED_FOR), forwarded && !clients.trustsPeer(req)
             ? ". Its requests carry X-Forwarded-For/X-Real-IP: if it is your reverse proxy, list it in "
                 + "server.trustedProxies, or all clients behind it wait together" : "");
@@ -305,7 +309,7 @@ final class AccessControl {
     return ClientAddress.throttleKey(clients.of(req));
   }
 
-  private static String human(java.time.Duration d) {
+  private static String human(Duration d) {
     long s = d.toSeconds();
     if (s >= 3600 && s % 3600 == 0) return s / 3600 + "h";
     if (s >= 60 && s % 60 == 0) return s / 60 + "m";
@@ -313,7 +317,7 @@ final class AccessControl {
   }
 
   private static byte[] sha256(String token) {
-    return dev.sluice.support.Sha256.digest().digest(token.getBytes(StandardCharsets.UTF_8));
+    return Sha256.digest().digest(token.getBytes(StandardCharsets.UTF_8));
   }
 
   /** What the backoff remembers of a verified credential: its SHA-256, never the credential. */
@@ -372,7 +376,7 @@ final class AccessControl {
 
   private boolean isDataPlaneToken(String token) {
     if (KeyGenerator.idOf(token) != null) {
-      return keys.get().find(token, clock.getAsLong()) instanceof ApiKeys.Found;
+      return keys.get().find(token, clock.millis()) instanceof ApiKeys.Found;
     }
     return token.chars().filter(ch -> ch == '.').count() == 2 && jwt != null;
   }
@@ -427,7 +431,8 @@ final class AccessControl {
 
   // ------------------------------------------------------------------ gateway tokens
 
-  List<ApiKey> keys() {
+  @Override
+  public List<ApiKey> keys() {
     return keys.get().all();
   }
 
@@ -435,20 +440,22 @@ final class AccessControl {
    * Creates a gateway token, saves its hash to the keys file (blocking I/O: call off the event loop) and puts it in
    * force at once.
    */
-  synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt,
-      String note) throws java.io.IOException {
+  @Override
+  public synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt,
+      String note) throws IOException {
     KeyGenerator.Created created = KeyGenerator.create(tenant, models, limits, expiresAt, note,
-        Instant.ofEpochMilli(clock.getAsLong()));
+        Instant.ofEpochMilli(clock.millis()));
     ApiKeys next = currentForUpdate().with(created.key());
     save(next);
     return created;
   }
 
   /** Revokes the key with public id {@code id} at once; null when there is none. */
-  synchronized ApiKey revokeKey(String id) throws java.io.IOException {
+  @Override
+  public synchronized ApiKey revokeKey(String id) throws IOException {
     ApiKeys current = currentForUpdate();
     if (current.byId(id) == null) return null;
-    ApiKeys next = current.revoke(id, Instant.ofEpochMilli(clock.getAsLong()));
+    ApiKeys next = current.revoke(id, Instant.ofEpochMilli(clock.millis()));
     save(next);
     return next.byId(id);
   }
@@ -459,7 +466,7 @@ final class AccessControl {
     return keys.get();
   }
 
-  private void save(ApiKeys next) throws java.io.IOException {
+  private void save(ApiKeys next) throws IOException {
     if (keysFile != null) {
       KeyFile.write(keysFile, next);
       keysFileStamp = Files.getLastModifiedTime(keysFile).toMillis() + ":" + Files.size(keysFile);

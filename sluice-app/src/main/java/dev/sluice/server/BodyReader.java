@@ -7,6 +7,8 @@ import dev.sluice.metrics.SluiceMetrics;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -99,7 +101,7 @@ final class BodyReader {
     private final BiConsumer<ErrorKind, String> onRefused;
     /** The only chunk so far; then all of them in {@code more}, the small ones copied into {@code open}. */
     private Buffer first;
-    private java.util.List<Buffer> more;
+    private List<Buffer> more;
     private Buffer open;
     private long size;
     private boolean done;
@@ -171,7 +173,7 @@ final class BodyReader {
         return;
       }
       if (more == null) {
-        more = new java.util.ArrayList<>();
+        more = new ArrayList<>();
         more.add(first);
         first = null;
       }

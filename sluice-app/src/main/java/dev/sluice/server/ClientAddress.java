@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.support.IpRange;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +57,7 @@ public final class ClientAddress {
    */
   static String throttleKey(String address) {
     InetAddress ip = literal(address);
-    if (!(ip instanceof java.net.Inet6Address)) return address;
+    if (!(ip instanceof Inet6Address)) return address;
     byte[] b = ip.getAddress();
     StringBuilder s = new StringBuilder();
     for (int i = 0; i < 8; i += 2) s.append(Integer.toHexString((b[i] & 0xff) << 8 | (b[i + 1] & 0xff))).append(':');

@@ -3,15 +3,21 @@ package dev.sluice.server;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.ServerSettings;
+import dev.sluice.http.Responses;
 import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.support.Clock;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
@@ -62,12 +68,14 @@ final class ConnectionGuard {
   private final Vertx vertx;
   private final Supplier<ServerSettings> settings;
   private final SluiceMetrics metrics;
+  private final Clock clock;
   private final Map<HttpConnection, Watch> watches = new ConcurrentHashMap<>();
 
-  ConnectionGuard(Vertx vertx, Supplier<ServerSettings> settings, SluiceMetrics metrics) {
+  ConnectionGuard(Vertx vertx, Supplier<ServerSettings> settings, SluiceMetrics metrics, Clock clock) {
     this.vertx = Objects.requireNonNull(vertx, "vertx");
     this.settings = Objects.requireNonNull(settings, "settings");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.clock = Objects.requireNonNull(clock, "clock");
   }
 
   /** Open connections per peer address of one listener (its event loops share one). */
@@ -159,10 +167,10 @@ final class ConnectionGuard {
    * Vert.x's own (then the head deadline runs from opening).
    */
   private static boolean watchFirstByte(HttpConnection conn, Watch w) {
-    if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) return false;
-    base.channel().pipeline().addFirst(new io.netty.channel.ChannelInboundHandlerAdapter() {
+    if (!(conn instanceof ConnectionBase base)) return false;
+    base.channel().pipeline().addFirst(new ChannelInboundHandlerAdapter() {
       @Override
-      public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ctx.pipeline().remove(this);
         w.firstByte();
         ctx.fireChannelRead(msg);
@@ -176,8 +184,8 @@ final class ConnectionGuard {
    * may take (a refused framing does), so the guard listens on the close future of Vert.x's connection instead.
    */
   private static Future<Void> closeFuture(HttpConnection conn) {
-    if (conn instanceof io.vertx.core.net.impl.ConnectionBase base) return base.closeFuture();
-    io.vertx.core.Promise<Void> closed = io.vertx.core.Promise.promise();
+    if (conn instanceof ConnectionBase base) return base.closeFuture();
+    Promise<Void> closed = Promise.promise();
     conn.closeHandler(v -> closed.tryComplete());
     return closed.future();
   }
@@ -201,7 +209,7 @@ final class ConnectionGuard {
     /** The request whose body is still arriving, and who answers when its deadline passes. */
     private HttpServerRequest receiving;
     private Runnable onBodyTimeout;
-    /** The deadline in force (System.nanoTime) and why; no deadline while {@code reason} is null. */
+    /** The deadline in force ({@link Clock#nanos}) and why; no deadline while {@code reason} is null. */
     private long deadline;
     private Reason reason;
     private long timerId = -1;
@@ -264,7 +272,7 @@ final class ConnectionGuard {
     /** Sets the deadline; a new timer only when none is pending or the pending one would fire too late. */
     synchronized void arm(Reason why, Duration timeout) {
       if (closed) return;
-      long now = System.nanoTime();
+      long now = clock.nanos();
       reason = why;
       deadline = now + timeout.toNanos();
       if (timerId >= 0 && timerDue - deadline <= 0) return;
@@ -290,7 +298,7 @@ final class ConnectionGuard {
         if (id != timerId) return;
         timerId = -1;
         if (closed || reason == null) return;
-        long now = System.nanoTime();
+        long now = clock.nanos();
         if (now - deadline < 0) {
           schedule(now);
           return;

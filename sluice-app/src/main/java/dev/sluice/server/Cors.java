@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.CorsSettings;
+import dev.sluice.http.Responses;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;

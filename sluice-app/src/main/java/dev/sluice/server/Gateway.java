@@ -2,9 +2,23 @@ package dev.sluice.server;
 
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.TlsSettings;
+import dev.sluice.console.AdminApi;
+import dev.sluice.console.ConsoleFeed;
+import dev.sluice.health.EjectionState;
+import dev.sluice.health.HealthListener;
+import dev.sluice.health.NodeState;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
+import dev.sluice.node.NodeRegistry;
+import dev.sluice.observe.AccessLog;
+import dev.sluice.observe.ConsoleStats;
+import dev.sluice.observe.RequestObserver;
+import dev.sluice.probe.Prober;
+import dev.sluice.probe.TelemetryScraper;
 import dev.sluice.support.Clock;
+import dev.sluice.support.LogThrottle;
+import dev.sluice.upstream.AddressPolicy;
 import dev.sluice.upstream.NodeClients;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -12,10 +26,14 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,14 +51,17 @@ public final class Gateway {
    */
   static final boolean HTTP2_CLEAR_TEXT = false;
 
+  /** The one source of time of the gateway process: the system clock. */
+  private final Clock clock = Clock.SYSTEM;
   private final Vertx vertx;
   private final ConfigHolder configs;
   private final SluiceMetrics metrics;
   private final NodeClients nodes;
-  private final dev.sluice.node.NodeRegistry registry;
-  private final dev.sluice.probe.Prober prober;
-  private final dev.sluice.probe.TelemetryScraper scraper;
-  private volatile Router router;
+  private final NodeRegistry registry;
+  private final Prober prober;
+  private final TelemetryScraper scraper;
+  /** The config and its router, replaced together on every swap: what each arriving request takes. */
+  private volatile ConfigSnapshot snapshot;
   private final Protections protections;
   private final AccessControl access;
   private final GatewayHandler handler;
@@ -52,8 +73,8 @@ public final class Gateway {
   private final List<String> deployments = new CopyOnWriteArrayList<>();
   private volatile int port = -1;
   private volatile HttpServer redirectServer;
-  private final dev.sluice.observe.ConsoleStats consoleStats =
-      new dev.sluice.observe.ConsoleStats(System::currentTimeMillis);
+  private final ConsoleStats consoleStats =
+      new ConsoleStats(clock);
   private final ConsoleFeed console;
   private final AdminApi admin;
   private volatile int redirectPort = -1;
@@ -70,7 +91,7 @@ public final class Gateway {
    */
   private boolean starting() {
     if (servedOnce) return false;
-    if (registry.all().stream().anyMatch(e -> e.health().snapshot().state() == dev.sluice.health.NodeState.READY)) {
+    if (registry.all().stream().anyMatch(e -> e.health().snapshot().state() == NodeState.READY)) {
       servedOnce = true;
       return false;
     }
@@ -84,20 +105,21 @@ public final class Gateway {
     this.eventLoops = Math.max(1, eventLoops);
     this.nodes = new NodeClients(vertx);
     SluiceConfig initial = configs.current();
-    this.registry = new dev.sluice.node.NodeRegistry(initial.health(), Clock.SYSTEM, new HealthEvents());
-    this.prober = new dev.sluice.probe.Prober(vertx, registry, nodes, configs::current, initial.health(),
-        new java.util.SplittableRandom());
-    this.scraper = new dev.sluice.probe.TelemetryScraper(vertx, registry);
-    this.protections = new Protections(vertx, initial, metrics, System::currentTimeMillis, this::servable);
-    this.access = new AccessControl(vertx, initial, System::currentTimeMillis);
-    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections, access, consoleStats);
+    this.registry = new NodeRegistry(initial.health(), clock, new HealthEvents());
+    this.prober = new Prober(vertx, registry, nodes, configs::current, initial.health(),
+        new SplittableRandom());
+    this.scraper = new TelemetryScraper(vertx, registry);
+    this.protections = new Protections(vertx, initial, metrics, clock, this::servable);
+    this.access = new AccessControl(vertx, initial, clock);
+    AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections.ladder(), access,
+        req -> access.admin(req) == AccessControl.AdminAccess.GRANTED, consoleStats);
     this.admin = admin;
     this.console = admin.console();
     this.observers = new Observers(metrics);
-    this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics);
-    observers.add(new dev.sluice.observe.AccessLog());
+    this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics, clock);
+    observers.add(new AccessLog());
     observers.add(consoleStats);
-    this.handler = new GatewayHandler(vertx, configs, nodes, registry, () -> router, admin, access, metrics,
+    this.handler = new GatewayHandler(vertx, clock, () -> snapshot, nodes, registry, admin, access, metrics,
         protections, observers, this::starting, new BodyReader(guard, metrics));
     apply(initial);
     configs.onSwap(this::apply);
@@ -118,14 +140,14 @@ public final class Gateway {
   private void apply(SluiceConfig config) {
     nodes.apply(config);
     registry.apply(config);
-    router = new Router(registry, nodes, config);
+    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config, clock));
     protections.apply(config);
     if (scraper != null) scraper.applyTls(config.upstream().tls());
     if (access != null) access.apply(config);
     if (prober != null) prober.apply(config.health());
     metrics.knownModels(config.models().keySet());
     metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
-        () -> configs.current().routing().gpuBases(), System::currentTimeMillis);
+        () -> configs.current().routing().gpuBases(), clock);
     if (port > 0) probeAll(config);
   }
 
@@ -139,20 +161,20 @@ public final class Gateway {
   private volatile long silenceTimer = -1;
 
   /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
-  private final class HealthEvents implements dev.sluice.health.HealthListener {
+  private final class HealthEvents implements HealthListener {
     /** "Not ejected: last node" comes with every failure while a model's last node is down: once a second per node. */
-    private final java.util.concurrent.ConcurrentHashMap<String, dev.sluice.support.LogThrottle> withheldLog =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, LogThrottle> withheldLog =
+        new ConcurrentHashMap<>();
 
     @Override
-    public void onTransition(String nodeId, dev.sluice.health.NodeState from, dev.sluice.health.NodeState to,
+    public void onTransition(String nodeId, NodeState from, NodeState to,
         String reason) {
-      if (to == dev.sluice.health.NodeState.DEGRADED || to == dev.sluice.health.NodeState.DOWN) {
+      if (to == NodeState.DEGRADED || to == NodeState.DOWN) {
         log.warn("node {} {} → {}: {}", nodeId, from, to, reason);
       } else {
         log.info("node {} {} → {}: {}", nodeId, from, to, reason);
       }
-      if (to == dev.sluice.health.NodeState.READY) servedOnce = true;
+      if (to == NodeState.READY) servedOnce = true;
       metrics.nodeTransition(nodeId, to.name());
       consoleStats.nodeTransition(nodeId, from.name(), to.name(), reason);
       if (console != null) console.nodeTransition();
@@ -160,8 +182,8 @@ public final class Gateway {
     }
 
     @Override
-    public void onEjected(String nodeId, dev.sluice.health.EjectionState ejection, String reason) {
-      log.warn("node {} ejected until {}: {}", nodeId, java.time.Instant.ofEpochMilli(ejection.ejectedUntilMillis()),
+    public void onEjected(String nodeId, EjectionState ejection, String reason) {
+      log.warn("node {} ejected until {}: {}", nodeId, Instant.ofEpochMilli(ejection.ejectedUntilMillis()),
           reason);
       metrics.nodeEjected(nodeId);
       vertx.runOnContext(v -> prober.onEjected(nodeId));
@@ -176,8 +198,8 @@ public final class Gateway {
 
     @Override
     public void onEjectionWithheld(String nodeId, String reason) {
-      long quiet = withheldLog.computeIfAbsent(nodeId, id -> dev.sluice.support.LogThrottle.perSecond()).tryLog();
-      if (quiet >= 0) log.warn("node {}: {}{}", nodeId, reason, dev.sluice.support.LogThrottle.leftOut(quiet));
+      long quiet = withheldLog.computeIfAbsent(nodeId, id -> LogThrottle.perSecond()).tryLog();
+      if (quiet >= 0) log.warn("node {}: {}{}", nodeId, reason, LogThrottle.leftOut(quiet));
     }
   }
 
@@ -194,13 +216,13 @@ public final class Gateway {
         .setMaxInitialLineLength(MAX_INITIAL_LINE_BYTES)
         .setMaxHeaderSize(configs.current().server().maxHeaderBytes())
         .setHttp2ClearTextEnabled(HTTP2_CLEAR_TEXT);
-    dev.sluice.config.TlsSettings tls = configs.current().server().tls();
+    TlsSettings tls = configs.current().server().tls();
     if (tls != null) {
       try {
         // the handshake comes before the request head: it gets the head's deadline
         options = TlsListeners.https(vertx, options, tls)
             .setSslHandshakeTimeout(configs.current().server().requestHeadTimeout().toMillis())
-            .setSslHandshakeTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+            .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
       } catch (TlsListeners.CertificateProblem e) {
         return Future.failedFuture(e);
       }
@@ -245,7 +267,7 @@ public final class Gateway {
    * deadline with, since least-delay already steers around its silence).
    */
   private void suspectSilentNodes() {
-    long now = System.nanoTime();
+    long now = clock.nanos();
     for (NodeEntry e : registry.all()) {
       String why = e.silenceSuspicion(now);
       if (why != null) e.health().suspect(why);
@@ -312,7 +334,7 @@ public final class Gateway {
    * included), after the metrics and the access log, on the request's event loop: it must not block. Observers added
    * while requests run see those that end afterwards.
    */
-  public void addRequestObserver(dev.sluice.observe.RequestObserver observer) {
+  public void addRequestObserver(RequestObserver observer) {
     observers.add(Objects.requireNonNull(observer, "observer"));
   }
 
@@ -328,12 +350,12 @@ public final class Gateway {
    * Resolves the host names of nodes added through the admin API (checked once, then pinned); the system's DNS unless
    * replaced here (tests: a name that resolves to another address later).
    */
-  public void nodeAddressResolver(dev.sluice.upstream.AddressPolicy.Resolver resolver) {
+  public void nodeAddressResolver(AddressPolicy.Resolver resolver) {
     admin.addressResolver(Objects.requireNonNull(resolver, "resolver"));
   }
 
   /** The live node table (health, speed, load). */
-  public dev.sluice.node.NodeRegistry registry() {
+  public NodeRegistry registry() {
     return registry;
   }
 

@@ -2,9 +2,10 @@ package dev.sluice.server;
 
 import dev.sluice.config.SharedSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.console.Ladder;
 import dev.sluice.degrade.DegradationController;
-import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.DegradationLevel;
+import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
 import dev.sluice.degrade.SharedCache;
 import dev.sluice.limit.LocalLimitStore;
@@ -13,11 +14,12 @@ import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.shared.RedisLimitStore;
 import dev.sluice.shared.RedisLink;
 import dev.sluice.shared.RedisSharedCache;
+import dev.sluice.support.Clock;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,7 +44,7 @@ final class Protections {
   private final SluiceMetrics metrics;
   /** Names this replica in the purges it announces, so it knows its own: $HOSTNAME (else the pid) and a nonce. */
   final String replicaId = System.getenv().getOrDefault("HOSTNAME", "pid" + ProcessHandle.current().pid()) + "/"
-      + Long.toHexString(new java.util.SplittableRandom().nextLong() >>> 40);
+      + Long.toHexString(new SplittableRandom().nextLong() >>> 40);
   /** The Redis tier in use; null when nothing is shared. */
   private volatile Shared shared;
 
@@ -53,14 +55,14 @@ final class Protections {
    * @param servable whether a model has a node in rotation now: the ladder never goes to STATIC for a model whose
    *     downgrade model can answer
    */
-  Protections(Vertx vertx, SluiceConfig config, SluiceMetrics metrics, LongSupplier clockMillis,
+  Protections(Vertx vertx, SluiceConfig config, SluiceMetrics metrics, Clock clock,
       DegradationController.ModelHealth servable) {
     this.vertx = vertx;
     this.metrics = metrics;
-    this.degradation = new DegradationController(config.degradation(), clockMillis::getAsLong, servable,
+    this.degradation = new DegradationController(config.degradation(), clock, servable,
         (scope, from, to, reason) -> transition(metrics, scope, from, to, reason));
-    this.cache = new ResponseCache(config.cache(), clockMillis::getAsLong);
-    this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clockMillis::getAsLong), clockMillis::getAsLong);
+    this.cache = new ResponseCache(config.cache(), clock);
+    this.limiter = new RateLimiter(config.limits(), new LocalLimitStore(clock), clock);
     metrics.bindProtections(degradation::level, degradation::clusterLevel,
         () -> degradation.snapshot(), cache::stats);
     metrics.bindSharedStore("redis", () -> {
@@ -88,6 +90,11 @@ final class Protections {
   }
 
   /** The shared cache tier, or null when answers are not shared. */
+  /** The ladder as the admin plane shows and steers it. */
+  Ladder ladder() {
+    return new Ladder(degradation, cache, this::sharedCache);
+  }
+
   SharedCache sharedCache() {
     Shared s = shared;
     return s == null ? null : s.cache;

@@ -1,42 +1,34 @@
 package dev.sluice.server;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.sluice.api.Answer;
-import dev.sluice.api.Dialect;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.Usage;
+import dev.sluice.auth.Principal;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.SluiceConfig;
-import dev.sluice.degrade.CacheKey;
-import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
-import dev.sluice.degrade.SharedCache;
-import dev.sluice.limit.ContextGuard;
+import dev.sluice.http.Responses;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
-import dev.sluice.routing.RetryBudget;
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
+import dev.sluice.support.Clock;
+import dev.sluice.upstream.Exchange;
+import dev.sluice.upstream.ExchangeListener;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BiConsumer;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,34 +45,33 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Outcome labels: ok, cached, downgraded, static, client_error, failed, cancelled.
  */
-final class RoutedRequest implements Exchange.Listener {
+final class RoutedRequest implements ExchangeListener {
   private static final Logger log = LoggerFactory.getLogger(RoutedRequest.class);
   static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
   static final String CACHE_HEADER = "X-Sluice-Cache";
   static final String DEGRADED_HEADER = "X-Sluice-Degraded";
-  static final String OVERFLOW_HEADER = "X-Sluice-Overflow-Model";
-  static final String CAPPED_HEADER = "X-Sluice-Max-Tokens-Capped";
 
   /**
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
    * the gateway started.
    */
-  record Shared(Vertx vertx, Supplier<Router> router, RetryBudget retryBudget, AtomicInteger inFlight,
-      SluiceMetrics metrics, Protections protections, Observers observers,
-      java.util.function.BooleanSupplier starting) {}
+  record Shared(Exchange.Shared exchanges, Clock clock, AtomicInteger inFlight, SluiceMetrics metrics,
+      Protections protections, Observers observers, BooleanSupplier starting) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
   private final HttpServerResponse resp;
   private final SluiceConfig config;
+  /** The router built from {@link #config}: every attempt of this request is routed by the config it arrived with. */
+  private final Router router;
   private final Arrival arrival;
   private final String endpointLabel;
   private final String tenant;
-  private final dev.sluice.auth.Principal who;
+  private final Principal who;
   private ParsedRequest parsed;
   private long promptTokens;
   private RateLimiter.Permit permit;
-  private String cacheKey;
+  private RequestCache cache;
   /** The model the current attempt goes to (the requested one, or its downgrade target). */
   private String currentModel;
   private boolean downgraded;
@@ -91,21 +82,17 @@ final class RoutedRequest implements Exchange.Listener {
   private boolean done;
   // what the request record says: summed over the exchanges (the requested model, then its downgrade target)
   private Exchange exchange;
-  private int attempts;
-  private long upstreamNanos;
-  private String answeredBy;
-  private long firstByteNanos = -1;
-  private long chunkGapNanos = -1;
-  private byte[] tail;
-  /** The context the request arrived on: every step after a wait on the shared store runs there. */
-  private Context context;
+  private final RequestTally tally = new RequestTally();
+  /** Waits on the shared store, going on on the context the request arrived on. */
+  private SharedWait waits;
 
-  RoutedRequest(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest parsed,
-      dev.sluice.auth.Principal who, Arrival arrival) {
+  RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
+      Principal who, Arrival arrival) {
     this.shared = shared;
     this.req = req;
     this.resp = req.response();
-    this.config = config;
+    this.config = snapshot.config();
+    this.router = snapshot.router();
     this.parsed = parsed;
     this.arrival = arrival;
     this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
@@ -114,7 +101,7 @@ final class RoutedRequest implements Exchange.Listener {
   }
 
   void start() {
-    context = Vertx.currentContext();
+    waits = new SharedWait(resp, () -> done, () -> finish(499, "cancelled"), this::failedAfterWait);
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
@@ -162,44 +149,22 @@ final class RoutedRequest implements Exchange.Listener {
 
   // ------------------------------------------------------------------ admission
 
-  /** The context-window and max_tokens rules; false when the request was answered (rejected). */
+  /** The context-window and max_tokens rules ({@link PromptFit}); false when the request was answered (rejected). */
   private boolean guardContext(ModelSpec spec, PromptText prompt) {
-    String overflow = spec.overflowModel();
-    // an overflow model outside the caller's scope is no way around it: such a prompt is rejected as too long
-    boolean overflowForbidden = overflow != null && !who.mayUse(overflow);
-    if (overflowForbidden) overflow = null;
-    int overflowWindow = overflow == null ? 0
-        : config.model(overflow).map(r -> r.model().contextWindowTokens()).orElse(0);
-    ContextGuard.Verdict v = ContextGuard.check(spec.id(), prompt, requestedMaxTokens(parsed.json()),
-        spec.contextWindowTokens(), spec.maxTokens(), overflow, overflowWindow, config.limits().overMaxTokens());
-    if (v instanceof ContextGuard.Reject r) {
-      boolean tooLong = !"max_tokens_too_large".equals(r.code());
-      ErrorKind kind = tooLong ? ErrorKind.CONTEXT_LENGTH_EXCEEDED : ErrorKind.MAX_TOKENS_TOO_LARGE;
-      shared.metrics().contextGuard("rejected");
-      error(kind, r.message() + (tooLong && overflowForbidden
-          ? " (the overflow model for longer prompts is not allowed for this gateway token)" : ""), r.param());
+    PromptFit.Result fit = PromptFit.check(parsed, spec, prompt, who, config, shared.metrics(), resp);
+    if (fit instanceof PromptFit.Rejected r) {
+      error(r.kind(), r.message(), r.param());
       return false;
     }
-    if (v instanceof ContextGuard.Overflow o) {
-      shared.metrics().contextGuard("overflow");
-      resp.putHeader(OVERFLOW_HEADER, o.toModel());
-      parsed = withModel(parsed, o.toModel());
-      promptTokens = o.promptTokens();
-      return true;
-    }
-    ContextGuard.Fits f = (ContextGuard.Fits) v;
-    promptTokens = f.promptTokens();
-    if (f.capped()) {
-      shared.metrics().contextGuard("capped");
-      resp.putHeader(CAPPED_HEADER, Integer.toString(f.maxTokens()));
-      parsed = withMaxTokens(parsed, f.maxTokens());
-    }
+    PromptFit.Fits fits = (PromptFit.Fits) fit;
+    parsed = fits.request();
+    promptTokens = fits.promptTokens();
     return true;
   }
 
   /** Tenant and model rate limits, then {@link #serve}; a refused request is answered 429. */
   private void admit() {
-    int expected = requestedMaxTokens(parsed.json());
+    int expected = parsed.requestedMaxTokens();
     long estimate = promptTokens + (expected > 0 ? expected : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS);
     RateLimiter limiter = shared.protections().limiter;
     String credential = who.keyId() == null ? null : "gateway token " + who.keyId();
@@ -210,7 +175,7 @@ final class RoutedRequest implements Exchange.Listener {
       admitted(now.join());
       return;
     }
-    awaitShared(stage, (a, e) -> admitted(e == null ? a
+    waits.await(stage, (a, e) -> admitted(e == null ? a
             : limiter.admit(tenant, who.limits(), credential, parsed.model(), estimate)),
         a -> {
           // the client left while the shared store answered: the request counts, its tokens go back
@@ -235,51 +200,25 @@ final class RoutedRequest implements Exchange.Listener {
    * hit or null, at once or after the shared tier answered; a shared tier that fails or is too slow is a miss.
    */
   private void lookUpCache(boolean allowStale, Consumer<ResponseCache.Lookup> then) {
-    ResponseCache cache = shared.protections().cache;
-    ResponseCache.Lookup local = cache.get(cacheKey(), allowStale);
-    SharedCache tier = shared.protections().sharedCache();
-    if (local != null || tier == null) {
-      then.accept(local);
+    RequestCache.Found found = cache().lookUp(allowStale);
+    if (found.later() == null) {
+      then.accept(found.now());
       return;
     }
-    CompletionStage<CachedAnswer> stage = tier.get(cacheKey());
-    CompletableFuture<CachedAnswer> now = stage.toCompletableFuture();
-    if (now.isDone()) { // the shared store is known to be down: a miss, without a hop
-      then.accept(now.isCompletedExceptionally() || now.join() == null ? null
-          : cache.adopt(cacheKey(), now.join(), allowStale));
-      return;
-    }
-    awaitShared(stage, (answer, e) -> then.accept(e != null || answer == null ? null
-        : cache.adopt(cacheKey(), answer, allowStale)), null);
+    waits.await(found.later(), (answer, e) -> then.accept(cache().adopt(answer, e, allowStale)), null);
   }
 
-  /**
-   * Continues with {@code then} on the request's context once {@code stage} completes. If the client leaves meanwhile
-   * the request ends as cancelled at once, and {@code abandoned} (when given) gets the value that came too late.
-   */
-  private <T> void awaitShared(CompletionStage<T> stage, BiConsumer<T, Throwable> then, Consumer<T> abandoned) {
-    resp.closeHandler(v -> {
-      if (!done) finish(499, "cancelled");
-    });
-    stage.whenComplete((value, error) -> onContext(() -> {
-      if (done || resp.closed()) {
-        if (!done) finish(499, "cancelled");
-        if (abandoned != null && value != null) abandoned.accept(value);
-        return;
-      }
-      try {
-        then.accept(value, error);
-      } catch (RuntimeException e) { // a bug: the request still ends, with one outcome
-        log.error("{} {}: failed after a shared-store call", parsed.endpoint().path(), parsed.model(), e);
-        if (!done && !resp.headWritten()) error(ErrorKind.INTERNAL, "internal error in the gateway", null);
-        else finish(500, "failed");
-      }
-    }));
+  /** The request's cache entry; its key is taken from the body as it is now (after the context guard's rewrites). */
+  private RequestCache cache() {
+    if (cache == null) cache = new RequestCache(shared.protections(), tenant, parsed);
+    return cache;
   }
 
-  private void onContext(Runnable step) {
-    if (context == null || Vertx.currentContext() == context) step.run();
-    else context.runOnContext(v -> step.run());
+  /** A step after a wait on the shared store threw (a bug): the request still ends, with one outcome. */
+  private void failedAfterWait(RuntimeException e) {
+    log.error("{} {}: failed after a shared-store call", parsed.endpoint().path(), parsed.model(), e);
+    if (!done && !resp.headWritten()) error(ErrorKind.INTERNAL, "internal error in the gateway", null);
+    else finish(500, "failed");
   }
 
   // ------------------------------------------------------------------ attempts
@@ -287,7 +226,7 @@ final class RoutedRequest implements Exchange.Listener {
   private void attempt(String model, boolean isDowngrade) {
     currentModel = model;
     downgraded = isDowngrade;
-    ParsedRequest request = isDowngrade ? withModel(parsed, model) : parsed;
+    ParsedRequest request = isDowngrade ? parsed.withModel(model) : parsed;
     var route = config.model(model);
     if (route.isEmpty()) { // a downgrade target removed by a reload between decision and attempt
       fallBack(ErrorKind.NO_HEALTHY_NODE, "model \"" + model + "\" is no longer configured");
@@ -302,14 +241,13 @@ final class RoutedRequest implements Exchange.Listener {
         return;
       }
       int window = route.get().model().contextWindowTokens();
-      int out = requestedMaxTokens(parsed.json());
+      int out = parsed.requestedMaxTokens();
       if (window > 0 && promptTokens + Math.max(out, 1) > window) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "the prompt does not fit downgrade model \"" + model + "\"");
         return;
       }
     }
-    Router router = shared.router().get();
-    int expectedOut = requestedMaxTokens(request.json());
+    int expectedOut = request.requestedMaxTokens();
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
         request.stream());
     if (routed instanceof Router.NoNodeSpeaksApi) {
@@ -371,8 +309,8 @@ final class RoutedRequest implements Exchange.Listener {
       resp.putHeader(DOWNGRADED_HEADER, model);
     }
     shared.inFlight().incrementAndGet();
-    Exchange x = new Exchange(shared.vertx(), req, config, request, ((Router.Plan) routed).targets(),
-        shared.metrics(), arrival, shared.retryBudget(), shared.inFlight()::get, promptTokens, captureLimit(), this);
+    Exchange x = new Exchange(shared.exchanges(), req, config, request, ((Router.Plan) routed).targets(),
+        arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
     x.start();
   }
@@ -387,7 +325,11 @@ final class RoutedRequest implements Exchange.Listener {
 
   @Override
   public boolean failedBeforeCommit(ErrorKind kind, String message, boolean nodeCaused) {
-    if (!nodeCaused || !ladderOn()) return false; // finished() follows with the error
+    if (!nodeCaused || !ladderOn()) { // the error itself; finished() follows
+      if (kind == ErrorKind.UPSTREAM_BUSY) resp.putHeader(HttpHeaders.RETRY_AFTER, "1");
+      Responses.error(resp, parsed.endpoint().flavor(), kind, message, null);
+      return false;
+    }
     boolean modelFailed = exchange != null && exchange.modelFailed();
     absorbExchange();
     shared.inFlight().decrementAndGet();
@@ -400,7 +342,7 @@ final class RoutedRequest implements Exchange.Listener {
 
   /**
    * Yes when a failure would go down to the downgrade model: a healthy node of the requested model is the better
-   * extra attempt (the downgrade would cost one as well). See {@link Exchange.Listener#retryBeyondBudget}.
+   * extra attempt (the downgrade would cost one as well). See {@link ExchangeListener#retryBeyondBudget}.
    */
   @Override
   public boolean retryBeyondBudget() {
@@ -419,18 +361,9 @@ final class RoutedRequest implements Exchange.Listener {
     if (ok || modelFailed) shared.protections().degradation.record(currentModel, modelFailed);
     if (ok && status / 100 == 2 && captured != null) {
       byte[] body = captured.getBytes();
-      ResponseCache cache = shared.protections().cache;
       if (!downgraded && cacheable()) {
-        long fingerprint = fingerprint();
-        if (!cache.handledRecently(fingerprint)) { // a hot request: its canonical key once a second, not per answer
-          if (cache.wants(cacheKey()) && parsed.endpoint().dialect().complete(parsed.stream(), body)) {
-            CachedAnswer answer = new CachedAnswer(body, resp.headers().get(HttpHeaders.CONTENT_TYPE),
-                parsed.stream(), currentModel, System.currentTimeMillis());
-            SharedCache tier = shared.protections().sharedCache();
-            if (cache.put(cacheKey(), answer) && tier != null) tier.put(cacheKey(), answer, config.cache().staleTtl());
-          }
-          cache.noteHandled(fingerprint);
-        }
+        cache().store(body, resp.headers().get(HttpHeaders.CONTENT_TYPE), currentModel, shared.clock().millis(),
+            config.cache().staleTtl());
       }
       if (permit != null && permit.countsTokens()) {
         Usage usage = parsed.endpoint().dialect().usage(body);
@@ -451,14 +384,7 @@ final class RoutedRequest implements Exchange.Listener {
     Exchange x = exchange;
     if (x == null) return;
     exchange = null;
-    attempts += x.attempts();
-    upstreamNanos += x.upstreamNanos();
-    if (x.answeredBy() != null) {
-      answeredBy = x.answeredBy();
-      firstByteNanos = x.firstByteNanos();
-      chunkGapNanos = x.meanChunkGapNanos();
-      tail = x.tail();
-    }
+    tally.absorb(x);
   }
 
   // ------------------------------------------------------------------ the ladder
@@ -513,54 +439,21 @@ final class RoutedRequest implements Exchange.Listener {
   /** Replays a cached answer in the client's format; false when there is none (or it no longer parses). */
   private boolean serveCached(ResponseCache.Lookup hit) {
     if (hit == null) return false;
-    CachedAnswer cached = hit.answer();
-    resp.headers().remove(HttpHeaders.RETRY_AFTER);
-    if (!renderable()) { // embeddings: the body as it came
-      resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
-          .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
-      resp.putHeader(HttpHeaders.CONTENT_TYPE, cached.contentType() == null ? "application/json" : cached.contentType());
-      firstByteNanos = System.nanoTime();
-      resp.end(Buffer.buffer(cached.body()));
-      finish(200, "cached");
-      return true;
-    }
-    Answer answer = parsed.endpoint().dialect().parse(cached.stream(), cached.body());
-    if (answer == null) {
-      shared.protections().cache.invalidate(cacheKey());
+    long now = shared.clock().nanos();
+    if (!OwnAnswers.replay(resp, parsed, hit, shared.clock())) {
+      cache().invalidate();
       return false;
     }
-    resp.putHeader(CACHE_HEADER, hit.fresh() ? "hit" : "stale")
-        .putHeader(HttpHeaders.AGE, Long.toString(hit.ageMillis() / 1000));
-    firstByteNanos = System.nanoTime();
-    send(answer);
+    tally.answeredLocally(now);
     finish(200, "cached");
     return true;
   }
 
   /** The configured static reply, as a normal answer of the requested model in the client's format. */
   private void serveStatic() {
-    resp.headers().remove(HttpHeaders.RETRY_AFTER);
-    resp.putHeader(DEGRADED_HEADER, "static");
-    firstByteNanos = System.nanoTime();
-    send(new Answer(config.degradation().staticMessage(), parsed.model(), "stop", 0, 0));
+    tally.answeredLocally(shared.clock().nanos());
+    OwnAnswers.staticReply(resp, parsed, config.degradation().staticMessage(), shared.clock());
     finish(200, "static");
-  }
-
-  private void send(Answer answer) {
-    if (resp.closed() || resp.ended()) return;
-    Dialect dialect = parsed.endpoint().dialect();
-    boolean stream = parsed.stream();
-    String id = "sluice-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE);
-    List<Buffer> parts = dialect.render(parsed.json(), stream, answer, id, System.currentTimeMillis() / 1000);
-    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, dialect.contentType(stream));
-    if (!stream) {
-      resp.end(parts.get(0));
-      return;
-    }
-    resp.setChunked(true);
-    dialect.streamHeaders().forEach(resp::putHeader);
-    for (Buffer part : parts) resp.write(part);
-    resp.end();
   }
 
   // ------------------------------------------------------------------ endings
@@ -579,23 +472,8 @@ final class RoutedRequest implements Exchange.Listener {
       if ("cached".equals(outcome) || "static".equals(outcome)) permit.complete(0);
       else permit.release();
     }
-    long now = System.nanoTime();
-    long duration = now - arrival.startNanos;
-    String model = shared.metrics().modelLabel(parsed.model());
-    boolean answered = status / 100 == 2 && firstByteNanos >= 0;
-    long prompt = -1;
-    long completion = -1;
-    if (answeredBy != null) {
-      Usage usage = parsed.endpoint().dialect().usage(tail);
-      prompt = usage.promptTokens() >= 0 ? usage.promptTokens() : promptTokens;
-      completion = usage.completionTokens();
-    }
-    if (chunkGapNanos >= 0 && answeredBy != null) shared.metrics().interTokenLatency(model, chunkGapNanos);
-    String served = answeredBy == null ? null : shared.metrics().modelLabel(currentModel);
-    shared.observers().publish(new dev.sluice.observe.RequestRecord(arrival.startEpochMillis, arrival.requestId,
-        arrival.trace.traceId(), tenant, endpointLabel, model, served, answeredBy, attempts, outcome, status,
-        answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream()));
+    shared.observers().publish(tally.record(arrival, shared.metrics(), tenant, endpointLabel, parsed, currentModel,
+        promptTokens, status, outcome));
   }
 
   // ------------------------------------------------------------------ helpers
@@ -607,54 +485,11 @@ final class RoutedRequest implements Exchange.Listener {
 
   /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
   private boolean renderable() {
-    return parsed.endpoint().dialect().renders();
-  }
-
-  /** FNV-1a over the tenant, the endpoint and the raw body: cheap, and a collision only delays a cache store. */
-  private long fingerprint() {
-    long h = 0xcbf29ce484222325L;
-    h = (h ^ tenant.hashCode()) * 0x100000001b3L;
-    h = (h ^ parsed.endpoint().ordinal()) * 0x100000001b3L;
-    Buffer raw = parsed.raw();
-    for (int i = 0, n = raw.length(); i < n; i++) h = (h ^ raw.getByte(i)) * 0x100000001b3L;
-    return h;
-  }
-
-  private String cacheKey() {
-    if (cacheKey == null) cacheKey = CacheKey.of(tenant, parsed.endpoint().name(), parsed.json());
-    return cacheKey;
+    return OwnAnswers.renderable(parsed);
   }
 
   /** A wait in milliseconds as Retry-After's whole seconds: rounded up, at least 1. */
   private static long retryAfterSeconds(long millis) {
     return Math.max(1, (millis + 999) / 1000);
-  }
-
-  /** max_completion_tokens, max_tokens or Ollama's options.num_predict when positive; else 0. */
-  static int requestedMaxTokens(JsonNode j) {
-    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
-      if (j.path(f).canConvertToInt() && j.path(f).asInt() > 0) return j.path(f).asInt();
-    }
-    JsonNode n = j.path("options").path("num_predict");
-    return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
-  }
-
-  private static ParsedRequest withModel(ParsedRequest p, String model) {
-    ObjectNode json = p.json().deepCopy();
-    json.put("model", model);
-    return new ParsedRequest(p.endpoint(), model, p.stream(), json, Buffer.buffer(json.toString()));
-  }
-
-  private static ParsedRequest withMaxTokens(ParsedRequest p, int maxTokens) {
-    ObjectNode json = p.json().deepCopy();
-    boolean set = false;
-    for (String f : new String[] {"max_completion_tokens", "max_tokens"}) {
-      if (json.has(f)) {
-        json.put(f, maxTokens);
-        set = true;
-      }
-    }
-    if (!set && json.path("options").isObject()) ((ObjectNode) json.get("options")).put("num_predict", maxTokens);
-    return new ParsedRequest(p.endpoint(), p.model(), p.stream(), json, Buffer.buffer(json.toString()));
   }
 }

@@ -1,20 +1,25 @@
 package dev.sluice.server;
 
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.health.NodeState;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.FirstTokenDeadline;
+import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
 import dev.sluice.routing.RoutingPolicy;
+import dev.sluice.support.Clock;
+import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
 import java.util.ArrayList;
@@ -31,11 +36,10 @@ import java.util.concurrent.ThreadLocalRandom;
 final class Router {
   /** Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape. */
   static final int DEFAULT_EXPECTED_OUTPUT_TOKENS = 129;
-  /** Bytes of request body per prompt token: a rough estimate (JSON overhead included) until a tokenizer is used. */
-  static final int BYTES_PER_TOKEN = 4;
 
   private final NodeRegistry registry;
   private final NodeClients clients;
+  private final Clock clock;
   private final RoutingSettings settings;
   private final RoutingPolicy policy;
   private final FailoverOrder failover;
@@ -51,13 +55,14 @@ final class Router {
    */
   static final long EXPLORE_AFTER_NANOS = 5_000_000_000L;
 
-  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config) {
+  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config, Clock clock) {
     this.registry = registry;
     this.clients = clients;
+    this.clock = clock;
     this.settings = config.routing();
-    this.policy = dev.sluice.routing.GpuWeightedPolicy.NAME.equals(settings.policy())
-        ? new dev.sluice.routing.GpuWeightedPolicy(settings.gpuBases(),
-            dev.sluice.routing.GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
+    this.policy = GpuWeightedPolicy.NAME.equals(settings.policy())
+        ? new GpuWeightedPolicy(settings.gpuBases(),
+            GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
         : Policies.byName(settings.policy());
     this.failover = FailoverOrder.fromConfig(settings.failover());
     this.probeSeconds = Math.max(1, (config.health().probeInterval().toMillis() + 999) / 1000);
@@ -115,7 +120,7 @@ final class Router {
     boolean allWarming = true;
     long coolestUntil = Long.MAX_VALUE;
     for (NodeSpec n : nodes) {
-      if (!Exchange.speaks(n, endpoint)) continue;
+      if (!speaks(n, endpoint)) continue;
       anySpeaks = true;
       NodeEntry e = registry.get(n.id());
       NodeClient c = clients.get(n.id());
@@ -123,8 +128,8 @@ final class Router {
       if (!e.canServe(model, now)) {
         if (!why.isEmpty()) why.append("; ");
         var snap = e.health().snapshot();
-        allWarming &= snap.state() == dev.sluice.health.NodeState.STARTING
-            || snap.state() == dev.sluice.health.NodeState.WARMING;
+        allWarming &= snap.state() == NodeState.STARTING
+            || snap.state() == NodeState.WARMING;
         why.append(n.id()).append(' ').append(snap.state());
         if (snap.ejection().ejectedAt(now)) why.append(" (ejected)");
         else if (snap.suspected()) why.append(" (suspected: ").append(snap.suspicion()).append(')');
@@ -172,7 +177,7 @@ final class Router {
    */
   private void explore(List<String> order, Map<String, Exchange.Target> byId) {
     if (order.size() < 2) return;
-    long now = System.nanoTime();
+    long now = clock.nanos();
     for (int i = 1; i < order.size(); i++) {
       NodeEntry e = byId.get(order.get(i)).entry();
       if (e.inFlight() == 0 && e.claimExploration(now, EXPLORE_AFTER_NANOS)) {
@@ -182,6 +187,11 @@ final class Router {
     }
   }
 
+
+  /** Whether a node can serve an endpoint: Ollama-native paths need a node that speaks the Ollama API. */
+  private static boolean speaks(NodeSpec node, Endpoint endpoint) {
+    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiFlavor.OLLAMA;
+  }
 
   /**
    * Requests {@code model}'s nodes in rotation run well at once ({@link GpuDefaults#concurrency}): what the share of

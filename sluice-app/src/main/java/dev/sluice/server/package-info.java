@@ -1,6 +1,7 @@
 /**
  * The HTTP server and the request flow: {@link dev.sluice.server.Gateway} (listener, wiring),
- * {@link dev.sluice.server.GatewayHandler} (one handler for every path), {@link dev.sluice.server.Exchange} (one
- * proxied request with lazy commit, failover before the first byte, and exactly one outcome). Start with Exchange.
+ * {@link dev.sluice.server.GatewayHandler} (one handler for every data-plane path), {@code RoutedRequest} (one routed
+ * request: context guard, limits, degradation, routing by the {@code ConfigSnapshot} it arrived with, then an
+ * {@link dev.sluice.upstream.Exchange}). Start with GatewayHandler.
  */
 package dev.sluice.server;

@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -155,14 +156,14 @@ public final class AddressPolicy {
   static String plainWhy(byte[] a) {
     if (a.length == 4) {
       int first = a[0] & 0xff;
-      if (java.util.Arrays.equals(a, ALIBABA_METADATA)) return "a cloud metadata address";
+      if (Arrays.equals(a, ALIBABA_METADATA)) return "a cloud metadata address";
       if (first == 169 && (a[1] & 0xff) == 254) return "a link-local address (where cloud metadata services live)";
       if (first == 0) return "in 0.0.0.0/8, the unspecified \"this network\" range (0.0.0.0 reaches this host)";
       if (first >= 224 && first <= 239) return "a multicast address";
-      if (java.util.Arrays.equals(a, new byte[] {-1, -1, -1, -1})) return "the broadcast address";
+      if (Arrays.equals(a, new byte[] {-1, -1, -1, -1})) return "the broadcast address";
       return null;
     }
-    if (java.util.Arrays.equals(a, AWS_METADATA_V6)) return "a cloud metadata address";
+    if (Arrays.equals(a, AWS_METADATA_V6)) return "a cloud metadata address";
     if ((a[0] & 0xff) == 0xfe && (a[1] & 0xc0) == 0x80) {
       return "a link-local address (where cloud metadata services live)";
     }
@@ -211,7 +212,7 @@ public final class AddressPolicy {
   }
 
   private static byte[] slice(byte[] a, int from) {
-    return java.util.Arrays.copyOfRange(a, from, from + 4);
+    return Arrays.copyOfRange(a, from, from + 4);
   }
 
   private static String dotted(byte[] v4) {

@@ -1,8 +1,10 @@
 package dev.sluice.upstream;
 
+import dev.sluice.health.Failure;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
 import io.vertx.core.http.HttpClosedException;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
@@ -10,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
 
 /**
  * The one place that knows every upstream error shape and what it means: retry on another node or not, and whether it
@@ -59,14 +62,14 @@ public final class FailureClassifier {
       // the TCP handshake within timeouts.connect (ConnectTimeoutException: "connection timed out after 2000 ms").
       return new Failure(Failure.Kind.CONNECT, "connect failed (" + shortText(t) + ")");
     }
-    javax.net.ssl.SSLException tls = sslCause(t);
+    SSLException tls = sslCause(t);
     if (tls != null) {
       // Node failure: no TLS session with the node (certificate not trusted or not for its host, or no TLS on that
       // port): like a refused connect, nothing reached the engine; another node may work, and this one stays unusable
       // until fixed.
       return new Failure(Failure.Kind.CONNECT, "TLS handshake failed: " + tlsReason(tls));
     }
-    if (t instanceof HttpClosedException || t instanceof java.io.IOException) {
+    if (t instanceof HttpClosedException || t instanceof IOException) {
       // Node failure: connection closed or reset after the request went out and before any response byte.
       return new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, "connection closed before the first byte");
     }
@@ -93,17 +96,17 @@ public final class FailureClassifier {
   }
 
   /** The innermost TLS error in {@code t}'s cause chain (Vert.x wraps the JDK's handshake error), or null. */
-  private static javax.net.ssl.SSLException sslCause(Throwable t) {
-    javax.net.ssl.SSLException found = null;
+  private static SSLException sslCause(Throwable t) {
+    SSLException found = null;
     int depth = 0;
     for (Throwable c = t; c != null && depth < 16; c = c.getCause(), depth++) {
-      if (c instanceof javax.net.ssl.SSLException e) found = e;
+      if (c instanceof SSLException e) found = e;
     }
     return found;
   }
 
   /** The JDK's reason in words an operator acts on, with the setting to check; never certificate contents. */
-  private static String tlsReason(javax.net.ssl.SSLException e) {
+  private static String tlsReason(SSLException e) {
     String m = String.valueOf(e.getMessage());
     if (m.contains("PKIX") || m.contains("certification path")) {
       return "the node's certificate is not trusted (set upstream.tls.caFile to the CA that signed it)";

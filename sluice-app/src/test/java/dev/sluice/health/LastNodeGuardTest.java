@@ -2,7 +2,7 @@ package dev.sluice.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.upstream.Failure.Kind;
+import dev.sluice.health.Failure.Kind;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

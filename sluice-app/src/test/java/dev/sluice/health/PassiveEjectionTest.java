@@ -2,8 +2,8 @@ package dev.sluice.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.sluice.upstream.Failure;
-import dev.sluice.upstream.Failure.Kind;
+import dev.sluice.health.Failure;
+import dev.sluice.health.Failure.Kind;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeState;
 import dev.sluice.sim.GpuProfile;
-import dev.sluice.upstream.Failure;
+import dev.sluice.health.Failure;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

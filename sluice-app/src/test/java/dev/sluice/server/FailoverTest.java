@@ -12,6 +12,7 @@ import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.ForwardedHeaders;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
@@ -42,7 +43,7 @@ class FailoverTest {
       for (int i = 0; i < REQUESTS; i++) {
         HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), i % 2 == 0 ? CHAT : CHAT_SSE);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue(Exchange.NODE_HEADER)).hasValue("good");
+        assertThat(r.headers().firstValue(ForwardedHeaders.NODE_HEADER)).hasValue("good");
         assertThat(r.body()).doesNotContain("error");
       }
       assertThat(c.sim("bad").stats().faulted()).isPositive();

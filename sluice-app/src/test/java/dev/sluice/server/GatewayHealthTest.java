@@ -12,6 +12,7 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.ForwardedHeaders;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
@@ -100,7 +101,7 @@ class GatewayHealthTest {
           done.add(clients.submit(() -> {
             HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), chat);
             assertThat(r.statusCode()).isEqualTo(200);
-            served.merge(r.headers().firstValue(Exchange.NODE_HEADER).orElseThrow(), 1, Integer::sum);
+            served.merge(r.headers().firstValue(ForwardedHeaders.NODE_HEADER).orElseThrow(), 1, Integer::sum);
           }));
         }
         for (var f : done) f.get();
@@ -135,7 +136,7 @@ class GatewayHealthTest {
 
       assertThat(Http.post(c.url("/admin/nodes/b/drain"), "").statusCode()).isEqualTo(200);
       for (int i = 0; i < 5; i++) {
-        assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).headers().firstValue(Exchange.NODE_HEADER))
+        assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).headers().firstValue(ForwardedHeaders.NODE_HEADER))
             .hasValue("a");
       }
       assertThat(Http.post(c.url("/admin/nodes/b/undrain"), "").statusCode()).isEqualTo(200);

@@ -11,6 +11,7 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.ForwardedHeaders;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +61,7 @@ class SilentNodeTest {
       for (int i = 0; i < 10; i++) {
         HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), CHAT);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.headers().firstValue(Exchange.NODE_HEADER)).hasValue("a100");
+        assertThat(r.headers().firstValue(ForwardedHeaders.NODE_HEADER)).hasValue("a100");
         assertThat(r.headers().firstValue(RoutedRequest.DOWNGRADED_HEADER)).isEmpty();
         assertThat(r.headers().firstValue(RoutedRequest.DEGRADED_HEADER)).isEmpty();
       }
@@ -119,7 +120,7 @@ class SilentNodeTest {
       assertThat(answers).allSatisfy(r -> {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue(RoutedRequest.DOWNGRADED_HEADER)).as("downgraded").isEmpty();
-        assertThat(r.headers().firstValue(Exchange.NODE_HEADER)).hasValue("good");
+        assertThat(r.headers().firstValue(ForwardedHeaders.NODE_HEADER)).hasValue("good");
       });
     }
   }

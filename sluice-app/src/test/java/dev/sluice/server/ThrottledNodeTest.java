@@ -7,6 +7,7 @@ import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.ForwardedHeaders;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,7 @@ class ThrottledNodeTest {
     for (int i = 0; i < n; i++) {
       HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), CHAT);
       assertThat(r.statusCode()).isEqualTo(200);
-      nodes.add(r.headers().firstValue(Exchange.NODE_HEADER).orElseThrow());
+      nodes.add(r.headers().firstValue(ForwardedHeaders.NODE_HEADER).orElseThrow());
     }
     return nodes;
   }

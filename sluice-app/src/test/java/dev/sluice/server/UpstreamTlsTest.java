@@ -11,6 +11,7 @@ import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCerts;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.ForwardedHeaders;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,7 +51,7 @@ class UpstreamTlsTest {
       assertThat(c.sim("n1").baseUrl()).startsWith("https://127.0.0.1:");
       HttpResponse<String> plain = Http.post(c.url("/v1/chat/completions"), CHAT);
       assertThat(plain.statusCode()).isEqualTo(200);
-      assertThat(plain.headers().firstValue(Exchange.NODE_HEADER)).hasValue("n1");
+      assertThat(plain.headers().firstValue(ForwardedHeaders.NODE_HEADER)).hasValue("n1");
       HttpResponse<String> stream = Http.post(c.url("/v1/chat/completions"), CHAT_SSE);
       assertThat(stream.statusCode()).isEqualTo(200);
       assertThat(stream.body()).endsWith("data: [DONE]\n\n");

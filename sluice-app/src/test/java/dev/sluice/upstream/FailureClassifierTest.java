@@ -15,6 +15,7 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.health.Failure;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import io.vertx.core.Future;

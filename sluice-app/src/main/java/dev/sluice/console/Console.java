@@ -1,4 +1,4 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * served (no sub-directories, no dots but the extension's), so no request path can reach anything else on the class
  * path or the disk. Every answer carries a strict content security policy and is never cached.
  */
-final class Console {
+public final class Console {
   private static final Pattern FILE = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}\\.(html|js|css|svg|png)");
   private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8",
       "js", "text/javascript; charset=utf-8", "css", "text/css; charset=utf-8", "svg", "image/svg+xml",
@@ -25,7 +25,7 @@ final class Console {
   private final Map<String, Buffer> files = new ConcurrentHashMap<>();
 
   /** Serves {@code name} (e.g. "index.html"); false when there is no such file (the caller answers 404). */
-  boolean serve(HttpServerResponse resp, String name, int status) {
+  public boolean serve(HttpServerResponse resp, String name, int status) {
     if (!FILE.matcher(name).matches()) return false;
     Buffer body = files.computeIfAbsent(name, Console::load);
     if (body == MISSING) return false;
@@ -39,7 +39,7 @@ final class Console {
    * Headers every console answer carries. The referrer policy is {@code same-origin}, not {@code no-referrer}: with
    * no-referrer a browser sends {@code Origin: null} on the sign-in form's POST, which the CORS check refuses.
    */
-  static HttpServerResponse secure(HttpServerResponse resp) {
+  public static HttpServerResponse secure(HttpServerResponse resp) {
     return resp.putHeader("Content-Security-Policy", CSP)
         .putHeader("X-Frame-Options", "DENY")
         .putHeader("X-Content-Type-Options", "nosniff")

@@ -1,12 +1,20 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.ErrorKind;
+import dev.sluice.http.Responses;
 import dev.sluice.support.Json;
+import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,8 +40,8 @@ final class AdminBody {
     }
 
     /** Answers 400 in the OpenAI error shape, {@code param} naming the field. */
-    void answer(io.vertx.core.http.HttpServerResponse resp) {
-      Responses.error(resp, dev.sluice.api.ApiFlavor.OPENAI, dev.sluice.api.ErrorKind.INVALID_REQUEST, getMessage(),
+    void answer(HttpServerResponse resp) {
+      Responses.error(resp, ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, getMessage(),
           field);
     }
   }
@@ -53,11 +61,11 @@ final class AdminBody {
    * @param usage the whole accepted shape, appended when the body is no JSON object at all
    */
   static AdminBody object(byte[] body, List<String> accepted, String usage) throws Refused {
-    return object(body, accepted, java.util.Map.of(), usage);
+    return object(body, accepted, Map.of(), usage);
   }
 
   /** As above, with fields refused for a reason of their own ({@code field → why}), checked first. */
-  static AdminBody object(byte[] body, List<String> accepted, java.util.Map<String, String> refused, String usage)
+  static AdminBody object(byte[] body, List<String> accepted, Map<String, String> refused, String usage)
       throws Refused {
     JsonNode json = parse(body, usage);
     if (json == null || !json.isObject()) {
@@ -73,7 +81,7 @@ final class AdminBody {
 
   /** For actions that take no body: accepts none (or only white space) or {@code {}}. */
   static void none(byte[] body, String action) throws Refused {
-    if (new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) return;
+    if (new String(body, StandardCharsets.UTF_8).isBlank()) return;
     String usage = action + " takes no body: send none or {}";
     JsonNode json = parse(body, usage);
     if (json == null || !json.isObject()) throw new Refused(null, usage);
@@ -95,7 +103,7 @@ final class AdminBody {
       var at = e.getLocation();
       throw new Refused(null, "the body is not valid JSON" + (at == null ? "" : " (line " + at.getLineNr()
           + ", column " + at.getColumnNr() + ")") + ": " + usage);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new Refused(null, "the body could not be read: " + usage);
     }
   }
@@ -112,8 +120,8 @@ final class AdminBody {
   }
 
   /** A copy of the whole object, to hand on to a parser with its own checks (a node: the config loader). */
-  com.fasterxml.jackson.databind.node.ObjectNode copy() {
-    return ((com.fasterxml.jackson.databind.node.ObjectNode) json).deepCopy();
+  ObjectNode copy() {
+    return ((ObjectNode) json).deepCopy();
   }
 
   /** A string of at most {@code maxChars}; a required one may not be blank; null when absent and optional. */

@@ -1,74 +1,100 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
+import dev.sluice.config.ConfigException;
+import dev.sluice.config.ConfigHolder;
+import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.NodeSpec;
+import dev.sluice.config.ProviderSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.degrade.DegradationLevel;
+import dev.sluice.degrade.SharedCache;
 import dev.sluice.health.HealthSnapshot;
+import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
+import dev.sluice.observe.ConsoleStats;
 import dev.sluice.routing.GpuWeightedPolicy;
+import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.NodeView;
+import dev.sluice.routing.RouteRequest;
 import dev.sluice.support.Json;
 import dev.sluice.upstream.AddressPolicy;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import java.net.InetAddress;
+import java.net.URI;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The node admin API: {@code GET /admin/nodes} (state, reason, ejection, health ratio, in-flight, learned speed and
  * speed factor, the brief's gpu-weighted weight, telemetry), {@code POST /admin/nodes/{id}/drain}, {@code /undrain}
  * and {@code /probe}. Errors use the OpenAI error shape.
  */
-final class AdminApi {
+public final class AdminApi {
   /** The request least-delay's score is shown for: the chat shape of UPSTREAMS.md (mean prompt and output). */
-  private static final dev.sluice.routing.RouteRequest TYPICAL =
-      new dev.sluice.routing.RouteRequest("typical", 1_155, 211, 0);
-  private static final dev.sluice.routing.LeastDelayPolicy LEAST_DELAY = new dev.sluice.routing.LeastDelayPolicy();
+  private static final RouteRequest TYPICAL =
+      new RouteRequest("typical", 1_155, 211, 0);
+  private static final LeastDelayPolicy LEAST_DELAY = new LeastDelayPolicy();
 
   private final NodeRegistry registry;
   private final Supplier<SluiceConfig> config;
   private final Consumer<String> probeNow;
-  private final Protections protections;
-  private final io.vertx.core.Vertx vertx;
-  private final dev.sluice.config.ConfigHolder configs;
-  private final AccessControl access;
+  private final Ladder ladder;
+  private final Vertx vertx;
+  private final ConfigHolder configs;
+  private final AdminKeys tokens;
   private final ConsoleFeed console;
   /** Largest admin request body: a node or a key description is a few hundred bytes. */
   static final int MAX_ADMIN_BODY_BYTES = 64 * 1024;
-  /** A token's note says who holds it and what for: a sentence or two, not a document. */
-  static final int MAX_NOTE_CHARS = 500;
   /** Tenant, provider, model and level names are short; anything longer is not one of them. */
   static final int MAX_NAME_CHARS = 256;
-  static final java.util.List<String> KEY_FIELDS = java.util.List.of("tenant", "models", "limits", "expiresAt", "note");
-  static final java.util.List<String> LIMIT_FIELDS =
-      java.util.List.of("requestsPerMinute", "tokensPerMinute", "concurrent");
   /** A node as in the config file, without {@code repair}, plus where it goes. */
-  static final java.util.List<String> NODE_FIELDS = java.util.List.of("id", "baseUrl", "api", "gpuType", "metricsUrl",
+  static final List<String> NODE_FIELDS = List.of("id", "baseUrl", "api", "gpuType", "metricsUrl",
       "labels", "apiKey", "provider", "model");
-  static final java.util.List<String> DEGRADATION_FIELDS = java.util.List.of("level", "model");
-  private static final java.util.List<String> NODE_ACTIONS = java.util.List.of("drain", "undrain", "probe");
+  static final List<String> DEGRADATION_FIELDS = List.of("level", "model");
+  private static final List<String> NODE_ACTIONS = List.of("drain", "undrain", "probe");
   /** The field a config-loader problem of a node is about ({@code config: node.gpuType: …}): the error's param. */
-  private static final java.util.regex.Pattern NODE_PROBLEM_FIELD = java.util.regex.Pattern.compile("node\\.(\\w+)");
+  private static final Pattern NODE_PROBLEM_FIELD = Pattern.compile("node\\.(\\w+)");
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AdminApi.class);
   /** Resolves the host names of nodes added at run time; the system's DNS unless a test injects one. */
   private volatile AddressPolicy.Resolver resolver = AddressPolicy.Resolver.SYSTEM;
 
-  AdminApi(io.vertx.core.Vertx vertx, NodeRegistry registry, dev.sluice.config.ConfigHolder configs,
-      Consumer<String> probeNow, Protections protections, AccessControl access,
-      dev.sluice.observe.ConsoleStats consoleStats) {
+  /**
+   * @param probeNow probes a node now (after it was added or undrained)
+   * @param signedIn whether a request still has the admin token or a live console session (the event stream asks
+   *     again on every push)
+   */
+  public AdminApi(Vertx vertx, NodeRegistry registry, ConfigHolder configs,
+      Consumer<String> probeNow, Ladder ladder, KeyStore keys, Predicate<HttpServerRequest> signedIn,
+      ConsoleStats consoleStats) {
     this.vertx = vertx;
     this.registry = registry;
     this.configs = configs;
     this.config = configs::current;
     this.probeNow = probeNow;
-    this.protections = protections;
-    this.access = access;
-    this.console = new ConsoleFeed(vertx, registry, configs, protections, consoleStats, access,
+    this.ladder = ladder;
+    this.tokens = new AdminKeys(vertx, keys, registry, configs::current);
+    this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
   }
 
@@ -80,7 +106,7 @@ final class AdminApi {
    * answer 409 naming the CLI that changes them in etcd for every replica (made here, they would reach this replica
    * only and be lost at its next config swap or restart). Reads stay available.
    */
-  void sharedConfig(String etcdUrl) {
+  public void sharedConfig(String etcdUrl) {
     this.sharedConfig = etcdUrl;
   }
 
@@ -106,19 +132,19 @@ final class AdminApi {
   }
 
   /** Replaces the resolver of run-time nodes' host names (tests: a name that resolves elsewhere later). */
-  void addressResolver(AddressPolicy.Resolver resolver) {
-    this.resolver = java.util.Objects.requireNonNull(resolver, "resolver");
+  public void addressResolver(AddressPolicy.Resolver resolver) {
+    this.resolver = Objects.requireNonNull(resolver, "resolver");
   }
 
   /** The console's state, event stream and routing switch. */
-  ConsoleFeed console() {
+  public ConsoleFeed console() {
     return console;
   }
 
-  void handle(HttpServerRequest req, String path) {
-    String len = req.getHeader(io.vertx.core.http.HttpHeaders.CONTENT_LENGTH);
+  public void handle(HttpServerRequest req, String path) {
+    String len = req.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (len != null && !len.matches("\\d{1,9}") || len != null && Long.parseLong(len) > MAX_ADMIN_BODY_BYTES) {
-      req.response().putHeader(io.vertx.core.http.HttpHeaders.CONNECTION, "close");
+      req.response().putHeader(HttpHeaders.CONNECTION, "close");
       Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.BODY_TOO_LARGE,
           "admin request bodies are limited to " + MAX_ADMIN_BODY_BYTES + " bytes", null);
       return;
@@ -126,7 +152,7 @@ final class AdminApi {
     if (sharedConfig != null && refusedAsShared(req, path)) return;
     if (console.handle(req, path)) return;
     if (path.equals("/admin/keys") || path.startsWith("/admin/keys/")) {
-      keys(req, path);
+      tokens.handle(req, path);
       return;
     }
     if (path.equals("/admin/nodes") && req.method() == HttpMethod.POST) {
@@ -158,7 +184,7 @@ final class AdminApi {
   }
 
   /** Runs {@code then} once the body turned out empty or {@code {}}; answers 400 for any other body. */
-  private static void withoutBody(HttpServerRequest req, String action, Runnable then) {
+  static void withoutBody(HttpServerRequest req, String action, Runnable then) {
     req.body().onSuccess(body -> {
       try {
         AdminBody.none(body.getBytes(), action);
@@ -194,8 +220,8 @@ final class AdminApi {
 
   /** {@code POST /admin/cache/purge}: this replica's cache, the shared tier and the other replicas' local tiers. */
   private void purge(HttpServerRequest req) {
-    long purged = protections.cache.purge();
-    dev.sluice.degrade.SharedCache shared = protections.sharedCache();
+    long purged = ladder.cache().purge();
+    SharedCache shared = ladder.sharedCache().get();
     if (shared == null) {
       Responses.json(req.response(), 200, "{\"purged\":" + purged + "}");
       return;
@@ -222,96 +248,6 @@ final class AdminApi {
    * "note": "…"}}: a new token, whose secret is in this one answer only. {@code DELETE /admin/keys/{id}}: revoked at
    * once.
    */
-  private void keys(HttpServerRequest req, String path) {
-    if (path.equals("/admin/keys") && req.method() == HttpMethod.GET) {
-      ObjectNode root = Json.MAPPER.createObjectNode();
-      ArrayNode list = root.putArray("keys");
-      long now = registry.nowMillis();
-      for (dev.sluice.auth.ApiKey k : access.keys()) list.add(dev.sluice.auth.KeyFile.publicView(k, now));
-      Responses.json(req.response(), 200, root.toString());
-      return;
-    }
-    if (path.equals("/admin/keys") && req.method() == HttpMethod.POST) {
-      req.body().onSuccess(body -> createKey(req, body));
-      return;
-    }
-    String id = path.substring("/admin/keys/".length());
-    if (path.startsWith("/admin/keys/") && req.method() == HttpMethod.DELETE && !id.isEmpty()) {
-      withoutBody(req, "DELETE /admin/keys/{id}", () -> revokeKey(req, id));
-      return;
-    }
-    Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.METHOD_NOT_ALLOWED,
-        "gateway tokens: GET /admin/keys, POST /admin/keys, DELETE /admin/keys/{id}", null);
-  }
-
-  private void revokeKey(HttpServerRequest req, String id) {
-    vertx.executeBlocking(() -> access.revokeKey(id)).onComplete(ar -> {
-      if (ar.failed()) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INTERNAL,
-            "could not save the keys file: " + ar.cause().getMessage(), null);
-      } else if (ar.result() == null) {
-        Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.NOT_FOUND,
-            "no gateway token with that id (GET /admin/keys lists them)", "id");
-      } else {
-        Responses.json(req.response(), 200,
-            dev.sluice.auth.KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
-      }
-    });
-  }
-
-  private void createKey(HttpServerRequest req, io.vertx.core.buffer.Buffer body) {
-    String usage = "send {\"tenant\": \"acme\", \"models\": [\"qwen3:32b\"] (optional, default all), \"limits\": "
-        + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"expiresAt\": "
-        + "\"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
-    SluiceConfig c = config.get();
-    String tenant;
-    java.util.Set<String> models = new java.util.LinkedHashSet<>();
-    dev.sluice.limit.Limits limits = null;
-    java.time.Instant expires;
-    String note;
-    try {
-      AdminBody b = AdminBody.object(body.getBytes(), KEY_FIELDS, usage);
-      tenant = b.text("tenant", true, MAX_NAME_CHARS, "a tenant id like \"acme\"");
-      java.util.List<String> wanted = b.texts("models", "ids of configured models like [\"qwen3:32b\"], or leave "
-          + "\"models\" out for every model");
-      for (String m : wanted == null ? java.util.List.<String>of() : wanted) {
-        if (c.model(m).isEmpty()) {
-          throw new AdminBody.Refused("models", "models: \"" + m + "\" is not a configured model (configured: "
-              + String.join(", ", c.models().keySet()) + ")");
-        }
-        models.add(m);
-      }
-      AdminBody l = b.object("limits", LIMIT_FIELDS, "like {\"requestsPerMinute\": 60}");
-      if (l != null) {
-        String zero = "0 = unlimited";
-        limits = new dev.sluice.limit.Limits(
-            l.nonNegative("requestsPerMinute", dev.sluice.limit.Limits.MAX_PER_MINUTE, 0, zero),
-            l.nonNegative("tokensPerMinute", dev.sluice.limit.Limits.MAX_PER_MINUTE, 0, zero),
-            (int) l.nonNegative("concurrent", Integer.MAX_VALUE, 0, zero));
-      }
-      expires = b.instant("expiresAt");
-      note = b.text("note", false, MAX_NOTE_CHARS, "free text shown by GET /admin/keys");
-    } catch (AdminBody.Refused r) {
-      r.answer(req.response());
-      return;
-    }
-    dev.sluice.limit.Limits lim = limits;
-    java.time.Instant exp = expires;
-    vertx.executeBlocking(() -> access.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
-      if (ar.failed()) {
-        boolean bad = ar.cause() instanceof IllegalArgumentException;
-        Responses.error(req.response(), ApiFlavor.OPENAI, bad ? ErrorKind.INVALID_REQUEST : ErrorKind.INTERNAL,
-            bad ? ar.cause().getMessage() : "could not save the keys file: " + ar.cause().getMessage(), null);
-        return;
-      }
-      ObjectNode out = dev.sluice.auth.KeyFile.publicView(ar.result().key(), registry.nowMillis());
-      out.put("key", ar.result().secret());
-      out.put("warning", "this is the only time the key is shown; Sluice keeps only its hash");
-      Responses.json(req.response(), 201, out.toString());
-    });
-  }
-
-
   // ------------------------------------------------------------------ nodes added at run time
 
   /**
@@ -327,14 +263,14 @@ final class AdminApi {
       String usage = "send {\"id\": \"gpu-9\", \"baseUrl\": \"http://10.0.0.9:11434\", \"api\": \"ollama\", "
           + "\"gpuType\": \"A10\", \"provider\": \"<provider name>\" or \"model\": \"<model id>\"}";
       SluiceConfig c = config.get();
-      dev.sluice.config.ProviderSpec provider = null;
+      ProviderSpec provider = null;
       ObjectNode nodeJson;
       try {
         AdminBody b = AdminBody.object(body.getBytes(), NODE_FIELDS,
-            java.util.Map.of("repair", dev.sluice.config.ConfigLoader.REPAIR_ONLY_FROM_CONFIG), usage);
+            Map.of("repair", ConfigLoader.REPAIR_ONLY_FROM_CONFIG), usage);
         String wantedProvider = b.text("provider", false, MAX_NAME_CHARS, "the name of a configured provider");
         String wantedModel = b.text("model", false, MAX_NAME_CHARS, "the id of a configured model");
-        for (dev.sluice.config.ProviderSpec p : c.providers()) {
+        for (ProviderSpec p : c.providers()) {
           if (p.name().equals(wantedProvider) || p.models().stream().anyMatch(m -> m.id().equals(wantedModel))) {
             provider = p;
             break;
@@ -351,18 +287,18 @@ final class AdminApi {
       }
       nodeJson.remove("provider");
       nodeJson.remove("model");
-      dev.sluice.config.NodeSpec spec;
+      NodeSpec spec;
       try {
-        spec = dev.sluice.config.ConfigLoader.parseNode(nodeJson, provider,
-            c.nodes().stream().map(dev.sluice.config.NodeSpec::id).toList());
-      } catch (dev.sluice.config.ConfigException e) {
-        java.util.regex.Matcher field = NODE_PROBLEM_FIELD.matcher(e.problems().get(0));
+        spec = ConfigLoader.parseNode(nodeJson, provider,
+            c.nodes().stream().map(NodeSpec::id).toList());
+      } catch (ConfigException e) {
+        Matcher field = NODE_PROBLEM_FIELD.matcher(e.problems().get(0));
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST, String.join("; ", e.problems()),
             field.find() ? field.group(1) : null);
         return;
       }
       String providerName = provider.name();
-      java.util.List<String> allowed = c.admin().allowNodeNetworks();
+      List<String> allowed = c.admin().allowNodeNetworks();
       AddressPolicy.Resolver dns = resolver;
       vertx.executeBlocking(() -> checkAddresses(new AddressPolicy(allowed, dns), spec), false).onComplete(ar -> {
         if (ar.failed()) {
@@ -376,7 +312,7 @@ final class AdminApi {
               "node." + checked.field() + ": " + checked.problem(), checked.field());
           return;
         }
-        dev.sluice.config.NodeSpec pinned = spec.withPinnedAddresses(checked.pins());
+        NodeSpec pinned = spec.withPinnedAddresses(checked.pins());
         configs.amend(cfg -> withNode(cfg, providerName, pinned));
         NodeEntry e = registry.get(spec.id());
         if (e == null) {
@@ -392,34 +328,34 @@ final class AdminApi {
   }
 
   /** The outcome of checking a new node's URLs: the addresses to pin by host name, or the field at fault and why. */
-  private record Checked(java.util.Map<String, java.net.InetAddress> pins, String field, String problem) {}
+  private record Checked(Map<String, InetAddress> pins, String field, String problem) {}
 
   /** Checks the node's baseUrl and metricsUrl with {@code policy} (resolving their names: blocking). */
-  private static Checked checkAddresses(AddressPolicy policy, dev.sluice.config.NodeSpec spec) {
-    java.util.Map<String, java.net.InetAddress> pins = new java.util.LinkedHashMap<>();
-    java.util.Map<String, java.net.URI> urls = new java.util.LinkedHashMap<>();
+  private static Checked checkAddresses(AddressPolicy policy, NodeSpec spec) {
+    Map<String, InetAddress> pins = new LinkedHashMap<>();
+    Map<String, URI> urls = new LinkedHashMap<>();
     urls.put("baseUrl", spec.root());
     if (spec.metricsUrl() != null) urls.put("metricsUrl", spec.metricsUrl());
     for (var u : urls.entrySet()) {
-      String host = u.getValue().getHost() == null ? "" : u.getValue().getHost().toLowerCase(java.util.Locale.ROOT);
+      String host = u.getValue().getHost() == null ? "" : u.getValue().getHost().toLowerCase(Locale.ROOT);
       if (pins.containsKey(host)) continue; // one resolution per name: both URLs reach the same checked address
       AddressPolicy.Verdict v = policy.check(u.getValue().toString());
-      if (!v.allowed()) return new Checked(java.util.Map.of(), u.getKey(), v.problem());
+      if (!v.allowed()) return new Checked(Map.of(), u.getKey(), v.problem());
       if (v.named()) pins.put(v.host(), v.address());
     }
     return new Checked(pins, null, null);
   }
 
   /** {@code cfg} with {@code node} added to provider {@code providerName}; unchanged if that no longer applies. */
-  private static SluiceConfig withNode(SluiceConfig cfg, String providerName, dev.sluice.config.NodeSpec node) {
+  private static SluiceConfig withNode(SluiceConfig cfg, String providerName, NodeSpec node) {
     if (cfg.node(node.id()).isPresent()) return cfg;
-    java.util.List<dev.sluice.config.ProviderSpec> out = new java.util.ArrayList<>();
+    List<ProviderSpec> out = new ArrayList<>();
     boolean added = false;
-    for (dev.sluice.config.ProviderSpec p : cfg.providers()) {
+    for (ProviderSpec p : cfg.providers()) {
       if (p.name().equals(providerName)) {
-        java.util.List<dev.sluice.config.NodeSpec> nodes = new java.util.ArrayList<>(p.nodes());
+        List<NodeSpec> nodes = new ArrayList<>(p.nodes());
         nodes.add(node);
-        out.add(new dev.sluice.config.ProviderSpec(p.name(), p.models(), nodes));
+        out.add(new ProviderSpec(p.name(), p.models(), nodes));
         added = true;
       } else {
         out.add(p);
@@ -440,7 +376,7 @@ final class AdminApi {
     }
     if (req.method() == HttpMethod.DELETE) {
       withoutBody(req, "DELETE /admin/degradation", () -> {
-        protections.degradation.override(null, null);
+        ladder.degradation().override(null, null);
         Responses.json(req.response(), 200, degradationView().toString());
       });
       return;
@@ -462,31 +398,31 @@ final class AdminApi {
         r.answer(req.response());
         return;
       }
-      String level = sent.toUpperCase(java.util.Locale.ROOT);
+      String level = sent.toUpperCase(Locale.ROOT);
       if (model != null && config.get().model(model).isEmpty()) {
         Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.MODEL_NOT_FOUND,
             "model \"" + model + "\" is not configured (configured: "
                 + String.join(", ", config.get().models().keySet()) + ")", "model");
         return;
       }
-      dev.sluice.degrade.DegradationLevel target = null;
+      DegradationLevel target = null;
       if (!level.equals("AUTO")) {
         try {
-          target = dev.sluice.degrade.DegradationLevel.valueOf(level);
+          target = DegradationLevel.valueOf(level);
         } catch (IllegalArgumentException e) {
           Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
               "unknown level \"" + sent + "\": " + usage, "level");
           return;
         }
       }
-      protections.degradation.override(model, target);
+      ladder.degradation().override(model, target);
       Responses.json(req.response(), 200, degradationView().toString());
     });
   }
 
   private ObjectNode degradationView() {
-    ObjectNode root = Json.MAPPER.valueToTree(protections.degradation.snapshot());
-    root.set("cache", Json.MAPPER.valueToTree(protections.cache.stats()));
+    ObjectNode root = Json.MAPPER.valueToTree(ladder.degradation().snapshot());
+    root.set("cache", Json.MAPPER.valueToTree(ladder.cache().stats()));
     return root;
   }
 
@@ -505,9 +441,9 @@ final class AdminApi {
     NodeSpeed speed = v.speed();
     ObjectNode n = Json.MAPPER.createObjectNode();
     n.put("id", e.id()).put("provider", e.spec().provider()).put("gpuType", e.spec().gpuType())
-        .put("api", e.spec().api().name().toLowerCase(java.util.Locale.ROOT))
+        .put("api", e.spec().api().name().toLowerCase(Locale.ROOT))
         .put("baseUrl", e.spec().root().toString())
-        .put("state", h.state().name()).put("since", java.time.Instant.ofEpochMilli(h.sinceMillis()).toString())
+        .put("state", h.state().name()).put("since", Instant.ofEpochMilli(h.sinceMillis()).toString())
         .put("reason", h.reason()).put("eligible", h.eligible(now))
         .put("coolingDown", e.coolingUntilMillis() > now)
         .put("suspected", h.suspected()).put("suspicion", h.suspicion())

@@ -1,4 +1,4 @@
-package dev.sluice.upstream;
+package dev.sluice.health;
 
 /**
  * A classified upstream failure of one attempt.
@@ -8,7 +8,10 @@ package dev.sluice.upstream;
  */
 public record Failure(Kind kind, String detail) {
 
-  /** Every way an attempt can fail, and what it means. {@link FailureClassifier} is the only place that decides. */
+  /**
+   * Every way an attempt can fail, and what it means. {@code upstream.FailureClassifier} is the only place that
+   * decides.
+   */
   public enum Kind {
     /** TCP connect refused or timed out: the node process is down or unreachable. */
     CONNECT(true, true),

@@ -1,10 +1,11 @@
-package dev.sluice.server;
+package dev.sluice.console;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.ConfigHolder;
+import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.observe.ConsoleStats;
@@ -21,6 +22,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * What the web console reads and the one setting it changes besides the node actions:
@@ -36,7 +38,7 @@ import java.util.function.Function;
  *       reloads until the gateway restarts (like nodes added at run time).</li>
  * </ul>
  */
-final class ConsoleFeed {
+public final class ConsoleFeed {
   /** Seconds between pushed states: the console's refresh rate. */
   static final long PUSH_INTERVAL_MILLIS = 1_000;
   /** Open event streams at most: a console per operator, with room for forgotten tabs. */
@@ -49,20 +51,20 @@ final class ConsoleFeed {
   private final Vertx vertx;
   private final NodeRegistry registry;
   private final ConfigHolder configs;
-  private final Protections protections;
+  private final Ladder ladder;
   private final ConsoleStats stats;
-  private final AccessControl access;
+  private final Predicate<HttpServerRequest> signedIn;
   private final Function<NodeEntry, ObjectNode> nodeView;
   private final Set<Client> clients = ConcurrentHashMap.newKeySet();
 
-  ConsoleFeed(Vertx vertx, NodeRegistry registry, ConfigHolder configs, Protections protections, ConsoleStats stats,
-      AccessControl access, Function<NodeEntry, ObjectNode> nodeView) {
+  ConsoleFeed(Vertx vertx, NodeRegistry registry, ConfigHolder configs, Ladder ladder, ConsoleStats stats,
+      Predicate<HttpServerRequest> signedIn, Function<NodeEntry, ObjectNode> nodeView) {
     this.vertx = vertx;
     this.registry = registry;
     this.configs = configs;
-    this.protections = protections;
+    this.ladder = ladder;
     this.stats = stats;
-    this.access = access;
+    this.signedIn = signedIn;
     this.nodeView = nodeView;
   }
 
@@ -101,7 +103,7 @@ final class ConsoleFeed {
   }
 
   /** A node changed state: every open console hears it now rather than at its next tick. */
-  void nodeTransition() {
+  public void nodeTransition() {
     for (Client c : clients) c.context.runOnContext(v -> c.push());
   }
 
@@ -126,8 +128,8 @@ final class ConsoleFeed {
       nodes.add(n);
     }
     root.set("models", Json.MAPPER.valueToTree(s.models()));
-    root.set("degradation", Json.MAPPER.valueToTree(protections.degradation.snapshot()));
-    root.set("cache", Json.MAPPER.valueToTree(protections.cache.stats()));
+    root.set("degradation", Json.MAPPER.valueToTree(ladder.degradation().snapshot()));
+    root.set("cache", Json.MAPPER.valueToTree(ladder.cache().stats()));
     root.set("changes", Json.MAPPER.valueToTree(s.changes()));
     return root;
   }
@@ -202,7 +204,7 @@ final class ConsoleFeed {
         stop();
         return;
       }
-      if (access.admin(req) != AccessControl.AdminAccess.GRANTED) { // signed out, or the session expired
+      if (!signedIn.test(req)) { // signed out, or the session expired
         stop();
         resp.end();
         return;

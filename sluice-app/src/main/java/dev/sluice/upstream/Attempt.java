@@ -1,0 +1,308 @@
+package dev.sluice.upstream;
+
+import dev.sluice.api.StreamFramer;
+import dev.sluice.health.Failure;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.routing.NodeSpeed;
+import dev.sluice.routing.RetryBudget;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+
+/**
+ * One try of an {@link Exchange} on one node: sends the request, reads the answer up to its first complete event,
+ * relays the rest through the exchange, watches the stream for silence, and teaches the node's speed estimate what it
+ * saw. Whatever decides the request (another node, commit, the end) is the exchange's; callbacks that come after the
+ * exchange moved on are ignored ({@link Exchange#live}).
+ */
+final class Attempt {
+  /** RELIABILITY.md: Retry-After is honoured up to a cap, so one node cannot take itself out for long. */
+  static final long MAX_COOL_DOWN_MILLIS = 10_000;
+  /** A busy answer without Retry-After: a short pause, enough for a queue to drain a little. */
+  static final long DEFAULT_COOL_DOWN_MILLIS = 1_000;
+
+  private final Exchange x;
+  final Exchange.Target target;
+  final NodeEntry entry;
+  final NodeClient node;
+  /** A retry's hold on the gateway-wide budget (null for a first attempt, or a retry beyond the budget). */
+  private final RetryBudget.Lease lease;
+  private long sentNanos;
+  /** When the attempt got its connection to the node: its first-token deadline and TTFT count from here. */
+  long connectedNanos;
+  /** The speed estimate already learned from this attempt's passed deadline. */
+  private boolean learnedSlowness;
+  /** This stream's silence already made its node suspected (once per stream). */
+  private boolean stallReported;
+  long firstTokenNanos;
+  private long backlogAtSend;
+  private int chunksAfterFirst;
+  private boolean sawFirstToken;
+  private HttpClientRequest upstreamReq;
+  HttpClientResponse upstreamResp;
+  StreamFramer framer;
+  private long firstTokenTimer = -1;
+  private long idleTimer = -1;
+  private long lastChunkNanos;
+  boolean abandoned;
+  private boolean closed;
+
+  Attempt(Exchange x, Exchange.Target target, RetryBudget.Lease lease) {
+    this.x = x;
+    this.target = target;
+    this.entry = target.entry();
+    this.node = target.client();
+    this.lease = lease;
+  }
+
+  String nodeId() {
+    return node.spec().id();
+  }
+
+  /** Takes a place on the node and sends the request; the first-token deadline runs once connected. */
+  void send() {
+    entry.requestStarted(x.promptTokens);
+    backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - x.promptTokens);
+    sentNanos = x.clock.nanos();
+    node.http().request(node.target(ForwardedHeaders.toNode(entry.spec(), x.request, x.req.headers(),
+        x.config.timeouts(), x.origin.requestId(), x.origin.trace()))).onComplete(ar -> {
+          if (!x.live(this)) {
+            if (ar.succeeded()) ar.result().reset();
+            return;
+          }
+          if (ar.failed()) {
+            Failure f = FailureClassifier.ofException(ar.cause(), false);
+            if (f.kind() == Failure.Kind.BUSY) coolDown(null); // no free connection: back off from it for a moment
+            x.attemptFailed(this, f);
+            return;
+          }
+          // The deadline runs from here: time spent waiting for one of our own pooled connections (a node busy with
+          // hundreds of streams) is not the node failing to answer, and is bounded (NodeClients.acquireTimeoutMillis).
+          connectedNanos = x.clock.nanos();
+          long deadlineMs = deadlineMillis();
+          armFirstTokenTimer(deadlineMs, deadlineMs);
+          upstreamReq = ar.result();
+          upstreamReq.send(x.request.raw()).onComplete(rr -> {
+            if (!x.live(this)) {
+              if (rr.succeeded()) resetUpstream();
+              return;
+            }
+            if (rr.failed()) {
+              x.attemptFailed(this, FailureClassifier.ofException(rr.cause(), true));
+            } else {
+              onResponse(rr.result());
+            }
+          });
+        });
+  }
+
+  /** In {@code inMillis}, unless committed by then, the exchange judges the passed deadline {@code deadlineMs}. */
+  void armFirstTokenTimer(long inMillis, long deadlineMs) {
+    firstTokenTimer = x.vertx.setTimer(Math.max(1, inMillis), id -> {
+      if (x.live(this) && !x.committed()) x.firstTokenDeadlinePassed(this, deadlineMs);
+    });
+  }
+
+  /** A censored sample, once per attempt: a stream's node was at least {@code waitedMillis} slow to its first token. */
+  void learnSlowness(long waitedMillis) {
+    if (learnedSlowness || !x.request.stream()) return;
+    learnedSlowness = true;
+    entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), waitedMillis, backlogAtSend);
+  }
+
+  private void onResponse(HttpClientResponse r) {
+    upstreamResp = r;
+    Failure f = FailureClassifier.ofStatus(r.statusCode());
+    if (f != null) {
+      if (f.kind() == Failure.Kind.BUSY) coolDown(r.getHeader(HttpHeaders.RETRY_AFTER));
+      r.exceptionHandler(t -> { }); // our reset's StreamResetException: expected, attemptFailed reports the answer
+      resetUpstream();
+      x.attemptFailed(this, f);
+      return;
+    }
+    StreamFramer.Mode mode = r.statusCode() / 100 == 2 ? StreamFramer.modeFor(r.getHeader(HttpHeaders.CONTENT_TYPE)) : null;
+    framer = mode == null ? null : new StreamFramer(mode);
+    r.handler(this::onChunk);
+    r.endHandler(v -> onEnd());
+    r.exceptionHandler(this::onUpstreamError);
+  }
+
+  /**
+   * A busy node's Retry-After (seconds) keeps new requests away from it for that long, capped at
+   * {@link #MAX_COOL_DOWN_MILLIS}; a busy answer without one cools it for {@link #DEFAULT_COOL_DOWN_MILLIS}.
+   */
+  private void coolDown(String retryAfter) {
+    long millis = DEFAULT_COOL_DOWN_MILLIS;
+    if (retryAfter != null) {
+      try {
+        millis = Math.min(MAX_COOL_DOWN_MILLIS, Math.max(0, Long.parseLong(retryAfter.trim())) * 1000);
+      } catch (NumberFormatException e) {
+        // an HTTP date or garbage: keep the default
+      }
+    }
+    entry.coolDown(x.clock.millis() + millis);
+  }
+
+  private void onChunk(Buffer buf) {
+    if (!x.live(this)) return;
+    long now = x.clock.nanos();
+    entry.progress(now);
+    if (!x.committed()) {
+      Buffer ready = framer == null ? buf : framer.push(buf);
+      if (ready.length() == 0) return;
+      if (framer != null) {
+        Failure f = FailureClassifier.ofFirstEvent(ready.getBytes(0, Math.min(ready.length(), 64)));
+        if (f != null) {
+          resetUpstream();
+          x.attemptFailed(this, f);
+          return;
+        }
+      }
+      x.commit(this);
+      x.write(this, ready);
+      return;
+    }
+    armIdle(now);
+    chunksAfterFirst++;
+    Buffer ready = framer == null ? buf : framer.push(buf);
+    if (ready.length() > 0) x.write(this, ready);
+  }
+
+  /** The exchange committed to this attempt: the node's first token, its time to it learned for a stream. */
+  void committed() {
+    cancelTimer(firstTokenTimer);
+    firstTokenNanos = x.clock.nanos();
+    entry.firstToken(x.promptTokens);
+    sawFirstToken = true;
+    if (lease != null) lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
+    if (upstreamResp.statusCode() / 100 == 2 && framer != null) { // a plain body's first byte is its whole answer
+      double ttftMillis = (firstTokenNanos - connectedNanos) / 1_000_000.0;
+      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), ttftMillis, backlogAtSend);
+    }
+  }
+
+  private void onEnd() {
+    if (!x.live(this)) return;
+    if (!x.committed()) x.commit(this);
+    Buffer tail = framer == null ? Buffer.buffer() : framer.drain();
+    close();
+    boolean ok = upstreamResp.statusCode() / 100 == 2;
+    long chunkGapNanos = -1;
+    if (ok) {
+      entry.completed(x.clock.nanos());
+      entry.health().observeSuccess();
+      if (framer != null && chunksAfterFirst >= 1) {
+        chunkGapNanos = (x.clock.nanos() - firstTokenNanos) / chunksAfterFirst;
+      }
+      if (framer != null && chunksAfterFirst >= 2) {
+        entry.speed().observeDecode(chunksAfterFirst, (x.clock.nanos() - firstTokenNanos) / 1_000_000.0);
+      }
+    }
+    x.metrics.attempt(nodeId(), "ok");
+    x.capture.add(tail);
+    if (framer == null && ok) learnFromPlainAnswer();
+    x.ended(this, tail, chunkGapNanos);
+  }
+
+  /**
+   * A plain (non-streamed) answer arrives whole: its time is its prefill plus its completion tokens' decode, one
+   * equation for two speeds. The part the node's current estimate says dominates is the one learned, the other taken
+   * from the estimate: a short prompt with a long answer teaches the decode speed, a long prompt with a short answer
+   * the prefill speed. So a node that only ever gets plain requests still has its speed known. Answers without a token
+   * count (embeddings) teach nothing.
+   */
+  private void learnFromPlainAnswer() {
+    long completion = x.request.endpoint().dialect().usage(x.capture.tail()).completionTokens();
+    if (completion < 0) return;
+    double total = (x.clock.nanos() - connectedNanos) / 1_000_000.0;
+    NodeSpeed speed = entry.speed().current();
+    long prefillTokens = Math.max(0, x.promptTokens) + backlogAtSend;
+    double prefillMs = prefillTokens * 1000.0 / speed.prefillTokensPerSecond();
+    double decodeMs = completion * speed.decodeMillisPerToken();
+    if (decodeMs >= prefillMs) {
+      entry.speed().observeDecode(completion, total - prefillMs);
+    } else {
+      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), total - decodeMs,
+          backlogAtSend);
+    }
+  }
+
+  private void onUpstreamError(Throwable t) {
+    if (!x.live(this)) return;
+    if (!x.committed()) {
+      x.attemptFailed(this, FailureClassifier.ofException(t, true));
+      return;
+    }
+    x.streamBroken(this, "node " + nodeId() + " closed the stream before it ended");
+  }
+
+  /**
+   * Notes activity and makes sure an idle check is pending. One timer per idle period rather than one per chunk:
+   * when it fires early relative to the last chunk it re-arms for the remainder.
+   */
+  void armIdle(long nanoTime) {
+    lastChunkNanos = nanoTime;
+    if (idleTimer < 0) scheduleIdleCheck(nextCheckNanos(0));
+  }
+
+  /**
+   * When to look again after {@code silent} nanoseconds without a chunk: at {@link NodeEntry#STREAM_SILENCE_MILLIS}
+   * (the node is suspected: a decoding engine never pauses a stream that long) unless that was reported already,
+   * then at the idle timeout (the stream is broken).
+   */
+  private long nextCheckNanos(long silent) {
+    long idle = x.config.timeouts().idle().toNanos();
+    long stall = NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000;
+    return (stallReported || stall >= idle ? idle : stall) - silent;
+  }
+
+  private void scheduleIdleCheck(long inNanos) {
+    idleTimer = x.vertx.setTimer(Math.max(1, inNanos / 1_000_000), id -> {
+      idleTimer = -1;
+      if (!x.live(this) || !x.committed()) return;
+      long silent = x.clock.nanos() - lastChunkNanos;
+      if (!stallReported && silent >= NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000) {
+        stallReported = true;
+        entry.health().suspect("a stream it serves sent nothing for " + silent / 1_000_000 + " ms");
+      }
+      if (silent < x.config.timeouts().idle().toNanos()) {
+        scheduleIdleCheck(nextCheckNanos(silent));
+        return;
+      }
+      x.streamBroken(this, "node " + nodeId() + " sent nothing for " + x.config.timeouts().idle().toMillis()
+          + " ms (idle timeout)");
+    });
+  }
+
+  /** Abandons this attempt: its late callbacks (including the reset's own exception) are ignored from now on. */
+  void resetUpstream() {
+    abandoned = true;
+    if (upstreamReq != null) upstreamReq.reset();
+  }
+
+  private void cancelTimer(long id) {
+    if (id >= 0) x.vertx.cancelTimer(id);
+  }
+
+  void cancelTimers() {
+    cancelTimer(firstTokenTimer);
+    cancelTimer(idleTimer);
+  }
+
+  /** Releases the node's in-flight slot, once. */
+  void close() {
+    cancelTimers();
+    if (closed) return;
+    closed = true;
+    if (sentNanos > 0) x.upstreamNanos += x.clock.nanos() - sentNanos;
+    entry.requestEnded(x.promptTokens, sawFirstToken);
+    if (lease != null) lease.end();
+  }
+
+  /** This attempt's first-token deadline in milliseconds. */
+  long deadlineMillis() {
+    long derived = target.firstTokenDeadlineMillis();
+    return derived > 0 ? derived : x.config.timeouts().firstToken().toMillis();
+  }
+}
