@@ -14,6 +14,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.impl.jose.JWK;
+import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -192,7 +193,7 @@ public final class JwksSource {
     JsonNode root;
     try {
       root = Json.MAPPER.readTree(body.getBytes());
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalStateException("not JSON");
     }
     if (root == null || !root.isObject() || !root.path("keys").isArray()) {

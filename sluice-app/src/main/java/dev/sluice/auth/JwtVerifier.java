@@ -12,6 +12,7 @@ import io.vertx.ext.auth.impl.jose.JWK;
 import io.vertx.ext.auth.impl.jose.JWT;
 import java.io.IOException;
 import java.security.SignatureException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Verifies gateway JWTs and maps their claims to a {@link Principal}. The header is checked here before Vert.x sees
@@ -196,7 +198,7 @@ public final class JwtVerifier implements AutoCloseable {
    */
   private record Verified(Principal principal, long expMillis, Keys keys) {}
 
-  private final java.util.concurrent.atomic.AtomicLong signatureChecks = new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong signatureChecks = new AtomicLong();
 
   /** Signature checks done so far (tests: a repeated token is checked once). */
   long signatureChecks() {
@@ -208,7 +210,7 @@ public final class JwtVerifier implements AutoCloseable {
       com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(VERIFIED_MAX_ENTRIES)
           .expireAfterWrite(VERIFIED_TTL).build();
   static final int VERIFIED_MAX_ENTRIES = 10_000;
-  static final java.time.Duration VERIFIED_TTL = java.time.Duration.ofMinutes(5);
+  static final Duration VERIFIED_TTL = Duration.ofMinutes(5);
 
   private Token checkHeader(String token) {
     if (token == null || token.length() > MAX_TOKEN_CHARS) throw invalid("not a JWT");

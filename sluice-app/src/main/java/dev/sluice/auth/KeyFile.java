@@ -1,12 +1,15 @@
 package dev.sluice.auth;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Json;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -52,7 +55,7 @@ public final class KeyFile {
    * {@code where} and naming the key and field when bad.
    */
   public static ApiKeys parse(String text, String where) throws IOException {
-    return parse(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), where);
+    return parse(text.getBytes(StandardCharsets.UTF_8), where);
   }
 
   /** {@code keys} as a keys file's text (pretty JSON), as {@link #write} stores it. */
@@ -64,7 +67,7 @@ public final class KeyFile {
     JsonNode root;
     try {
       root = Json.MAPPER.readTree(bytes);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IOException(where + "not valid JSON (" + e.getOriginalMessage() + ")", e);
     }
     if (root == null || !root.isObject()) throw new IOException(where + "expected an object {\"keys\":[…]}");
@@ -180,7 +183,7 @@ public final class KeyFile {
         : new FileAttribute<?>[0];
     Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp", attrs);
     try {
-      java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(
+      ByteBuffer bytes = ByteBuffer.wrap(
           Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(toJson(keys)));
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
         while (bytes.hasRemaining()) ch.write(bytes);

@@ -7,6 +7,7 @@ import dev.sluice.loadtest.LoadPlan;
 import dev.sluice.loadtest.LoadRunner;
 import dev.sluice.loadtest.PromptMix;
 import dev.sluice.support.Json;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -153,7 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** The plan from the options, the preset filling what was not given. */
-  LoadPlan plan() throws java.io.IOException {
+  LoadPlan plan() throws IOException {
     if (preset != null) {
       if (!preset.equals("brief")) {
         throw new IllegalArgumentException("--preset " + preset + " is not known (known: brief)");
@@ -169,7 +170,7 @@ public final class BenchCommand implements Callable<Integer> {
         requests == null ? 0 : requests, share, timeout);
   }
 
-  private String token() throws java.io.IOException {
+  private String token() throws IOException {
     return Main.secret(tokenFile, "SLUICE_TOKEN");
   }
 

@@ -120,7 +120,7 @@ public final class ConfigCommand implements Runnable {
       List<String> local = normalized(readConfig(file), file.toString());
       try (EtcdConfigStore store = EtcdConfigStore.open(etcd)) {
         return diff(store, local);
-      } catch (java.io.IOException e) { // not "different": scripts checking for drift must tell trouble apart
+      } catch (IOException e) { // not "different": scripts checking for drift must tell trouble apart
         spec.commandLine().getErr().println(spec.qualifiedName(" ") + ": " + e.getMessage());
         return EXIT_TROUBLE;
       }

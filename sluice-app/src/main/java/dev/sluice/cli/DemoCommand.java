@@ -2,6 +2,8 @@ package dev.sluice.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.auth.KeyFile;
+import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimCluster;
@@ -11,7 +13,9 @@ import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -70,11 +74,11 @@ public final class DemoCommand implements Callable<Integer> {
     if (!noAuth) {
       // a fresh gateway token and admin token, printed below; the files keep only their hashes
       Path keys = file.toAbsolutePath().resolveSibling(ConfigLoader.DEFAULT_KEYS_FILE);
-      var created = dev.sluice.auth.KeyGenerator.create("demo", java.util.Set.of(), null, null, "made by sluice demo",
-          java.time.Instant.now());
-      dev.sluice.auth.KeyFile.write(keys, dev.sluice.auth.KeyFile.read(keys).with(created.key()));
+      var created = KeyGenerator.create("demo", Set.of(), null, null, "made by sluice demo",
+          Instant.now());
+      KeyFile.write(keys, KeyFile.read(keys).with(created.key()));
       gatewayToken = created.secret();
-      adminToken = dev.sluice.auth.KeyGenerator.newAdminToken();
+      adminToken = KeyGenerator.newAdminToken();
     }
     Files.writeString(file, demoConfig(sims), StandardCharsets.UTF_8);
     ServeCommand.Running gw;
@@ -104,7 +108,7 @@ public final class DemoCommand implements Callable<Integer> {
       root.putObject("auth").put("mode", "none");
     } else {
       root.putObject("auth").put("mode", "tokens").put("keysFile", ConfigLoader.DEFAULT_KEYS_FILE);
-      root.putObject("admin").put("tokenSha256", dev.sluice.auth.KeyGenerator.sha256Hex(adminToken));
+      root.putObject("admin").put("tokenSha256", KeyGenerator.sha256Hex(adminToken));
     }
     // the brief's downgrade: qwen3:32b requests go to qwen2:7b when the big model's error rate passes 15 %
     root.putObject("degradation").putObject("downgrade").put("qwen3:32b", "qwen2:7b");

@@ -13,6 +13,7 @@ import dev.sluice.config.etcd.EtcdConfigStore;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -21,6 +22,8 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -78,7 +81,7 @@ public final class KeysCommand implements Runnable {
     EtcdConfigStore store;
 
     /** The keys file to change, or null when the target is a gateway or etcd ({@link #store} set). */
-    Path file() throws ConfigException, java.io.IOException {
+    Path file() throws ConfigException, IOException {
       int chosen = (config != null ? 1 : 0) + (keysFile != null ? 1 : 0) + (gateway != null ? 1 : 0)
           + (etcd != null ? 1 : 0);
       if (chosen != 1) {
@@ -101,7 +104,7 @@ public final class KeysCommand implements Runnable {
       return f;
     }
 
-    String adminToken() throws java.io.IOException {
+    String adminToken() throws IOException {
       String token = Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN");
       if (token == null) {
         throw new CommandLine.ParameterException(new CommandLine(this), "--gateway needs the admin token: set "
@@ -258,7 +261,7 @@ public final class KeysCommand implements Runnable {
       System.out.printf("%-20s %-16s %-8s %-22s %-24s %s%n", "ID", "TENANT", "STATUS", "MODELS", "EXPIRES", "NOTE");
       for (JsonNode k : keys) {
         String status = k.has("revokedAt") ? "revoked" : k.path("active").asBoolean() ? "active" : "expired";
-        List<String> ms = new java.util.ArrayList<>();
+        List<String> ms = new ArrayList<>();
         k.path("models").forEach(m -> ms.add(m.asText()));
         System.out.printf("%-20s %-16s %-8s %-22s %-24s %s%n", k.path("id").asText(), k.path("tenant").asText(),
             status, ms.isEmpty() ? "(all)" : String.join(",", ms), k.path("expiresAt").asText("never"),
@@ -331,7 +334,7 @@ public final class KeysCommand implements Runnable {
     }
     try {
       return Instant.parse(s.trim());
-    } catch (java.time.format.DateTimeParseException e) {
+    } catch (DateTimeParseException e) {
       throw new IllegalArgumentException("--expires " + s + ": expected a duration like 90d, 12h, 30m or an instant "
           + "like 2027-01-01T00:00:00Z");
     }

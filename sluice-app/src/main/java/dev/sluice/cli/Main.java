@@ -1,5 +1,10 @@
 package dev.sluice.cli;
 
+import dev.sluice.config.ConfigException;
+import dev.sluice.support.Secrets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -29,15 +34,15 @@ public final class Main implements Runnable {
     return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
         // a failed command says what failed, not a stack trace (unexpected bugs keep theirs, on stderr)
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
-          if (e instanceof dev.sluice.config.ConfigException c) { // every problem names its key and the fix
+          if (e instanceof ConfigException c) { // every problem names its key and the fix
             c.problems().forEach(cmd.getErr()::println);
             return EXIT_BAD_CONFIG;
           }
-          boolean expected = e instanceof java.io.IOException || e instanceof IllegalArgumentException
+          boolean expected = e instanceof IOException || e instanceof IllegalArgumentException
               || e instanceof IllegalStateException;
           if (!expected) e.printStackTrace(cmd.getErr());
           cmd.getErr().println(cmd.getCommandSpec().qualifiedName(" ") + ": " + (e.getMessage() == null
-              ? e.getClass().getSimpleName() : dev.sluice.support.Secrets.redact(e.getMessage())));
+              ? e.getClass().getSimpleName() : Secrets.redact(e.getMessage())));
           return 1;
         });
   }
@@ -46,8 +51,8 @@ public final class Main implements Runnable {
    * A secret from a file (trimmed) or else the environment variable {@code env}; null when neither is there. Secrets
    * never come from the command line, where ps and shell history would keep them.
    */
-  static String secret(java.nio.file.Path file, String env) throws java.io.IOException {
-    if (file != null) return java.nio.file.Files.readString(file).trim();
+  static String secret(Path file, String env) throws IOException {
+    if (file != null) return Files.readString(file).trim();
     String v = System.getenv(env);
     return v == null || v.isBlank() ? null : v.trim();
   }

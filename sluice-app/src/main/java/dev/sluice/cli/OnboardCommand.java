@@ -7,6 +7,8 @@ import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.ProviderSpec;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.config.etcd.EtcdConfigStore;
+import dev.sluice.config.etcd.EtcdUnavailableException;
 import dev.sluice.doctor.Doctor;
 import dev.sluice.onboard.AdminClient;
 import dev.sluice.onboard.ConfigEdits;
@@ -125,9 +127,9 @@ public final class OnboardCommand implements Callable<Integer> {
     }
     admin = gateway != null ? gateway : Doctor.adminOf(file, Doctor.gatewayOf(file));
     AdminClient client = new AdminClient(admin, Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"));
-    dev.sluice.config.etcd.EtcdConfigStore store;
+    EtcdConfigStore store;
     try {
-      store = etcd == null ? null : dev.sluice.config.etcd.EtcdConfigStore.open(etcd);
+      store = etcd == null ? null : EtcdConfigStore.open(etcd);
     } catch (IllegalArgumentException e) {
       throw usage("--etcd: " + e.getMessage());
     }
@@ -172,7 +174,7 @@ public final class OnboardCommand implements Callable<Integer> {
     Registration registration;
     try {
       registration = registrar.register(node);
-    } catch (OnboardException | AdminClient.Unreachable | dev.sluice.config.etcd.EtcdUnavailableException e) {
+    } catch (OnboardException | AdminClient.Unreachable | EtcdUnavailableException e) {
       return failed(e.getMessage());
     } catch (ConfigException e) {
       out.println("FAILED");

@@ -4,12 +4,19 @@ import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.FileConfigWatcher;
+import dev.sluice.config.SluiceConfig;
 import dev.sluice.config.etcd.EtcdConfigSource;
 import dev.sluice.config.etcd.EtcdUrl;
+import dev.sluice.doctor.Doctor;
+import dev.sluice.doctor.DoctorReport;
+import dev.sluice.doctor.DoctorSettings;
+import dev.sluice.doctor.Status;
+import dev.sluice.health.NodeState;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.server.Gateway;
 import dev.sluice.support.Clock;
 import io.vertx.core.Vertx;
+import java.net.URI;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -122,9 +129,9 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   /** Runs the production checks when asked, then serves until the process is stopped. */
-  private Integer serve(Running running, dev.sluice.config.SluiceConfig config) throws Exception {
+  private Integer serve(Running running, SluiceConfig config) throws Exception {
     if (production) {
-      dev.sluice.doctor.DoctorReport report = productionChecks(running, config);
+      DoctorReport report = productionChecks(running, config);
       if (!report.passed()) {
         System.err.print(report.table());
         System.err.println("sluice: refusing production mode: fix the FAILed checks above");
@@ -132,7 +139,7 @@ public final class ServeCommand implements Callable<Integer> {
         return Main.EXIT_CHECKS_FAILED;
       }
       log.info("production mode: {}/{} checks passed ({})", report.results().size() - report.count(
-          dev.sluice.doctor.Status.FAIL), report.results().size(), report.summary());
+          Status.FAIL), report.results().size(), report.summary());
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -144,19 +151,19 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   /** Waits (up to --ready-wait) for every node to be READY, then runs the doctor against this very gateway. */
-  private dev.sluice.doctor.DoctorReport productionChecks(Running running, dev.sluice.config.SluiceConfig c)
+  private DoctorReport productionChecks(Running running, SluiceConfig c)
       throws Exception {
     long deadline = Clock.SYSTEM.nanos() + TimeUnit.SECONDS.toNanos(readyWaitSeconds);
     while (Clock.SYSTEM.nanos() < deadline && !running.gateway().registry().all().stream()
-        .allMatch(e -> e.health().snapshot().state() == dev.sluice.health.NodeState.READY)) {
+        .allMatch(e -> e.health().snapshot().state() == NodeState.READY)) {
       Thread.sleep(200);
     }
-    java.net.URI self = java.net.URI.create((c.server().tls() != null ? "https" : "http") + "://127.0.0.1:"
+    URI self = URI.create((c.server().tls() != null ? "https" : "http") + "://127.0.0.1:"
         + running.port());
-    java.net.URI admin = c.admin().separateListener()
-        ? java.net.URI.create("http://127.0.0.1:" + running.gateway().adminPort()) : self;
-    return new dev.sluice.doctor.Doctor(dev.sluice.doctor.DoctorSettings.defaults()).run(
-        new dev.sluice.doctor.Doctor.Target(c, self, admin,
+    URI admin = c.admin().separateListener()
+        ? URI.create("http://127.0.0.1:" + running.gateway().adminPort()) : self;
+    return new Doctor(DoctorSettings.defaults()).run(
+        new Doctor.Target(c, self, admin,
             Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), Main.secret(tokenFile, "SLUICE_TOKEN"),
             modelStore, repairScript));
   }
@@ -222,7 +229,7 @@ public final class ServeCommand implements Callable<Integer> {
     return new Running(vertx, gateway, holder, source::close, bound);
   }
 
-  private static int listen(Vertx vertx, Gateway gateway, dev.sluice.config.SluiceConfig config, String hostOverride,
+  private static int listen(Vertx vertx, Gateway gateway, SluiceConfig config, String hostOverride,
       Integer portOverride) throws Exception {
     String host = hostOverride != null ? hostOverride : config.server().host();
     int port = portOverride != null ? portOverride : config.server().port();

@@ -6,6 +6,7 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import io.vertx.core.Vertx;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -156,7 +157,7 @@ public final class SimCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--tls-cert and --tls-key go together (or give neither for plain HTTP)");
       }
       for (Path f : List.of(tlsCert, tlsKey)) {
-        if (!java.nio.file.Files.isReadable(f)) {
+        if (!Files.isReadable(f)) {
           throw new IllegalArgumentException(f + " is not a readable file (generate a test certificate: see "
               + "docs/tls.md)");
         }

@@ -3,7 +3,9 @@ package dev.sluice.degrade;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ValueNode;
 import dev.sluice.support.Json;
+import dev.sluice.support.Sha256;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -11,6 +13,7 @@ import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -49,14 +52,14 @@ public final class CacheKey {
   }
 
   private static String sha256Hex(ObjectNode body) {
-    MessageDigest digest = dev.sluice.support.Sha256.digest();
+    MessageDigest digest = Sha256.digest();
     try (JsonGenerator gen = Json.MAPPER.getFactory()
         .createGenerator(new DigestOutputStream(OutputStream.nullOutputStream(), digest))) {
       writeCanonical(gen, body, true);
     } catch (IOException e) {
       throw new UncheckedIOException(e); // cannot happen: the stream discards
     }
-    return java.util.HexFormat.of().formatHex(digest.digest());
+    return HexFormat.of().formatHex(digest.digest());
   }
 
   private static void writeCanonical(JsonGenerator gen, JsonNode node, boolean top) throws IOException {
@@ -75,7 +78,7 @@ public final class CacheKey {
       gen.writeStartArray();
       for (JsonNode item : node) writeCanonical(gen, item, false);
       gen.writeEndArray();
-    } else if (node instanceof com.fasterxml.jackson.databind.node.ValueNode value && !node.isPojo()
+    } else if (node instanceof ValueNode value && !node.isPojo()
         && !node.isBinary()) {
       value.serialize(gen, null); // strings, numbers, booleans, null: straight to the generator, as Jackson prints them
     } else {

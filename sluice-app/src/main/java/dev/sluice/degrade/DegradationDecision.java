@@ -1,5 +1,7 @@
 package dev.sluice.degrade;
 
+import java.util.Objects;
+
 /**
  * What to do with one request of a model, from {@link DegradationController#decide}.
  *
@@ -12,6 +14,6 @@ package dev.sluice.degrade;
 public record DegradationDecision(DegradationLevel level, boolean probe, String downgradeTo) {
   /** Requires a level. */
   public DegradationDecision {
-    java.util.Objects.requireNonNull(level, "level");
+    Objects.requireNonNull(level, "level");
   }
 }

@@ -65,7 +65,7 @@ public final class ResponseCache {
     builder.executor(executor != null ? executor : Runnable::run);
     this.cache = builder.build();
     this.recentlyHandled = Caffeine.newBuilder().maximumSize(RECENT_FINGERPRINTS)
-        .expireAfterWrite(java.time.Duration.ofMillis(MIN_REPLACE_AGE_MILLIS)).ticker(ticker)
+        .expireAfterWrite(Duration.ofMillis(MIN_REPLACE_AGE_MILLIS)).ticker(ticker)
         .executor(executor != null ? executor : Runnable::run).build();
   }
 

@@ -9,6 +9,7 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.File;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -269,7 +271,7 @@ public final class Doctor {
     CheckResult rate = Verdicts.errorRate(errors.get(), total, settings.errorRateMaxPercent(), firstError.get());
     if (total > 0 && t.gatewayToken() == null && c.auth().mode() != AuthMode.NONE && errors.get() == total) {
       rate = CheckResult.fail(Check.ERROR_RATE, "not measured: no gateway token for auth mode "
-          + c.auth().mode().name().toLowerCase(java.util.Locale.ROOT),
+          + c.auth().mode().name().toLowerCase(Locale.ROOT),
           "give a gateway token (SLUICE_TOKEN or --token-file; sluice keys create)");
     }
     Map<String, Duration> p95 = new TreeMap<>();
@@ -348,7 +350,7 @@ public final class Doctor {
   // ---- 8 ----
   private static CheckResult auth(SluiceConfig c) {
     AuthMode mode = c.auth().mode();
-    String name = mode.name().toLowerCase(java.util.Locale.ROOT).replace('_', '+');
+    String name = mode.name().toLowerCase(Locale.ROOT).replace('_', '+');
     if (mode == AuthMode.NONE) {
       return CheckResult.fail(Check.AUTH, "auth.mode none: anyone who reaches the port can use it",
           "set auth.mode to jwt, tokens or tokens+jwt (sluice keys create makes a token)");
@@ -367,7 +369,7 @@ public final class Doctor {
     try {
       probe = Files.createTempFile(store, ".sluice-doctor-", ".tmp");
       Files.writeString(probe, "sluice doctor");
-      if (!Files.readString(probe).equals("sluice doctor")) throw new java.io.IOException("read back differs");
+      if (!Files.readString(probe).equals("sluice doctor")) throw new IOException("read back differs");
       return CheckResult.pass(check, store + " readable and writable");
     } catch (Exception e) {
       return CheckResult.fail(check, store + ": " + why(e),
@@ -462,7 +464,7 @@ public final class Doctor {
   }
 
   private static JsonNode json(HttpResponse<String> r) throws Exception {
-    if (r.statusCode() != 200) throw new java.io.IOException("HTTP " + r.statusCode());
+    if (r.statusCode() != 200) throw new IOException("HTTP " + r.statusCode());
     return Json.MAPPER.readTree(r.body());
   }
 

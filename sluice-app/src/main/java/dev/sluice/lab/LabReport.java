@@ -7,6 +7,7 @@ import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.QueueKvScorerPolicy;
 import dev.sluice.routing.RoundRobinPolicy;
+import dev.sluice.sim.EngineProfile;
 import dev.sluice.sim.GpuProfile;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.DoubleUnaryOperator;
 
 /** Writes the lab's markdown report and its SVG plot (goodput and TTFT p99 against offered load, C2 chat). */
 public final class LabReport {
@@ -158,7 +160,7 @@ public final class LabReport {
       md.append(String.format(Locale.ROOT, "| %s (%s) | %.3f | %.3f | %.3f | %d |\n", gpu, gpu.description(),
           Capacity.node(gpu, Workload.CHAT), Capacity.node(gpu, Workload.PREFILL_HEAVY),
           Capacity.node(gpu, Workload.DECODE_HEAVY),
-          Capacity.concurrency(dev.sluice.sim.EngineProfile.of(gpu))));
+          Capacity.concurrency(EngineProfile.of(gpu))));
     }
     md.append("\n| cluster | chat req/s | prefill-heavy req/s | decode-heavy req/s |\n|---|---|---|---|\n");
     for (LabCluster cluster : LabCluster.values()) {
@@ -243,8 +245,8 @@ public final class LabReport {
       yMax = Math.max(1, Math.ceil(yMax * 1.1));
     }
     double top0 = yMax;
-    java.util.function.DoubleUnaryOperator sx = x -> left + x / xMax * w;
-    java.util.function.DoubleUnaryOperator sy = log
+    DoubleUnaryOperator sx = x -> left + x / xMax * w;
+    DoubleUnaryOperator sy = log
         ? y -> top + h - (Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(top0) - Math.log10(yMin)) * h
         : y -> top + h - y / top0 * h;
     svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>\n", left, top - 10,

@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * Admits or refuses a request against its tenant's limits and its model's shared limits (requests per minute, tokens
@@ -235,7 +236,7 @@ public final class RateLimiter {
   /** The shared store answered: its verdict on the buckets, then the local concurrency slots. */
   private Admission admitShared(SharedLimitStore sharedStore, List<BucketResult> results, List<Check> checks,
       String tenant, Limits tenantLimits, String model, Limits modelLimits, long estimate,
-      java.util.function.Supplier<Admission> local) {
+      Supplier<Admission> local) {
     Buckets buckets = (key, delta, capacity, nowMillis) -> sharedStore.adjust(key, delta, capacity, PERIOD_MILLIS);
     Attempt attempt = new Attempt(estimate, clock.millis(), buckets);
     for (int i = 0; i < results.size(); i++) {

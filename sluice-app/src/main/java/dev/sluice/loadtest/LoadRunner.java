@@ -10,11 +10,13 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -191,7 +193,7 @@ public final class LoadRunner {
         });
   }
 
-  static String outcome(java.net.http.HttpHeaders h) {
+  static String outcome(HttpHeaders h) {
     var cache = h.firstValue("x-sluice-cache");
     if (cache.isPresent()) return "cache-" + cache.get();
     var degraded = h.firstValue("x-sluice-degraded");
@@ -258,7 +260,7 @@ public final class LoadRunner {
       if (firstToken < 0) {
         firstToken = now;
       } else {
-        if (gapCount == gaps.length) gaps = java.util.Arrays.copyOf(gaps, gapCount * 2);
+        if (gapCount == gaps.length) gaps = Arrays.copyOf(gaps, gapCount * 2);
         gaps[gapCount++] = (now - lastToken) / 1000;
       }
       lastToken = now;
@@ -288,7 +290,7 @@ public final class LoadRunner {
       }
       if (stream) tokens = usageTokens >= 0 ? usageTokens : chunks;
       long ttft = stream && firstToken >= 0 ? (firstToken - t0) / 1000 : -1;
-      return new BenchResult.Sample(t0, e2e, ttft, stream ? java.util.Arrays.copyOf(gaps, gapCount) : null,
+      return new BenchResult.Sample(t0, e2e, ttft, stream ? Arrays.copyOf(gaps, gapCount) : null,
           status, errorClass, node, outcome, tokens, stream);
     }
 

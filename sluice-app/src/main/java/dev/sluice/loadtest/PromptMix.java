@@ -1,5 +1,6 @@
 package dev.sluice.loadtest;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -60,7 +61,7 @@ public final class PromptMix {
       JsonNode n;
       try {
         n = Json.MAPPER.readTree(line);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      } catch (JsonProcessingException e) {
         throw new IllegalArgumentException(jsonl + ":" + lineNo + ": not JSON (" + e.getOriginalMessage()
             + "); expected {\"messages\":[...], \"max_tokens\":N} or {\"prompt\":\"...\"}");
       }

@@ -2,8 +2,16 @@ package dev.sluice.metrics;
 
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 
+import dev.sluice.degrade.DegradationController;
+import dev.sluice.degrade.DegradationLevel;
+import dev.sluice.degrade.ResponseCache;
+import dev.sluice.health.NodeState;
+import dev.sluice.node.NodeEntry;
+import dev.sluice.observe.RequestRecord;
+import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.support.Clock;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -14,12 +22,27 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.Label;
+import io.vertx.micrometer.MetricsDomain;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.DoubleSupplier;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Every metric name Sluice exports, in one class. Labels are bounded: a model label only ever takes a configured model
@@ -93,8 +116,8 @@ public final class SluiceMetrics {
     Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
     Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)
   };
-  private static final java.util.concurrent.atomic.AtomicInteger INSTANCES =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private static final AtomicInteger INSTANCES =
+      new AtomicInteger();
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConcurrentHashMap<String, Counter> requestCounters = new ConcurrentHashMap<>();
@@ -125,25 +148,25 @@ public final class SluiceMetrics {
    * was refused with a "Gauge already registered" WARN; Sluice counts its shared-store lookups and fallbacks itself,
    * and the Redis pools still report in {@code vertx_pool_*}.
    */
-  public io.vertx.core.Vertx newVertx() {
-    var options = new io.vertx.micrometer.MicrometerMetricsOptions()
+  public Vertx newVertx() {
+    var options = new MicrometerMetricsOptions()
         .setEnabled(true)
         // Vert.x keeps one registry per name for the JVM: each SluiceMetrics (tests start many) needs its own
         .setRegistryName("sluice-" + INSTANCES.incrementAndGet())
         // pool names are the nodes' host:port (from the config); nothing a client sends becomes a label
-        .setLabels(java.util.EnumSet.of(io.vertx.micrometer.Label.HTTP_CODE, io.vertx.micrometer.Label.POOL_TYPE,
-            io.vertx.micrometer.Label.POOL_NAME))
-        .setDisabledMetricsCategories(java.util.Set.of(io.vertx.micrometer.MetricsDomain.EVENT_BUS.toCategory(),
-            io.vertx.micrometer.MetricsDomain.DATAGRAM_SOCKET.toCategory(),
-            io.vertx.micrometer.MetricsDomain.VERTICLES.toCategory(),
-            io.vertx.micrometer.MetricsDomain.HTTP_SERVER.toCategory(),
-            io.vertx.micrometer.MetricsDomain.HTTP_CLIENT.toCategory(),
-            io.vertx.micrometer.MetricsDomain.NET_SERVER.toCategory(),
-            io.vertx.micrometer.MetricsDomain.NET_CLIENT.toCategory(),
+        .setLabels(EnumSet.of(Label.HTTP_CODE, Label.POOL_TYPE,
+            Label.POOL_NAME))
+        .setDisabledMetricsCategories(Set.of(MetricsDomain.EVENT_BUS.toCategory(),
+            MetricsDomain.DATAGRAM_SOCKET.toCategory(),
+            MetricsDomain.VERTICLES.toCategory(),
+            MetricsDomain.HTTP_SERVER.toCategory(),
+            MetricsDomain.HTTP_CLIENT.toCategory(),
+            MetricsDomain.NET_SERVER.toCategory(),
+            MetricsDomain.NET_CLIENT.toCategory(),
             REDIS_CLIENT_METRICS));
-    return io.vertx.core.Vertx.builder()
-        .with(new io.vertx.core.VertxOptions().setMetricsOptions(options))
-        .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(registry))
+    return Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(options))
+        .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
   }
 
@@ -157,9 +180,9 @@ public final class SluiceMetrics {
   public void bindConfigReloads(Supplier<Number> accepted, Supplier<Number> rejected) {
     configReloadSources.add(accepted);
     configReloadSources.add(rejected);
-    io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, accepted, s -> s.get().doubleValue())
+    FunctionCounter.builder(CONFIG_RELOADS, accepted, s -> s.get().doubleValue())
         .tag("result", "accepted").description("Config reloads applied").register(registry);
-    io.micrometer.core.instrument.FunctionCounter.builder(CONFIG_RELOADS, rejected, s -> s.get().doubleValue())
+    FunctionCounter.builder(CONFIG_RELOADS, rejected, s -> s.get().doubleValue())
         .tag("result", "rejected").description("Config reloads rejected (old config kept)").register(registry);
   }
 
@@ -169,8 +192,8 @@ public final class SluiceMetrics {
     bindModelDegradation();
   }
 
-  private volatile java.util.function.Function<String, dev.sluice.degrade.DegradationLevel> levelOf;
-  private volatile java.util.function.Supplier<dev.sluice.degrade.DegradationController.Snapshot> degradationSnapshot;
+  private volatile Function<String, DegradationLevel> levelOf;
+  private volatile Supplier<DegradationController.Snapshot> degradationSnapshot;
   private final Set<String> degradationGauges = ConcurrentHashMap.newKeySet();
   private final ConcurrentHashMap<String, Counter> smallCounters = new ConcurrentHashMap<>();
 
@@ -191,10 +214,10 @@ public final class SluiceMetrics {
    * Registers the degradation and cache gauges: level per configured model and for the cluster (0 normal, 1 cache,
    * 2 downgrade, 3 static), the error ratio each level is decided on, cache lookups by result, entries and bytes.
    */
-  public void bindProtections(java.util.function.Function<String, dev.sluice.degrade.DegradationLevel> levelOf,
-      Supplier<dev.sluice.degrade.DegradationLevel> clusterLevel,
-      Supplier<dev.sluice.degrade.DegradationController.Snapshot> snapshot,
-      Supplier<dev.sluice.degrade.ResponseCache.Stats> cacheStats) {
+  public void bindProtections(Function<String, DegradationLevel> levelOf,
+      Supplier<DegradationLevel> clusterLevel,
+      Supplier<DegradationController.Snapshot> snapshot,
+      Supplier<ResponseCache.Stats> cacheStats) {
     this.levelOf = levelOf;
     this.degradationSnapshot = snapshot;
     Gauge.builder(DEGRADATION_LEVEL, () -> clusterLevel.get().ordinal())
@@ -204,7 +227,7 @@ public final class SluiceMetrics {
         .description("Node-caused failure ratio over the degradation window").tag("scope", CLUSTER)
         .register(registry);
     for (String result : new String[] {"hit", "stale", "miss"}) {
-      io.micrometer.core.instrument.FunctionCounter.builder(CACHE_LOOKUPS, cacheStats, st -> {
+      FunctionCounter.builder(CACHE_LOOKUPS, cacheStats, st -> {
             var x = st.get();
             return switch (result) {
               case "hit" -> x.hits();
@@ -289,7 +312,7 @@ public final class SluiceMetrics {
    * requested (configured id or {@value #UNKNOWN}), {@code node} the node that answered (configured id or
    * {@value #NO_NODE}). TTFT is observed for 2xx answers, tokens when a node answered, retries when there were any.
    */
-  public void request(dev.sluice.observe.RequestRecord r) {
+  public void request(RequestRecord r) {
     String endpoint = r.endpoint() == null ? "other" : r.endpoint();
     String model = modelLabel(r.modelRequested());
     RequestMeters m = requestMeters.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>())
@@ -415,19 +438,19 @@ public final class SluiceMetrics {
         .register(registry)).increment();
   }
 
-  private final java.util.Set<String> nodeGauges = ConcurrentHashMap.newKeySet();
+  private final Set<String> nodeGauges = ConcurrentHashMap.newKeySet();
 
   /**
    * Registers the per-node gauges of nodes not seen before (labels are configured node ids only). A gauge reads the
    * node's live entry through {@code lookup}, so it follows config reloads; a removed node reads NaN.
    */
-  public void bindNodes(java.util.Collection<String> nodeIds,
-      java.util.function.Function<String, dev.sluice.node.NodeEntry> lookup,
-      java.util.function.Supplier<java.util.Map<String, Integer>> gpuBases,
+  public void bindNodes(Collection<String> nodeIds,
+      Function<String, NodeEntry> lookup,
+      Supplier<Map<String, Integer>> gpuBases,
       Clock clock) {
     for (String id : nodeIds) {
       if (!nodeGauges.add(id)) continue;
-      for (dev.sluice.health.NodeState st : dev.sluice.health.NodeState.values()) {
+      for (NodeState st : NodeState.values()) {
         Gauge.builder(NODE_STATE, () -> {
           var e = lookup.apply(id);
           return e == null ? Double.NaN : e.health().state() == st ? 1 : 0;
@@ -452,13 +475,13 @@ public final class SluiceMetrics {
           .description("The node's GPU memory in use, percent, as last scraped; NaN without telemetry")
           .tag("node", id).register(registry);
       Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
-              e -> dev.sluice.routing.GpuWeightedPolicy.weight(e.view(clock.millis()), gpuBases.get())))
+              e -> GpuWeightedPolicy.weight(e.view(clock.millis()), gpuBases.get())))
           .description("The brief's gpu-weighted weight of the node").tag("node", id).register(registry);
     }
   }
 
-  private static double nodeValue(java.util.function.Function<String, dev.sluice.node.NodeEntry> lookup, String id,
-      java.util.function.ToDoubleFunction<dev.sluice.node.NodeEntry> f) {
+  private static double nodeValue(Function<String, NodeEntry> lookup, String id,
+      ToDoubleFunction<NodeEntry> f) {
     var e = lookup.apply(id);
     return e == null ? Double.NaN : f.applyAsDouble(e);
   }
@@ -509,7 +532,7 @@ public final class SluiceMetrics {
    * Binds {@link #SHARED_STORE_UP} for {@code store} (e.g. "redis") to {@code up}: 1, 0, or NaN while nothing is
    * shared. Bound once; the supplier follows config reloads itself.
    */
-  public void bindSharedStore(String store, java.util.function.DoubleSupplier up) {
+  public void bindSharedStore(String store, DoubleSupplier up) {
     Gauge.builder(SHARED_STORE_UP, up::getAsDouble)
         .description("1 while the shared store answers; 0 while rate limits and cache are per replica")
         .tag("store", store).register(registry);
@@ -535,8 +558,8 @@ public final class SluiceMetrics {
   public static final String CONFIG_REVISION = "sluice_config_revision";
 
   /** Registers the config source's gauges; {@code source} is its kind ("etcd"). */
-  public void bindConfigSource(String source, java.util.function.BooleanSupplier up,
-      java.util.function.LongSupplier revision) {
+  public void bindConfigSource(String source, BooleanSupplier up,
+      LongSupplier revision) {
     Gauge.builder(CONFIG_SOURCE_UP, () -> up.getAsBoolean() ? 1 : 0)
         .description("1 while the config source answers, 0 while the last-known-good config is served")
         .tag("source", source).register(registry);
@@ -562,7 +585,7 @@ public final class SluiceMetrics {
   }
 
   /** Registers {@link #UPLOAD_IN_PROGRESS_BYTES}, read from {@code heldBytes}. */
-  public void bindUploadBytes(java.util.function.LongSupplier heldBytes) {
+  public void bindUploadBytes(LongSupplier heldBytes) {
     Gauge.builder(UPLOAD_IN_PROGRESS_BYTES, heldBytes::getAsLong)
         .description("Bytes held in request bodies still arriving, all tenants").baseUnit("bytes").register(registry);
   }

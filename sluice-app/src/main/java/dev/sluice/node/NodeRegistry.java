@@ -11,6 +11,7 @@ import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.support.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,7 @@ public final class NodeRegistry {
             new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType())), clock));
       }
     }
-    byId = java.util.Collections.unmodifiableMap(out);
+    byId = Collections.unmodifiableMap(out);
     config = next;
   }
 

@@ -3,6 +3,8 @@ package dev.sluice.observe;
 import dev.sluice.support.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +73,7 @@ public final class ConsoleStats implements RequestObserver {
   }
 
   /** Shows {@code ids} (the configured models) even before their first request. */
-  public void track(java.util.Collection<String> ids) {
+  public void track(Collection<String> ids) {
     for (String id : ids) {
       if (models.size() < MAX_KEYS) models.computeIfAbsent(id, k -> new ModelSeries());
     }
@@ -158,7 +160,7 @@ public final class ConsoleStats implements RequestObserver {
     private final long[][] latency = new long[MINUTES][LATENCY_BOUNDS_MILLIS.length + 1];
 
     ModelSeries() {
-      java.util.Arrays.fill(minutes, -1);
+      Arrays.fill(minutes, -1);
     }
 
     synchronized void add(long nowMillis, String outcome, long durationNanos) {
@@ -166,8 +168,8 @@ public final class ConsoleStats implements RequestObserver {
       int slot = (int) (minute % MINUTES);
       if (minutes[slot] != minute) {
         minutes[slot] = minute;
-        java.util.Arrays.fill(outcomes[slot], 0);
-        java.util.Arrays.fill(latency[slot], 0);
+        Arrays.fill(outcomes[slot], 0);
+        Arrays.fill(latency[slot], 0);
       }
       int o = OUTCOMES.indexOf(outcome);
       outcomes[slot][o < 0 ? OUTCOMES.size() : o]++;
@@ -220,7 +222,7 @@ public final class ConsoleStats implements RequestObserver {
     private final Histogram[] histograms = new Histogram[TTFT_MINUTES];
 
     NodeTtft() {
-      java.util.Arrays.fill(minutes, -1);
+      Arrays.fill(minutes, -1);
       for (int i = 0; i < TTFT_MINUTES; i++) histograms[i] = new Histogram(1, TTFT_MAX_MILLIS, 2);
     }
 

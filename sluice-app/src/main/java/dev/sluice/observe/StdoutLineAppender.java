@@ -8,8 +8,11 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The access log's appender: each event's message as one line on stdout, written by a background thread in batches
@@ -22,8 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class StdoutLineAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
   static final int QUEUE_LINES = 65_536;
   static final long POLL_MILLIS = 20;
-  private final java.util.concurrent.ConcurrentLinkedQueue<String> queue = new java.util.concurrent.ConcurrentLinkedQueue<>();
-  private final java.util.concurrent.atomic.AtomicInteger waiting = new java.util.concurrent.atomic.AtomicInteger();
+  private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger waiting = new AtomicInteger();
   private final AtomicLong dropped = new AtomicLong();
   private OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
   private Thread writer;
@@ -68,7 +71,7 @@ public final class StdoutLineAppender extends UnsynchronizedAppenderBase<ILoggin
     boolean running = true;
     while (running || !queue.isEmpty()) {
       if (queue.isEmpty()) {
-        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
         if (Thread.interrupted()) running = false;
         continue;
       }

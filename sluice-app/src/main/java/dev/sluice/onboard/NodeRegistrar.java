@@ -1,6 +1,7 @@
 package dev.sluice.onboard;
 
 import dev.sluice.config.ConfigException;
+import dev.sluice.config.etcd.EtcdConfigStore;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -34,7 +35,7 @@ public interface NodeRegistrar {
   }
 
   /** Into the config in etcd that every replica watches; {@code gateway} is one replica, followed for READY. */
-  static NodeRegistrar etcd(dev.sluice.config.etcd.EtcdConfigStore store, AdminClient gateway) {
+  static NodeRegistrar etcd(EtcdConfigStore store, AdminClient gateway) {
     return new EtcdRegistrar(store, gateway);
   }
 }

@@ -3,6 +3,7 @@ package dev.sluice.probe;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.support.Json;
+import java.io.IOException;
 
 /**
  * What a streamed generation probe received, read from the bytes of its answer (all of it, or what came before the
@@ -75,7 +76,7 @@ record GenerationAnswer(int tokens, boolean complete, String error) {
   private static JsonNode parse(String line) {
     try {
       return Json.MAPPER.readTree(line);
-    } catch (java.io.IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       return null;
     }
   }

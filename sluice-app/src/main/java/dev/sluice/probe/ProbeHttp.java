@@ -1,6 +1,8 @@
 package dev.sluice.probe;
 
 import dev.sluice.config.NodeSpec;
+import dev.sluice.upstream.FailureClassifier;
+import dev.sluice.upstream.NodeClient;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -16,6 +18,7 @@ import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLException;
 
 /**
  * One bounded HTTP exchange for probes, warm-ups, webhooks and scrapes: a hard deadline over the whole exchange
@@ -78,7 +81,7 @@ final class ProbeHttp {
         .setAbsoluteURI(uri.toString())
         .setConnectTimeout(timeoutMs)
         .setIdleTimeout(timeoutMs);
-    client.request(dev.sluice.upstream.NodeClient.target(node, options)).compose(req -> {
+    client.request(NodeClient.target(node, options)).compose(req -> {
       sent.set(req);
       if (promise.future().isComplete()) {
         req.reset();
@@ -109,8 +112,8 @@ final class ProbeHttp {
     if (t instanceof ConnectException) return "connect refused";
     if (t instanceof UnknownHostException) return "unknown host " + t.getMessage();
     if (t instanceof HttpClosedException) return "connection closed";
-    if (t instanceof javax.net.ssl.SSLException || t.getCause() instanceof javax.net.ssl.SSLException) {
-      return dev.sluice.upstream.FailureClassifier.ofException(t, false).detail(); // names the setting to fix
+    if (t instanceof SSLException || t.getCause() instanceof SSLException) {
+      return FailureClassifier.ofException(t, false).detail(); // names the setting to fix
     }
     if (t instanceof TimeoutException || t.getClass().getSimpleName().contains("Timeout")) {
       return "timeout after " + timeoutMs + " ms";

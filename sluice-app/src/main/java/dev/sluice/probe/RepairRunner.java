@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpMethod;
 import java.io.File;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -242,7 +243,7 @@ public final class RepairRunner {
   }
 
   /** The webhook's scheme, host and port only: its path or query may carry a token. */
-  private static String safe(java.net.URI u) {
+  private static String safe(URI u) {
     return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "");
   }
 

@@ -2,9 +2,11 @@ package dev.sluice.probe;
 
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.NodeSpec;
+import dev.sluice.config.UpstreamTls;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
+import dev.sluice.support.Json;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -13,6 +15,9 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.io.IOException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
@@ -52,7 +57,7 @@ public final class TelemetryScraper {
   private final Duration interval;
   private final Duration timeout;
   private volatile HttpClient client;
-  private volatile dev.sluice.config.UpstreamTls tls = dev.sluice.config.UpstreamTls.defaults();
+  private volatile UpstreamTls tls = UpstreamTls.defaults();
   private final Set<String> inFlight = new HashSet<>();
   private final Set<String> failing = new HashSet<>();
   private long timer = -1;
@@ -71,11 +76,11 @@ public final class TelemetryScraper {
   }
 
   /** A client trusting what the node clients trust ({@code upstream.tls}), for https metricsUrls and Ollama roots. */
-  private HttpClient newClient(dev.sluice.config.UpstreamTls t) {
+  private HttpClient newClient(UpstreamTls t) {
     HttpClientOptions options = new HttpClientOptions().setKeepAlive(true).setName("telemetry")
         .setConnectTimeout((int) timeout.toMillis()).setVerifyHost(t.verifyHostname()).setForceSni(true);
     if (t.caFile() != null) {
-      options.setTrustOptions(new io.vertx.core.net.PemTrustOptions().addCertPath(t.caFile().toString()));
+      options.setTrustOptions(new PemTrustOptions().addCertPath(t.caFile().toString()));
     }
     return vertx.httpClientBuilder().with(options)
         .with(new PoolOptions().setHttp1MaxSize(2).setMaxWaitQueueSize(64))
@@ -83,7 +88,7 @@ public final class TelemetryScraper {
   }
 
   /** Takes the upstream TLS settings of a new config: the client is replaced when they changed. */
-  public void applyTls(dev.sluice.config.UpstreamTls next) {
+  public void applyTls(UpstreamTls next) {
     if (next == null || next.equals(tls)) return;
     context.runOnContext(v -> {
       if (next.equals(tls)) return;
@@ -138,14 +143,14 @@ public final class TelemetryScraper {
   private Future<Void> scrapeOllamaPs(String nodeId) {
     NodeEntry e = registry.get(nodeId);
     if (e == null || !inFlight.add(nodeId + "/api/ps")) return Future.succeededFuture();
-    java.net.URI ps = java.net.URI.create(e.spec().root().toString() + "/api/ps");
+    URI ps = URI.create(e.spec().root().toString() + "/api/ps");
     return ProbeHttp.call(vertx, client, e.spec(), HttpMethod.GET, ps, null, null, timeout.toMillis()).transform(ar -> {
       inFlight.remove(nodeId + "/api/ps");
       NodeEntry now = registry.get(nodeId);
       if (now == null || ar.failed() || !ar.result().ok()) return Future.succeededFuture();
       try {
         double share = Double.NaN;
-        for (var m : dev.sluice.support.Json.MAPPER.readTree(ar.result().body().getBytes()).path("models")) {
+        for (var m : Json.MAPPER.readTree(ar.result().body().getBytes()).path("models")) {
           double size = m.path("size").asDouble(0);
           if (size > 0 && m.has("size_vram")) {
             double s2 = m.path("size_vram").asDouble() / size;
@@ -153,7 +158,7 @@ public final class TelemetryScraper {
           }
         }
         now.vramShare(share);
-      } catch (java.io.IOException | RuntimeException ex) {
+      } catch (IOException | RuntimeException ex) {
         // a malformed answer leaves the last value: telemetry is advisory
       }
       return Future.succeededFuture();

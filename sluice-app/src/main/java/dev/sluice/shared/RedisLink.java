@@ -15,6 +15,7 @@ import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
 import io.vertx.redis.client.ResponseType;
 import java.net.ConnectException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +90,7 @@ public final class RedisLink {
   private final String uses;
   private volatile boolean up = true;
   private final AtomicBoolean retrying = new AtomicBoolean();
-  private final java.util.concurrent.atomic.AtomicInteger timeoutsInARow = new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger timeoutsInARow = new AtomicInteger();
   private volatile boolean closed;
   /** Channel → what to do with a message published on it; empty = no subscriber connection. */
   private final Map<String, Consumer<String>> listeners;
@@ -152,7 +154,7 @@ public final class RedisLink {
     }
     RedisLink link = new RedisLink(vertx, settings, listeners, clock);
     // one PING per pooled connection, so the pool is open before the first request needs it
-    List<Future<?>> pings = new java.util.ArrayList<>();
+    List<Future<?>> pings = new ArrayList<>();
     for (int i = 0; i < POOL_SIZE; i++) {
       pings.add(link.client.send(Request.cmd(Command.PING)).timeout(FIRST_PING_MILLIS, TimeUnit.MILLISECONDS));
     }

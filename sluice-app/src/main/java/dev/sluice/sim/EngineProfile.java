@@ -1,5 +1,6 @@
 package dev.sluice.sim;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -158,7 +159,7 @@ public record EngineProfile(
 
   /** The figures by override name, for docs and the calibration table. */
   public Map<String, Number> figures() {
-    Map<String, Number> figures = new java.util.LinkedHashMap<>();
+    Map<String, Number> figures = new LinkedHashMap<>();
     figures.put("kvCapacityTokens", kvCapacityTokens);
     figures.put("prefillTokensPerSecond", prefillTokensPerSecond);
     figures.put("decodeMillisPerToken", decodeMillisPerToken);

@@ -1,5 +1,7 @@
 package dev.sluice.sim;
 
+import java.util.function.LongConsumer;
+
 /**
  * A read-only view of a node's engine for telemetry ({@code /metrics}, {@code /api/ps}). Times are simulated
  * nanoseconds: real elapsed time multiplied by the time scale, so telemetry of a 10x node moves 10x faster.
@@ -37,5 +39,5 @@ public interface EngineState {
    * Every time-to-first-token observed so far, in simulated nanoseconds, passed to {@code sink} in order since
    * {@code fromIndex}; returns the index to pass next time. Lets a histogram consume new samples only.
    */
-  int drainTtftSamples(int fromIndex, java.util.function.LongConsumer sink);
+  int drainTtftSamples(int fromIndex, LongConsumer sink);
 }

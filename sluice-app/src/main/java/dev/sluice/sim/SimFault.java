@@ -3,6 +3,7 @@ package dev.sluice.sim;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -239,16 +240,16 @@ public record SimFault(Kind kind, int count, int afterTokens, int status, String
     };
   }
 
-  private static java.util.List<String> allowed(Kind kind) {
+  private static List<String> allowed(Kind kind) {
     return switch (kind) {
-      case RESET_BEFORE_FIRST_BYTE, HANG_BEFORE_FIRST_BYTE -> java.util.List.of("kind", "count");
-      case STATUS -> java.util.List.of("kind", "count", "status", "body");
-      case RESET_AFTER_TOKENS, STALL_AFTER_TOKENS -> java.util.List.of("kind", "count", "tokens");
-      case DIE_AFTER_CHUNKS, STALL -> java.util.List.of("kind", "chunks");
-      case ERROR_RATE -> java.util.List.of("kind", "percent", "status");
-      case SLOW -> java.util.List.of("kind", "factor");
-      case WRONG_MODEL -> java.util.List.of("kind", "model");
-      default -> java.util.List.of("kind");
+      case RESET_BEFORE_FIRST_BYTE, HANG_BEFORE_FIRST_BYTE -> List.of("kind", "count");
+      case STATUS -> List.of("kind", "count", "status", "body");
+      case RESET_AFTER_TOKENS, STALL_AFTER_TOKENS -> List.of("kind", "count", "tokens");
+      case DIE_AFTER_CHUNKS, STALL -> List.of("kind", "chunks");
+      case ERROR_RATE -> List.of("kind", "percent", "status");
+      case SLOW -> List.of("kind", "factor");
+      case WRONG_MODEL -> List.of("kind", "model");
+      default -> List.of("kind");
     };
   }
 

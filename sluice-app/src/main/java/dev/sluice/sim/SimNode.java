@@ -11,20 +11,23 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -324,18 +327,18 @@ public final class SimNode {
   }
 
   /** Request headers of the latest generation request, as received (a gateway's tests check what it forwards). */
-  private volatile java.util.Map<String, String> lastGenerationHeaders = java.util.Map.of();
+  private volatile Map<String, String> lastGenerationHeaders = Map.of();
 
   /** The headers (lower-case names) of the latest generation request this node received. */
-  public java.util.Map<String, String> lastGenerationHeaders() {
+  public Map<String, String> lastGenerationHeaders() {
     return lastGenerationHeaders;
   }
 
   private void generate(HttpServerRequest request, Endpoint endpoint) {
-    java.util.Map<String, String> seen = new java.util.TreeMap<>();
-    request.headers().forEach(e -> seen.merge(e.getKey().toLowerCase(java.util.Locale.ROOT), e.getValue(),
+    Map<String, String> seen = new TreeMap<>();
+    request.headers().forEach(e -> seen.merge(e.getKey().toLowerCase(Locale.ROOT), e.getValue(),
         (a, b) -> a + ", " + b));
-    lastGenerationHeaders = java.util.Collections.unmodifiableMap(seen);
+    lastGenerationHeaders = Collections.unmodifiableMap(seen);
     readJson(request, endpoint.api, body -> {
       String model = knownModel(request, endpoint.api, body);
       if (model == null) {

@@ -1,6 +1,8 @@
 package dev.sluice.sim;
 
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -29,9 +31,9 @@ public record SimOptions(
     long seed,
     int embeddingDimensions,
     int writeSplitBytes,
-    java.util.Map<String, Double> overrides,
-    java.nio.file.Path tlsCert,
-    java.nio.file.Path tlsKey) {
+    Map<String, Double> overrides,
+    Path tlsCert,
+    Path tlsKey) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_MODEL = "qwen3:32b";
@@ -55,7 +57,7 @@ public record SimOptions(
     if (embeddingDimensions < 1) {
       throw new IllegalArgumentException("embeddingDimensions: " + embeddingDimensions + " (expected >= 1)");
     }
-    overrides = overrides == null ? java.util.Map.of() : java.util.Map.copyOf(overrides);
+    overrides = overrides == null ? Map.of() : Map.copyOf(overrides);
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new IllegalArgumentException("tls: give both the certificate and the key (--tls-cert and --tls-key), "
           + "or neither for plain HTTP");
@@ -67,7 +69,7 @@ public record SimOptions(
 
   /** Plain HTTP. */
   public SimOptions(String id, String host, int port, GpuProfile gpu, List<String> models, double timeScale, long seed,
-      int embeddingDimensions, int writeSplitBytes, java.util.Map<String, Double> overrides) {
+      int embeddingDimensions, int writeSplitBytes, Map<String, Double> overrides) {
     this(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides, null, null);
   }
 
@@ -77,7 +79,7 @@ public record SimOptions(
   }
 
   /** The node over HTTPS with this PEM certificate chain and key (see docs/tls.md). */
-  public SimOptions withTls(java.nio.file.Path cert, java.nio.file.Path key) {
+  public SimOptions withTls(Path cert, Path key) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
         cert, key);
   }
@@ -85,7 +87,7 @@ public record SimOptions(
   /** An A10 node serving qwen3:32b at real speed on a free port of 127.0.0.1. */
   public static SimOptions defaults() {
     return new SimOptions(null, DEFAULT_HOST, 0, GpuProfile.A10, List.of(DEFAULT_MODEL), 1.0, DEFAULT_SEED,
-        DEFAULT_EMBEDDING_DIMENSIONS, 0, java.util.Map.of());
+        DEFAULT_EMBEDDING_DIMENSIONS, 0, Map.of());
   }
 
   public SimOptions withId(String id) {
@@ -133,7 +135,7 @@ public record SimOptions(
         tlsCert, tlsKey);
   }
 
-  public SimOptions withOverrides(java.util.Map<String, Double> overrides) {
+  public SimOptions withOverrides(Map<String, Double> overrides) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
         tlsCert, tlsKey);
   }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** The one ObjectMapper of Sluice. Strict on input: duplicate keys, trailing tokens and deep nesting are errors. */
 public final class Json {
@@ -15,8 +16,8 @@ public final class Json {
   public static final ObjectMapper MAPPER = strict(MAX_NESTING_DEPTH);
 
   /** Mappers for request bodies with another depth limit (server.maxJsonDepth), one per distinct limit. */
-  private static final java.util.concurrent.ConcurrentHashMap<Integer, ObjectMapper> BY_DEPTH =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<Integer, ObjectMapper> BY_DEPTH =
+      new ConcurrentHashMap<>();
 
   private Json() {}
 

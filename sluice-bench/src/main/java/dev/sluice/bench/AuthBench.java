@@ -1,5 +1,6 @@
 package dev.sluice.bench;
 
+import dev.sluice.auth.ApiKey;
 import dev.sluice.auth.ApiKeys;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.Authenticator;
@@ -57,7 +58,7 @@ public class AuthBench {
   @Setup
   public void setUp() throws Exception {
     vertx = Vertx.vertx();
-    List<dev.sluice.auth.ApiKey> all = new ArrayList<>();
+    List<ApiKey> all = new ArrayList<>();
     String secret = null;
     for (int i = 0; i < 1_000; i++) {
       KeyGenerator.Created c = KeyGenerator.create("tenant-" + i, Set.of(), null, null, null, Instant.now());

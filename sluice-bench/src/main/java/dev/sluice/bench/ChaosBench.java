@@ -29,7 +29,9 @@ import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
@@ -210,7 +212,7 @@ public final class ChaosBench implements Callable<Integer> {
     }
     List<String> chosen = new ArrayList<>();
     for (String name : scenarios.split(",")) {
-      String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+      String n = name.strip().toLowerCase(Locale.ROOT);
       if (n.isEmpty()) continue;
       if (n.equals("all")) {
         chosen.add(LADDER);
@@ -490,7 +492,7 @@ public final class ChaosBench implements Callable<Integer> {
       JsonNode root = Json.MAPPER.readTree(body.toString(StandardCharsets.UTF_8));
       String level = "NORMAL";
       double rate = 0;
-      Map<String, String> levels = new java.util.LinkedHashMap<>();
+      Map<String, String> levels = new LinkedHashMap<>();
       levels.put("cluster", root.path("cluster").path("level").asText("?"));
       for (JsonNode m : root.path("models")) {
         levels.put(m.path("scope").asText(), m.path("level").asText());

@@ -7,7 +7,9 @@ import dev.sluice.bench.ChaosBench.Phase;
 import dev.sluice.bench.ChaosBench.Transition;
 import dev.sluice.bench.ChaosLoad.Done;
 import dev.sluice.bench.ChaosLoad.Outcome;
+import dev.sluice.degrade.DegradationController;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -18,6 +20,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.HdrHistogram.Histogram;
 
@@ -275,7 +279,7 @@ final class ChaosReport {
       long n = transitions.stream().filter(x -> x.scope().equals(MODEL) && flap.contains(x.micros())).count();
       long up = transitions.stream().filter(x -> x.scope().equals(MODEL) && flap.contains(x.micros()))
           .filter(x -> rank(x.to()) > rank(x.from())).count();
-      long nc = transitions.stream().filter(x -> x.scope().equals(dev.sluice.degrade.DegradationController.CLUSTER)
+      long nc = transitions.stream().filter(x -> x.scope().equals(DegradationController.CLUSTER)
           && flap.contains(x.micros())).count();
       line(String.format(Locale.ROOT, "- flapping: %d tier change(s) of `qwen3:32b` in %.0f s = **%.1f per minute** "
           + "(escalations: %d, the rest are steps down; cluster scope: %d); node a10-1 state changes: %d", n,
@@ -372,7 +376,7 @@ final class ChaosReport {
   static String silent(SilentChaos.Settings s, List<String> scenarios, List<SilentChaos.Claim> claims,
       String sections, String configJson, String command) {
     StringBuilder b = new StringBuilder();
-    java.util.function.Consumer<String> line = t -> b.append(t).append('\n');
+    Consumer<String> line = t -> b.append(t).append('\n');
     line.accept("# Chaos benchmark: silent failures (" + LocalDate.now() + ")");
     line.accept("");
     line.accept("Written by `dev.sluice.bench.ChaosBench` (`SilentChaos`; see its Javadoc and `sluice-bench/README.md`, "
@@ -470,7 +474,7 @@ final class ChaosReport {
     return String.format(Locale.ROOT, "%.0f %%", max * 100);
   }
 
-  private long firstDone(long from, java.util.function.Predicate<Done> p) {
+  private long firstDone(long from, Predicate<Done> p) {
     return done.stream().filter(d -> d.doneMicros() >= from).filter(p).mapToLong(Done::doneMicros).min().orElse(-1);
   }
 
@@ -524,7 +528,7 @@ final class ChaosReport {
       List<String> cmd = new ArrayList<>(List.of("git"));
       cmd.addAll(List.of(args));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+      String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       if (p.waitFor() != 0) return args[0].equals("rev-parse") ? "unknown" : "";
       return text;
     } catch (IOException | RuntimeException e) {
