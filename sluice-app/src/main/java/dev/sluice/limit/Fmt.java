@@ -19,11 +19,6 @@ final class Fmt {
     return out.toString();
   }
 
-  /** Whole seconds for a Retry-After, rounded up, at least 1. */
-  static long retrySeconds(long millis) {
-    return Math.max(1, (millis + 999) / 1000);
-  }
-
   /**
    * OpenAI's (Go's) duration format at millisecond precision, as in {@code x-ratelimit-reset-*}: {@code "20ms"},
    * {@code "1s"}, {@code "1.5s"}, {@code "1m30s"}, {@code "6m0s"}, {@code "1h0m0s"}; {@code "0s"} for zero.

@@ -2,6 +2,7 @@ package dev.sluice.limit;
 
 import dev.sluice.limit.LimitStore.BucketResult;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Durations;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -356,7 +357,7 @@ public final class RateLimiter {
         String verb = scope == Scope.TENANT ? " made " : " received ";
         return limited(scope, Kind.REQUESTS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + verb
             + Fmt.grouped(rpm - r.remaining()) + " requests in the last minute (limit " + Fmt.grouped(rpm)
-            + " requests/min); retry in " + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
+            + " requests/min); retry in " + Durations.retryAfterSeconds(r.retryAfterMillis()) + " s");
       }
       requestKeys[requestCount] = key;
       requestCaps[requestCount++] = rpm;
@@ -375,7 +376,7 @@ public final class RateLimiter {
         return limited(scope, Kind.TOKENS, r.retryAfterMillis(), "rate limit: " + scope.label + " " + id + " used "
             + Fmt.grouped(tpm - r.remaining()) + " tokens in the last minute (limit " + Fmt.grouped(tpm)
             + " tokens/min) and this request needs ~" + Fmt.grouped(estimate) + "; retry in "
-            + Fmt.retrySeconds(r.retryAfterMillis()) + " s");
+            + Durations.retryAfterSeconds(r.retryAfterMillis()) + " s");
       }
       tokenKeys[tokenCount] = key;
       tokenCaps[tokenCount++] = tpm;

@@ -19,6 +19,7 @@ import dev.sluice.config.SluiceConfig;
 import dev.sluice.console.KeyStore;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Durations;
 import dev.sluice.support.Secrets;
 import dev.sluice.support.Sha256;
 import io.vertx.core.AsyncResult;
@@ -298,7 +299,7 @@ final class AccessControl implements KeyStore {
   /** The 429 answer for {@code req}, whose address waits. */
   Throttled throttled(HttpServerRequest req, String plane) {
     String client = throttleKey(req);
-    long seconds = Math.max(1, (backoff.retryAfterMillis(client) + 999) / 1000);
+    long seconds = Durations.retryAfterSeconds(backoff.retryAfterMillis(client));
     return new Throttled("too many wrong credentials from " + client + ": credentials from this address are not "
         + "checked for the next " + seconds + " s; retry after that with a valid token (tokens that worked from here "
         + "before still do)", seconds, plane);

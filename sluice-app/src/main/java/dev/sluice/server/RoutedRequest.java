@@ -16,6 +16,7 @@ import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Durations;
 import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.ExchangeListener;
 import io.vertx.core.buffer.Buffer;
@@ -186,7 +187,7 @@ final class RoutedRequest implements ExchangeListener {
   private void admitted(RateLimiter.Admission a) {
     a.headers().toHeaders().forEach(resp::putHeader);
     if (a instanceof RateLimiter.Limited l) {
-      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(retryAfterSeconds(l.retryAfterMillis())));
+      resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(Durations.retryAfterSeconds(l.retryAfterMillis())));
       shared.metrics().rateLimited(l.scope(), l.kind());
       error(ErrorKind.RATE_LIMITED, l.message(), null);
       return;
@@ -262,7 +263,7 @@ final class RoutedRequest implements ExchangeListener {
     }
     if (routed instanceof Router.Busy busy) {
       // the model's nodes said they are full: back off (503 + Retry-After), not a failure to degrade from
-      long seconds = retryAfterSeconds(busy.retryAfterMillis());
+      long seconds = Durations.retryAfterSeconds(busy.retryAfterMillis());
       if (isDowngrade) {
         fallBack(ErrorKind.UPSTREAM_BUSY, "downgrade model \"" + model + "\" is busy (" + busy.why() + ")");
         return;
@@ -285,7 +286,7 @@ final class RoutedRequest implements ExchangeListener {
       return;
     }
     if (routed instanceof Router.Overloaded over) {
-      long seconds = retryAfterSeconds(over.retryAfterMillis());
+      long seconds = Durations.retryAfterSeconds(over.retryAfterMillis());
       if (isDowngrade) {
         fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" is too busy (" + over.reason() + ")");
         return;
@@ -486,10 +487,5 @@ final class RoutedRequest implements ExchangeListener {
   /** Endpoints whose answer Sluice can write itself (a cached answer in another shape, the static reply). */
   private boolean renderable() {
     return OwnAnswers.renderable(parsed);
-  }
-
-  /** A wait in milliseconds as Retry-After's whole seconds: rounded up, at least 1. */
-  private static long retryAfterSeconds(long millis) {
-    return Math.max(1, (millis + 999) / 1000);
   }
 }

@@ -19,6 +19,7 @@ import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
 import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Durations;
 import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
@@ -65,7 +66,7 @@ final class Router {
             GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
         : Policies.byName(settings.policy());
     this.failover = FailoverOrder.fromConfig(settings.failover());
-    this.probeSeconds = Math.max(1, (config.health().probeInterval().toMillis() + 999) / 1000);
+    this.probeSeconds = Durations.retryAfterSeconds(config.health().probeInterval().toMillis());
     this.deadline = config.timeouts().firstTokenDeadline();
   }
 

@@ -38,15 +38,4 @@ class FmtTest {
   void numbersAreGroupedWithCommasInEveryLocale(long value, String expected) {
     assertThat(Fmt.grouped(value)).isEqualTo(expected);
   }
-
-  @ParameterizedTest(name = "{0} ms → retry in {1} s")
-  @CsvSource(textBlock = """
-      0,    1
-      1,    1
-      1000, 1
-      1001, 2
-      """)
-  void retryAfterIsWholeSecondsRoundedUp(long millis, long seconds) {
-    assertThat(Fmt.retrySeconds(millis)).isEqualTo(seconds);
-  }
 }
