@@ -6,6 +6,7 @@ import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.sli
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.time.Instant;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -55,6 +56,15 @@ class ArchitectureTest {
         .should().callMethod(System.class, "nanoTime")
         .orShould().callMethod(System.class, "currentTimeMillis")
         .because("every time-dependent class takes a dev.sluice.support.Clock, so tests and the lab control time")
+        .check(main);
+  }
+
+  @Test
+  void theGatewayStampsTimeFromItsClockToo() {
+    noClasses().that().resideOutsideOfPackages("dev.sluice.support..", "dev.sluice.sim..", "dev.sluice.cli..")
+        .should().callMethod(Instant.class, "now")
+        .because("time stamps come from the injected Clock as well (the simulator's wire stamps and one-shot CLI "
+            + "commands excepted)")
         .check(main);
   }
 

@@ -51,6 +51,20 @@ public record HealthPolicy(
   public static final int DEFAULT_FAILURES_TO_EJECT = 3;
   /** RELIABILITY.md: 30 s, as Envoy's base_ejection_time: long enough for a restart, short enough to lose little capacity. */
   public static final Duration DEFAULT_EJECTION_BASE = Duration.ofSeconds(30);
+  /**
+   * A node with answers decoding that sends no byte at all for this long has stopped (a frozen process, a hung
+   * engine): 1.5 s is 25–100 token intervals of every running sequence at once. A stalled node that still sends the
+   * first chunks of new streams is caught per stream instead ({@code NodeEntry.STREAM_SILENCE_MILLIS}).
+   */
+  public static final long NODE_SILENCE_MILLIS = 1_500;
+  /** A generation probe may hit a cold model: loading 20 GB of weights and the first prefill takes 10-25 s. */
+  public static final Duration GENERATION_PROBE_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * Output tokens the generation probe asks for and must receive to the end of the answer: one token only shows that
+   * prefill works, while an engine whose decode stalls after a few tokens cuts every real stream; 8 exercise decode
+   * and cost well under a second on any GPU (15-60 ms per token).
+   */
+  public static final int GENERATION_PROBE_TOKENS = 8;
   /** RELIABILITY.md: doubling stops at 300 s, so a repaired node is back within 5 minutes at worst. */
   public static final Duration DEFAULT_EJECTION_MAX = Duration.ofSeconds(300);
   /** Two maximum ejections: a node flapping every few minutes keeps its growing penalty; 10 clean minutes forgive it. */

@@ -1,7 +1,7 @@
 package dev.sluice.lab;
 
+import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
-import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.sim.BatchEngine;
@@ -93,14 +93,14 @@ final class LabNode {
 
   /**
    * Why the gateway's progress watchdog suspects the node at {@code now}, or null: answers are decoding on it, yet it
-   * has sent nothing for {@link NodeEntry#NODE_SILENCE_MILLIS}.
+   * has sent nothing for {@link HealthPolicy#NODE_SILENCE_MILLIS}.
    */
   String silenceSuspicion(long now) {
     if (decodes <= 0) {
       return null;
     }
     long silent = silentMillis(now);
-    if (silent < NodeEntry.NODE_SILENCE_MILLIS) {
+    if (silent < HealthPolicy.NODE_SILENCE_MILLIS) {
       return null;
     }
     return "sent nothing for " + silent + " ms while " + decodes + (decodes == 1 ? " answer was" : " answers were")

@@ -8,7 +8,6 @@ import dev.sluice.health.HealthSnapshot;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.health.NodeState;
 import dev.sluice.health.ProbeSchedule;
-import dev.sluice.probe.Prober;
 import dev.sluice.sim.Admission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,7 +27,7 @@ import java.util.random.RandomGenerator;
  *   <li>a generation probe when a node enters WARMING (the lab's nodes have no warm-up prompt), in WARMING or DEGRADED
  *       after {@code successesToRecover} passed probes, after a passive ejection and when live traffic suspects the
  *       node: fails at once on a down node (connect refused) or a full Ollama queue (HTTP 503), after the
- *       {@link Prober#DEFAULT_GENERATION_TIMEOUT} on a hung one, and passes otherwise (its own engine time is not
+ *       {@link HealthPolicy#GENERATION_PROBE_TIMEOUT} on a hung one, and passes otherwise (its own engine time is not
  *       modelled);
  *   <li>listener calls (made under the node's lock in the gateway, handed to the prober's context) run as events at
  *       the same simulated instant.
@@ -39,7 +38,7 @@ import java.util.random.RandomGenerator;
 final class LabProber implements HealthListener {
   /** The gateway's defaults: every threshold and window of the health model. */
   static final HealthPolicy POLICY = HealthPolicy.defaults();
-  static final long GENERATION_TIMEOUT_NANOS = Prober.DEFAULT_GENERATION_TIMEOUT.toNanos();
+  static final long GENERATION_TIMEOUT_NANOS = HealthPolicy.GENERATION_PROBE_TIMEOUT.toNanos();
   /** Prompt tokens of the generation probe ("ping"). */
   private static final int PROBE_PROMPT_TOKENS = 1;
 
@@ -127,7 +126,7 @@ final class LabProber implements HealthListener {
     LabNode node = t.node;
     if (node.down) {
       events.at(events.now(), () -> generationDone(t, "connect refused"));
-    } else if (node.engine.admission(PROBE_PROMPT_TOKENS, Prober.PROBE_TOKENS) instanceof Admission.Refused r) {
+    } else if (node.engine.admission(PROBE_PROMPT_TOKENS, HealthPolicy.GENERATION_PROBE_TOKENS) instanceof Admission.Refused r) {
       events.at(events.now(), () -> generationDone(t, "HTTP " + r.status()));
     } else if (node.control.hung()) {
       events.at(events.now() + GENERATION_TIMEOUT_NANOS, () -> generationDone(t,

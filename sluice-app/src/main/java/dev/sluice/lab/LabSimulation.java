@@ -1,11 +1,11 @@
 package dev.sluice.lab;
 
+import dev.sluice.health.Failure;
+import dev.sluice.health.HealthPolicy;
+import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
-import dev.sluice.health.Failure;
-import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.Scenario.LabEvent;
-import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
@@ -56,7 +56,7 @@ public final class LabSimulation {
   /** Attempts per request (the gateway's {@code upstream.maxAttempts} default). */
   static final int MAX_ATTEMPTS = 3;
   /** How often the gateway's progress watchdog looks at every node: a sixth of the silence it detects. */
-  static final long SILENCE_CHECK_NANOS = NodeEntry.NODE_SILENCE_MILLIS / 6 * 1_000_000;
+  static final long SILENCE_CHECK_NANOS = HealthPolicy.NODE_SILENCE_MILLIS / 6 * 1_000_000;
   /** Goodput SLO: time to first token. */
   public static final long TTFT_SLO_NANOS = 5_000_000_000L;
   /** Goodput SLO: time per output token after the first. */

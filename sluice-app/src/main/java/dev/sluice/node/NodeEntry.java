@@ -1,6 +1,7 @@
 package dev.sluice.node;
 
 import dev.sluice.config.NodeSpec;
+import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.SpeedEstimator;
@@ -20,12 +21,6 @@ public final class NodeEntry {
    * preempted under memory pressure) is back with its next completed answer.
    */
   public static final long STREAM_SILENCE_MILLIS = 3_000;
-  /**
-   * A node with answers decoding that sends no byte at all for this long has stopped (a frozen process, a hung
-   * engine): 1.5 s is 25–100 token intervals of every running sequence at once. A stalled node that still sends the
-   * first chunks of new streams is caught per stream instead ({@link #STREAM_SILENCE_MILLIS}).
-   */
-  public static final long NODE_SILENCE_MILLIS = 1_500;
   private final NodeSpec spec;
   private final NodeHealth health;
   private final SpeedEstimator speed;
@@ -142,14 +137,14 @@ public final class NodeEntry {
 
   /**
    * Why this node is to be suspected for its silence at {@code nanoTime}, or null: answers are decoding on it, yet it
-   * has sent nothing for {@link #NODE_SILENCE_MILLIS}. A long prefill beside them (chunked in vLLM, batched in
+   * has sent nothing for {@link HealthPolicy#NODE_SILENCE_MILLIS}. A long prefill beside them (chunked in vLLM, batched in
    * llama.cpp) does not stop the others' tokens; a prefill alone is left to its first-token deadline.
    */
   public String silenceSuspicion(long nanoTime) {
     int decoding = inFlightDecodes.get();
     if (decoding <= 0) return null;
     long silent = silentMillis(nanoTime);
-    if (silent < NODE_SILENCE_MILLIS) return null;
+    if (silent < HealthPolicy.NODE_SILENCE_MILLIS) return null;
     return "sent nothing for " + silent + " ms while " + decoding + (decoding == 1 ? " answer was" : " answers were")
         + " decoding on it";
   }

@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  *       configured model with a {@link ModelSpec.GpuProfile}, the prefetch load (Ollama only) and the warm-up prompt,
  *       between {@link NodeHealth#warmupStarted()} and {@link NodeHealth#warmupFinished(boolean)}; then the generation
  *       probe.
- *   <li><b>Generation probe</b> (a real streamed generation of {@link #PROBE_TOKENS} tokens, complete to its final
- *       event within the generation timeout: the only way back to READY): after warm-up, in DEGRADED once
+ *   <li><b>Generation probe</b> (a real streamed generation of {@link HealthPolicy#GENERATION_PROBE_TOKENS}
+ *       tokens, complete to its final event within the generation timeout: the only way back to READY): after warm-up, in DEGRADED once
  *       {@code successesToRecover} shallow probes in a row passed (again every that many probes while it fails), and
  *       right after a passive ejection ({@link #onEjected(String)}).
  *   <li>All of it on the node's probe client ({@link NodeClient#probeHttp()}), never queued behind traffic.
@@ -68,8 +68,6 @@ import org.slf4j.LoggerFactory;
 public final class Prober {
   private static final Logger log = LoggerFactory.getLogger(Prober.class);
 
-  /** A generation probe may hit a cold model: loading 20 GB of weights and the first prefill takes 10-25 s. */
-  public static final Duration DEFAULT_GENERATION_TIMEOUT = Duration.ofSeconds(30);
   /**
    * Prefetch and warm-up prompt load the model from disk (or network storage) on a cold node: up to two minutes for a
    * 70B-class model, past which the node is not going to be useful soon.
@@ -83,12 +81,6 @@ public final class Prober {
   public static final String PREFETCH_KEEP_ALIVE = "30m";
   /** The prompt of the generation probe. */
   static final String PROBE_PROMPT = "ping";
-  /**
-   * Output tokens the generation probe asks for and must receive to the end of the answer: one token only shows that
-   * prefill works, while an engine whose decode stalls after a few tokens cuts every real stream; 8 exercise decode
-   * and cost well under a second on any GPU (15-60 ms per token).
-   */
-  public static final int PROBE_TOKENS = 8;
 
   /**
    * Timings of the prober beyond the {@link HealthPolicy}.
@@ -105,7 +97,7 @@ public final class Prober {
     }
 
     public static Settings defaults() {
-      return new Settings(DEFAULT_GENERATION_TIMEOUT, DEFAULT_WARMUP_TIMEOUT, DEFAULT_DISCOVERY_EVERY);
+      return new Settings(HealthPolicy.GENERATION_PROBE_TIMEOUT, DEFAULT_WARMUP_TIMEOUT, DEFAULT_DISCOVERY_EVERY);
     }
   }
 
@@ -508,17 +500,17 @@ public final class Prober {
   }
 
   /**
-   * The generation probe's request: a streamed generation of {@link #PROBE_TOKENS} tokens, streamed so that the
-   * answer must arrive end to end as clients' streams do, to its final event.
+   * The generation probe's request: a streamed generation of {@link HealthPolicy#GENERATION_PROBE_TOKENS} tokens,
+   * streamed so that the answer must arrive end to end as clients' streams do, to its final event.
    */
   private static WarmStep generationStep(NodeSpec n, String model) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("model", model).put("stream", true);
     if (n.api() == ApiFlavor.OLLAMA) {
-      body.put("prompt", PROBE_PROMPT).putObject("options").put("num_predict", PROBE_TOKENS);
+      body.put("prompt", PROBE_PROMPT).putObject("options").put("num_predict", HealthPolicy.GENERATION_PROBE_TOKENS);
       return new WarmStep("generation", ProbeHttp.resolve(n.root(), "/api/generate"), body.toString());
     }
     body.putArray("messages").addObject().put("role", "user").put("content", PROBE_PROMPT);
-    body.put("max_tokens", PROBE_TOKENS);
+    body.put("max_tokens", HealthPolicy.GENERATION_PROBE_TOKENS);
     return new WarmStep("generation", ProbeHttp.resolve(n.openAiBase(), "/chat/completions"), body.toString());
   }
 

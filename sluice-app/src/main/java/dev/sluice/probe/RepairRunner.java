@@ -222,7 +222,7 @@ public final class RepairRunner {
         .put("url", spec.root().toString())
         .put("state", "DEGRADED")
         .put("reason", reason)
-        .put("time", Instant.now().toString());
+        .put("time", Instant.ofEpochMilli(clock.millis()).toString());
     long timeoutMs = settings.webhookTimeout().toMillis();
     HttpClient client;
     synchronized (this) {

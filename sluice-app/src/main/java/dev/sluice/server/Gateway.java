@@ -7,6 +7,7 @@ import dev.sluice.console.AdminApi;
 import dev.sluice.console.ConsoleFeed;
 import dev.sluice.health.EjectionState;
 import dev.sluice.health.HealthListener;
+import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeState;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
@@ -157,7 +158,7 @@ public final class Gateway {
   }
 
   /** How often the node-level progress watchdog looks at every node: a sixth of the silence it detects. */
-  static final long SILENCE_CHECK_MILLIS = NodeEntry.NODE_SILENCE_MILLIS / 6;
+  static final long SILENCE_CHECK_MILLIS = HealthPolicy.NODE_SILENCE_MILLIS / 6;
   private volatile long silenceTimer = -1;
 
   /** Node state changes: one log line with the reason, a metric, and the prober's follow-up (repair, warm-up). */
@@ -263,7 +264,7 @@ public final class Gateway {
 
   /**
    * The node-level progress watchdog: a node with answers decoding that has sent nothing at all for
-   * {@link NodeEntry#NODE_SILENCE_MILLIS} is suspected at once (a frozen process gets no new request to miss a
+   * {@link HealthPolicy#NODE_SILENCE_MILLIS} is suspected at once (a frozen process gets no new request to miss a
    * deadline with, since least-delay already steers around its silence).
    */
   private void suspectSilentNodes() {

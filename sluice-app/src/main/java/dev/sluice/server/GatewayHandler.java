@@ -77,8 +77,8 @@ final class GatewayHandler {
   private final SluiceMetrics metrics;
   private final BodyReader bodies;
   private final Clock clock;
-  private final String startedAt = Instant.now().toString();
-  private final long createdEpochSeconds = Instant.now().getEpochSecond();
+  private final String startedAt;
+  private final long createdEpochSeconds;
 
   GatewayHandler(Vertx vertx, Clock clock, Supplier<ConfigSnapshot> snapshots, NodeClients nodes,
       NodeRegistry registry, AdminApi admin, AccessControl access, SluiceMetrics metrics,
@@ -87,6 +87,8 @@ final class GatewayHandler {
     this.shared = new RoutedRequest.Shared(new Exchange.Shared(vertx, clock, metrics, new RetryBudget(), inFlight::get),
         clock, inFlight, metrics, protections, observers, starting);
     this.clock = clock;
+    this.startedAt = Instant.ofEpochMilli(clock.millis()).toString();
+    this.createdEpochSeconds = clock.millis() / 1000;
     this.vertx = vertx;
     this.snapshots = snapshots;
     this.nodes = nodes;

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.ModelSpec;
+import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeState;
 import dev.sluice.sim.SimFault;
 import dev.sluice.testkit.Http;
@@ -156,7 +157,7 @@ class ProberTest {
       double tokensBefore = generatedTokens(f);
       assertThat(await(f.prober.generationProbeNow(ProbeFixture.NODE))).as("healthy node").isTrue();
       assertThat(generatedTokens(f) - tokensBefore).as("tokens generated for the probe")
-          .isEqualTo(Prober.PROBE_TOKENS);
+          .isEqualTo(HealthPolicy.GENERATION_PROBE_TOKENS);
 
       f.sim.injectFault(SimFault.stall(2));
       assertThat(await(f.prober.generationProbeNow(ProbeFixture.NODE))).as("streams stall after 2 chunks").isFalse();

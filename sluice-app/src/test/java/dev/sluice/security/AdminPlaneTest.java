@@ -2,7 +2,6 @@ package dev.sluice.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.AdminSettings;
@@ -10,8 +9,6 @@ import dev.sluice.config.AuthSettings;
 import dev.sluice.config.CorsSettings;
 import dev.sluice.config.ServerSettings;
 import dev.sluice.sim.GpuProfile;
-import dev.sluice.support.Json;
-import dev.sluice.testkit.Http;
 import dev.sluice.testkit.SecretLedger;
 import dev.sluice.testkit.TestCluster;
 import java.io.InputStream;

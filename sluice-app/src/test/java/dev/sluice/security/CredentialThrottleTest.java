@@ -3,12 +3,7 @@ package dev.sluice.security;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.auth.AuthMode;
-import dev.sluice.auth.KeyGenerator;
-import dev.sluice.config.AdminSettings;
-import dev.sluice.config.AuthSettings;
 import dev.sluice.config.ServerSettings;
-import dev.sluice.sim.GpuProfile;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.SecretLedger;

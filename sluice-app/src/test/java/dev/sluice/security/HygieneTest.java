@@ -3,7 +3,6 @@ package dev.sluice.security;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.AdminSettings;
@@ -15,7 +14,6 @@ import dev.sluice.sim.SimFault;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
-import dev.sluice.testkit.SecretLedger;
 import dev.sluice.testkit.TestCluster;
 import java.net.InetAddress;
 import java.net.http.HttpResponse;

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.JwtKeySpec;
 import dev.sluice.auth.JwtSettings;
