@@ -25,11 +25,12 @@ class ArchitectureTest {
   }
 
   @Test
-  void policiesAndTheHealthModelImportNothingFromTheEdgesOrFrameworks() {
+  void policiesTheHealthModelAndTheLabImportNothingFromTheEdgesOrFrameworks() {
     noClasses().that().resideInAnyPackage("dev.sluice.health..", "dev.sluice.routing..", "dev.sluice.limit..",
-            "dev.sluice.degrade..")
+            "dev.sluice.degrade..", "dev.sluice.lab..")
         .should().dependOnClassesThat().resideInAnyPackage("dev.sluice.server..", "dev.sluice.upstream..",
-            "dev.sluice.console..", "dev.sluice.config.etcd..", "io.vertx..", "io.micrometer..")
+            "dev.sluice.console..", "dev.sluice.probe..", "dev.sluice.node..", "dev.sluice.config.etcd..",
+            "io.vertx..", "io.micrometer..")
         .because("policies are pure Java so tests, JMH and the routing lab run them in simulated time")
         .check(main);
   }
