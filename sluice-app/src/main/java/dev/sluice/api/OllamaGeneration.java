@@ -17,7 +17,7 @@ import java.util.Objects;
  * record with all the text. Only plain text answers are answers: tool calls parse to null, and reasoning text
  * ({@code message.thinking}) is not content.
  */
-abstract class OllamaGeneration extends OllamaDialect {
+abstract class OllamaGeneration extends OllamaDialect implements GenerationDialect {
   /** The text of one record (the whole answer or one streamed piece). */
   abstract String text(JsonNode record) throws NotAnAnswer;
 
@@ -46,24 +46,8 @@ abstract class OllamaGeneration extends OllamaDialect {
   }
 
   @Override
-  public boolean complete(boolean stream, byte[] body) {
-    Objects.requireNonNull(body, "body");
-    return stream ? streamComplete(body) : Bodies.isObjectWithout(body, 0, body.length, "error", false);
-  }
-
-  @Override
-  public Answer parse(boolean stream, byte[] body) {
-    Objects.requireNonNull(body, "body");
-    try {
-      return stream ? parseStream(body) : parseWhole(body);
-    } catch (NotAnAnswer | IOException e) {
-      return null;
-    }
-  }
-
-  @Override
-  public boolean renders() {
-    return true;
+  public boolean streamEnded(byte[] body) {
+    return streamComplete(body);
   }
 
   @Override
@@ -79,13 +63,15 @@ abstract class OllamaGeneration extends OllamaDialect {
     return stream ? NDJSON : Bodies.JSON;
   }
 
-  private Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {
+  @Override
+  public Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {
     JsonNode root = Bodies.readObject(body);
     if (root.path("done").isBoolean() && !root.get("done").asBoolean()) throw NotAnAnswer.INSTANCE;
     return answer(text(root), root.path("model").asText(""), root, body);
   }
 
-  private Answer parseStream(byte[] body) throws NotAnAnswer, IOException {
+  @Override
+  public Answer parseStream(byte[] body) throws NotAnAnswer, IOException {
     StringBuilder content = new StringBuilder();
     String model = null;
     for (String line : ndjsonLines(body)) {

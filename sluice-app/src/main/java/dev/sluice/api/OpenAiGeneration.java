@@ -18,7 +18,7 @@ import java.util.Objects;
  * usage chunk with empty choices) then {@code data: [DONE]}. Only plain text answers are answers: tool calls, a
  * refusal or more than one choice parse to null. Reasoning text ({@code reasoning_content}) is not content.
  */
-abstract class OpenAiGeneration extends OpenAiDialect {
+abstract class OpenAiGeneration extends OpenAiDialect implements GenerationDialect {
   private static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
 
   /** The response id's prefix, e.g. {@code chatcmpl-}. */
@@ -45,24 +45,8 @@ abstract class OpenAiGeneration extends OpenAiDialect {
   }
 
   @Override
-  public boolean complete(boolean stream, byte[] body) {
-    Objects.requireNonNull(body, "body");
-    return stream ? streamComplete(body) : Bodies.isObjectWithout(body, 0, body.length, "error", false);
-  }
-
-  @Override
-  public Answer parse(boolean stream, byte[] body) {
-    Objects.requireNonNull(body, "body");
-    try {
-      return stream ? parseStream(body) : parseWhole(body);
-    } catch (NotAnAnswer | IOException e) {
-      return null;
-    }
-  }
-
-  @Override
-  public boolean renders() {
-    return true;
+  public boolean streamEnded(byte[] body) {
+    return streamComplete(body);
   }
 
   @Override
@@ -86,7 +70,8 @@ abstract class OpenAiGeneration extends OpenAiDialect {
     return NO_CACHE;
   }
 
-  private Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {
+  @Override
+  public Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {
     JsonNode root = Bodies.readObject(body);
     JsonNode choices = root.path("choices");
     // several choices (n > 1) cannot be one answer
@@ -96,7 +81,8 @@ abstract class OpenAiGeneration extends OpenAiDialect {
     return answer(content, root.path("model").asText(""), Bodies.text(choice.get("finish_reason")), body);
   }
 
-  private Answer parseStream(byte[] body) throws NotAnAnswer, IOException {
+  @Override
+  public Answer parseStream(byte[] body) throws NotAnAnswer, IOException {
     StringBuilder content = new StringBuilder();
     String model = null;
     String finishReason = null;
