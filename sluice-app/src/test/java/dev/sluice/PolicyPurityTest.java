@@ -22,7 +22,8 @@ class PolicyPurityTest {
   }
 
   @ParameterizedTest(name = "sim/{0} is pure")
-  @ValueSource(strings = {"BatchEngine.java", "EngineProfile.java", "Admission.java"})
+  @ValueSource(strings = {"BatchEngine.java", "EngineProfile.java", "Admission.java", "PrefixCache.java",
+      "SlotCache.java", "PromptTokens.java"})
   void theSimulatorsEngineIsPure(String file) throws IOException {
     assertPure(List.of(Path.of("src/main/java/dev/sluice/sim", file)));
   }

@@ -2,6 +2,7 @@ package dev.sluice.sim;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -42,6 +43,22 @@ import java.util.function.LongConsumer;
  * ({@code maxRunning = parallel}) and reserves at most {@code contextPerSlot} tokens (Ollama shifts the context
  * rather than fail). A request that could never fit is refused by {@link #admission} before it is submitted.
  *
+ * <p><b>Prefix caching.</b> A sequence built with its prompt's token ids ({@link PromptTokens}) can skip the prefill
+ * of a prefix the node still holds. vLLM profiles keep a {@link PrefixCache} of 16-token blocks, each known by a hash
+ * chained over the blocks before it: when a sequence is admitted, its longest run of leading full blocks found in
+ * the cache (at most {@code (promptTokens − 1) / 16} blocks, so that at least one token is computed, as vLLM does) is
+ * taken as already prefilled, which shortens its prefill and so its time to first token, and the step-time formula
+ * counts only the tokens still to prefill. Its prompt blocks join the cache as its prefill completes them, and are
+ * pinned while it runs; the KV they take is counted once however many sequences share them, so
+ * {@link #kvUsedTokens()} is the running sequences' reservations less what they share. When it ends its blocks stay
+ * cached but free, and free blocks live in the KV no running sequence reserves: each admission evicts the least
+ * recently freed ones (a prompt's tail before its head) until they fit in {@code (kvCapacityTokens −
+ * kvUsedTokens) / 16} blocks. Ollama profiles have no block cache: each of the {@code parallel} slots keeps the
+ * tokens of the last prompt it processed ({@link SlotCache}); a sequence takes the free slot with the longest common
+ * prefix (the first on a tie) and skips that prefix (at most {@code promptTokens − 1} tokens). Only prompt tokens are
+ * cached, not generated ones. {@link #prefixCacheQueriesTotal()} and {@link #prefixCacheHitsTotal()} count the prompt
+ * tokens of such sequences and the cached tokens they skipped.
+ *
  * <p>Not thread-safe: call it from one thread (the node's event loop). Listeners may call {@link #submit} and
  * {@link #cancel} from a callback; those take effect at the time of the event.
  */
@@ -54,6 +71,8 @@ public final class BatchEngine implements EngineState {
   private final EngineProfile profile;
   private final EngineControl control;
   private final double beta;
+  private final PrefixCache prefixCache;
+  private final SlotCache slots;
   private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
   private final List<Sequence> running = new ArrayList<>();
   private List<Sequence> stepMembers = new ArrayList<>();
@@ -69,12 +88,16 @@ public final class BatchEngine implements EngineState {
   private long busyCompleted;
   private long promptTokensTotal;
   private long generationTokensTotal;
+  private long prefixQueriesTotal;
+  private long prefixHitsTotal;
   private boolean advancing;
 
   public BatchEngine(EngineProfile profile, EngineControl control) {
     this.profile = Objects.requireNonNull(profile, "profile");
     this.control = Objects.requireNonNull(control, "control");
     this.beta = profile.batchSlope();
+    this.prefixCache = profile.ollama() ? null : new PrefixCache();
+    this.slots = profile.ollama() ? new SlotCache(profile.maxRunning()) : null;
   }
 
   public EngineProfile profile() {
@@ -120,6 +143,10 @@ public final class BatchEngine implements EngineState {
     if (sequence.kvReservation > profile.kvCapacityTokens()) {
       throw new IllegalArgumentException("sequence needs " + sequence.kvReservation + " KV tokens, more than the "
           + "capacity " + profile.kvCapacityTokens() + " (check admission() first)");
+    }
+    if (prefixCache != null && sequence.promptIds != null) {
+      sequence.blockHashes = PrefixCache.blockHashes(sequence.promptIds, sequence.promptTokens);
+      sequence.promptIds = null; // the block hashes are all the cache needs
     }
     if (advancing) {
       enqueue(sequence);
@@ -238,7 +265,7 @@ public final class BatchEngine implements EngineState {
       waiting.remove(sequence);
     } else if (sequence.state == State.RUNNING) {
       running.remove(sequence);
-      kvReserved -= sequence.kvReservation;
+      release(sequence);
     }
     sequence.state = State.CANCELLED;
   }
@@ -292,16 +319,87 @@ public final class BatchEngine implements EngineState {
   private void admit(long at) {
     while (!waiting.isEmpty() && running.size() < profile.maxRunning()) {
       Sequence head = waiting.peekFirst();
-      if (head.kvReservation > profile.kvCapacityTokens() - kvReserved) {
+      if (!(prefixCache != null ? admitCached(head) : admitToSlot(head))) {
         return; // FIFO: the head waits for KV and so does everyone behind it
       }
       waiting.pollFirst();
       running.add(head);
-      kvReserved += head.kvReservation;
+      head.prefilled = head.cachedTokens;
+      promptTokensTotal += head.cachedTokens;
+      if (head.prompted) {
+        prefixQueriesTotal += head.promptTokens;
+        prefixHitsTotal += head.cachedTokens;
+      }
       head.state = State.RUNNING;
       head.admittedNanos = at;
       head.listener.admitted(head, at);
     }
+  }
+
+  /**
+   * vLLM: takes the head's cached leading blocks and reserves the rest of its KV if it fits (blocks other running
+   * sequences already pin cost nothing more), then evicts free blocks beyond the KV left; false if it does not fit.
+   */
+  private boolean admitCached(Sequence head) {
+    long[] hashes = head.blockHashes;
+    long free = profile.kvCapacityTokens() - kvUsedTokens();
+    int hits = 0;
+    int shared = 0;
+    if (hashes.length > 0 && head.kvReservation - (long) PrefixCache.BLOCK_TOKENS * hashes.length <= free) {
+      hits = prefixCache.leadingHits(hashes, (head.promptTokens - 1) / PrefixCache.BLOCK_TOKENS);
+      shared = prefixCache.pinnedAmong(hashes, hits);
+    }
+    if (head.kvReservation - (long) PrefixCache.BLOCK_TOKENS * shared > free) {
+      return false;
+    }
+    for (int i = 0; i < hits; i++) {
+      prefixCache.pin(hashes[i]);
+    }
+    head.pinnedBlocks = hits;
+    head.cachedTokens = hits * PrefixCache.BLOCK_TOKENS;
+    head.charge = head.kvReservation - head.cachedTokens;
+    kvReserved += head.charge;
+    prefixCache.evictTo((profile.kvCapacityTokens() - kvUsedTokens()) / PrefixCache.BLOCK_TOKENS);
+    return true;
+  }
+
+  /** Ollama: a slot is free (the running set is below {@code parallel}) and holds its KV; reuses its prefix. */
+  private boolean admitToSlot(Sequence head) {
+    if (head.kvReservation > profile.kvCapacityTokens() - kvReserved) {
+      return false;
+    }
+    int[] ids = head.promptIds != null ? head.promptIds : SlotCache.EMPTY;
+    int slot = slots.best(ids);
+    int reused = Math.min(slots.commonPrefix(slot, ids), head.promptTokens - 1);
+    slots.acquire(slot, ids, reused);
+    head.slot = slot;
+    head.cachedTokens = reused;
+    head.charge = head.kvReservation;
+    kvReserved += head.charge;
+    return true;
+  }
+
+  /** Frees a running sequence's KV: its reservation, its pins on cached blocks, its slot. */
+  private void release(Sequence s) {
+    kvReserved -= s.charge;
+    s.charge = 0;
+    if (prefixCache != null) {
+      prefixCache.release(s.blockHashes, s.pinnedBlocks);
+      s.pinnedBlocks = 0;
+    } else {
+      slots.release(s.slot, s.prefilled);
+    }
+  }
+
+  /** Caches (and pins) the blocks the sequence's prefill has completed; their KV moves from its charge to the cache. */
+  private void cacheCompletedBlocks(Sequence s) {
+    int upTo = Math.min(s.blockHashes.length, s.prefilled / PrefixCache.BLOCK_TOKENS);
+    for (int i = s.pinnedBlocks; i < upTo; i++) {
+      prefixCache.pin(s.blockHashes[i]);
+      s.charge -= PrefixCache.BLOCK_TOKENS;
+      kvReserved -= PrefixCache.BLOCK_TOKENS;
+    }
+    s.pinnedBlocks = Math.max(s.pinnedBlocks, upTo);
   }
 
   private void completeStep() {
@@ -323,6 +421,9 @@ public final class BatchEngine implements EngineState {
       if (chunk > 0) {
         s.prefilled += chunk;
         promptTokensTotal += chunk;
+        if (prefixCache != null && s.pinnedBlocks < s.blockHashes.length) {
+          cacheCompletedBlocks(s);
+        }
         if (s.prefilled < s.promptTokens) {
           continue;
         }
@@ -351,7 +452,7 @@ public final class BatchEngine implements EngineState {
 
   private void finish(Sequence s, long at) {
     running.remove(s);
-    kvReserved -= s.kvReservation;
+    release(s);
     s.state = State.DONE;
     s.finishedNanos = at;
     s.listener.finished(s, at);
@@ -379,7 +480,13 @@ public final class BatchEngine implements EngineState {
 
   @Override
   public long kvUsedTokens() {
-    return kvReserved;
+    return prefixCache == null ? kvReserved
+        : kvReserved + (long) PrefixCache.BLOCK_TOKENS * prefixCache.pinnedBlocks();
+  }
+
+  /** vLLM: KV blocks kept for reuse that no running sequence uses (they count as free KV); 0 on Ollama. */
+  int cachedFreeBlocks() {
+    return prefixCache == null ? 0 : prefixCache.freeBlocks();
   }
 
   @Override
@@ -408,6 +515,16 @@ public final class BatchEngine implements EngineState {
   @Override
   public long generationTokensTotal() {
     return generationTokensTotal;
+  }
+
+  @Override
+  public long prefixCacheQueriesTotal() {
+    return prefixQueriesTotal;
+  }
+
+  @Override
+  public long prefixCacheHitsTotal() {
+    return prefixHitsTotal;
   }
 
   @Override
@@ -441,6 +558,13 @@ public final class BatchEngine implements EngineState {
     private final int promptTokens;
     private final int outputTokens;
     private final Listener listener;
+    private final boolean prompted;
+    private int[] promptIds;
+    private long[] blockHashes = NO_BLOCKS;
+    private int pinnedBlocks;
+    private int charge;
+    private int cachedTokens;
+    private int slot = -1;
     private State state = State.NEW;
     private int kvReservation;
     private int prefilled;
@@ -463,6 +587,27 @@ public final class BatchEngine implements EngineState {
       this.promptTokens = Math.max(1, promptTokens);
       this.outputTokens = outputTokens;
       this.listener = Objects.requireNonNull(listener, "listener");
+      this.prompted = false;
+    }
+
+    /**
+     * A sequence whose prompt is known, so that a cached prefix of it can skip prefill (see the class comment).
+     *
+     * @param promptTokens tokens to prefill: the first {@code promptTokens} of {@code promptTokenIds} (fewer when
+     *     Ollama truncates), at least 1 processed
+     * @param promptTokenIds the prompt's {@link PromptTokens} ids
+     * @param outputTokens tokens to generate; 0 for a prefill-only sequence
+     */
+    public Sequence(int promptTokens, int[] promptTokenIds, int outputTokens, Listener listener) {
+      if (outputTokens < 0) {
+        throw new IllegalArgumentException("outputTokens: " + outputTokens + " (expected >= 0)");
+      }
+      this.promptTokens = Math.max(1, promptTokens);
+      this.outputTokens = outputTokens;
+      this.listener = Objects.requireNonNull(listener, "listener");
+      this.prompted = true;
+      int kept = Math.min(promptTokenIds.length, this.promptTokens);
+      this.promptIds = kept == promptTokenIds.length ? promptTokenIds : Arrays.copyOf(promptTokenIds, kept);
     }
 
     public int promptTokens() {
@@ -471,6 +616,16 @@ public final class BatchEngine implements EngineState {
 
     public int outputTokens() {
       return outputTokens;
+    }
+
+    /** Prompt tokens found in the node's cache when it was admitted, which it did not prefill; 0 until then. */
+    public int cachedTokens() {
+      return cachedTokens;
+    }
+
+    /** Ollama: the slot it was given when admitted, or -1. */
+    int slot() {
+      return slot;
     }
 
     /** Output tokens produced so far. */
@@ -503,6 +658,8 @@ public final class BatchEngine implements EngineState {
       return state == State.DONE || state == State.CANCELLED;
     }
   }
+
+  private static final long[] NO_BLOCKS = new long[0];
 
   private enum State { NEW, WAITING, RUNNING, DONE, CANCELLED }
 }

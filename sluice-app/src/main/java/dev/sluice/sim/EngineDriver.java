@@ -185,6 +185,16 @@ final class EngineDriver {
     }
 
     @Override
+    public long prefixCacheQueriesTotal() {
+      return engine.prefixCacheQueriesTotal();
+    }
+
+    @Override
+    public long prefixCacheHitsTotal() {
+      return engine.prefixCacheHitsTotal();
+    }
+
+    @Override
     public long preemptionsTotal() {
       return engine.preemptionsTotal();
     }

@@ -32,6 +32,12 @@ public interface EngineState {
   /** Output tokens generated so far. */
   long generationTokensTotal();
 
+  /** Prompt tokens of requests that looked up the prefix cache (vLLM's {@code prefix_cache_queries}). */
+  long prefixCacheQueriesTotal();
+
+  /** Of those, tokens found in the prefix cache, which skipped prefill (vLLM's {@code prefix_cache_hits}). */
+  long prefixCacheHitsTotal();
+
   /** Requests preempted (KV exhausted) so far; 0 when the engine never preempts. */
   long preemptionsTotal();
 

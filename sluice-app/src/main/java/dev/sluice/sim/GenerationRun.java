@@ -22,6 +22,7 @@ final class GenerationRun implements BatchEngine.Listener {
   private final SimFault fault;
   private final SimStats stats;
 
+  private int[] promptTokenIds = new int[0];
   private BatchEngine.Sequence sequence;
   private int emitted;
   private boolean ended;
@@ -42,6 +43,12 @@ final class GenerationRun implements BatchEngine.Listener {
   }
 
   private final long startNanos;
+
+  /** The prompt's {@link PromptTokens}, so that the engine can reuse a cached prefix of it. */
+  GenerationRun prompt(int[] tokenIds) {
+    this.promptTokenIds = tokenIds;
+    return this;
+  }
 
   /** Starts the run; the caller has counted it as started. */
   void start() {
@@ -76,7 +83,8 @@ final class GenerationRun implements BatchEngine.Listener {
       applyTokenFault();
       return;
     }
-    sequence = new BatchEngine.Sequence(generation.promptTokens(), generation.completionTokens(), this);
+    sequence = new BatchEngine.Sequence(generation.promptTokens(), promptTokenIds, generation.completionTokens(),
+        this);
     engine.submit(sequence);
   }
 

@@ -371,7 +371,8 @@ public final class SimNode {
           accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
           parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
           parsed.includeUsage());
-      new GenerationRun(request, generation, endpoint.format, this, requestFault(request)).start();
+      new GenerationRun(request, generation, endpoint.format, this, requestFault(request))
+          .prompt(PromptTokens.of(parsed.promptText())).start();
     });
   }
 

@@ -63,6 +63,8 @@ final class Telemetry {
   static final String PROMPT_TOKENS = "vllm:prompt_tokens_total";
   static final String GENERATION_TOKENS = "vllm:generation_tokens_total";
   static final String PREEMPTIONS = "vllm:num_preemptions_total";
+  static final String PREFIX_CACHE_QUERIES = "vllm:prefix_cache_queries_total";
+  static final String PREFIX_CACHE_HITS = "vllm:prefix_cache_hits_total";
   static final String TTFT = "vllm:time_to_first_token_seconds";
   static final String CACHE_CONFIG = "vllm:cache_config_info";
 
@@ -167,6 +169,10 @@ final class Telemetry {
         .sample(PROMPT_TOKENS, engine.promptTokensTotal(), labels);
     text.family(GENERATION_TOKENS, "counter", "Number of generation tokens processed.")
         .sample(GENERATION_TOKENS, engine.generationTokensTotal(), labels);
+    text.family(PREFIX_CACHE_QUERIES, "counter", "Prefix cache queries, in terms of number of queried tokens.")
+        .sample(PREFIX_CACHE_QUERIES, engine.prefixCacheQueriesTotal(), labels);
+    text.family(PREFIX_CACHE_HITS, "counter", "Prefix cache hits, in terms of number of cached tokens.")
+        .sample(PREFIX_CACHE_HITS, engine.prefixCacheHitsTotal(), labels);
     text.family(TTFT, "histogram", "Histogram of time to first token in seconds.");
     long cumulative = 0;
     for (int i = 0; i < TTFT_BUCKETS_SECONDS.length; i++) {

@@ -43,7 +43,8 @@ class TelemetryTest extends SimNodesFixture {
         "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_THERMAL_VIOLATION", "DCGM_EXP_CLOCK_EVENTS_COUNT");
     assertThat(families(vllm.body())).containsExactlyInAnyOrder("vllm:num_requests_running",
         "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:num_preemptions_total",
-        "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:time_to_first_token_seconds",
+        "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:prefix_cache_queries_total",
+        "vllm:prefix_cache_hits_total", "vllm:time_to_first_token_seconds",
         "vllm:cache_config_info");
     assertThat(families(all.body())).containsAll(families(dcgm.body())).containsAll(families(vllm.body()));
   }
