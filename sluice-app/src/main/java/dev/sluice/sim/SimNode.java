@@ -345,8 +345,10 @@ public final class SimNode {
         return;
       }
       GenerationRequest parsed;
+      AgentRequest agent;
       try {
         parsed = GenerationRequest.parse(endpoint, body);
+        agent = AgentRequest.parse(endpoint, body);
       } catch (IllegalArgumentException e) {
         error(request, endpoint.api, 400, e.getMessage());
         return;
@@ -371,6 +373,8 @@ public final class SimNode {
           accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
           parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
           parsed.includeUsage());
+      generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
+          parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
       new GenerationRun(request, generation, endpoint.format, this, requestFault(request)).start();
     });
   }
