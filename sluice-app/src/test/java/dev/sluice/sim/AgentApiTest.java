@@ -262,6 +262,44 @@ class AgentApiTest extends SimNodesFixture {
     assertThat(ollamaWhole.path("message").path("thinking").asText()).isNotEmpty();
   }
 
+  @Test
+  void aThinkingModelThinksUnlessTheRequestTurnsItOffAndTheLimitCutsReasoningFirst() throws Exception {
+    SimNode node = start(INSTANT.withModels("qwen3:30b-a3b-thinking-2507"));
+    String request = "{\"model\":\"qwen3:30b-a3b-thinking-2507\",\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"Hi\"}]";
+
+    JsonNode thinking = json(post(node, "/v1/chat/completions", request + "}")).path("choices").get(0);
+    JsonNode off = json(post(node, "/v1/chat/completions", request
+        + ",\"chat_template_kwargs\":{\"enable_thinking\":false}}")).path("choices").get(0);
+    JsonNode cut = json(post(node, "/v1/chat/completions", request + ",\"max_tokens\":3}"));
+    JsonNode ollamaOff = json(post(node, "/api/chat", request + ",\"stream\":false,\"think\":false}"));
+
+    assertThat(thinking.path("message").path("reasoning_content").asText()).isNotEmpty();
+    assertThat(off.path("message").has("reasoning_content")).isFalse();
+    assertThat(cut.path("choices").get(0).path("finish_reason").asText()).isEqualTo("length");
+    assertThat(cut.path("choices").get(0).path("message").path("content").asText()).isEmpty();
+    assertThat(cut.path("choices").get(0).path("message").path("reasoning_content").asText().split(" ")).hasSize(3);
+    assertThat(cut.path("usage").path("completion_tokens").asInt()).isEqualTo(3);
+    assertThat(ollamaOff.path("message").has("thinking")).isFalse();
+  }
+
+  @Test
+  void aLimitReachedInsideAToolCallEndsWithLengthAndOllamaLeavesTheIncompleteCallOut() throws Exception {
+    SimNode node = start(INSTANT);
+    String request = "\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Go\"}],"
+        + "\"tools\":" + TOOLS;
+
+    JsonNode openAi = json(post(node, "/v1/chat/completions", "{" + request
+        + ",\"tool_choice\":\"required\",\"max_tokens\":3}")).path("choices").get(0);
+    JsonNode ollama = json(post(node, "/api/chat", "{" + request
+        + ",\"stream\":false,\"options\":{\"num_predict\":2}}"));
+
+    assertThat(openAi.path("finish_reason").asText()).isEqualTo("length");
+    assertThat(openAi.path("message").path("tool_calls")).hasSize(1);
+    assertThat(ollama.path("done_reason").asText()).isEqualTo("length");
+    assertThat(ollama.path("message").has("tool_calls")).isFalse();
+  }
+
   /** The {@code delta}s of an SSE chat stream, the last one the finish chunk's (with its finish reason). */
   private static List<JsonNode> sseDeltas(HttpResponse<String> response) {
     List<JsonNode> deltas = new ArrayList<>();
