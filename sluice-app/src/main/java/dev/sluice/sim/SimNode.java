@@ -489,7 +489,7 @@ public final class SimNode {
         .put("general.architecture", model.family())
         .put("general.parameter_count", model.parameterCount())
         .put(model.family() + ".context_length", SimModel.MODEL_CONTEXT_TOKENS);
-    show.putArray("capabilities").add("completion");
+    show.putArray("capabilities").add("completion").add("tools").add("thinking"); // as Ollama shows qwen3's
     show.put("modified_at", MODIFIED_AT);
     json(request, 200, show);
   }

@@ -260,6 +260,8 @@ class AgentApiTest extends SimNodesFixture {
     assertThat(ollama.get(0).path("message").path("thinking").asText()).isNotEmpty();
     assertThat(ollama.get(0).path("message").path("content").asText()).isEmpty();
     assertThat(ollamaWhole.path("message").path("thinking").asText()).isNotEmpty();
+    assertThat(json(post(node, "/api/show", "{\"model\":\"qwen3:32b\"}")).path("capabilities").toString())
+        .isEqualTo("[\"completion\",\"tools\",\"thinking\"]");
   }
 
   @Test
