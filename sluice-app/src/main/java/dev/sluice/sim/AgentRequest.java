@@ -35,6 +35,15 @@ record AgentRequest(List<JsonNode> tools, String toolChoice, String namedTool, b
     boolean afterToolResult, boolean json, JsonNode schema, boolean thinking) {
 
   private static final AgentRequest NONE = new AgentRequest(List.of(), "none", null, false, false, false, null, false);
+  /** How often {@code auto} calls a tool on a new user turn: agents mostly act. */
+  private static final double AUTO_CALL_SHARE = 0.8;
+  /** How often {@code auto} calls again right after a tool result: lower, so simulated agent loops end. */
+  private static final double AUTO_CALL_SHARE_AFTER_RESULT = 0.5;
+  /** One turn in this many makes two calls at once where parallel calls are allowed. */
+  private static final int PARALLEL_CALL_ONE_IN = 5;
+  /** Reasoning length: 16 to 128 tokens, short enough to leave most of a typical limit for the answer. */
+  private static final int MIN_REASONING_TOKENS = 16;
+  private static final int MAX_REASONING_TOKENS = 128;
   private static final long SALT = 0x70_6f_6f_6c_73L; // keeps these draws apart from the text's own
   private static final String[] REASONING_WORDS = {
       "Okay,", "the", "user", "wants", "me", "to", "check", "first", "so", "I", "should", "look", "at", "the",
@@ -148,7 +157,7 @@ record AgentRequest(List<JsonNode> tools, String toolChoice, String namedTool, b
     List<String> tokens = new ArrayList<>();
     int reasoning = 0;
     if (thinking) {
-      reasoning = 16 + random.nextInt(113);
+      reasoning = MIN_REASONING_TOKENS + random.nextInt(MAX_REASONING_TOKENS - MIN_REASONING_TOKENS + 1);
       for (int i = 0; i < reasoning; i++) {
         String word = REASONING_WORDS[random.nextInt(REASONING_WORDS.length)];
         tokens.add(i == 0 ? word : " " + word);
@@ -157,7 +166,9 @@ record AgentRequest(List<JsonNode> tools, String toolChoice, String namedTool, b
     List<AgentReply.ToolCall> calls = new ArrayList<>();
     String finish = plain.finishReason();
     if (callsTool(random)) {
-      int count = namedTool == null && parallelToolCalls && tools.size() > 1 && random.nextInt(5) == 0 ? 2 : 1;
+      boolean twoAtOnce = namedTool == null && parallelToolCalls && tools.size() > 1
+          && random.nextInt(PARALLEL_CALL_ONE_IN) == 0;
+      int count = twoAtOnce ? 2 : 1;
       for (int index = 0; index < count; index++) {
         JsonNode tool = namedTool != null ? tools.stream().filter(t -> t.path("name").asText().equals(namedTool))
             .findFirst().orElseThrow() : tools.get(random.nextInt(tools.size()));
@@ -199,7 +210,7 @@ record AgentRequest(List<JsonNode> tools, String toolChoice, String namedTool, b
   private boolean callsTool(SplittableRandom random) {
     return switch (toolChoice) {
       case "required", "named" -> true;
-      case "auto" -> random.nextDouble() < (afterToolResult ? 0.5 : 0.8);
+      case "auto" -> random.nextDouble() < (afterToolResult ? AUTO_CALL_SHARE_AFTER_RESULT : AUTO_CALL_SHARE);
       default -> false;
     };
   }

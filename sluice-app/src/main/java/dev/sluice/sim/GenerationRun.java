@@ -163,7 +163,8 @@ final class GenerationRun implements BatchEngine.Listener {
 
   private void write(String event) {
     if (event.isEmpty()) {
-      return; // a token without an event of its own (a piece of an Ollama tool call); an empty chunk would end the stream
+      // a token without an event of its own (a piece of an Ollama tool call); an empty chunk would end the stream
+      return;
     }
     write(Buffer.buffer(event));
   }

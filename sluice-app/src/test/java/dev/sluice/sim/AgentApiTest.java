@@ -41,8 +41,9 @@ class AgentApiTest extends SimNodesFixture {
           "recursive":{"type":"boolean"}},"required":["extensions","recursive"]}},
        "required":["query","max_results","mode","filters"]}""";
   private static final String TOOLS = "[{\"type\":\"function\",\"function\":{\"name\":\"search_files\","
-      + "\"parameters\":" + SEARCH_SCHEMA + "}},{\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
-      + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}]";
+      + "\"parameters\":" + SEARCH_SCHEMA + "}},"
+      + "{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+      + "\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}]";
 
   private OpenAIClient openai(SimNode node) {
     return OpenAIOkHttpClient.builder().baseUrl(node.baseUrl() + "/v1").apiKey("sk-unused").maxRetries(0).build();
@@ -288,18 +289,25 @@ class AgentApiTest extends SimNodesFixture {
   @Test
   void aLimitReachedInsideAToolCallEndsWithLengthAndOllamaLeavesTheIncompleteCallOut() throws Exception {
     SimNode node = start(INSTANT);
-    String request = "\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Go\"}],"
-        + "\"tools\":" + TOOLS;
+    String request = null;
+    for (int i = 0; request == null || !json(post(node, "/api/chat", "{" + request + ",\"stream\":false}"))
+        .path("message").has("tool_calls"); i++) { // auto: find a turn that calls
+      request = "\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Go " + i + "\"}],"
+          + "\"tools\":" + TOOLS;
+    }
 
     JsonNode openAi = json(post(node, "/v1/chat/completions", "{" + request
         + ",\"tool_choice\":\"required\",\"max_tokens\":3}")).path("choices").get(0);
     JsonNode ollama = json(post(node, "/api/chat", "{" + request
         + ",\"stream\":false,\"options\":{\"num_predict\":2}}"));
+    List<String> streamed = post(node, "/api/chat", "{" + request + ",\"options\":{\"num_predict\":2}}").body()
+        .lines().toList();
 
     assertThat(openAi.path("finish_reason").asText()).isEqualTo("length");
     assertThat(openAi.path("message").path("tool_calls")).hasSize(1);
     assertThat(ollama.path("done_reason").asText()).isEqualTo("length");
     assertThat(ollama.path("message").has("tool_calls")).isFalse();
+    assertThat(streamed).hasSize(1).allSatisfy(line -> assertThat(line).doesNotContain("tool_calls"));
   }
 
   /** The {@code delta}s of an SSE chat stream, the last one the finish chunk's (with its finish reason). */
