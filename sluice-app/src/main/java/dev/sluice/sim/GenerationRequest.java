@@ -34,7 +34,18 @@ record GenerationRequest(String model, String promptText, boolean stream, int ma
     String model = body.path("model").asText();
     StringBuilder prompt = new StringBuilder();
     switch (endpoint) {
-      case OLLAMA_CHAT, OPENAI_CHAT -> body.path("messages").forEach(m -> appendText(prompt, m.path("content")));
+      case OLLAMA_CHAT, OPENAI_CHAT -> {
+        // chat templates render the tool definitions and earlier turns' tool calls into the prompt
+        if (body.path("tools").isArray()) {
+          prompt.append(body.get("tools"));
+        }
+        body.path("messages").forEach(m -> {
+          appendText(prompt, m.path("content"));
+          if (m.path("tool_calls").isArray()) {
+            prompt.append(m.get("tool_calls"));
+          }
+        });
+      }
       case OLLAMA_GENERATE -> {
         appendText(prompt, body.path("system"));
         appendText(prompt, body.path("prompt"));

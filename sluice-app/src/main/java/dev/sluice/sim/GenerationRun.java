@@ -170,6 +170,10 @@ final class GenerationRun implements BatchEngine.Listener {
   }
 
   private void write(String event) {
+    if (event.isEmpty()) {
+      // a token without an event of its own (a piece of an Ollama tool call); an empty chunk would end the stream
+      return;
+    }
     write(Buffer.buffer(event));
   }
 

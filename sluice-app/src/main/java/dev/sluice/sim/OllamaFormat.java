@@ -2,6 +2,8 @@ package dev.sluice.sim;
 
 import static dev.sluice.sim.GenerationFormat.quote;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
 import java.time.Instant;
@@ -30,9 +32,27 @@ final class OllamaFormat implements GenerationFormat {
 
   @Override
   public String token(Generation generation, int index) {
-    String content = quote(generation.tokens().get(index));
-    return "{\"model\":" + quote(generation.model()) + ",\"created_at\":\"" + Instant.now() + "\","
-        + (chat ? "\"message\":{\"role\":\"assistant\",\"content\":" + content + "}" : "\"response\":" + content)
+    String text = quote(generation.tokens().get(index));
+    AgentReply reply = generation.reply();
+    String fields = switch (reply.part(index)) {
+      case REASONING -> chat ? "\"message\":{\"role\":\"assistant\",\"content\":\"\",\"thinking\":" + text + "}"
+          : "\"response\":\"\",\"thinking\":" + text;
+      case CALL_HEADER, CALL_ARGUMENTS -> {
+        // Ollama parses a tool call whole and sends it in one line once its last token is out
+        AgentReply.ToolCall call = reply.call(index);
+        if (!call.lastToken(index)) {
+          yield null;
+        }
+        ObjectNode message = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
+        addCall(message.putArray("tool_calls"), generation, call);
+        yield "\"message\":" + message;
+      }
+      case CONTENT -> chat ? "\"message\":{\"role\":\"assistant\",\"content\":" + text + "}" : "\"response\":" + text;
+    };
+    if (fields == null) {
+      return "";
+    }
+    return "{\"model\":" + quote(generation.model()) + ",\"created_at\":\"" + Instant.now() + "\"," + fields
         + ",\"done\":false}\n";
   }
 
@@ -43,7 +63,28 @@ final class OllamaFormat implements GenerationFormat {
 
   @Override
   public ObjectNode whole(Generation generation, Timings timings) {
-    return answer(generation, timings, generation.text());
+    ObjectNode whole = answer(generation, timings, generation.content());
+    ObjectNode message = chat ? (ObjectNode) whole.get("message") : whole;
+    if (generation.reply().reasoningTokens() > 0) {
+      message.put("thinking", generation.reasoning());
+    }
+    List<AgentReply.ToolCall> calls = generation.calls().stream().filter(generation::complete).toList();
+    if (chat && !calls.isEmpty()) {
+      ArrayNode toolCalls = message.putArray("tool_calls");
+      calls.forEach(call -> addCall(toolCalls, generation, call));
+    }
+    return whole;
+  }
+
+  /** A tool call as Ollama renders it: {@code function} with its {@code index}, name and arguments as an object. */
+  private static void addCall(ArrayNode toolCalls, Generation generation, AgentReply.ToolCall call) {
+    ObjectNode function = toolCalls.addObject().putObject("function").put("index", call.index())
+        .put("name", call.name());
+    try {
+      function.set("arguments", Json.MAPPER.readTree(generation.arguments(call)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("tool call arguments are not JSON: " + generation.arguments(call), e);
+    }
   }
 
   private ObjectNode answer(Generation generation, Timings timings, String content) {
@@ -56,7 +97,8 @@ final class OllamaFormat implements GenerationFormat {
       line.put("response", content);
     }
     return line.put("done", true)
-        .put("done_reason", generation.finishReason())
+        // Ollama ends a reply with tool calls as any other: "stop"
+        .put("done_reason", generation.finishReason().equals("tool_calls") ? "stop" : generation.finishReason())
         .put("total_duration", timings.endNanos() - timings.arrivalNanos())
         .put("load_duration", timings.prefillStartNanos() - timings.arrivalNanos())
         .put("prompt_eval_count", generation.promptTokens())

@@ -2,6 +2,7 @@ package dev.sluice.sim;
 
 import static dev.sluice.sim.GenerationFormat.quote;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ final class OpenAiFormat implements GenerationFormat {
   @Override
   public String token(Generation generation, int index) {
     String text = quote(generation.tokens().get(index));
-    return event(generation, chat ? "{\"content\":" + text + "}" : text, "null");
+    return event(generation, chat ? delta(generation, index, text) : text, "null");
   }
 
   @Override
@@ -58,13 +59,55 @@ final class OpenAiFormat implements GenerationFormat {
     ObjectNode body = envelope(generation, chat ? "chat.completion" : "text_completion");
     ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
     if (chat) {
-      choice.putObject("message").put("role", "assistant").put("content", generation.text());
+      message(choice.putObject("message"), generation);
     } else {
-      choice.put("text", generation.text());
+      choice.put("text", generation.content());
     }
     choice.putNull("logprobs").put("finish_reason", generation.finishReason());
     body.set("usage", usage(generation));
     return body;
+  }
+
+  /**
+   * A chat delta as vLLM streams it: reasoning as {@code reasoning_content}; a tool call's first delta carries its
+   * {@code index}, {@code id}, {@code type} and {@code function.name}, the following ones pieces of
+   * {@code function.arguments} under the same {@code index}.
+   */
+  private static String delta(Generation generation, int index, String text) {
+    AgentReply reply = generation.reply();
+    return switch (reply.part(index)) {
+      case REASONING -> "{\"reasoning_content\":" + text + "}";
+      case CALL_HEADER -> {
+        AgentReply.ToolCall call = reply.call(index);
+        yield "{\"tool_calls\":[{\"index\":" + call.index() + ",\"id\":" + quote(call.id())
+            + ",\"type\":\"function\",\"function\":{\"name\":" + quote(call.name()) + "}}]}";
+      }
+      case CALL_ARGUMENTS -> "{\"tool_calls\":[{\"index\":" + reply.call(index).index()
+          + ",\"function\":{\"arguments\":" + text + "}}]}";
+      case CONTENT -> "{\"content\":" + text + "}";
+    };
+  }
+
+  /** The whole message: content (null when only tool calls came), {@code reasoning_content}, {@code tool_calls}. */
+  private static void message(ObjectNode message, Generation generation) {
+    message.put("role", "assistant");
+    List<AgentReply.ToolCall> calls = generation.calls();
+    String content = generation.content();
+    if (content.isEmpty() && !calls.isEmpty()) {
+      message.putNull("content");
+    } else {
+      message.put("content", content);
+    }
+    if (generation.reply().reasoningTokens() > 0) {
+      message.put("reasoning_content", generation.reasoning());
+    }
+    if (!calls.isEmpty()) {
+      ArrayNode toolCalls = message.putArray("tool_calls");
+      for (AgentReply.ToolCall call : calls) {
+        toolCalls.addObject().put("id", call.id()).put("type", "function").putObject("function")
+            .put("name", call.name()).put("arguments", generation.arguments(call));
+      }
+    }
   }
 
   private String event(Generation generation, String deltaOrText, String finishReason) {

@@ -345,8 +345,10 @@ public final class SimNode {
         return;
       }
       GenerationRequest parsed;
+      AgentRequest agent;
       try {
         parsed = GenerationRequest.parse(endpoint, body);
+        agent = AgentRequest.parse(endpoint, body);
       } catch (IllegalArgumentException e) {
         error(request, endpoint.api, 400, e.getMessage());
         return;
@@ -371,6 +373,8 @@ public final class SimNode {
           accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
           parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
           parsed.includeUsage());
+      generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
+          parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
       new GenerationRun(request, generation, endpoint.format, this, requestFault(request))
           .prompt(PromptTokens.of(parsed.promptText())).start();
     });
@@ -486,7 +490,7 @@ public final class SimNode {
         .put("general.architecture", model.family())
         .put("general.parameter_count", model.parameterCount())
         .put(model.family() + ".context_length", SimModel.MODEL_CONTEXT_TOKENS);
-    show.putArray("capabilities").add("completion");
+    show.putArray("capabilities").add("completion").add("tools").add("thinking"); // as Ollama shows qwen3's
     show.put("modified_at", MODIFIED_AT);
     json(request, 200, show);
   }
