@@ -128,6 +128,7 @@ public final class AgentWorkload {
     private final String id;
     private final int turns;
     private final ArrayNode tools;
+    private final String toolsJson;
     private final String systemBody;
     private ArrayNode messages = Json.MAPPER.createArrayNode();
     private String previousInput;
@@ -142,6 +143,7 @@ public final class AgentWorkload {
       this.id = String.format("agent-%d-%05d", settings.seed(), index);
       this.turns = (int) clamp(logNormal(20, 0.7), 3, 200);
       this.tools = Text.tools(random, 10 + random.nextInt(41));
+      this.toolsJson = tools.toString();
       this.systemBody = Text.systemPrompt(random);
       messages.add(system());
       messages.addObject().put("role", "user").put("content", Text.task(random));
@@ -162,12 +164,12 @@ public final class AgentWorkload {
       Kind kind = Kind.MAIN;
       if (turn > 0) {
         appendAnswer();
-        if (random.nextDouble() < RESET_SHARE || tokens(render(tools, messages)) > settings.maxPromptTokens()) {
+        if (random.nextDouble() < RESET_SHARE || tokens(render(toolsJson, messages)) > settings.maxPromptTokens()) {
           reset();
           kind = Kind.RESET;
         }
       }
-      String input = render(tools, messages);
+      String input = render(toolsJson, messages);
       Request r = new Request(id, turn, kind, stream(), maxTokens(), tools, messages.deepCopy(), input.length(),
           reuse(previousInput, input));
       previousInput = input;
@@ -227,7 +229,7 @@ public final class AgentWorkload {
       for (int k = 0; k < n; k++) {
         ArrayNode m = messages.deepCopy();
         m.addObject().put("role", "user").put("content", "Sub-task " + k + ": " + Text.task(random));
-        String input = render(tools, m);
+        String input = render(toolsJson, m);
         rs.add(new Request(id + "/sub-" + (turn - 1) + "-" + k, turn - 1, Kind.SUBAGENT, stream(), maxTokens(),
             tools, m, input.length(), reuse(previousInput, input)));
       }
@@ -254,8 +256,8 @@ public final class AgentWorkload {
   }
 
   /** The input as the reuse statistics see it: the tools, then the messages, as JSON. */
-  static String render(ArrayNode tools, ArrayNode messages) {
-    return tools.toString() + messages.toString();
+  static String render(String toolsJson, ArrayNode messages) {
+    return toolsJson + messages.toString();
   }
 
   /** Share of {@code current} that is a verbatim prefix of {@code previous} (0 without a previous input). */
