@@ -109,6 +109,16 @@ class AgentBenchTest {
   }
 
   @Test
+  void openLoopStartsSessionsAtTheRateAndStopsAtTheRequestCount() {
+    Run run = BenchCommandTest.bench("--url", cluster.url(""), "--preset", "agents", "--rate", "5", "--requests",
+        "24", "--think-scale", "0.001", "--max-tokens-scale", "0.05");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out()).contains("requests 24, errors 0").contains("prefix cache hit rate: n/a")
+        .contains("cached-eligible");
+  }
+
+  @Test
   void dryRunPrintsTheWorkloadStatisticsWithoutSendingLoad() {
     int before = sessionHeaders.size();
 
@@ -119,6 +129,20 @@ class AgentBenchTest {
     assertThat(run.out()).contains("500 requests").contains("prefix reuse:").contains("bursts:")
         .contains("prompt size:");
     assertThat(sessionHeaders).hasSize(before);
+  }
+
+  @Test
+  void optionsThatDoNotFitTheAgentPresetExitWithTwoAndSayWhy() {
+    Run prompts = BenchCommandTest.bench("--preset", "agents", "--prompts", "p.jsonl", "--dry-run");
+    Run think = BenchCommandTest.bench("--preset", "agents", "--think-scale", "-1", "--dry-run");
+    Run unknown = BenchCommandTest.bench("--preset", "agent", "--dry-run");
+
+    assertThat(prompts.exit()).isEqualTo(2);
+    assertThat(prompts.err()).contains("--prompts does not apply to --preset agents");
+    assertThat(think.exit()).isEqualTo(2);
+    assertThat(think.err()).contains("--think-scale -1.0 must be >= 0");
+    assertThat(unknown.exit()).isEqualTo(2);
+    assertThat(unknown.err()).contains("(known: brief, agents)");
   }
 
   @Test
