@@ -1,5 +1,8 @@
 package dev.sluice.cli;
 
+import dev.sluice.loadtest.AgentRunner;
+import dev.sluice.loadtest.AgentStats;
+import dev.sluice.loadtest.AgentWorkload;
 import dev.sluice.loadtest.BenchCompare;
 import dev.sluice.loadtest.BenchReport;
 import dev.sluice.loadtest.BenchResult;
@@ -42,8 +45,9 @@ public final class BenchCommand implements Callable<Integer> {
   Path tokenFile;
 
   @Option(names = "--preset", paramLabel = "NAME",
-      description = "brief: 200 users, 1000 requests of the built-in mix, ramp-up 10s, half of them streamed "
-          + "(options given explicitly win).")
+      description = "brief: 200 users, 1000 requests of the built-in mix, ramp-up 10s, half of them streamed; "
+          + "agents: 16 concurrent agent sessions (docs/bench.md, Agent workload), 1000 requests, ramp-up 5s, all "
+          + "streamed (options given explicitly win).")
   String preset;
 
   @Option(names = "--model", paramLabel = "MODEL", description = "Model to ask for (default: qwen3:32b).")
@@ -88,6 +92,23 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", description = "Seed of the built-in mix (default: ${DEFAULT-VALUE}).")
   long seed = 42;
 
+  @Option(names = "--think-scale", paramLabel = "X",
+      description = "--preset agents: multiply think times by X (0.1 against a demo at --time-scale 10; default 1).")
+  double thinkScale = 1.0;
+
+  @Option(names = "--max-prompt-tokens", paramLabel = "N",
+      description = "--preset agents: compact a session's context beyond N tokens (default: ${DEFAULT-VALUE}).")
+  int maxPromptTokens = 16_000;
+
+  @Option(names = "--node-metrics", paramLabel = "URL", split = ",",
+      description = "--preset agents: base URLs of the nodes whose /metrics give the prefix-cache hit rate "
+          + "(vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total); without: n/a.")
+  List<URI> nodeMetrics = List.of();
+
+  @Option(names = "--dry-run",
+      description = "--preset agents: print the statistics of the sessions the run would send (no load is sent).")
+  boolean dryRun;
+
   @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "Give up on one request after this long (default: 120s).")
   Duration timeout = Duration.ofSeconds(120);
@@ -117,6 +138,7 @@ public final class BenchCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
+    if ("agents".equals(preset)) return agents(out, err);
     LoadPlan plan;
     PromptMix prompts;
     try {
@@ -138,15 +160,61 @@ public final class BenchCommand implements Callable<Integer> {
     }
     err.println("sluice bench: " + plan.describe());
     err.flush();
+    return finish(runner.run(progressLine(err)), out, err);
+  }
+
+  /** {@code --preset agents}: agent sessions, their statistics, TTFT by turn kind and the prefix-cache hit rate. */
+  private int agents(PrintWriter out, PrintWriter err) throws Exception {
+    LoadPlan plan;
+    AgentWorkload workload;
+    try {
+      if (promptsFile != null) throw new IllegalArgumentException("--prompts does not apply to --preset agents");
+      plan = plan();
+      workload = new AgentWorkload(new AgentWorkload.Settings(seed, plan.streamShare(), maxTokensScale,
+          maxPromptTokens));
+      if (!(thinkScale >= 0)) throw new IllegalArgumentException("--think-scale " + thinkScale + " must be >= 0");
+    } catch (IllegalArgumentException e) {
+      err.println("sluice bench: " + e.getMessage());
+      err.flush();
+      return EXIT_BAD_OPTIONS;
+    }
+    if (dryRun) {
+      AgentStats stats = new AgentStats();
+      long limit = plan.requests() > 0 ? plan.requests() : 1000;
+      for (long i = 0; stats.requests() < limit; i++) {
+        AgentWorkload.Session s = workload.session(i);
+        for (AgentWorkload.Step st = s.next(); st != null && stats.requests() < limit; st = s.next()) stats.add(st);
+      }
+      out.print(stats.table());
+      out.flush();
+      return 0;
+    }
+    AgentRunner runner = new AgentRunner(plan, workload, thinkScale, nodeMetrics);
+    try {
+      runner.checkReachable();
+    } catch (LoadRunner.UnreachableException e) {
+      err.println("sluice bench: " + e.getMessage());
+      err.flush();
+      return EXIT_UNREACHABLE;
+    }
+    err.println("sluice bench: agent sessions, " + plan.describe() + ", think scale " + thinkScale);
+    err.flush();
+    return finish(runner.run(progressLine(err)), out, err);
+  }
+
+  private Consumer<BenchResult> progressLine(PrintWriter err) {
     boolean terminal = System.console() != null;
-    Consumer<BenchResult> line = terminal || progress ? r -> {
+    return terminal || progress ? r -> {
       err.print(terminal ? "\r" + r.progressLine() : r.progressLine() + "\n");
       err.flush();
     } : null;
-    BenchResult result = runner.run(line);
-    if (terminal) err.println();
+  }
+
+  private int finish(BenchResult result, PrintWriter out, PrintWriter err) throws IOException {
+    if (System.console() != null) err.println();
     err.flush();
     out.print(result.table());
+    if (!result.agentStats().isEmpty()) out.print(result.agentStats());
     out.flush();
     if (json != null) Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), result.toJson());
     if (report != null) Files.writeString(report, BenchReport.html(result), StandardCharsets.UTF_8);
@@ -155,16 +223,17 @@ public final class BenchCommand implements Callable<Integer> {
 
   /** The plan from the options, the preset filling what was not given. */
   LoadPlan plan() throws IOException {
+    boolean agents = "agents".equals(preset);
     if (preset != null) {
-      if (!preset.equals("brief")) {
-        throw new IllegalArgumentException("--preset " + preset + " is not known (known: brief)");
+      if (!preset.equals("brief") && !agents) {
+        throw new IllegalArgumentException("--preset " + preset + " is not known (known: brief, agents)");
       }
-      if (users == null && rate == null) users = 200;
+      if (users == null && rate == null) users = agents ? 16 : 200;
       if (requests == null && duration == null) requests = 1000L;
-      if (rampUp == null) rampUp = Duration.ofSeconds(10);
+      if (rampUp == null) rampUp = Duration.ofSeconds(agents ? 5 : 10);
     }
     if (stream && noStream) throw new IllegalArgumentException("--stream and --no-stream exclude each other");
-    double share = stream ? 1 : noStream ? 0 : streamShare != null ? streamShare : 0.5;
+    double share = stream ? 1 : noStream ? 0 : streamShare != null ? streamShare : agents ? 1 : 0.5;
     return new LoadPlan(url, token(), model != null ? model : "qwen3:32b", users == null ? 0 : users,
         rate == null ? 0 : rate, rampUp == null ? Duration.ZERO : rampUp, duration,
         requests == null ? 0 : requests, share, timeout);

@@ -41,6 +41,11 @@ public final class BenchReport {
     m.forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")
         .append(String.format("%.2f", v)).append("</td></tr>"));
     sb.append("</table>");
+    if (r.agentTurns()) {
+      sb.append("<h2>Agent workload</h2><p id=\"prefix-cache\">prefix-cache hit rate (nodes' counters): ")
+          .append(esc(r.prefixCacheHitRate())).append("</p><pre id=\"agent-stats\">").append(esc(r.agentStats()))
+          .append("</pre>");
+    }
     sb.append("<h2>Counts</h2><table id=\"counts\"><tr><th>by</th><th>value</th><th>requests</th></tr>");
     counts(sb, "node", r.nodes());
     counts(sb, "outcome", r.outcomes());

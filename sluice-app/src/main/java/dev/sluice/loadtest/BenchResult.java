@@ -32,6 +32,13 @@ public final class BenchResult {
   final Histogram e2e = new Histogram(MAX_MICROS, 3);
   final Histogram ttft = new Histogram(MAX_MICROS, 3);
   final Histogram itl = new Histogram(MAX_MICROS, 3);
+  /** Agent runs: TTFT of turns whose input reuses >= 90 % of the previous one, and of the other turns. */
+  final Histogram ttftCachedEligible = new Histogram(MAX_MICROS, 3);
+  final Histogram ttftOther = new Histogram(MAX_MICROS, 3);
+  private boolean agentTurns;
+  /** Hits / queries of the nodes' prefix caches over the run, 0–1; NaN when no node exposed the counters. */
+  private double prefixCacheHitRate = Double.NaN;
+  private String agentStats = "";
   final Map<String, Long> errors = new TreeMap<>();
   final Map<String, Long> nodes = new TreeMap<>();
   final Map<String, Long> outcomes = new TreeMap<>();
@@ -75,6 +82,34 @@ public final class BenchResult {
     if (s.ttftMicros() >= 0) ttft.recordValue(clamp(s.ttftMicros()));
     if (s.itlMicros() != null) for (long gap : s.itlMicros()) itl.recordValue(clamp(gap));
     outputTokens += s.outputTokens();
+  }
+
+  /** Records an agent turn: also into the TTFT of cached-eligible turns or of the others. */
+  public synchronized void record(Sample s, boolean cachedEligible) {
+    agentTurns = true;
+    record(s);
+    if (s.errorClass() == null && s.ttftMicros() >= 0) {
+      (cachedEligible ? ttftCachedEligible : ttftOther).recordValue(clamp(s.ttftMicros()));
+    }
+  }
+
+  synchronized void agent(double prefixCacheHitRate, String agentStats) {
+    this.prefixCacheHitRate = prefixCacheHitRate;
+    this.agentStats = agentStats;
+  }
+
+  /** The prefix-cache hit rate as printed: a percentage, or n/a when the nodes' counters were not available. */
+  public synchronized String prefixCacheHitRate() {
+    return Double.isNaN(prefixCacheHitRate) ? "n/a" : String.format("%.1f %%", 100 * prefixCacheHitRate);
+  }
+
+  synchronized boolean agentTurns() {
+    return agentTurns;
+  }
+
+  /** The agent workload statistics of what was sent (empty for other runs). */
+  public synchronized String agentStats() {
+    return agentStats;
   }
 
   private static long clamp(long micros) {
@@ -146,6 +181,17 @@ public final class BenchResult {
       m.put(h[0] + "_max_ms", empty ? 0 : hist.getMaxValue() / 1000.0);
       m.put(h[0] + "_mean_ms", empty ? 0 : hist.getMean() / 1000.0);
     }
+    if (agentTurns) {
+      for (String kind : new String[] {"cached_eligible", "other"}) {
+        Histogram hist = kind.equals("other") ? ttftOther : ttftCachedEligible;
+        m.put("ttft_" + kind + "_turns", (double) hist.getTotalCount());
+        for (double p : new double[] {50, 90, 99}) {
+          m.put("ttft_" + kind + "_p" + (int) p + "_ms",
+              hist.getTotalCount() == 0 ? 0 : hist.getValueAtPercentile(p) / 1000.0);
+        }
+      }
+      if (!Double.isNaN(prefixCacheHitRate)) m.put("prefix_cache_hit_rate_percent", 100 * prefixCacheHitRate);
+    }
     return m;
   }
 
@@ -153,6 +199,7 @@ public final class BenchResult {
   public synchronized ObjectNode toJson() {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.put("plan", plan);
+    if (agentTurns) root.put("prefix_cache_hit_rate", prefixCacheHitRate());
     ObjectNode s = root.putObject("summary");
     summary().forEach(s::put);
     ObjectNode e = root.putObject("errors_by_class");
@@ -180,6 +227,17 @@ public final class BenchResult {
     row(sb, "end-to-end", "e2e", m, e2e.getTotalCount());
     row(sb, "first token", "ttft", m, ttft.getTotalCount());
     row(sb, "inter-token", "itl", m, itl.getTotalCount());
+    if (agentTurns) {
+      sb.append(String.format("%-22s %9s %9s %9s %9s%n", "first token by turn ms", "p50", "p90", "p99", "n"));
+      for (String kind : new String[] {"cached_eligible", "other"}) {
+        sb.append(String.format("%-22s %9.1f %9.1f %9.1f %9d%n", kind.replace('_', '-'),
+            m.get("ttft_" + kind + "_p50_ms"), m.get("ttft_" + kind + "_p90_ms"), m.get("ttft_" + kind + "_p99_ms"),
+            m.get("ttft_" + kind + "_turns").longValue()));
+      }
+      sb.append("prefix cache hit rate: ").append(prefixCacheHitRate()).append(Double.isNaN(prefixCacheHitRate)
+          ? " (no node counters: --node-metrics URL,... of nodes exposing vllm:prefix_cache_hits_total)\n"
+          : " (nodes' vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over the run)\n");
+    }
     sb.append("by node:    ").append(join(nodes)).append('\n');
     sb.append("by outcome: ").append(join(outcomes)).append('\n');
     sb.append("errors:     ").append(errors.isEmpty() ? "none" : join(errors)).append('\n');

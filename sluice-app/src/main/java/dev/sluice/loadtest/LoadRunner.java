@@ -17,6 +17,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -176,9 +177,15 @@ public final class LoadRunner {
     } catch (IOException e) {
       return CompletableFuture.failedFuture(e);
     }
+    return send(body, stream, Map.of()).thenAccept(result::record);
+  }
+
+  /** Sends one chat completions body with {@code headers} added; the future never fails (errors are in the sample). */
+  CompletableFuture<BenchResult.Sample> send(byte[] body, boolean stream, Map<String, String> headers) {
     HttpRequest.Builder req = HttpRequest.newBuilder(chat).header("Content-Type", "application/json")
         .timeout(plan.requestTimeout()).POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (plan.token() != null) req.header("Authorization", "Bearer " + plan.token());
+    headers.forEach(req::header);
     long t0 = clock.nanos();
     Exchange x = new Exchange(t0, stream, clock);
     return client.sendAsync(req.build(), info -> {
@@ -187,10 +194,11 @@ public final class LoadRunner {
       x.outcome = outcome(info.headers());
       return HttpResponse.BodySubscribers.fromLineSubscriber(x);
     }).orTimeout(plan.requestTimeout().plus(Duration.ofSeconds(1)).toMillis(), TimeUnit.MILLISECONDS)
-        .handle((resp, error) -> {
-          result.record(x.sample(clock.nanos(), error));
-          return null;
-        });
+        .handle((resp, error) -> x.sample(clock.nanos(), error));
+  }
+
+  HttpClient client() {
+    return client;
   }
 
   static String outcome(HttpHeaders h) {
