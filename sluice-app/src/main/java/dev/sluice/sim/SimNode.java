@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -360,16 +359,15 @@ public final class SimNode {
       Admission.Accepted accepted = (Admission.Accepted) admission;
       stats.recordStarted();
       long n = sequence.incrementAndGet();
-      // the text depends on the seed and the prompt only, so the same request gets the same answer whatever other
-      // traffic (health probes, warm-ups) the node saw before it
-      SplittableRandom random = new SplittableRandom(options.seed() * 0x9E3779B97F4A7C15L + parsed.promptText().hashCode());
-      int wanted = parsed.maxTokens() > 0
-          ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS)
-          : TextGenerator.sampleOutputTokens(random);
-      int outputTokens = Math.min(wanted, accepted.maxOutputTokens());
+      // the text depends on the seed, the conversation and the position only, so the same request gets the same
+      // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
+      TextGenerator.Answer answer = TextGenerator.answer(options.seed(), parsed.conversation(), parsed.partial(),
+          Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS));
+      List<String> tokens = answer.tokens();
+      int outputTokens = Math.min(tokens.size(), accepted.maxOutputTokens());
       Generation generation = new Generation(n, model, Instant.now().getEpochSecond(),
-          accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
-          parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
+          accepted.promptTokens(), tokens.subList(0, outputTokens),
+          answer.finished() && outputTokens == tokens.size() ? "stop" : "length", parsed.stream(),
           parsed.includeUsage());
       new GenerationRun(request, generation, endpoint.format, this, requestFault(request)).start();
     });
