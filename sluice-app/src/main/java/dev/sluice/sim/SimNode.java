@@ -390,6 +390,12 @@ public final class SimNode {
         error(request, api, 400, "input must be a string or a non-empty array of strings");
         return;
       }
+      String encoding = body.path("encoding_format").asText("float");
+      if (api == Api.OPENAI && !encoding.equals("float") && !encoding.equals("base64")) {
+        error(request, api, 400,
+            "encoding_format must be \"float\" or \"base64\", got " + body.get("encoding_format"));
+        return;
+      }
       Admission admission = engine.admission(texts.stream().mapToInt(TextGenerator::promptTokens).sum(), 0);
       if (admission instanceof Admission.Refused refused) {
         error(request, api, refused.status(), refused.message());
@@ -399,7 +405,7 @@ public final class SimNode {
       stats.recordStarted();
       new EmbeddingRun(request.response(), stats, engine).start(promptTokens, timings -> api == Api.OLLAMA
           ? ollamaEmbeddings(model, texts, promptTokens, timings).toString()
-          : openAiEmbeddings(model, texts, promptTokens).toString());
+          : openAiEmbeddings(model, texts, promptTokens, encoding.equals("base64")).toString());
     });
   }
 
@@ -412,12 +418,16 @@ public final class SimNode {
         .put("prompt_eval_count", promptTokens);
   }
 
-  private ObjectNode openAiEmbeddings(String model, List<String> texts, int promptTokens) {
+  private ObjectNode openAiEmbeddings(String model, List<String> texts, int promptTokens, boolean base64) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("object", "list");
     ArrayNode data = body.putArray("data");
     for (int i = 0; i < texts.size(); i++) {
       ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
-      vector(item.putArray("embedding"), model, texts.get(i));
+      if (base64) {
+        item.put("embedding", Embeddings.base64(Embeddings.of(model, texts.get(i), options.embeddingDimensions())));
+      } else {
+        vector(item.putArray("embedding"), model, texts.get(i));
+      }
     }
     body.put("model", model).putObject("usage").put("prompt_tokens", promptTokens).put("total_tokens", promptTokens);
     return body;
