@@ -10,12 +10,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param stream whether to stream
  * @param maxTokens the client's output limit, or 0 for none
  * @param includeUsage OpenAI {@code stream_options.include_usage}
- * @param conversation a hash of what the answer is to: model, messages' roles and contents in order (or system and
- *     prompt), without a final assistant message that is being continued
- * @param partial the start of the answer the client already has and wants continued ({@code ""} for none)
+ * @param conversation what the answer is to, and the start of it the client already has, if any
  */
 record GenerationRequest(String model, String promptText, boolean stream, int maxTokens, boolean includeUsage,
-    long conversation, String partial) {
+    Conversation conversation) {
 
   /** The four generation endpoints and how their bodies say the same things. */
   enum Endpoint {
@@ -50,7 +48,7 @@ record GenerationRequest(String model, String promptText, boolean stream, int ma
       int numPredict = body.path("options").path("num_predict").asInt(0);
       // num_predict -1 (unbounded) and -2 (fill the context) mean no client limit here
       return new GenerationRequest(model, prompt.toString(), body.path("stream").asBoolean(true),
-          Math.max(0, numPredict), false, conversation.key(), conversation.partial());
+          Math.max(0, numPredict), false, conversation);
     }
     JsonNode limit = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens")
         : body.path("max_tokens");
@@ -62,8 +60,7 @@ record GenerationRequest(String model, String promptText, boolean stream, int ma
       maxTokens = limit.asInt();
     }
     return new GenerationRequest(model, prompt.toString(), body.path("stream").asBoolean(false), maxTokens,
-        body.path("stream_options").path("include_usage").asBoolean(false), conversation.key(),
-        conversation.partial());
+        body.path("stream_options").path("include_usage").asBoolean(false), conversation);
   }
 
   /** The text of a string, or of an array of strings or content parts. */

@@ -361,7 +361,7 @@ public final class SimNode {
       long n = sequence.incrementAndGet();
       // the text depends on the seed, the conversation and the position only, so the same request gets the same
       // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
-      TextGenerator.Answer answer = TextGenerator.answer(options.seed(), parsed.conversation(), parsed.partial(),
+      TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
           Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS));
       List<String> tokens = answer.tokens();
       int outputTokens = Math.min(tokens.size(), accepted.maxOutputTokens());

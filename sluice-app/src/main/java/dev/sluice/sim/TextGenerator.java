@@ -2,6 +2,7 @@ package dev.sluice.sim;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -28,6 +29,9 @@ final class TextGenerator {
       "café", "naïve", "Straße", "日本語", "テキスト", "emoji", "🚀", "✨", "données", "Ωmega", "→", "€",
       "\"quoted\"", "back\\slash", "tab\t", "line.\n", "of", "to", "in", "is"
   };
+
+  private static final Set<String> WORDS = Set.of(VOCABULARY);
+  private static final int LONGEST_WORD = WORDS.stream().mapToInt(String::length).max().orElseThrow();
 
   private TextGenerator() {}
 
@@ -63,7 +67,7 @@ final class TextGenerator {
    *     limit
    */
   static Answer answer(long seed, long conversation, String partial, int maxTokens) {
-    long key = mix(seed * 0x9E3779B97F4A7C15L ^ conversation);
+    long key = key(seed, conversation);
     int natural = sampleOutputTokens(new SplittableRandom(key));
     List<String> tokens = new ArrayList<>();
     int position = 0;
@@ -88,6 +92,37 @@ final class TextGenerator {
     return new Answer(tokens, maxTokens == 0);
   }
 
+  /** Whether {@code partial} is exactly the first tokens of the answer to {@code conversation} under {@code seed}. */
+  static boolean startsAnswer(long seed, long conversation, String partial) {
+    long key = key(seed, conversation);
+    int matched = 0;
+    for (int position = 0; matched < partial.length(); position++) {
+      String token = token(key, position);
+      if (!partial.startsWith(token, matched)) {
+        return false;
+      }
+      matched += token.length();
+    }
+    return true;
+  }
+
+  /** Whether {@code text} is one word of the vocabulary. */
+  static boolean isWord(String text) {
+    return WORDS.contains(text);
+  }
+
+  /** The vocabulary words {@code text} ends with. */
+  static List<String> wordsEnding(CharSequence text) {
+    List<String> words = new ArrayList<>();
+    String tail = text.subSequence(Math.max(0, text.length() - LONGEST_WORD), text.length()).toString();
+    for (String word : VOCABULARY) {
+      if (tail.endsWith(word)) {
+        words.add(word);
+      }
+    }
+    return words;
+  }
+
   /** New tokens of an answer and whether it ended by itself. */
   record Answer(List<String> tokens, boolean finished) {}
 
@@ -96,6 +131,10 @@ final class TextGenerator {
     String word = VOCABULARY[(int) Math.floorMod(mix(key + (position + 1L) * 0x9E3779B97F4A7C15L),
         (long) VOCABULARY.length)];
     return position == 0 ? word : " " + word;
+  }
+
+  private static long key(long seed, long conversation) {
+    return mix(seed * 0x9E3779B97F4A7C15L ^ conversation);
   }
 
   /** SplitMix64's finaliser. */

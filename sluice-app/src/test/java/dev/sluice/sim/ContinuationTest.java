@@ -126,6 +126,66 @@ class ContinuationTest extends SimNodesFixture {
     assertThat(response.body()).contains("continue_final_message");
   }
 
+  @Test
+  void aCompletionPromptFollowedByTheStartOfItsAnswerContinuesThatAnswer() throws Exception {
+    SimNode a = start(INSTANT);
+    SimNode b = start(INSTANT.withGpu(GpuProfile.A10));
+
+    for (String prompt : new String[] {"Once upon a time", "Q: what is a KV cache?\nA: "}) {
+      List<String> pieces = completionPieces(a, completion(prompt));
+      String whole = String.join("", pieces);
+      for (int k : new int[] {1, 4, pieces.size() - 1}) {
+        String partial = String.join("", pieces.subList(0, k));
+        HttpResponse<String> rest = post(b, "/v1/completions", completion(prompt + partial).toString());
+        assertThat(partial + json(rest).path("choices").path(0).path("text").asText())
+            .as("%s after %d pieces", prompt, k).isEqualTo(whole);
+        assertThat(json(rest).path("choices").path(0).path("finish_reason").asText()).isEqualTo("stop");
+      }
+    }
+  }
+
+  @Test
+  void anOllamaGeneratePromptFollowedByTheStartOfItsAnswerContinuesItAndMatchesCompletions() throws Exception {
+    SimNode node = start(INSTANT);
+    String prompt = "Why is the sky blue?";
+    ObjectNode request = Json.MAPPER.createObjectNode().put("model", MODEL).put("prompt", prompt)
+        .put("stream", false);
+    request.putObject("options").put("num_predict", 20);
+
+    String whole = json(post(node, "/api/generate", request.toString())).path("response").asText();
+    List<String> pieces = completionPieces(node, completion(prompt).put("max_tokens", 20));
+    assertThat(String.join("", pieces)).isEqualTo(whole);
+
+    String partial = String.join("", pieces.subList(0, 9));
+    ObjectNode continuation = request.deepCopy().put("prompt", prompt + partial);
+    continuation.putObject("options").put("num_predict", 5);
+    HttpResponse<String> rest = post(node, "/api/generate", continuation.toString());
+    assertThat(json(rest).path("response").asText()).isEqualTo(String.join("", pieces.subList(9, 14)));
+    assertThat(json(rest).path("eval_count").asInt()).isEqualTo(5);
+  }
+
+  private static ObjectNode completion(String prompt) {
+    return Json.MAPPER.createObjectNode().put("model", MODEL).put("prompt", prompt);
+  }
+
+  /** The text pieces of a streamed completion, one per token event. */
+  private static List<String> completionPieces(SimNode node, ObjectNode request) throws Exception {
+    HttpResponse<String> response = post(node, "/v1/completions", request.put("stream", true).toString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    List<String> pieces = new ArrayList<>();
+    for (String event : response.body().split("\n\n")) {
+      String data = event.substring("data: ".length());
+      if (!data.equals("[DONE]")) {
+        JsonNode choice = parse(data).path("choices").path(0);
+        if (choice.path("finish_reason").isNull()) {
+          pieces.add(choice.path("text").asText());
+        }
+      }
+    }
+    assertThat(pieces.size()).isGreaterThanOrEqualTo(8);
+    return pieces;
+  }
+
   private static ObjectNode openAiChat() {
     ObjectNode request = Json.MAPPER.createObjectNode().put("model", MODEL);
     ArrayNode messages = request.putArray("messages");
