@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * event, as Ollama does). Output length is the client's limit ({@code max_tokens},
  * {@code max_completion_tokens}, {@code options.num_predict}; capped at {@value TextGenerator#MAX_OUTPUT_TOKENS},
  * finish reason {@code length}) or drawn from a chat-like distribution (finish reason {@code stop}, see
- * {@link TextGenerator}). The same prompt gets the same text under the same seed, whatever else the node served before.
+ * {@link TextGenerator}). The text depends on the seed, the {@link Conversation} and the position only, so every node
+ * with the same seed gives the same answer, whatever else it served before, and continues another's partial answer.
  *
  * <p>Telemetry: {@code GET /metrics} serves the DCGM exporter's and vLLM's families, {@code /metrics/dcgm} and
  * {@code /metrics/vllm} each alone (see {@link Telemetry}).
