@@ -1,6 +1,9 @@
 package dev.sluice.sim;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.SplittableRandom;
 
 /** Deterministic embeddings: a unit vector drawn from a random generator seeded with a hash of model and text. */
@@ -21,6 +24,15 @@ final class Embeddings {
       vector[i] = (float) (raw[i] / norm);
     }
     return vector;
+  }
+
+  /** OpenAI's and vLLM's {@code encoding_format: "base64"}: the base64 of the vector as little-endian float32s. */
+  static String base64(float[] vector) {
+    ByteBuffer bytes = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    for (float value : vector) {
+      bytes.putFloat(value);
+    }
+    return Base64.getEncoder().encodeToString(bytes.array());
   }
 
   private static long fnv1a(String text) {

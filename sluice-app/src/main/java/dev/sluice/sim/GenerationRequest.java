@@ -10,8 +10,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param stream whether to stream
  * @param maxTokens the client's output limit, or 0 for none
  * @param includeUsage OpenAI {@code stream_options.include_usage}
+ * @param conversation what the answer is to, and the start of it the client already has, if any
  */
-record GenerationRequest(String model, String promptText, boolean stream, int maxTokens, boolean includeUsage) {
+record GenerationRequest(String model, String promptText, boolean stream, int maxTokens, boolean includeUsage,
+    Conversation conversation) {
 
   /** The four generation endpoints and how their bodies say the same things. */
   enum Endpoint {
@@ -52,11 +54,12 @@ record GenerationRequest(String model, String promptText, boolean stream, int ma
       }
       case OPENAI_COMPLETION -> appendText(prompt, body.path("prompt"));
     }
+    Conversation conversation = Conversation.of(endpoint, body);
     if (endpoint.api == Api.OLLAMA) {
       int numPredict = body.path("options").path("num_predict").asInt(0);
       // num_predict -1 (unbounded) and -2 (fill the context) mean no client limit here
       return new GenerationRequest(model, prompt.toString(), body.path("stream").asBoolean(true),
-          Math.max(0, numPredict), false);
+          Math.max(0, numPredict), false, conversation);
     }
     JsonNode limit = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens")
         : body.path("max_tokens");
@@ -68,7 +71,14 @@ record GenerationRequest(String model, String promptText, boolean stream, int ma
       maxTokens = limit.asInt();
     }
     return new GenerationRequest(model, prompt.toString(), body.path("stream").asBoolean(false), maxTokens,
-        body.path("stream_options").path("include_usage").asBoolean(false));
+        body.path("stream_options").path("include_usage").asBoolean(false), conversation);
+  }
+
+  /** The text of a string, or of an array of strings or content parts. */
+  static String text(JsonNode content) {
+    StringBuilder text = new StringBuilder();
+    appendText(text, content);
+    return text.toString();
   }
 
   /** Appends a string, or the texts of an array of strings or content parts ({@code {"type":"text","text":..}}). */

@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -46,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * event, as Ollama does). Output length is the client's limit ({@code max_tokens},
  * {@code max_completion_tokens}, {@code options.num_predict}; capped at {@value TextGenerator#MAX_OUTPUT_TOKENS},
  * finish reason {@code length}) or drawn from a chat-like distribution (finish reason {@code stop}, see
- * {@link TextGenerator}). The same prompt gets the same text under the same seed, whatever else the node served before.
+ * {@link TextGenerator}). The text depends on the seed, the {@link Conversation} and the position only, so every node
+ * with the same seed gives the same answer, whatever else it served before, and continues another's partial answer.
  *
  * <p>Telemetry: {@code GET /metrics} serves the DCGM exporter's and vLLM's families, {@code /metrics/dcgm} and
  * {@code /metrics/vllm} each alone (see {@link Telemetry}).
@@ -362,16 +362,15 @@ public final class SimNode {
       Admission.Accepted accepted = (Admission.Accepted) admission;
       stats.recordStarted();
       long n = sequence.incrementAndGet();
-      // the text depends on the seed and the prompt only, so the same request gets the same answer whatever other
-      // traffic (health probes, warm-ups) the node saw before it
-      SplittableRandom random = new SplittableRandom(options.seed() * 0x9E3779B97F4A7C15L + parsed.promptText().hashCode());
-      int wanted = parsed.maxTokens() > 0
-          ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS)
-          : TextGenerator.sampleOutputTokens(random);
-      int outputTokens = Math.min(wanted, accepted.maxOutputTokens());
+      // the text depends on the seed, the conversation and the position only, so the same request gets the same
+      // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
+      TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
+          Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS));
+      List<String> tokens = answer.tokens();
+      int outputTokens = Math.min(tokens.size(), accepted.maxOutputTokens());
       Generation generation = new Generation(n, model, Instant.now().getEpochSecond(),
-          accepted.promptTokens(), TextGenerator.tokens(random, outputTokens),
-          parsed.maxTokens() > 0 || outputTokens < wanted ? "length" : "stop", parsed.stream(),
+          accepted.promptTokens(), tokens.subList(0, outputTokens),
+          answer.finished() && outputTokens == tokens.size() ? "stop" : "length", parsed.stream(),
           parsed.includeUsage());
       generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
           parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
@@ -397,6 +396,12 @@ public final class SimNode {
         error(request, api, 400, "input must be a string or a non-empty array of strings");
         return;
       }
+      String encoding = body.path("encoding_format").asText("float");
+      if (api == Api.OPENAI && !encoding.equals("float") && !encoding.equals("base64")) {
+        error(request, api, 400,
+            "encoding_format must be \"float\" or \"base64\", got " + body.get("encoding_format"));
+        return;
+      }
       Admission admission = engine.admission(texts.stream().mapToInt(TextGenerator::promptTokens).sum(), 0);
       if (admission instanceof Admission.Refused refused) {
         error(request, api, refused.status(), refused.message());
@@ -406,7 +411,7 @@ public final class SimNode {
       stats.recordStarted();
       new EmbeddingRun(request.response(), stats, engine).start(promptTokens, timings -> api == Api.OLLAMA
           ? ollamaEmbeddings(model, texts, promptTokens, timings).toString()
-          : openAiEmbeddings(model, texts, promptTokens).toString());
+          : openAiEmbeddings(model, texts, promptTokens, encoding.equals("base64")).toString());
     });
   }
 
@@ -419,12 +424,16 @@ public final class SimNode {
         .put("prompt_eval_count", promptTokens);
   }
 
-  private ObjectNode openAiEmbeddings(String model, List<String> texts, int promptTokens) {
+  private ObjectNode openAiEmbeddings(String model, List<String> texts, int promptTokens, boolean base64) {
     ObjectNode body = Json.MAPPER.createObjectNode().put("object", "list");
     ArrayNode data = body.putArray("data");
     for (int i = 0; i < texts.size(); i++) {
       ObjectNode item = data.addObject().put("object", "embedding").put("index", i);
-      vector(item.putArray("embedding"), model, texts.get(i));
+      if (base64) {
+        item.put("embedding", Embeddings.base64(Embeddings.of(model, texts.get(i), options.embeddingDimensions())));
+      } else {
+        vector(item.putArray("embedding"), model, texts.get(i));
+      }
     }
     body.put("model", model).putObject("usage").put("prompt_tokens", promptTokens).put("total_tokens", promptTokens);
     return body;
