@@ -262,8 +262,7 @@ public final class LoadRunner {
       if (chunk.has("error")) streamError = true;
       long usage = CHAT.usage(data.getBytes(StandardCharsets.UTF_8)).completionTokens();
       if (usage >= 0) usageTokens = usage;
-      String content = chunk.path("choices").path(0).path("delta").path("content").asText("");
-      if (content.isEmpty()) return;
+      if (!carriesTokens(chunk.path("choices").path(0).path("delta"))) return;
       chunks++;
       if (firstToken < 0) {
         firstToken = now;
@@ -272,6 +271,16 @@ public final class LoadRunner {
         gaps[gapCount++] = (now - lastToken) / 1000;
       }
       lastToken = now;
+    }
+
+    /**
+     * Whether a chunk's delta carries generated tokens: answer text, reasoning ({@code reasoning_content}) or a tool
+     * call (its name or a piece of its arguments). All of them are tokens the client waits for, so the first of any
+     * kind is the first token.
+     */
+    private static boolean carriesTokens(JsonNode delta) {
+      return !delta.path("content").asText("").isEmpty() || !delta.path("reasoning_content").asText("").isEmpty()
+          || delta.path("tool_calls").size() > 0;
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimNode;
 import dev.sluice.testkit.TestCluster;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -100,6 +101,22 @@ class LoadRunnerTest {
     assertThat(s.get("stream_requests")).isEqualTo(80.0);
     // a streamed answer of k tokens has k-1 gaps: the ITL histogram holds output tokens minus one per request
     assertThat(r.itl.getTotalCount()).isEqualTo((long) (s.get("output_tokens") - 80));
+  }
+
+  @Test
+  void aStreamedToolCallOrReasoningIsTheFirstToken() throws Exception {
+    LoadRunner runner = new LoadRunner(closed(1, 1, 1.0), PromptMix.builtIn(4, 0.1));
+    String tool = "{\"model\":\"qwen3:32b\",\"stream\":true,\"max_tokens\":100,\"tool_choice\":\"required\","
+        + "\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Rome?\"}],\"tools\":[{\"type\":\"function\","
+        + "\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":"
+        + "{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}}]}";
+    String thinking = "{\"model\":\"qwen3:32b\",\"stream\":true,\"max_tokens\":10,"
+        + "\"chat_template_kwargs\":{\"enable_thinking\":true},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    for (String body : new String[] {tool, thinking}) {
+      BenchResult.Sample s = runner.send(body.getBytes(StandardCharsets.UTF_8), true, Map.of()).get();
+      assertThat(s.status()).as(body).isEqualTo(200);
+      assertThat(s.ttftMicros()).as("no content, but tokens: " + body).isPositive().isLessThanOrEqualTo(s.e2eMicros());
+    }
   }
 
   @Test
