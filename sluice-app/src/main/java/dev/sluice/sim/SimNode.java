@@ -307,6 +307,11 @@ public final class SimNode {
       return; // accepted, never answered
     }
     stats.recordPath(path);
+    String dialect = dialect(path);
+    if (dialect != null && !options.dialects().contains(dialect)) {
+      notFound(request); // as a server that does not speak it
+      return;
+    }
     switch (request.method().name() + " " + path) {
       case "GET /" -> request.response().putHeader("content-type", "text/plain; charset=utf-8")
           .end("Ollama is running");
@@ -329,6 +334,20 @@ public final class SimNode {
       case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
+  }
+
+  /** The dialect a path belongs to (see {@link SimOptions#DIALECTS}); null for health and metrics, always served. */
+  private static String dialect(String path) {
+    if (path.equals("/health") || path.startsWith("/metrics")) {
+      return null;
+    }
+    if (path.equals("/v1/messages") || path.startsWith("/v1/messages/")) {
+      return "anthropic";
+    }
+    if (path.equals("/v1/responses") || path.startsWith("/v1/responses/")) {
+      return "responses";
+    }
+    return path.equals("/") || path.startsWith("/api/") ? "ollama" : "openai";
   }
 
   /** Request headers of the latest generation request, as received (a gateway's tests check what it forwards). */
