@@ -151,4 +151,25 @@ class AnthropicMessagesApiTest extends SimNodesFixture {
     assertThat(error.path("error").path("message").asText()).contains("max_tokens");
   }
 
+
+  @Test
+  void anthropicJavaAccumulatesStreamedThinkingWithItsSignatureLikeTheWholeAnswer() {
+    SimNode node = start(INSTANT);
+    MessageCreateParams params = MessageCreateParams.builder().model("qwen3:32b").maxTokens(400)
+        .enabledThinking(1024).addUserMessage("Why is the sky blue?").build();
+
+    MessageAccumulator accumulator = MessageAccumulator.create();
+    try (StreamResponse<RawMessageStreamEvent> stream = anthropic(node).messages().createStreaming(params)) {
+      stream.stream().forEach(accumulator::accumulate);
+    }
+    Message streamed = accumulator.message();
+    Message whole = anthropic(node).messages().create(params);
+
+    assertThat(streamed.content().get(0).isThinking()).isTrue();
+    assertThat(streamed.content().get(0).asThinking().signature()).isNotEmpty()
+        .isEqualTo(whole.content().get(0).asThinking().signature());
+    assertThat(streamed.content().get(0).asThinking().thinking()).isNotEmpty()
+        .isEqualTo(whole.content().get(0).asThinking().thinking());
+    assertThat(streamed.content().get(1).asText().text()).isEqualTo(whole.content().get(1).asText().text());
+  }
 }

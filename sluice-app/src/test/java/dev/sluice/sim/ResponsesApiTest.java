@@ -11,6 +11,8 @@ import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.helpers.ResponseAccumulator;
+import com.openai.models.Reasoning;
+import com.openai.models.ReasoningEffort;
 import com.openai.models.responses.FunctionTool;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
@@ -123,4 +125,26 @@ class ResponsesApiTest extends SimNodesFixture {
     assertThat(json(response).path("error").path("message").asText()).contains("stateless");
   }
 
+
+  @Test
+  void openAiJavaAccumulatesStreamedReasoningThenTheMessageLikeTheWholeResponse() {
+    SimNode node = start(INSTANT);
+    ResponseCreateParams params = ResponseCreateParams.builder().model("qwen3:32b").input("Why is the sky blue?")
+        .reasoning(Reasoning.builder().effort(ReasoningEffort.LOW).build()).maxOutputTokens(400).build();
+
+    Response whole = openai(node).responses().create(params);
+    ResponseAccumulator accumulator = ResponseAccumulator.create();
+    try (StreamResponse<ResponseStreamEvent> stream = openai(node).responses().createStreaming(params)) {
+      stream.stream().forEach(accumulator::accumulate);
+    }
+    Response streamed = accumulator.response();
+
+    assertThat(whole.output().get(0).isReasoning()).isTrue();
+    assertThat(whole.output().get(1).isMessage()).isTrue();
+    assertThat(streamed.output()).hasSize(2);
+    assertThat(streamed.output().get(0).asReasoning().content().orElseThrow().get(0).text())
+        .isEqualTo(whole.output().get(0).asReasoning().content().orElseThrow().get(0).text()).isNotEmpty();
+    assertThat(outputText(streamed)).isEqualTo(outputText(whole));
+    assertThat(whole.usage().orElseThrow().outputTokensDetails().reasoningTokens()).isPositive();
+  }
 }
