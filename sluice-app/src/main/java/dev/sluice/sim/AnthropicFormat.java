@@ -54,7 +54,11 @@ final class AnthropicFormat implements GenerationFormat {
       message(messages, given.get(i), "messages." + i);
     }
     JsonNode tools = body.path("tools");
-    if (tools.isArray() && !tools.isEmpty()) {
+    boolean hasTools = tools.isArray() && !tools.isEmpty();
+    if (!tools.isMissingNode() && !tools.isNull() && !tools.isArray()) {
+      throw new IllegalArgumentException("tools: must be an array of {\"name\",\"input_schema\"}");
+    }
+    if (hasTools) {
       ArrayNode chatTools = chat.putArray("tools");
       for (int i = 0; i < tools.size(); i++) {
         JsonNode tool = tools.get(i);
@@ -70,10 +74,6 @@ final class AnthropicFormat implements GenerationFormat {
           function.set("parameters", tool.get("input_schema"));
         }
       }
-    } else if (tools.isMissingNode() || tools.isNull() || tools.isArray()) {
-      tools = null;
-    } else {
-      throw new IllegalArgumentException("tools: must be an array of {\"name\",\"input_schema\"}");
     }
     JsonNode choice = body.path("tool_choice");
     if (choice.isObject()) {
@@ -86,7 +86,7 @@ final class AnthropicFormat implements GenerationFormat {
         default -> throw new IllegalArgumentException("tool_choice.type: must be \"auto\", \"any\", \"tool\" or "
             + "\"none\", got " + choice.path("type"));
       }
-      if (tools == null && !choice.path("type").asText().equals("none")) {
+      if (!hasTools && !choice.path("type").asText().equals("none")) {
         throw new IllegalArgumentException("tool_choice: " + choice.path("type") + " needs tools");
       }
       if (choice.path("disable_parallel_tool_use").asBoolean(false)) {
@@ -278,7 +278,7 @@ final class AnthropicFormat implements GenerationFormat {
   }
 
   /** {@code toolu_} and the hex of the simulator's call id. */
-  static String toolId(AgentReply.ToolCall call) {
+  private static String toolId(AgentReply.ToolCall call) {
     return "toolu_" + call.id().substring(call.id().lastIndexOf('-') + 1);
   }
 

@@ -370,7 +370,7 @@ final class ResponsesFormat implements GenerationFormat {
   }
 
   /** {@code call_} and the hex of the simulator's call id. */
-  static String callId(AgentReply.ToolCall call) {
+  private static String callId(AgentReply.ToolCall call) {
     return "call_" + hex(call);
   }
 

@@ -147,4 +147,40 @@ class ResponsesApiTest extends SimNodesFixture {
     assertThat(outputText(streamed)).isEqualTo(outputText(whole));
     assertThat(whole.usage().orElseThrow().outputTokensDetails().reasoningTokens()).isPositive();
   }
+
+  @Test
+  void streamsReasoningThenAFunctionCallWithConsecutiveSequenceNumbersAndIndexes() throws Exception {
+    SimNode node = start(INSTANT);
+
+    String stream = post(node, "/v1/responses", "{\"model\":\"qwen3:32b\",\"stream\":true,\"input\":\"Weather?\","
+        + "\"reasoning\":{\"effort\":\"high\"},\"tool_choice\":{\"type\":\"function\",\"name\":\"get_weather\"},"
+        + "\"tools\":[{\"type\":\"function\",\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+        + "\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}}]}").body();
+
+    List<String> types = new ArrayList<>();
+    StringBuilder arguments = new StringBuilder();
+    JsonNode done = null;
+    int sequence = 0;
+    for (String event : stream.split("\n\n")) {
+      JsonNode data = Json.MAPPER.readTree(event.split("\n")[1].substring("data: ".length()));
+      assertThat(data.path("sequence_number").asInt()).isEqualTo(sequence++);
+      String type = data.path("type").asText();
+      if (!type.endsWith(".delta")) {
+        types.add(type + (data.has("output_index") ? "@" + data.path("output_index").asInt() : ""));
+      }
+      if (type.equals("response.function_call_arguments.delta")) {
+        arguments.append(data.path("delta").asText());
+      }
+      if (type.equals("response.completed")) {
+        done = data.path("response");
+      }
+    }
+    assertThat(types).containsExactly("response.created", "response.in_progress",
+        "response.output_item.added@0", "response.content_part.added@0", "response.reasoning_text.done@0",
+        "response.content_part.done@0", "response.output_item.done@0",
+        "response.output_item.added@1", "response.function_call_arguments.done@1", "response.output_item.done@1",
+        "response.completed");
+    assertThat(done.path("output").get(1).path("arguments").asText()).isEqualTo(arguments.toString());
+    assertThat(Json.MAPPER.readTree(arguments.toString()).path("city").isTextual()).isTrue();
+  }
 }
