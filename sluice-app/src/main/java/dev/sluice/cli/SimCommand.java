@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -71,6 +72,11 @@ public final class SimCommand implements Callable<Integer> {
   @Option(names = "--set", paramLabel = "NAME=VALUE",
       description = "Override a GPU profile figure, repeatable, e.g. --set prefillTokensPerSecond=800.")
   private List<String> overrides = List.of();
+
+  @Option(names = "--dialects", paramLabel = "NAME", split = ",",
+      description = "APIs the node speaks, comma-separated, of ollama, openai, anthropic, responses (default: all); "
+          + "the others' paths answer 404.")
+  private Set<String> dialects = SimOptions.DIALECTS;
 
   @Option(names = "--tls-cert", paramLabel = "PEM",
       description = "Listen with HTTPS using this PEM certificate chain (with --tls-key; see docs/tls.md).")
@@ -151,7 +157,7 @@ public final class SimCommand implements Callable<Integer> {
     }
     SimOptions options = new SimOptions(id, host, port, gpu,
         models.isEmpty() ? List.of(SimOptions.DEFAULT_MODEL) : models, timeScale, seed, embeddingDimensions,
-        writeSplitBytes, figures);
+        writeSplitBytes, figures, null, null, dialects);
     if (tlsCert != null || tlsKey != null) {
       if (tlsCert == null || tlsKey == null) {
         throw new IllegalArgumentException("--tls-cert and --tls-key go together (or give neither for plain HTTP)");

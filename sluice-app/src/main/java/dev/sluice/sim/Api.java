@@ -3,7 +3,7 @@ package dev.sluice.sim;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
 
-/** The two API families a node speaks, each with its own error body. */
+/** The API families a node speaks, each with its own error body. */
 enum Api {
   /** Ollama's native API under {@code /api}: {@code {"error":"..."}}. */
   OLLAMA {
@@ -26,6 +26,23 @@ enum Api {
           })
           .putNull("param")
           .putNull("code");
+      return body.toString();
+    }
+  },
+  /** Anthropic's Messages API: {@code {"type":"error","error":{"type","message"}}}. */
+  ANTHROPIC {
+    @Override
+    String errorBody(int status, String message) {
+      ObjectNode body = Json.MAPPER.createObjectNode().put("type", "error");
+      body.putObject("error")
+          .put("type", switch (status) {
+            case 400 -> "invalid_request_error";
+            case 404 -> "not_found_error";
+            case 429 -> "rate_limit_error";
+            case 503 -> "overloaded_error";
+            default -> "api_error";
+          })
+          .put("message", message);
       return body.toString();
     }
   };

@@ -38,7 +38,7 @@ public final class SimCluster {
 
   private static final Set<String> TOP_KEYS = Set.of("timeScale", "seed", "host", "nodes");
   private static final Set<String> NODE_KEYS = Set.of("id", "host", "port", "gpu", "models", "timeScale", "seed",
-      "embeddingDimensions", "overrides", "faults");
+      "embeddingDimensions", "overrides", "faults", "dialects");
 
   /** One node of the file: its options and the faults it starts with. */
   public record NodeSpec(SimOptions options, List<SimFault> faults) {
@@ -162,6 +162,18 @@ public final class SimCluster {
         models.add(model.asText());
       }
     }
+    Set<String> dialects = SimOptions.DIALECTS;
+    JsonNode dialectsNode = node.path("dialects");
+    if (!dialectsNode.isMissingNode()) {
+      if (!dialectsNode.isArray() || dialectsNode.isEmpty()) {
+        throw new IllegalArgumentException(where + ".dialects: " + dialectsNode
+            + " (expected a non-empty array of dialects, e.g. [\"ollama\", \"openai\"])");
+      }
+      dialects = new HashSet<>();
+      for (JsonNode dialect : dialectsNode) {
+        dialects.add(dialect.asText());
+      }
+    }
     Map<String, Double> overrides = new LinkedHashMap<>();
     JsonNode overridesNode = node.path("overrides");
     if (!overridesNode.isMissingNode()) {
@@ -205,7 +217,7 @@ public final class SimCluster {
           (int) number(node, "embeddingDimensions", SimOptions.DEFAULT_EMBEDDING_DIMENSIONS,
               where + ".embeddingDimensions"),
           0,
-          overrides);
+          overrides, null, null, dialects);
       return new NodeSpec(options, faults);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(where + "." + e.getMessage());

@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -306,6 +307,11 @@ public final class SimNode {
       return; // accepted, never answered
     }
     stats.recordPath(path);
+    String dialect = dialect(path);
+    if (dialect != null && !options.dialects().contains(dialect)) {
+      notFound(request); // as a server that does not speak it
+      return;
+    }
     switch (request.method().name() + " " + path) {
       case "GET /" -> request.response().putHeader("content-type", "text/plain; charset=utf-8")
           .end("Ollama is running");
@@ -320,10 +326,28 @@ public final class SimNode {
       case "POST /api/generate" -> generate(request, Endpoint.OLLAMA_GENERATE);
       case "POST /v1/chat/completions" -> generate(request, Endpoint.OPENAI_CHAT);
       case "POST /v1/completions" -> generate(request, Endpoint.OPENAI_COMPLETION);
+      case "POST /v1/messages" -> dialect(request, Api.ANTHROPIC, AnthropicFormat.INSTANCE,
+          body -> AnthropicFormat.toChat(body, true));
+      case "POST /v1/messages/count_tokens" -> countTokens(request);
+      case "POST /v1/responses" -> dialect(request, Api.OPENAI, ResponsesFormat.INSTANCE, ResponsesFormat::toChat);
       case "POST /api/embed" -> embed(request, Api.OLLAMA);
       case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
+  }
+
+  /** The dialect a path belongs to (see {@link SimOptions#DIALECTS}); null for health and metrics, always served. */
+  private static String dialect(String path) {
+    if (path.equals("/health") || path.startsWith("/metrics")) {
+      return null;
+    }
+    if (path.equals("/v1/messages") || path.startsWith("/v1/messages/")) {
+      return "anthropic";
+    }
+    if (path.equals("/v1/responses") || path.startsWith("/v1/responses/")) {
+      return "responses";
+    }
+    return path.equals("/") || path.startsWith("/api/") ? "ollama" : "openai";
   }
 
   /** Request headers of the latest generation request, as received (a gateway's tests check what it forwards). */
@@ -335,48 +359,91 @@ public final class SimNode {
   }
 
   private void generate(HttpServerRequest request, Endpoint endpoint) {
+    recordHeaders(request);
+    readJson(request, endpoint.api, body -> generate(request, endpoint, body, endpoint.api, endpoint.format));
+  }
+
+  /**
+   * A generation in another dialect (Anthropic Messages, OpenAI Responses): {@code toChat} maps its body onto the chat
+   * completion it asks for, so the same conversation gets the same answer; {@code format} writes it back.
+   */
+  private void dialect(HttpServerRequest request, Api api, GenerationFormat format,
+      Function<JsonNode, ObjectNode> toChat) {
+    recordHeaders(request);
+    readJson(request, api, body -> {
+      ObjectNode chat;
+      try {
+        chat = toChat.apply(body);
+      } catch (IllegalArgumentException e) {
+        error(request, api, 400, e.getMessage());
+        return;
+      }
+      generate(request, Endpoint.OPENAI_CHAT, chat, api, format);
+    });
+  }
+
+  /** Anthropic's {@code /v1/messages/count_tokens}: the prompt tokens the same request to /v1/messages would have. */
+  private void countTokens(HttpServerRequest request) {
+    readJson(request, Api.ANTHROPIC, body -> {
+      ObjectNode chat;
+      try {
+        chat = AnthropicFormat.toChat(body, false);
+      } catch (IllegalArgumentException e) {
+        error(request, Api.ANTHROPIC, 400, e.getMessage());
+        return;
+      }
+      if (knownModel(request, Api.ANTHROPIC, chat) != null) {
+        json(request, 200, Json.MAPPER.createObjectNode().put("input_tokens",
+            TextGenerator.promptTokens(GenerationRequest.parse(Endpoint.OPENAI_CHAT, chat).promptText())));
+      }
+    });
+  }
+
+  private void recordHeaders(HttpServerRequest request) {
     Map<String, String> seen = new TreeMap<>();
     request.headers().forEach(e -> seen.merge(e.getKey().toLowerCase(Locale.ROOT), e.getValue(),
         (a, b) -> a + ", " + b));
     lastGenerationHeaders = Collections.unmodifiableMap(seen);
-    readJson(request, endpoint.api, body -> {
-      String model = knownModel(request, endpoint.api, body);
-      if (model == null) {
-        return;
-      }
-      GenerationRequest parsed;
-      AgentRequest agent;
-      try {
-        parsed = GenerationRequest.parse(endpoint, body);
-        agent = AgentRequest.parse(endpoint, body);
-      } catch (IllegalArgumentException e) {
-        error(request, endpoint.api, 400, e.getMessage());
-        return;
-      }
-      // the engine's verdict: Ollama's 503 when its queue is full or silent prompt truncation, vLLM's context 400
-      Admission admission = engine.admission(TextGenerator.promptTokens(parsed.promptText()), parsed.maxTokens());
-      if (admission instanceof Admission.Refused refused) {
-        error(request, endpoint.api, refused.status(), refused.message());
-        return;
-      }
-      Admission.Accepted accepted = (Admission.Accepted) admission;
-      stats.recordStarted();
-      long n = sequence.incrementAndGet();
-      // the text depends on the seed, the conversation and the position only, so the same request gets the same
-      // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
-      TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
-          Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS));
-      List<String> tokens = answer.tokens();
-      int outputTokens = Math.min(tokens.size(), accepted.maxOutputTokens());
-      Generation generation = new Generation(n, model, Instant.now().getEpochSecond(),
-          accepted.promptTokens(), tokens.subList(0, outputTokens),
-          answer.finished() && outputTokens == tokens.size() ? "stop" : "length", parsed.stream(),
-          parsed.includeUsage());
-      generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
-          parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
-      new GenerationRun(request, generation, endpoint.format, this, requestFault(request))
-          .prompt(PromptTokens.of(parsed.promptText())).start();
-    });
+  }
+
+  private void generate(HttpServerRequest request, Endpoint endpoint, JsonNode body, Api api,
+      GenerationFormat format) {
+    String model = knownModel(request, api, body);
+    if (model == null) {
+      return;
+    }
+    GenerationRequest parsed;
+    AgentRequest agent;
+    try {
+      parsed = GenerationRequest.parse(endpoint, body);
+      agent = AgentRequest.parse(endpoint, body);
+    } catch (IllegalArgumentException e) {
+      error(request, api, 400, e.getMessage());
+      return;
+    }
+    // the engine's verdict: Ollama's 503 when its queue is full or silent prompt truncation, vLLM's context 400
+    Admission admission = engine.admission(TextGenerator.promptTokens(parsed.promptText()), parsed.maxTokens());
+    if (admission instanceof Admission.Refused refused) {
+      error(request, api, refused.status(), refused.message());
+      return;
+    }
+    Admission.Accepted accepted = (Admission.Accepted) admission;
+    stats.recordStarted();
+    long n = sequence.incrementAndGet();
+    // the text depends on the seed, the conversation and the position only, so the same request gets the same
+    // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
+    TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
+        Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS));
+    List<String> tokens = answer.tokens();
+    int outputTokens = Math.min(tokens.size(), accepted.maxOutputTokens());
+    Generation generation = new Generation(n, model, Instant.now().getEpochSecond(),
+        accepted.promptTokens(), tokens.subList(0, outputTokens),
+        answer.finished() && outputTokens == tokens.size() ? "stop" : "length", parsed.stream(),
+        parsed.includeUsage());
+    generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
+        parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
+    new GenerationRun(request, generation, format, this, requestFault(request))
+        .prompt(PromptTokens.of(parsed.promptText())).start();
   }
 
   private void embed(HttpServerRequest request, Api api) {

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Settings of a {@link SimNode}; start from {@link #defaults()} and change fields with the withers.
@@ -20,6 +22,8 @@ import java.util.Objects;
  * @param overrides engine figures that replace the GPU profile's defaults, by name (see the engine's profile)
  * @param tlsCert PEM certificate chain: when set (with {@code tlsKey}) the node listens with HTTPS; null = plain HTTP
  * @param tlsKey PEM private key of {@code tlsCert}
+ * @param dialects the APIs the node speaks, of {@link #DIALECTS}; a request to another one's paths gets 404, as from
+ *     a server without it (default: all)
  */
 public record SimOptions(
     String id,
@@ -33,13 +37,19 @@ public record SimOptions(
     int writeSplitBytes,
     Map<String, Double> overrides,
     Path tlsCert,
-    Path tlsKey) {
+    Path tlsKey,
+    Set<String> dialects) {
 
   public static final String DEFAULT_HOST = "127.0.0.1";
   public static final String DEFAULT_MODEL = "qwen3:32b";
   public static final long DEFAULT_SEED = 42;
   /** The embedding size of common Ollama embedding models (nomic-embed-text). */
   public static final int DEFAULT_EMBEDDING_DIMENSIONS = 768;
+  /**
+   * Every dialect: {@code ollama} ({@code /api/*}, {@code GET /}), {@code openai} (chat, completions, embeddings,
+   * models under {@code /v1}), {@code anthropic} ({@code /v1/messages}), {@code responses} ({@code /v1/responses}).
+   */
+  public static final Set<String> DIALECTS = Set.of("ollama", "openai", "anthropic", "responses");
 
   public SimOptions {
     Objects.requireNonNull(host, "host");
@@ -65,6 +75,18 @@ public record SimOptions(
     if (writeSplitBytes < 0) {
       throw new IllegalArgumentException("writeSplitBytes: " + writeSplitBytes + " (expected >= 0, 0 = off)");
     }
+    dialects = dialects == null ? DIALECTS : Set.copyOf(dialects);
+    if (dialects.isEmpty() || !DIALECTS.containsAll(dialects)) {
+      throw new IllegalArgumentException("dialects: " + new TreeSet<>(dialects) + " (expected a non-empty list of "
+          + new TreeSet<>(DIALECTS) + ")");
+    }
+  }
+
+  /** Every dialect. */
+  public SimOptions(String id, String host, int port, GpuProfile gpu, List<String> models, double timeScale, long seed,
+      int embeddingDimensions, int writeSplitBytes, Map<String, Double> overrides, Path tlsCert, Path tlsKey) {
+    this(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides, tlsCert,
+        tlsKey, DIALECTS);
   }
 
   /** Plain HTTP. */
@@ -81,7 +103,7 @@ public record SimOptions(
   /** The node over HTTPS with this PEM certificate chain and key (see docs/tls.md). */
   public SimOptions withTls(Path cert, Path key) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        cert, key);
+        cert, key, dialects);
   }
 
   /** An A10 node serving qwen3:32b at real speed on a free port of 127.0.0.1. */
@@ -90,53 +112,59 @@ public record SimOptions(
         DEFAULT_EMBEDDING_DIMENSIONS, 0, Map.of());
   }
 
+  /** The node speaking only these dialects (of {@link #DIALECTS}). */
+  public SimOptions withDialects(String... dialects) {
+    return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
+        tlsCert, tlsKey, Set.of(dialects));
+  }
+
   public SimOptions withId(String id) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withHost(String host) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withPort(int port) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withGpu(GpuProfile gpu) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withModels(String... models) {
     return new SimOptions(id, host, port, gpu, List.of(models), timeScale, seed, embeddingDimensions,
-        writeSplitBytes, overrides, tlsCert, tlsKey);
+        writeSplitBytes, overrides, tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withTimeScale(double timeScale) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withSeed(long seed) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withEmbeddingDimensions(int embeddingDimensions) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withWriteSplitBytes(int writeSplitBytes) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 
   public SimOptions withOverrides(Map<String, Double> overrides) {
     return new SimOptions(id, host, port, gpu, models, timeScale, seed, embeddingDimensions, writeSplitBytes, overrides,
-        tlsCert, tlsKey);
+        tlsCert, tlsKey, dialects);
   }
 }

@@ -20,4 +20,15 @@ class SimCommandTest {
     assertThat(exitCode).isEqualTo(2);
     assertThat(err.toString()).contains("B200", "A10", "A10_OLLAMA", "A100", "A100_BF16", "H100", "H100_BF16");
   }
+
+  @Test
+  void rejectsAnUnknownDialectListingTheChoices() {
+    StringWriter err = new StringWriter();
+    CommandLine command = new CommandLine(new SimCommand()).setErr(new PrintWriter(err));
+
+    int exitCode = command.execute("--dialects", "openai,grpc");
+
+    assertThat(exitCode).isEqualTo(2);
+    assertThat(err.toString()).contains("dialects", "grpc", "anthropic", "ollama", "openai", "responses");
+  }
 }
