@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.sluice.loadtest.BenchCommandTest.Run;
 import dev.sluice.support.Json;
+import dev.sluice.sim.GpuProfile;
 import dev.sluice.testkit.TestCluster;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code sluice bench --preset agents} over real HTTP: through a tap that records each request's session header, to
- * the gateway of a demo-shaped cluster of simulated nodes.
+ * the gateway of a cluster of simulated nodes (an A100 and an H100).
  */
 class AgentBenchTest {
   static TestCluster cluster;
@@ -40,7 +41,12 @@ class AgentBenchTest {
 
   @BeforeAll
   static void start() throws IOException {
-    cluster = LoadRunnerTest.demoShaped();
+    // no A10: its KV holds 5,700 tokens, and the gateway does not yet know a node's context length, so an agent
+    // prompt routed there is refused with vLLM's context 400 (the bench is under test here, not that routing gap)
+    cluster = new TestCluster()
+        .node("a100-01", GpuProfile.A100, LoadRunnerTest.BIG, 50)
+        .node("h100-01", GpuProfile.H100, LoadRunnerTest.BIG, 50)
+        .start();
     tap = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     tap.setExecutor(Executors.newCachedThreadPool());
     tap.createContext("/", AgentBenchTest::forward);
