@@ -6,6 +6,7 @@ import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
 import dev.sluice.lab.Scenario.LabEvent;
+import dev.sluice.loadtest.AgentWorkload;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
@@ -13,6 +14,7 @@ import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
+import dev.sluice.sim.PromptTokens;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +50,17 @@ import java.util.SplittableRandom;
  * kills its streams: before the first token they fail over, after it the request fails; both count against it. A
  * completed answer is a success for the node. The gateway's progress watchdog suspects a node with answers decoding
  * that sent nothing for 1.5 s. Not modelled: the retry budget (20 % of in-flight), back-off jitter, network time, the
- * idle-between-chunks timeout (a hung node's decoding streams just wait), prefix caching.
+ * idle-between-chunks timeout (a hung node's decoding streams just wait).
+ *
+ * <p><b>Agent workloads</b> ({@link Workload#agent()}): sessions of {@link AgentWorkload} start as a Poisson process
+ * at {@code offeredPerSecond / }{@link Capacity#requestsPerSession(Workload)} sessions per second (so that the mean
+ * request rate approaches {@code offeredPerSecond} once sessions overlap); session {@code i} is the workload's session
+ * {@code i}, the same for every policy. A session's step (one main turn, or a burst of sub-agents sent together) is
+ * sent when every request of its previous step ended (answered, shed or failed) and the step's think time passed;
+ * steps due after the arrival window are not sent. Each request carries its prompt's token ids ({@link PromptTokens}
+ * of the tools and messages as JSON, the input {@link AgentWorkload.Request#inputTokens()} counts) so the engines'
+ * prefix caches work, and generates {@code max_tokens} tokens. Only the session contents are policy-independent: the
+ * times of later turns follow the answers.
  */
 public final class LabSimulation {
   /** Per-attempt first-token timeout: the lab's {@code timeouts.firstToken} for an interactive model. */
@@ -80,6 +92,10 @@ public final class LabSimulation {
   private final List<LabRequest> requests = new ArrayList<>();
   private int outstanding;
   private boolean arrivalsDone;
+  /** Agent sessions between two steps (thinking), whose next step is on the event queue. */
+  private int thinking;
+  private long nextSession;
+  private final AgentWorkload agents;
 
   private LabSimulation(Config config, LabPolicy labPolicy) {
     this.config = config;
@@ -91,6 +107,7 @@ public final class LabSimulation {
     this.decisions = root.split();
     this.telemetry = root.split();
     this.prober = new LabProber(events, root.split(), this::running);
+    this.agents = config.workload().agent() ? config.workload().agentWorkload(config.seed()) : null;
     for (LabCluster.NodeSpec spec : config.nodes()) {
       LabNode node = new LabNode(spec, prober.newHealth(spec.id()), telemetry);
       nodes.add(node);
@@ -124,7 +141,11 @@ public final class LabSimulation {
       at((long) (telemetry.nextDouble() * node.telemetryPeriod), () -> scrape(node));
     }
     at(SILENCE_CHECK_NANOS, this::suspectSilentNodes);
-    scheduleArrival(nextGap());
+    if (agents != null) {
+      scheduleSession(sessionGap());
+    } else {
+      scheduleArrival(nextGap());
+    }
     loop();
     return result();
   }
@@ -132,7 +153,7 @@ public final class LabSimulation {
   private void loop() {
     long horizon = config.durationNanos() + DRAIN_NANOS;
     long stuck = 0;
-    while (!(arrivalsDone && outstanding == 0)) {
+    while (running()) {
       LabNode engineNode = null;
       long engineAt = Long.MAX_VALUE;
       for (LabNode node : nodes) {
@@ -187,8 +208,100 @@ public final class LabSimulation {
   }
 
   private void arrive(Workload.Size size) {
+    arrive(new LabRequest(events.now(), size.promptTokens(), size.outputTokens()));
+  }
+
+  // ---- agent sessions ----
+
+  private double sessionGap() {
+    double sessionsPerSecond = config.offeredPerSecond() / Capacity.requestsPerSession(config.workload());
+    return config.workload().interArrivalSeconds(arrivals, sessionsPerSecond);
+  }
+
+  private void scheduleSession(double atSeconds) {
+    long at = Math.round(atSeconds * 1e9);
+    if (at >= config.durationNanos()) {
+      arrivalsDone = true;
+      return;
+    }
+    double gap = sessionGap();
+    long index = nextSession++;
+    at(at, () -> {
+      AgentSession session = new AgentSession(agents.session(index));
+      AgentWorkload.Step first = session.session.next();
+      if (first != null) {
+        send(session, first);
+      }
+      scheduleSession(atSeconds + gap);
+    });
+  }
+
+  /** Sends a session's step: every request of it at once. */
+  private void send(AgentSession session, AgentWorkload.Step step) {
+    SessionStep pending = new SessionStep(session, step.requests().size());
+    for (AgentWorkload.Request request : step.requests()) {
+      int[] ids = session.promptIds(request);
+      LabRequest r = new LabRequest(events.now(), ids.length, request.maxTokens(), ids, request.cachedEligible());
+      r.step = pending;
+      arrive(r);
+    }
+  }
+
+  /** A request of {@code step} ended: once all have, the session's next step follows its think time. */
+  private void stepRequestEnded(SessionStep step) {
+    if (--step.pending > 0) {
+      return;
+    }
+    AgentWorkload.Step next = step.session.session.next();
+    if (next == null) {
+      return;
+    }
+    long at = events.now() + next.thinkMillis() * 1_000_000;
+    if (at >= config.durationNanos()) {
+      return; // thinking past the arrival window: the session ends here
+    }
+    thinking++;
+    at(at, () -> {
+      thinking--;
+      send(step.session, next);
+    });
+  }
+
+  /** One running session and the text and token ids of its last request, which the next one mostly extends. */
+  static final class AgentSession {
+    final AgentWorkload.Session session;
+    private String toolsJson;
+    private Object tools;
+
+    AgentSession(AgentWorkload.Session session) {
+      this.session = session;
+    }
+
+    /** The request's prompt token ids: the tools then the messages as JSON, tokenised by the simulator's rule. */
+    int[] promptIds(AgentWorkload.Request request) {
+      if (tools != request.tools()) {
+        tools = request.tools();
+        toolsJson = request.tools().toString();
+      }
+      return PromptTokens.of(toolsJson + request.messages().toString());
+    }
+  }
+
+  /** The requests of one session step still in flight. */
+  static final class SessionStep {
+    final AgentSession session;
+    int pending;
+
+    SessionStep(AgentSession session, int pending) {
+      this.session = session;
+      this.pending = pending;
+    }
+  }
+
+  // ---- routing ----
+
+  private void arrive(LabRequest r) {
     long now = events.now();
-    LabRequest r = new LabRequest(now, size.promptTokens(), size.outputTokens());
     requests.add(r);
     outstanding++;
     List<NodeView> eligible = new ArrayList<>();
@@ -235,7 +348,8 @@ public final class LabSimulation {
       int prompt = accepted.promptTokens();
       int output = Math.min(r.output, accepted.maxOutputTokens());
       Attempt attempt = new Attempt(r, node, prompt, now, node.prefillTokens);
-      attempt.sequence = new BatchEngine.Sequence(prompt, output, attempt);
+      attempt.sequence = r.promptIds == null ? new BatchEngine.Sequence(prompt, output, attempt)
+          : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, prompt);
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
@@ -279,11 +393,15 @@ public final class LabSimulation {
 
   private void end(LabRequest r, Outcome outcome) {
     r.outcome = outcome;
+    r.promptIds = null;
     outstanding--;
+    if (r.step != null) {
+      stepRequestEnded(r.step);
+    }
   }
 
   private boolean running() {
-    return !arrivalsDone || outstanding > 0;
+    return !arrivalsDone || outstanding > 0 || thinking > 0;
   }
 
   // ---- faults, the progress watchdog, telemetry ----
@@ -361,10 +479,14 @@ public final class LabSimulation {
 
   private RunResult result() {
     Map<String, NodeCounts> perNode = new LinkedHashMap<>();
+    long prefixQueries = 0;
+    long prefixHits = 0;
     for (LabNode node : nodes) {
       perNode.put(node.id(), new NodeCounts(node.attempts, node.completions));
+      prefixQueries += node.engine.prefixCacheQueriesTotal();
+      prefixHits += node.engine.prefixCacheHitsTotal();
     }
-    return RunResult.of(requests, perNode, config.durationNanos() / 1e9);
+    return RunResult.of(requests, perNode, config.durationNanos() / 1e9, prefixQueries, prefixHits);
   }
 
   /**

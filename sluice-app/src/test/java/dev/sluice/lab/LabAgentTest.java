@@ -1,0 +1,42 @@
+package dev.sluice.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The agent workload in the lab: prompt token ids reach the engines' prefix caches, and runs are deterministic. */
+class LabAgentTest {
+  private static final long SECOND = 1_000_000_000L;
+
+  private static LabSimulation.Config c2Agents(long seed) {
+    return LabSimulation.Config.of(LabCluster.C2, Workload.AGENT, Scenario.STEADY,
+        Capacity.of(LabCluster.C2, Workload.AGENT), 900 * SECOND, seed);
+  }
+
+  private static LabPolicy leastDelay() {
+    return LabPolicy.standard().stream().filter(p -> p.label().equals("least-delay")).findFirst().orElseThrow();
+  }
+
+  @Test
+  void agentTurnsHitTheEnginesPrefixCachesAndCachedEligibleTurnsGetTheirFirstTokenSooner() {
+    RunResult result = LabSimulation.run(c2Agents(1), leastDelay());
+
+    assertThat(result.arrived()).isGreaterThan(50);
+    assertThat(result.requests()).anyMatch(RunResult.RequestRecord::cachedEligible);
+    assertThat(result.prefixHitRate()).isGreaterThan(0.3);
+    assertThat(RunResult.quantileSeconds(result.ttftNanos(true), 0.5))
+        .isLessThan(RunResult.quantileSeconds(result.ttftNanos(false), 0.5));
+  }
+
+  @Test
+  void sameSeedSameAgentRunForEveryPolicy() {
+    for (LabPolicy policy : List.of(leastDelay(), LabPolicy.standard().get(0))) {
+      RunResult first = LabSimulation.run(c2Agents(3), policy);
+      RunResult again = LabSimulation.run(c2Agents(3), policy);
+
+      assertThat(again.requests()).as(policy.label()).isEqualTo(first.requests());
+      assertThat(again.prefixHitTokens()).as(policy.label()).isEqualTo(first.prefixHitTokens()).isPositive();
+    }
+  }
+}
