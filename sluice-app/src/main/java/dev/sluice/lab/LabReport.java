@@ -87,11 +87,11 @@ public final class LabReport {
     md.append("""
         Sessions of `AgentWorkload` (the generator of `sluice bench --preset agents`: a large system prompt and \
         10–50 tool definitions, a context that grows every turn, think times median 2 s with a long tail, sub-agent \
-        bursts sent together, prefix resets) start as a Poisson process; a session's next step is sent when every \
-        request of its last step ended and its think time passed, and steps due after the arrival window are not \
-        sent. The session rate is the offered load ÷ the mean requests per whole session, so the request rate only \
-        approaches the nominal figure once sessions overlap: `offered/s` is the rate actually sent (long think \
-        times keep it below nominal in a 900 s window). Every request carries its prompt's token ids (the \
+        bursts sent together, prefix resets) start as a Poisson process at the offered load ÷ the mean requests per \
+        whole session, from 30 min before the window (their turns before it skipped, so the window opens on \
+        sessions in progress); a session's next step is sent when every request of its last step ended and its think \
+        time passed, and steps due after the arrival window are not sent. `offered/s` is the request rate actually \
+        sent, which follows the answers (a slow policy sends less). Every request carries its prompt's token ids (the \
         simulator's tokeniser over the tools and messages as JSON), so the vLLM engines' prefix caches work (16-token \
         blocks, LRU within the KV the running sequences leave free), and generates its `max_tokens`. Variants on \
         C2: prefill-heavy (max_tokens ×0.1, p50 32) and decode-heavy (×4, p50 1,280), same sessions otherwise. \
@@ -102,7 +102,8 @@ public final class LabReport {
 
         Columns: hit rate = prompt tokens found cached ÷ prompt tokens queried, over every engine; TTFT by turn kind \
         = cached-eligible turns (≥ 90 % of the input a verbatim prefix of the session's previous input) vs the \
-        others (first turns, resets, sub-agents' first requests); seconds, mean over seeds.
+        others (first turns, resets, the first turn sent of a session already in progress); seconds, mean over \
+        seeds.
 
         """);
     for (Map.Entry<String, List<Summary>> section : sections.entrySet()) {

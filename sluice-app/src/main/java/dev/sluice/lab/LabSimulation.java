@@ -53,9 +53,10 @@ import java.util.SplittableRandom;
  * idle-between-chunks timeout (a hung node's decoding streams just wait).
  *
  * <p><b>Agent workloads</b> ({@link Workload#agent()}): sessions of {@link AgentWorkload} start as a Poisson process
- * at {@code offeredPerSecond / }{@link Capacity#requestsPerSession(Workload)} sessions per second (so that the mean
- * request rate approaches {@code offeredPerSecond} once sessions overlap); session {@code i} is the workload's session
- * {@code i}, the same for every policy. A session's step (one main turn, or a burst of sub-agents sent together) is
+ * at {@code offeredPerSecond / }{@link Capacity#requestsPerSession(Workload)} sessions per second, from
+ * {@link #AGENT_WARMUP_NANOS} before the window (turns before it are skipped, so the window opens on sessions in
+ * progress and the request rate is near {@code offeredPerSecond} from the start); session {@code i} is the
+ * workload's session {@code i}, the same for every policy. A session's step (one main turn, or a burst of sub-agents sent together) is
  * sent when every request of its previous step ended (answered, shed or failed) and the step's think time passed;
  * steps due after the arrival window are not sent. Each request carries its prompt's token ids ({@link PromptTokens}
  * of the tools and messages as JSON, the input {@link AgentWorkload.Request#inputTokens()} counts) so the engines'
@@ -75,6 +76,11 @@ public final class LabSimulation {
   public static final long TPOT_SLO_NANOS = 200_000_000L;
   /** After the arrival window, how long the run goes on for requests in flight; then they count as failed. */
   static final long DRAIN_NANOS = 300_000_000_000L;
+  /**
+   * Agent workloads: sessions start from this long before the arrival window (their turns before it skipped), so
+   * that the window opens on the sessions in progress a steady stream of starts would have (sessions last minutes).
+   */
+  static final long AGENT_WARMUP_NANOS = 1_800_000_000_000L;
   /** The model every request asks for. */
   static final String MODEL = "qwen3:32b";
 
@@ -142,7 +148,7 @@ public final class LabSimulation {
     }
     at(SILENCE_CHECK_NANOS, this::suspectSilentNodes);
     if (agents != null) {
-      scheduleSession(sessionGap());
+      scheduleSession(-AGENT_WARMUP_NANOS / 1e9 + sessionGap());
     } else {
       scheduleArrival(nextGap());
     }
@@ -218,30 +224,70 @@ public final class LabSimulation {
     return config.workload().interArrivalSeconds(arrivals, sessionsPerSecond);
   }
 
+  /** Starts the sessions from {@code atSeconds} on: those before 0 warm-started, the others on the event queue. */
   private void scheduleSession(double atSeconds) {
-    long at = Math.round(atSeconds * 1e9);
-    if (at >= config.durationNanos()) {
-      arrivalsDone = true;
+    while (true) {
+      long at = Math.round(atSeconds * 1e9);
+      if (at >= config.durationNanos()) {
+        arrivalsDone = true;
+        return;
+      }
+      double gap = sessionGap();
+      long index = nextSession++;
+      if (at < 0) {
+        warmStart(new AgentSession(agents.session(index)), at);
+        atSeconds += gap;
+        continue;
+      }
+      double next = atSeconds + gap;
+      at(at, () -> {
+        AgentSession session = new AgentSession(agents.session(index));
+        AgentWorkload.Step first = session.session.next();
+        if (first != null) {
+          send(session, first);
+        }
+        scheduleSession(next);
+      });
       return;
     }
-    double gap = sessionGap();
-    long index = nextSession++;
-    at(at, () -> {
-      AgentSession session = new AgentSession(agents.session(index));
-      AgentWorkload.Step first = session.session.next();
-      if (first != null) {
-        send(session, first);
+  }
+
+  /**
+   * A session that started at {@code startNanos} before the window: its steps before 0 are skipped as if answered at
+   * once (think times only), and its first step at or after 0 is queued, so the run starts with sessions in progress.
+   */
+  private void warmStart(AgentSession session, long startNanos) {
+    long t = startNanos;
+    AgentWorkload.Step step = session.session.next();
+    while (step != null && t < 0) {
+      step = session.session.next();
+      if (step != null) {
+        t += step.thinkMillis() * 1_000_000;
       }
-      scheduleSession(atSeconds + gap);
+    }
+    if (step == null || t >= config.durationNanos()) {
+      return;
+    }
+    AgentWorkload.Step first = step;
+    thinking++;
+    at(t, () -> {
+      thinking--;
+      send(session, first);
     });
   }
 
-  /** Sends a session's step: every request of it at once. */
+  /**
+   * Sends a session's step: every request of it at once. A request is cached-eligible when it reuses ≥ 90 % of the
+   * session's previous input and that input was sent (not so for a warm-started session's first step).
+   */
   private void send(AgentSession session, AgentWorkload.Step step) {
     SessionStep pending = new SessionStep(session, step.requests().size());
+    boolean previousSent = session.sent;
+    session.sent = true;
     for (AgentWorkload.Request request : step.requests()) {
       int[] ids = session.promptIds(request);
-      LabRequest r = new LabRequest(events.now(), ids.length, request.maxTokens(), ids, request.cachedEligible());
+      LabRequest r = new LabRequest(events.now(), ids.length, request.maxTokens(), ids,
+          previousSent && request.cachedEligible());
       r.step = pending;
       arrive(r);
     }
@@ -270,6 +316,8 @@ public final class LabSimulation {
   /** One running session and the text and token ids of its last request, which the next one mostly extends. */
   static final class AgentSession {
     final AgentWorkload.Session session;
+    /** Whether a step of it was sent in this run. */
+    boolean sent;
     private String toolsJson;
     private Object tools;
 

@@ -127,8 +127,8 @@ public record RunResult(
    * @param cachedEligible an agent turn reusing ≥ 90 % of its session's previous input
    */
   public record RequestRecord(
-      long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos, int attempts,
-      boolean cachedEligible) {}
+      long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
+      int attempts, boolean cachedEligible) {}
 
   /** How a request ended. */
   public enum Outcome { COMPLETED, SHED, FAILED }

@@ -39,4 +39,30 @@ class LabAgentTest {
       assertThat(again.prefixHitTokens()).as(policy.label()).isEqualTo(first.prefixHitTokens()).isPositive();
     }
   }
+
+  @Test
+  void theReportGivesAgentPointsTheirOwnTablesWithHitRateAndTtftByTurnKind() throws InterruptedException {
+    RoutingLab.Options options = new RoutingLab.Options(1, false, 120, 2);
+    List<RoutingLab.Point> points = List.of(new RoutingLab.Point(LabCluster.C2, Workload.AGENT, Scenario.STEADY, 1.0));
+
+    List<RoutingLab.Summary> summaries = RoutingLab.run(options, points, LabPolicy.standard());
+    String markdown = LabReport.markdown(summaries, options, "sluice lab", "routing-lab.svg");
+
+    assertThat(markdown).contains("## Agent workload", "### C2 · agent", "| hit rate |", "cached-eligible TTFT p50",
+        "Where each stands: at 100 % most goodput");
+    assertThat(markdown.substring(0, markdown.indexOf("## Agent workload"))).doesNotContain("agent ·", "· agent");
+    assertThat(summaries).allSatisfy(s -> assertThat(s.prefixHitRate().mean()).isPositive());
+  }
+
+  @Test
+  void theFullGridEndsWithTheAgentPointsAndLeavesTheChatPointsAsTheyWere() {
+    List<RoutingLab.Point> grid = RoutingLab.grid(false);
+    List<RoutingLab.Point> agents = RoutingLab.agentGrid();
+
+    assertThat(grid.subList(grid.size() - agents.size(), grid.size())).isEqualTo(agents);
+    assertThat(grid.subList(0, grid.size() - agents.size())).noneMatch(p -> p.workload().agent());
+    assertThat(agents).extracting(p -> p.cluster() + " " + p.workload().label()).containsOnly("C1 agent",
+        "C2 agent", "C2 agent-prefill-heavy", "C2 agent-decode-heavy");
+    assertThat(RoutingLab.grid(true)).noneMatch(p -> p.workload().agent());
+  }
 }
