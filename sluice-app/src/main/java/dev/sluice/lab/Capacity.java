@@ -105,6 +105,18 @@ public final class Capacity {
     return agentSample(workload).requestsPerSession();
   }
 
+  /** Share of an agent workload's requests (whole sessions) whose prompt fits no node of {@code cluster}, 0–1. */
+  public static double agentShareTooLong(LabCluster cluster, Workload workload) {
+    int longest = 0;
+    for (LabCluster.NodeSpec node : cluster.nodes()) {
+      EngineProfile profile = EngineProfile.of(node.gpu());
+      longest = profile.ollama() ? Integer.MAX_VALUE : Math.max(longest, profile.maxModelLenTokens());
+    }
+    List<Workload.Size> sizes = agentSample(workload).sizes();
+    int limit = longest;
+    return (double) sizes.stream().filter(s -> s.promptTokens() >= limit).count() / sizes.size();
+  }
+
   private static AgentSample agentSample(Workload workload) {
     return AGENT_SAMPLES.computeIfAbsent(workload, w -> {
       AgentWorkload agents = w.agentWorkload(SEED);

@@ -109,9 +109,10 @@ public final class LabReport {
     for (Map.Entry<String, List<Summary>> section : sections.entrySet()) {
       Point first = section.getValue().get(0).point();
       md.append("### ").append(section.getKey()).append("\n\n");
-      md.append(String.format(Locale.ROOT, "%s; %s; capacity %.2f req/s (%.1f requests per whole session).\n\n",
-          first.cluster().description(), first.workload().description(),
-          Capacity.of(first.cluster(), first.workload()), Capacity.requestsPerSession(first.workload())));
+      md.append(String.format(Locale.ROOT, "%s; %s; capacity %.2f req/s (%.1f requests per whole session; %.0f %% of "
+          + "them fit no node's context).\n\n", first.cluster().description(), first.workload().description(),
+          Capacity.of(first.cluster(), first.workload()), Capacity.requestsPerSession(first.workload()),
+          100 * Capacity.agentShareTooLong(first.cluster(), first.workload())));
       md.append("| load | policy | offered/s | done/s | goodput/s | TTFT p50 | p90 | p99 | hit rate | "
           + "cached-eligible TTFT p50 | p90 | other TTFT p50 | p90 | shed | failed |\n"
           + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");

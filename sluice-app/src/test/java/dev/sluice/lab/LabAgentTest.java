@@ -65,4 +65,12 @@ class LabAgentTest {
         "C2 agent", "C2 agent-prefill-heavy", "C2 agent-decode-heavy");
     assertThat(RoutingLab.grid(true)).noneMatch(p -> p.workload().agent());
   }
+
+  @Test
+  void mostAgentPromptsFitNoA10ContextButEveryOneFitsC2() {
+    assertThat(Capacity.agentShareTooLong(LabCluster.C1, Workload.AGENT)).isGreaterThan(0.5);
+    assertThat(Capacity.agentShareTooLong(LabCluster.C2, Workload.AGENT)).isZero();
+    assertThat(Capacity.of(LabCluster.C2, Workload.AGENT_PREFILL_HEAVY)).isGreaterThan(Capacity.of(LabCluster.C2,
+        Workload.AGENT)).isGreaterThan(Capacity.of(LabCluster.C2, Workload.AGENT_DECODE_HEAVY));
+  }
 }
