@@ -16,6 +16,7 @@ import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
 import dev.sluice.sim.PromptTokens;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -315,23 +316,61 @@ public final class LabSimulation {
 
   /** One running session and the text and token ids of its last request, which the next one mostly extends. */
   static final class AgentSession {
+    /** Code points per {@link PromptTokens} token. */
+    private static final int PIECE = 4;
+
     final AgentWorkload.Session session;
     /** Whether a step of it was sent in this run. */
     boolean sent;
     private String toolsJson;
     private Object tools;
+    private String previousText;
+    private int[] previousIds;
 
     AgentSession(AgentWorkload.Session session) {
       this.session = session;
     }
 
-    /** The request's prompt token ids: the tools then the messages as JSON, tokenised by the simulator's rule. */
+    /**
+     * The request's prompt token ids: the tools then the messages as JSON, tokenised by the simulator's rule
+     * ({@link PromptTokens}: pieces of 4 code points from the start). The tokens of the whole pieces this text shares
+     * with the previous request's are copied, and only the rest is tokenised: a turn mostly extends the last one.
+     */
     int[] promptIds(AgentWorkload.Request request) {
       if (tools != request.tools()) {
         tools = request.tools();
         toolsJson = request.tools().toString();
       }
-      return PromptTokens.of(toolsJson + request.messages().toString());
+      String text = toolsJson + request.messages().toString();
+      int[] ids = previousText == null ? PromptTokens.of(text) : extend(previousText, previousIds, text);
+      previousText = text;
+      previousIds = ids;
+      return ids;
+    }
+
+    /** {@code PromptTokens.of(text)}, reusing {@code previousIds} for the whole pieces shared with the last text. */
+    static int[] extend(String previousText, int[] previousIds, String text) {
+      if (hasSurrogates(text) || hasSurrogates(previousText)) {
+        return PromptTokens.of(text); // pieces count code points: chars only match them without surrogates
+      }
+      int common = Arrays.mismatch(previousText.toCharArray(), text.toCharArray());
+      if (common < 0) {
+        common = text.length();
+      }
+      int kept = Math.min(common / PIECE, previousIds.length);
+      int[] rest = PromptTokens.of(text.substring(kept * PIECE));
+      int[] ids = Arrays.copyOf(previousIds, kept + rest.length);
+      System.arraycopy(rest, 0, ids, kept, rest.length);
+      return ids;
+    }
+
+    private static boolean hasSurrogates(String text) {
+      for (int i = 0; i < text.length(); i++) {
+        if (Character.isSurrogate(text.charAt(i))) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

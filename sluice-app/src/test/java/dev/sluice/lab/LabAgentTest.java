@@ -2,6 +2,8 @@ package dev.sluice.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.loadtest.AgentWorkload;
+import dev.sluice.sim.PromptTokens;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -72,5 +74,24 @@ class LabAgentTest {
     assertThat(Capacity.agentShareTooLong(LabCluster.C2, Workload.AGENT)).isZero();
     assertThat(Capacity.of(LabCluster.C2, Workload.AGENT_PREFILL_HEAVY)).isGreaterThan(Capacity.of(LabCluster.C2,
         Workload.AGENT)).isGreaterThan(Capacity.of(LabCluster.C2, Workload.AGENT_DECODE_HEAVY));
+  }
+
+  @Test
+  void aSessionsPromptIdsAreThoseOfTheSimulatorsTokeniserOverTheToolsAndMessages() {
+    AgentWorkload agents = Workload.AGENT.agentWorkload(5);
+    int checked = 0;
+    for (int i = 0; i < 8; i++) {
+      LabSimulation.AgentSession session = new LabSimulation.AgentSession(agents.session(i));
+      for (AgentWorkload.Step step = session.session.next(); step != null; step = session.session.next()) {
+        for (AgentWorkload.Request request : step.requests()) {
+          int[] ids = session.promptIds(request);
+
+          assertThat(ids).isEqualTo(PromptTokens.of(request.tools().toString() + request.messages().toString()));
+          assertThat(ids).hasSize(request.inputTokens());
+          checked++;
+        }
+      }
+    }
+    assertThat(checked).isGreaterThan(100);
   }
 }
