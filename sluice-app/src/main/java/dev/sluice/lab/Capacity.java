@@ -1,10 +1,12 @@
 package dev.sluice.lab;
 
+import dev.sluice.loadtest.AgentWorkload;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
 import dev.sluice.sim.EngineControl;
 import dev.sluice.sim.EngineProfile;
 import dev.sluice.sim.GpuProfile;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -18,6 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * whichever binds first; completions per second over {@link #MEASURE_SECONDS} after {@link #WARMUP_SECONDS}. A
  * cluster's capacity is the sum of its nodes': what a perfect router could serve within the decode SLO. Seeded and
  * cached, so every run and policy use the same figure.
+ *
+ * <p>Agent workloads: the request sizes (input tokens, max_tokens) of {@link #AGENT_SAMPLE_SESSIONS} whole sessions,
+ * drawn at random, without prompt token ids: the capacity without prefix reuse (a cache that hits serves more).
  */
 public final class Capacity {
   /** Target weight-bound step time: half the TPOT SLO. */
@@ -25,7 +30,10 @@ public final class Capacity {
   static final double WARMUP_SECONDS = 120;
   static final double MEASURE_SECONDS = 1_800;
   private static final long SEED = 20_260_501L;
+  /** Sessions whose requests give an agent workload's sizes and requests per session. */
+  static final int AGENT_SAMPLE_SESSIONS = 200;
   private static final Map<String, Double> CACHE = new ConcurrentHashMap<>();
+  private static final Map<Workload, AgentSample> AGENT_SAMPLES = new ConcurrentHashMap<>();
 
   private Capacity() {}
 
@@ -92,10 +100,53 @@ public final class Capacity {
     return completed[0] / MEASURE_SECONDS;
   }
 
+  /** Mean requests (main turns and sub-agents) per whole session of an agent workload. */
+  public static double requestsPerSession(Workload workload) {
+    return agentSample(workload).requestsPerSession();
+  }
+
+  /** Share of an agent workload's requests (whole sessions) whose prompt fits no node of {@code cluster}, 0–1. */
+  public static double agentShareTooLong(LabCluster cluster, Workload workload) {
+    int longest = 0;
+    for (LabCluster.NodeSpec node : cluster.nodes()) {
+      EngineProfile profile = EngineProfile.of(node.gpu());
+      longest = profile.ollama() ? Integer.MAX_VALUE : Math.max(longest, profile.maxModelLenTokens());
+    }
+    List<Workload.Size> sizes = agentSample(workload).sizes();
+    int limit = longest;
+    return (double) sizes.stream().filter(s -> s.promptTokens() >= limit).count() / sizes.size();
+  }
+
+  private static AgentSample agentSample(Workload workload) {
+    return AGENT_SAMPLES.computeIfAbsent(workload, w -> {
+      AgentWorkload agents = w.agentWorkload(SEED);
+      List<Workload.Size> sizes = new ArrayList<>();
+      for (int i = 0; i < AGENT_SAMPLE_SESSIONS; i++) {
+        AgentWorkload.Session session = agents.session(i);
+        for (AgentWorkload.Step step = session.next(); step != null; step = session.next()) {
+          for (AgentWorkload.Request r : step.requests()) {
+            sizes.add(new Workload.Size(r.inputTokens(), r.maxTokens()));
+          }
+        }
+      }
+      return new AgentSample(List.copyOf(sizes), (double) sizes.size() / AGENT_SAMPLE_SESSIONS);
+    });
+  }
+
+  private record AgentSample(List<Workload.Size> sizes, double requestsPerSession) {}
+
+  private static Workload.Size size(Workload workload, SplittableRandom random) {
+    if (!workload.agent()) {
+      return workload.size(random);
+    }
+    List<Workload.Size> sizes = agentSample(workload).sizes();
+    return sizes.get(random.nextInt(sizes.size()));
+  }
+
   private static void submit(BatchEngine engine, EngineProfile profile, Workload workload, SplittableRandom random,
       BatchEngine.Listener listener, long now) {
     while (true) {
-      Workload.Size size = workload.size(random);
+      Workload.Size size = size(workload, random);
       if (!profile.ollama() && size.promptTokens() >= profile.maxModelLenTokens()) {
         continue; // the router would not send it here
       }

@@ -46,6 +46,9 @@ public final class LabReport {
     Map<String, List<Summary>> sections = new LinkedHashMap<>();
     for (Summary s : summaries) {
       Point p = s.point();
+      if (p.workload().agent()) {
+        continue; // in the agent section
+      }
       sections.computeIfAbsent(p.cluster() + " · " + p.workload().label() + " · " + p.scenario().label(),
           k -> new ArrayList<>()).add(s);
     }
@@ -64,7 +67,96 @@ public final class LabReport {
       }
       md.append('\n');
     }
+    agents(md, summaries, options.durationSeconds());
     return md.toString();
+  }
+
+  /** The agent section: per point and policy, goodput, TTFT percentiles, prefix-cache hits and TTFT by turn kind. */
+  private static void agents(StringBuilder md, List<Summary> summaries, double durationSeconds) {
+    Map<String, List<Summary>> sections = new LinkedHashMap<>();
+    for (Summary s : summaries) {
+      Point p = s.point();
+      if (p.workload().agent()) {
+        sections.computeIfAbsent(p.cluster() + " · " + p.workload().label(), k -> new ArrayList<>()).add(s);
+      }
+    }
+    if (sections.isEmpty()) {
+      return;
+    }
+    md.append("## Agent workload\n\n");
+    md.append("""
+        Sessions of `AgentWorkload` (the generator of `sluice bench --preset agents`: a large system prompt and \
+        10–50 tool definitions, a context that grows every turn, think times median 2 s with a long tail, sub-agent \
+        bursts sent together, prefix resets) start as a Poisson process at the offered load ÷ the mean requests per \
+        whole session, from 30 min before the window (their turns before it skipped, so the window opens on \
+        sessions in progress); a session's next step is sent when every request of its last step ended and its think \
+        time passed, and steps due after the arrival window are not sent. `offered/s` is the request rate actually \
+        sent, which follows the answers (a slow policy sends less). Every request carries its prompt's token ids (the \
+        simulator's tokeniser over the tools and messages as JSON), so the vLLM engines' prefix caches work (16-token \
+        blocks, LRU within the KV the running sequences leave free), and generates its `max_tokens`. Variants on \
+        C2: prefill-heavy (max_tokens ×0.1, p50 32) and decode-heavy (×4, p50 1,280), same sessions otherwise. \
+        Capacity: as for chat, from the sizes of 200 whole sessions, without prefix reuse. Requests longer than a \
+        node's context (A10: 5,700 tokens) go to the others; on C1 they fail (no node fits: the gateway's 503). \
+        The existing policies run unchanged (no session affinity yet): whatever hits they get come from where their \
+        load balancing happens to send a session's next turn.
+
+        Columns: hit rate = prompt tokens found cached ÷ prompt tokens queried, over every engine; TTFT by turn kind \
+        = cached-eligible turns (≥ 90 % of the input a verbatim prefix of the session's previous input) vs the \
+        others (first turns, resets, the first turn sent of a session already in progress); seconds, mean over \
+        seeds.
+
+        """);
+    for (Map.Entry<String, List<Summary>> section : sections.entrySet()) {
+      Point first = section.getValue().get(0).point();
+      md.append("### ").append(section.getKey()).append("\n\n");
+      md.append(String.format(Locale.ROOT, "%s; %s; capacity %.2f req/s (%.1f requests per whole session; %.0f %% of "
+          + "them fit no node's context).\n\n", first.cluster().description(), first.workload().description(),
+          Capacity.of(first.cluster(), first.workload()), Capacity.requestsPerSession(first.workload()),
+          100 * Capacity.agentShareTooLong(first.cluster(), first.workload())));
+      md.append("| load | policy | offered/s | done/s | goodput/s | TTFT p50 | p90 | p99 | hit rate | "
+          + "cached-eligible TTFT p50 | p90 | other TTFT p50 | p90 | shed | failed |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      for (Summary s : section.getValue()) {
+        md.append(String.format(Locale.ROOT,
+            "| %.0f %% | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f |\n",
+            s.point().load() * 100, s.policy(), s.arrived().mean() / durationSeconds,
+            s.throughput().mean(), spread(s.goodput()), seconds(s.ttftP50().mean()), seconds(s.ttftP90().mean()),
+            seconds(s.ttftP99().mean()), percent(s.prefixHitRate().mean()),
+            seconds(s.ttftCachedEligibleP50().mean()), seconds(s.ttftCachedEligibleP90().mean()),
+            seconds(s.ttftOtherP50().mean()), seconds(s.ttftOtherP90().mean()), s.shed().mean(),
+            s.failed().mean()));
+      }
+      md.append('\n');
+      standings(md, section.getValue());
+    }
+  }
+
+  /** Where each policy stands on one agent point: best goodput and best hit rate per load. */
+  private static void standings(StringBuilder md, List<Summary> rows) {
+    Map<Double, List<Summary>> byLoad = new LinkedHashMap<>();
+    for (Summary s : rows) {
+      byLoad.computeIfAbsent(s.point().load(), k -> new ArrayList<>()).add(s);
+    }
+    md.append("Where each stands: ");
+    List<String> parts = new ArrayList<>();
+    for (Map.Entry<Double, List<Summary>> load : byLoad.entrySet()) {
+      Summary goodput = load.getValue().stream().max((a, b) -> Double.compare(a.goodput().mean(),
+          b.goodput().mean())).orElseThrow();
+      Summary hits = load.getValue().stream().max((a, b) -> Double.compare(nan0(a.prefixHitRate().mean()),
+          nan0(b.prefixHitRate().mean()))).orElseThrow();
+      parts.add(String.format(Locale.ROOT, "at %.0f %% most goodput %s (%.2f/s), most hits %s (%s)",
+          load.getKey() * 100, goodput.policy(), goodput.goodput().mean(), hits.policy(),
+          percent(hits.prefixHitRate().mean())));
+    }
+    md.append(String.join("; ", parts)).append(".\n\n");
+  }
+
+  private static double nan0(double v) {
+    return Double.isNaN(v) ? -1 : v;
+  }
+
+  private static String percent(double share) {
+    return Double.isNaN(share) ? "—" : String.format(Locale.ROOT, "%.0f %%", 100 * share);
   }
 
   private static void headline(StringBuilder md, List<Summary> summaries, String svgName) {

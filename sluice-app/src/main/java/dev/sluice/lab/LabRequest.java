@@ -8,6 +8,12 @@ final class LabRequest {
   final long arrival;
   final int prompt;
   final int output;
+  /** Agent turns: the prompt's token ids (for the engines' prefix caches) until it ends, else null. */
+  int[] promptIds;
+  /** Agent turns: at least 90 % of the input is a verbatim prefix of the session's previous input. */
+  final boolean cachedEligible;
+  /** Agent turns: the session step it belongs to (its next step waits for every request of this one), else null. */
+  LabSimulation.SessionStep step;
   List<String> plan = List.of();
   int nextIndex;
   int attempts;
@@ -18,8 +24,14 @@ final class LabRequest {
   Outcome outcome;
 
   LabRequest(long arrival, int prompt, int output) {
+    this(arrival, prompt, output, null, false);
+  }
+
+  LabRequest(long arrival, int prompt, int output, int[] promptIds, boolean cachedEligible) {
     this.arrival = arrival;
     this.prompt = prompt;
     this.output = output;
+    this.promptIds = promptIds;
+    this.cachedEligible = cachedEligible;
   }
 }

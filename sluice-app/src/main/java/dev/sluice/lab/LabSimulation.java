@@ -6,6 +6,7 @@ import dev.sluice.health.NodeHealth;
 import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
 import dev.sluice.lab.Scenario.LabEvent;
+import dev.sluice.loadtest.AgentWorkload;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
@@ -13,7 +14,9 @@ import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
+import dev.sluice.sim.PromptTokens;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +51,18 @@ import java.util.SplittableRandom;
  * kills its streams: before the first token they fail over, after it the request fails; both count against it. A
  * completed answer is a success for the node. The gateway's progress watchdog suspects a node with answers decoding
  * that sent nothing for 1.5 s. Not modelled: the retry budget (20 % of in-flight), back-off jitter, network time, the
- * idle-between-chunks timeout (a hung node's decoding streams just wait), prefix caching.
+ * idle-between-chunks timeout (a hung node's decoding streams just wait).
+ *
+ * <p><b>Agent workloads</b> ({@link Workload#agent()}): sessions of {@link AgentWorkload} start as a Poisson process
+ * at {@code offeredPerSecond / }{@link Capacity#requestsPerSession(Workload)} sessions per second, from
+ * {@link #AGENT_WARMUP_NANOS} before the window (turns before it are skipped, so the window opens on sessions in
+ * progress and the request rate is near {@code offeredPerSecond} from the start); session {@code i} is the
+ * workload's session {@code i}, the same for every policy. A session's step (one main turn, or a burst of sub-agents sent together) is
+ * sent when every request of its previous step ended (answered, shed or failed) and the step's think time passed;
+ * steps due after the arrival window are not sent. Each request carries its prompt's token ids ({@link PromptTokens}
+ * of the tools and messages as JSON, the input {@link AgentWorkload.Request#inputTokens()} counts) so the engines'
+ * prefix caches work, and generates {@code max_tokens} tokens. Only the session contents are policy-independent: the
+ * times of later turns follow the answers.
  */
 public final class LabSimulation {
   /** Per-attempt first-token timeout: the lab's {@code timeouts.firstToken} for an interactive model. */
@@ -63,6 +77,11 @@ public final class LabSimulation {
   public static final long TPOT_SLO_NANOS = 200_000_000L;
   /** After the arrival window, how long the run goes on for requests in flight; then they count as failed. */
   static final long DRAIN_NANOS = 300_000_000_000L;
+  /**
+   * Agent workloads: sessions start from this long before the arrival window (their turns before it skipped), so
+   * that the window opens on the sessions in progress a steady stream of starts would have (sessions last minutes).
+   */
+  static final long AGENT_WARMUP_NANOS = 1_800_000_000_000L;
   /** The model every request asks for. */
   static final String MODEL = "qwen3:32b";
 
@@ -80,6 +99,10 @@ public final class LabSimulation {
   private final List<LabRequest> requests = new ArrayList<>();
   private int outstanding;
   private boolean arrivalsDone;
+  /** Agent sessions between two steps (thinking), whose next step is on the event queue. */
+  private int thinking;
+  private long nextSession;
+  private final AgentWorkload agents;
 
   private LabSimulation(Config config, LabPolicy labPolicy) {
     this.config = config;
@@ -91,6 +114,7 @@ public final class LabSimulation {
     this.decisions = root.split();
     this.telemetry = root.split();
     this.prober = new LabProber(events, root.split(), this::running);
+    this.agents = config.workload().agent() ? config.workload().agentWorkload(config.seed()) : null;
     for (LabCluster.NodeSpec spec : config.nodes()) {
       LabNode node = new LabNode(spec, prober.newHealth(spec.id()), telemetry);
       nodes.add(node);
@@ -124,7 +148,11 @@ public final class LabSimulation {
       at((long) (telemetry.nextDouble() * node.telemetryPeriod), () -> scrape(node));
     }
     at(SILENCE_CHECK_NANOS, this::suspectSilentNodes);
-    scheduleArrival(nextGap());
+    if (agents != null) {
+      scheduleSession(-AGENT_WARMUP_NANOS / 1e9 + sessionGap());
+    } else {
+      scheduleArrival(nextGap());
+    }
     loop();
     return result();
   }
@@ -132,7 +160,7 @@ public final class LabSimulation {
   private void loop() {
     long horizon = config.durationNanos() + DRAIN_NANOS;
     long stuck = 0;
-    while (!(arrivalsDone && outstanding == 0)) {
+    while (running()) {
       LabNode engineNode = null;
       long engineAt = Long.MAX_VALUE;
       for (LabNode node : nodes) {
@@ -187,8 +215,180 @@ public final class LabSimulation {
   }
 
   private void arrive(Workload.Size size) {
+    arrive(new LabRequest(events.now(), size.promptTokens(), size.outputTokens()));
+  }
+
+  // ---- agent sessions ----
+
+  private double sessionGap() {
+    double sessionsPerSecond = config.offeredPerSecond() / Capacity.requestsPerSession(config.workload());
+    return config.workload().interArrivalSeconds(arrivals, sessionsPerSecond);
+  }
+
+  /** Starts the sessions from {@code atSeconds} on: those before 0 warm-started, the others on the event queue. */
+  private void scheduleSession(double atSeconds) {
+    while (true) {
+      long at = Math.round(atSeconds * 1e9);
+      if (at >= config.durationNanos()) {
+        arrivalsDone = true;
+        return;
+      }
+      double gap = sessionGap();
+      long index = nextSession++;
+      if (at < 0) {
+        warmStart(new AgentSession(agents.session(index)), at);
+        atSeconds += gap;
+        continue;
+      }
+      double next = atSeconds + gap;
+      at(at, () -> {
+        AgentSession session = new AgentSession(agents.session(index));
+        AgentWorkload.Step first = session.session.next();
+        if (first != null) {
+          send(session, first);
+        }
+        scheduleSession(next);
+      });
+      return;
+    }
+  }
+
+  /**
+   * A session that started at {@code startNanos} before the window: its steps before 0 are skipped as if answered at
+   * once (think times only), and its first step at or after 0 is queued, so the run starts with sessions in progress.
+   */
+  private void warmStart(AgentSession session, long startNanos) {
+    long t = startNanos;
+    AgentWorkload.Step step = session.session.next();
+    while (step != null && t < 0) {
+      step = session.session.next();
+      if (step != null) {
+        t += step.thinkMillis() * 1_000_000;
+      }
+    }
+    if (step == null || t >= config.durationNanos()) {
+      return;
+    }
+    AgentWorkload.Step first = step;
+    thinking++;
+    at(t, () -> {
+      thinking--;
+      send(session, first);
+    });
+  }
+
+  /**
+   * Sends a session's step: every request of it at once. A request is cached-eligible when it reuses ≥ 90 % of the
+   * session's previous input and that input was sent (not so for a warm-started session's first step).
+   */
+  private void send(AgentSession session, AgentWorkload.Step step) {
+    SessionStep pending = new SessionStep(session, step.requests().size());
+    boolean previousSent = session.sent;
+    session.sent = true;
+    for (AgentWorkload.Request request : step.requests()) {
+      int[] ids = session.promptIds(request);
+      LabRequest r = new LabRequest(events.now(), ids.length, request.maxTokens(), ids,
+          previousSent && request.cachedEligible());
+      r.step = pending;
+      arrive(r);
+    }
+  }
+
+  /** A request of {@code step} ended: once all have, the session's next step follows its think time. */
+  private void stepRequestEnded(SessionStep step) {
+    if (--step.pending > 0) {
+      return;
+    }
+    AgentWorkload.Step next = step.session.session.next();
+    if (next == null) {
+      return;
+    }
+    long at = events.now() + next.thinkMillis() * 1_000_000;
+    if (at >= config.durationNanos()) {
+      return; // thinking past the arrival window: the session ends here
+    }
+    thinking++;
+    at(at, () -> {
+      thinking--;
+      send(step.session, next);
+    });
+  }
+
+  /** One running session and the text and token ids of its last request, which the next one mostly extends. */
+  static final class AgentSession {
+    /** Code points per {@link PromptTokens} token. */
+    private static final int PIECE = 4;
+
+    final AgentWorkload.Session session;
+    /** Whether a step of it was sent in this run. */
+    boolean sent;
+    private String toolsJson;
+    private Object tools;
+    private String previousText;
+    private int[] previousIds;
+
+    AgentSession(AgentWorkload.Session session) {
+      this.session = session;
+    }
+
+    /**
+     * The request's prompt token ids: the tools then the messages as JSON, tokenised by the simulator's rule
+     * ({@link PromptTokens}: pieces of 4 code points from the start). The tokens of the whole pieces this text shares
+     * with the previous request's are copied, and only the rest is tokenised: a turn mostly extends the last one.
+     */
+    int[] promptIds(AgentWorkload.Request request) {
+      if (tools != request.tools()) {
+        tools = request.tools();
+        toolsJson = request.tools().toString();
+      }
+      String text = toolsJson + request.messages().toString();
+      int[] ids = previousText == null ? PromptTokens.of(text) : extend(previousText, previousIds, text);
+      previousText = text;
+      previousIds = ids;
+      return ids;
+    }
+
+    /** {@code PromptTokens.of(text)}, reusing {@code previousIds} for the whole pieces shared with the last text. */
+    static int[] extend(String previousText, int[] previousIds, String text) {
+      if (hasSurrogates(text) || hasSurrogates(previousText)) {
+        return PromptTokens.of(text); // pieces count code points: chars only match them without surrogates
+      }
+      int common = Arrays.mismatch(previousText.toCharArray(), text.toCharArray());
+      if (common < 0) {
+        common = text.length();
+      }
+      int kept = Math.min(common / PIECE, previousIds.length);
+      int[] rest = PromptTokens.of(text.substring(kept * PIECE));
+      int[] ids = Arrays.copyOf(previousIds, kept + rest.length);
+      System.arraycopy(rest, 0, ids, kept, rest.length);
+      return ids;
+    }
+
+    private static boolean hasSurrogates(String text) {
+      for (int i = 0; i < text.length(); i++) {
+        if (Character.isSurrogate(text.charAt(i))) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /** The requests of one session step still in flight. */
+  static final class SessionStep {
+    final AgentSession session;
+    int pending;
+
+    SessionStep(AgentSession session, int pending) {
+      this.session = session;
+      this.pending = pending;
+    }
+  }
+
+  // ---- routing ----
+
+  private void arrive(LabRequest r) {
     long now = events.now();
-    LabRequest r = new LabRequest(now, size.promptTokens(), size.outputTokens());
     requests.add(r);
     outstanding++;
     List<NodeView> eligible = new ArrayList<>();
@@ -235,7 +435,8 @@ public final class LabSimulation {
       int prompt = accepted.promptTokens();
       int output = Math.min(r.output, accepted.maxOutputTokens());
       Attempt attempt = new Attempt(r, node, prompt, now, node.prefillTokens);
-      attempt.sequence = new BatchEngine.Sequence(prompt, output, attempt);
+      attempt.sequence = r.promptIds == null ? new BatchEngine.Sequence(prompt, output, attempt)
+          : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, prompt);
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
@@ -279,11 +480,15 @@ public final class LabSimulation {
 
   private void end(LabRequest r, Outcome outcome) {
     r.outcome = outcome;
+    r.promptIds = null;
     outstanding--;
+    if (r.step != null) {
+      stepRequestEnded(r.step);
+    }
   }
 
   private boolean running() {
-    return !arrivalsDone || outstanding > 0;
+    return !arrivalsDone || outstanding > 0 || thinking > 0;
   }
 
   // ---- faults, the progress watchdog, telemetry ----
@@ -361,10 +566,14 @@ public final class LabSimulation {
 
   private RunResult result() {
     Map<String, NodeCounts> perNode = new LinkedHashMap<>();
+    long prefixQueries = 0;
+    long prefixHits = 0;
     for (LabNode node : nodes) {
       perNode.put(node.id(), new NodeCounts(node.attempts, node.completions));
+      prefixQueries += node.engine.prefixCacheQueriesTotal();
+      prefixHits += node.engine.prefixCacheHitsTotal();
     }
-    return RunResult.of(requests, perNode, config.durationNanos() / 1e9);
+    return RunResult.of(requests, perNode, config.durationNanos() / 1e9, prefixQueries, prefixHits);
   }
 
   /**

@@ -95,9 +95,16 @@ public final class RoutingLab {
    * @param e2eP99 seconds
    * @param shed shed requests per run
    * @param failed failed requests per run
+   * @param ttftP90 seconds
+   * @param prefixHitRate share of queried prompt tokens the engines found cached, 0–1 (NaN without agent turns)
+   * @param ttftCachedEligibleP50 seconds, agent turns reusing ≥ 90 % of the previous input
+   * @param ttftCachedEligibleP90 seconds
+   * @param ttftOtherP50 seconds, the other requests
+   * @param ttftOtherP90 seconds
    */
   public record Summary(Point point, String policy, Stat arrived, Stat throughput, Stat goodput, Stat ttftP50,
-      Stat ttftP99, Stat e2eP50, Stat e2eP99, Stat shed, Stat failed) {}
+      Stat ttftP99, Stat e2eP50, Stat e2eP99, Stat shed, Stat failed, Stat ttftP90, Stat prefixHitRate,
+      Stat ttftCachedEligibleP50, Stat ttftCachedEligibleP90, Stat ttftOtherP50, Stat ttftOtherP90) {}
 
   /** The points of the full or quick grid, in report order. */
   public static List<Point> grid(boolean quick) {
@@ -115,7 +122,7 @@ public final class RoutingLab {
     }
     for (LabCluster cluster : LabCluster.values()) {
       for (Workload workload : Workload.values()) {
-        if (cluster == LabCluster.C2 && workload == Workload.CHAT) {
+        if (cluster == LabCluster.C2 && workload == Workload.CHAT || workload.agent()) {
           continue;
         }
         for (double load : COARSE) {
@@ -126,6 +133,23 @@ public final class RoutingLab {
     for (LabCluster cluster : List.of(LabCluster.C1, LabCluster.C3)) {
       for (double load : COARSE) {
         points.add(new Point(cluster, Workload.CHAT, Scenario.EVENTS, load));
+      }
+    }
+    points.addAll(agentGrid());
+    return points;
+  }
+
+  /** The agent points: the agent workload on C1 and C2, its prefill- and decode-heavy variants on C2; steady. */
+  static List<Point> agentGrid() {
+    List<Point> points = new ArrayList<>();
+    for (LabCluster cluster : List.of(LabCluster.C1, LabCluster.C2)) {
+      for (double load : COARSE) {
+        points.add(new Point(cluster, Workload.AGENT, Scenario.STEADY, load));
+      }
+    }
+    for (Workload workload : List.of(Workload.AGENT_PREFILL_HEAVY, Workload.AGENT_DECODE_HEAVY)) {
+      for (double load : COARSE) {
+        points.add(new Point(LabCluster.C2, workload, Scenario.STEADY, load));
       }
     }
     return points;
@@ -164,7 +188,9 @@ public final class RoutingLab {
           }
           summaries.add(new Summary(point, policy.label(), Stat.of(byMetric[0]), Stat.of(byMetric[1]),
               Stat.of(byMetric[2]), Stat.of(byMetric[3]), Stat.of(byMetric[4]), Stat.of(byMetric[5]),
-              Stat.of(byMetric[6]), Stat.of(byMetric[7]), Stat.of(byMetric[8])));
+              Stat.of(byMetric[6]), Stat.of(byMetric[7]), Stat.of(byMetric[8]), Stat.of(byMetric[9]),
+              Stat.of(byMetric[10]), Stat.of(byMetric[11]), Stat.of(byMetric[12]), Stat.of(byMetric[13]),
+              Stat.of(byMetric[14])));
         }
       }
       return summaries;
@@ -173,13 +199,17 @@ public final class RoutingLab {
     }
   }
 
-  private static final int METRICS = 9;
+  private static final int METRICS = 15;
 
   private static double[] metrics(RunResult r) {
+    long[] eligible = r.ttftNanos(true);
+    long[] other = r.ttftNanos(false);
     return new double[] {r.arrived(), r.throughputPerSecond(), r.goodputPerSecond(),
         RunResult.quantileSeconds(r.ttftNanos(), 0.50), RunResult.quantileSeconds(r.ttftNanos(), 0.99),
         RunResult.quantileSeconds(r.e2eNanos(), 0.50), RunResult.quantileSeconds(r.e2eNanos(), 0.99), r.shed(),
-        r.failed()};
+        r.failed(), RunResult.quantileSeconds(r.ttftNanos(), 0.90), r.prefixHitRate(),
+        RunResult.quantileSeconds(eligible, 0.50), RunResult.quantileSeconds(eligible, 0.90),
+        RunResult.quantileSeconds(other, 0.50), RunResult.quantileSeconds(other, 0.90)};
   }
 
   private static double[] get(Future<double[]> future) throws InterruptedException {

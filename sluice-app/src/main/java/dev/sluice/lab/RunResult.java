@@ -19,6 +19,8 @@ import java.util.Map;
  * @param e2eNanos sorted end-to-end time of every completed request
  * @param nodes per-node counts, by node id
  * @param requests every request, in arrival order
+ * @param prefixQueryTokens prompt tokens of requests that queried the engines' prefix caches (agent workloads)
+ * @param prefixHitTokens of those, the tokens found cached (prefill skipped)
  */
 public record RunResult(
     int arrived,
@@ -30,10 +32,13 @@ public record RunResult(
     long[] ttftNanos,
     long[] e2eNanos,
     Map<String, NodeCounts> nodes,
-    List<RequestRecord> requests) {
+    List<RequestRecord> requests,
+    long prefixQueryTokens,
+    long prefixHitTokens) {
 
   /** Tallies a finished run's requests (each with its outcome) against the goodput SLO. */
-  static RunResult of(List<LabRequest> requests, Map<String, NodeCounts> nodes, double windowSeconds) {
+  static RunResult of(List<LabRequest> requests, Map<String, NodeCounts> nodes, double windowSeconds,
+      long prefixQueryTokens, long prefixHitTokens) {
     int completed = 0;
     int good = 0;
     int shed = 0;
@@ -61,14 +66,26 @@ public record RunResult(
         case SHED -> shed++;
         case FAILED -> failed++;
       }
-      records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts));
+      records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts,
+          r.cachedEligible));
     }
     long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
     long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
     Arrays.sort(ttftSorted);
     Arrays.sort(e2eSorted);
     return new RunResult(requests.size(), completed, good, shed, failed, windowSeconds, ttftSorted, e2eSorted, nodes,
-        records);
+        records, prefixQueryTokens, prefixHitTokens);
+  }
+
+  /** Share of queried prompt tokens found in the engines' prefix caches, 0–1; NaN when nothing queried. */
+  public double prefixHitRate() {
+    return prefixQueryTokens <= 0 ? Double.NaN : (double) prefixHitTokens / prefixQueryTokens;
+  }
+
+  /** Sorted TTFTs of the requests that got a first token and are (or are not) cached-eligible agent turns. */
+  public long[] ttftNanos(boolean cachedEligible) {
+    return requests.stream().filter(r -> r.ttftNanos() >= 0 && r.cachedEligible() == cachedEligible)
+        .mapToLong(RequestRecord::ttftNanos).sorted().toArray();
   }
 
   public double throughputPerSecond() {
@@ -107,9 +124,11 @@ public record RunResult(
    * @param ttftNanos time to first token, or -1
    * @param e2eNanos end-to-end time, or -1
    * @param attempts attempts made
+   * @param cachedEligible an agent turn reusing ≥ 90 % of its session's previous input
    */
   public record RequestRecord(
-      long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos, int attempts) {}
+      long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
+      int attempts, boolean cachedEligible) {}
 
   /** How a request ended. */
   public enum Outcome { COMPLETED, SHED, FAILED }
