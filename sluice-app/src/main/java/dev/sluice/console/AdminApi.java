@@ -93,7 +93,7 @@ public final class AdminApi {
     this.config = configs::current;
     this.probeNow = probeNow;
     this.ladder = ladder;
-    this.tokens = new AdminKeys(vertx, keys, registry, configs::current);
+    this.tokens = new AdminKeys(vertx, keys, registry.clock(), configs::current);
     this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
   }

@@ -9,7 +9,7 @@ import dev.sluice.auth.KeyFile;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.http.Responses;
 import dev.sluice.limit.Limits;
-import dev.sluice.node.NodeRegistry;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -34,14 +34,14 @@ final class AdminKeys {
 
   private final Vertx vertx;
   private final KeyStore keys;
-  /** Its clock dates the keys' public view (expired or not). */
-  private final NodeRegistry registry;
+  /** Dates the keys' public view (expired or not). */
+  private final Clock clock;
   private final Supplier<SluiceConfig> config;
 
-  AdminKeys(Vertx vertx, KeyStore keys, NodeRegistry registry, Supplier<SluiceConfig> config) {
+  AdminKeys(Vertx vertx, KeyStore keys, Clock clock, Supplier<SluiceConfig> config) {
     this.vertx = vertx;
     this.keys = keys;
-    this.registry = registry;
+    this.clock = clock;
     this.config = config;
   }
 
@@ -49,7 +49,7 @@ final class AdminKeys {
     if (path.equals("/admin/keys") && req.method() == HttpMethod.GET) {
       ObjectNode root = Json.MAPPER.createObjectNode();
       ArrayNode list = root.putArray("keys");
-      long now = registry.nowMillis();
+      long now = clock.millis();
       for (ApiKey k : keys.keys()) list.add(KeyFile.publicView(k, now));
       Responses.json(req.response(), 200, root.toString());
       return;
@@ -77,7 +77,7 @@ final class AdminKeys {
             "no gateway token with that id (GET /admin/keys lists them)", "id");
       } else {
         Responses.json(req.response(), 200,
-            KeyFile.publicView(ar.result(), registry.nowMillis()).toString());
+            KeyFile.publicView(ar.result(), clock.millis()).toString());
       }
     });
   }
@@ -127,7 +127,7 @@ final class AdminKeys {
             bad ? ar.cause().getMessage() : "could not save the keys file: " + ar.cause().getMessage(), null);
         return;
       }
-      ObjectNode out = KeyFile.publicView(ar.result().key(), registry.nowMillis());
+      ObjectNode out = KeyFile.publicView(ar.result().key(), clock.millis());
       out.put("key", ar.result().secret());
       out.put("warning", "this is the only time the key is shown; Sluice keeps only its hash");
       Responses.json(req.response(), 201, out.toString());
