@@ -3,17 +3,18 @@ package dev.sluice.api;
 import io.vertx.core.buffer.Buffer;
 
 /**
- * The two wire API families, on both sides of the gateway: the one a client's request speaks (from its
- * endpoint) and the one a node speaks ({@code NodeSpec.api()}, the config's {@code "api"}: "openai" and
- * "openai-completions" are {@link #OPENAI}, "ollama" is {@link #OLLAMA}; Ollama nodes also speak the OpenAI-compatible
- * API under {@code /v1}). And how each one spells an error: every error Sluice itself produces goes through
- * {@link #errorBody} or {@link #streamErrorEvent}, so clients always get their own API's format.
+ * The wire API families and how each one spells an error: every error Sluice itself produces goes through
+ * {@link #errorBody} or {@link #streamErrorEvent}, so clients always get their own API's format. A client's family
+ * comes from its endpoint. A node's ({@code NodeSpec.api()}) is {@link #OPENAI} or {@link #OLLAMA} only: how it is
+ * probed and where its paths live; what it serves is its {@link NodeDialect} set.
  */
 public enum ApiFlavor {
   /** OpenAI: {@code {"error":{"message","type","param","code"}}}; streams are SSE. */
   OPENAI,
   /** Ollama: {@code {"error":"..."}}; streams are NDJSON. */
-  OLLAMA;
+  OLLAMA,
+  /** Anthropic Messages: {@code {"type":"error","error":{"type","message"}}}; streams are SSE with event names. */
+  ANTHROPIC;
 
   /**
    * A complete error response body in this API's format ({@link OpenAiDialect#errorBody},
@@ -23,6 +24,7 @@ public enum ApiFlavor {
     return switch (this) {
       case OPENAI -> OpenAiDialect.errorBody(kind, message, param);
       case OLLAMA -> OllamaDialect.errorBody(message);
+      case ANTHROPIC -> AnthropicDialect.errorBody(kind, message);
     };
   }
 
@@ -31,6 +33,7 @@ public enum ApiFlavor {
     return switch (this) {
       case OPENAI -> OpenAiDialect.streamErrorEvent(kind, message);
       case OLLAMA -> OllamaDialect.streamErrorEvent(message);
+      case ANTHROPIC -> AnthropicDialect.streamErrorEvent(kind, message);
     };
   }
 

@@ -32,6 +32,43 @@ public interface Dialect {
     return null;
   }
 
+  /**
+   * The API a node must speak for a request of this dialect to go through unchanged: OpenAI dialects need
+   * {@link NodeDialect#OPENAI}, Ollama's {@link NodeDialect#OLLAMA}; Anthropic Messages and OpenAI Responses their own.
+   */
+  default NodeDialect nodeDialect() {
+    return flavor() == ApiFlavor.OLLAMA ? NodeDialect.OLLAMA : NodeDialect.OPENAI;
+  }
+
+  /**
+   * The request carried over a node's OpenAI chat completions, for nodes that do not speak {@link #nodeDialect}; null
+   * when this dialect is never translated (the request goes only to nodes that speak it).
+   *
+   * @throws ApiException (400) when the request asks for something chat completions cannot carry: the message names
+   *     the field and the fix (a node that speaks the dialect, or the request without it)
+   */
+  default ChatTranslation overChat(ParsedRequest request) throws ApiException {
+    return null;
+  }
+
+  /**
+   * The request as the gateway sends it on, after the dialect's own rewrites (OpenAI Responses: {@code store} is
+   * turned off, since the gateway keeps no responses); {@code request} itself when there are none.
+   */
+  default ParsedRequest prepare(ParsedRequest request) {
+    return request;
+  }
+
+  /**
+   * The gateway's own answer when no node of the model speaks {@link #nodeDialect} and the dialect is not translated
+   * ({@code /v1/messages/count_tokens}: the gateway's estimate); null when there is none.
+   *
+   * @param estimatedPromptTokens the gateway's estimate of the request's prompt tokens
+   */
+  default Buffer localAnswer(long estimatedPromptTokens) {
+    return null;
+  }
+
   // ---------------------------------------------------------------- requests
 
   /** The request field naming the model, or null when absent. */
@@ -87,6 +124,11 @@ public interface Dialect {
       long createdEpochSeconds) {
     throw new IllegalArgumentException(
         "cannot render an answer for " + path() + " (only chat, completions and generate endpoints)");
+  }
+
+  /** One in-band error event ending a stream of this dialect that has already started. */
+  default Buffer streamError(ErrorKind kind, String message) {
+    return flavor().streamErrorEvent(kind, message);
   }
 
   /** Content type of what {@link #render} produced. */

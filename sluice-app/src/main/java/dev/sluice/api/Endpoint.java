@@ -14,6 +14,9 @@ public enum Endpoint {
   OPENAI_COMPLETIONS(HttpMethod.POST, Handling.GENERATE, new OpenAiCompletions()),
   OPENAI_EMBEDDINGS(HttpMethod.POST, Handling.EMBED, new OpenAiEmbeddings()),
   OPENAI_MODELS(HttpMethod.GET, Handling.LOCAL, new OpenAiModels()),
+  OPENAI_RESPONSES(HttpMethod.POST, Handling.GENERATE, new OpenAiResponses()),
+  ANTHROPIC_MESSAGES(HttpMethod.POST, Handling.GENERATE, new AnthropicMessages()),
+  ANTHROPIC_COUNT_TOKENS(HttpMethod.POST, Handling.EMBED, new AnthropicCountTokens()),
   OLLAMA_CHAT(HttpMethod.POST, Handling.GENERATE, new OllamaChat()),
   OLLAMA_GENERATE(HttpMethod.POST, Handling.GENERATE, new OllamaGenerate()),
   OLLAMA_EMBED(HttpMethod.POST, Handling.EMBED, new OllamaEmbed()),
@@ -57,7 +60,11 @@ public enum Endpoint {
 
   /** Which API a path belongs to, for errors on paths that match no endpoint. */
   public static ApiFlavor flavorOf(String rawPath) {
-    return rawPath != null && rawPath.startsWith("/api/") ? ApiFlavor.OLLAMA : ApiFlavor.OPENAI;
+    if (rawPath != null && rawPath.startsWith("/api/")) return ApiFlavor.OLLAMA;
+    if (rawPath != null && (rawPath.equals("/v1/messages") || rawPath.startsWith("/v1/messages/"))) {
+      return ApiFlavor.ANTHROPIC;
+    }
+    return ApiFlavor.OPENAI;
   }
 
   /**

@@ -71,4 +71,23 @@ public enum ErrorKind {
   public String openAiType() { return openAiType; }
 
   public String openAiCode() { return openAiCode; }
+
+  /**
+   * Anthropic's error {@code type} for this kind, by its status as Anthropic's API maps them: 401
+   * {@code authentication_error}, 403 {@code permission_error}, 404 {@code not_found_error}, 413
+   * {@code request_too_large}, 429 {@code rate_limit_error}, 503 {@code overloaded_error}, 504 {@code timeout_error},
+   * other 4xx {@code invalid_request_error}, other 5xx {@code api_error}.
+   */
+  public String anthropicType() {
+    return switch (status) {
+      case 401 -> "authentication_error";
+      case 403 -> "permission_error";
+      case 404 -> "not_found_error";
+      case 413 -> "request_too_large";
+      case 429 -> "rate_limit_error";
+      case 503 -> "overloaded_error";
+      case 408, 504 -> "timeout_error";
+      default -> status < 500 ? "invalid_request_error" : "api_error";
+    };
+  }
 }

@@ -3,12 +3,19 @@ package dev.sluice.api;
 /**
  * Tokens a node reported for one answer ({@link Dialect#usage}).
  *
- * @param promptTokens tokens in the prompt, -1 when the answer does not say
+ * @param promptTokens tokens in the prompt, cached ones included, -1 when the answer does not say
  * @param completionTokens tokens generated, -1 when the answer does not say
+ * @param cachedPromptTokens of the prompt tokens, those read from the node's prefix cache (OpenAI
+ *     {@code cached_tokens}, Anthropic {@code cache_read_input_tokens}), -1 when the answer does not say
  */
-public record Usage(long promptTokens, long completionTokens) {
+public record Usage(long promptTokens, long completionTokens, long cachedPromptTokens) {
   /** Neither count known. */
-  public static final Usage UNKNOWN = new Usage(-1, -1);
+  public static final Usage UNKNOWN = new Usage(-1, -1, -1);
+
+  /** Prompt and completion tokens, without a cached count. */
+  public Usage(long promptTokens, long completionTokens) {
+    this(promptTokens, completionTokens, -1);
+  }
 
   /** Whether both counts are known. */
   public boolean known() {

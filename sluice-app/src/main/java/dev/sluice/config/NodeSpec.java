@@ -1,10 +1,13 @@
 package dev.sluice.config;
 
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.NodeDialect;
 import java.net.InetAddress;
 import java.net.URI;
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * One upstream GPU node as configured.
@@ -24,6 +27,10 @@ import java.util.Objects;
  * @param pinnedAddresses host name (lower-case) → the address it resolved to and was checked against the address
  *     policy when the node was added at run time; every connection to that host goes there (no DNS rebinding).
  *     Empty for nodes from the config file or etcd, whose names are resolved at each connection as usual
+ * @param dialects the APIs the node serves ({@code "dialects"} in config, else derived from {@code api}: see
+ *     {@link #dialectsOf}); always {@link NodeDialect#OPENAI} or {@link NodeDialect#OLLAMA} among them, since the
+ *     gateway probes nodes through one of those
+ * @param dialectsDeclared the config lists the dialects: the prober does not add what it discovers
  */
 public record NodeSpec(
     String id,
@@ -36,7 +43,9 @@ public record NodeSpec(
     String apiKey,
     String provider,
     RepairAction repair,
-    Map<String, InetAddress> pinnedAddresses) {
+    Map<String, InetAddress> pinnedAddresses,
+    Set<NodeDialect> dialects,
+    boolean dialectsDeclared) {
   public NodeSpec {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(root, "root");
@@ -44,6 +53,26 @@ public record NodeSpec(
     Objects.requireNonNull(api, "api");
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     pinnedAddresses = pinnedAddresses == null ? Map.of() : Map.copyOf(pinnedAddresses);
+    dialects = dialects == null || dialects.isEmpty() ? dialectsOf(api) : Set.copyOf(dialects);
+  }
+
+  /** A node with the dialects its {@code api} implies. */
+  public NodeSpec(String id, URI root, URI openAiBase, ApiFlavor api, String gpuType, URI metricsUrl,
+      Map<String, String> labels, String apiKey, String provider, RepairAction repair,
+      Map<String, InetAddress> pinnedAddresses) {
+    this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pinnedAddresses, null,
+        false);
+  }
+
+  /**
+   * What a node of {@code api} serves when the config does not say: an Ollama node its own API and the
+   * OpenAI-compatible one under {@code /v1}; an OpenAI node the OpenAI API. Anthropic Messages and OpenAI Responses are
+   * added when the config names them ({@code "api": "anthropic-messages"}, {@code "dialects"}) or the prober discovers
+   * them.
+   */
+  public static Set<NodeDialect> dialectsOf(ApiFlavor api) {
+    return api == ApiFlavor.OLLAMA ? Set.copyOf(EnumSet.of(NodeDialect.OLLAMA, NodeDialect.OPENAI))
+        : Set.of(NodeDialect.OPENAI);
   }
 
   /** A node whose host names are resolved at each connection (config file, etcd). */
@@ -60,6 +89,13 @@ public record NodeSpec(
 
   /** This node connecting to {@code pins} (host name → checked address) instead of resolving its names again. */
   public NodeSpec withPinnedAddresses(Map<String, InetAddress> pins) {
-    return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pins);
+    return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pins,
+        dialects, dialectsDeclared);
+  }
+
+  /** This node serving {@code served} ({@code declared}: as the config lists them). */
+  public NodeSpec withDialects(Set<NodeDialect> served, boolean declared) {
+    return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair,
+        pinnedAddresses, served, declared);
   }
 }

@@ -1,11 +1,13 @@
 package dev.sluice.node;
 
+import dev.sluice.api.NodeDialect;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.support.Clock;
+import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,6 +31,8 @@ public final class NodeEntry {
   private final AtomicInteger inFlightDecodes = new AtomicInteger();
   private volatile NodeTelemetry telemetry = NodeTelemetry.NONE;
   private volatile Set<String> servedModels;
+  /** Dialects the prober found the node serving beyond its configured ones (empty until discovered). */
+  private volatile Set<NodeDialect> discoveredDialects = Set.of();
   private volatile double vramShare = Double.NaN;
   private volatile long coolingUntilMillis;
   private final Clock clock;
@@ -77,6 +81,31 @@ public final class NodeEntry {
   public Set<String> servedModels() { return servedModels; }
 
   public void servedModels(Set<String> models) { servedModels = models == null ? null : Set.copyOf(models); }
+
+  /**
+   * Whether the node serves {@code dialect}: by its config ({@link NodeSpec#dialects}) or, unless the config lists its
+   * dialects, by what the prober discovered ({@link #discoveredDialects(Set)}).
+   */
+  public boolean speaks(NodeDialect dialect) {
+    return spec.dialects().contains(dialect) || discoveredDialects.contains(dialect);
+  }
+
+  /** The dialects the node serves now: configured, and discovered unless the config lists them. */
+  public Set<NodeDialect> dialects() {
+    if (discoveredDialects.isEmpty()) return spec.dialects();
+    EnumSet<NodeDialect> all = EnumSet.copyOf(spec.dialects());
+    all.addAll(discoveredDialects);
+    return all;
+  }
+
+  /**
+   * What the prober found the node serving (its Ollama version, its vLLM routes); ignored when the config lists the
+   * node's dialects, since the operator's word wins.
+   */
+  public void discoveredDialects(Set<NodeDialect> found) {
+    if (spec.dialectsDeclared()) return;
+    discoveredDialects = found == null ? Set.of() : Set.copyOf(found);
+  }
 
   /** Whether the node may get a request for {@code model} now: eligible by health and, once known, serving it. */
   public boolean canServe(String model, long nowMillis) {

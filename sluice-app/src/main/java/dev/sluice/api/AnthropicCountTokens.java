@@ -1,0 +1,31 @@
+package dev.sluice.api;
+
+import io.vertx.core.buffer.Buffer;
+
+/**
+ * Anthropic's {@code POST /v1/messages/count_tokens}: the prompt tokens a Messages request would have. Passed to a node
+ * that speaks Anthropic Messages; when no node of the model does, the gateway answers with its own estimate.
+ */
+final class AnthropicCountTokens extends AnthropicDialect {
+  private static final byte[] INPUT_TOKENS = Bodies.key("input_tokens");
+
+  @Override
+  public String path() {
+    return "/v1/messages/count_tokens";
+  }
+
+  @Override
+  public String upstreamPath() {
+    return "/messages/count_tokens";
+  }
+
+  @Override
+  public Buffer localAnswer(long estimatedPromptTokens) {
+    return Buffer.buffer("{\"input_tokens\":" + Math.max(0, estimatedPromptTokens) + "}");
+  }
+
+  @Override
+  public Usage usage(byte[] answerOrTail) {
+    return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, INPUT_TOKENS);
+  }
+}
