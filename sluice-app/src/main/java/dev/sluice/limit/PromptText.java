@@ -12,7 +12,11 @@ import java.util.Objects;
  * count {@value #IMAGE_TOKENS} tokens each), {@code messages[].name}, {@code messages[].tool_calls[].function} name
  * and arguments, {@code tools} and legacy {@code functions} (as their JSON text); OpenAI completions {@code prompt}
  * (a string, strings, or token ids, counted as they are) and {@code suffix}; Ollama chat {@code messages[].content}
- * and {@code images}; Ollama generate {@code prompt}, {@code system} and {@code images}; embeddings {@code input}.
+ * and {@code images}; Ollama generate {@code prompt}, {@code system} and {@code images}; embeddings {@code input};
+ * Anthropic Messages {@code system} (a string or text blocks) and content blocks ({@code text}, {@code tool_use} name
+ * and input, {@code tool_result} content, {@code thinking}, images counted); OpenAI Responses {@code instructions}
+ * and {@code input} items (messages, {@code function_call} name and arguments, {@code function_call_output},
+ * reasoning text).
  * Both counts add OpenAI's chat overheads: {@value #TOKENS_PER_MESSAGE} per message and {@value #TOKENS_PER_REQUEST}
  * per request. Thread-safe.
  */
@@ -54,7 +58,8 @@ public final class PromptText {
     x.json(body.get("functions"));
     x.textOrTokens(body.get("prompt"));
     x.text(body.get("suffix"));
-    x.text(body.get("system"));
+    x.parts(body.get("system"));
+    x.text(body.get("instructions"));
     x.textOrTokens(body.get("input"));
     x.images(body.get("images"));
     String param = messages != null ? "messages" : body.has("input") ? "input" : "prompt";
@@ -118,14 +123,7 @@ public final class PromptText {
         return;
       }
       messages++;
-      JsonNode content = message.get("content");
-      if (content != null && content.isArray()) {
-        for (JsonNode part : content) {
-          part(part);
-        }
-      } else {
-        text(content);
-      }
+      parts(message.get("content"));
       text(message.get("name"));
       images(message.get("images"));
       JsonNode toolCalls = message.get("tool_calls");
@@ -145,7 +143,21 @@ public final class PromptText {
       }
     }
 
-    /** A content part: text is read, images counted; anything else (audio, files) is not estimated. */
+    /** A string, or an array of content parts. */
+    void parts(JsonNode content) {
+      if (content != null && content.isArray()) {
+        for (JsonNode part : content) {
+          part(part);
+        }
+      } else {
+        text(content);
+      }
+    }
+
+    /**
+     * A content part or block: text is read (also a tool call's name and input, a tool result's content, thinking),
+     * images counted; anything else (audio, files) is not estimated.
+     */
     void part(JsonNode part) {
       if (part.isTextual()) {
         text(part);
@@ -159,6 +171,32 @@ public final class PromptText {
       }
       text(part.get("text"));
       text(part.get("refusal"));
+      text(part.get("thinking"));
+      if (kind.equals("tool_use")) {
+        text(part.get("name"));
+        json(part.get("input"));
+      } else if (kind.equals("tool_result")) {
+        parts(part.get("content"));
+      }
+    }
+
+    /** One item of a Responses {@code input}: a message, a function call or its output, reasoning. */
+    void item(JsonNode item) {
+      JsonNode type = item.get("type");
+      String kind = type != null && type.isTextual() ? type.asText() : "message";
+      switch (kind) {
+        case "message" -> message(item);
+        case "function_call" -> {
+          text(item.get("name"));
+          text(item.get("arguments"));
+        }
+        case "function_call_output" -> parts(item.get("output"));
+        case "reasoning" -> {
+          parts(item.get("summary"));
+          parts(item.get("content"));
+        }
+        default -> { } // other items are refused or passed through; not estimated
+      }
     }
 
     /** A string, or an array of strings, or token ids (one level or nested). */
@@ -172,6 +210,8 @@ public final class PromptText {
           tokenIds++;
         } else if (item.isArray()) {
           textOrTokens(item);
+        } else if (item.isObject()) {
+          item(item);
         } else {
           text(item);
         }

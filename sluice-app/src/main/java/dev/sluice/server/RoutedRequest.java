@@ -1,5 +1,8 @@
 package dev.sluice.server;
 
+import dev.sluice.api.ApiException;
+import dev.sluice.api.ChatTranslation;
+import dev.sluice.api.Dialect;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
@@ -51,6 +54,8 @@ final class RoutedRequest implements ExchangeListener {
   static final String DOWNGRADED_HEADER = "X-Model-Downgraded";
   static final String CACHE_HEADER = "X-Sluice-Cache";
   static final String DEGRADED_HEADER = "X-Sluice-Degraded";
+  /** On a token count the gateway made itself (no node of the model counts in that dialect): {@code estimate}. */
+  static final String ESTIMATE_HEADER = "x-sluice-token-count";
 
   /**
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
@@ -94,7 +99,7 @@ final class RoutedRequest implements ExchangeListener {
     this.resp = req.response();
     this.config = snapshot.config();
     this.router = snapshot.router();
-    this.parsed = parsed;
+    this.parsed = parsed.endpoint().dialect().prepare(parsed);
     this.arrival = arrival;
     this.endpointLabel = parsed.endpoint().name().toLowerCase(Locale.ROOT);
     this.who = who;
@@ -107,7 +112,8 @@ final class RoutedRequest implements ExchangeListener {
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
     promptTokens = prompt.estimatedTokens();
-    if (endpoint != Endpoint.OLLAMA_SHOW && !guardContext(spec, prompt)) return;
+    boolean counts = endpoint == Endpoint.OLLAMA_SHOW || endpoint == Endpoint.ANTHROPIC_COUNT_TOKENS; // no answer
+    if (!counts && !guardContext(spec, prompt)) return;
     admit();
   }
 
@@ -249,16 +255,34 @@ final class RoutedRequest implements ExchangeListener {
       }
     }
     int expectedOut = request.requestedMaxTokens();
+    Dialect dialect = request.endpoint().dialect();
+    ChatTranslation overChat = null;
+    ApiException untranslatable = null;
+    if (!router.allSpeak(route.get().nodes(), dialect.nodeDialect())) {
+      try {
+        overChat = dialect.overChat(request);
+      } catch (ApiException e) {
+        untranslatable = e; // only nodes that speak the dialect may take it
+      }
+    }
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
-        request.stream());
+        request.stream(), overChat != null);
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");
         return;
       }
-      error(ErrorKind.MODEL_NOT_FOUND, "model \"" + model + "\" has no node that speaks the Ollama API (its nodes "
-          + "speak OpenAI): call /v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama",
-          "model");
+      Buffer local = dialect.localAnswer(promptTokens);
+      if (local != null) {
+        answerLocally(local);
+        return;
+      }
+      if (untranslatable != null) {
+        error(untranslatable.kind(), untranslatable.getMessage() + " (no node of model \"" + model + "\" speaks "
+            + dialect.nodeDialect().configName() + " itself)", untranslatable.param());
+        return;
+      }
+      error(ErrorKind.MODEL_NOT_FOUND, noNodeSpeaks(model, dialect), "model");
       return;
     }
     if (routed instanceof Router.Busy busy) {
@@ -310,10 +334,34 @@ final class RoutedRequest implements ExchangeListener {
       resp.putHeader(DOWNGRADED_HEADER, model);
     }
     shared.inFlight().incrementAndGet();
-    Exchange x = new Exchange(shared.exchanges(), req, config, request, ((Router.Plan) routed).targets(),
+    Exchange x = new Exchange(shared.exchanges(), req, config, request, overChat, ((Router.Plan) routed).targets(),
         arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
     x.start();
+  }
+
+  /** Why a model's nodes cannot take a request of {@code dialect}, and the fix. */
+  private static String noNodeSpeaks(String model, Dialect dialect) {
+    return switch (dialect.nodeDialect()) {
+      case OLLAMA -> "model \"" + model + "\" has no node that speaks the Ollama API (its nodes speak OpenAI): call "
+          + "/v1/chat/completions instead, or set \"api\": \"ollama\" on nodes that run Ollama";
+      case OPENAI -> "model \"" + model + "\" has no node that speaks the OpenAI API: set \"dialects\" on its nodes "
+          + "to include \"openai\" where they serve it";
+      default -> "model \"" + model + "\" has no node that speaks " + dialect.nodeDialect().configName()
+          + " or OpenAI chat completions: list \"" + dialect.nodeDialect().configName()
+          + "\" in the \"dialects\" of nodes that serve " + dialect.path();
+    };
+  }
+
+  /**
+   * The gateway's own answer where no node of the model speaks the dialect and the dialect has one (count_tokens:
+   * the gateway's estimate, said in {@value #ESTIMATE_HEADER}).
+   */
+  private void answerLocally(Buffer body) {
+    tally.answeredLocally(shared.clock().nanos());
+    resp.setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .putHeader(ESTIMATE_HEADER, "estimate").end(body);
+    finish(200, "ok");
   }
 
   /** Bytes of the answer to keep: for the cache (answers of the requested model only) and for token usage. */

@@ -1,7 +1,7 @@
 package dev.sluice.server;
 
-import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
+import dev.sluice.api.NodeDialect;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
@@ -100,7 +100,10 @@ final class Router {
    */
   record Busy(long retryAfterMillis, String why) implements Result {}
 
-  /** The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes). */
+  /**
+   * The model has no node that speaks the endpoint's API (an Ollama path, only OpenAI nodes), nor, for a dialect the
+   * gateway translates, one that speaks chat completions.
+   */
   record NoNodeSpeaksApi() implements Result {}
 
   /**
@@ -108,10 +111,13 @@ final class Router {
    * stream}: the client asked for a stream. Each target's first-token deadline ({@link FirstTokenDeadline}) is derived
    * from what its first byte waits for: for a stream, the node's estimate of the time to first token; for a plain body
    * with a token limit, its estimate of the whole answer; for a plain body without one (its length is unknown), the
-   * ceiling {@code timeouts.firstToken}.
+   * ceiling {@code timeouts.firstToken}. {@code overChat}: the request can be carried over chat completions
+   * ({@link dev.sluice.api.Dialect#overChat}), so a node that does not speak its dialect but speaks OpenAI is eligible,
+   * its target marked to translate.
    */
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
-      boolean stream) {
+      boolean stream, boolean overChat) {
+    NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
     Map<String, Exchange.Target> byId = new HashMap<>();
@@ -121,11 +127,12 @@ final class Router {
     boolean allWarming = true;
     long coolestUntil = Long.MAX_VALUE;
     for (NodeSpec n : nodes) {
-      if (!speaks(n, endpoint)) continue;
-      anySpeaks = true;
       NodeEntry e = registry.get(n.id());
       NodeClient c = clients.get(n.id());
       if (e == null || c == null) continue;
+      boolean translate = !e.speaks(needed);
+      if (translate && !(overChat && e.speaks(NodeDialect.OPENAI))) continue;
+      anySpeaks = true;
       if (!e.canServe(model, now)) {
         if (!why.isEmpty()) why.append("; ");
         var snap = e.health().snapshot();
@@ -143,7 +150,7 @@ final class Router {
         continue;
       }
       views.add(e.view(now));
-      byId.put(n.id(), new Exchange.Target(e, c, 0, 0));
+      byId.put(n.id(), new Exchange.Target(e, c, 0, 0, translate));
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
     if (!anySpeaks) return new NoNodeSpeaksApi();
@@ -167,7 +174,7 @@ final class Router {
         continue;
       }
       double expected = stream ? estimate.expectedTtftMillis() : estimate.e2eMillis() - estimate.stallMillis();
-      targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected));
+      targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected, t.translate()));
     }
     return new Plan(targets);
   }
@@ -188,10 +195,13 @@ final class Router {
     }
   }
 
-
-  /** Whether a node can serve an endpoint: Ollama-native paths need a node that speaks the Ollama API. */
-  private static boolean speaks(NodeSpec node, Endpoint endpoint) {
-    return endpoint.flavor() == ApiFlavor.OPENAI || node.api() == ApiFlavor.OLLAMA;
+  /** Whether every node of {@code nodes} speaks {@code dialect} now (configured or discovered). */
+  boolean allSpeak(List<NodeSpec> nodes, NodeDialect dialect) {
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      if (e != null && !e.speaks(dialect)) return false;
+    }
+    return true;
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.api.ChatTranslation;
 import dev.sluice.api.StreamFramer;
 import dev.sluice.health.Failure;
 import dev.sluice.node.NodeEntry;
@@ -21,6 +22,11 @@ final class Attempt {
   static final long MAX_COOL_DOWN_MILLIS = 10_000;
   /** A busy answer without Retry-After: a short pause, enough for a queue to drain a little. */
   static final long DEFAULT_COOL_DOWN_MILLIS = 1_000;
+  /**
+   * The largest plain (non-streamed) answer translated from chat completions: it is read whole before it is
+   * translated, so it is bounded; a longer one ends as a broken answer. 16 MiB is hundreds of thousands of tokens.
+   */
+  static final int MAX_TRANSLATED_BODY_BYTES = 16 << 20;
 
   private final Exchange x;
   final Exchange.Target target;
@@ -42,6 +48,10 @@ final class Attempt {
   private HttpClientRequest upstreamReq;
   HttpClientResponse upstreamResp;
   StreamFramer framer;
+  /** A translated stream: turns the node's chat events into the client's dialect (null when passed through). */
+  ChatTranslation.Relay relay;
+  /** A translated plain answer (or a translated node error), read whole before it is translated; else null. */
+  Buffer held;
   private long firstTokenTimer = -1;
   private long idleTimer = -1;
   private long lastChunkNanos;
@@ -65,7 +75,9 @@ final class Attempt {
     entry.requestStarted(x.promptTokens);
     backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - x.promptTokens);
     sentNanos = x.clock.nanos();
-    node.http().request(node.target(ForwardedHeaders.toNode(entry.spec(), x.request, x.req.headers(),
+    boolean overChat = target.translate();
+    Buffer body = overChat ? x.overChat.chatRequest() : x.request.raw();
+    node.http().request(node.target(ForwardedHeaders.toNode(entry.spec(), x.request, overChat, x.req.headers(),
         x.config.timeouts(), x.origin.requestId(), x.origin.trace()))).onComplete(ar -> {
           if (!x.live(this)) {
             if (ar.succeeded()) ar.result().reset();
@@ -83,7 +95,7 @@ final class Attempt {
           long deadlineMs = deadlineMillis();
           armFirstTokenTimer(deadlineMs, deadlineMs);
           upstreamReq = ar.result();
-          upstreamReq.send(x.request.raw()).onComplete(rr -> {
+          upstreamReq.send(body).onComplete(rr -> {
             if (!x.live(this)) {
               if (rr.succeeded()) resetUpstream();
               return;
@@ -123,6 +135,10 @@ final class Attempt {
     }
     StreamFramer.Mode mode = r.statusCode() / 100 == 2 ? StreamFramer.modeFor(r.getHeader(HttpHeaders.CONTENT_TYPE)) : null;
     framer = mode == null ? null : new StreamFramer(mode);
+    if (target.translate()) {
+      if (framer != null) relay = x.overChat.relay();
+      else held = Buffer.buffer();
+    }
     r.handler(this::onChunk);
     r.endHandler(v -> onEnd());
     r.exceptionHandler(this::onUpstreamError);
@@ -160,13 +176,40 @@ final class Attempt {
         }
       }
       x.commit(this);
-      x.write(this, ready);
+      relayOut(ready);
       return;
     }
     armIdle(now);
     chunksAfterFirst++;
     Buffer ready = framer == null ? buf : framer.push(buf);
-    if (ready.length() > 0) x.write(this, ready);
+    if (ready.length() > 0) relayOut(ready);
+  }
+
+  /** Sends the node's bytes on: as they are, or translated event by event, or held whole to translate at the end. */
+  private void relayOut(Buffer ready) {
+    if (held != null) {
+      if (held.length() + ready.length() > MAX_TRANSLATED_BODY_BYTES) {
+        x.streamBroken(this, "node " + nodeId() + " sent a plain answer larger than " + MAX_TRANSLATED_BODY_BYTES
+            + " bytes to translate");
+        return;
+      }
+      held.appendBuffer(ready);
+      return;
+    }
+    Buffer out = relay == null ? ready : relay.events(ready);
+    if (out.length() > 0) x.write(this, out);
+  }
+
+  /** What ends the client's answer after the node's last byte: the framer's rest, translated where it must be. */
+  private Buffer lastBytes() {
+    Buffer rest = framer == null ? Buffer.buffer() : framer.drain();
+    if (relay != null) return rest.length() == 0 ? relay.end() : relay.events(rest).appendBuffer(relay.end());
+    if (held == null) return rest;
+    byte[] whole = held.getBytes();
+    held = null;
+    int status = upstreamResp.statusCode();
+    x.resp.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+    return status / 100 == 2 ? x.overChat.answer(whole) : x.overChat.error(status, whole);
   }
 
   /** The exchange committed to this attempt: the node's first token, its time to it learned for a stream. */
@@ -185,7 +228,7 @@ final class Attempt {
   private void onEnd() {
     if (!x.live(this)) return;
     if (!x.committed()) x.commit(this);
-    Buffer tail = framer == null ? Buffer.buffer() : framer.drain();
+    Buffer tail = lastBytes();
     close();
     boolean ok = upstreamResp.statusCode() / 100 == 2;
     long chunkGapNanos = -1;

@@ -1,5 +1,6 @@
 package dev.sluice.upstream;
 
+import dev.sluice.api.ChatTranslation;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.config.SluiceConfig;
@@ -48,6 +49,8 @@ public final class Exchange {
   final HttpServerResponse resp;
   final SluiceConfig config;
   final ParsedRequest request;
+  /** The request carried over chat completions, for targets that {@link Target#translate}; null when none may. */
+  final ChatTranslation overChat;
   final Origin origin;
   final long promptTokens;
   final AnswerCapture capture;
@@ -73,9 +76,11 @@ public final class Exchange {
   /**
    * A node to try: its live entry (health, speed, counters), its HTTP client, how long this request may wait there for
    * its first token ({@link FirstTokenDeadline}; 0 = {@code timeouts.firstToken}) and the node's estimate of that time
-   * the deadline was derived from.
+   * the deadline was derived from, and whether the node gets the request translated to chat completions (it does not
+   * speak the client's dialect: see {@link #Exchange}'s {@code overChat}).
    */
-  public record Target(NodeEntry entry, NodeClient client, long firstTokenDeadlineMillis, double expectedTtftMillis) {}
+  public record Target(NodeEntry entry, NodeClient client, long firstTokenDeadlineMillis, double expectedTtftMillis,
+      boolean translate) {}
 
   /**
    * Where the request came from: the request id the client was given and the trace it belongs to (both forwarded to
@@ -99,10 +104,12 @@ public final class Exchange {
   }
 
   /**
+   * @param overChat the request carried over chat completions for targets that translate; null when no target does
    * @param captureLimit bytes of the answer to keep for the listener (0: none)
    */
-  public Exchange(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest request, List<Target> plan,
-      Origin origin, long promptTokens, int captureLimit, ExchangeListener listener) {
+  public Exchange(Shared shared, HttpServerRequest req, SluiceConfig config, ParsedRequest request,
+      ChatTranslation overChat, List<Target> plan, Origin origin, long promptTokens, int captureLimit,
+      ExchangeListener listener) {
     this.vertx = shared.vertx();
     this.clock = shared.clock();
     this.metrics = shared.metrics();
@@ -112,6 +119,10 @@ public final class Exchange {
     this.resp = req.response();
     this.config = config;
     this.request = request;
+    this.overChat = overChat;
+    for (Target t : plan) {
+      if (t.translate() && overChat == null) throw new IllegalArgumentException("a target translates, no translation");
+    }
     this.plan = plan;
     this.origin = origin;
     this.promptTokens = promptTokens;
@@ -283,7 +294,7 @@ public final class Exchange {
     a.committed();
     firstByteNanos = a.firstTokenNanos;
     answeredBy = a.nodeId();
-    ForwardedHeaders.toClient(a.upstreamResp, resp, a.framer != null, a.nodeId());
+    ForwardedHeaders.toClient(a.upstreamResp, resp, a.framer != null, a.nodeId(), a.relay != null || a.held != null);
     a.armIdle(a.firstTokenNanos);
   }
 
@@ -320,7 +331,7 @@ public final class Exchange {
     }
     if (a.framer != null) {
       a.framer.drain();
-      resp.end(request.endpoint().flavor().streamErrorEvent(ErrorKind.STREAM_INTERRUPTED, why));
+      resp.end(request.endpoint().dialect().streamError(ErrorKind.STREAM_INTERRUPTED, why));
     } else {
       resp.reset();
     }

@@ -1,6 +1,7 @@
 package dev.sluice.upstream;
 
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.Endpoint;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.Timeouts;
@@ -23,6 +24,12 @@ import java.util.Set;
 public final class ForwardedHeaders {
   /** The response header naming the node whose answer reached the client. */
   public static final String NODE_HEADER = "x-sluice-node";
+  /**
+   * On an answer the gateway translated from the node's chat completions (the node does not speak the client's
+   * dialect): {@value #TRANSLATED_VALUE}. Absent when the node's answer passed through unchanged.
+   */
+  public static final String TRANSLATED_HEADER = "x-sluice-translated";
+  static final String TRANSLATED_VALUE = "chat-completions";
   /** The request id the gateway returns to the client and forwards to the node. */
   public static final String REQUEST_ID_HEADER = "X-Request-Id";
   /** Request headers never forwarded: hop-by-hop, credentials meant for Sluice, and Sluice's own control headers. */
@@ -42,14 +49,18 @@ public final class ForwardedHeaders {
 
   private ForwardedHeaders() {}
 
-  /** The request to {@code node} for {@code request}: its path on the node, its deadlines and its headers. */
-  static RequestOptions toNode(NodeSpec node, ParsedRequest request, MultiMap clientHeaders, Timeouts timeouts,
-      String requestId, TraceContext trace) {
-    URI baseUri = request.endpoint().flavor() == ApiFlavor.OPENAI ? node.openAiBase() : node.root();
+  /**
+   * The request to {@code node} for {@code request}: its path on the node, its deadlines and its headers.
+   * {@code overChat}: the request goes translated, to the node's chat completions.
+   */
+  static RequestOptions toNode(NodeSpec node, ParsedRequest request, boolean overChat, MultiMap clientHeaders,
+      Timeouts timeouts, String requestId, TraceContext trace) {
+    URI baseUri = request.endpoint().flavor() == ApiFlavor.OLLAMA ? node.root() : node.openAiBase();
     String base = baseUri.getRawPath();
+    String path = overChat ? Endpoint.OPENAI_CHAT.upstreamPath() : request.endpoint().upstreamPath();
     RequestOptions o = new RequestOptions()
         .setMethod(HttpMethod.POST)
-        .setURI((base == null ? "" : base) + request.endpoint().upstreamPath())
+        .setURI((base == null ? "" : base) + path)
         .setConnectTimeout(NodeClients.acquireTimeoutMillis(timeouts)) // busy pool vs hung connect
         .setFollowRedirects(false);
     MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
@@ -59,7 +70,12 @@ public final class ForwardedHeaders {
       h.add(e.getKey(), e.getValue());
     }
     if (!h.contains(HttpHeaders.CONTENT_TYPE)) h.set(HttpHeaders.CONTENT_TYPE, "application/json");
-    if (node.apiKey() != null && !node.apiKey().isEmpty()) h.set(HttpHeaders.AUTHORIZATION, "Bearer " + node.apiKey());
+    if (overChat) h.set(HttpHeaders.CONTENT_TYPE, "application/json");
+    if (node.apiKey() != null && !node.apiKey().isEmpty()) {
+      h.set(HttpHeaders.AUTHORIZATION, "Bearer " + node.apiKey());
+      // Anthropic's API (and proxies in front of it) take the key as x-api-key
+      if (!overChat && request.endpoint().flavor() == ApiFlavor.ANTHROPIC) h.set("x-api-key", node.apiKey());
+    }
     h.set(REQUEST_ID_HEADER, requestId);
     h.set("traceparent", trace.traceparent());
     if (trace.tracestate() != null) h.set("tracestate", trace.tracestate());
@@ -69,15 +85,21 @@ public final class ForwardedHeaders {
 
   /**
    * The node's status and headers onto the client's response. A plain body keeps the node's length; a stream (or a
-   * body without one) is sent chunked.
+   * body without one) is sent chunked. {@code translated}: the gateway writes the client's dialect from the node's
+   * chat completions, so the node's length does not hold (a translated plain body is written whole, its length set
+   * then).
    */
-  static void toClient(HttpClientResponse from, HttpServerResponse to, boolean stream, String nodeId) {
+  static void toClient(HttpClientResponse from, HttpServerResponse to, boolean stream, String nodeId,
+      boolean translated) {
     to.setStatusCode(from.statusCode());
     for (var e : from.headers()) {
       if (!DROP_RESPONSE_HEADERS.contains(e.getKey().toLowerCase(Locale.ROOT))) to.headers().add(e.getKey(), e.getValue());
     }
     String len = from.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (!stream && len != null) {
+    if (translated) {
+      to.putHeader(TRANSLATED_HEADER, TRANSLATED_VALUE);
+      if (stream) to.setChunked(true);
+    } else if (!stream && len != null) {
       to.putHeader(HttpHeaders.CONTENT_LENGTH, len);
     } else {
       to.setChunked(true);

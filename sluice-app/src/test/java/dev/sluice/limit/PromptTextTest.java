@@ -68,6 +68,34 @@ class PromptTextTest {
   }
 
   @Test
+  void anthropicMessagesAreReadFromTheSystemBlocksTextToolUseToolResultsAndThinking() {
+    PromptText prompt = PromptText.of(body("{'system':[{'type':'text','text':'You are terse.',"
+        + "'cache_control':{'type':'ephemeral'}}],'messages':["
+        + "{'role':'user','content':'Find the report.'},"
+        + "{'role':'assistant','content':[{'type':'thinking','thinking':'I should search.','signature':'s'},"
+        + "{'type':'tool_use','id':'t1','name':'search_files','input':{'q':'report'}}]},"
+        + "{'role':'user','content':[{'type':'tool_result','tool_use_id':'t1','content':[{'type':'text',"
+        + "'text':'q3.pdf'}]},{'type':'image','source':{'type':'base64','media_type':'image/png','data':'AA=='}}]}]}"));
+
+    assertThat(prompt.text().split("\n")).containsExactlyInAnyOrder(
+        "You are terse.", "Find the report.", "I should search.", "search_files", "{\"q\":\"report\"}", "q3.pdf");
+    assertThat(prompt.estimatedTokens()).isGreaterThan(3 * PromptText.TOKENS_PER_MESSAGE + PromptText.IMAGE_TOKENS);
+  }
+
+  @Test
+  void responsesInputItemsAreReadWithTheInstructions() {
+    PromptText prompt = PromptText.of(body("{'instructions':'Be brief.','input':["
+        + "{'role':'user','content':[{'type':'input_text','text':'Find the report.'}]},"
+        + "{'type':'reasoning','summary':[{'type':'summary_text','text':'Search first.'}]},"
+        + "{'type':'function_call','call_id':'c1','name':'search_files','arguments':'q=report'},"
+        + "{'type':'function_call_output','call_id':'c1','output':'q3.pdf'}]}"));
+
+    assertThat(prompt.text().split("\n")).containsExactlyInAnyOrder(
+        "Be brief.", "Find the report.", "Search first.", "search_files", "q=report", "q3.pdf");
+    assertThat(prompt.param()).isEqualTo("input");
+  }
+
+  @Test
   void ignoresFieldsOfTheWrongShape() {
     PromptText prompt = PromptText.of(body("{'messages':[1,'x',{'content':5}],'prompt':{'a':1},'input':null}"));
 
