@@ -47,6 +47,7 @@ GW_PORT=${GW_PORT:-18301}
 AUTH_MODE=${AUTH_MODE:-tokens}          # tokens: every request carries a real gateway token; none: no auth
 GW_EXTRA=${GW_EXTRA:-}                  # more top-level gateway config, e.g. '"limits":{…},"shared":{"redis":"redis://127.0.0.1:6379"}'
 MODEL=${MODEL:-qwen3:32b}
+API=${API:-chat}                        # chat: /v1/chat/completions; messages: Anthropic /v1/messages, passed through
 GPU=${GPU:-A10}
 PIN=${PIN:-1}                           # 1: sim+gateway on CPU_SUT, generator on CPU_GEN
 CPU_SUT=${CPU_SUT:-0}
@@ -131,6 +132,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # request bodies: same request both ways; the simulator sizes its answer from max_tokens
 BODY=$OUT/chat.json; BODY_STREAM=$OUT/chat_stream.json
 MSGS='"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Explain in two sentences what an AI gateway does."}]'
+API_PATH=/v1/chat/completions; DIALECTS=''; WHOLE_MARK='"chat.completion"'; STREAM_END='data: [DONE]'
+if [ "$API" = messages ]; then # the same request in Anthropic's shape: the system prompt is a top-level field
+  MSGS='"system":"You are a helpful assistant.","messages":[{"role":"user","content":"Explain in two sentences what an AI gateway does."}]'
+  API_PATH=/v1/messages; DIALECTS=',"dialects":["ollama","openai","anthropic"]'
+  WHOLE_MARK='"type":"message"'; STREAM_END='event: message_stop'
+  case " $TESTS " in *" sse "*) die "API=messages measures plain answers only (TESTS=\"fixed max\")" ;; esac
+fi
 printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2}' "$MODEL" "$MSGS" "$MAX_TOKENS" > "$BODY"
 printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2,"stream":true}' "$MODEL" "$MSGS" "$MAX_TOKENS" > "$BODY_STREAM"
 AUTH="Authorization: Bearer sk-bench-local"
@@ -150,7 +158,7 @@ cat > "$RUN/gateway.json" <<EOF
  "auth":{"mode":"$AUTH_MODE","keysFile":"keys.json"},${GW_EXTRA:+
  $GW_EXTRA,}
  "providers":{"$MODEL":{"api":"ollama","apiKey":"ollama","models":[{"id":"$MODEL"}],
-   "nodes":[{"id":"sim-1","baseUrl":"http://127.0.0.1:$SIM_PORT","gpuType":"$GPU"}]}}}
+   "nodes":[{"id":"sim-1","baseUrl":"http://127.0.0.1:$SIM_PORT","gpuType":"$GPU"$DIALECTS}]}}}
 EOF
 # shellcheck disable=SC2086
 $PIN_SUT java $SIM_JAVA_OPTS -jar "$SLUICE_JAR" sim --port "$SIM_PORT" --host 127.0.0.1 --gpu "$GPU" \
@@ -165,10 +173,10 @@ declare -A PORT_OF=([direct]=$SIM_PORT [sluice]=$GW_PORT)
 declare -A PID_OF=([direct]=$SIM_PID [sluice]=$GW_PID)
 smoke() { # port -> 0 when a JSON and a streamed request succeed
   local b n
-  b=$(curl -s -m 5 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$BODY" "http://127.0.0.1:$1/v1/chat/completions") || return 1
-  [[ "$b" == *'"chat.completion"'* ]] || return 1
-  b=$(curl -s -N -m 5 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$BODY_STREAM" "http://127.0.0.1:$1/v1/chat/completions") || return 1
-  n=$(grep -c '^data: ' <<< "$b"); [[ "$b" == *"data: [DONE]"* ]] && [ "$n" -ge 3 ] || return 1
+  b=$(curl -s -m 5 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$BODY" "http://127.0.0.1:$1$API_PATH") || return 1
+  [[ "$b" == *"$WHOLE_MARK"* ]] || return 1
+  b=$(curl -s -N -m 5 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary @"$BODY_STREAM" "http://127.0.0.1:$1$API_PATH") || return 1
+  n=$(grep -c '^data: ' <<< "$b"); [[ "$b" == *"$STREAM_END"* ]] && [ "$n" -ge 3 ] || return 1
   echo "$n"
 }
 for t in direct sluice; do
@@ -199,7 +207,7 @@ record() { # json round test target ticks_gw ticks_sim
 run_olgen() { # round test target rate dur warm conns body [-S]
   local r=$1 t=$2 tg=$3 rate=$4 dur=$5 warm=$6 conns=$7 body=$8 g0 s0 out; shift 8
   g0=$(cpu_ticks "$GW_PID"); s0=$(cpu_ticks "$SIM_PID")
-  out=$(timeout $(( dur + warm + 60 )) $PIN_GEN "$OLGEN" -u "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" \
+  out=$(timeout $(( dur + warm + 60 )) $PIN_GEN "$OLGEN" -u "http://127.0.0.1:${PORT_OF[$tg]}$API_PATH" \
         -b "$body" -r "$rate" -d "$dur" -w "$warm" -c "$conns" -T 30 -L "$t/$tg" -H "$AUTH" "$@" 2>>"$LOG" \
         | grep '^OLJSON ' | cut -c8-)
   record "$out" "$r" "$t" "$tg" $(( $(cpu_ticks "$GW_PID") - g0 )) $(( $(cpu_ticks "$SIM_PID") - s0 ))
@@ -212,7 +220,7 @@ run_wrk() { # round target
   local r=$1 tg=$2 g0 s0 out
   g0=$(cpu_ticks "$GW_PID"); s0=$(cpu_ticks "$SIM_PID")
   out=$(BENCH_BODY="$BODY" BENCH_HEADERS="$AUTH" timeout $(( MAX_DUR + 60 )) $PIN_GEN wrk -t"$MAX_THREADS" -c"$MAX_CONNS" \
-        -d"${MAX_DUR}s" -s "$WRK_LUA" "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" 2>>"$LOG" | grep '^WRKJSON ' | cut -c9-)
+        -d"${MAX_DUR}s" -s "$WRK_LUA" "http://127.0.0.1:${PORT_OF[$tg]}$API_PATH" 2>>"$LOG" | grep '^WRKJSON ' | cut -c9-)
   record "$out" "$r" max "$tg" $(( $(cpu_ticks "$GW_PID") - g0 )) $(( $(cpu_ticks "$SIM_PID") - s0 ))
   echo "$out" | python3 -c 'import sys,json
 try: j=json.loads(sys.stdin.read())
@@ -225,8 +233,8 @@ log "warm-up: ${WARMUP_S}s closed loop through sluice (warms the sim too), $(( W
 for tg in sluice direct; do
   d=$WARMUP_S; [ "$tg" = direct ] && d=$(( WARMUP_S / 4 ))
   BENCH_BODY="$BODY" BENCH_HEADERS="$AUTH" timeout $(( d + 30 )) $PIN_GEN wrk -t1 -c"$MAX_CONNS" -d"${d}s" -s "$WRK_LUA" \
-    "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" > /dev/null 2>&1
-  timeout 60 $PIN_GEN "$OLGEN" -u "http://127.0.0.1:${PORT_OF[$tg]}/v1/chat/completions" -b "$BODY_STREAM" -r 300 -d 3 -c 50 -S \
+    "http://127.0.0.1:${PORT_OF[$tg]}$API_PATH" > /dev/null 2>&1
+  timeout 60 $PIN_GEN "$OLGEN" -u "http://127.0.0.1:${PORT_OF[$tg]}$API_PATH" -b "$BODY_STREAM" -r 300 -d 3 -c 50 -S \
     -H "$AUTH" > /dev/null 2>&1
 done
 

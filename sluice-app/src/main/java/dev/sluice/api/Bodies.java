@@ -125,6 +125,11 @@ final class Bodies {
     return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey));
   }
 
+  /** The number after the last occurrence of {@code key} (a {@link #key}), or -1 when there is none. */
+  static long lastNumber(byte[] answerOrTail, byte[] key) {
+    return answerOrTail == null ? -1 : lastNumberAfter(answerOrTail, key);
+  }
+
   private static long lastNumberAfter(byte[] b, byte[] key) {
     outer:
     for (int i = b.length - key.length; i >= 0; i--) {

@@ -17,6 +17,8 @@ abstract class OpenAiDialect implements Dialect {
   static final String DONE = "[DONE]";
   private static final byte[] PROMPT_TOKENS = Bodies.key("prompt_tokens");
   private static final byte[] COMPLETION_TOKENS = Bodies.key("completion_tokens");
+  /** {@code usage.prompt_tokens_details.cached_tokens}: prompt tokens read from the node's prefix cache. */
+  private static final byte[] CACHED_TOKENS = Bodies.key("cached_tokens");
 
   @Override
   public final ApiFlavor flavor() {
@@ -25,7 +27,9 @@ abstract class OpenAiDialect implements Dialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    return Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS);
+    Usage usage = Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS);
+    return usage.promptTokens() < 0 ? usage
+        : new Usage(usage.promptTokens(), usage.completionTokens(), Bodies.lastNumber(answerOrTail, CACHED_TOKENS));
   }
 
   // ---------------------------------------------------------------- errors

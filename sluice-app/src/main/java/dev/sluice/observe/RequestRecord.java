@@ -21,7 +21,19 @@ package dev.sluice.observe;
  * @param promptTokens prompt tokens (the node's usage, else the estimate); -1 when unknown
  * @param completionTokens completion tokens from the node's usage; -1 when unknown
  * @param stream whether the answer was streamed
+ * @param cachedTokens of the prompt tokens, those the node read from its prefix cache (its usage's
+ *     {@code cached_tokens} or {@code cache_read_input_tokens}); -1 when it does not say
  */
 public record RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
     String modelRequested, String modelServed, String node, int attempts, String outcome, int status, long ttftNanos,
-    long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream) {}
+    long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream,
+    long cachedTokens) {
+  /** A record without a cached-token count. */
+  public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
+      String modelRequested, String modelServed, String node, int attempts, String outcome, int status,
+      long ttftNanos, long durationNanos, long overheadNanos, long promptTokens, long completionTokens,
+      boolean stream) {
+    this(startEpochMillis, requestId, traceId, tenant, endpoint, modelRequested, modelServed, node, attempts, outcome,
+        status, ttftNanos, durationNanos, overheadNanos, promptTokens, completionTokens, stream, -1);
+  }
+}

@@ -46,16 +46,18 @@ final class RequestTally {
     boolean answered = status / 100 == 2 && firstByteNanos >= 0;
     long prompt = -1;
     long completion = -1;
+    long cached = -1;
     if (answeredBy != null) {
       Usage usage = parsed.endpoint().dialect().usage(tail);
       prompt = usage.promptTokens() >= 0 ? usage.promptTokens() : promptTokens;
       completion = usage.completionTokens();
+      cached = usage.cachedPromptTokens();
     }
     if (chunkGapNanos >= 0 && answeredBy != null) metrics.interTokenLatency(model, chunkGapNanos);
     String served = answeredBy == null ? null : metrics.modelLabel(servedModel);
     return new RequestRecord(arrival.startEpochMillis, arrival.requestId, arrival.trace.traceId(), tenant,
         endpointLabel, model, served, answeredBy, attempts, outcome, status,
         answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream());
+        completion, parsed.stream(), cached);
   }
 }

@@ -33,6 +33,6 @@ class EndpointTest {
   @Test
   void theListingNamesEveryPathWithItsMethodWhereTheMethodChanges() {
     assertThat(Endpoint.listing()).isEqualTo("POST /v1/chat/completions, /v1/completions, /v1/embeddings, "
-        + "GET /v1/models, POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version");
+        + "/v1/responses, /v1/messages, /v1/messages/count_tokens, GET /v1/models, POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version");
   }
 }

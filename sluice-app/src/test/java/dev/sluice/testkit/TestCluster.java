@@ -191,6 +191,18 @@ public final class TestCluster implements AutoCloseable {
   }
 
   private final Map<String, SimProcess> processes = new LinkedHashMap<>();
+  private final Map<String, java.util.Set<dev.sluice.api.NodeDialect>> declaredDialects = new LinkedHashMap<>();
+
+  /** The config lists node {@code id}'s dialects (as {@code "dialects"}): no discovery for it. */
+  public TestCluster dialects(String id, dev.sluice.api.NodeDialect... dialects) {
+    declaredDialects.put(id, java.util.Set.of(dialects));
+    return this;
+  }
+
+  private NodeSpec declared(NodeSpec n) {
+    var d = declaredDialects.get(n.id());
+    return d == null ? n : n.withDialects(d, true);
+  }
 
   /**
    * Adds a simulated node running in its own JVM (for signals such as SIGSTOP). The test owns it: close it after the
@@ -230,10 +242,10 @@ public final class TestCluster implements AutoCloseable {
     sims.forEach((id, sim) -> {
       for (String m : modelsByNode.get(id)) {
         URI root = URI.create(sim.baseUrl());
-        nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(new NodeSpec(id, root,
+        nodesByModel.computeIfAbsent(m, k -> new ArrayList<>()).add(declared(new NodeSpec(id, root,
             URI.create(sim.baseUrl() + "/v1"), ApiFlavor.OLLAMA, sim.options().gpu().name(),
             telemetry ? URI.create(sim.baseUrl() + "/metrics") : null, Map.of(), nodeApiKey,
-            m));
+            m)));
       }
     });
     processes.forEach((id, p) -> {
