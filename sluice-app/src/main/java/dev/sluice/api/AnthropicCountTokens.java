@@ -1,5 +1,6 @@
 package dev.sluice.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -17,6 +18,12 @@ final class AnthropicCountTokens extends AnthropicDialect {
   @Override
   public String upstreamPath() {
     return "/messages/count_tokens";
+  }
+
+  /** As Messages' {@code messages} check; {@code max_tokens} is not asked for (nothing is generated). */
+  @Override
+  public void checkParameters(ObjectNode request, int maxTokensLimit) throws ApiException {
+    AnthropicMessages.checkMessages(request);
   }
 
   @Override
