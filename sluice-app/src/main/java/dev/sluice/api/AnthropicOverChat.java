@@ -9,11 +9,9 @@ import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -504,7 +502,8 @@ final class AnthropicOverChat implements ChatTranslation {
     private int nextIndex;
     private Block open = Block.NONE;
     private int openToolCall = -1;
-    private final Map<Integer, Boolean> toolCallsSeen = new HashMap<>();
+    private String openToolKey;
+    private final Set<String> toolCallsSeen = new HashSet<>();
     private String finishReason;
     private JsonNode nodeStopReason;
     private String chatId;
@@ -575,19 +574,30 @@ final class AnthropicOverChat implements ChatTranslation {
       }
     }
 
-    /** A tool call delta: the first of a call opens its block, argument pieces are {@code input_json_delta}s. */
+    /**
+     * A tool call delta: the first of a call opens its block, argument pieces are {@code input_json_delta}s. A call is
+     * known by its {@code id} where the delta repeats it, else by its {@code index} (a node that numbers every call 0
+     * but gives each its own id still makes one block per call).
+     */
     private boolean toolCall(JsonNode call, Buffer out) {
       int index = call.path("index").asInt(0);
+      String id = Bodies.text(call.get("id"));
+      String key = id != null && !id.isEmpty() ? "id:" + id : null;
+      boolean continues = open == Block.TOOL
+          && (key == null ? openToolCall == index : key.equals(openToolKey));
       JsonNode function = call.path("function");
-      if (open != Block.TOOL || openToolCall != index) {
-        if (toolCallsSeen.containsKey(index)) {
+      if (!continues) {
+        if (toolCallsSeen.contains(key == null ? "index:" + index : key)) {
           fail(out, "api_error", "the node interleaved the arguments of several tool calls, which a Messages stream"
               + " cannot carry (each tool_use block is closed before the next opens)");
           return false;
         }
-        toolCallsSeen.put(index, true);
+        close(out); // another call under the same index is another block too
         open(out, Block.TOOL, index, Json.MAPPER.createObjectNode().put("type", "tool_use")
             .put("id", toolId(call.get("id"))).put("name", function.path("name").asText("")));
+        openToolKey = key;
+        toolCallsSeen.add("index:" + index);
+        if (key != null) toolCallsSeen.add(key);
       }
       String arguments = Bodies.text(function.get("arguments"));
       if (arguments != null && !arguments.isEmpty()) delta(out, "input_json_delta", "partial_json", arguments);

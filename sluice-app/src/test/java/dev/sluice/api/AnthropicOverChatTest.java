@@ -397,6 +397,32 @@ class AnthropicOverChatTest {
   }
 
   @Test
+  void wholeToolCallsInOneChunkEachWithItsOwnIdAreOneBlockEachEvenUnderOneIndex() throws Exception {
+    ChatTranslation.Relay relay = over(request(user("Hi"))).relay();
+
+    List<String> out = relay(relay,
+        chunk("{\"tool_calls\":[{\"id\":\"call_a\",\"index\":0,\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+            + "{\"id\":\"call_b\",\"index\":0,\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}", "null"),
+        chunk("{}", "\"stop\""), USAGE, DONE);
+
+    assertThat(out).containsExactly("message_start,content_block_start,content_block_delta:input_json_delta,"
+        + "content_block_stop,content_block_start,content_block_delta:input_json_delta",
+        "content_block_stop", "message_delta,message_stop", "", "");
+  }
+
+  @Test
+  void argumentsOfAToolCallAlreadyClosedEndTheStreamWithAnError() throws Exception {
+    ChatTranslation.Relay relay = over(request(user("Hi"))).relay();
+    relay.events(Buffer.buffer(chunk("{\"tool_calls\":[{\"index\":0,\"id\":\"a\",\"function\":{\"name\":\"f\"}}]}",
+        "null") + chunk("{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"g\"}}]}", "null")));
+
+    String out = relay.events(Buffer.buffer(chunk("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":"
+        + "\"{}\"}}]}", "null"))).toString(StandardCharsets.UTF_8);
+
+    assertThat(out).startsWith("event: error\n").contains("interleaved");
+  }
+
+  @Test
   void doneWithoutAUsageChunkStillEndsTheMessageWithZeroCounts() throws Exception {
     ChatTranslation.Relay relay = over(request(user("Hi"))).relay();
 
