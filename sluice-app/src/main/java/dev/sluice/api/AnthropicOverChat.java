@@ -26,10 +26,13 @@ import java.util.UUID;
 final class AnthropicOverChat implements ChatTranslation {
   /** Top-level Messages fields this translation carries; any other is refused. */
   private static final Set<String> CARRIED = Set.of("model", "max_tokens", "messages", "system", "stream",
-      "temperature", "top_p", "top_k", "stop_sequences", "metadata", "tools", "tool_choice", "thinking");
+      "temperature", "top_p", "top_k", "stop_sequences", "metadata", "tools", "tool_choice", "thinking",
+      "output_config", "cache_control");
   /** The fields of a custom tool. */
   private static final Set<String> TOOL_FIELDS = Set.of("type", "name", "description", "input_schema",
-      "cache_control", "strict");
+      "cache_control", "strict", "eager_input_streaming");
+  /** {@code output_config.effort} levels chat's {@code reasoning_effort} has too. */
+  private static final Set<String> EFFORTS = Set.of("low", "medium", "high");
   /** Longest node error text quoted back to the client. */
   private static final int MAX_ERROR_CHARS = 500;
   private static final String CHAT_ID_PREFIX = "chatcmpl-";
@@ -73,6 +76,7 @@ final class AnthropicOverChat implements ChatTranslation {
       stops.forEach(s -> stopSequences.add(s.asText()));
     }
     metadata(body.get("metadata"));
+    outputConfig(body.get("output_config"));
     if (request.stream()) {
       chat.put("stream", true);
       chat.putObject("stream_options").put("include_usage", true);
@@ -291,16 +295,51 @@ final class AnthropicOverChat implements ChatTranslation {
     if (choice.path("disable_parallel_tool_use").asBoolean(false)) chat.put("parallel_tool_calls", false);
   }
 
-  /** {@code enabled}/{@code disabled} as {@code chat_template_kwargs.enable_thinking}; the budget is not carried. */
+  /**
+   * {@code enabled} and {@code adaptive} (the model decides how much) as {@code chat_template_kwargs.enable_thinking}
+   * true, {@code disabled} as false; the budget is not carried.
+   */
   private void thinking(JsonNode thinking) throws ApiException {
     if (thinking == null || thinking.isNull()) return;
     boolean enable = switch (thinking.path("type").asText()) {
-      case "enabled" -> true;
+      case "enabled", "adaptive" -> true;
       case "disabled" -> false;
-      default -> throw invalid("\"thinking.type\" must be \"enabled\" or \"disabled\", got " + thinking.path("type"),
-          "thinking");
+      default -> throw invalid("\"thinking.type\" must be \"enabled\", \"adaptive\" or \"disabled\", got "
+          + thinking.path("type"), "thinking");
     };
     chat.putObject("chat_template_kwargs").put("enable_thinking", enable);
+  }
+
+  /**
+   * {@code output_config.format} {@code json_schema} as chat's {@code response_format} {@code json_schema} (strict);
+   * {@code output_config.effort} {@code low}/{@code medium}/{@code high} as {@code reasoning_effort}.
+   */
+  private void outputConfig(JsonNode config) throws ApiException {
+    if (config == null || config.isNull()) return;
+    if (!config.isObject()) throw invalid("\"output_config\" must be an object {effort, format}", "output_config");
+    for (Iterator<String> names = config.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!name.equals("effort") && !name.equals("format")) {
+        throw refused("\"output_config." + name + "\"", "output_config");
+      }
+    }
+    JsonNode effort = config.get("effort");
+    if (effort != null && !effort.isNull()) {
+      if (!EFFORTS.contains(effort.asText())) {
+        throw refused("\"output_config.effort\" " + effort + " (chat's reasoning_effort is low, medium or high)",
+            "output_config");
+      }
+      chat.put("reasoning_effort", effort.asText());
+    }
+    JsonNode format = config.get("format");
+    if (format != null && !format.isNull()) {
+      if (!"json_schema".equals(format.path("type").asText()) || !format.path("schema").isObject()) {
+        throw invalid("\"output_config.format\" must be {\"type\":\"json_schema\",\"schema\":{...}}", "output_config");
+      }
+      ObjectNode schema = chat.putObject("response_format").put("type", "json_schema").putObject("json_schema");
+      schema.put("name", "output").set("schema", format.get("schema"));
+      schema.put("strict", true);
+    }
   }
 
   /** {@code metadata.user_id} as chat's {@code user}. */

@@ -156,6 +156,19 @@ class AnthropicOverChatTest {
   }
 
   @Test
+  void structuredOutputEffortAndAdaptiveThinkingHaveTheirChatEquivalents() throws Exception {
+    JsonNode chat = chat(request("\"cache_control\":{\"type\":\"ephemeral\"},\"thinking\":{\"type\":\"adaptive\"},"
+        + "\"output_config\":{\"effort\":\"low\",\"format\":{\"type\":\"json_schema\",\"schema\":" + SEARCH_SCHEMA
+        + "}}," + user("Hi")));
+
+    assertThat(chat.get("response_format")).isEqualTo(Json.MAPPER.readTree("{\"type\":\"json_schema\","
+        + "\"json_schema\":{\"name\":\"output\",\"schema\":" + SEARCH_SCHEMA + ",\"strict\":true}}"));
+    assertThat(chat.get("reasoning_effort").asText()).isEqualTo("low");
+    assertThat(chat.at("/chat_template_kwargs/enable_thinking").asBoolean()).isTrue();
+    assertThat(chat.has("cache_control")).isFalse();
+  }
+
+  @Test
   void whatChatCompletionsCannotCarryIsRefusedNamingItAndTheFix() {
     String image = "{\"type\":\"image\",\"source\":{\"type\":\"file\",\"file_id\":\"f\"}}";
     for (String[] bad : List.of(
@@ -164,6 +177,10 @@ class AnthropicOverChatTest {
         new String[] {"\"mcp_servers\":[]," + user("Hi"), "\"mcp_servers\""},
         new String[] {"\"context_management\":{}," + user("Hi"), "\"context_management\""},
         new String[] {"\"frobnicate\":1," + user("Hi"), "\"frobnicate\""},
+        new String[] {"\"speed\":\"fast\"," + user("Hi"), "\"speed\""},
+        new String[] {"\"inference_geo\":\"us\"," + user("Hi"), "\"inference_geo\""},
+        new String[] {"\"output_config\":{\"effort\":\"max\"}," + user("Hi"), "output_config.effort"},
+        new String[] {"\"tools\":[{\"name\":\"f\",\"defer_loading\":true}]," + user("Hi"), "tools[0].defer_loading"},
         new String[] {"\"metadata\":{\"team\":\"x\"}," + user("Hi"), "metadata.team"},
         new String[] {"\"tools\":[{\"type\":\"web_search_20250305\",\"name\":\"web_search\"}]," + user("Hi"),
             "web_search_20250305"},
