@@ -57,7 +57,7 @@ final class AnthropicOverChat implements ChatTranslation {
     }
     chat = Json.MAPPER.createObjectNode();
     chat.set("model", body.get("model"));
-    copy(body, "max_tokens", "max_tokens");
+    copy(body, "max_tokens");
     ArrayNode messages = chat.putArray("messages");
     system(body.get("system"), messages);
     JsonNode given = body.path("messages");
@@ -67,9 +67,9 @@ final class AnthropicOverChat implements ChatTranslation {
     tools(body.get("tools"));
     toolChoice(body.get("tool_choice"));
     thinking(body.get("thinking"));
-    copy(body, "temperature", "temperature");
-    copy(body, "top_p", "top_p");
-    copy(body, "top_k", "top_k");
+    copy(body, "temperature");
+    copy(body, "top_p");
+    copy(body, "top_k");
     JsonNode stops = body.get("stop_sequences");
     if (stops != null && stops.isArray() && !stops.isEmpty()) {
       chat.set("stop", stops);
@@ -87,9 +87,10 @@ final class AnthropicOverChat implements ChatTranslation {
 
   // ---------------------------------------------------------------- the request
 
-  private void copy(ObjectNode body, String from, String to) {
-    JsonNode v = body.get(from);
-    if (v != null && !v.isNull()) chat.set(to, v);
+  /** A field chat completions has under the same name, when given. */
+  private void copy(ObjectNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v != null && !v.isNull()) chat.set(field, v);
   }
 
   /** {@code system}, a string or text blocks, as the first message. */
@@ -405,7 +406,7 @@ final class AnthropicOverChat implements ChatTranslation {
     }
     JsonNode message = choice.get("message");
     String finishReason = Bodies.text(choice.get("finish_reason"));
-    ObjectNode body = AnthropicMessages.message(messageId(root.get("id")), root.path("model").asText(model));
+    ObjectNode body = AnthropicMessages.message(messageId(Bodies.text(root.get("id"))), root.path("model").asText(model));
     ArrayNode content = (ArrayNode) body.get("content");
     String reasoning = reasoning(message);
     if (reasoning != null && !reasoning.isEmpty()) {
@@ -421,7 +422,8 @@ final class AnthropicOverChat implements ChatTranslation {
     int textAt = content.size();
     for (JsonNode call : calls) {
       JsonNode function = call.path("function");
-      ObjectNode input = input(function.path("arguments").asText(""), "length".equals(finishReason));
+      ObjectNode input = function.path("arguments").isObject() ? (ObjectNode) function.get("arguments")
+          : input(function.path("arguments").asText(""), "length".equals(finishReason));
       if (input == null) {
         return notAChatCompletion("the node called the tool " + function.path("name")
             + " with arguments that are not a JSON object: " + clip(function.path("arguments").asText("")));
@@ -473,8 +475,8 @@ final class AnthropicOverChat implements ChatTranslation {
         .put("output_tokens", chatUsage.path("completion_tokens").asLong(0));
   }
 
-  private static String messageId(JsonNode chatId) {
-    String id = Bodies.text(chatId);
+  /** {@code msg_} and the chat id without its {@code chatcmpl-}; a random one when the node gave none. */
+  private static String messageId(String id) {
     if (id == null || id.isEmpty()) return "msg_" + UUID.randomUUID().toString().replace("-", "");
     return "msg_" + (id.startsWith(CHAT_ID_PREFIX) ? id.substring(CHAT_ID_PREFIX.length()) : id);
   }
@@ -638,7 +640,8 @@ final class AnthropicOverChat implements ChatTranslation {
         toolCallsSeen.add("index:" + index);
         if (key != null) toolCallsSeen.add(key);
       }
-      String arguments = Bodies.text(function.get("arguments"));
+      JsonNode given = function.get("arguments");
+      String arguments = given != null && given.isObject() ? given.toString() : Bodies.text(given);
       if (arguments != null && !arguments.isEmpty()) delta(out, "input_json_delta", "partial_json", arguments);
       return true;
     }
@@ -646,8 +649,7 @@ final class AnthropicOverChat implements ChatTranslation {
     private void start(Buffer out) {
       if (started) return;
       started = true;
-      ObjectNode message = AnthropicMessages.message(messageId(chatId == null ? null : Json.MAPPER.getNodeFactory()
-          .textNode(chatId)), chatModel == null ? model : chatModel);
+      ObjectNode message = AnthropicMessages.message(messageId(chatId), chatModel == null ? model : chatModel);
       message.putNull("stop_reason").putNull("stop_sequence");
       message.putObject("usage").put("input_tokens", 0).put("output_tokens", 0);
       out.appendBuffer(AnthropicMessages.event("message_start", fields().set("message", message)));

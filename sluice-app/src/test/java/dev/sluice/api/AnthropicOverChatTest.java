@@ -440,6 +440,35 @@ class AnthropicOverChatTest {
   }
 
   @Test
+  void theRelayWritesTheSameBytesWhetherEventsComeOneByOneOrTogether() throws Exception {
+    List<String> events = List.of(chunk("{\"role\":\"assistant\",\"content\":\"\"}", "null"),
+        chunk("{\"reasoning_content\":\"Hm.\"}", "null"), chunk("{\"content\":\"Hi\"}", "null"),
+        chunk("{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]}",
+            "null"), chunk("{}", "\"tool_calls\""), USAGE, DONE);
+    ChatTranslation t = over(request(user("Hi")));
+    ChatTranslation.Relay oneByOne = t.relay();
+    Buffer separately = Buffer.buffer();
+    for (String event : events) separately.appendBuffer(oneByOne.events(Buffer.buffer(event)));
+
+    Buffer together = t.relay().events(Buffer.buffer(String.join("", events)));
+
+    assertThat(together.toString(StandardCharsets.UTF_8)).isEqualTo(separately.toString(StandardCharsets.UTF_8))
+        .contains("\"partial_json\":\"{\\\"a\\\":1}\"");
+  }
+
+  @Test
+  void argumentsSentAsAnObjectAreTheInputAsTheyAre() throws Exception {
+    byte[] completion = ("{\"id\":\"chatcmpl-1\",\"model\":\"m\",\"choices\":[{\"index\":0,\"message\":{"
+        + "\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"id\":\"c\",\"function\":{\"name\":\"f\","
+        + "\"arguments\":{\"a\":[1,2]}}}]},\"finish_reason\":\"tool_calls\"}]}").getBytes(StandardCharsets.UTF_8);
+
+    JsonNode body = Json.MAPPER.readTree(over(request(user("Hi"))).answer(completion).getBytes());
+
+    assertThat(body.get("content").toString())
+        .isEqualTo("[{\"type\":\"tool_use\",\"id\":\"c\",\"name\":\"f\",\"input\":{\"a\":[1,2]}}]");
+  }
+
+  @Test
   void doneWithoutAUsageChunkStillEndsTheMessageWithZeroCounts() throws Exception {
     ChatTranslation.Relay relay = over(request(user("Hi"))).relay();
 
