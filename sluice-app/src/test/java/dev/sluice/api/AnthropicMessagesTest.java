@@ -16,11 +16,18 @@ import com.anthropic.models.messages.MessageCreateParams;
 import com.anthropic.models.messages.RawMessageStreamEvent;
 import com.anthropic.models.messages.StopReason;
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.sim.SimNode;
+import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,9 +45,12 @@ class AnthropicMessagesTest {
   /** What the test server answers next: its content type and body. */
   private static final AtomicReference<String[]> NEXT = new AtomicReference<>();
 
+  private static SimNode node;
+
   @BeforeAll
   static void startServer() {
     vertx = Vertx.vertx();
+    node = SimNode.start(vertx, SimOptions.defaults().withTimeScale(0)).await();
     server = vertx.createHttpServer().requestHandler(request -> {
       String[] next = NEXT.get();
       request.response().putHeader("content-type", next[0]).end(next[1]);
@@ -49,6 +59,7 @@ class AnthropicMessagesTest {
 
   @AfterAll
   static void stopServer() {
+    node.close().await();
     server.close().await();
     vertx.close().await();
   }
@@ -249,6 +260,37 @@ class AnthropicMessagesTest {
     byte[] error = "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}".getBytes();
     assertThat(MESSAGES.complete(false, error)).isFalse();
     assertThat(MESSAGES.parse(false, error)).isNull();
+  }
+
+  @Test
+  void theSimulatorsMessagesAnswerParsesToItsTextAndUsageWholeAndStreamed() throws Exception {
+    String request = "{\"model\":\"qwen3:32b\",\"max_tokens\":12,\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"Hello there!\"}]";
+    byte[] whole = post(request + "}");
+    byte[] stream = post(request + ",\"stream\":true}");
+    JsonNode reference = Json.MAPPER.readTree(whole);
+
+    for (boolean streamed : new boolean[] {false, true}) {
+      byte[] body = streamed ? stream : whole;
+      Answer answer = MESSAGES.parse(streamed, body);
+
+      assertThat(MESSAGES.complete(streamed, body)).isTrue();
+      assertThat(answer).isNotNull();
+      assertThat(answer.content()).isNotBlank().isEqualTo(reference.at("/content/0/text").asText());
+      assertThat(answer.model()).isEqualTo("qwen3:32b");
+      assertThat(answer.finishReason()).isEqualTo("length");
+      assertThat(answer.completionTokens()).isEqualTo(12);
+      assertThat(MESSAGES.usage(body)).isEqualTo(new Usage(reference.at("/usage/input_tokens").asLong(), 12, -1));
+    }
+  }
+
+  private static byte[] post(String body) throws Exception {
+    HttpResponse<byte[]> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create(node.baseUrl() + "/v1/messages")).timeout(Duration.ofSeconds(10))
+        .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(response.statusCode()).isEqualTo(200);
+    return response.body();
   }
 
   // ---------------------------------------------------------------- the official client reads them
