@@ -1,5 +1,6 @@
 package dev.sluice.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.buffer.Buffer;
 
 /**
@@ -7,7 +8,7 @@ import io.vertx.core.buffer.Buffer;
  * that speaks Anthropic Messages; when no node of the model does, the gateway answers with its own estimate.
  */
 final class AnthropicCountTokens extends AnthropicDialect {
-  private static final byte[] INPUT_TOKENS = Bodies.key("input_tokens");
+  private static final Usage NOTHING = new Usage(0, 0);
 
   @Override
   public String path() {
@@ -19,13 +20,20 @@ final class AnthropicCountTokens extends AnthropicDialect {
     return "/messages/count_tokens";
   }
 
+  /** As Messages' {@code messages} check; {@code max_tokens} is not asked for (nothing is generated). */
+  @Override
+  public void checkParameters(ObjectNode request, int maxTokensLimit) throws ApiException {
+    AnthropicMessages.checkMessages(request);
+  }
+
   @Override
   public Buffer localAnswer(long estimatedPromptTokens) {
     return Buffer.buffer("{\"input_tokens\":" + Math.max(0, estimatedPromptTokens) + "}");
   }
 
+  /** A count generates nothing and uses no GPU time to speak of: no tokens are charged for it. */
   @Override
   public Usage usage(byte[] answerOrTail) {
-    return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, INPUT_TOKENS);
+    return NOTHING;
   }
 }

@@ -130,7 +130,8 @@ final class Bodies {
     return answerOrTail == null ? -1 : lastNumberAfter(answerOrTail, key);
   }
 
-  private static long lastNumberAfter(byte[] b, byte[] key) {
+  /** The number after the last occurrence of {@code key} (a {@link #key}), or -1. */
+  static long lastNumberAfter(byte[] b, byte[] key) {
     outer:
     for (int i = b.length - key.length; i >= 0; i--) {
       for (int j = 0; j < key.length; j++) {

@@ -79,6 +79,11 @@ public enum ErrorKind {
    * other 4xx {@code invalid_request_error}, other 5xx {@code api_error}.
    */
   public String anthropicType() {
+    return anthropicType(status);
+  }
+
+  /** Anthropic's error {@code type} for an HTTP status, by the table of {@link #anthropicType()}. */
+  public static String anthropicType(int status) {
     return switch (status) {
       case 401 -> "authentication_error";
       case 403 -> "permission_error";

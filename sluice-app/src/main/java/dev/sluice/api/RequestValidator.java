@@ -141,6 +141,32 @@ public final class RequestValidator {
     }
   }
 
+  /** Like {@link #checkInt} for a field that must be present. */
+  static void requireInt(ObjectNode json, String field, long min, long max) throws ApiException {
+    JsonNode v = json.get(field);
+    if (v == null || v.isNull()) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "missing \"" + field + "\": send an integer between " + min + " and " + max, field);
+    }
+    checkInt(json, field, min, max);
+  }
+
+  /** An optional array of strings. */
+  static void checkStringArray(ObjectNode json, String field) throws ApiException {
+    JsonNode v = json.get(field);
+    if (v == null || v.isNull()) return;
+    boolean ok = v.isArray();
+    for (int i = 0; ok && i < v.size(); i++) ok = v.get(i).isTextual();
+    if (!ok) {
+      throw new ApiException(ErrorKind.INVALID_REQUEST,
+          "\"" + field + "\" must be an array of strings, got " + clip(v.toString()), field);
+    }
+  }
+
+  private static String clip(String text) {
+    return text.length() > 80 ? text.substring(0, 80) + "…" : text;
+  }
+
   static void checkNumber(ObjectNode json, String field, double min, double max) throws ApiException {
     JsonNode v = json.get(field);
     if (v == null || v.isNull()) return;
