@@ -125,6 +125,13 @@ final class Bodies {
     return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey));
   }
 
+  /** Like {@link #usageByKeys(byte[], byte[], byte[])}, with the cached prompt tokens under {@code cachedKey}. */
+  static Usage usageByKeys(byte[] answerOrTail, byte[] promptKey, byte[] completionKey, byte[] cachedKey) {
+    if (answerOrTail == null) return Usage.UNKNOWN;
+    return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey),
+        lastNumberAfter(answerOrTail, cachedKey));
+  }
+
   private static long lastNumberAfter(byte[] b, byte[] key) {
     outer:
     for (int i = b.length - key.length; i >= 0; i--) {
