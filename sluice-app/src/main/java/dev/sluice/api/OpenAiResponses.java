@@ -84,7 +84,7 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
     }
   }
 
-  private static boolean present(ObjectNode request, String field) {
+  private static boolean present(JsonNode request, String field) {
     JsonNode v = request.get(field);
     return v != null && !v.isNull();
   }
@@ -114,6 +114,20 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
     return NO_CACHE;
   }
 
+  /** A whole answer is a response object whose {@code error} is null (OpenAI's own answers carry it as null). */
+  @Override
+  public boolean complete(boolean stream, byte[] body) {
+    Objects.requireNonNull(body, "body");
+    if (stream) return streamEnded(body);
+    try {
+      JsonNode root = Json.MAPPER.readTree(body);
+      return root != null && root.isObject() && !present(root, "error")
+          && "response".equals(Bodies.text(root.get("object")));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
   /** A stream ended properly when its last event is {@code response.completed} or {@code response.incomplete}. */
   @Override
   public boolean streamEnded(byte[] body) {
@@ -131,7 +145,11 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Answer parseWhole(byte[] body) throws NotAnAnswer, IOException {
-    return answer(Bodies.readObject(body), body);
+    JsonNode root = Json.MAPPER.readTree(body);
+    if (root == null || !root.isObject() || present(root, "error")) {
+      throw NotAnAnswer.INSTANCE;
+    }
+    return answer(root, body);
   }
 
   @Override
@@ -294,7 +312,7 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
   /** Responses usage; {@code cached} -1 when the node did not say (reported as 0, as OpenAI does). */
   static ObjectNode usageNode(long input, long cached, long output, long reasoning) {
     ObjectNode usage = Json.MAPPER.createObjectNode().put("input_tokens", input);
-    usage.putObject("input_tokens_details").put("cached_tokens", Math.max(0, cached));
+    usage.putObject("input_tokens_details").put("cached_tokens", Math.max(0, cached)).put("cache_write_tokens", 0);
     usage.put("output_tokens", output);
     usage.putObject("output_tokens_details").put("reasoning_tokens", Math.max(0, reasoning));
     usage.put("total_tokens", input + output);
