@@ -20,8 +20,9 @@ import java.util.Objects;
  * turned off ({@link #prepare}). The answer is a response object whose {@code output} holds items (reasoning, a
  * message with {@code output_text}, function calls); a stream is named SSE events ({@code event: <type>}), each with a
  * {@code sequence_number}, ending in {@code response.completed} (or {@code response.incomplete}) that carries the whole
- * response and its usage. Only a plain text answer (message items only) is an {@link Answer}. Nodes that do not serve
- * Responses get the request over chat completions ({@link ResponsesOverChat}).
+ * response and its usage (a {@code data: [DONE]} after it, as some nodes add, is allowed). Only a plain text answer
+ * (message items only) is an {@link Answer}. Nodes that do not serve Responses get the request over chat completions
+ * ({@link ResponsesOverChat}).
  */
 final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
   private static final byte[] INPUT_TOKENS = Bodies.key("input_tokens");
@@ -134,6 +135,11 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
     int[] last = Bodies.lastLine(body, body.length);
     if (last == null) return false;
     String line = new String(body, last[0], last[1] - last[0], StandardCharsets.UTF_8);
+    if (line.equals("data: " + DONE) || line.equals("data:" + DONE)) { // a node that ends with [DONE] too
+      last = Bodies.lastLine(body, last[0]);
+      if (last == null) return false;
+      line = new String(body, last[0], last[1] - last[0], StandardCharsets.UTF_8);
+    }
     if (!line.startsWith("data:")) return false;
     try {
       String type = Json.MAPPER.readTree(line.substring(5)).path("type").asText("");
@@ -154,7 +160,8 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Answer parseStream(byte[] body) throws NotAnAnswer, IOException {
-    List<String> events = sseEvents(body);
+    List<String> events = new ArrayList<>(sseEvents(body));
+    events.remove(DONE);
     for (String data : events) {
       String type = Json.MAPPER.readTree(data).path("type").asText("");
       if (type.equals("error") || type.equals("response.failed")) throw NotAnAnswer.INSTANCE;

@@ -179,6 +179,14 @@ class OpenAiResponsesTest {
   }
 
   @Test
+  void aStreamThatAlsoEndsInDoneIsCompleteAndParses() {
+    byte[] body = bytes(List.of(Buffer.buffer(rendered(true, ANSWER)), Buffer.buffer("data: [DONE]\n\n")));
+
+    assertThat(RESPONSES.complete(true, body)).isTrue();
+    assertThat(RESPONSES.parse(true, body)).isEqualTo(ANSWER);
+  }
+
+  @Test
   void aStreamCutBeforeItsLastEventIsIncompleteAndNoAnswer() {
     List<Buffer> events = RESPONSES.render(REQUEST, true, ANSWER, "1", CREATED);
 
