@@ -17,7 +17,8 @@ import java.util.UUID;
  * One OpenAI Responses request carried over a node's chat completions (docs/dialects.md, "OpenAI Responses"). The
  * request: {@code instructions} and the {@code input} items become chat messages in order (function calls and their
  * outputs as tool calls and tool messages, reasoning as the next assistant message's {@code reasoning_content}),
- * function tools chat tools, {@code text.format} a {@code response_format}, {@code reasoning.effort} thinking on or off.
+ * function tools chat tools, {@code text.format} a {@code response_format}, {@code reasoning.effort} thinking on or
+ * off.
  * Whatever chat completions cannot carry (hosted tools, file ids, stored state, unknown fields) is refused when this is
  * made. The answer: a response object whose output is the reasoning, the message, then the function calls, whole or
  * streamed event by event as the chat stream comes in.

@@ -233,7 +233,8 @@ class ResponsesOverChatTest {
   @Test
   void nodeErrorsKeepTheirMessageInOpenAisShape() throws Exception {
     ChatTranslation t = translation("{\"model\":\"m\",\"input\":\"x\"}");
-    String openAi = "{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"param\":\"x\",\"code\":null}}";
+    String openAi = "{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\",\"param\":\"x\","
+        + "\"code\":null}}";
 
     assertThat(t.error(400, openAi.getBytes(StandardCharsets.UTF_8)).toString()).isEqualTo(openAi);
     JsonNode vllm = Json.MAPPER.readTree(t.error(400, ("{\"object\":\"error\",\"message\":\"too long\","
@@ -258,7 +259,8 @@ class ResponsesOverChatTest {
         + "\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"finish_reason\":" + finish + "}]}\n\n";
   }
 
-  private static final String USAGE = "data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\",\"choices\":[],"
+  private static final String USAGE = "data: {\"id\":\"chatcmpl-7\",\"object\":\"chat.completion.chunk\","
+      + "\"choices\":[],"
       + "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n";
 
   private static List<JsonNode> events(Buffer out) throws Exception {
