@@ -125,11 +125,9 @@ final class Bodies {
     return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey));
   }
 
-  /** Like {@link #usageByKeys(byte[], byte[], byte[])}, with the cached prompt tokens under {@code cachedKey}. */
-  static Usage usageByKeys(byte[] answerOrTail, byte[] promptKey, byte[] completionKey, byte[] cachedKey) {
-    if (answerOrTail == null) return Usage.UNKNOWN;
-    return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey),
-        lastNumberAfter(answerOrTail, cachedKey));
+  /** The number after the last occurrence of {@code key} (a {@link #key}), or -1 when there is none. */
+  static long lastNumber(byte[] answerOrTail, byte[] key) {
+    return answerOrTail == null ? -1 : lastNumberAfter(answerOrTail, key);
   }
 
   private static long lastNumberAfter(byte[] b, byte[] key) {

@@ -102,7 +102,9 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS, CACHED_TOKENS);
+    Usage usage = Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS);
+    return usage.promptTokens() < 0 ? usage
+        : new Usage(usage.promptTokens(), usage.completionTokens(), Bodies.lastNumber(answerOrTail, CACHED_TOKENS));
   }
 
   @Override
