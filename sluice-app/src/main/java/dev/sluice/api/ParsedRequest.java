@@ -17,10 +17,11 @@ import io.vertx.core.buffer.Buffer;
  */
 public record ParsedRequest(Endpoint endpoint, String model, boolean stream, ObjectNode json, Buffer raw) {
   /** The body fields that limit an answer's length, in the order they are read and rewritten. */
-  private static final String[] MAX_TOKENS_FIELDS = {"max_completion_tokens", "max_tokens"};
+  private static final String[] MAX_TOKENS_FIELDS = {"max_completion_tokens", "max_tokens", "max_output_tokens"};
 
   /**
-   * The answer length the client asked for: {@code max_completion_tokens}, {@code max_tokens} or Ollama's
+   * The answer length the client asked for: {@code max_completion_tokens}, {@code max_tokens},
+   * {@code max_output_tokens} (Responses) or Ollama's
    * {@code options.num_predict} when positive; else 0.
    */
   public int requestedMaxTokens() {
@@ -36,6 +37,13 @@ public record ParsedRequest(Endpoint endpoint, String model, boolean stream, Obj
     ObjectNode copy = json.deepCopy();
     copy.put("model", other);
     return new ParsedRequest(endpoint, other, stream, copy, Buffer.buffer(copy.toString()));
+  }
+
+  /** This request with the top-level field {@code name} set to {@code value} (added when absent). */
+  public ParsedRequest withField(String name, JsonNode value) {
+    ObjectNode copy = json.deepCopy();
+    copy.set(name, value);
+    return new ParsedRequest(endpoint, model, stream, copy, Buffer.buffer(copy.toString()));
   }
 
   /**
