@@ -161,6 +161,24 @@ class ProberDialectsTest {
   }
 
   @Test
+  void aRouteListLargerThan4MiBIsNotReadToItsEnd() {
+    try (ScriptedNode node = new ScriptedNode();
+        ProbeFixture f = fixture(ApiFlavor.OPENAI, SimOptions.defaults(), n -> at(n, node.root()))) {
+      node.answer("/health", 200, "");
+      node.answer("/v1/models", 200, "{\"data\":[{\"id\":\"" + MODEL + "\"}]}");
+      String big = "{\"paths\":{\"/v1/messages\":{\"post\":{}}},\"padding\":\""
+          + "x".repeat(DialectDiscovery.MAX_OPENAPI_BYTES) + "\"}";
+      node.answer("/openapi.json", 200, big);
+      node.answer("/api/version", 200, "{\"version\":\"0.14.2\"}");
+      await(f.prober.start());
+      await().atMost(WAIT).until(() -> node.calls("/openapi.json") >= 2);
+
+      assertThat(f.node().speaks(NodeDialect.ANTHROPIC)).isFalse();
+      assertThat(node.calls("/api/version")).as("only after a 404").isZero();
+    }
+  }
+
+  @Test
   void anOllamaConfiguredByItsV1UrlIsAskedItsVersionWhenItHasNoRouteList() {
     try (ScriptedNode node = new ScriptedNode();
         ProbeFixture f = fixture(ApiFlavor.OPENAI, SimOptions.defaults(), n -> at(n, node.root()))) {
