@@ -104,6 +104,7 @@ function renderNodes(nodes) {
     return el('tr', { 'data-node': n.id, 'data-state': n.state },
       el('td', {}, n.id),
       el('td', {}, n.gpuType || ''),
+      el('td', { 'data-role': 'dialects' }, (n.dialects || []).join(' ')),
       state,
       el('td', { class: 'num' }, num(n.weight, 1)),
       el('td', { class: 'num' }, n.score ? num(n.score.estimatedTtftMillis) + ' ms' : '–'),

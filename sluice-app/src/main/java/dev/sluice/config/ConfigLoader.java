@@ -155,9 +155,9 @@ public final class ConfigLoader {
 
   /**
    * Validates one node given as JSON (the admin API's "add a node"), with the same keys and messages as a node in the
-   * config file ({@code id}, {@code baseUrl}, {@code api}, {@code gpuType}, {@code metricsUrl}, {@code labels},
-   * {@code apiKey}); {@code api} and {@code apiKey} default to those of the provider's first node. {@code repair} is
-   * refused ({@link #REPAIR_ONLY_FROM_CONFIG}).
+   * config file ({@code id}, {@code baseUrl}, {@code api}, {@code dialects}, {@code gpuType}, {@code metricsUrl},
+   * {@code labels}, {@code apiKey}); {@code api}, {@code dialects} and {@code apiKey} default to those of the provider's
+   * first node. {@code repair} is refused ({@link #REPAIR_ONLY_FROM_CONFIG}).
    *
    * @param existingIds node ids already in use
    */
@@ -169,9 +169,7 @@ public final class ConfigLoader {
     ConfigReader reader = new ConfigReader(null);
     ProvidersSection providers = new ProvidersSection(reader);
     for (String id : existingIds) providers.reserveNodeId(id, "a node of the running config");
-    NodeSpec first = provider.nodes().isEmpty() ? null : provider.nodes().get(0);
-    NodeSpec n = providers.node(json, "node", provider.name(), first == null ? ProviderSpec.DEFAULT_API : first.api(),
-        first == null ? null : first.apiKey());
+    NodeSpec n = providers.nodeOf(json, "node", provider);
     if (!reader.problems().isEmpty() || n == null) {
       throw new ConfigException(reader.problems().isEmpty() ? List.of("node: must be a JSON object")
           : reader.problems());

@@ -5,18 +5,22 @@ import static dev.sluice.config.ConfigReader.show;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.NodeDialect;
 import java.net.URI;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * The providers, in Clawdbot's format ({@code providers}, or nested as {@code models.providers}): each provider's
- * {@code models[]}, {@code api}, {@code apiKey}, and either one {@code baseUrl} or Sluice's {@code nodes[]}. Unknown
+ * {@code models[]}, {@code api}, {@code apiKey}, and either one {@code baseUrl} or Sluice's {@code nodes[]} (and Sluice's
+ * {@code dialects}, on a provider or a node). Unknown
  * keys in Clawdbot's provider blocks and model entries are warnings; in Sluice's node blocks they are errors. Node ids
  * are unique across the whole config.
  */
@@ -24,14 +28,16 @@ final class ProvidersSection {
   /** Node ids become metric labels: keep them short and free of characters that need escaping. */
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,63}");
   private static final Pattern VRAM = Pattern.compile("\\d+(\\.\\d+)?\\s*[KMGT](i?B)?", Pattern.CASE_INSENSITIVE);
-  private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "models", "nodes");
+  private static final List<String> PROVIDER_KEYS = List.of("baseUrl", "apiKey", "api", "dialects", "models", "nodes");
   private static final List<String> MODEL_KEYS =
       List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile", "overflowModel");
   private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
   private static final List<String> NODE_KEYS =
-      List.of("id", "baseUrl", "api", "gpuType", "metricsUrl", "labels", "apiKey", "repair");
+      List.of("id", "baseUrl", "api", "dialects", "gpuType", "metricsUrl", "labels", "apiKey", "repair");
   private static final List<String> REPAIR_KEYS = List.of("command", "webhook");
-  private static final String API_VALUES = "\"openai-completions\", \"openai\" or \"ollama\"";
+  private static final String API_VALUES =
+      "\"openai-completions\", \"openai\", \"ollama\", \"anthropic-messages\" or \"openai-responses\"";
+  private static final String DIALECT_VALUES = "\"openai\", \"ollama\", \"anthropic\" or \"responses\"";
 
   private final ConfigReader r;
   /** Node id → path of the key that defined it, to report duplicates across providers. */
@@ -89,7 +95,8 @@ final class ProvidersSection {
   private ProviderSpec provider(String name, JsonNode node, String path) {
     if (!r.isObject(node, path)) return null;
     r.tolerateUnknown(node, path, PROVIDER_KEYS);
-    ApiFlavor api = api(node.get("api"), path + ".api", ProviderSpec.DEFAULT_API);
+    Api api = api(node.get("api"), path + ".api", Api.DEFAULT);
+    Set<NodeDialect> dialects = dialects(node.get("dialects"), path + ".dialects", null);
     String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", null);
     List<ModelSpec> models = models(node.get("models"), path + ".models");
     JsonNode nodesNode = node.get("nodes");
@@ -109,7 +116,8 @@ final class ProvidersSection {
         claimNodeId(name, path);
       }
       if (endpoint != null) {
-        nodes.add(new NodeSpec(name, endpoint.root, endpoint.openAiBase, api, null, null, Map.of(), apiKey, name));
+        nodes.add(new NodeSpec(name, endpoint.root, endpoint.openAiBase, api.flavor(), null, null, Map.of(), apiKey,
+            name).withDialects(dialects == null ? api.dialects() : dialects, dialects != null));
       }
     } else {
       if (baseUrl != null) {
@@ -120,7 +128,7 @@ final class ProvidersSection {
         r.problem(path + ".nodes", "is empty; list at least one node, or remove nodes to use the provider's baseUrl");
       } else if (r.isArray(nodesNode, path + ".nodes")) {
         for (int i = 0; i < nodesNode.size(); i++) {
-          NodeSpec n = node(nodesNode.get(i), path + ".nodes[" + i + "]", name, api, apiKey);
+          NodeSpec n = node(nodesNode.get(i), path + ".nodes[" + i + "]", name, api, dialects, apiKey);
           if (n != null) nodes.add(n);
         }
       }
@@ -190,7 +198,22 @@ final class ProvidersSection {
     return new ModelSpec.GpuProfile(minVram, prefetch, warmupPrompt);
   }
 
-  NodeSpec node(JsonNode node, String path, String provider, ApiFlavor providerApi, String providerKey) {
+  /**
+   * One node given as JSON (the admin API's "add a node") for {@code provider}, whose first node lends it its
+   * {@code api}, {@code dialects} (when the config lists them) and {@code apiKey}.
+   */
+  NodeSpec nodeOf(JsonNode node, String path, ProviderSpec provider) {
+    NodeSpec first = provider.nodes().isEmpty() ? null : provider.nodes().get(0);
+    if (first == null) return node(node, path, provider.name(), Api.DEFAULT, null, null);
+    Api api = new Api(first.api(), first.dialectsDeclared() ? NodeSpec.dialectsOf(first.api()) : first.dialects());
+    return node(node, path, provider.name(), api, first.dialectsDeclared() ? first.dialects() : null, first.apiKey());
+  }
+
+  /**
+   * @param providerDialects the provider's {@code dialects}, or null when it lists none
+   */
+  private NodeSpec node(JsonNode node, String path, String provider, Api providerApi,
+      Set<NodeDialect> providerDialects, String providerKey) {
     if (!r.isObject(node, path)) return null;
     r.rejectUnknown(node, path, NODE_KEYS);
     String id = r.requiredString(node, path, "id", "a node id like \"a10-01\"");
@@ -206,7 +229,8 @@ final class ProvidersSection {
     JsonNode baseUrl = node.get("baseUrl");
     if (baseUrl == null) r.problem(path + ".baseUrl", "missing; give the node's URL, e.g. \"http://10.0.0.5:8000/v1\"");
     else endpoint = endpoint(baseUrl, path + ".baseUrl");
-    ApiFlavor api = api(node.get("api"), path + ".api", providerApi);
+    Api api = api(node.get("api"), path + ".api", providerApi);
+    Set<NodeDialect> dialects = dialects(node.get("dialects"), path + ".dialects", providerDialects);
     String gpuType = r.optionalString(node, path, "gpuType", "a GPU model like \"A10\" or \"H100\"");
     if (gpuType != null && gpuType.isBlank()) {
       r.problem(path + ".gpuType", "\"\" must be a GPU model like \"A10\" or \"H100\", or be left out");
@@ -219,8 +243,8 @@ final class ProvidersSection {
     RepairAction repair = repair(node.get("repair"), path + ".repair");
     if (id == null || endpoint == null) return null;
     String gpu = gpuType == null || gpuType.isBlank() ? null : gpuType.toUpperCase(Locale.ROOT);
-    return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api, gpu, metricsUrl, labels, apiKey, provider,
-        repair);
+    return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api.flavor(), gpu, metricsUrl, labels, apiKey, provider,
+        repair).withDialects(dialects == null ? api.dialects() : dialects, dialects != null);
   }
 
   private RepairAction repair(JsonNode node, String path) {
@@ -253,18 +277,65 @@ final class ProvidersSection {
     }
   }
 
-  private ApiFlavor api(JsonNode v, String path, ApiFlavor fallback) {
+  /**
+   * A provider's or node's {@code api}: how the gateway probes the node ({@code flavor}) and the dialects it serves
+   * unless {@code dialects} lists them. The nodes behind {@code anthropic-messages} and {@code openai-responses}
+   * providers are Ollama or vLLM, which serve chat completions too: they are probed as OpenAI-compatible nodes.
+   */
+  record Api(ApiFlavor flavor, Set<NodeDialect> dialects) {
+    /** Clawdbot's default, {@code openai-completions}. */
+    static final Api DEFAULT = new Api(ProviderSpec.DEFAULT_API, NodeSpec.dialectsOf(ProviderSpec.DEFAULT_API));
+  }
+
+  private Api api(JsonNode v, String path, Api fallback) {
     if (v == null) return fallback;
     String s = v.isTextual() ? v.asText() : "";
     switch (s) {
       case "openai-completions", "openai":
-        return ApiFlavor.OPENAI;
+        return new Api(ApiFlavor.OPENAI, NodeSpec.dialectsOf(ApiFlavor.OPENAI));
       case "ollama":
-        return ApiFlavor.OLLAMA;
+        return new Api(ApiFlavor.OLLAMA, NodeSpec.dialectsOf(ApiFlavor.OLLAMA));
+      case "anthropic-messages":
+        return new Api(ApiFlavor.OPENAI, Set.of(NodeDialect.ANTHROPIC, NodeDialect.OPENAI));
+      case "openai-responses":
+        return new Api(ApiFlavor.OPENAI, Set.of(NodeDialect.RESPONSES, NodeDialect.OPENAI));
       default:
         r.problem(path, show(v) + " is not a known api (expected " + API_VALUES + ")");
         return fallback;
     }
+  }
+
+  /**
+   * A {@code dialects} list: the APIs the node serves, replacing those its {@code api} implies (and the prober's
+   * discovery). Null when left out or wrong ({@code fallback} when left out).
+   */
+  private Set<NodeDialect> dialects(JsonNode v, String path, Set<NodeDialect> fallback) {
+    if (v == null) return fallback;
+    if (!v.isArray() || v.isEmpty()) {
+      r.problem(path, show(v) + " must be a non-empty array of the APIs the node serves, e.g. [\"openai\", "
+          + "\"anthropic\"] (each one of " + DIALECT_VALUES + "), or be left out to use those of \"api\"");
+      return fallback;
+    }
+    EnumSet<NodeDialect> out = EnumSet.noneOf(NodeDialect.class);
+    boolean ok = true;
+    for (int i = 0; i < v.size(); i++) {
+      JsonNode e = v.get(i);
+      NodeDialect d = e.isTextual() ? NodeDialect.ofConfigName(e.asText()) : null;
+      if (d == null) {
+        r.problem(path + "[" + i + "]", show(e) + " is not a dialect (expected " + DIALECT_VALUES + ")");
+        ok = false;
+      } else {
+        out.add(d);
+      }
+    }
+    if (!ok) return fallback;
+    if (!out.contains(NodeDialect.OPENAI) && !out.contains(NodeDialect.OLLAMA)) {
+      r.problem(path, show(v) + " names neither \"openai\" nor \"ollama\"; the gateway probes and warms nodes "
+          + "through one of them, so add the one the node serves, e.g. [\"openai\", " + quote(
+              out.iterator().next().configName()) + "]");
+      return fallback;
+    }
+    return Set.copyOf(out);
   }
 
   /** A key sent upstream; an empty string means send none. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
+import dev.sluice.api.NodeDialect;
 import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.ConfigLoader;
@@ -69,8 +70,8 @@ public final class AdminApi {
   /** Tenant, provider, model and level names are short; anything longer is not one of them. */
   static final int MAX_NAME_CHARS = 256;
   /** A node as in the config file, without {@code repair}, plus where it goes. */
-  static final List<String> NODE_FIELDS = List.of("id", "baseUrl", "api", "gpuType", "metricsUrl",
-      "labels", "apiKey", "provider", "model");
+  static final List<String> NODE_FIELDS = List.of("id", "baseUrl", "api", "dialects", "gpuType",
+      "metricsUrl", "labels", "apiKey", "provider", "model");
   static final List<String> DEGRADATION_FIELDS = List.of("level", "model");
   private static final List<String> NODE_ACTIONS = List.of("drain", "undrain", "probe");
   /** The field a config-loader problem of a node is about ({@code config: node.gpuType: …}): the error's param. */
@@ -461,6 +462,8 @@ public final class AdminApi {
     n.putObject("speed").put("prefillTokensPerSecond", Math.round(speed.prefillTokensPerSecond()))
         .put("decodeMillisPerToken", Math.round(speed.decodeMillisPerToken() * 10) / 10.0)
         .put("speedFactor", Math.round(speed.speedFactor() * 1000) / 1000.0);
+    ArrayNode dialects = n.putArray("dialects");
+    e.dialects().stream().map(NodeDialect::configName).sorted().forEach(dialects::add);
     NodeTelemetry t = e.telemetry();
     ObjectNode tel = n.putObject("telemetry");
     tel.put("ageMillis", t.ageMillis(now));

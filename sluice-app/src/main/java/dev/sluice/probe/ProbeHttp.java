@@ -67,6 +67,12 @@ final class ProbeHttp {
    */
   static Future<Reply> call(Vertx vertx, HttpClient client, NodeSpec node, HttpMethod method, URI uri, String apiKey,
       String json, long timeoutMs) {
+    return call(vertx, client, node, method, uri, apiKey, json, timeoutMs, MAX_BODY_BYTES);
+  }
+
+  /** As above, failing once the body passes {@code maxBodyBytes}. */
+  static Future<Reply> call(Vertx vertx, HttpClient client, NodeSpec node, HttpMethod method, URI uri, String apiKey,
+      String json, long timeoutMs, int maxBodyBytes) {
     Promise<Reply> promise = Promise.promise();
     AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
     Buffer body = Buffer.buffer();
@@ -93,8 +99,8 @@ final class ProbeHttp {
       return req.send(Buffer.buffer(json));
     }).onSuccess(resp -> {
       resp.handler(chunk -> {
-        if (body.length() + chunk.length() > MAX_BODY_BYTES) {
-          if (promise.tryFail("body larger than " + MAX_BODY_BYTES + " bytes")) sent.get().reset();
+        if (body.length() + chunk.length() > maxBodyBytes) {
+          if (promise.tryFail("body larger than " + maxBodyBytes + " bytes")) sent.get().reset();
         } else {
           body.appendBuffer(chunk);
         }

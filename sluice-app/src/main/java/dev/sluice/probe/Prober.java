@@ -3,6 +3,7 @@ package dev.sluice.probe;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.NodeDialect;
 import dev.sluice.config.ModelSpec;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
@@ -25,6 +26,7 @@ import io.vertx.core.http.HttpMethod;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -33,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -48,6 +51,12 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Model discovery</b>: the {@code /api/tags} body (Ollama) or {@code GET {openAiBase}/models} on the first
  *       and every {@link Settings#discoveryEvery()}-th probe (OpenAI) sets {@link NodeEntry#servedModels(Set)}; a
  *       configured model the node does not list is logged once.
+ *   <li><b>Dialect discovery</b>, for nodes whose config does not list their dialects, on the first passing probe
+ *       and every {@link Settings#discoveryEvery()}-th one after: an Ollama node's {@code GET {root}/api/version}
+ *       (≥ {@value DialectDiscovery#OLLAMA_DIALECTS_SINCE}: Anthropic Messages and OpenAI Responses), an OpenAI
+ *       node's route list {@code GET {root}/openapi.json} (vLLM; when it answers 404, {@code /api/version} in case
+ *       the node is an Ollama behind its {@code /v1}) set {@link NodeEntry#discoveredDialects(Set)}. A 404 means none;
+ *       a timeout, 5xx or refused connection keeps what was found before.
  *   <li><b>Warm-up</b> when a node enters WARMING (first probe passed, back from DOWN, or after a repair): per
  *       configured model with a {@link ModelSpec.GpuProfile}, the prefetch load (Ollama only) and the warm-up prompt,
  *       between {@link NodeHealth#warmupStarted()} and {@link NodeHealth#warmupFinished(boolean)}; then the generation
@@ -73,7 +82,10 @@ public final class Prober {
    * 70B-class model, past which the node is not going to be useful soon.
    */
   public static final Duration DEFAULT_WARMUP_TIMEOUT = Duration.ofMinutes(2);
-  /** OpenAI nodes list their models on the first probe and every 12th: once a minute at the 5 s default. */
+  /**
+   * OpenAI nodes list their models on the first probe and every 12th, and nodes tell their dialects as often: once a
+   * minute at the 5 s default.
+   */
   public static final int DEFAULT_DISCOVERY_EVERY = 12;
   /** Output tokens of the warm-up prompt: enough to exercise decode, cheap on any GPU. */
   public static final int WARMUP_MAX_TOKENS = 8;
@@ -87,7 +99,8 @@ public final class Prober {
    *
    * @param generationTimeout a generation probe without a complete answer within this failed
    * @param warmupTimeout each warm-up request (prefetch, warm-up prompt) within this
-   * @param discoveryEvery OpenAI nodes: {@code GET /models} on the first and every n-th probe
+   * @param discoveryEvery OpenAI nodes: {@code GET /models} on the first and every n-th probe; every node whose config
+   *     does not list its dialects: dialect discovery on the first passing probe and every n-th one after
    */
   public record Settings(Duration generationTimeout, Duration warmupTimeout, int discoveryEvery) {
     public Settings {
@@ -289,6 +302,10 @@ public final class Prober {
         } else if (t.probeCount % settings.discoveryEvery() == 1 || settings.discoveryEvery() == 1) {
           discoverOpenAi(t, n, c);
         }
+        if (!n.dialectsDeclared() && !t.discoveringDialects && t.probeCount >= t.dialectsDueAt) {
+          t.dialectsDueAt = t.probeCount + settings.discoveryEvery();
+          discoverDialects(t, n, c);
+        }
         h.probeSucceeded();
         t.passedSinceGeneration++;
         afterProbePassed(t, now);
@@ -315,6 +332,76 @@ public final class Prober {
                 ar.succeeded() ? ProbeHttp.httpWhy(ar.result()) : ProbeHttp.why(ar.cause(), timeoutMs));
           }
         });
+  }
+
+  /**
+   * Asks the node what it serves beyond its configured dialects: Ollama its version, an OpenAI node its route list
+   * (and its Ollama version when it has no route list: an Ollama configured by its {@code /v1} URL).
+   */
+  private void discoverDialects(Track t, NodeSpec n, NodeClient c) {
+    t.discoveringDialects = true;
+    Future<Discovery> asked = n.api() == ApiFlavor.OLLAMA ? askOllamaVersion(n, c)
+        : askRoutes(n, c).compose(routes -> routes == null || routes.dialects() != null ? Future.succeededFuture(routes)
+            : askOllamaVersion(n, c).map(v -> v == null || v.dialects() == null ? routes : v).otherwise(routes));
+    asked.onComplete(ar -> {
+      t.discoveringDialects = false;
+      NodeEntry e = registry.get(t.nodeId);
+      if (e == null || e.spec().dialectsDeclared()) return;
+      if (ar.failed() || ar.result() == null) {
+        log.debug("dialects of {} not discovered now (kept: {}): {}", t.nodeId, names(e.dialects()),
+            ar.failed() ? ProbeHttp.why(ar.cause(), policy.probeTimeout().toMillis()) : "unreadable answer");
+        return;
+      }
+      Discovery d = ar.result();
+      Set<NodeDialect> found = d.dialects() == null ? Set.of() : d.dialects();
+      Set<NodeDialect> before = e.dialects();
+      e.discoveredDialects(found);
+      Set<NodeDialect> after = e.dialects();
+      if (after.equals(before)) return;
+      if (found.isEmpty()) {
+        EnumSet<NodeDialect> lost = EnumSet.copyOf(before);
+        lost.removeAll(after);
+        log.info("node {} no longer serves {} (discovered: {})", t.nodeId, names(lost), d.source());
+      } else {
+        log.info("node {} serves {} (discovered: {})", t.nodeId, names(found), d.source());
+      }
+    });
+  }
+
+  /**
+   * What discovery found: the dialects (null when the node has no such route: 404) and where from, for the log. A
+   * null {@code Discovery} is an unreadable answer; a failed future a transient failure (both keep what was known).
+   */
+  private record Discovery(Set<NodeDialect> dialects, String source) {
+    static Discovery of(DialectDiscovery.Found f) {
+      return f == null ? null : new Discovery(f.dialects(), f.source());
+    }
+  }
+
+  private Future<Discovery> askOllamaVersion(NodeSpec n, NodeClient c) {
+    long timeoutMs = policy.probeTimeout().toMillis();
+    return ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.root(), "/api/version"),
+        n.apiKey(), null, timeoutMs).compose(r -> {
+          if (r.status() == 404) return Future.succeededFuture(new Discovery(null, "/api/version: HTTP 404"));
+          if (!r.ok()) return Future.failedFuture("/api/version: " + ProbeHttp.httpWhy(r));
+          return Future.succeededFuture(Discovery.of(DialectDiscovery.ollamaVersion(r.body().toString())));
+        });
+  }
+
+  private Future<Discovery> askRoutes(NodeSpec n, NodeClient c) {
+    long timeoutMs = policy.probeTimeout().toMillis();
+    return ProbeHttp.call(vertx, c.probeHttp(), c.spec(), HttpMethod.GET, ProbeHttp.resolve(n.root(), "/openapi.json"),
+        n.apiKey(), null, timeoutMs, DialectDiscovery.MAX_OPENAPI_BYTES).compose(r -> {
+          if (r.status() == 404) return Future.succeededFuture(new Discovery(null, "/openapi.json: HTTP 404"));
+          if (!r.ok()) return Future.failedFuture("/openapi.json: " + ProbeHttp.httpWhy(r));
+          return Future.succeededFuture(Discovery.of(DialectDiscovery.openApiRoutes(r.body().getBytes())));
+        });
+  }
+
+  private static String names(Set<NodeDialect> dialects) {
+    TreeSet<String> out = new TreeSet<>();
+    for (NodeDialect d : dialects) out.add(d.configName());
+    return String.join(", ", out);
   }
 
   /** Names listed under {@code array[].field}, or null when the body is not such a list. */
@@ -580,6 +667,9 @@ public final class Prober {
     boolean warmupHandled;
     int probeCount;
     int passedSinceGeneration;
+    /** The probe count from which dialect discovery is due again; a discovery is in flight. */
+    int dialectsDueAt;
+    boolean discoveringDialects;
     final Set<String> missingLogged = new HashSet<>();
 
     Track(String nodeId) {

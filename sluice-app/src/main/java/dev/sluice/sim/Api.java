@@ -37,9 +37,12 @@ enum Api {
       body.putObject("error")
           .put("type", switch (status) {
             case 400 -> "invalid_request_error";
+            case 401 -> "authentication_error";
+            case 403 -> "permission_error";
             case 404 -> "not_found_error";
+            case 413 -> "request_too_large";
             case 429 -> "rate_limit_error";
-            case 503 -> "overloaded_error";
+            case 503, 529 -> "overloaded_error";
             default -> "api_error";
           })
           .put("message", message);

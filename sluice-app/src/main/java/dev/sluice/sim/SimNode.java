@@ -64,7 +64,12 @@ public final class SimNode {
   static final String JSON = "application/json; charset=utf-8";
 
   private static final Logger LOG = LoggerFactory.getLogger(SimNode.class);
+  /** The version of a node without Anthropic Messages and OpenAI Responses: an Ollama from before they came. */
   private static final String OLLAMA_VERSION = "0.12.6";
+  /** The version of a node serving both, as every Ollama from 0.14 on does. */
+  private static final String OLLAMA_VERSION_WITH_DIALECTS = "0.14.2";
+  /** The version in the simulated vLLM route list's {@code info}. */
+  private static final String VLLM_VERSION = "0.11.0";
   private static final String MODIFIED_AT = "2026-05-10T08:06:48.63-07:00";
   /** Ollama's default keep-alive: how long a loaded model stays in memory after its last request. */
   private static final Duration KEEP_ALIVE = Duration.ofMinutes(5);
@@ -256,6 +261,27 @@ public final class SimNode {
     return fault;
   }
 
+  /**
+   * A status fault whose body is Ollama's ({@code {"error":"..."}}: error-rate and status faults unless given another
+   * body) with its message in {@code api}'s error shape; other faults and bodies as they are.
+   */
+  private static SimFault inShape(SimFault fault, Api api) {
+    if (fault == null || fault.kind() != SimFault.Kind.STATUS || fault.body() == null) {
+      return fault;
+    }
+    JsonNode message;
+    try {
+      JsonNode body = Json.MAPPER.readTree(fault.body());
+      message = body == null ? null : body.get("error");
+    } catch (IOException e) {
+      return fault;
+    }
+    if (message == null || !message.isTextual()) {
+      return fault;
+    }
+    return SimFault.status(fault.status(), api.errorBody(fault.status(), message.asText()), fault.count());
+  }
+
   private synchronized Telemetry telemetry() {
     if (telemetry == null) {
       telemetry = new Telemetry(options.id(), options.gpu(), List.copyOf(configuredModels.values()), engineState(),
@@ -316,7 +342,8 @@ public final class SimNode {
       case "GET /" -> request.response().putHeader("content-type", "text/plain; charset=utf-8")
           .end("Ollama is running");
       case "GET /health" -> request.response().end();
-      case "GET /api/version" -> json(request, 200, Json.MAPPER.createObjectNode().put("version", OLLAMA_VERSION));
+      case "GET /api/version" -> json(request, 200, Json.MAPPER.createObjectNode().put("version", version()));
+      case "GET /openapi.json" -> json(request, 200, openApi());
       case "GET /api/tags" -> json(request, 200, tags(false));
       case "GET /api/ps" -> json(request, 200, tags(true));
       case "GET /metrics", "GET /metrics/dcgm", "GET /metrics/vllm" -> metrics(request, path);
@@ -334,6 +361,36 @@ public final class SimNode {
       case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
+  }
+
+  /** Ollama's version: one that serves Anthropic Messages and OpenAI Responses when the node speaks both. */
+  private String version() {
+    return options.dialects().containsAll(List.of("anthropic", "responses")) ? OLLAMA_VERSION_WITH_DIALECTS
+        : OLLAMA_VERSION;
+  }
+
+  /**
+   * vLLM's route list ({@code GET /openapi.json}, FastAPI's OpenAPI document), reduced to the paths this node serves
+   * outside Ollama's API: the OpenAI ones, {@code /v1/messages} and {@code /v1/responses} as it speaks them.
+   */
+  private ObjectNode openApi() {
+    ObjectNode doc = Json.MAPPER.createObjectNode().put("openapi", "3.1.0");
+    doc.putObject("info").put("title", "vLLM (simulated)").put("version", VLLM_VERSION);
+    ObjectNode paths = doc.putObject("paths");
+    paths.putObject("/health").putObject("get");
+    paths.putObject("/metrics").putObject("get");
+    paths.putObject("/v1/models").putObject("get");
+    for (String p : List.of("/v1/chat/completions", "/v1/completions", "/v1/embeddings")) {
+      paths.putObject(p).putObject("post");
+    }
+    if (options.dialects().contains("anthropic")) {
+      paths.putObject("/v1/messages").putObject("post");
+      paths.putObject("/v1/messages/count_tokens").putObject("post");
+    }
+    if (options.dialects().contains("responses")) {
+      paths.putObject("/v1/responses").putObject("post");
+    }
+    return doc;
   }
 
   /** The dialect a path belongs to (see {@link SimOptions#DIALECTS}); null for health and metrics, always served. */
@@ -442,7 +499,11 @@ public final class SimNode {
         parsed.includeUsage());
     generation = agent.shape(generation, options.seed(), parsed.promptText(), Math.min(accepted.maxOutputTokens(),
         parsed.maxTokens() > 0 ? Math.min(parsed.maxTokens(), TextGenerator.MAX_OUTPUT_TOKENS) : Integer.MAX_VALUE));
-    new GenerationRun(request, generation, format, this, requestFault(request))
+    SimFault fault = requestFault(request);
+    if (format != endpoint.format) {
+      fault = inShape(fault, api); // Messages or Responses carried over the chat endpoint: their own error shape
+    }
+    new GenerationRun(request, generation, format, this, fault)
         .prompt(PromptTokens.of(parsed.promptText())).start();
   }
 

@@ -40,12 +40,13 @@ class ConfigLoaderTest {
             + "maxUploadBytesInProgressPerTenant, trustedProxies, failedCredentials)",
         "config: server.port: -1 must be a TCP port 0..65535 (0 = any free port)",
         "config: timeouts.idle: \"30\" must be a positive duration like \"250ms\", \"2s\", \"5m\" or \"1h\"",
-        "config: providers.a.api: \"x\" is not a known api (expected \"openai-completions\", \"openai\" or \"ollama\")",
+        "config: providers.a.api: \"x\" is not a known api (expected \"openai-completions\", \"openai\", \"ollama\", "
+            + "\"anthropic-messages\" or \"openai-responses\")",
         "config: providers.a.models[0].id: missing; give a model id like \"qwen3:32b\"",
         "config: providers.a.models[0].contextWindow: 0 must be a positive integer (tokens)",
         "config: providers.a.baseUrl: \"nope\" is not a URL (expected http(s)://host:port)",
-        "config: providers.b.nodes[0].extra: unknown key (known: id, baseUrl, api, gpuType, metricsUrl, labels, "
-            + "apiKey, repair)");
+        "config: providers.b.nodes[0].extra: unknown key (known: id, baseUrl, api, dialects, gpuType, metricsUrl, "
+            + "labels, apiKey, repair)");
   }
 
   @Test

@@ -9,9 +9,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.api.ApiFlavor;
+import dev.sluice.api.NodeDialect;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import dev.sluice.support.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -33,6 +37,93 @@ class ProvidersSectionTest {
 
     assertBriefConfig(result.config());
     assertThat(result.warnings()).isEmpty();
+  }
+
+  @ParameterizedTest(name = "api {0}")
+  @CsvSource({
+    "anthropic-messages, ANTHROPIC",
+    "openai-responses,   RESPONSES",
+  })
+  void loadsTheBriefsProviderBlockWithAnAgentDialectApiUnchanged(String api, NodeDialect dialect) throws Exception {
+    String block = fixture("brief-providers.json").replace("\"openai-completions\"", "\"" + api + "\"");
+
+    ConfigLoader.Result result = ConfigLoader.parseDetailed(block, "brief-providers.json");
+
+    assertBriefConfig(result.config());
+    assertThat(result.warnings()).isEmpty();
+    NodeSpec node = result.config().nodes().get(0);
+    assertThat(node.dialects()).as("the node also serves chat completions, so it is probed and warmed through them")
+        .containsExactlyInAnyOrder(dialect, NodeDialect.OPENAI);
+    assertThat(node.dialectsDeclared()).as("the prober may still discover more").isFalse();
+  }
+
+  @Test
+  void derivesEachNodesDialectsFromItsApi() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'providers': {'p': {'api': 'ollama', 'models': [{'id': 'm'}], "
+        + "'nodes': [{'id': 'o', 'baseUrl': 'http://h:1'}, {'id': 'v', 'baseUrl': 'http://h:2', 'api': 'openai'},"
+        + "{'id': 'r', 'baseUrl': 'http://h:3', 'api': 'openai-responses'}]}}}"), "t");
+
+    assertThat(config.node("o").orElseThrow().dialects())
+        .containsExactlyInAnyOrder(NodeDialect.OLLAMA, NodeDialect.OPENAI);
+    assertThat(config.node("v").orElseThrow().dialects()).containsExactly(NodeDialect.OPENAI);
+    assertThat(config.node("r").orElseThrow().api()).isEqualTo(ApiFlavor.OPENAI);
+    assertThat(config.node("r").orElseThrow().dialects())
+        .containsExactlyInAnyOrder(NodeDialect.RESPONSES, NodeDialect.OPENAI);
+    assertThat(config.nodes()).noneMatch(NodeSpec::dialectsDeclared);
+  }
+
+  @Test
+  void aProvidersDialectsApplyToItsNodesAndANodesOwnListWins() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'providers': {'p': {'api': 'anthropic-messages', "
+        + "'dialects': ['ollama', 'openai', 'anthropic', 'responses'], 'models': [{'id': 'm'}], 'nodes': ["
+        + "{'id': 'a', 'baseUrl': 'http://h:1'},"
+        + "{'id': 'b', 'baseUrl': 'http://h:2', 'api': 'ollama', 'dialects': ['ollama', 'ollama']},"
+        + "{'id': 'c', 'baseUrl': 'http://h:3', 'dialects': ['openai']}]}}}"), "t");
+
+    NodeSpec a = config.node("a").orElseThrow();
+    assertThat(a.dialects()).containsExactlyInAnyOrder(NodeDialect.values());
+    assertThat(a.api()).as("an ollama entry does not change how the node is probed").isEqualTo(ApiFlavor.OPENAI);
+    assertThat(config.node("b").orElseThrow().dialects()).containsExactly(NodeDialect.OLLAMA);
+    assertThat(config.node("b").orElseThrow().api()).isEqualTo(ApiFlavor.OLLAMA);
+    assertThat(config.node("c").orElseThrow().dialects()).as("replaces what anthropic-messages implies")
+        .containsExactly(NodeDialect.OPENAI);
+    assertThat(config.nodes()).allMatch(NodeSpec::dialectsDeclared);
+  }
+
+  @Test
+  void aSingleNodeProviderReadsItsDialects() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'providers': {'p': {'baseUrl': 'http://h:1', "
+        + "'dialects': ['openai', 'responses'], 'models': [{'id': 'm'}]}}}"), "t");
+
+    assertThat(config.nodes().get(0).dialects()).containsExactlyInAnyOrder(NodeDialect.OPENAI, NodeDialect.RESPONSES);
+    assertThat(config.nodes().get(0).dialectsDeclared()).isTrue();
+  }
+
+  @Test
+  void aNodeAddedAtRunTimeTakesTheDialectsOfItsProvidersFirstNodeUnlessItListsItsOwn() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'providers': {"
+        + "'api': {'api': 'anthropic-messages', 'models': [{'id': 'm'}], 'nodes': [{'id': 'a', 'baseUrl': 'http://h:1'}]},"
+        + "'listed': {'dialects': ['ollama', 'anthropic'], 'models': [{'id': 'm'}], "
+        + "'nodes': [{'id': 'l', 'baseUrl': 'http://h:2'}]}}}"), "t");
+    ProviderSpec byApi = config.providers().get(0);
+    ProviderSpec listed = config.providers().get(1);
+
+    NodeSpec a2 = ConfigLoader.parseNode(
+        Json.MAPPER.readTree(json("{'id': 'a2', 'baseUrl': 'http://h:3'}")), byApi, List.of("a", "l"));
+    NodeSpec l2 = ConfigLoader.parseNode(
+        Json.MAPPER.readTree(json("{'id': 'l2', 'baseUrl': 'http://h:4'}")), listed, List.of("a", "l"));
+    NodeSpec own = ConfigLoader.parseNode(Json.MAPPER.readTree(json(
+        "{'id': 'o', 'baseUrl': 'http://h:5', 'dialects': ['openai', 'responses']}")), listed, List.of("a", "l"));
+
+    assertThat(a2.dialects()).containsExactlyInAnyOrder(NodeDialect.ANTHROPIC, NodeDialect.OPENAI);
+    assertThat(a2.dialectsDeclared()).isFalse();
+    assertThat(l2.dialects()).containsExactlyInAnyOrder(NodeDialect.OLLAMA, NodeDialect.ANTHROPIC);
+    assertThat(l2.dialectsDeclared()).isTrue();
+    assertThat(own.dialects()).isEqualTo(Set.of(NodeDialect.OPENAI, NodeDialect.RESPONSES));
+    assertThatThrownBy(() -> ConfigLoader.parseNode(Json.MAPPER.readTree(json(
+        "{'id': 'x', 'baseUrl': 'http://h:6', 'dialects': ['anthropic']}")), listed, List.of()))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("node.dialects: [\"anthropic\"] names neither \"openai\" nor \"ollama\"");
   }
 
   private static void assertBriefConfig(SluiceConfig config) {
@@ -139,7 +230,7 @@ class ProvidersSectionTest {
     assertThat(result.config().model("m")).isPresent();
     assertThat(result.warnings()).containsExactly(
         "config: models.mode: unknown key, ignored (Sluice reads: providers)",
-        "config: models.providers.p.headers: unknown key, ignored (Sluice reads: baseUrl, apiKey, api, models, nodes)",
+        "config: models.providers.p.headers: unknown key, ignored (Sluice reads: baseUrl, apiKey, api, dialects, models, nodes)",
         "config: models.providers.p.models[0].reasoning: unknown key, ignored (Sluice reads: id, name, contextWindow, "
             + "maxTokens, gpuProfile, overflowModel)",
         "config: models.providers.p.models[0].input: unknown key, ignored (Sluice reads: id, name, contextWindow, "
@@ -192,7 +283,12 @@ class ProvidersSectionTest {
       {'providers': []}                                           | config: providers: [] must be a JSON object
       {'providers': {OK}, 'models': {'providers': {OK}}}          | config: models.providers: given as well as top-level providers; keep only one of them
       {'models': {'providers': {'p': {'baseUrl': 'x', 'models': [{'id': 'm'}]}}}} | config: models.providers.p.baseUrl: "x" is not a URL
-      {'providers': {'p': {'baseUrl': 'http://h:1', 'api': 'anthropic', 'models': [{'id': 'm'}]}}} | config: providers.p.api: "anthropic" is not a known api (expected "openai-completions", "openai" or "ollama")
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'api': 'anthropic', 'models': [{'id': 'm'}]}}} | config: providers.p.api: "anthropic" is not a known api (expected "openai-completions", "openai", "ollama", "anthropic-messages" or "openai-responses")
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'dialects': 'openai', 'models': [{'id': 'm'}]}}} | config: providers.p.dialects: "openai" must be a non-empty array of the APIs the node serves, e.g. ["openai", "anthropic"] (each one of "openai", "ollama", "anthropic" or "responses"), or be left out to use those of "api"
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'dialects': [], 'models': [{'id': 'm'}]}}} | config: providers.p.dialects: [] must be a non-empty array
+      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'dialects': ['openai', 'anthropik']}]}}} | config: providers.p.nodes[0].dialects[1]: "anthropik" is not a dialect (expected "openai", "ollama", "anthropic" or "responses")
+      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'dialects': [7]}]}}} | config: providers.p.nodes[0].dialects[0]: 7 is not a dialect (expected "openai", "ollama", "anthropic" or "responses")
+      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'dialects': ['anthropic', 'responses']}]}}} | config: providers.p.nodes[0].dialects: ["anthropic","responses"] names neither "openai" nor "ollama"; the gateway probes and warms nodes through one of them, so add the one the node serves, e.g. ["openai", "anthropic"]
       {'providers': {'p': {'baseUrl': 'http://h:1', 'apiKey': 42, 'models': [{'id': 'm'}]}}} | config: providers.p.apiKey: 42 must be a string
       {'providers': {'p': {'baseUrl': 'http://h:1'}}}             | config: providers.p.models: missing; list at least one model
       {'providers': {'p': {'baseUrl': 'http://h:1', 'models': []}}} | config: providers.p.models: is empty; list at least one model
@@ -222,7 +318,7 @@ class ProvidersSectionTest {
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'metricsUrl': 'nope'}]}}} | config: providers.p.nodes[0].metricsUrl: "nope" is not a URL
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuType': 10}]}}} | config: providers.p.nodes[0].gpuType: 10 must be a string
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'labels': {'zone': 1}}]}}} | config: providers.p.nodes[0].labels.zone: 1 must be a string
-      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuTipe': 'A10'}]}}} | config: providers.p.nodes[0].gpuTipe: unknown key (known: id, baseUrl, api, gpuType, metricsUrl, labels, apiKey, repair)
+      {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'gpuTipe': 'A10'}]}}} | config: providers.p.nodes[0].gpuTipe: unknown key (known: id, baseUrl, api, dialects, gpuType, metricsUrl, labels, apiKey, repair)
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': ['http://h:1']}}} | config: providers.p.nodes[0]: "http://h:1" must be a JSON object
       {'providers': {'p': {'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1'}, {'id': 'n', 'baseUrl': 'http://h:2'}]}}} | config: providers.p.nodes[1].id: node id "n" is already used by providers.p.nodes[0].id; node ids must be unique across the whole config
       {'providers': {'a': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}]}, 'b': {'models': [{'id': 'm'}], 'nodes': [{'id': 'a', 'baseUrl': 'http://h:2'}]}}} | config: providers.b.nodes[0].id: node id "a" is already used by providers.a; node ids must be unique

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.observe.RequestRecord;
 import dev.sluice.sim.GpuProfile;
+import dev.sluice.sim.SimNode;
+import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
@@ -17,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -71,6 +74,33 @@ class ConsoleApiTest {
       assertThat(s.path("routing").path("policies").toString()).contains("gpu-weighted", "least-delay");
       assertThat(s.path("cache").has("hits")).isTrue();
       assertThat(s.path("changes").findValuesAsText("to")).contains("READY");
+    }
+  }
+
+  @Test
+  void theNodeListNamesTheDialectsEachNodeServesAndANodeAddedAtRunTimeServesTheOnesItLists() throws Exception {
+    try (TestCluster c = cluster()) {
+      for (JsonNode n : Json.MAPPER.readTree(Http.get(c.url("/admin/nodes")).body()).path("nodes")) {
+        List<String> dialects = new ArrayList<>();
+        n.path("dialects").forEach(d -> dialects.add(d.asText()));
+        assertThat(dialects).as("an Ollama node").contains("ollama", "openai").isSorted();
+      }
+      SimNode extra = TestCluster.await(SimNode.start(c.simVertx,
+          SimOptions.defaults().withId("extra").withModels("qwen3:32b").withTimeScale(0)));
+
+      HttpResponse<String> added = Http.post(c.url("/admin/nodes"), "{\"id\":\"extra\",\"baseUrl\":\""
+          + extra.baseUrl() + "\",\"api\":\"openai\",\"dialects\":[\"responses\",\"openai\"],\"model\":\"qwen3:32b\"}");
+      HttpResponse<String> refused = Http.post(c.url("/admin/nodes"), "{\"id\":\"other\",\"baseUrl\":\""
+          + extra.baseUrl() + "\",\"dialects\":[\"anthropic\"],\"model\":\"qwen3:32b\"}");
+
+      assertThat(added.statusCode()).as(added.body()).isEqualTo(201);
+      assertThat(Json.MAPPER.readTree(added.body()).path("dialects").toString())
+          .isEqualTo("[\"openai\",\"responses\"]");
+      assertThat(refused.statusCode()).as(refused.body()).isEqualTo(400);
+      JsonNode error = Json.MAPPER.readTree(refused.body()).path("error");
+      assertThat(error.path("param").asText()).isEqualTo("dialects");
+      assertThat(error.path("message").asText()).contains("node.dialects: [\"anthropic\"] names neither \"openai\" "
+          + "nor \"ollama\"");
     }
   }
 

@@ -100,6 +100,7 @@ class ConsoleBrowserTest {
     // every node READY, live
     wait.until(d -> List.of("a10-01", "a100-01", "h100-01", "a10-02").stream().allMatch(n -> "READY".equals(state(n))));
     wait.until(d -> "live".equals(d.findElement(By.id("live")).getText()));
+    assertThat(cell("a10-01", "dialects")).as("the APIs the node serves").contains("ollama", "openai");
     assertThat(driver.findElement(By.id("degradation-level")).getText()).isEqualTo("NORMAL");
     assertThat(new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("policy"))).getOptions())
         .extracting(WebElement::getText).contains("least-delay", "gpu-weighted", "round-robin");

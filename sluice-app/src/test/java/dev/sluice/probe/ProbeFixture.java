@@ -29,6 +29,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /** One simulated node, a registry, clients and a prober over it, with short test timings. */
 final class ProbeFixture implements AutoCloseable {
@@ -58,9 +59,16 @@ final class ProbeFixture implements AutoCloseable {
 
   ProbeFixture(ApiFlavor api, SimOptions sim, ModelSpec.GpuProfile gpu, RepairAction repair,
       RepairRunner.Settings repairs) {
+    this(api, sim, gpu, repair, repairs, UnaryOperator.identity());
+  }
+
+  /** {@code shape} changes the node as configured (its dialects, or another address than the simulated node's). */
+  ProbeFixture(ApiFlavor api, SimOptions sim, ModelSpec.GpuProfile gpu, RepairAction repair,
+      RepairRunner.Settings repairs, UnaryOperator<NodeSpec> shape) {
     this.sim = await(SimNode.start(simVertx, sim.withId(NODE).withModels(MODEL).withTimeScale(0)));
-    NodeSpec node = new NodeSpec(NODE, URI.create(this.sim.baseUrl()), URI.create(this.sim.baseUrl() + "/v1"),
-        api, "A10", URI.create(this.sim.baseUrl() + "/metrics"), Map.of(), null, "ollama", repair);
+    NodeSpec node = shape.apply(new NodeSpec(NODE, URI.create(this.sim.baseUrl()),
+        URI.create(this.sim.baseUrl() + "/v1"), api, "A10", URI.create(this.sim.baseUrl() + "/metrics"), Map.of(),
+        null, "ollama", repair));
     config = new SluiceConfig(ServerSettings.defaults(), Timeouts.defaults(), UpstreamSettings.defaults(),
         List.of(new ProviderSpec("ollama", List.of(new ModelSpec(MODEL, MODEL, 24576, 4096, gpu)), List.of(node))),
         "test");

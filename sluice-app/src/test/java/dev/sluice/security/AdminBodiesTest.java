@@ -112,7 +112,7 @@ class AdminBodiesTest {
     try (TestCluster c = cluster().start()) {
       String node = "\"id\":\"extra\",\"baseUrl\":\"" + c.sim("a").baseUrl() + "\",\"model\":\"qwen3:32b\"";
       assertThat(refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"gpu_type\":\"A10\"}"), "gpu_type"))
-          .contains("accepted: id, baseUrl, api, gpuType, metricsUrl, labels, apiKey, provider, model");
+          .contains("accepted: id, baseUrl, api, dialects, gpuType, metricsUrl, labels, apiKey, provider, model");
       refused(send(c, "POST", "/admin/nodes", "{\"id\":\"extra\",\"baseUrl\":\"" + c.sim("a").baseUrl()
           + "\",\"model\":[\"qwen3:32b\"]}"), "model");
       refused(send(c, "POST", "/admin/nodes", "{" + node + ",\"provider\":5}"), "provider");

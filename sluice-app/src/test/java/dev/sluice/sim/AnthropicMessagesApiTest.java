@@ -3,11 +3,14 @@ package dev.sluice.sim;
 import static dev.sluice.sim.SimHttp.json;
 import static dev.sluice.sim.SimHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.anthropic.client.AnthropicClient;
 import com.anthropic.client.okhttp.AnthropicOkHttpClient;
 import com.anthropic.core.JsonValue;
 import com.anthropic.core.http.StreamResponse;
+import com.anthropic.errors.NotFoundException;
+import com.anthropic.errors.RateLimitException;
 import com.anthropic.helpers.MessageAccumulator;
 import com.anthropic.models.messages.ContentBlock;
 import com.anthropic.models.messages.Message;
@@ -151,6 +154,59 @@ class AnthropicMessagesApiTest extends SimNodesFixture {
     assertThat(error.path("error").path("message").asText()).contains("max_tokens");
   }
 
+
+  @Test
+  void unknownModelsBadBodiesAndFaultedRequestsAnswerInAnthropicsErrorShape() throws Exception {
+    SimNode node = start(INSTANT);
+    String message = "{\"model\":\"qwen3:32b\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+    String count = "{\"model\":\"llama9:1b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+
+    HttpResponse<String> unknown = post(node, "/v1/messages", message.replace("qwen3:32b", "llama9:1b"));
+    HttpResponse<String> notJson = post(node, "/v1/messages", "{\"model\":");
+    HttpResponse<String> countUnknown = post(node, "/v1/messages/count_tokens", count);
+    HttpResponse<String> countNotAnObject = post(node, "/v1/messages/count_tokens", "[]");
+    node.injectFault(SimFault.status(503, SimFault.OLLAMA_BUSY_BODY, 1));
+    HttpResponse<String> busy = post(node, "/v1/messages", message.replace("{\"model\"", "{\"stream\":true,\"model\""));
+    node.injectFault(SimFault.errorRate(100, 429));
+    HttpResponse<String> limited = post(node, "/v1/messages", message);
+    node.injectFault(SimFault.errorRate(100, 500));
+    HttpResponse<String> failed = post(node, "/v1/messages", message);
+
+    assertAnthropicError(unknown, 404, "not_found_error", "llama9:1b");
+    assertAnthropicError(notJson, 400, "invalid_request_error", "invalid JSON");
+    assertAnthropicError(countUnknown, 404, "not_found_error", "llama9:1b");
+    assertAnthropicError(countNotAnObject, 400, "invalid_request_error", "must be a JSON object");
+    assertAnthropicError(busy, 503, "overloaded_error", "server busy");
+    assertThat(busy.headers().firstValue("retry-after")).isPresent();
+    assertAnthropicError(limited, 429, "rate_limit_error", "too many requests");
+    assertThat(limited.headers().firstValue("retry-after")).isPresent();
+    assertAnthropicError(failed, 500, "api_error", "internal error");
+  }
+
+  @Test
+  void anthropicJavaReadsTheNodesErrorsAsItsTypedExceptions() throws Exception {
+    SimNode node = start(INSTANT);
+    MessageCreateParams unknown = MessageCreateParams.builder().model("llama9:1b").maxTokens(20)
+        .addUserMessage("Hi").build();
+    MessageCreateParams known = MessageCreateParams.builder().model("qwen3:32b").maxTokens(20)
+        .addUserMessage("Hi").build();
+
+    assertThatThrownBy(() -> anthropic(node).messages().create(unknown)).isInstanceOf(NotFoundException.class);
+    node.injectFault(SimFault.errorRate(100, 429));
+    assertThatThrownBy(() -> anthropic(node).messages().create(known)).isInstanceOf(RateLimitException.class)
+        .satisfies(e -> assertThat(((RateLimitException) e).body().toString()).contains("rate_limit_error"));
+  }
+
+  private static void assertAnthropicError(HttpResponse<String> response, int status, String type, String message)
+      throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    assertThat(response.headers().firstValue("content-type")).hasValueSatisfying(
+        v -> assertThat(v).startsWith("application/json"));
+    JsonNode error = json(response);
+    assertThat(error.path("type").asText()).as(response.body()).isEqualTo("error");
+    assertThat(error.path("error").path("type").asText()).as(response.body()).isEqualTo(type);
+    assertThat(error.path("error").path("message").asText()).contains(message);
+  }
 
   @Test
   void anthropicJavaAccumulatesStreamedThinkingWithItsSignatureLikeTheWholeAnswer() {

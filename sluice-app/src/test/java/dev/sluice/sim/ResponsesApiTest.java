@@ -3,6 +3,7 @@ package dev.sluice.sim;
 import static dev.sluice.sim.SimHttp.json;
 import static dev.sluice.sim.SimHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +11,8 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
+import com.openai.errors.NotFoundException;
+import com.openai.errors.RateLimitException;
 import com.openai.helpers.ResponseAccumulator;
 import com.openai.models.Reasoning;
 import com.openai.models.ReasoningEffort;
@@ -125,6 +128,39 @@ class ResponsesApiTest extends SimNodesFixture {
     assertThat(json(response).path("error").path("message").asText()).contains("stateless");
   }
 
+
+  @Test
+  void unknownModelsBadBodiesAndFaultedRequestsAnswerInOpenAisErrorShape() throws Exception {
+    SimNode node = start(INSTANT);
+    String request = "{\"model\":\"qwen3:32b\",\"input\":\"Hi\",\"max_output_tokens\":20}";
+
+    HttpResponse<String> unknown = post(node, "/v1/responses", request.replace("qwen3:32b", "llama9:1b"));
+    HttpResponse<String> notJson = post(node, "/v1/responses", "{\"model\":");
+    node.injectFault(SimFault.status(503, SimFault.OLLAMA_BUSY_BODY, 1));
+    HttpResponse<String> busy = post(node, "/v1/responses", request.replace("{\"model\"", "{\"stream\":true,\"model\""));
+    node.injectFault(SimFault.errorRate(100, 429));
+    HttpResponse<String> limited = post(node, "/v1/responses", request);
+
+    assertOpenAiError(unknown, 404, "llama9:1b");
+    assertOpenAiError(notJson, 400, "invalid JSON");
+    assertOpenAiError(busy, 503, "server busy");
+    assertThat(busy.headers().firstValue("retry-after")).isPresent();
+    assertOpenAiError(limited, 429, "too many requests");
+    assertThatThrownBy(() -> openai(node).responses().create(ResponseCreateParams.builder().model("qwen3:32b")
+        .input("Hi").build())).isInstanceOf(RateLimitException.class);
+    node.clearFaults();
+    assertThatThrownBy(() -> openai(node).responses().create(ResponseCreateParams.builder().model("llama9:1b")
+        .input("Hi").build())).isInstanceOf(NotFoundException.class);
+  }
+
+  private static void assertOpenAiError(HttpResponse<String> response, int status, String message) throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(status);
+    JsonNode error = json(response).path("error");
+    assertThat(error.isObject()).as(response.body()).isTrue();
+    assertThat(error.path("message").asText()).contains(message);
+    assertThat(error.has("type")).as(response.body()).isTrue();
+    assertThat(error.has("param") && error.has("code")).as(response.body()).isTrue();
+  }
 
   @Test
   void openAiJavaAccumulatesStreamedReasoningThenTheMessageLikeTheWholeResponse() {
