@@ -9,8 +9,12 @@ import dev.sluice.support.Json;
  * and its heartbeat {@code GET /api/version} (answered by the gateway).
  */
 public final class OllamaModels extends OllamaDialect {
-  /** The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature. */
-  static final String COMPAT_VERSION = "0.12.6";
+  /**
+   * The Ollama version Sluice reports on /api/version: recent enough that Ollama clients enable every feature, and
+   * 0.14 because, as Ollama 0.14, the gateway serves Anthropic Messages and OpenAI Responses (to every model: passed
+   * through or translated).
+   */
+  static final String COMPAT_VERSION = "0.14.0";
   static final OllamaModels TAGS = new OllamaModels("/api/tags", "/api/tags");
   static final OllamaModels PS = new OllamaModels("/api/ps", "/api/ps");
   static final OllamaModels VERSION = new OllamaModels("/api/version", null);

@@ -98,6 +98,11 @@ public final class NodeEntry {
     return all;
   }
 
+  /** What the prober found the node serving beyond its configured dialects (empty until discovered). */
+  public Set<NodeDialect> discoveredDialects() {
+    return discoveredDialects;
+  }
+
   /**
    * What the prober found the node serving (its Ollama version, its vLLM routes); ignored when the config lists the
    * node's dialects, since the operator's word wins.

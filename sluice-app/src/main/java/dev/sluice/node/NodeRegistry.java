@@ -56,6 +56,7 @@ public final class NodeRegistry {
     NodeEntry e = new NodeEntry(spec, old.health(), old.speed(), old.clock());
     e.telemetry(old.telemetry());
     e.servedModels(old.servedModels());
+    e.discoveredDialects(old.discoveredDialects()); // the same node at the same address: it still serves them
     return e;
   }
 

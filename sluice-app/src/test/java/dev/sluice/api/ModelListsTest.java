@@ -38,6 +38,6 @@ class ModelListsTest {
 
   @Test
   void theVersionIsOneOllamaClientsAccept() {
-    assertThat(OllamaModels.version()).isEqualTo("{\"version\":\"0.12.6\"}");
+    assertThat(OllamaModels.version()).isEqualTo("{\"version\":\"0.14.0\"}");
   }
 }
