@@ -48,7 +48,11 @@ AUTH_MODE=${AUTH_MODE:-tokens}          # tokens: every request carries a real g
 GW_EXTRA=${GW_EXTRA:-}                  # more top-level gateway config, e.g. '"limits":{…},"shared":{"redis":"redis://127.0.0.1:6379"}'
 MODEL=${MODEL:-qwen3:32b}
 API=${API:-chat}                        # chat: /v1/chat/completions; messages: Anthropic /v1/messages, passed through
+BODY_FILE=${BODY_FILE:-}                # a chat body to send instead of the short one (e.g. the harness's
+                                        # bodies-agent/chat.json, 190 KB); model and max_tokens replaced; API=messages
+                                        # sends it in Messages' shape (scripts/to_messages.py)
 GPU=${GPU:-A10}
+SIM_EXTRA=${SIM_EXTRA:-}                # more sim options, e.g. "--set maxModelLenTokens=65536" for agent-sized bodies
 PIN=${PIN:-1}                           # 1: sim+gateway on CPU_SUT, generator on CPU_GEN
 CPU_SUT=${CPU_SUT:-0}
 CPU_GEN=${CPU_GEN:-1}
@@ -141,6 +145,21 @@ if [ "$API" = messages ]; then # the same request in Anthropic's shape: the syst
 fi
 printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2}' "$MODEL" "$MSGS" "$MAX_TOKENS" > "$BODY"
 printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2,"stream":true}' "$MODEL" "$MSGS" "$MAX_TOKENS" > "$BODY_STREAM"
+if [ -n "$BODY_FILE" ]; then
+  SRC=$BODY_FILE
+  if [ "$API" = messages ]; then python3 "$SELF_DIR/scripts/to_messages.py" "$BODY_FILE" > "$OUT/source.json"; SRC=$OUT/source.json; fi
+  python3 - "$SRC" "$MODEL" "$MAX_TOKENS" "$BODY" "$BODY_STREAM" <<'PY' || die "cannot read BODY_FILE $BODY_FILE"
+import json, sys
+src, model, max_tokens, whole, stream = sys.argv[1:]
+body = json.load(open(src))
+body.pop("stream", None)
+body.update(model=model, max_tokens=int(max_tokens))
+json.dump(body, open(whole, "w"), separators=(",", ":"))
+body["stream"] = True
+json.dump(body, open(stream, "w"), separators=(",", ":"))
+PY
+  log "body: $BODY_FILE as $API, $(wc -c < "$BODY") bytes"
+fi
 AUTH="Authorization: Bearer sk-bench-local"
 
 # ---------------------------------------------------------------- start sim + gateway
@@ -162,7 +181,7 @@ cat > "$RUN/gateway.json" <<EOF
 EOF
 # shellcheck disable=SC2086
 $PIN_SUT java $SIM_JAVA_OPTS -jar "$SLUICE_JAR" sim --port "$SIM_PORT" --host 127.0.0.1 --gpu "$GPU" \
-  --model "$MODEL" --time-scale 0 --id sim-1 > "$RUN/sim.log" 2>&1 &
+  --model "$MODEL" --time-scale 0 --id sim-1 $SIM_EXTRA > "$RUN/sim.log" 2>&1 &
 SIM_PID=$!; PIDS+=("$SIM_PID")
 # shellcheck disable=SC2086
 $PIN_SUT java $GW_JAVA_OPTS -jar "$SLUICE_JAR" serve --config "$RUN/gateway.json" --port "$GW_PORT" \

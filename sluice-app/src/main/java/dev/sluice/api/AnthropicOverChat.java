@@ -34,8 +34,6 @@ final class AnthropicOverChat implements ChatTranslation {
   /** {@code output_config.effort} levels chat's {@code reasoning_effort} has too. */
   private static final Set<String> EFFORTS = Set.of("low", "medium", "high");
   /** Longest node error text quoted back to the client. */
-  private static final int MAX_ERROR_CHARS = 500;
-  private static final String CHAT_ID_PREFIX = "chatcmpl-";
 
   private final String model;
   private final ObjectNode chat;
@@ -402,13 +400,13 @@ final class AnthropicOverChat implements ChatTranslation {
     JsonNode choice = root == null ? null : root.path("choices").path(0);
     if (choice == null || !choice.path("message").isObject()) {
       return notAChatCompletion("the node's answer is not a chat completion: "
-          + clip(new String(chatCompletion, StandardCharsets.UTF_8)));
+          + ChatAnswers.clip(new String(chatCompletion, StandardCharsets.UTF_8)));
     }
     JsonNode message = choice.get("message");
     String finishReason = Bodies.text(choice.get("finish_reason"));
     ObjectNode body = AnthropicMessages.message(messageId(Bodies.text(root.get("id"))), root.path("model").asText(model));
     ArrayNode content = (ArrayNode) body.get("content");
-    String reasoning = reasoning(message);
+    String reasoning = ChatAnswers.reasoning(message);
     if (reasoning != null && !reasoning.isEmpty()) {
       content.addObject().put("type", "thinking").put("thinking", reasoning).put("signature", "");
     }
@@ -426,7 +424,7 @@ final class AnthropicOverChat implements ChatTranslation {
           : input(function.path("arguments").asText(""), "length".equals(finishReason));
       if (input == null) {
         return notAChatCompletion("the node called the tool " + function.path("name")
-            + " with arguments that are not a JSON object: " + clip(function.path("arguments").asText("")));
+            + " with arguments that are not a JSON object: " + ChatAnswers.clip(function.path("arguments").asText("")));
       }
       content.addObject().put("type", "tool_use").put("id", toolId(call.get("id")))
           .put("name", function.path("name").asText()).set("input", input);
@@ -439,12 +437,6 @@ final class AnthropicOverChat implements ChatTranslation {
     if (sequence == null) body.putNull("stop_sequence"); else body.put("stop_sequence", sequence);
     body.set("usage", usage(root.path("usage"), true));
     return Buffer.buffer(Bodies.bytes(body));
-  }
-
-  /** Reasoning text as vLLM ({@code reasoning_content}) or Ollama and newer vLLM ({@code reasoning}) send it. */
-  private static String reasoning(JsonNode messageOrDelta) {
-    String text = Bodies.text(messageOrDelta.get("reasoning_content"));
-    return text != null ? text : Bodies.text(messageOrDelta.get("reasoning"));
   }
 
   /**
@@ -477,8 +469,7 @@ final class AnthropicOverChat implements ChatTranslation {
 
   /** {@code msg_} and the chat id without its {@code chatcmpl-}; a random one when the node gave none. */
   private static String messageId(String id) {
-    if (id == null || id.isEmpty()) return "msg_" + UUID.randomUUID().toString().replace("-", "");
-    return "msg_" + (id.startsWith(CHAT_ID_PREFIX) ? id.substring(CHAT_ID_PREFIX.length()) : id);
+    return "msg_" + ChatAnswers.idSuffix(id);
   }
 
   /** The chat tool call id unchanged (the next request's {@code tool_result} names it); a made-up one when absent. */
@@ -489,10 +480,6 @@ final class AnthropicOverChat implements ChatTranslation {
 
   private static Buffer notAChatCompletion(String message) {
     return Buffer.buffer(AnthropicDialect.errorNode("api_error", message).toString());
-  }
-
-  private static String clip(String text) {
-    return text.length() > MAX_ERROR_CHARS ? text.substring(0, MAX_ERROR_CHARS) + "…" : text;
   }
 
   // ---------------------------------------------------------------- errors
@@ -509,22 +496,12 @@ final class AnthropicOverChat implements ChatTranslation {
   private static String errorMessage(byte[] body) {
     String text = new String(body, StandardCharsets.UTF_8);
     try {
-      JsonNode message = messageOf(Json.MAPPER.readTree(body));
-      if (message != null) return clip(message.asText());
+      JsonNode message = ChatAnswers.errorMessage(Json.MAPPER.readTree(body));
+      if (message != null) return ChatAnswers.clip(message.asText());
     } catch (IOException e) {
       // not JSON: the text itself
     }
-    return text.isBlank() ? "the node answered with an error and no message" : clip(text.strip());
-  }
-
-  /** The message of an error object of any of the shapes nodes send, or null. */
-  private static JsonNode messageOf(JsonNode error) {
-    if (error == null || !error.isObject()) return null;
-    JsonNode inner = error.get("error");
-    if (inner != null && inner.isTextual()) return inner;
-    if (inner != null && inner.path("message").isTextual()) return inner.get("message");
-    if ("error".equals(error.path("object").asText()) && error.path("message").isTextual()) return error.get("message");
-    return null;
+    return text.isBlank() ? "the node answered with an error and no message" : ChatAnswers.clip(text.strip());
   }
 
   // ---------------------------------------------------------------- streams
@@ -567,14 +544,14 @@ final class AnthropicOverChat implements ChatTranslation {
           chunk = null;
         }
         if (chunk == null || !chunk.isObject()) {
-          fail(out, "api_error", "the node sent a stream event that is not JSON: " + clip(data));
+          fail(out, "api_error", "the node sent a stream event that is not JSON: " + ChatAnswers.clip(data));
           break;
         }
-        if (chunk.has("error") || "error".equals(chunk.path("object").asText())) {
-          JsonNode message = messageOf(chunk);
+        if (ChatAnswers.isError(chunk)) {
+          JsonNode message = ChatAnswers.errorMessage(chunk);
           JsonNode code = chunk.path("error").isObject() ? chunk.path("error").path("code") : chunk.path("code");
           fail(out, code.canConvertToInt() ? ErrorKind.anthropicType(code.asInt()) : "api_error",
-              message == null ? clip(data) : clip(message.asText()));
+              message == null ? ChatAnswers.clip(data) : ChatAnswers.clip(message.asText()));
           break;
         }
         chunk(chunk, out);
@@ -589,7 +566,7 @@ final class AnthropicOverChat implements ChatTranslation {
       JsonNode choice = chunk.path("choices").path(0);
       if (choice.isObject()) {
         JsonNode delta = choice.path("delta");
-        String reasoning = reasoning(delta);
+        String reasoning = ChatAnswers.reasoning(delta);
         if (reasoning != null && !reasoning.isEmpty()) {
           open(out, Block.THINKING, -1, null);
           delta(out, "thinking_delta", "thinking", reasoning);

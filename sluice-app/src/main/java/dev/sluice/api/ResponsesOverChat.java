@@ -7,11 +7,9 @@ import dev.sluice.api.OpenAiResponses.Events;
 import dev.sluice.support.Json;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 
 /**
  * One OpenAI Responses request carried over a node's chat completions (docs/dialects.md, "OpenAI Responses"). The
@@ -32,7 +30,6 @@ final class ResponsesOverChat implements ChatTranslation {
       "conversation", "prompt");
   /** {@code include} values that need nothing: a node's reasoning is never encrypted, its text comes in content. */
   private static final Set<String> INCLUDABLE = Set.of("reasoning.encrypted_content");
-  private static final int MAX_ERROR_CHARS = 500;
   private static final String RESPONSES_NODE = "or send the request to a model whose nodes serve /v1/responses";
 
   private final ObjectNode request;
@@ -402,14 +399,14 @@ final class ResponsesOverChat implements ChatTranslation {
     JsonNode choice = root == null ? null : root.path("choices").path(0);
     if (root == null || !root.isObject() || root.has("error") || choice == null || !choice.isObject()) {
       return OpenAiDialect.errorBody(ErrorKind.UPSTREAM_UNAVAILABLE,
-          "the node's answer is not a chat completion: " + clip(chatCompletion), null);
+          "the node's answer is not a chat completion: " + ChatAnswers.clip(chatCompletion), null);
     }
     String suffix = suffix(root);
     ObjectNode response = OpenAiResponses.response(request, "resp_" + suffix, root.path("created").asLong(0),
         root.path("model").asText(""));
     JsonNode message = choice.path("message");
     ArrayNode output = Json.MAPPER.createArrayNode();
-    String reasoning = reasoning(message);
+    String reasoning = ChatAnswers.reasoning(message);
     if (reasoning != null && !reasoning.isEmpty()) {
       output.add(OpenAiResponses.reasoningItem(itemId("rs_", suffix, output.size()), reasoning, true));
     }
@@ -426,17 +423,9 @@ final class ResponsesOverChat implements ChatTranslation {
     return Buffer.buffer(Bodies.bytes(response));
   }
 
-  /** The node's reasoning: {@code reasoning_content} (vLLM, Ollama) or {@code reasoning} (newer vLLM, Ollama). */
-  private static String reasoning(JsonNode messageOrDelta) {
-    String text = Bodies.text(messageOrDelta.get("reasoning_content"));
-    return text != null ? text : Bodies.text(messageOrDelta.get("reasoning"));
-  }
-
   /** The chat id after its {@code chatcmpl-} prefix, or a fresh one. */
   private static String suffix(JsonNode chat) {
-    String id = Bodies.text(chat.get("id"));
-    if (id == null || id.isEmpty()) return UUID.randomUUID().toString().replace("-", "");
-    return id.startsWith("chatcmpl-") ? id.substring("chatcmpl-".length()) : id;
+    return ChatAnswers.idSuffix(Bodies.text(chat.get("id")));
   }
 
   private static String itemId(String prefix, String suffix, int outputIndex) {
@@ -458,11 +447,6 @@ final class ResponsesOverChat implements ChatTranslation {
         usage.path("completion_tokens_details").path("reasoning_tokens").asLong(0));
   }
 
-  private static String clip(byte[] body) {
-    String text = new String(body, StandardCharsets.UTF_8);
-    return text.length() <= MAX_ERROR_CHARS ? text : text.substring(0, MAX_ERROR_CHARS) + "…";
-  }
-
   // ---------------------------------------------------------------- errors
 
   /**
@@ -481,10 +465,11 @@ final class ResponsesOverChat implements ChatTranslation {
     String param = null;
     if (root != null && root.isObject()) {
       if (root.path("error").isObject() && root.get("error").path("message").isTextual()) return Buffer.buffer(body);
-      message = root.path("error").isTextual() ? root.get("error").asText() : Bodies.text(root.get("message"));
+      JsonNode found = ChatAnswers.errorMessage(root);
+      message = found == null ? Bodies.text(root.get("message")) : found.asText();
       param = Bodies.text(root.get("param"));
     }
-    if (message == null) message = "the node answered " + status + ": " + clip(body);
+    if (message == null) message = "the node answered " + status + ": " + ChatAnswers.clip(body);
     return OpenAiDialect.errorBody(kind(status), message, param);
   }
 
@@ -546,15 +531,12 @@ final class ResponsesOverChat implements ChatTranslation {
           chunk = null;
         }
         if (chunk == null || !chunk.isObject()) {
-          fail(out, "the node sent a stream event that is not JSON: " + clip(data.getBytes(StandardCharsets.UTF_8)));
+          fail(out, "the node sent a stream event that is not JSON: " + ChatAnswers.clip(data));
           break;
         }
-        if (chunk.has("error") || "error".equals(chunk.path("object").asText())) {
-          JsonNode error = chunk.get("error");
-          String message = error != null && error.isTextual() ? error.asText()
-              : error != null && error.path("message").isTextual() ? error.get("message").asText()
-              : chunk.path("message").asText("the node's stream failed");
-          fail(out, message);
+        if (ChatAnswers.isError(chunk)) {
+          JsonNode message = ChatAnswers.errorMessage(chunk);
+          fail(out, message == null ? "the node's stream failed" : message.asText());
           break;
         }
         chunk(out, chunk);
@@ -576,7 +558,7 @@ final class ResponsesOverChat implements ChatTranslation {
       for (JsonNode choice : chunk.path("choices")) {
         if (choice.path("index").asInt(0) != 0) continue; // Responses has one answer; n > 1 is never asked
         JsonNode delta = choice.path("delta");
-        String reasoning = reasoning(delta);
+        String reasoning = ChatAnswers.reasoning(delta);
         if (reasoning != null && !reasoning.isEmpty()) text(out, true, reasoning);
         String content = Bodies.text(delta.get("content"));
         if (content != null && !content.isEmpty()) text(out, false, content);

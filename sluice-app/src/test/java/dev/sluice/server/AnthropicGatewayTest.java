@@ -252,13 +252,17 @@ class AnthropicGatewayTest {
     assertThatThrownBy(() -> limited.messages().create(hello)).isInstanceOfSatisfying(RateLimitException.class,
         e -> assertThat(e.headers().values("retry-after")).isNotEmpty());
 
-    HttpResponse<String> raw = Http.send(HttpRequest.newBuilder(URI.create(c.url("/v1/messages")))
-        .header("x-api-key", "sk-sluice-wrong").header("content-type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + MODEL + "\",\"max_tokens\":10,"
-            + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")).build());
-    JsonNode error = Json.MAPPER.readTree(raw.body());
-    assertThat(raw.statusCode()).isEqualTo(401);
-    assertThat(error.path("type").asText()).isEqualTo("error");
-    assertThat(error.at("/error/type").asText()).isEqualTo("authentication_error");
+    for (String key : new String[] {"sk-sluice-wrong", null}) { // a wrong x-api-key, and none at all
+      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(c.url("/v1/messages")))
+          .header("content-type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + MODEL + "\",\"max_tokens\":10,"
+              + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"));
+      if (key != null) b.header("x-api-key", key);
+      HttpResponse<String> raw = Http.send(b.build());
+      JsonNode error = Json.MAPPER.readTree(raw.body());
+      assertThat(raw.statusCode()).isEqualTo(401);
+      assertThat(error.path("type").asText()).isEqualTo("error");
+      assertThat(error.at("/error/type").asText()).isEqualTo("authentication_error");
+    }
   }
 }

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.anthropic.client.AnthropicClient;
 import com.anthropic.client.okhttp.AnthropicOkHttpClient;
@@ -12,6 +13,7 @@ import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.models.responses.Response;
 import com.openai.models.responses.ResponseCreateParams;
+import dev.sluice.api.NodeDialect;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.degrade.DegradationSettings;
 import dev.sluice.server.AnthropicGatewayTest.Mode;
@@ -21,6 +23,7 @@ import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
 import java.time.Duration;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -76,6 +79,11 @@ class DialectLadderTest {
       assertThat(ResponsesGatewayTest.outputText(streamedResponse)).isNotBlank();
       assertThat(c.sim("big").stats().count("/v1/messages") + c.sim("big").stats().count("/v1/chat/completions")
           + c.sim("big").stats().count("/v1/responses")).isZero();
+      assertThat(Http.get(c.url("/metrics")).body())
+          .contains("sluice_requests_total{endpoint=\"anthropic_messages\",model=\"qwen3:32b\",node=\"small\","
+              + "outcome=\"downgraded\"")
+          .contains("sluice_requests_total{endpoint=\"openai_responses\",model=\"qwen3:32b\",node=\"small\","
+              + "outcome=\"downgraded\"");
     }
   }
 
@@ -117,6 +125,21 @@ class DialectLadderTest {
       assertThat(cluster.sim("bad").stats().faulted()).isPositive();
       assertThat(Http.get(cluster.url("/metrics")).body())
           .contains("sluice_upstream_attempts_total{node=\"bad\",result=\"reset_before_first_byte\"}");
+    }
+  }
+
+  @Test
+  void aNodeWhoseConfigListsNoDialectsIsDiscoveredToSpeakMessagesAndGetsThemUnchanged() {
+    try (TestCluster c = new TestCluster().node("ollama", GpuProfile.A100, MODEL, 0).start()) {
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> c.gateway.registry().get("ollama").speaks(NodeDialect.ANTHROPIC));
+
+      HttpResponseFor<Message> raw = anthropic(c).messages().withRawResponse().create(message());
+
+      assertThat(raw.headers().values("x-sluice-translated")).isEmpty();
+      assertThat(AnthropicGatewayTest.text(raw.parse())).isNotBlank();
+      assertThat(c.sim("ollama").stats().count("/v1/messages")).isEqualTo(1);
+      assertThat(c.sim("ollama").stats().count("/v1/chat/completions")).isZero();
     }
   }
 }
