@@ -115,7 +115,8 @@ class BadInputTest {
         Arguments.of("POST", "/v1/chat/completions%00"),
         Arguments.of("POST", "/api\\pull"),
         Arguments.of("GET", "/etc/passwd"),
-        Arguments.of("POST", "/v1/responses"));
+        Arguments.of("GET", "/v1/responses/resp_1"), // a stored response: Sluice keeps none
+        Arguments.of("POST", "/v1/messages/batches"));
   }
 
   @ParameterizedTest(name = "{0} {1} → 404, never forwarded")
