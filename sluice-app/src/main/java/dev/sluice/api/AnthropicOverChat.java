@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
 import io.vertx.core.buffer.Buffer;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -391,12 +390,7 @@ final class AnthropicOverChat implements ChatTranslation {
 
   @Override
   public Buffer answer(byte[] chatCompletion) {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(chatCompletion);
-    } catch (IOException e) {
-      root = null;
-    }
+    JsonNode root = ChatAnswers.object(chatCompletion);
     JsonNode choice = root == null ? null : root.path("choices").path(0);
     if (choice == null || !choice.path("message").isObject()) {
       return notAChatCompletion("the node's answer is not a chat completion: "
@@ -494,13 +488,9 @@ final class AnthropicOverChat implements ChatTranslation {
   }
 
   private static String errorMessage(byte[] body) {
-    String text = new String(body, StandardCharsets.UTF_8);
-    try {
-      JsonNode message = ChatAnswers.errorMessage(Json.MAPPER.readTree(body));
-      if (message != null) return ChatAnswers.clip(message.asText());
-    } catch (IOException e) {
-      // not JSON: the text itself
-    }
+    JsonNode message = ChatAnswers.errorMessage(ChatAnswers.object(body));
+    if (message != null) return ChatAnswers.clip(message.asText());
+    String text = new String(body, StandardCharsets.UTF_8); // not JSON, or no message in it: the text itself
     return text.isBlank() ? "the node answered with an error and no message" : ChatAnswers.clip(text.strip());
   }
 
@@ -537,12 +527,7 @@ final class AnthropicOverChat implements ChatTranslation {
           finish(out, null);
           break;
         }
-        JsonNode chunk;
-        try {
-          chunk = Json.MAPPER.readTree(data);
-        } catch (IOException e) {
-          chunk = null;
-        }
+        JsonNode chunk = ChatAnswers.object(data);
         if (chunk == null || !chunk.isObject()) {
           fail(out, "api_error", "the node sent a stream event that is not JSON: " + ChatAnswers.clip(data));
           break;

@@ -1,6 +1,8 @@
 package dev.sluice.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.support.Json;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
@@ -16,6 +18,20 @@ final class ChatAnswers {
   static final int MAX_ERROR_CHARS = 500;
 
   private ChatAnswers() {}
+
+  /** {@code body} (a whole answer, an error, or one stream event's data) as a JSON object, or null when it is none. */
+  static JsonNode object(byte[] body) {
+    try {
+      JsonNode node = Json.MAPPER.readTree(body);
+      return node != null && node.isObject() ? node : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  static JsonNode object(String data) {
+    return object(data.getBytes(StandardCharsets.UTF_8));
+  }
 
   /** Reasoning text as vLLM ({@code reasoning_content}) or Ollama and newer vLLM ({@code reasoning}) send it. */
   static String reasoning(JsonNode messageOrDelta) {

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.OpenAiResponses.Events;
 import dev.sluice.support.Json;
 import io.vertx.core.buffer.Buffer;
-import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -390,12 +389,7 @@ final class ResponsesOverChat implements ChatTranslation {
 
   @Override
   public Buffer answer(byte[] chatCompletion) {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(chatCompletion);
-    } catch (IOException e) {
-      root = null;
-    }
+    JsonNode root = ChatAnswers.object(chatCompletion);
     JsonNode choice = root == null ? null : root.path("choices").path(0);
     if (root == null || !root.isObject() || root.has("error") || choice == null || !choice.isObject()) {
       return OpenAiDialect.errorBody(ErrorKind.UPSTREAM_UNAVAILABLE,
@@ -455,12 +449,7 @@ final class ResponsesOverChat implements ChatTranslation {
    */
   @Override
   public Buffer error(int status, byte[] body) {
-    JsonNode root;
-    try {
-      root = Json.MAPPER.readTree(body);
-    } catch (IOException e) {
-      root = null;
-    }
+    JsonNode root = ChatAnswers.object(body);
     String message = null;
     String param = null;
     if (root != null && root.isObject()) {
@@ -524,12 +513,7 @@ final class ResponsesOverChat implements ChatTranslation {
           complete(out);
           break;
         }
-        JsonNode chunk;
-        try {
-          chunk = Json.MAPPER.readTree(data);
-        } catch (IOException e) {
-          chunk = null;
-        }
+        JsonNode chunk = ChatAnswers.object(data);
         if (chunk == null || !chunk.isObject()) {
           fail(out, "the node sent a stream event that is not JSON: " + ChatAnswers.clip(data));
           break;

@@ -28,15 +28,7 @@ import com.anthropic.models.messages.ToolChoiceAny;
 import com.anthropic.models.messages.ToolResultBlockParam;
 import com.anthropic.models.messages.ToolUseBlock;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.sluice.api.NodeDialect;
-import dev.sluice.auth.KeyFile;
-import dev.sluice.auth.KeyGenerator;
-import dev.sluice.auth.AuthMode;
-import dev.sluice.config.AuthSettings;
-import dev.sluice.config.ModelSpec;
-import dev.sluice.limit.Limits;
-import dev.sluice.sim.GpuProfile;
-import dev.sluice.sim.SimOptions;
+import dev.sluice.server.DialectClusters.Mode;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
@@ -44,11 +36,8 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -61,54 +50,22 @@ import org.junit.jupiter.params.provider.EnumSource;
  * speaks Messages (passed through unchanged) and to a node that speaks only chat completions (translated).
  */
 class AnthropicGatewayTest {
-  static final String MODEL = "qwen3:32b";
+  static final String MODEL = DialectClusters.MODEL;
   static final String SEARCH_SCHEMA = "{\"type\":\"object\",\"properties\":{\"query\":{\"type\":\"string\"},"
       + "\"max_results\":{\"type\":\"integer\"}},\"required\":[\"query\"]}";
 
-  /** Whether the node speaks the client's dialect. */
-  enum Mode {
-    PASSED_THROUGH, TRANSLATED;
-
-    SimOptions sim(String id, GpuProfile gpu, String model) {
-      SimOptions o = SimOptions.defaults().withId(id).withGpu(gpu).withModels(model).withTimeScale(0);
-      return this == PASSED_THROUGH ? o : o.withDialects("ollama", "openai");
-    }
-
-    TestCluster declare(TestCluster c, String id) {
-      return this == PASSED_THROUGH
-          ? c.dialects(id, NodeDialect.OLLAMA, NodeDialect.OPENAI, NodeDialect.ANTHROPIC, NodeDialect.RESPONSES) : c;
-    }
-  }
-
   @TempDir
   static Path dir;
-  static final Map<Mode, TestCluster> clusters = new EnumMap<>(Mode.class);
-  static String allKey;
-  static String smallOnlyKey;
-  static String oneRequestKey;
+  static DialectClusters clusters;
 
   @BeforeAll
   static void start() throws Exception {
-    Path keys = dir.resolve("keys.json");
-    KeyGenerator.Created all = KeyGenerator.create("acme", Set.of(), null, null, null, Instant.now());
-    KeyGenerator.Created small = KeyGenerator.create("acme", Set.of("qwen2:7b"), null, null, null, Instant.now());
-    KeyGenerator.Created one = KeyGenerator.create("slow", Set.of(), new Limits(1, 0, 0), null, null, Instant.now());
-    KeyFile.write(keys, KeyFile.read(keys).with(all.key()).with(small.key()).with(one.key()));
-    allKey = all.secret();
-    smallOnlyKey = small.secret();
-    oneRequestKey = one.secret();
-    for (Mode mode : Mode.values()) {
-      TestCluster c = new TestCluster().auth(new AuthSettings(AuthMode.TOKENS, keys, null))
-          .model(new ModelSpec(MODEL, MODEL, 24576, 4096, null))
-          .node(mode.sim("a", GpuProfile.A100, MODEL)).node(mode.sim("s", GpuProfile.A10, "qwen2:7b"));
-      mode.declare(mode.declare(c, "a"), "s");
-      clusters.put(mode, c.start());
-    }
+    clusters = new DialectClusters(dir);
   }
 
   @AfterAll
   static void stop() {
-    clusters.values().forEach(TestCluster::close);
+    clusters.close();
   }
 
   static AnthropicClient client(TestCluster c, String key) {
@@ -154,7 +111,7 @@ class AnthropicGatewayTest {
   @EnumSource(Mode.class)
   void aPlainAnswerAndItsStreamCarryTheSameTextStopReasonAndUsage(Mode mode) {
     TestCluster c = clusters.get(mode);
-    AnthropicClient client = client(c, allKey);
+    AnthropicClient client = client(c, clusters.allKey);
     MessageCreateParams params = question("Summarise the quarterly report in two sentences.").build();
 
     HttpResponseFor<Message> raw = client.messages().withRawResponse().create(params);
@@ -176,7 +133,7 @@ class AnthropicGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void aToolUseRoundTripKeepsTheStreamedArgumentsEqualToTheWholeOnes(Mode mode) throws Exception {
-    AnthropicClient client = client(clusters.get(mode), allKey);
+    AnthropicClient client = client(clusters.get(mode), clusters.allKey);
     MessageCreateParams ask = question("Find the quarterly report.").addTool(searchTool())
         .toolChoice(ToolChoiceAny.builder().build()).build();
 
@@ -207,7 +164,7 @@ class AnthropicGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void thinkingComesAsThinkingBlocksWholeAndStreamed(Mode mode) {
-    AnthropicClient client = client(clusters.get(mode), allKey);
+    AnthropicClient client = client(clusters.get(mode), clusters.allKey);
     MessageCreateParams params = question("Is 1,024 a power of two?").maxTokens(400).enabledThinking(1024).build();
 
     Message whole = client.messages().create(params);
@@ -224,7 +181,7 @@ class AnthropicGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void countTokensCountsThePromptOnTheNodeOrSaysItIsTheGatewaysEstimate(Mode mode) {
-    AnthropicClient client = client(clusters.get(mode), allKey);
+    AnthropicClient client = client(clusters.get(mode), clusters.allKey);
     HttpResponseFor<MessageTokensCount> raw = client.messages().withRawResponse().countTokens(
         MessageCountTokensParams.builder().model(MODEL).addUserMessage("Find the quarterly report, please.").build());
 
@@ -240,14 +197,14 @@ class AnthropicGatewayTest {
     MessageCreateParams hello = question("hello").build();
 
     assertThatThrownBy(() -> client(c, "").messages().create(hello)).isInstanceOf(UnauthorizedException.class);
-    assertThatThrownBy(() -> client(c, smallOnlyKey).messages().create(hello))
+    assertThatThrownBy(() -> client(c, clusters.smallOnlyKey).messages().create(hello))
         .isInstanceOf(PermissionDeniedException.class).hasMessageContaining("not allowed");
-    assertThatThrownBy(() -> client(c, allKey).messages().create(question("hello").model("no-such-model").build()))
+    assertThatThrownBy(() -> client(c, clusters.allKey).messages().create(question("hello").model("no-such-model").build()))
         .isInstanceOf(NotFoundException.class).hasMessageContaining("no-such-model");
-    assertThatThrownBy(() -> client(c, allKey).messages().create(question(
+    assertThatThrownBy(() -> client(c, clusters.allKey).messages().create(question(
             "word ".repeat(30_000)).maxTokens(4096).build()))
         .isInstanceOf(BadRequestException.class).hasMessageContaining("context");
-    AnthropicClient limited = client(c, oneRequestKey);
+    AnthropicClient limited = client(c, clusters.oneRequestKey);
     limited.messages().create(hello);
     assertThatThrownBy(() -> limited.messages().create(hello)).isInstanceOfSatisfying(RateLimitException.class,
         e -> assertThat(e.headers().values("retry-after")).isNotEmpty());

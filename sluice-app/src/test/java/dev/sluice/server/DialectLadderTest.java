@@ -16,7 +16,7 @@ import com.openai.models.responses.ResponseCreateParams;
 import dev.sluice.api.NodeDialect;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.degrade.DegradationSettings;
-import dev.sluice.server.AnthropicGatewayTest.Mode;
+import dev.sluice.server.DialectClusters.Mode;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.testkit.Http;

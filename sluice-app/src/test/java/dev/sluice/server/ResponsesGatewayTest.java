@@ -25,13 +25,7 @@ import com.openai.models.responses.ResponseFunctionToolCall;
 import com.openai.models.responses.ResponseInputItem;
 import com.openai.models.responses.ResponseStreamEvent;
 import com.openai.models.responses.ToolChoiceOptions;
-import dev.sluice.auth.AuthMode;
-import dev.sluice.auth.KeyFile;
-import dev.sluice.auth.KeyGenerator;
-import dev.sluice.config.AuthSettings;
-import dev.sluice.limit.Limits;
-import dev.sluice.server.AnthropicGatewayTest.Mode;
-import dev.sluice.sim.GpuProfile;
+import dev.sluice.server.DialectClusters.Mode;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
@@ -39,11 +33,8 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,32 +51,16 @@ class ResponsesGatewayTest {
 
   @TempDir
   static Path dir;
-  static final Map<Mode, TestCluster> clusters = new EnumMap<>(Mode.class);
-  static String allKey;
-  static String smallOnlyKey;
-  static String oneRequestKey;
+  static DialectClusters clusters;
 
   @BeforeAll
   static void start() throws Exception {
-    Path keys = dir.resolve("keys.json");
-    KeyGenerator.Created all = KeyGenerator.create("acme", Set.of(), null, null, null, Instant.now());
-    KeyGenerator.Created small = KeyGenerator.create("acme", Set.of("qwen2:7b"), null, null, null, Instant.now());
-    KeyGenerator.Created one = KeyGenerator.create("slow", Set.of(), new Limits(1, 0, 0), null, null, Instant.now());
-    KeyFile.write(keys, KeyFile.read(keys).with(all.key()).with(small.key()).with(one.key()));
-    allKey = all.secret();
-    smallOnlyKey = small.secret();
-    oneRequestKey = one.secret();
-    for (Mode mode : Mode.values()) {
-      TestCluster c = new TestCluster().auth(new AuthSettings(AuthMode.TOKENS, keys, null))
-          .node(mode.sim("a", GpuProfile.A100, MODEL)).node(mode.sim("s", GpuProfile.A10, "qwen2:7b"));
-      mode.declare(mode.declare(c, "a"), "s");
-      clusters.put(mode, c.start());
-    }
+    clusters = new DialectClusters(dir);
   }
 
   @AfterAll
   static void stop() {
-    clusters.values().forEach(TestCluster::close);
+    clusters.close();
   }
 
   static OpenAIClient client(TestCluster c, String key) {
@@ -127,7 +102,7 @@ class ResponsesGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void aPlainResponseAndItsStreamCarryTheSameTextAndUsage(Mode mode) {
-    OpenAIClient client = client(clusters.get(mode), allKey);
+    OpenAIClient client = client(clusters.get(mode), clusters.allKey);
     ResponseCreateParams params = question("Summarise the quarterly report in two sentences.").build();
 
     HttpResponseFor<Response> raw = client.responses().withRawResponse().create(params);
@@ -146,7 +121,7 @@ class ResponsesGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void aFunctionCallRoundTripKeepsTheStreamedArgumentsEqualToTheWholeOnes(Mode mode) throws Exception {
-    OpenAIClient client = client(clusters.get(mode), allKey);
+    OpenAIClient client = client(clusters.get(mode), clusters.allKey);
     ResponseCreateParams ask = question("Find the quarterly report.").addTool(searchTool())
         .toolChoice(ToolChoiceOptions.REQUIRED).build();
 
@@ -177,7 +152,7 @@ class ResponsesGatewayTest {
   @ParameterizedTest
   @EnumSource(Mode.class)
   void reasoningComesAsAReasoningItemWholeAndStreamed(Mode mode) {
-    OpenAIClient client = client(clusters.get(mode), allKey);
+    OpenAIClient client = client(clusters.get(mode), clusters.allKey);
     ResponseCreateParams params = question("Why is the sky blue?").maxOutputTokens(400)
         .reasoning(Reasoning.builder().effort(ReasoningEffort.LOW).build()).build();
 
@@ -192,11 +167,11 @@ class ResponsesGatewayTest {
   @EnumSource(Mode.class)
   void stateIsRefusedClearlyAndStoreIsAnsweredHonestly(Mode mode) throws Exception {
     TestCluster c = clusters.get(mode);
-    assertThatThrownBy(() -> client(c, allKey).responses().create(question("hi").previousResponseId("resp_1").build()))
+    assertThatThrownBy(() -> client(c, clusters.allKey).responses().create(question("hi").previousResponseId("resp_1").build()))
         .isInstanceOf(BadRequestException.class).hasMessageContaining("previous_response_id")
         .hasMessageContaining("input");
 
-    HttpResponse<String> stored = post(c, allKey, "{\"model\":\"" + MODEL + "\",\"input\":\"hi\","
+    HttpResponse<String> stored = post(c, clusters.allKey, "{\"model\":\"" + MODEL + "\",\"input\":\"hi\","
         + "\"max_output_tokens\":20,\"store\":true}");
     assertThat(stored.statusCode()).isEqualTo(200);
     assertThat(Json.MAPPER.readTree(stored.body()).path("store").asBoolean(true)).isFalse();
@@ -210,14 +185,14 @@ class ResponsesGatewayTest {
 
     assertThatThrownBy(() -> client(c, "sk-sluice-wrong").responses().create(hello))
         .isInstanceOf(UnauthorizedException.class);
-    assertThatThrownBy(() -> client(c, smallOnlyKey).responses().create(hello))
+    assertThatThrownBy(() -> client(c, clusters.smallOnlyKey).responses().create(hello))
         .isInstanceOf(PermissionDeniedException.class).hasMessageContaining("not allowed");
-    assertThatThrownBy(() -> client(c, allKey).responses().create(question("hello").model("no-such-model").build()))
+    assertThatThrownBy(() -> client(c, clusters.allKey).responses().create(question("hello").model("no-such-model").build()))
         .isInstanceOf(NotFoundException.class).hasMessageContaining("no-such-model");
-    assertThatThrownBy(() -> client(c, allKey).responses().create(question("word ".repeat(30_000))
+    assertThatThrownBy(() -> client(c, clusters.allKey).responses().create(question("word ".repeat(30_000))
             .maxOutputTokens(4096).build()))
         .isInstanceOf(BadRequestException.class).hasMessageContaining("context");
-    OpenAIClient limited = client(c, oneRequestKey);
+    OpenAIClient limited = client(c, clusters.oneRequestKey);
     limited.responses().create(hello);
     assertThatThrownBy(() -> limited.responses().create(hello)).isInstanceOfSatisfying(RateLimitException.class,
         e -> assertThat(e.headers().values("retry-after")).isNotEmpty());
