@@ -13,7 +13,8 @@ import java.util.function.Supplier;
  * the {@link JwtVerifier}. Failures are {@link AuthException}s whose messages never contain the token.
  */
 public final class Authenticator {
-  static final String MISSING_MESSAGE = "unauthorized: gateway token missing (send Authorization: Bearer <token>;"
+  static final String MISSING_MESSAGE = "unauthorized: gateway token missing (send Authorization: Bearer <token>, "
+      + "or x-api-key: <token> as Anthropic clients do;"
       + " operators create tokens with `sluice keys create`)";
   static final String INVALID_MESSAGE = "invalid gateway token";
 

@@ -85,7 +85,8 @@ class AuthenticatorTest {
     for (AuthMode mode : List.of(AuthMode.TOKENS, AuthMode.JWT, AuthMode.TOKENS_AND_JWT)) {
       for (String[] h : new String[][] {{null, null}, {"Bearer ", null}, {"Bearer", "  "}, {"Basic abc", null}}) {
         assertThat(failure(auth(mode).authenticate(h[0], h[1]), AuthException.Reason.MISSING))
-            .isEqualTo("unauthorized: gateway token missing (send Authorization: Bearer <token>; operators create"
+            .isEqualTo("unauthorized: gateway token missing (send Authorization: Bearer <token>, or x-api-key: "
+                + "<token> as Anthropic clients do; operators create"
                 + " tokens with `sluice keys create`)");
       }
     }
