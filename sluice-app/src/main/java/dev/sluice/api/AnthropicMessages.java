@@ -99,10 +99,11 @@ final class AnthropicMessages extends AnthropicDialect implements GenerationDial
 
   /** Anthropic usage counts by key, as {@link #usage(byte[])}; shared with count_tokens' body. */
   static Usage usage(byte[] body, byte[] inputKey, byte[] outputKey) {
-    long input = Bodies.lastNumberAfter(body, inputKey);
-    long read = Bodies.lastNumberAfter(body, CACHE_READ);
+    int at = Bodies.lastNumberKey(body, inputKey);
+    long input = Bodies.numberAfter(body, inputKey, at);
+    long read = Bodies.numberNear(body, CACHE_READ, at); // the cache counts stand in the same usage object
     long prompt = -1;
-    if (input >= 0) prompt = input + Math.max(0, Bodies.lastNumberAfter(body, CACHE_CREATION)) + Math.max(0, read);
+    if (input >= 0) prompt = input + Math.max(0, Bodies.numberNear(body, CACHE_CREATION, at)) + Math.max(0, read);
     return new Usage(prompt, Bodies.lastNumberAfter(body, outputKey), read);
   }
 

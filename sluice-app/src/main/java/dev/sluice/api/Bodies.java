@@ -125,29 +125,61 @@ final class Bodies {
     return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey));
   }
 
-  /** The number after the last occurrence of {@code key} (a {@link #key}), or -1 when there is none. */
-  static long lastNumber(byte[] answerOrTail, byte[] key) {
-    return answerOrTail == null ? -1 : lastNumberAfter(answerOrTail, key);
-  }
-
   /** The number after the last occurrence of {@code key} (a {@link #key}), or -1. */
   static long lastNumberAfter(byte[] b, byte[] key) {
+    int at = lastNumberKey(b, key, 0, b.length);
+    return at < 0 ? -1 : numberAt(b, at + key.length);
+  }
+
+  /**
+   * How far either side of a usage's main count its other counts are looked for ({@link #numberNear}): they stand in
+   * the same small usage object, so an absent one costs a scan of this much, not of the whole answer.
+   */
+  static final int USAGE_OBJECT_BYTES = 1024;
+
+  /** Where the last {@code key} followed by a number starts in {@code b}, or -1: the anchor for {@link #numberNear}. */
+  static int lastNumberKey(byte[] b, byte[] key) {
+    return b == null ? -1 : lastNumberKey(b, key, 0, b.length);
+  }
+
+  /**
+   * The number after the last {@code key} within {@link #USAGE_OBJECT_BYTES} of {@code anchor} (where the usage's
+   * main count stands, {@link #lastNumberKey}); -1 when there is none or no anchor.
+   */
+  static long numberNear(byte[] b, byte[] key, int anchor) {
+    if (b == null || anchor < 0) return -1;
+    int at = lastNumberKey(b, key, Math.max(0, anchor - USAGE_OBJECT_BYTES),
+        (int) Math.min(b.length, (long) anchor + USAGE_OBJECT_BYTES));
+    return at < 0 ? -1 : numberAt(b, at + key.length);
+  }
+
+  /** The number after the {@code key} that starts at {@code at} ({@link #lastNumberKey}), or -1 when {@code at} is. */
+  static long numberAfter(byte[] b, byte[] key, int at) {
+    return at < 0 ? -1 : numberAt(b, at + key.length);
+  }
+
+  /** Start of the last {@code key} in {@code b[from, to)} that a number follows, or -1. */
+  private static int lastNumberKey(byte[] b, byte[] key, int from, int to) {
     outer:
-    for (int i = b.length - key.length; i >= 0; i--) {
+    for (int i = to - key.length; i >= from; i--) {
       for (int j = 0; j < key.length; j++) {
         if (b[i + j] != key[j]) continue outer;
       }
-      int p = i + key.length;
-      while (p < b.length && (b[p] == ' ' || b[p] == ':')) p++;
-      long v = 0;
-      int digits = 0;
-      while (p < b.length && b[p] >= '0' && b[p] <= '9' && digits < 12) {
-        v = v * 10 + (b[p++] - '0');
-        digits++;
-      }
-      if (digits > 0 && (p == b.length || b[p] < '0' || b[p] > '9')) return v;
+      if (numberAt(b, i + key.length) >= 0) return i;
     }
     return -1;
+  }
+
+  /** The number at {@code p} after spaces and a colon, or -1 when none starts there (at most 12 digits). */
+  private static long numberAt(byte[] b, int p) {
+    while (p < b.length && (b[p] == ' ' || b[p] == ':')) p++;
+    long v = 0;
+    int digits = 0;
+    while (p < b.length && b[p] >= '0' && b[p] <= '9' && digits < 12) {
+      v = v * 10 + (b[p++] - '0');
+      digits++;
+    }
+    return digits > 0 && (p == b.length || b[p] < '0' || b[p] > '9') ? v : -1;
   }
 
   // ---------------------------------------------------------------- writing

@@ -27,9 +27,10 @@ abstract class OpenAiDialect implements Dialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    Usage usage = Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS);
-    return usage.promptTokens() < 0 ? usage
-        : new Usage(usage.promptTokens(), usage.completionTokens(), Bodies.lastNumber(answerOrTail, CACHED_TOKENS));
+    int prompt = Bodies.lastNumberKey(answerOrTail, PROMPT_TOKENS);
+    if (prompt < 0) return Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS);
+    return new Usage(Bodies.numberAfter(answerOrTail, PROMPT_TOKENS, prompt),
+        Bodies.lastNumberAfter(answerOrTail, COMPLETION_TOKENS), Bodies.numberNear(answerOrTail, CACHED_TOKENS, prompt));
   }
 
   // ---------------------------------------------------------------- errors

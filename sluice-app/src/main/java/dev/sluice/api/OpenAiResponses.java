@@ -102,9 +102,10 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    Usage usage = Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS);
-    return usage.promptTokens() < 0 ? usage
-        : new Usage(usage.promptTokens(), usage.completionTokens(), Bodies.lastNumber(answerOrTail, CACHED_TOKENS));
+    int input = Bodies.lastNumberKey(answerOrTail, INPUT_TOKENS);
+    if (input < 0) return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS);
+    return new Usage(Bodies.numberAfter(answerOrTail, INPUT_TOKENS, input),
+        Bodies.lastNumberAfter(answerOrTail, OUTPUT_TOKENS), Bodies.numberNear(answerOrTail, CACHED_TOKENS, input));
   }
 
   @Override

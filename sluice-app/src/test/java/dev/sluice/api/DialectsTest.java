@@ -261,4 +261,16 @@ class DialectsTest {
     assertThat(openAi.usage("data: {\"x\":1}\n\n".getBytes())).isEqualTo(Usage.UNKNOWN);
     assertThat(openAi.usage(null)).isEqualTo(Usage.UNKNOWN);
   }
+
+  @Test
+  void cachedPromptTokensAreReadFromTheUsageObjectOnly() {
+    Dialect openAi = Endpoint.OPENAI_CHAT.dialect();
+    byte[] cached = ("{\"choices\":[],\"usage\":{\"prompt_tokens\":1200,\"completion_tokens\":7,"
+        + "\"prompt_tokens_details\":{\"cached_tokens\":1024}}}").getBytes();
+    assertThat(openAi.usage(cached)).isEqualTo(new Usage(1200, 7, 1024));
+    // a "cached_tokens" far before the usage object (say, an echoed tool schema) is not this answer's count
+    byte[] far = ("{\"tools\":[{\"cached_tokens\":5}],\"pad\":\"" + "x".repeat(4000) + "\","
+        + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":7}}").getBytes();
+    assertThat(openAi.usage(far)).isEqualTo(new Usage(12, 7, -1));
+  }
 }
