@@ -27,7 +27,6 @@ final class AnthropicMessages extends AnthropicDialect implements GenerationDial
   private static final byte[] CACHE_CREATION = Bodies.key("cache_creation_input_tokens");
   private static final byte[] CACHE_READ = Bodies.key("cache_read_input_tokens");
   private static final byte[] ERROR_EVENT = "event: error".getBytes(StandardCharsets.US_ASCII);
-  private static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
 
   @Override
   public String path() {
@@ -282,6 +281,6 @@ final class AnthropicMessages extends AnthropicDialect implements GenerationDial
 
   @Override
   public Map<String, String> streamHeaders() {
-    return NO_CACHE;
+    return Bodies.NO_CACHE;
   }
 }

@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reading and writing answer bodies, shared by every {@link Dialect}: JSON checks that build no tree, the last line of
@@ -17,6 +18,8 @@ import java.util.List;
  */
 final class Bodies {
   static final String JSON = "application/json";
+  /** The headers of an event stream the gateway writes, as the APIs' own: never cached by proxies on the way. */
+  static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
   /** A replayed stream sends pieces of at least this many characters, cut after a word where one ends nearby. */
   static final int PIECE_CHARS = 16;
   /** And about this many pieces at most, so a long answer replays in a bounded number of events. */
@@ -123,6 +126,17 @@ final class Bodies {
   static Usage usageByKeys(byte[] answerOrTail, byte[] promptKey, byte[] completionKey) {
     if (answerOrTail == null) return Usage.UNKNOWN;
     return new Usage(lastNumberAfter(answerOrTail, promptKey), lastNumberAfter(answerOrTail, completionKey));
+  }
+
+  /**
+   * {@link #usageByKeys(byte[], byte[], byte[])} with the prompt's cached tokens, found only near the prompt count
+   * ({@link #numberNear}: they stand in the same usage object).
+   */
+  static Usage usageByKeys(byte[] answerOrTail, byte[] promptKey, byte[] completionKey, byte[] cachedKey) {
+    int prompt = lastNumberKey(answerOrTail, promptKey);
+    if (prompt < 0) return usageByKeys(answerOrTail, promptKey, completionKey);
+    return new Usage(numberAfter(answerOrTail, promptKey, prompt), lastNumberAfter(answerOrTail, completionKey),
+        numberNear(answerOrTail, cachedKey, prompt));
   }
 
   /** The number after the last occurrence of {@code key} (a {@link #key}), or -1. */

@@ -27,10 +27,7 @@ abstract class OpenAiDialect implements Dialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    int prompt = Bodies.lastNumberKey(answerOrTail, PROMPT_TOKENS);
-    if (prompt < 0) return Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS);
-    return new Usage(Bodies.numberAfter(answerOrTail, PROMPT_TOKENS, prompt),
-        Bodies.lastNumberAfter(answerOrTail, COMPLETION_TOKENS), Bodies.numberNear(answerOrTail, CACHED_TOKENS, prompt));
+    return Bodies.usageByKeys(answerOrTail, PROMPT_TOKENS, COMPLETION_TOKENS, CACHED_TOKENS);
   }
 
   // ---------------------------------------------------------------- errors

@@ -19,7 +19,6 @@ import java.util.Objects;
  * refusal or more than one choice parse to null. Reasoning text ({@code reasoning_content}) is not content.
  */
 abstract class OpenAiGeneration extends OpenAiDialect implements GenerationDialect {
-  private static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
 
   /** The response id's prefix, e.g. {@code chatcmpl-}. */
   abstract String idPrefix();
@@ -67,7 +66,7 @@ abstract class OpenAiGeneration extends OpenAiDialect implements GenerationDiale
   /** As OpenAI's own streams: an event stream is never cached by proxies on the way. */
   @Override
   public Map<String, String> streamHeaders() {
-    return NO_CACHE;
+    return Bodies.NO_CACHE;
   }
 
   @Override

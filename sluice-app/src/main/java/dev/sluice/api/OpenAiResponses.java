@@ -28,7 +28,6 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
   private static final byte[] INPUT_TOKENS = Bodies.key("input_tokens");
   private static final byte[] OUTPUT_TOKENS = Bodies.key("output_tokens");
   private static final byte[] CACHED_TOKENS = Bodies.key("cached_tokens");
-  private static final Map<String, String> NO_CACHE = Map.of("cache-control", "no-cache");
   static final String COMPLETED = "response.completed";
   static final String INCOMPLETE = "response.incomplete";
 
@@ -102,10 +101,7 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Usage usage(byte[] answerOrTail) {
-    int input = Bodies.lastNumberKey(answerOrTail, INPUT_TOKENS);
-    if (input < 0) return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS);
-    return new Usage(Bodies.numberAfter(answerOrTail, INPUT_TOKENS, input),
-        Bodies.lastNumberAfter(answerOrTail, OUTPUT_TOKENS), Bodies.numberNear(answerOrTail, CACHED_TOKENS, input));
+    return Bodies.usageByKeys(answerOrTail, INPUT_TOKENS, OUTPUT_TOKENS, CACHED_TOKENS);
   }
 
   @Override
@@ -115,7 +111,7 @@ final class OpenAiResponses extends OpenAiDialect implements GenerationDialect {
 
   @Override
   public Map<String, String> streamHeaders() {
-    return NO_CACHE;
+    return Bodies.NO_CACHE;
   }
 
   /** A whole answer is a response object whose {@code error} is null (OpenAI's own answers carry it as null). */
