@@ -48,18 +48,20 @@ public final class PromptText {
   public static PromptText of(ObjectNode body) {
     Objects.requireNonNull(body, "body");
     Extractor x = new Extractor();
+    // Canonical order, what stays the same across an agent's turns first: system, tools, then the conversation.
+    // routing/PrefixChain hashes this text, so a turn that extends the last one shares its prefix.
+    x.parts(body.get("system"));
+    x.text(body.get("instructions"));
+    x.json(body.get("tools"));
+    x.json(body.get("functions"));
     JsonNode messages = body.get("messages");
     if (messages != null && messages.isArray()) {
       for (JsonNode message : messages) {
         x.message(message);
       }
     }
-    x.json(body.get("tools"));
-    x.json(body.get("functions"));
     x.textOrTokens(body.get("prompt"));
     x.text(body.get("suffix"));
-    x.parts(body.get("system"));
-    x.text(body.get("instructions"));
     x.textOrTokens(body.get("input"));
     x.images(body.get("images"));
     String param = messages != null ? "messages" : body.has("input") ? "input" : "prompt";
@@ -73,7 +75,10 @@ public final class PromptText {
     return new PromptText(Objects.requireNonNull(text, "text"), "messages", TOKENS_PER_MESSAGE + TOKENS_PER_REQUEST);
   }
 
-  /** The text read, parts joined by line breaks (without images, token ids and overheads). */
+  /**
+   * The text read, parts joined by line breaks (without images, token ids and overheads), in canonical order: system
+   * and instructions, tools, then messages, prompt and input.
+   */
   public String text() {
     return text;
   }

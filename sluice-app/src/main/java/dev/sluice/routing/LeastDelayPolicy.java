@@ -50,6 +50,15 @@ import java.util.random.RandomGenerator;
  * seconds for {@code Retry-After}), assuming no new arrivals. A budget of 0, or {@link #withoutAdmission()}, disables
  * admission control (config name {@code least-delay-no-admission}, the lab's "ours without admission control").
  *
+ * <p><b>Affinity</b> (on unless built with {@link #NO_AFFINITY}): the request's {@link Warmth} says how many of its
+ * prompt tokens each node is estimated to hold in its prefix cache, and {@code own} counts only the rest
+ * ({@code (promptTokens − cached) / prefillTokensPerSecond}), for ordering and for admission control alike. The
+ * sticky choice is then kept <em>until saturated</em>: the warm node ({@link Warmth#preferred()}) goes first when it
+ * meets the budget and its est_E2E is at most {@code releasePenaltyMillis} more than the best node's; beyond that the
+ * session moves to the best node (and its pin with it). A burst of sub-agents sharing a warm prefix stays on the warm
+ * node while each one's wait there (the backlog of the uncached parts sent before it) stays below recomputing
+ * elsewhere plus the penalty, then spills over to the next-best node.
+ *
  * <p>Stateless, so thread-safe.
  */
 public final class LeastDelayPolicy implements RoutingPolicy {
@@ -61,22 +70,33 @@ public final class LeastDelayPolicy implements RoutingPolicy {
   public static final double DEFAULT_BATCH_SLOPE = 0.02;
   /** Slot count meaning "no fixed slots, no queue-wait term". */
   public static final int UNLIMITED_SLOTS = Integer.MAX_VALUE;
+  /** Release penalty meaning "affinity off": the request's {@link Warmth} is ignored (every prompt uncached). */
+  public static final long NO_AFFINITY = -1;
 
   private final boolean admissionControl;
   private final double batchSlope;
   private final ToIntFunction<NodeView> slots;
+  private final long releasePenaltyMillis;
 
-  /** With admission control, {@link #DEFAULT_BATCH_SLOPE}, unlimited slots. */
+  /** With admission control, {@link #DEFAULT_BATCH_SLOPE}, unlimited slots, affinity with the default penalty. */
   public LeastDelayPolicy() {
     this(true, DEFAULT_BATCH_SLOPE, node -> UNLIMITED_SLOTS);
+  }
+
+  /** Affinity with {@link Affinity.Settings#DEFAULT_RELEASE_PENALTY_MILLIS}. */
+  public LeastDelayPolicy(boolean admissionControl, double batchSlope, ToIntFunction<NodeView> slots) {
+    this(admissionControl, batchSlope, slots, Affinity.Settings.DEFAULT_RELEASE_PENALTY_MILLIS);
   }
 
   /**
    * @param admissionControl whether a positive TTFT budget can reject requests
    * @param batchSlope relative decode slowdown per running decode (≥ 0)
    * @param slots concurrent sequences a node runs before it queues ({@link #UNLIMITED_SLOTS} = no queue term)
+   * @param releasePenaltyMillis how much longer (est_E2E) the warm node may be than the best before a session moves;
+   *     {@link #NO_AFFINITY} ignores the request's warmth
    */
-  public LeastDelayPolicy(boolean admissionControl, double batchSlope, ToIntFunction<NodeView> slots) {
+  public LeastDelayPolicy(boolean admissionControl, double batchSlope, ToIntFunction<NodeView> slots,
+      long releasePenaltyMillis) {
     if (!(batchSlope >= 0)) {
       throw new IllegalArgumentException("batchSlope: " + batchSlope + " (expected ≥ 0, default "
           + DEFAULT_BATCH_SLOPE + ")");
@@ -84,6 +104,21 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     this.admissionControl = admissionControl;
     this.batchSlope = batchSlope;
     this.slots = Objects.requireNonNull(slots, "slots");
+    if (releasePenaltyMillis < 0 && releasePenaltyMillis != NO_AFFINITY) {
+      throw new IllegalArgumentException("releasePenaltyMillis: " + releasePenaltyMillis + " (expected ≥ 0, or "
+          + NO_AFFINITY + " for no affinity)");
+    }
+    this.releasePenaltyMillis = releasePenaltyMillis;
+  }
+
+  /** This policy with affinity off ({@link #NO_AFFINITY}) or with another release penalty. */
+  public LeastDelayPolicy withReleasePenalty(long penaltyMillis) {
+    return new LeastDelayPolicy(admissionControl, batchSlope, slots, penaltyMillis);
+  }
+
+  /** Whether the request's warmth counts (affinity on). */
+  public boolean affinity() {
+    return releasePenaltyMillis != NO_AFFINITY;
   }
 
   /** The same policy with admission control off. */
@@ -122,7 +157,8 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     double msPerPrefillToken = 1000.0 / speed.prefillTokensPerSecond();
     double output = Math.max(0, request.expectedOutputTokens());
     double backlog = Math.max(0, node.inFlightPrefillTokens()) * msPerPrefillToken;
-    double own = Math.max(0, request.promptTokens()) * msPerPrefillToken;
+    int cached = affinity() ? request.cachedTokens(node.id()) : 0;
+    double own = Math.max(0, request.promptTokens() - cached) * msPerPrefillToken;
     int nodeSlots = slots.applyAsInt(node);
     double queueWait = 0;
     if (nodeSlots > 0 && nodeSlots != UNLIMITED_SLOTS && node.inFlightRequests() >= nodeSlots) {
@@ -140,7 +176,8 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     Ordering.check(request, candidates, random);
     long budget = request.ttftBudgetMillis();
     if (!admissionControl || budget <= 0) {
-      return new RouteDecision.Plan(Ordering.ascending(candidates, v -> estimate(request, v).e2eMillis(), random));
+      List<String> plan = Ordering.ascending(candidates, v -> estimate(request, v).e2eMillis(), random);
+      return new RouteDecision.Plan(sticky(request, candidates, plan, 0));
     }
     List<NodeView> meeting = new ArrayList<>(candidates.size());
     List<NodeView> missing = new ArrayList<>(candidates.size());
@@ -170,7 +207,38 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     }
     List<String> plan = new ArrayList<>(Ordering.ascending(meeting, v -> estimate(request, v).e2eMillis(), random));
     plan.addAll(Ordering.ascending(missing, v -> estimate(request, v).e2eMillis(), random));
-    return new RouteDecision.Plan(plan);
+    return new RouteDecision.Plan(sticky(request, candidates, plan, budget));
+  }
+
+  /**
+   * The release rule: the warm node moves to the front of {@code plan} when it meets {@code budget} (0: no budget)
+   * and its est_E2E is within the release penalty of the first node's; otherwise the plan stands.
+   */
+  private List<String> sticky(RouteRequest request, List<NodeView> candidates, List<String> plan, long budget) {
+    String warm = affinity() ? request.warmth().preferred() : null;
+    if (warm == null || plan.get(0).equals(warm)) {
+      return plan;
+    }
+    NodeView warmView = null;
+    NodeView bestView = null;
+    for (NodeView v : candidates) {
+      if (v.id().equals(warm)) warmView = v;
+      if (v.id().equals(plan.get(0))) bestView = v;
+    }
+    if (warmView == null || bestView == null) {
+      return plan;
+    }
+    Estimate warmEstimate = estimate(request, warmView);
+    if (budget > 0 && !warmEstimate.meets(budget)) {
+      return plan;
+    }
+    if (warmEstimate.e2eMillis() > estimate(request, bestView).e2eMillis() + releasePenaltyMillis) {
+      return plan;
+    }
+    List<String> kept = new ArrayList<>(plan);
+    kept.remove(warm);
+    kept.add(0, warm);
+    return kept;
   }
 
   @Override

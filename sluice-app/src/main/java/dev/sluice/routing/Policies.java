@@ -13,7 +13,7 @@ public final class Policies {
   public static final String DEFAULT = LeastDelayPolicy.NAME;
   /** Every config name, in the order error messages and docs list them. */
   public static final List<String> NAMES = List.of(RoundRobinPolicy.NAME, LeastRequestPolicy.NAME,
-      GpuWeightedPolicy.NAME, LeastDelayPolicy.NAME, LeastDelayPolicy.NAME_NO_ADMISSION, QueueKvScorerPolicy.NAME);
+      GpuWeightedPolicy.NAME, LeastDelayPolicy.NAME, LeastDelayPolicy.NAME_NO_ADMISSION, QueueKvScorerPolicy.NAME, PrefixHashPolicy.NAME);
 
   private Policies() {}
 
@@ -27,6 +27,7 @@ public final class Policies {
       case LeastDelayPolicy.NAME -> LeastDelayPolicy::new;
       case LeastDelayPolicy.NAME_NO_ADMISSION -> LeastDelayPolicy::withoutAdmission;
       case QueueKvScorerPolicy.NAME -> QueueKvScorerPolicy::new;
+      case PrefixHashPolicy.NAME -> PrefixHashPolicy::new;
       default -> null;
     };
     if (factory == null) {

@@ -22,7 +22,7 @@ public interface RoutingPolicy {
 
   /**
    * A new policy by config name: {@code round-robin}, {@code least-request}, {@code gpu-weighted},
-   * {@code least-delay} (default), {@code least-delay-no-admission}, {@code queue-kv}.
+   * {@code least-delay} (default), {@code least-delay-no-admission}, {@code queue-kv}, {@code prefix-hash}.
    *
    * @throws IllegalArgumentException for an unknown name, listing the known ones
    */

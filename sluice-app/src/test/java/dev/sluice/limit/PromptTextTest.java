@@ -25,11 +25,11 @@ class PromptTextTest {
       chat text parts and a name   | {'messages':[{'role':'user','name':'ann','content':[{'type':'text','text':'Look:'},{'type':'image_url','image_url':{'url':'data:x'}}]}]} | Look:\\nann | 1 | 1 | messages
       assistant tool calls         | {'messages':[{'role':'assistant','content':null,'tool_calls':[{'id':'c1','type':'function','function':{'name':'list_nodes','arguments':'{\\'state\\':\\'READY\\'}'}}]}]} | list_nodes\\n{'state':'READY'} | 1 | 0 | messages
       ollama tool call arguments   | {'messages':[{'role':'assistant','content':'','tool_calls':[{'function':{'name':'f','arguments':{'a':1}}}]}]} | f\\n{'a':1} | 1 | 0 | messages
-      tools as json                | {'messages':[{'role':'user','content':'q'}],'tools':[{'type':'function','function':{'name':'f'}}]} | q\\n[{'type':'function','function':{'name':'f'}}] | 1 | 0 | messages
+      tools as json                | {'messages':[{'role':'user','content':'q'}],'tools':[{'type':'function','function':{'name':'f'}}]} | [{'type':'function','function':{'name':'f'}}]\\nq | 1 | 0 | messages
       ollama chat images           | {'messages':[{'role':'user','content':'what is this','images':['aGk=','aGk=']}]} | what is this | 1 | 2 | messages
       completions prompt + suffix  | {'prompt':'def add(a, b):','suffix':'return c'} | def add(a, b):\\nreturn c | 0 | 0 | prompt
       completions prompt array     | {'prompt':['one','two']} | one\\ntwo | 0 | 0 | prompt
-      ollama generate              | {'prompt':'Why is the sky blue?','system':'Answer as a poet.','images':['aGk=']} | Why is the sky blue?\\nAnswer as a poet. | 0 | 1 | prompt
+      ollama generate              | {'prompt':'Why is the sky blue?','system':'Answer as a poet.','images':['aGk=']} | Answer as a poet.\\nWhy is the sky blue? | 0 | 1 | prompt
       embeddings string            | {'input':'embed me'} | embed me | 0 | 0 | input
       embeddings array             | {'input':['a','b']} | a\\nb | 0 | 0 | input
       """)
