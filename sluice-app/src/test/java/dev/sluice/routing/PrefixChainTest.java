@@ -1,0 +1,82 @@
+package dev.sluice.routing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+
+class PrefixChainTest {
+  private static final String MODEL = "qwen3:32b";
+
+  static String text(int bytes, char fill) {
+    StringBuilder b = new StringBuilder(bytes);
+    for (int i = 0; b.length() < bytes; i++) {
+      b.append(fill).append(i % 97).append(' ');
+    }
+    b.setLength(bytes);
+    return b.toString();
+  }
+
+  @Test
+  void aTurnThatExtendsThePreviousOneSharesEveryWholeChunkOfIt() {
+    String before = text(10 * PrefixChain.CHUNK_BYTES + 300, 'a');
+    String after = before + text(3 * PrefixChain.CHUNK_BYTES, 'b');
+
+    PrefixChain first = PrefixChain.of(MODEL, before);
+    PrefixChain next = PrefixChain.of(MODEL, after);
+
+    assertThat(first.chunks()).isEqualTo(10); // the partial 300 bytes are not a chunk
+    assertThat(next.chunks()).isEqualTo(13);
+    for (int i = 0; i < 10; i++) {
+      assertThat(next.hashAt(i)).isEqualTo(first.hashAt(i));
+    }
+    assertThat(next.share(10)).isCloseTo(10.0 * PrefixChain.CHUNK_BYTES / after.length(), within(1e-9));
+  }
+
+  @Test
+  void aChangeEarlyInThePromptChangesEveryChunkFromThereOn() {
+    String base = text(8 * PrefixChain.CHUNK_BYTES, 'a');
+    char[] edited = base.toCharArray();
+    edited[3 * PrefixChain.CHUNK_BYTES + 5] = 'Z';
+
+    PrefixChain a = PrefixChain.of(MODEL, base);
+    PrefixChain b = PrefixChain.of(MODEL, new String(edited));
+
+    for (int i = 0; i < 8; i++) {
+      if (i < 3) {
+        assertThat(b.hashAt(i)).as("chunk %d", i).isEqualTo(a.hashAt(i));
+      } else {
+        assertThat(b.hashAt(i)).as("chunk %d", i).isNotEqualTo(a.hashAt(i));
+      }
+    }
+  }
+
+  @Test
+  void theSameConversationUnderAnotherModelSharesNothing() {
+    String conversation = text(4 * PrefixChain.CHUNK_BYTES, 'a');
+
+    PrefixChain qwen = PrefixChain.of("qwen3:32b", conversation);
+    PrefixChain llama = PrefixChain.of("llama3:70b", conversation);
+
+    for (int i = 0; i < 4; i++) {
+      assertThat(llama.hashAt(i)).isNotEqualTo(qwen.hashAt(i));
+    }
+  }
+
+  @Test
+  void aPromptShorterThanOneChunkHasAnEmptyChain() {
+    PrefixChain chain = PrefixChain.of(MODEL, "Hello");
+
+    assertThat(chain.chunks()).isZero();
+    assertThat(chain.totalBytes()).isEqualTo(5);
+    assertThat(chain.share(0)).isZero();
+  }
+
+  @Test
+  void nonAsciiTextIsHashedByItsUtf8Bytes() {
+    String han = text(2 * PrefixChain.CHUNK_BYTES, '文');
+    String other = han.replace('文', '字');
+
+    assertThat(PrefixChain.of(MODEL, han).hashAt(0)).isNotEqualTo(PrefixChain.of(MODEL, other).hashAt(0));
+  }
+}
