@@ -137,8 +137,8 @@ class ConsoleBrowserTest {
     // a10-02, the only qwen2:7b node, stops listening: probes fail → DEGRADED; its requests get the static reply
     cluster.sim("a10-02").injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS));
     wait.until(d -> "DEGRADED".equals(state("a10-02")));
-    assertThat(driver.findElement(By.cssSelector("tr[data-node='a10-02'] .state")).getAttribute("class"))
-        .contains("state-DEGRADED");
+    wait.ignoring(StaleElementReferenceException.class).until(d -> d.findElement(By.cssSelector(
+        "tr[data-node='a10-02'] .state")).getAttribute("class").contains("state-DEGRADED")); // rows redraw every second
     wait.until(d -> errorsDrawn() > 0);
     wait.until(d -> d.findElement(By.id("changes")).getText().contains("a10-02 READY → DEGRADED"));
     screenshot("target/console-degraded.png");
