@@ -465,12 +465,19 @@ public final class AdminApi {
     ArrayNode dialects = n.putArray("dialects");
     e.dialects().stream().map(NodeDialect::configName).sorted().forEach(dialects::add);
     NodeTelemetry t = e.telemetry();
+    n.put("kvCacheTokens", e.kvCacheTokens());
+    putNumber(n, "prefixCacheHitRate", e.prefixCacheHitRate());
+    putNumber(n, "prefixCacheHitRateTotal", e.prefixCacheHitRateTotal());
     ObjectNode tel = n.putObject("telemetry");
     tel.put("ageMillis", t.ageMillis(now));
     putNumber(tel, "gpuUtilPercent", t.gpuUtilPercent());
     putNumber(tel, "gpuTempCelsius", t.gpuTempCelsius());
     putNumber(tel, "memoryUsedPercent", t.memoryUsedPercent());
     putNumber(tel, "vramSharePercent", e.vramShare() * 100);
+    putNumber(tel, "kvCacheUsedPercent", t.kvCacheUsedPercent());
+    putNumber(tel, "prefixCacheQueries", t.prefixCache().queries());
+    putNumber(tel, "prefixCacheHits", t.prefixCache().hits());
+    tel.put("prefixCacheResets", t.prefixCache().resets());
     if (e.servedModels() != null) {
       ArrayNode served = n.putArray("servedModels");
       e.servedModels().stream().sorted().forEach(served::add);

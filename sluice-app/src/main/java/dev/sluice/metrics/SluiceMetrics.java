@@ -84,6 +84,7 @@ public final class SluiceMetrics {
   public static final String NODE_GPU_UTIL = "sluice_node_gpu_utilization_percent";
   public static final String NODE_GPU_TEMP = "sluice_node_gpu_temperature_celsius";
   public static final String NODE_GPU_MEMORY = "sluice_node_gpu_memory_used_percent";
+  public static final String NODE_PREFIX_CACHE_HIT_RATIO = "sluice_node_prefix_cache_hit_ratio";
   public static final String UNKNOWN = "unknown";
   /** The node label of a request no node answered (cached, static, refused, failed on every node). */
   public static final String NO_NODE = "none";
@@ -473,6 +474,10 @@ public final class SluiceMetrics {
           .tag("node", id).register(registry);
       Gauge.builder(NODE_GPU_MEMORY, () -> nodeValue(lookup, id, e -> e.telemetry().memoryUsedPercent()))
           .description("The node's GPU memory in use, percent, as last scraped; NaN without telemetry")
+          .tag("node", id).register(registry);
+      Gauge.builder(NODE_PREFIX_CACHE_HIT_RATIO, () -> nodeValue(lookup, id, NodeEntry::prefixCacheHitRate))
+          .description("The node's prefix-cache hit rate (cached / queried prompt tokens, vLLM's counters) between its "
+              + "last two scrapes; NaN without them or without a query in the interval")
           .tag("node", id).register(registry);
       Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
               e -> GpuWeightedPolicy.weight(e.view(clock.millis()), gpuBases.get())))

@@ -69,6 +69,21 @@ public final class NodeEntry {
 
   public void telemetry(NodeTelemetry t) { telemetry = t; }
 
+  /** The node's KV cache in tokens as scraped (vLLM's cache_config_info); 0 when unknown. */
+  public long kvCacheTokens() { return telemetry.kvCacheTokens(); }
+
+  /** The node's prefix-cache hit rate (tokens) between its last two scrapes, in [0, 1]; NaN when unknown. */
+  public double prefixCacheHitRate() { return telemetry.prefixCache().hitRate(); }
+
+  /** The node's prefix-cache hit rate (tokens) since the gateway first scraped it, in [0, 1]; NaN when unknown. */
+  public double prefixCacheHitRateTotal() { return telemetry.prefixCache().hitRateTotal(); }
+
+  /**
+   * How many times the scraper saw the node's prefix-cache counters go down (the node restarted, its KV cache is
+   * empty); compare with the count seen before to know the node's cached prefixes are gone.
+   */
+  public int prefixCacheResets() { return telemetry.prefixCache().resets(); }
+
   /**
    * Smallest size_vram / size over the models an Ollama node has loaded (its /api/ps): below 1 the model is partly
    * offloaded to the CPU and throughput collapses. NaN when unknown.

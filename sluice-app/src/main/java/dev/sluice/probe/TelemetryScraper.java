@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -28,8 +29,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Scrapes each node's {@code metricsUrl} (DCGM exporter and/or vLLM {@code /metrics}; any host and port) every
- * {@link #DEFAULT_INTERVAL} and stores the gauges the routing weights use as the node's {@link NodeTelemetry}. A failed
- * scrape keeps the previous values, so their age grows and the router can discount them.
+ * {@link #DEFAULT_INTERVAL} and stores the gauges the routing weights use as the node's {@link NodeTelemetry}, with
+ * vLLM's KV cache size and prefix-cache counters (the hit rate between two scrapes is derived from the previous
+ * telemetry: {@link NodeTelemetry.PrefixCache#next}). A failed scrape keeps the previous values, so their age grows and
+ * the router can discount them.
  */
 public final class TelemetryScraper {
   private static final Logger log = LoggerFactory.getLogger(TelemetryScraper.class);
@@ -49,7 +52,21 @@ public final class TelemetryScraper {
   static final String FB_FREE = "DCGM_FI_DEV_FB_FREE";
   static final String REQUESTS_RUNNING = "vllm:num_requests_running";
   static final String REQUESTS_WAITING = "vllm:num_requests_waiting";
-  static final Set<String> NAMES = Set.of(GPU_UTIL, GPU_TEMP, FB_USED, FB_FREE, REQUESTS_RUNNING, REQUESTS_WAITING);
+  static final String KV_CACHE_USAGE = "vllm:kv_cache_usage_perc"; // a share, 1 = full, despite its name
+  /** vLLM's v0 engine and v1 before 0.10 named it so; later versions still serve it beside the new name for a while. */
+  static final String KV_CACHE_USAGE_V0 = "vllm:gpu_cache_usage_perc";
+  static final Set<String> NAMES = Set.of(GPU_UTIL, GPU_TEMP, FB_USED, FB_FREE, REQUESTS_RUNNING, REQUESTS_WAITING,
+      KV_CACHE_USAGE, KV_CACHE_USAGE_V0);
+  /** Prefix-cache counters, in tokens, one sample per engine (vllm/v1/metrics/loggers.py). */
+  static final String PREFIX_CACHE_QUERIES = "vllm:prefix_cache_queries_total";
+  static final String PREFIX_CACHE_HITS = "vllm:prefix_cache_hits_total";
+  /** The same counters' earlier names (vLLM v1 up to 0.10, deprecated after): read when the new ones are absent. */
+  static final String PREFIX_CACHE_QUERIES_OLD = "vllm:gpu_prefix_cache_queries_total";
+  static final String PREFIX_CACHE_HITS_OLD = "vllm:gpu_prefix_cache_hits_total";
+  /** An info metric: its labels {@code num_gpu_blocks} and {@code block_size} give the KV cache in tokens. */
+  static final String CACHE_CONFIG = "vllm:cache_config_info";
+  static final Set<String> LABELLED_NAMES = Set.of(PREFIX_CACHE_QUERIES, PREFIX_CACHE_HITS, PREFIX_CACHE_QUERIES_OLD,
+      PREFIX_CACHE_HITS_OLD, CACHE_CONFIG);
 
   private final Vertx vertx;
   private final Context context;
@@ -181,10 +198,16 @@ public final class TelemetryScraper {
         why = ProbeHttp.httpWhy(ar.result());
       }
       if (why == null) {
-        Map<String, Double> v = PrometheusReader.firstSamples(ar.result().body().toString(), NAMES);
-        if (v.isEmpty()) why = "no known metric in the page";
+        String page = ar.result().body().toString();
+        Map<String, Double> v = PrometheusReader.firstSamples(page, NAMES);
+        List<PrometheusReader.Sample> labelled = PrometheusReader.samples(page, LABELLED_NAMES);
+        if (v.isEmpty() && labelled.isEmpty()) why = "no known metric in the page";
         else {
-          now.telemetry(toTelemetry(v, registry.nowMillis()));
+          NodeTelemetry next = toTelemetry(v, labelled, now.telemetry().prefixCache(), registry.nowMillis());
+          if (next.prefixCache().resetNow()) {
+            log.info("prefix-cache counters of {} went down: the node restarted, its KV cache is empty", nodeId);
+          }
+          now.telemetry(next);
           if (failing.remove(nodeId)) log.info("telemetry of {} scraped again", nodeId);
           return Future.succeededFuture(true);
         }
@@ -196,17 +219,61 @@ public final class TelemetryScraper {
     });
   }
 
-  /** Exporter values → telemetry; missing ones are NaN. */
+  /** Exporter gauges → telemetry; missing ones are NaN, and no prefix-cache counters. */
   static NodeTelemetry toTelemetry(Map<String, Double> v, long nowMillis) {
+    return toTelemetry(v, List.of(), NodeTelemetry.PrefixCache.NONE, nowMillis);
+  }
+
+  /**
+   * Exporter gauges ({@code v}, first samples) and vLLM's counters and cache config ({@code labelled}, every sample)
+   * → telemetry, its prefix-cache state advanced from {@code previous}; missing values are NaN (0 KV tokens).
+   */
+  static NodeTelemetry toTelemetry(Map<String, Double> v, List<PrometheusReader.Sample> labelled,
+      NodeTelemetry.PrefixCache previous, long nowMillis) {
     double used = v.getOrDefault(FB_USED, Double.NaN);
     double free = v.getOrDefault(FB_FREE, Double.NaN);
     double memPct = used + free > 0 ? used / (used + free) * 100 : Double.NaN;
+    double kvUsage = v.getOrDefault(KV_CACHE_USAGE, v.getOrDefault(KV_CACHE_USAGE_V0, Double.NaN));
+    double queries = sum(labelled, PREFIX_CACHE_QUERIES);
+    double hits = sum(labelled, PREFIX_CACHE_HITS);
+    if (Double.isNaN(queries) && Double.isNaN(hits)) {
+      queries = sum(labelled, PREFIX_CACHE_QUERIES_OLD);
+      hits = sum(labelled, PREFIX_CACHE_HITS_OLD);
+    }
     return new NodeTelemetry(
         v.getOrDefault(GPU_UTIL, Double.NaN),
         v.getOrDefault(GPU_TEMP, Double.NaN),
         memPct,
         v.getOrDefault(REQUESTS_RUNNING, Double.NaN),
         v.getOrDefault(REQUESTS_WAITING, Double.NaN),
-        Math.max(1, nowMillis));
+        Math.max(1, nowMillis),
+        kvCacheTokens(labelled),
+        kvUsage * 100,
+        previous.next(queries, hits));
+  }
+
+  /** The sum of every sample of {@code name} (one per engine of a data-parallel vLLM); NaN when there is none. */
+  private static double sum(List<PrometheusReader.Sample> samples, String name) {
+    double total = Double.NaN;
+    for (PrometheusReader.Sample s : samples) {
+      if (s.name().equals(name)) total = Double.isNaN(total) ? s.value() : total + s.value();
+    }
+    return total;
+  }
+
+  /** num_gpu_blocks × block_size of each engine's cache_config_info, summed; 0 when absent or unreadable. */
+  static long kvCacheTokens(List<PrometheusReader.Sample> samples) {
+    long total = 0;
+    for (PrometheusReader.Sample s : samples) {
+      if (!s.name().equals(CACHE_CONFIG)) continue;
+      try {
+        long blocks = Long.parseLong(s.labels().getOrDefault("num_gpu_blocks", "").strip());
+        long blockSize = Long.parseLong(s.labels().getOrDefault("block_size", "").strip());
+        if (blocks > 0 && blockSize > 0) total += blocks * blockSize;
+      } catch (NumberFormatException e) {
+        // "None" before the engine profiled its memory: unknown
+      }
+    }
+    return total;
   }
 }

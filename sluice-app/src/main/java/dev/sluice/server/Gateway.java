@@ -360,6 +360,11 @@ public final class Gateway {
     return registry;
   }
 
+  /** The scraper of the nodes' telemetry (tests scrape a node now with it rather than wait for its interval). */
+  public TelemetryScraper telemetryScraper() {
+    return scraper;
+  }
+
   /** Stops listening, then closes the node clients. */
   public Future<Void> close() {
     if (silenceTimer >= 0) vertx.cancelTimer(silenceTimer);

@@ -21,7 +21,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 /** The console's JSON state, event stream and routing switch through the real server (no auth configured). */
@@ -102,6 +104,50 @@ class ConsoleApiTest {
       assertThat(error.path("message").asText()).contains("node.dialects: [\"anthropic\"] names neither \"openai\" "
           + "nor \"ollama\"");
     }
+  }
+
+  @Test
+  void theNodeListShowsAVllmNodesKvCacheAndTheShareOfARepeatedPromptItFoundCachedOverTheLastScrapeInterval()
+      throws Exception {
+    // the simulator's prefix cache runs in simulated time: the node is 50× a real A10, not instant
+    try (TestCluster c = new TestCluster().telemetry().node("a10-01", GpuProfile.A10, "qwen3:32b", 50).start()) {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> node(c).path("kvCacheTokens").asLong() > 0);
+      JsonNode first = node(c);
+      assertThat(first.path("prefixCacheHitRate").isNull()).as("one scrape: no interval yet").isTrue();
+      assertThat(first.path("prefixCacheHitRateTotal").isNull()).isTrue();
+      assertThat(first.has("affinitySessions")).isFalse();
+
+      String system = letters(4_000 * 4); // 4,000 tokens the node keeps in its prefix cache
+      String chat = "{\"model\":\"qwen3:32b\",\"max_tokens\":1,\"messages\":[{\"role\":\"system\",\"content\":\""
+          + system + "\"},{\"role\":\"user\",\"content\":\"What is in the file?\"}]}";
+      // the gateway scrapes every 15 s on its own: a repeat between two scrapes of the test's always hits
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+        assertThat(Http.post(c.url("/v1/chat/completions"), chat).statusCode()).isEqualTo(200);
+        TestCluster.await(c.gateway.telemetryScraper().scrapeNow("a10-01"));
+        return node(c).path("prefixCacheHitRate").asDouble(0) > 0.9;
+      });
+      JsonNode n = node(c);
+      assertThat(n.path("prefixCacheHitRate").asDouble()).isBetween(0.9, 1.0);
+      assertThat(n.path("prefixCacheHitRateTotal").asDouble()).isBetween(0.4, n.path("prefixCacheHitRate").asDouble());
+      assertThat(n.path("kvCacheTokens").asLong()).isEqualTo(first.path("kvCacheTokens").asLong());
+      assertThat(n.path("telemetry").path("ageMillis").asLong()).isBetween(0L, 10_000L);
+      assertThat(n.path("telemetry").path("prefixCacheHits").asDouble()).isGreaterThanOrEqualTo(4_000);
+      assertThat(n.path("telemetry").path("prefixCacheResets").asInt()).isZero();
+      assertThat(Http.get(c.url("/metrics")).body()).containsPattern(
+          "sluice_node_prefix_cache_hit_ratio\\{node=\"a10-01\"} 0\\.9\\d*|sluice_node_prefix_cache_hit_ratio\\{node="
+              + "\"a10-01\"} 1\\.0");
+    }
+  }
+
+  private static JsonNode node(TestCluster c) throws Exception {
+    return Json.MAPPER.readTree(Http.get(c.url("/admin/nodes")).body()).path("nodes").get(0);
+  }
+
+  private static String letters(int count) {
+    SplittableRandom random = new SplittableRandom(18);
+    StringBuilder text = new StringBuilder(count);
+    for (int i = 0; i < count; i++) text.append((char) ('a' + random.nextInt(26)));
+    return text.toString();
   }
 
   @Test

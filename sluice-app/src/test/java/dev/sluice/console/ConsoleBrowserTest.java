@@ -44,7 +44,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The web console in real headless Chromium, driven by Selenium, against a cluster shaped like {@code sluice demo}
  * (a10-01, a100-01, h100-01 serving qwen3:32b; a10-02 serving qwen2:7b) with gateway tokens and an admin token:
- * sign in, see every node READY, break a node and watch it turn DEGRADED and the error-rate chart move, drain a node
+ * sign in, see every node READY, see a repeated prompt's cache hits on its node, break a node and watch it turn
+ * DEGRADED and the error-rate chart move, drain a node
  * from the page and see traffic stop reaching it, and check the page in a 420 px window. Screenshots go to
  * {@code target/console-*.png}.
  *
@@ -117,11 +118,27 @@ class ConsoleBrowserTest {
     }
     screenshot("target/console-ready.png");
 
+    // a long prompt repeated through the gateway: the node that answers it shows its cache hits once two scrapes saw
+    // them (the short background prompts fill no 16-token block: 0 %); no node reports affinity sessions yet
+    assertThat(cell("a10-01", "sessions")).isEqualTo("–");
+    String repeated = "{\"model\":\"" + BIG + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"system\",\"content\":\""
+        + "You read files. ".repeat(1_000) + "\"},{\"role\":\"user\",\"content\":\"What is in the file?\"}]}";
+    List<String> bigNodes = List.of("a10-01", "a100-01", "h100-01");
+    await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+              URI.create(cluster.url("/v1/chat/completions"))).header("Authorization", "Bearer " + gatewayToken)
+          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(repeated)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      for (String n : bigNodes) TestCluster.await(cluster.gateway.telemetryScraper().scrapeNow(n));
+      return bigNodes.stream().anyMatch(n -> cell(n, "cache-hits").matches("[1-9]\\d* %"));
+    });
+
     // a10-02, the only qwen2:7b node, stops listening: probes fail → DEGRADED; its requests get the static reply
     cluster.sim("a10-02").injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS));
     wait.until(d -> "DEGRADED".equals(state("a10-02")));
-    assertThat(driver.findElement(By.cssSelector("tr[data-node='a10-02'] .state")).getAttribute("class"))
-        .contains("state-DEGRADED");
+    wait.ignoring(StaleElementReferenceException.class).until(d -> d.findElement(By.cssSelector(
+        "tr[data-node='a10-02'] .state")).getAttribute("class").contains("state-DEGRADED")); // rows redraw every second
     wait.until(d -> errorsDrawn() > 0);
     wait.until(d -> d.findElement(By.id("changes")).getText().contains("a10-02 READY → DEGRADED"));
     screenshot("target/console-degraded.png");

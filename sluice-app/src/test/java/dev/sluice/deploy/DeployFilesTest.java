@@ -11,14 +11,22 @@ import dev.sluice.testkit.NginxProcess;
 import dev.sluice.testkit.SluiceProcess;
 import dev.sluice.testkit.TestCerts;
 import dev.sluice.testkit.TestCluster;
+import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -102,6 +110,64 @@ class DeployFilesTest {
         assertThat(String.join("\n", nginx.accessLogLines())).doesNotContain(token).contains("rid=client-trace-42");
       }
     }
+  }
+
+  @Test
+  void theShippedNginxConfigWithItsSessionHashEnabledKeepsEachAgentSessionOnOneReplicaAndSpreadsSessions(
+      @TempDir Path dir) throws Exception {
+    HttpServer a = replica("a");
+    HttpServer b = replica("b");
+    try {
+      TestCerts certs = TestCerts.create(Files.createDirectories(dir.resolve("certs")));
+      TestCerts.Pair cert = certs.localhost();
+      int httpsPort = SluiceProcess.freePort();
+      String conf = NginxProcess.forTest(dir, "127.0.0.1:" + a.getAddress().getPort(),
+              "127.0.0.1:" + b.getAddress().getPort(), SluiceProcess.freePort(), httpsPort, cert.cert(), cert.key())
+          .replace("    least_conn;\n", "    hash $sluice_session_key consistent;\n") // what the comment says to do
+          .apply(Files.readString(NginxProcess.SHIPPED_CONFIG));
+      try (NginxProcess nginx = NginxProcess.start(dir, conf, httpsPort)) {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .sslContext(certs.clientContext()).build();
+        // each agent client's own header, and none (the credential and the client's address then)
+        List<String> headers = List.of("x-session-id", "X-Claude-Code-Session-Id", "session-id",
+            "x-session-affinity", "Authorization");
+        for (String header : headers) {
+          Set<String> replicasOfSessions = new HashSet<>();
+          for (int session = 0; session < 16; session++) {
+            String value = (header.equals("Authorization") ? "Bearer sk-agent-" : "session-") + session;
+            Set<String> replicasOfTurns = new HashSet<>();
+            for (int turn = 0; turn < 3; turn++) {
+              HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + httpsPort
+                      + "/v1/chat/completions")).header(header, value)
+                  .POST(HttpRequest.BodyPublishers.ofString("{}")).build(), HttpResponse.BodyHandlers.ofString());
+              assertThat(r.statusCode()).isEqualTo(200);
+              replicasOfTurns.add(r.body());
+            }
+            assertThat(replicasOfTurns).as(header + ": " + value + "'s turns").hasSize(1);
+            replicasOfSessions.addAll(replicasOfTurns);
+          }
+          assertThat(replicasOfSessions).as(header + ": 16 sessions over both replicas").containsExactlyInAnyOrder(
+              "a", "b");
+        }
+      }
+    } finally {
+      a.stop(0);
+      b.stop(0);
+    }
+  }
+
+  /** A stand-in replica on a free loopback port: answers every request with its name. */
+  private static HttpServer replica(String name) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/", exchange -> {
+      exchange.getRequestBody().readAllBytes();
+      byte[] body = name.getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    return server;
   }
 
   // ------------------------------------------------------------------ Kubernetes

@@ -90,16 +90,20 @@ class MetricsTest {
   }
 
   @Test
-  void aNodeStateChangeAndItsGpuTelemetryShowOnTheNodeGauges() {
+  void aNodeStateChangeItsGpuTelemetryAndItsPrefixCacheHitRateShowOnTheNodeGauges() {
     try (TestCluster c = new TestCluster().node("a10-01", GpuProfile.A10, BIG, 0).node("a10-02", GpuProfile.A10, BIG, 0)
         .start()) {
-      c.gateway.registry().get("a10-01").telemetry(new NodeTelemetry(87, 71, 42.5, 1, 0, System.currentTimeMillis()));
+      NodeTelemetry.PrefixCache cache = NodeTelemetry.PrefixCache.NONE.next(1_000, 100).next(2_000, 850);
+      c.gateway.registry().get("a10-01").telemetry(new NodeTelemetry(87, 71, 42.5, 1, 0, System.currentTimeMillis(),
+          16_000, 12.5, cache));
       String before = Http.get(c.url("/metrics")).body();
       assertThat(value(before, "sluice_node_state{node=\"a10-02\",state=\"READY\"}")).isEqualTo(1);
       assertThat(value(before, "sluice_node_gpu_utilization_percent{node=\"a10-01\"}")).isEqualTo(87);
       assertThat(value(before, "sluice_node_gpu_temperature_celsius{node=\"a10-01\"}")).isEqualTo(71);
       assertThat(value(before, "sluice_node_gpu_memory_used_percent{node=\"a10-01\"}")).isEqualTo(42.5);
       assertThat(before).contains("sluice_node_gpu_utilization_percent{node=\"a10-02\"} NaN");
+      assertThat(value(before, "sluice_node_prefix_cache_hit_ratio{node=\"a10-01\"}")).isEqualTo(0.75);
+      assertThat(before).contains("sluice_node_prefix_cache_hit_ratio{node=\"a10-02\"} NaN");
 
       c.sim("a10-02").injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS));
       await().atMost(Duration.ofSeconds(10))
