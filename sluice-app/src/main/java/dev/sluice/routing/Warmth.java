@@ -29,19 +29,27 @@ public record Warmth(long sessionKey, long routingKey, String pinned, Map<String
   }
 
   /**
-   * The node this request should stay on unless it is saturated: the candidate with the most cached tokens (on a
-   * tie the pinned node, else the first in candidate order; the pinned node when nothing is cached anywhere); null
-   * when there is neither a pin nor a cached prefix.
+   * The node this request should stay on unless it is saturated: the pinned node when it holds as much of the prompt
+   * as any candidate (or nothing is cached anywhere), else the one candidate holding the most of it. Null when there is
+   * neither a pin nor a single warmest node: nodes that hold the same prefix (a system prompt and tools every session
+   * shares) are left to the estimates, so that shared text does not pull unrelated requests to one node.
    */
   public String preferred() {
-    String best = pinned;
-    int most = pinned == null ? 0 : cachedTokens(pinned);
+    int most = 0;
+    int holders = 0;
+    String warmest = null;
     for (Map.Entry<String, Integer> e : cachedTokens.entrySet()) {
       if (e.getValue() > most) {
         most = e.getValue();
-        best = e.getKey();
+        holders = 1;
+        warmest = e.getKey();
+      } else if (e.getValue() == most && most > 0) {
+        holders++;
       }
     }
-    return best;
+    if (pinned != null && cachedTokens(pinned) >= most) {
+      return pinned;
+    }
+    return holders == 1 ? warmest : null;
   }
 }

@@ -141,6 +141,21 @@ class AffinityTest {
   }
 
   @Test
+  void aPrefixEveryNodeHoldsPullsNoRequestToOneOfThem() {
+    // every node served some session of this agent: the shared system prompt and tools are cached everywhere
+    PrefixChain shared = PrefixChain.of(MODEL, context("s", 8));
+    for (String id : List.of("a", "b", "c")) affinity.sent(Warmth.NONE, shared, id);
+    List<NodeView> nodes = List.of(Node.a100("a").inFlight(3, 3_000, 2).view(), Node.a100("b").view(),
+        Node.a100("c").inFlight(1, 1_000, 1).view());
+    RouteRequest fresh = request(0, PrefixChain.of(MODEL, context("n", 12)), 3_000, nodes);
+
+    assertThat(fresh.cachedTokens("a")).isPositive().isEqualTo(fresh.cachedTokens("b"));
+    assertThat(fresh.warmth().preferred()).isNull();
+    assertThat(first(fresh, nodes)).isEqualTo("b"); // the least loaded, as without affinity
+    assertThat(Affinity.outcome(fresh.warmth(), "b")).isEqualTo(Affinity.Outcome.MISS);
+  }
+
+  @Test
   void aSessionIdIsScopedToItsModel() {
     long qwen = Affinity.sessionKey("qwen3:32b", "agent-4");
     long llama = Affinity.sessionKey("llama3:70b", "agent-4");
