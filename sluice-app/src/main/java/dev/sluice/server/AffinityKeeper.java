@@ -40,12 +40,12 @@ final class AffinityKeeper {
 
   /** Matches a config swap: rebuilt when the settings changed, removed nodes forgotten, capacities set. */
   synchronized void apply(SluiceConfig config) {
-    Affinity.Settings settings = config.routing().affinity().settings(config.nodes().size());
+    Map<String, String> types = new HashMap<>();
+    for (NodeSpec n : config.nodes()) types.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
+    Affinity.Settings settings = config.routing().affinity().settings(types.size());
     Affinity a = affinity;
     boolean rebuilt = a == null || !a.settings().equals(settings);
     if (rebuilt) a = new Affinity(settings);
-    Map<String, String> types = new HashMap<>();
-    for (NodeSpec n : config.nodes()) types.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     for (String gone : gpuTypes.keySet()) {
       if (!types.containsKey(gone)) {
         a.drop(gone);
