@@ -6,11 +6,15 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.api.Endpoint;
 import dev.sluice.config.AffinitySettings;
 import dev.sluice.config.RoutingSettings;
+import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.NodeState;
 import dev.sluice.limit.PromptText;
 import dev.sluice.observe.RequestRecord;
+import dev.sluice.routing.Affinity;
+import dev.sluice.routing.PrefixChain;
 import dev.sluice.routing.PrefixHashPolicy;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
@@ -18,7 +22,9 @@ import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
+import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.ForwardedHeaders;
+import dev.sluice.upstream.NodeClients;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -180,6 +186,57 @@ class AffinityGatewayTest {
         HttpResponse<String> r = send(c, turn(MODEL, n), "agent-4");
         assertThat(node(r)).isEqualTo(node(first));
         assertThat(affinity(r)).startsWith("hit; ");
+      }
+    }
+  }
+
+  @Test
+  void aConfigReloadKeepsTheSessionsPinsUnlessItChangesTheAffinitySettings() {
+    try (TestCluster c = threeNodes().start()) {
+      String home = node(send(c, turn(MODEL, 1), "agent-6"));
+      c.configs.swap(c.routing(RoutingSettings.defaults().withPolicy("least-delay-no-admission")).config());
+      HttpResponse<String> after = send(c, turn(MODEL, 2), "agent-6");
+      assertThat(node(after)).isEqualTo(home);
+      assertThat(affinity(after)).startsWith("hit; ");
+
+      RoutingSettings d = RoutingSettings.defaults();
+      c.configs.swap(c.routing(d.withAffinity(new AffinitySettings(true, Duration.ofMillis(500),
+          d.affinity().maxSessions(), d.affinity().indexMemoryBytes()))).config());
+      assertThat(affinity(send(c, turn(MODEL, 3), "agent-6"))).as("new settings start afresh").startsWith("miss; ");
+    }
+  }
+
+  /**
+   * The first-token deadline of the warm node is derived from its cache-aware estimate: a 40,000-token prompt it
+   * mostly holds gets the floor, where a cold node's deadline covers prefilling all of it.
+   */
+  @Test
+  void theFirstTokenDeadlineOfTheWarmNodeComesFromItsUncachedPrompt() {
+    try (TestCluster c = new TestCluster().node("a", GpuProfile.H100, MODEL, 0).node("b", GpuProfile.H100, MODEL, 0)
+        .start()) {
+      SluiceConfig config = c.configs.current();
+      NodeClients clients = new NodeClients(c.gatewayVertx);
+      try {
+        clients.apply(config);
+        Affinity affinity = new Affinity(config.routing().affinity().settings(2));
+        Router router = new Router(c.gateway.registry(), clients, config, c.gateway.registry().clock(), affinity);
+        String text = "def f(x):\n    return x\n".repeat(8_000); // ~190 KB: an agent's context
+        PrefixChain chain = PrefixChain.of(MODEL, text);
+        int prompt = 40_000;
+        affinity.sent(affinity.warmth(0, chain, prompt, List.of("a", "b")), chain, "a");
+
+        Router.Plan plan = (Router.Plan) router.route(MODEL, Endpoint.OPENAI_CHAT, config.model(MODEL).orElseThrow()
+            .nodes(), prompt, 100, true, false, "agent-7", chain);
+        assertThat(plan.warmth().cachedTokens("a")).isGreaterThan(prompt * 9 / 10);
+        Exchange.Target warm = plan.targets().get(0);
+        Exchange.Target cold = plan.targets().get(1);
+        assertThat(warm.entry().id()).isEqualTo("a");
+        assertThat(warm.cachedTokens()).isEqualTo(plan.warmth().cachedTokens("a"));
+        assertThat(cold.cachedTokens()).isZero();
+        assertThat(warm.expectedTtftMillis()).isLessThan(cold.expectedTtftMillis() / 5);
+        assertThat(warm.firstTokenDeadlineMillis()).isLessThan(cold.firstTokenDeadlineMillis());
+      } finally {
+        clients.close();
       }
     }
   }
