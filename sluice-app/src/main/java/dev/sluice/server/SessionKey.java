@@ -14,12 +14,13 @@ import java.util.List;
  */
 final class SessionKey {
   /**
-   * Session headers, first found wins: Sluice's own, then those agent clients send (Claude Code's, OpenAI Codex CLI's
-   * {@code session_id}), then a generic affinity header some proxies and SDKs set. One list, so it is adjusted in one
-   * place; README lists it.
+   * Session headers, first found wins, as agent clients send them (docs/operations.md, and the nginx hash in
+   * deploy/nginx, list the same): Sluice's own; Claude Code's (2.1.86 and later); OpenAI Codex CLI's {@code session-id}
+   * (0.131 and later) and {@code session_id} (earlier); OpenCode's {@code x-session-affinity}. One list, so it is
+   * adjusted in one place.
    */
-  static final List<String> HEADERS =
-      List.of("x-session-id", "x-claude-code-session-id", "session_id", "x-session-affinity");
+  static final List<String> HEADERS = List.of("x-session-id", "x-claude-code-session-id", "session-id", "session_id",
+      "x-session-affinity");
   /** Longest id used; the rest is cut (two ids equal in their first 256 characters share a session). */
   static final int MAX_CHARS = 256;
 

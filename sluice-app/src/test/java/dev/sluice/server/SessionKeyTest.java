@@ -19,6 +19,7 @@ class SessionKeyTest {
   @CsvSource(delimiter = '|', textBlock = """
       x-session-id             | s-1
       x-claude-code-session-id | 5d1c-claude
+      session-id               | codex-9
       session_id               | codex-7
       x-session-affinity       | aff-3
       X-Session-Id             | upper
