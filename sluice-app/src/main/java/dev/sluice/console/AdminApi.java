@@ -100,10 +100,13 @@ public final class AdminApi {
         e -> node(e, registry.nowMillis()));
   }
 
-  /** The gateway's affinity (session pins, prefix index), for the per-node counts; null until set. */
+  /** The affinity the current router uses (session pins, prefix index), for the per-node counts; null until set. */
   private volatile Supplier<Affinity> affinity;
 
-  /** Where {@code /admin/nodes} reads each node's pinned sessions and prefix-index entries. */
+  /**
+   * Where {@code /admin/nodes} reads each node's pinned sessions and prefix-index entries: the affinity requests are
+   * routed with now, or null while the routing policy uses none (the fields are then left out).
+   */
   public void affinity(Supplier<Affinity> current) {
     this.affinity = current;
   }
@@ -463,8 +466,7 @@ public final class AdminApi {
         .put("inFlightDecodes", v.inFlightDecodes())
         .put("weight", GpuWeightedPolicy.weight(v, config.get().routing().gpuBases()));
     Affinity a = affinity == null ? null : affinity.get();
-    n.put("affinitySessions", a == null ? 0 : a.sessions(e.id()))
-        .put("prefixIndexEntries", a == null ? 0 : a.indexEntries(e.id()));
+    if (a != null) n.put("affinitySessions", a.sessions(e.id())).put("prefixIndexEntries", a.indexEntries(e.id()));
     var est = LEAST_DELAY.estimate(TYPICAL, v);
     n.putObject("score").put("estimatedTtftMillis", Math.round(est.ttftMillis()))
         .put("estimatedE2eMillis", Math.round(est.e2eMillis()));

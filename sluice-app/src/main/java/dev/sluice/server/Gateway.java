@@ -118,7 +118,7 @@ public final class Gateway {
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections.ladder(), access,
         req -> access.admin(req) == AccessControl.AdminAccess.GRANTED, consoleStats);
     this.admin = admin;
-    admin.affinity(affinity::current);
+    admin.affinity(() -> snapshot.router().affinity()); // null while the policy routes without affinity
     metrics.bindAffinity(affinity::current);
     this.console = admin.console();
     this.observers = new Observers(metrics);
