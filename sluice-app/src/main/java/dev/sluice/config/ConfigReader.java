@@ -27,6 +27,8 @@ final class ConfigReader {
   private static final int MAX_VALUE_CHARS = 80;
   /** "250ms", "2s", "5m", "1h": a whole number and one unit. */
   static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+  /** A byte size: a number of bytes, or a count with KB, MB or GB (binary multiples; KiB, MiB, GiB alike). */
+  static final Pattern BYTE_SIZE = Pattern.compile("(\\d{1,9})\\s*([KMG])i?B", Pattern.CASE_INSENSITIVE);
   /** Where a message about a missing or wrong TLS file sends the reader. */
   static final String TLS_DOC = "generate a test certificate: see docs/tls.md";
 
@@ -204,6 +206,28 @@ final class ConfigReader {
       case "m" -> Duration.ofMinutes(n);
       default -> Duration.ofHours(n);
     };
+  }
+
+  /**
+   * A positive byte size: an integer (bytes) or a {@link #BYTE_SIZE} string like {@code "16MB"} (binary multiples:
+   * 16 × 1,048,576 bytes); {@code fallback} when absent or invalid (invalid is recorded).
+   */
+  long byteSize(JsonNode parent, String path, String key, long fallback) {
+    JsonNode v = parent.get(key);
+    if (v == null) return fallback;
+    if (v.isIntegralNumber() && v.canConvertToLong() && v.asLong() > 0) return v.asLong();
+    Matcher m = v.isTextual() ? BYTE_SIZE.matcher(v.asText().trim()) : null;
+    if (m != null && m.matches() && Long.parseLong(m.group(1)) > 0) {
+      int shift = switch (Character.toUpperCase(m.group(2).charAt(0))) {
+        case 'K' -> 10;
+        case 'M' -> 20;
+        default -> 30;
+      };
+      return Long.parseLong(m.group(1)) << shift;
+    }
+    problem(path + "." + key, show(v) + " must be a positive size like \"512KB\", \"16MB\" or \"1GB\", or a number "
+        + "of bytes");
+    return fallback;
   }
 
   /** A positive {@link #DURATION}; null when absent or invalid (invalid is recorded). */

@@ -2,6 +2,7 @@ package dev.sluice.config;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * How requests are spread over nodes.
@@ -11,8 +12,10 @@ import java.util.Map;
  * @param ttftBudget admission control of least-delay: when even the best node's estimated time to first token is
  *     above this, answer 429 with Retry-After; zero turns admission control off
  * @param gpuBases base scores per GPU type for {@code gpu-weighted} (the brief's {A10:100, A100:220, H100:380})
+ * @param affinity session and prefix affinity ({@code routing.affinity})
  */
-public record RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases) {
+public record RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
+    AffinitySettings affinity) {
   /** ROUTING.md's default: least expected delay. */
   public static final String DEFAULT_POLICY = "least-delay";
   /** Same GPU class first (the brief's rule), then other nodes serving the model rather than an error. */
@@ -30,11 +33,22 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
 
   public RoutingSettings {
     gpuBases = Map.copyOf(gpuBases);
+    Objects.requireNonNull(affinity, "affinity");
+  }
+
+  /** Settings with the default affinity. */
+  public RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases) {
+    this(policy, failover, ttftBudget, gpuBases, AffinitySettings.defaults());
   }
 
   /** These settings with another policy. */
   public RoutingSettings withPolicy(String p) {
-    return new RoutingSettings(p, failover, ttftBudget, gpuBases);
+    return new RoutingSettings(p, failover, ttftBudget, gpuBases, affinity);
+  }
+
+  /** These settings with other affinity settings. */
+  public RoutingSettings withAffinity(AffinitySettings a) {
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, a);
   }
 
   public static RoutingSettings defaults() {

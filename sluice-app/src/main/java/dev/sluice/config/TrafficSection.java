@@ -7,6 +7,7 @@ import dev.sluice.config.ConfigReader.Pem;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.Policies;
+import dev.sluice.routing.PrefixIndex;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -26,7 +27,9 @@ final class TrafficSection {
   private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
   /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
   private static final int MAX_ATTEMPTS_LIMIT = 5;
-  private static final List<String> ROUTING_KEYS = List.of("policy", "failover", "ttftBudget", "gpuBases");
+  private static final List<String> ROUTING_KEYS =
+      List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity");
+  private static final List<String> AFFINITY_KEYS = List.of("enabled", "releasePenalty", "maxSessions", "indexMemory");
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
 
@@ -128,7 +131,30 @@ final class TrafficSection {
       });
     }
     return new RoutingSettings(policy == null ? RoutingSettings.DEFAULT_POLICY : policy,
-        failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases);
+        failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases, affinity(node.get("affinity")));
+  }
+
+  /** {@code routing.affinity}: session and prefix affinity of least-delay. */
+  private AffinitySettings affinity(JsonNode node) {
+    AffinitySettings d = AffinitySettings.defaults();
+    if (node == null || !r.isObject(node, "routing.affinity")) return d;
+    r.rejectUnknown(node, "routing.affinity", AFFINITY_KEYS);
+    boolean enabled = r.bool(node, "routing.affinity", "enabled", d.enabled());
+    Duration penalty = d.releasePenalty();
+    JsonNode p = node.get("releasePenalty");
+    if (p != null && (p.isTextual() && p.asText().trim().matches("0+(ms|s|m|h)?") || p.isNumber() && p.asDouble() == 0)) {
+      penalty = Duration.ZERO; // the session moves as soon as another node is estimated faster
+    } else if (p != null) {
+      penalty = r.duration(node, "routing.affinity", "releasePenalty", d.releasePenalty());
+    }
+    int sessions = r.positiveInt(node, "routing.affinity", "maxSessions", "sessions, e.g. 100000", d.maxSessions());
+    long memory = r.byteSize(node, "routing.affinity", "indexMemory", d.indexMemoryBytes());
+    if (memory < PrefixIndex.BYTES_PER_ENTRY) {
+      r.problem("routing.affinity.indexMemory", memory + " bytes cannot hold one prefix (" + PrefixIndex.BYTES_PER_ENTRY
+          + " bytes each): give at least \"1MB\", or leave it out for the default \"16MB\"");
+      memory = d.indexMemoryBytes();
+    }
+    return new AffinitySettings(enabled, penalty, sessions, memory);
   }
 
   HealthPolicy health(JsonNode node) {

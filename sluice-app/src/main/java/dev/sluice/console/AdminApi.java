@@ -19,6 +19,7 @@ import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.node.NodeTelemetry;
 import dev.sluice.observe.ConsoleStats;
+import dev.sluice.routing.Affinity;
 import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeSpeed;
@@ -97,6 +98,17 @@ public final class AdminApi {
     this.tokens = new AdminKeys(vertx, keys, registry.clock(), configs::current);
     this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
+  }
+
+  /** The affinity the current router uses (session pins, prefix index), for the per-node counts; null until set. */
+  private volatile Supplier<Affinity> affinity;
+
+  /**
+   * Where {@code /admin/nodes} reads each node's pinned sessions and prefix-index entries: the affinity requests are
+   * routed with now, or null while the routing policy uses none (the fields are then left out).
+   */
+  public void affinity(Supplier<Affinity> current) {
+    this.affinity = current;
   }
 
   /** Set when the config is shared by replicas through etcd: its URL, named in the CLI commands to use instead. */
@@ -453,6 +465,8 @@ public final class AdminApi {
         .put("inFlight", v.inFlightRequests()).put("inFlightPrefillTokens", v.inFlightPrefillTokens())
         .put("inFlightDecodes", v.inFlightDecodes())
         .put("weight", GpuWeightedPolicy.weight(v, config.get().routing().gpuBases()));
+    Affinity a = affinity == null ? null : affinity.get();
+    if (a != null) n.put("affinitySessions", a.sessions(e.id())).put("prefixIndexEntries", a.indexEntries(e.id()));
     var est = LEAST_DELAY.estimate(TYPICAL, v);
     n.putObject("score").put("estimatedTtftMillis", Math.round(est.ttftMillis()))
         .put("estimatedE2eMillis", Math.round(est.e2eMillis()));

@@ -8,6 +8,7 @@ import dev.sluice.degrade.ResponseCache;
 import dev.sluice.health.NodeState;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.observe.RequestRecord;
+import dev.sluice.routing.Affinity;
 import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.support.Clock;
 import io.micrometer.core.instrument.Counter;
@@ -593,5 +594,37 @@ public final class SluiceMetrics {
   public void bindUploadBytes(LongSupplier heldBytes) {
     Gauge.builder(UPLOAD_IN_PROGRESS_BYTES, heldBytes::getAsLong)
         .description("Bytes held in request bodies still arriving, all tenants").baseUnit("bytes").register(registry);
+  }
+
+  // ------------------------------------------------------------------ session and prefix affinity (issue 20)
+
+  /** Answers routed with affinity, by model routed to and result (hit, miss, moved); _total. */
+  public static final String AFFINITY_REQUESTS = "sluice_affinity_requests";
+  /** Sessions pinned to a node. */
+  public static final String AFFINITY_SESSIONS = "sluice_affinity_sessions";
+  /** Chunk hashes in the prefix index, over every node. */
+  public static final String AFFINITY_INDEX_ENTRIES = "sluice_affinity_index_entries";
+  /** Approximate heap bytes of the session pins and the prefix index. */
+  public static final String AFFINITY_MEMORY_BYTES = "sluice_affinity_memory_bytes";
+
+  /**
+   * An answer routed with affinity reached the client from a node: {@code result} hit (where its prompt was warm),
+   * miss (warm nowhere) or moved (sent away from where it was warm).
+   */
+  public void affinityRequest(String model, String result) {
+    counter(AFFINITY_REQUESTS, "Answers routed with session and prefix affinity, by model and result: hit (the node "
+        + "where the prompt was warm), miss (warm nowhere), moved (sent away from the warm node)", "model",
+        modelLabel(model), "result", result).increment();
+  }
+
+  /** Registers the affinity gauges, read from the affinity in force ({@code current} follows its rebuilds). */
+  public void bindAffinity(Supplier<Affinity> current) {
+    Gauge.builder(AFFINITY_SESSIONS, () -> current.get().sessions())
+        .description("Sessions pinned to a node by affinity").register(registry);
+    Gauge.builder(AFFINITY_INDEX_ENTRIES, () -> current.get().indexEntries())
+        .description("Prompt-prefix chunk hashes the router remembers over every node").register(registry);
+    Gauge.builder(AFFINITY_MEMORY_BYTES, () -> current.get().memoryBytes())
+        .description("Approximate heap bytes of the session pins and the prefix index").baseUnit("bytes")
+        .register(registry);
   }
 }

@@ -27,7 +27,23 @@ public final class GpuDefaults {
   /** Unknown GPU type: as an A10, the cautious guess. */
   static final int UNKNOWN_CONCURRENCY = 8;
 
+  /**
+   * Prompt tokens a node of each class holds in its KV cache (prefix cache included), for the router's prefix index
+   * until the node's telemetry says (vLLM's cache_config_info): UPSTREAMS.md's 32B-class figures, taking the smaller
+   * where the weights' precision is unknown, since an index that forgets too early only routes a request by load as
+   * if nothing were cached, while one that remembers too long keeps sessions on a node that evicted their prefix. A10
+   * 24 GB (4-bit, the only fit): 5,700; A100 80 GB: 35,000 (BF16; 4-bit weights leave 210,000); H100 80 GB: 35,000
+   * (BF16; FP8 leaves 160,000).
+   */
+  private static final Map<String, Long> KV_CACHE_TOKENS = Map.of("A10", 5_700L, "A100", 35_000L, "H100", 35_000L);
+
   private GpuDefaults() {}
+
+  /** Prompt tokens a node of this GPU type is assumed to hold in its KV cache; 0 when the type is unknown. */
+  public static long kvCacheTokens(String gpuType) {
+    if (gpuType == null) return 0;
+    return KV_CACHE_TOKENS.getOrDefault(gpuType.toUpperCase(Locale.ROOT), 0L);
+  }
 
   /** Requests a node of this GPU type is assumed to run well at once (null or unknown type: the A10's figure). */
   public static int concurrency(String gpuType) {

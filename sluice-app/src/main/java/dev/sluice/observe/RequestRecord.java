@@ -23,11 +23,23 @@ package dev.sluice.observe;
  * @param stream whether the answer was streamed
  * @param cachedTokens of the prompt tokens, those the node read from its prefix cache (its usage's
  *     {@code cached_tokens} or {@code cache_read_input_tokens}); -1 when it does not say
+ * @param affinity how the answering node relates to where the prompt was estimated warm: hit, miss or moved; null
+ *     when routed without affinity (or not routed)
+ * @param cachedTokensEstimate the prompt tokens the router estimated cached on the answering node; -1 without affinity
  */
 public record RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
     String modelRequested, String modelServed, String node, int attempts, String outcome, int status, long ttftNanos,
     long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream,
-    long cachedTokens) {
+    long cachedTokens, String affinity, long cachedTokensEstimate) {
+  /** A record without affinity. */
+  public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
+      String modelRequested, String modelServed, String node, int attempts, String outcome, int status,
+      long ttftNanos, long durationNanos, long overheadNanos, long promptTokens, long completionTokens,
+      boolean stream, long cachedTokens) {
+    this(startEpochMillis, requestId, traceId, tenant, endpoint, modelRequested, modelServed, node, attempts, outcome,
+        status, ttftNanos, durationNanos, overheadNanos, promptTokens, completionTokens, stream, cachedTokens, null, -1);
+  }
+
   /** A record without a cached-token count. */
   public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
       String modelRequested, String modelServed, String node, int attempts, String outcome, int status,

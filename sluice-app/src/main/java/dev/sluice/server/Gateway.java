@@ -59,6 +59,8 @@ public final class Gateway {
   private final SluiceMetrics metrics;
   private final NodeClients nodes;
   private final NodeRegistry registry;
+  /** Session pins and the prefix index: kept across config swaps like the node table. */
+  private final AffinityKeeper affinity;
   private final Prober prober;
   private final TelemetryScraper scraper;
   /** The config and its router, replaced together on every swap: what each arriving request takes. */
@@ -106,6 +108,7 @@ public final class Gateway {
     this.eventLoops = Math.max(1, eventLoops);
     this.nodes = new NodeClients(vertx);
     SluiceConfig initial = configs.current();
+    this.affinity = new AffinityKeeper(initial);
     this.registry = new NodeRegistry(initial.health(), clock, new HealthEvents());
     this.prober = new Prober(vertx, registry, nodes, configs::current, initial.health(),
         new SplittableRandom());
@@ -115,6 +118,8 @@ public final class Gateway {
     AdminApi admin = new AdminApi(vertx, registry, configs, prober::probeNow, protections.ladder(), access,
         req -> access.admin(req) == AccessControl.AdminAccess.GRANTED, consoleStats);
     this.admin = admin;
+    admin.affinity(() -> snapshot.router().affinity()); // null while the policy routes without affinity
+    metrics.bindAffinity(affinity::current);
     this.console = admin.console();
     this.observers = new Observers(metrics);
     this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics, clock);
@@ -141,7 +146,8 @@ public final class Gateway {
   private void apply(SluiceConfig config) {
     nodes.apply(config);
     registry.apply(config);
-    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config, clock));
+    affinity.apply(config);
+    snapshot = new ConfigSnapshot(config, new Router(registry, nodes, config, clock, affinity.current()));
     protections.apply(config);
     if (scraper != null) scraper.applyTls(config.upstream().tls());
     if (access != null) access.apply(config);
@@ -176,6 +182,7 @@ public final class Gateway {
         log.info("node {} {} → {}: {}", nodeId, from, to, reason);
       }
       if (to == NodeState.READY) servedOnce = true;
+      else affinity.leftRotation(nodeId); // out of rotation: its sessions find another node, its cache is not trusted
       metrics.nodeTransition(nodeId, to.name());
       consoleStats.nodeTransition(nodeId, from.name(), to.name(), reason);
       if (console != null) console.nodeTransition();
@@ -186,6 +193,7 @@ public final class Gateway {
     public void onEjected(String nodeId, EjectionState ejection, String reason) {
       log.warn("node {} ejected until {}: {}", nodeId, Instant.ofEpochMilli(ejection.ejectedUntilMillis()),
           reason);
+      affinity.leftRotation(nodeId);
       metrics.nodeEjected(nodeId);
       vertx.runOnContext(v -> prober.onEjected(nodeId));
     }

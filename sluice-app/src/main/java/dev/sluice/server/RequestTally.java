@@ -17,6 +17,8 @@ final class RequestTally {
   private long firstByteNanos = -1;
   private long chunkGapNanos = -1;
   private byte[] tail;
+  private String affinity;
+  private long cachedTokensEstimate = -1;
 
   /** Adds what an exchange that just ended learned; once per exchange. */
   void absorb(Exchange x) {
@@ -28,6 +30,12 @@ final class RequestTally {
       chunkGapNanos = x.meanChunkGapNanos();
       tail = x.tail();
     }
+  }
+
+  /** The answering node's affinity outcome (hit, miss, moved) and its estimated cached prompt tokens. */
+  void affinity(String outcome, long cachedTokens) {
+    affinity = outcome;
+    cachedTokensEstimate = cachedTokens;
   }
 
   /** The gateway answered itself (a cached answer, the static reply) at {@code nanos}. */
@@ -58,6 +66,6 @@ final class RequestTally {
     return new RequestRecord(arrival.startEpochMillis, arrival.requestId, arrival.trace.traceId(), tenant,
         endpointLabel, model, served, answeredBy, attempts, outcome, status,
         answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream(), cached);
+        completion, parsed.stream(), cached, affinity, cachedTokensEstimate);
   }
 }

@@ -18,6 +18,9 @@ import dev.sluice.http.Responses;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
+import dev.sluice.routing.Affinity;
+import dev.sluice.routing.PrefixChain;
+import dev.sluice.routing.Warmth;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Durations;
 import dev.sluice.upstream.Exchange;
@@ -56,6 +59,11 @@ final class RoutedRequest implements ExchangeListener {
   static final String DEGRADED_HEADER = "X-Sluice-Degraded";
   /** On a token count the gateway made itself (no node of the model counts in that dialect): {@code estimate}. */
   static final String ESTIMATE_HEADER = "x-sluice-token-count";
+  /**
+   * On an answer routed with affinity: {@code hit}, {@code miss} or {@code moved} ({@link Affinity.Outcome}) and the
+   * answering node's estimated cached share of the prompt, e.g. {@code hit; cached=0.93}.
+   */
+  static final String AFFINITY_HEADER = "x-sluice-affinity";
 
   /**
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
@@ -91,6 +99,14 @@ final class RoutedRequest implements ExchangeListener {
   private final RequestTally tally = new RequestTally();
   /** Waits on the shared store, going on on the context the request arrived on. */
   private SharedWait waits;
+  // affinity (when the router has it on): the session the client named, the canonical prompt text, and per exchange
+  // the prompt's chain under the model routed to and what affinity knew before routing
+  private String sessionId;
+  private String promptText;
+  private PrefixChain chain;
+  private String chainModel;
+  private Affinity affinity;
+  private Warmth warmth = Warmth.NONE;
 
   RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
       Principal who, Arrival arrival) {
@@ -112,6 +128,10 @@ final class RoutedRequest implements ExchangeListener {
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
     promptTokens = prompt.estimatedTokens();
+    if (router.affinityOn()) {
+      promptText = prompt.text();
+      sessionId = SessionKey.of(req.headers(), parsed.json());
+    }
     boolean counts = endpoint == Endpoint.OLLAMA_SHOW || endpoint == Endpoint.ANTHROPIC_COUNT_TOKENS; // no answer
     if (!counts && !guardContext(spec, prompt)) return;
     admit();
@@ -266,7 +286,7 @@ final class RoutedRequest implements ExchangeListener {
       }
     }
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
-        request.stream(), overChat != null);
+        request.stream(), overChat != null, sessionId, chainFor(model));
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");
@@ -333,11 +353,41 @@ final class RoutedRequest implements ExchangeListener {
       holdsDowngradePlace = true;
       resp.putHeader(DOWNGRADED_HEADER, model);
     }
+    Router.Plan plan = (Router.Plan) routed;
+    affinity = router.affinity();
+    warmth = plan.warmth();
     shared.inFlight().incrementAndGet();
     Exchange x = new Exchange(shared.exchanges(), req, config, request, overChat, ((Router.Plan) routed).targets(),
         arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
     x.start();
+  }
+
+  /** The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. */
+  private PrefixChain chainFor(String model) {
+    if (promptText == null) return null;
+    if (!model.equals(chainModel)) {
+      chain = PrefixChain.of(model, promptText);
+      chainModel = model;
+    }
+    return chain;
+  }
+
+  @Override
+  public void attemptSent(String nodeId) {
+    if (affinity != null) affinity.sent(warmth, chain, nodeId);
+  }
+
+  /** The answering node: the affinity header, the metric and the record's fields (affinity on only). */
+  @Override
+  public void committing(String nodeId) {
+    if (affinity == null) return;
+    Affinity.Outcome outcome = Affinity.outcome(warmth, nodeId);
+    int cached = (int) Math.min(Math.max(0, promptTokens), warmth.cachedTokens(nodeId));
+    double share = promptTokens > 0 ? (double) cached / promptTokens : 0;
+    resp.putHeader(AFFINITY_HEADER, outcome.label() + "; cached=" + String.format(Locale.ROOT, "%.2f", share));
+    shared.metrics().affinityRequest(currentModel, outcome.label());
+    tally.affinity(outcome.label(), cached);
   }
 
   /** Why a model's nodes cannot take a request of {@code dialect}, and the fix. */

@@ -9,15 +9,19 @@ import dev.sluice.health.NodeState;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
+import dev.sluice.routing.Affinity;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.FirstTokenDeadline;
 import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
+import dev.sluice.routing.PrefixChain;
+import dev.sluice.routing.PrefixHashPolicy;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
 import dev.sluice.routing.RoutingPolicy;
+import dev.sluice.routing.Warmth;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Durations;
 import dev.sluice.upstream.Exchange;
@@ -33,6 +37,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * Turns a request into an attempt plan: eligible nodes (healthy, serving the model, speaking the endpoint's API) →
  * the configured {@link RoutingPolicy} → the configured {@link FailoverOrder}. Rebuilt on every config swap, so a
  * policy change by hot reload takes effect for the next request.
+ *
+ * <p>Affinity ({@link #affinityOn}): with least-delay and {@code routing.affinity.enabled}, or with prefix-hash, the
+ * request's {@link Warmth} (its session's pin, each candidate's estimated cached prompt tokens) is read from the
+ * gateway's {@link Affinity} before the policy decides, and the first-token deadlines are derived from the same
+ * cache-aware estimate; each target carries its cached tokens so the node's backlog counts only the uncached rest.
  */
 final class Router {
   /** Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape. */
@@ -46,6 +55,9 @@ final class Router {
   private final FailoverOrder failover;
   private final long probeSeconds;
   private final FirstTokenDeadline deadline;
+  /** The gateway's affinity (kept across swaps); read only when {@link #affinityOn}. */
+  private final Affinity affinity;
+  private final boolean affinityOn;
   /** Estimates for deadlines, whatever the configured policy (least-delay's estimate is a pure function). */
   private static final LeastDelayPolicy ESTIMATOR = new LeastDelayPolicy();
   /**
@@ -56,15 +68,24 @@ final class Router {
    */
   static final long EXPLORE_AFTER_NANOS = 5_000_000_000L;
 
-  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config, Clock clock) {
+  Router(NodeRegistry registry, NodeClients clients, SluiceConfig config, Clock clock, Affinity affinity) {
     this.registry = registry;
     this.clients = clients;
     this.clock = clock;
     this.settings = config.routing();
-    this.policy = GpuWeightedPolicy.NAME.equals(settings.policy())
+    this.affinity = affinity;
+    RoutingPolicy configured = GpuWeightedPolicy.NAME.equals(settings.policy())
         ? new GpuWeightedPolicy(settings.gpuBases(),
             GpuWeightedPolicy.DEFAULT_UNKNOWN_BASE)
         : Policies.byName(settings.policy());
+    boolean enabled = settings.affinity().enabled();
+    if (configured instanceof LeastDelayPolicy leastDelay) {
+      configured = leastDelay.withReleasePenalty(enabled ? settings.affinity().releasePenalty().toMillis()
+          : LeastDelayPolicy.NO_AFFINITY);
+    }
+    this.policy = configured;
+    this.affinityOn = affinity != null
+        && (configured instanceof LeastDelayPolicy && enabled || configured instanceof PrefixHashPolicy);
     this.failover = FailoverOrder.fromConfig(settings.failover());
     this.probeSeconds = Durations.retryAfterSeconds(config.health().probeInterval().toMillis());
     this.deadline = config.timeouts().firstTokenDeadline();
@@ -72,6 +93,19 @@ final class Router {
 
   RoutingSettings settings() {
     return settings;
+  }
+
+  /**
+   * Whether requests are routed with affinity: least-delay with {@code routing.affinity.enabled}, or prefix-hash
+   * (which hashes the session or prefix whatever that says). Only then is a request's prefix chain worth computing.
+   */
+  boolean affinityOn() {
+    return affinityOn;
+  }
+
+  /** The affinity this router reads; null when {@link #affinityOn} is false. */
+  Affinity affinity() {
+    return affinityOn ? affinity : null;
   }
 
   /** Seconds until the next health probe could change eligibility: what Retry-After says when no node is healthy. */
@@ -82,8 +116,11 @@ final class Router {
   /** The outcome of routing one request. */
   sealed interface Result {}
 
-  /** Try these targets in order. */
-  record Plan(List<Exchange.Target> targets) implements Result {}
+  /**
+   * Try these targets in order. {@code warmth}: what affinity knew of the request before routing ({@link Warmth#NONE}
+   * when affinity is off).
+   */
+  record Plan(List<Exchange.Target> targets, Warmth warmth) implements Result {}
 
   /** Admission control refused the request. */
   record Overloaded(long retryAfterMillis, String reason) implements Result {}
@@ -113,10 +150,11 @@ final class Router {
    * with a token limit, its estimate of the whole answer; for a plain body without one (its length is unknown), the
    * ceiling {@code timeouts.firstToken}. {@code overChat}: the request can be carried over chat completions
    * ({@link dev.sluice.api.Dialect#overChat}), so a node that does not speak its dialect but speaks OpenAI is eligible,
-   * its target marked to translate.
+   * its target marked to translate. {@code sessionId}: the session the client named ({@link SessionKey}), or null;
+   * {@code chain}: the prompt's prefix chain under {@code model}, or null when {@link #affinityOn} is false.
    */
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
-      boolean stream, boolean overChat) {
+      boolean stream, boolean overChat, String sessionId, PrefixChain chain) {
     NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
@@ -150,15 +188,22 @@ final class Router {
         continue;
       }
       views.add(e.view(now));
-      byId.put(n.id(), new Exchange.Target(e, c, 0, 0, translate));
+      byId.put(n.id(), new Exchange.Target(e, c, 0, 0, translate, 0));
       gpuById.put(n.id(), n.gpuType() == null ? "" : n.gpuType());
     }
     if (!anySpeaks) return new NoNodeSpeaksApi();
     if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
-    RouteRequest request = new RouteRequest(model, (int) Math.min(Integer.MAX_VALUE, promptTokens),
+    int prompt = (int) Math.min(Integer.MAX_VALUE, promptTokens);
+    Warmth warmth = Warmth.NONE;
+    if (affinityOn && chain != null) {
+      List<String> candidates = new ArrayList<>(views.size());
+      for (NodeView v : views) candidates.add(v.id());
+      warmth = affinity.warmth(Affinity.sessionKey(model, sessionId), chain, prompt, candidates);
+    }
+    RouteRequest request = new RouteRequest(model, prompt,
         expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,
-        settings.ttftBudget().toMillis());
+        settings.ttftBudget().toMillis(), warmth);
     RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
     if (decision instanceof RouteDecision.Reject r) return new Overloaded(r.retryAfterMillis(), r.reason());
     List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
@@ -168,15 +213,17 @@ final class Router {
     List<Exchange.Target> targets = new ArrayList<>(order.size());
     for (String id : order) {
       Exchange.Target t = byId.get(id);
+      int cached = request.cachedTokens(id); // the estimator and the node's backlog count only the uncached rest
       LeastDelayPolicy.Estimate estimate = ESTIMATOR.estimate(request, viewById.get(id));
       if (!stream && expectedOutputTokens <= 0) {
-        targets.add(t); // 0: the ceiling
+        targets.add(new Exchange.Target(t.entry(), t.client(), 0, 0, t.translate(), cached)); // 0: the ceiling
         continue;
       }
       double expected = stream ? estimate.expectedTtftMillis() : estimate.e2eMillis() - estimate.stallMillis();
-      targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected, t.translate()));
+      targets.add(new Exchange.Target(t.entry(), t.client(), deadline.millis(expected), expected, t.translate(),
+          cached));
     }
-    return new Plan(targets);
+    return new Plan(targets, warmth);
   }
 
   /**

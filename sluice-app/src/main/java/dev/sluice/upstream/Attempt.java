@@ -43,6 +43,11 @@ final class Attempt {
   private boolean stallReported;
   long firstTokenNanos;
   private long backlogAtSend;
+  /**
+   * The prompt tokens this node has to prefill: the request's, less those estimated in its prefix cache
+   * ({@link Exchange.Target#cachedTokens}). What its backlog counts and what its speed estimate learns from.
+   */
+  private final long prefillTokens;
   private int chunksAfterFirst;
   private boolean sawFirstToken;
   private HttpClientRequest upstreamReq;
@@ -64,6 +69,7 @@ final class Attempt {
     this.entry = target.entry();
     this.node = target.client();
     this.lease = lease;
+    this.prefillTokens = Math.max(0, x.promptTokens - Math.max(0, target.cachedTokens()));
   }
 
   String nodeId() {
@@ -72,8 +78,8 @@ final class Attempt {
 
   /** Takes a place on the node and sends the request; the first-token deadline runs once connected. */
   void send() {
-    entry.requestStarted(x.promptTokens);
-    backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - x.promptTokens);
+    entry.requestStarted(prefillTokens);
+    backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - prefillTokens);
     sentNanos = x.clock.nanos();
     boolean overChat = target.translate();
     Buffer body = overChat ? x.overChat.chatRequest() : x.request.raw();
@@ -120,7 +126,7 @@ final class Attempt {
   void learnSlowness(long waitedMillis) {
     if (learnedSlowness || !x.request.stream()) return;
     learnedSlowness = true;
-    entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), waitedMillis, backlogAtSend);
+    entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), waitedMillis, backlogAtSend);
   }
 
   private void onResponse(HttpClientResponse r) {
@@ -216,12 +222,12 @@ final class Attempt {
   void committed() {
     cancelTimer(firstTokenTimer);
     firstTokenNanos = x.clock.nanos();
-    entry.firstToken(x.promptTokens);
+    entry.firstToken(prefillTokens);
     sawFirstToken = true;
     if (lease != null) lease.firstToken(); // a retry holds the budget while it tries, not for its whole answer
     if (upstreamResp.statusCode() / 100 == 2 && framer != null) { // a plain body's first byte is its whole answer
       double ttftMillis = (firstTokenNanos - connectedNanos) / 1_000_000.0;
-      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), ttftMillis, backlogAtSend);
+      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), ttftMillis, backlogAtSend);
     }
   }
 
@@ -260,13 +266,13 @@ final class Attempt {
     if (completion < 0) return;
     double total = (x.clock.nanos() - connectedNanos) / 1_000_000.0;
     NodeSpeed speed = entry.speed().current();
-    long prefillTokens = Math.max(0, x.promptTokens) + backlogAtSend;
-    double prefillMs = prefillTokens * 1000.0 / speed.prefillTokensPerSecond();
+    long prefillAhead = prefillTokens + backlogAtSend;
+    double prefillMs = prefillAhead * 1000.0 / speed.prefillTokensPerSecond();
     double decodeMs = completion * speed.decodeMillisPerToken();
     if (decodeMs >= prefillMs) {
       entry.speed().observeDecode(completion, total - prefillMs);
     } else {
-      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, x.promptTokens), total - decodeMs,
+      entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), total - decodeMs,
           backlogAtSend);
     }
   }
@@ -339,7 +345,7 @@ final class Attempt {
     if (closed) return;
     closed = true;
     if (sentNanos > 0) x.upstreamNanos += x.clock.nanos() - sentNanos;
-    entry.requestEnded(x.promptTokens, sawFirstToken);
+    entry.requestEnded(prefillTokens, sawFirstToken);
     if (lease != null) lease.end();
   }
 

@@ -77,10 +77,11 @@ public final class Exchange {
    * A node to try: its live entry (health, speed, counters), its HTTP client, how long this request may wait there for
    * its first token ({@link FirstTokenDeadline}; 0 = {@code timeouts.firstToken}) and the node's estimate of that time
    * the deadline was derived from, and whether the node gets the request translated to chat completions (it does not
-   * speak the client's dialect: see {@link #Exchange}'s {@code overChat}).
+   * speak the client's dialect: see {@link #Exchange}'s {@code overChat}), and how many of the prompt's tokens the node
+   * is estimated to hold in its prefix cache (0 without affinity): only the rest counts as the node's prefill work.
    */
   public record Target(NodeEntry entry, NodeClient client, long firstTokenDeadlineMillis, double expectedTtftMillis,
-      boolean translate) {}
+      boolean translate, int cachedTokens) {}
 
   /**
    * Where the request came from: the request id the client was given and the trace it belongs to (both forwarded to
@@ -160,6 +161,7 @@ public final class Exchange {
     }
     Attempt a = new Attempt(this, plan.get(attemptsMade++), lease);
     attempt = a;
+    listener.attemptSent(a.nodeId());
     a.send();
   }
 
@@ -295,6 +297,7 @@ public final class Exchange {
     firstByteNanos = a.firstTokenNanos;
     answeredBy = a.nodeId();
     ForwardedHeaders.toClient(a.upstreamResp, resp, a.framer != null, a.nodeId(), a.relay != null || a.held != null);
+    listener.committing(a.nodeId());
     a.armIdle(a.firstTokenNanos);
   }
 

@@ -22,6 +22,15 @@ public interface ExchangeListener {
     return false;
   }
 
+  /** An attempt is about to be sent to {@code nodeId} (once per attempt, in order): the node now sees the prompt. */
+  default void attemptSent(String nodeId) {}
+
+  /**
+   * The answer of {@code nodeId} is about to reach the client, its head copied from the node's: the last moment to
+   * add response headers of its own.
+   */
+  default void committing(String nodeId) {}
+
   /**
    * The exchange answered the client (or the client left): exactly once, and never after
    * {@link #failedBeforeCommit} returned true.

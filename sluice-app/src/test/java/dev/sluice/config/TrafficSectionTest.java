@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The {@code timeouts} and {@code upstream} sections. */
+/** The {@code timeouts}, {@code upstream} and {@code routing} sections. */
 class TrafficSectionTest {
   @Test
   void theFirstTokenDeadlineRuleIsReadFromTimeouts() throws Exception {
@@ -22,6 +22,30 @@ class TrafficSectionTest {
     assertThat(ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json").timeouts()
         .firstTokenDeadline())
         .isEqualTo(new FirstTokenDeadline(3, Duration.ofMillis(1_500), Duration.ofSeconds(60)));
+  }
+
+  @Test
+  void affinityIsOnByDefaultAndReadFromRoutingAffinity() throws Exception {
+    SluiceConfig defaults = ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json");
+    assertThat(defaults.routing().affinity()).isEqualTo(AffinitySettings.defaults());
+    assertThat(defaults.routing().affinity().settings(1).releasePenaltyMillis()).isEqualTo(1_000);
+    assertThat(defaults.routing().affinity().indexEntriesPerNode(4)).isEqualTo((16 << 20) / 72 / 4);
+
+    SluiceConfig config = ConfigLoader.parse(json(("{'routing': {'policy': 'least-delay', 'affinity': {'enabled': "
+        + "false, 'releasePenalty': '250ms', 'maxSessions': 5000, 'indexMemory': '2MB'}}, 'providers': {OK}}")
+        .replace("OK", OK_PROVIDER)), "t.json");
+    assertThat(config.routing().affinity())
+        .isEqualTo(new AffinitySettings(false, Duration.ofMillis(250), 5_000, 2L << 20));
+    assertThat(ConfigLoader.parse(json("{'routing': {'affinity': {'releasePenalty': '0', 'indexMemory': 4096}}, "
+        + "'providers': {OK}}".replace("OK", OK_PROVIDER)), "z.json").routing().affinity())
+        .extracting(AffinitySettings::releasePenalty, AffinitySettings::indexMemoryBytes)
+        .containsExactly(Duration.ZERO, 4_096L);
+  }
+
+  @Test
+  void thePrefixHashPolicyIsAccepted() throws Exception {
+    assertThat(ConfigLoader.parse(json("{'routing': {'policy': 'prefix-hash'}, 'providers': {OK}}"
+        .replace("OK", OK_PROVIDER)), "p.json").routing().policy()).isEqualTo("prefix-hash");
   }
 
   @ParameterizedTest(name = "{1}")
@@ -38,6 +62,14 @@ class TrafficSectionTest {
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
       {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total, firstTokenFactor, firstTokenFloor)
       {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts, tls)
+      {'routing': {'affinity': {'sticky': true}}, 'providers': {OK}} | config: routing.affinity.sticky: unknown key (known: enabled, releasePenalty, maxSessions, indexMemory)
+      {'routing': {'affinity': true}, 'providers': {OK}}          | config: routing.affinity: true must be a JSON object
+      {'routing': {'affinity': {'enabled': 'yes'}}, 'providers': {OK}} | config: routing.affinity.enabled: "yes" must be true or false
+      {'routing': {'affinity': {'releasePenalty': '-1s'}}, 'providers': {OK}} | config: routing.affinity.releasePenalty: "-1s" must be a positive duration like "250ms"
+      {'routing': {'affinity': {'maxSessions': 0}}, 'providers': {OK}} | config: routing.affinity.maxSessions: 0 must be a positive integer (sessions, e.g. 100000)
+      {'routing': {'affinity': {'indexMemory': '16 parsecs'}}, 'providers': {OK}} | config: routing.affinity.indexMemory: "16 parsecs" must be a positive size like "512KB", "16MB" or "1GB", or a number of bytes
+      {'routing': {'affinity': {'indexMemory': 10}}, 'providers': {OK}} | config: routing.affinity.indexMemory: 10 bytes cannot hold one prefix (72 bytes each): give at least "1MB"
+      {'routing': {'policy': 'sticky'}, 'providers': {OK}}        | config: routing.policy: "sticky" is not a routing policy (expected one of round-robin, least-request, gpu-weighted, least-delay, least-delay-no-admission, queue-kv, prefix-hash)
       """)
   void rejectsABadValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {
     assertThat(problems(config.replace("OK", OK_PROVIDER)))

@@ -78,6 +78,8 @@ class AccessLogTest {
       assertThat(line.path("completionTokens").asLong()).isEqualTo(usage.path("completion_tokens").asLong());
       assertThat(line.path("stream").asBoolean()).isFalse();
       assertThat(line.path("time").asText()).endsWith("Z");
+      assertThat(line.path("affinity").asText()).isEqualTo("miss"); // least-delay with affinity, a first request
+      assertThat(line.path("cachedTokensEstimate").asLong()).isZero();
 
       JsonNode refused = Json.MAPPER.readTree(lines(2).get(1));
       assertThat(refused.path("outcome").asText()).isEqualTo("client_error");
@@ -85,6 +87,8 @@ class AccessLogTest {
       assertThat(refused.path("model").asText()).isEqualTo("unknown");
       assertThat(refused.path("node").isNull()).isTrue();
       assertThat(refused.path("attempts").asInt()).isZero();
+      assertThat(refused.path("affinity").isNull()).isTrue();
+      assertThat(refused.path("cachedTokensEstimate").isNull()).isTrue();
       assertThat(refused.path("requestId").asText()).isEqualTo(missing.headers().firstValue("x-request-id").orElseThrow());
 
       assertThat(String.join("\n", lines(2))).doesNotContain(PROMPT).doesNotContain("sk-not-logged").doesNotContain("nope");

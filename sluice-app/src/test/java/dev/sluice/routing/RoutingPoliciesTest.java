@@ -104,7 +104,7 @@ class RoutingPoliciesTest {
     assertThatThrownBy(() -> RoutingPolicy.of("power-of-two"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("routing.policy: \"power-of-two\" is not a routing policy (expected one of round-robin, "
-            + "least-request, gpu-weighted, least-delay, least-delay-no-admission, queue-kv; default least-delay)");
+            + "least-request, gpu-weighted, least-delay, least-delay-no-admission, queue-kv, prefix-hash; default least-delay)");
   }
 
   @Test

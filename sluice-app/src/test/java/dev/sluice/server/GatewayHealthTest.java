@@ -90,8 +90,11 @@ class GatewayHealthTest {
       c.sim("throttled").injectFault(SimFault.node(SimFault.Kind.THERMAL_THROTTLE));
       c.sim("hot").injectFault(SimFault.node(SimFault.Kind.HOT_BUT_HEALTHY));
       String prompt = "word ".repeat(1600);
-      String chat = "{\"model\":\"qwen3:32b\",\"max_tokens\":30,\"stream\":true,"
-          + "\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}]}";
+      // each request its own prompt (no shared prefix): identical prompts would all stay where the first one is
+      // cached (affinity), throttled or not, while that node is within the release penalty of the best
+      java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.function.Supplier<String> chat = () -> "{\"model\":\"qwen3:32b\",\"max_tokens\":30,\"stream\":true,"
+          + "\"messages\":[{\"role\":\"user\",\"content\":\"" + n.incrementAndGet() + " " + prompt + "\"}]}";
       Map<String, Integer> served = new java.util.concurrent.ConcurrentHashMap<>();
       // 6 clients at once: load spreads by backlog, and each node's speed is learned from its own answers
       java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(6);
@@ -99,7 +102,7 @@ class GatewayHealthTest {
         java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
         for (int i = 0; i < 120; i++) {
           done.add(clients.submit(() -> {
-            HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), chat);
+            HttpResponse<String> r = Http.post(c.url("/v1/chat/completions"), chat.get());
             assertThat(r.statusCode()).isEqualTo(200);
             served.merge(r.headers().firstValue(ForwardedHeaders.NODE_HEADER).orElseThrow(), 1, Integer::sum);
           }));
