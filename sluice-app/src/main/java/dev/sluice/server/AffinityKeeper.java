@@ -21,6 +21,9 @@ import org.slf4j.LoggerFactory;
 final class AffinityKeeper {
   private static final Logger log = LoggerFactory.getLogger(AffinityKeeper.class);
 
+  /** The least share of a node's KV the index assumes free for cached prefixes, however full the node reports it. */
+  static final double MIN_FREE_SHARE = 0.1;
+
   private volatile Affinity affinity;
   /** Node id → GPU type of the config in force. */
   private Map<String, String> gpuTypes = Map.of();
@@ -68,13 +71,13 @@ final class AffinityKeeper {
 
   /**
    * What a node's telemetry says about its cache, after each scrape: {@code kvCacheTokens} its KV cache size (0 =
-   * not reported), {@code cacheResets} how many times its prefix-cache counters went down (a restart: its cache is
-   * empty). A new reset forgets the node; a reported size replaces the GPU type's guess.
-   *
-   * <p>Hook for the telemetry scraper: {@code observeTelemetry(e.id(), e.kvCacheTokens(), e.prefixCacheResets())}
-   * once {@code NodeEntry} reports them.
+   * not reported), {@code kvUsedPercent} the share of it running sequences hold (NaN = not reported),
+   * {@code cacheResets} how many times its prefix-cache counters went down (a restart: its cache is empty). A new
+   * reset forgets the node. The index keeps what the rest of the KV can hold: size × (1 − used), at least
+   * {@link #MIN_FREE_SHARE} of it, so cache pressure (long sequences running) evicts the least recently sent prefixes
+   * as vLLM does; a reported size replaces the GPU type's guess.
    */
-  void observeTelemetry(String nodeId, long kvCacheTokens, int cacheResets) {
+  void observeTelemetry(String nodeId, long kvCacheTokens, double kvUsedPercent, int cacheResets) {
     Affinity a = affinity;
     Integer before = resetsSeen.put(nodeId, cacheResets);
     if (before != null && cacheResets > before) {
@@ -83,8 +86,10 @@ final class AffinityKeeper {
       a.drop(nodeId);
     }
     if (kvCacheTokens > 0) {
-      Long was = reportedKvTokens.put(nodeId, kvCacheTokens);
-      if (was == null || was != kvCacheTokens) a.capacity(nodeId, kvCacheTokens);
+      double free = Double.isNaN(kvUsedPercent) ? 1 : Math.max(MIN_FREE_SHARE, 1 - kvUsedPercent / 100);
+      long holds = (long) (kvCacheTokens * Math.min(1, free));
+      Long was = reportedKvTokens.put(nodeId, holds);
+      if (was == null || was != holds) a.capacity(nodeId, holds);
     }
   }
 

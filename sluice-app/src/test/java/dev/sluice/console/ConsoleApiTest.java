@@ -115,7 +115,7 @@ class ConsoleApiTest {
       JsonNode first = node(c);
       assertThat(first.path("prefixCacheHitRate").isNull()).as("one scrape: no interval yet").isTrue();
       assertThat(first.path("prefixCacheHitRateTotal").isNull()).isTrue();
-      assertThat(first.has("affinitySessions")).isFalse();
+      assertThat(first.path("affinitySessions").asInt()).isZero();
 
       String system = letters(4_000 * 4); // 4,000 tokens the node keeps in its prefix cache
       String chat = "{\"model\":\"qwen3:32b\",\"max_tokens\":1,\"messages\":[{\"role\":\"system\",\"content\":\""

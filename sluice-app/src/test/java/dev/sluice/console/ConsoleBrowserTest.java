@@ -119,8 +119,8 @@ class ConsoleBrowserTest {
     screenshot("target/console-ready.png");
 
     // a long prompt repeated through the gateway: the node that answers it shows its cache hits once two scrapes saw
-    // them (the short background prompts fill no 16-token block: 0 %); no node reports affinity sessions yet
-    assertThat(cell("a10-01", "sessions")).isEqualTo("–");
+    // them (the short background prompts fill no 16-token block: 0 %); no request named a session yet: 0 pinned
+    assertThat(cell("a10-01", "sessions")).isEqualTo("0");
     String repeated = "{\"model\":\"" + BIG + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"system\",\"content\":\""
         + "You read files. ".repeat(1_000) + "\"},{\"role\":\"user\",\"content\":\"What is in the file?\"}]}";
     List<String> bigNodes = List.of("a10-01", "a100-01", "h100-01");
