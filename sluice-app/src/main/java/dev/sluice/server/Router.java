@@ -207,7 +207,9 @@ final class Router {
     RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
     if (decision instanceof RouteDecision.Reject r) return new Overloaded(r.retryAfterMillis(), r.reason());
     List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
-    if (policy instanceof LeastDelayPolicy) explore(order, byId); // the brief's gpu-weighted stays exact
+    // the brief's gpu-weighted stays exact; a request warm somewhere is not the one to spend on exploring (its
+    // session would move to the idle node and recompute its prompt there)
+    if (policy instanceof LeastDelayPolicy && warmth.preferred() == null) explore(order, byId);
     Map<String, NodeView> viewById = new HashMap<>();
     for (NodeView v : views) viewById.put(v.id(), v);
     List<Exchange.Target> targets = new ArrayList<>(order.size());

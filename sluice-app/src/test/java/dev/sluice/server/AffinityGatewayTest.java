@@ -130,6 +130,25 @@ class AffinityGatewayTest {
   }
 
   @Test
+  void exploringAnIdleNodeSpendsARequestThatIsWarmNowhereNotAWarmSessionsTurn() {
+    try (TestCluster c = threeNodes().start()) {
+      String home = node(send(c, turn(MODEL, 1), "agent-explore"));
+      // the two other nodes have answered nothing for longer than the exploration period: the next request that is
+      // warm nowhere goes to one of them (so its learned speed stays current); the session's own turns do not
+      await().pollDelay(Duration.ofMillis(Router.EXPLORE_AFTER_NANOS / 1_000_000 + 300)).atMost(Duration.ofSeconds(10))
+          .until(() -> true);
+      for (int n = 2; n <= 3; n++) {
+        HttpResponse<String> r = send(c, turn(MODEL, n), "agent-explore");
+        assertThat(node(r)).as("turn %d", n).isEqualTo(home);
+        assertThat(affinity(r)).startsWith("hit; ");
+      }
+      ObjectNode cold = Json.MAPPER.createObjectNode().put("model", MODEL).put("max_tokens", 5);
+      cold.putArray("messages").addObject().put("role", "user").put("content", "A short question of its own.");
+      assertThat(node(send(c, cold, null))).isNotEqualTo(home);
+    }
+  }
+
+  @Test
   void theSameSessionIdUnderTwoModelsSharesNoPinAndNoPrefix() {
     try (TestCluster c = new TestCluster()
         .node(SimOptions.defaults().withId("a").withGpu(GpuProfile.H100).withModels(MODEL, "qwen2:7b").withTimeScale(0))
