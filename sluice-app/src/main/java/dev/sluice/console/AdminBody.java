@@ -164,6 +164,14 @@ final class AdminBody {
     return v.asLong();
   }
 
+  /** true or false; null when absent. */
+  Boolean bool(String field, String what) throws Refused {
+    JsonNode v = json.get(field);
+    if (v == null) return null;
+    if (!v.isBoolean()) throw wrongType(field, v, "true or false: " + what);
+    return v.asBoolean();
+  }
+
   /** An ISO-8601 instant such as {@code 2027-01-01T00:00:00Z}; null when absent. */
   Instant instant(String field) throws Refused {
     JsonNode v = json.get(field);

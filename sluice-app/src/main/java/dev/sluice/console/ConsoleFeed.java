@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.ConfigHolder;
+import dev.sluice.config.RoutingSettings;
 import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
@@ -34,8 +35,9 @@ import java.util.function.Predicate;
  *   <li>{@code GET /admin/events}: Server-Sent Events, {@code event: state} with that JSON every second and at once on
  *       a node state change, until the client leaves. A client that cannot keep up misses updates (nothing queues
  *       beyond one write buffer) and is disconnected after {@value #MAX_MISSED} missed in a row;</li>
- *   <li>{@code POST /admin/routing {"policy": "gpu-weighted"}}: switches the routing policy, kept across config
- *       reloads until the gateway restarts (like nodes added at run time).</li>
+ *   <li>{@code POST /admin/routing {"policy": "gpu-weighted"}}: switches the routing policy, and/or
+ *       {@code {"affinity": false}} least-delay's session and prefix affinity, kept across config reloads until the
+ *       gateway restarts (like nodes added at run time).</li>
  * </ul>
  */
 public final class ConsoleFeed {
@@ -136,28 +138,38 @@ public final class ConsoleFeed {
 
   private ObjectNode routing() {
     ObjectNode r = Json.MAPPER.createObjectNode();
-    r.put("policy", configs.current().routing().policy()).put("failover", configs.current().routing().failover());
+    r.put("policy", configs.current().routing().policy()).put("failover", configs.current().routing().failover())
+        .put("affinity", configs.current().routing().affinity().enabled());
     ArrayNode names = r.putArray("policies");
     Policies.NAMES.forEach(names::add);
     return r;
   }
 
   private void switchPolicy(HttpServerRequest req, byte[] body) {
-    String usage = "send {\"policy\": \"<name>\"} with one of: " + String.join(", ", Policies.NAMES);
+    String usage = "send {\"policy\": \"<name>\"} with one of: " + String.join(", ", Policies.NAMES)
+        + ", and/or {\"affinity\": true|false} (least-delay's session and prefix affinity)";
     String sent;
+    Boolean affinity;
     try {
-      sent = AdminBody.object(body, List.of("policy"), usage).text("policy", true, 64, "one of " + Policies.NAMES);
+      AdminBody b = AdminBody.object(body, List.of("policy", "affinity"), usage);
+      affinity = b.bool("affinity", "whether least-delay keeps sessions where their prompt is cached");
+      sent = b.text("policy", affinity == null, 64, "one of " + Policies.NAMES);
     } catch (AdminBody.Refused r) {
       r.answer(req.response());
       return;
     }
-    String policy = sent.trim().toLowerCase(Locale.ROOT);
+    String policy = sent == null ? configs.current().routing().policy() : sent.trim().toLowerCase(Locale.ROOT);
     if (!Policies.NAMES.contains(policy)) {
       Responses.error(req.response(), ApiFlavor.OPENAI, ErrorKind.INVALID_REQUEST,
           "policy: \"" + sent + "\" is not a routing policy; " + usage, "policy");
       return;
     }
-    configs.amend(c -> c.routing().policy().equals(policy) ? c : c.withRouting(c.routing().withPolicy(policy)));
+    configs.amend(c -> {
+      RoutingSettings r = c.routing();
+      RoutingSettings next = r.withPolicy(policy);
+      if (affinity != null) next = next.withAffinity(next.affinity().withEnabled(affinity));
+      return next.equals(r) ? c : c.withRouting(next);
+    });
     Responses.json(req.response(), 200, routing().toString());
   }
 

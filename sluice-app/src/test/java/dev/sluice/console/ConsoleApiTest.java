@@ -170,6 +170,27 @@ class ConsoleApiTest {
   }
 
   @Test
+  void affinityIsSwitchedOffAndOnAtRunTimeAndTheSwitchOutlivesAReload() throws Exception {
+    try (TestCluster c = cluster()) {
+      assertThat(Json.MAPPER.readTree(Http.get(c.url("/admin/routing")).body()).path("affinity").asBoolean()).isTrue();
+      HttpResponse<String> bad = Http.post(c.url("/admin/routing"), "{\"affinity\":\"no\"}");
+      assertThat(bad.statusCode()).isEqualTo(400);
+      assertThat(bad.body()).contains("affinity").contains("true or false");
+
+      HttpResponse<String> off = Http.post(c.url("/admin/routing"), "{\"affinity\":false}");
+      assertThat(off.statusCode()).as(off.body()).isEqualTo(200);
+      assertThat(Json.MAPPER.readTree(off.body()).path("affinity").asBoolean()).isFalse();
+      assertThat(c.configs.current().routing().policy()).isEqualTo("least-delay");
+      assertThat(c.configs.current().routing().affinity().enabled()).isFalse();
+      c.configs.swap(c.config());
+      assertThat(c.configs.current().routing().affinity().enabled()).isFalse();
+
+      Http.post(c.url("/admin/routing"), "{\"policy\":\"least-delay\",\"affinity\":true}");
+      assertThat(c.configs.current().routing().affinity().enabled()).isTrue();
+    }
+  }
+
+  @Test
   void theEventStreamPushesTheStateEverySecondAndOnANodeStateChange() throws Exception {
     try (TestCluster c = cluster()) {
       HttpClient client = HttpClient.newHttpClient();
