@@ -21,6 +21,7 @@ import java.util.Map;
  * @param requests every request, in arrival order
  * @param prefixQueryTokens prompt tokens of requests that queried the engines' prefix caches (agent workloads)
  * @param prefixHitTokens of those, the tokens found cached (prefill skipped)
+ * @param affinity how the router's affinity judged each attempt sent to an engine (agent workloads)
  */
 public record RunResult(
     int arrived,
@@ -34,11 +35,12 @@ public record RunResult(
     Map<String, NodeCounts> nodes,
     List<RequestRecord> requests,
     long prefixQueryTokens,
-    long prefixHitTokens) {
+    long prefixHitTokens,
+    AffinityCounts affinity) {
 
   /** Tallies a finished run's requests (each with its outcome) against the goodput SLO. */
   static RunResult of(List<LabRequest> requests, Map<String, NodeCounts> nodes, double windowSeconds,
-      long prefixQueryTokens, long prefixHitTokens) {
+      long prefixQueryTokens, long prefixHitTokens, AffinityCounts affinity) {
     int completed = 0;
     int good = 0;
     int shed = 0;
@@ -74,7 +76,7 @@ public record RunResult(
     Arrays.sort(ttftSorted);
     Arrays.sort(e2eSorted);
     return new RunResult(requests.size(), completed, good, shed, failed, windowSeconds, ttftSorted, e2eSorted, nodes,
-        records, prefixQueryTokens, prefixHitTokens);
+        records, prefixQueryTokens, prefixHitTokens, affinity);
   }
 
   /** Share of queried prompt tokens found in the engines' prefix caches, 0–1; NaN when nothing queried. */
@@ -103,6 +105,27 @@ public record RunResult(
     }
     int rank = (int) Math.ceil(q * sorted.length);
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))] / 1e9;
+  }
+
+  /**
+   * Attempts sent to an engine by their {@link dev.sluice.routing.Affinity.Outcome}: to the node where the router
+   * estimated the prompt warm (hit), nowhere warm (miss), elsewhere (moved).
+   */
+  public record AffinityCounts(int hits, int misses, int moves) {
+    /** Attempts counted. */
+    public int total() {
+      return hits + misses + moves;
+    }
+
+    /** Share of attempts that were hits, 0–1; NaN when none was counted. */
+    public double hitShare() {
+      return total() == 0 ? Double.NaN : (double) hits / total();
+    }
+
+    /** Share of attempts that moved, 0–1; NaN when none was counted. */
+    public double moveShare() {
+      return total() == 0 ? Double.NaN : (double) moves / total();
+    }
   }
 
   /**
