@@ -413,7 +413,8 @@ public final class LabReport {
         sizes, so chat capacity).
 
         Not modelled: the retry budget (20 % of in-flight), back-off, network time, the idle-between-chunks \
-        timeout (streams stalled on a hung node resume when it recovers), prefix caching, vLLM's optimistic KV \
+        timeout (streams stalled on a hung node resume when it recovers), prefix caching on the chat \
+        workloads (the agent workloads have it, below), vLLM's optimistic KV \
         allocation and preemption (the engine reserves prompt + output at admission), the engine time of generation \
         probes (they pass at once on a working node), repair actions, the busy cool-down after a 503.
 

@@ -19,7 +19,9 @@ final class LabRequest {
   LabSimulation.SessionStep step;
   /** Agent turns: the prompt's prefix chain until it ends, else null (chat: no text, no affinity). */
   PrefixChain chain;
-  /** Agent turns: the session key of the workload's session id (0 without one). */
+  /** Agent turns: the workload's session id (a sub-agent's own), else null. */
+  String session;
+  /** Agent turns: the session key of {@link #session} (0 without one). */
   long sessionKey;
   /** Agent turns: the router's affinity estimate before routing (the oracle routes by the engines' instead). */
   Warmth warmth;

@@ -316,7 +316,8 @@ public final class LabSimulation {
           previousSent && request.cachedEligible());
       r.step = pending;
       r.chain = PrefixChain.of(MODEL, session.previousText);
-      r.sessionKey = Affinity.sessionKey(MODEL, request.sessionId());
+      r.session = request.sessionId();
+      r.sessionKey = Affinity.sessionKey(MODEL, r.session);
       arrive(r);
     }
   }

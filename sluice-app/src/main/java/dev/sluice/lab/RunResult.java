@@ -69,7 +69,7 @@ public record RunResult(
         case FAILED -> failed++;
       }
       records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts,
-          r.cachedEligible));
+          r.cachedEligible, r.session));
     }
     long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
     long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
@@ -148,10 +148,11 @@ public record RunResult(
    * @param e2eNanos end-to-end time, or -1
    * @param attempts attempts made
    * @param cachedEligible an agent turn reusing ≥ 90 % of its session's previous input
+   * @param session an agent request's session id (a sub-agent's own {@code parent/sub-…} id); null for chat
    */
   public record RequestRecord(
       long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
-      int attempts, boolean cachedEligible) {}
+      int attempts, boolean cachedEligible, String session) {}
 
   /** How a request ended. */
   public enum Outcome { COMPLETED, SHED, FAILED }
