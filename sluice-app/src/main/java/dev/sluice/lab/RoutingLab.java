@@ -25,7 +25,7 @@ public final class RoutingLab {
    * Offered loads of the agent points: the issue's 50–130 % and beyond, where the knee of the best policy shows
    * (agent capacity is estimated without prefix reuse, so a cache-aware router serves well past 100 %).
    */
-  static final double[] AGENT_LOADS = {0.5, 0.7, 1.0, 1.3, 2.0, 3.0};
+  static final double[] AGENT_LOADS = {0.5, 0.7, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0};
   /** Offered loads of the quick grid. */
   static final double[] QUICK = {0.7, 1.3};
   /** Seed of the first run; seed i is {@code FIRST_SEED + i}. */
