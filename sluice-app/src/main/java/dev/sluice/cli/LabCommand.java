@@ -52,11 +52,15 @@ public final class LabCommand implements Callable<Integer> {
         : quick ? QUICK_DURATION_SECONDS : FULL_DURATION_SECONDS;
     RoutingLab.Options options = new RoutingLab.Options(seeds, quick, duration, threads);
     long started = Clock.SYSTEM.nanos();
-    List<RoutingLab.Summary> summaries = RoutingLab.run(options, RoutingLab.grid(quick), LabPolicy.standard());
+    List<RoutingLab.Summary> summaries = RoutingLab.run(options, RoutingLab.grid(quick),
+        point -> LabPolicy.forWorkload(point.workload()));
     String svgName = svgName(out);
     Path svg = out.resolveSibling(svgName);
     Files.writeString(out, LabReport.markdown(summaries, options, command(), svgName));
     Files.writeString(svg, LabReport.svg(summaries));
+    if (LabReport.hasAgentPoints(summaries)) {
+      Files.writeString(out.resolveSibling(LabReport.agentSvgName(svgName)), LabReport.agentSvg(summaries));
+    }
     System.out.printf("routing lab: %d points × policies in %.1f s → %s, %s%n", summaries.size(),
         (Clock.SYSTEM.nanos() - started) / 1e9, out, svg);
     return 0;

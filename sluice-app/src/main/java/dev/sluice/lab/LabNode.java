@@ -34,6 +34,8 @@ final class LabNode {
   boolean down;
   boolean hot;
   boolean throttled;
+  /** Whether the router last saw it in rotation (up and eligible): leaving drops it from the affinity. */
+  boolean inRotation = true;
   /** When the node last sent a token, or turned busy ({@code NodeEntry}'s last progress). */
   long lastProgressAt;
   /** When the node last completed an answer (long before the run at first). */

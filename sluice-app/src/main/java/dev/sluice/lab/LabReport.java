@@ -17,10 +17,22 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.DoubleUnaryOperator;
+import java.util.function.ToDoubleFunction;
 
-/** Writes the lab's markdown report and its SVG plot (goodput and TTFT p99 against offered load, C2 chat). */
+/**
+ * Writes the lab's markdown report and its SVG plots: goodput and TTFT p99 against offered load on C2 chat, and for
+ * the agent workloads TTFT p90 (C2 agent) and goodput (C2 agent-prefill-heavy) against offered load.
+ */
 public final class LabReport {
-  private static final String[] COLORS = {"#7f7f7f", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#1f77b4"};
+  private static final String[] COLORS = {"#7f7f7f", "#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#1f77b4",
+      "#17becf"};
+  /** The loads of the issue's agent goals (TTFT, p99, cached share): 50–130 %. */
+  private static final double GOAL_LOAD_MIN = 0.5;
+  private static final double GOAL_LOAD_MAX = 1.3;
+  /** Goal: least-delay's TTFT p90 at most this share of least-delay-no-affinity's and round-robin's. */
+  static final double GOAL_TTFT_P90_RATIO = 0.55;
+  /** Goal: least-delay's prefix-cache hit rate at least this share of the oracle's. */
+  static final double GOAL_ORACLE_SHARE = 0.95;
 
   private LabReport() {}
 
@@ -67,12 +79,22 @@ public final class LabReport {
       }
       md.append('\n');
     }
-    agents(md, summaries, options.durationSeconds());
+    agents(md, summaries, options.durationSeconds(), agentSvgName(svgName));
     return md.toString();
   }
 
+  /** The agent plot's file name beside the chat plot {@code svgName}: {@code routing-lab.svg → routing-lab-agent.svg}. */
+  public static String agentSvgName(String svgName) {
+    return (svgName.endsWith(".svg") ? svgName.substring(0, svgName.length() - 4) : svgName) + "-agent.svg";
+  }
+
+  /** Whether {@code summaries} hold agent points (then there is an agent plot). */
+  public static boolean hasAgentPoints(List<Summary> summaries) {
+    return summaries.stream().anyMatch(s -> s.point().workload().agent());
+  }
+
   /** The agent section: per point and policy, goodput, TTFT percentiles, prefix-cache hits and TTFT by turn kind. */
-  private static void agents(StringBuilder md, List<Summary> summaries, double durationSeconds) {
+  private static void agents(StringBuilder md, List<Summary> summaries, double durationSeconds, String svgName) {
     Map<String, List<Summary>> sections = new LinkedHashMap<>();
     for (Summary s : summaries) {
       Point p = s.point();
@@ -84,6 +106,8 @@ public final class LabReport {
       return;
     }
     md.append("## Agent workload\n\n");
+    md.append("![TTFT p90 against offered load on C2 agent, goodput against offered load on C2 "
+        + "agent-prefill-heavy](").append(svgName).append(")\n\n");
     md.append("""
         Sessions of `AgentWorkload` (the generator of `sluice bench --preset agents`: a large system prompt and \
         10–50 tool definitions, a context that grows every turn, think times median 2 s with a long tail, sub-agent \
@@ -95,15 +119,56 @@ public final class LabReport {
         simulator's tokeniser over the tools and messages as JSON), so the vLLM engines' prefix caches work (16-token \
         blocks, LRU within the KV the running sequences leave free), and generates its `max_tokens`. Variants on \
         C2: prefill-heavy (max_tokens ×0.1, p50 32) and decode-heavy (×4, p50 1,280), same sessions otherwise. \
-        Capacity: as for chat, from the sizes of 200 whole sessions, without prefix reuse. Requests longer than a \
-        node's context (A10: 5,700 tokens) go to the others; on C1 they fail (no node fits: the gateway's 503). \
-        The existing policies run unchanged (no session affinity yet): whatever hits they get come from where their \
-        load balancing happens to send a session's next turn.
+        Capacity: as for chat, from the sizes of 200 whole sessions, without prefix reuse, so a router that keeps \
+        sessions where their prefix is cached serves well beyond 100 %: the grid goes on to 300 % to show the knee. \
+        Requests longer than a node's context (A10: 5,700 tokens) go to the others; on C1 they fail (no node fits: \
+        the gateway's 503).
 
-        Columns: hit rate = prompt tokens found cached ÷ prompt tokens queried, over every engine; TTFT by turn kind \
-        = cached-eligible turns (≥ 90 % of the input a verbatim prefix of the session's previous input) vs the \
+        **Affinity.** The router keeps the production `Affinity` as the gateway does: a prefix chain per request \
+        (1 KB chunks of the same tools-and-messages text the token ids come from), a per-node prefix index bounded \
+        by the node's KV capacity, and session pins keyed by the workload's session id (sub-agents have their own \
+        ids: they share their parent's prefix but not its pin). A node leaves the index when it goes down or out of \
+        rotation. The policies:
+
+        - `least-delay` (the default) counts only the prompt tokens it estimates uncached on each node in its \
+        estimate (and, as the gateway does, adds only those to the node's prefill backlog and to its learned prefill \
+        speed), and keeps a session on its warm node until that node's estimated end-to-end time exceeds the best \
+        node's by the release penalty (default 1 s); then the session moves, and a sub-agent burst spills over to \
+        the next-best nodes.
+        - `least-delay-no-affinity` is the same policy with affinity off (every prompt counted uncached): \
+        least-delay as it was before affinity. Whatever hits it gets come from where its load balancing happens \
+        to send a session's next turn (at low load, mostly the fastest node).
+        - `prefix-hash`: consistent (rendezvous) hashing on the session key, **no release**: a session stays on \
+        its node however loaded that node is; sub-agents hash on their own ids.
+        - round-robin, the brief's gpu-weighted and queue-kv run unchanged (no affinity).
+        - `oracle` is a lab reference, not a production policy: every request to the eligible node whose engine \
+        holds the longest cached prefix of its token ids right now (asked of the engines' prefix caches, not \
+        estimated), ignoring load; ties to the fewest in flight. Its hit rate is what following the cache alone \
+        gets; it is not an upper bound on goodput (it ignores load and hot-spots).
+
+        Columns: hit rate = prompt tokens found cached ÷ prompt tokens queried, over every engine (the cached share \
+        of prefill tokens); ÷ oracle = that hit rate as a share of the oracle's at the same point; affinity hit / \
+        moved = shares of the attempts the policy sent to the node the router's affinity estimated warm (or \
+        pinned) / elsewhere although some node was warm (the rest are misses: nothing warm anywhere); TTFT by turn \
+        kind = cached-eligible turns (≥ 90 % of the input a verbatim prefix of the session's previous input) vs the \
         others (first turns, resets, the first turn sent of a session already in progress); seconds, mean over \
         seeds.
+
+        **Goals** (issue 20, per cluster and variant, computed from the table below it): TTFT p90 of least-delay \
+        ÷ least-delay-no-affinity and ÷ round-robin, the worst (highest) over the loads 50–130 % (goal ≤ 0.55); \
+        TTFT p99 of least-delay ≤ both at every load 50–130 %; least-delay's hit rate ÷ the oracle's, the lowest \
+        over 50–130 % (goal ≥ 95 %); **knee throughput** = the highest goodput/s a policy reaches over the whole \
+        load grid (50–300 %), least-delay's ÷ round-robin's (goal ≥ 2× on prefill-heavy, ≥ 1.0× on decode-heavy; \
+        no goal on the others). The same TTFT and hit-rate figures past 130 % follow, without a goal.
+
+        **Reading the goals.** The load axis is a share of the capacity estimated *without* prefix reuse, so up to \
+        130 % a cache-aware cluster is below its knee. There, least-delay with or without affinity sends nearly \
+        every request to the fastest nodes (the H100 and the A100s), whose KV caches (160,000 and 210,000 tokens) \
+        hold every session in progress: least-delay-no-affinity is sticky by accident, with a hit rate close to the \
+        oracle's, and affinity cannot halve its TTFT. The policies part where the fast nodes fill up, past 130 %: \
+        there least-delay-no-affinity spreads sessions over cold nodes and sheds, while least-delay keeps them warm. \
+        On C1 most agent prompts fit no A10's context (5,700 tokens): those requests fail whatever the policy, so C1's \
+        figures compare the few short sessions only.
 
         """);
     for (Map.Entry<String, List<Summary>> section : sections.entrySet()) {
@@ -113,22 +178,155 @@ public final class LabReport {
           + "them fit no node's context).\n\n", first.cluster().description(), first.workload().description(),
           Capacity.of(first.cluster(), first.workload()), Capacity.requestsPerSession(first.workload()),
           100 * Capacity.agentShareTooLong(first.cluster(), first.workload())));
-      md.append("| load | policy | offered/s | done/s | goodput/s | TTFT p50 | p90 | p99 | hit rate | "
-          + "cached-eligible TTFT p50 | p90 | other TTFT p50 | p90 | shed | failed |\n"
-          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      md.append("| load | policy | offered/s | done/s | goodput/s | TTFT p50 | p90 | p99 | hit rate | ÷ oracle | "
+          + "affinity hit | moved | cached-eligible TTFT p50 | p90 | other TTFT p50 | p90 | shed | failed |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
       for (Summary s : section.getValue()) {
+        double oracle = metric(section.getValue(), s.point().load(), OraclePolicy.NAME,
+            x -> x.prefixHitRate().mean());
         md.append(String.format(Locale.ROOT,
-            "| %.0f %% | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f |\n",
+            "| %.0f %% | %s | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f |\n",
             s.point().load() * 100, s.policy(), s.arrived().mean() / durationSeconds,
             s.throughput().mean(), spread(s.goodput()), seconds(s.ttftP50().mean()), seconds(s.ttftP90().mean()),
             seconds(s.ttftP99().mean()), percent(s.prefixHitRate().mean()),
+            percent(s.prefixHitRate().mean() / oracle), percent(s.affinityHitShare().mean()),
+            percent(s.affinityMoveShare().mean()),
             seconds(s.ttftCachedEligibleP50().mean()), seconds(s.ttftCachedEligibleP90().mean()),
             seconds(s.ttftOtherP50().mean()), seconds(s.ttftOtherP90().mean()), s.shed().mean(),
             s.failed().mean()));
       }
       md.append('\n');
       standings(md, section.getValue());
+      agentGoals(md, section.getValue(), first.workload());
     }
+  }
+
+  /**
+   * The issue's goal figures for one agent section, and whether each is met. Returns nothing when least-delay,
+   * least-delay-no-affinity or round-robin is missing from it.
+   */
+  static AgentGoals goalsOf(List<Summary> rows, Workload workload) {
+    List<Double> loads = new ArrayList<>();
+    for (Summary s : rows) {
+      if (!loads.contains(s.point().load())) {
+        loads.add(s.point().load());
+      }
+    }
+    double worstVsNoAffinity = Double.NaN;
+    double worstVsRoundRobin = Double.NaN;
+    double lowestOracleShare = Double.NaN;
+    List<String> p99Misses = new ArrayList<>();
+    double kneeOurs = Double.NaN;
+    double kneeRoundRobin = Double.NaN;
+    for (double load : loads) {
+      kneeOurs = max(kneeOurs, metric(rows, load, LeastDelayPolicy.NAME, s -> s.goodput().mean()));
+      kneeRoundRobin = max(kneeRoundRobin, metric(rows, load, RoundRobinPolicy.NAME, s -> s.goodput().mean()));
+      if (load < GOAL_LOAD_MIN - 1e-9 || load > GOAL_LOAD_MAX + 1e-9) {
+        continue;
+      }
+      double p90 = metric(rows, load, LeastDelayPolicy.NAME, s -> s.ttftP90().mean());
+      worstVsNoAffinity = max(worstVsNoAffinity,
+          p90 / metric(rows, load, LabPolicy.LEAST_DELAY_NO_AFFINITY, s -> s.ttftP90().mean()));
+      worstVsRoundRobin = max(worstVsRoundRobin, p90 / metric(rows, load, RoundRobinPolicy.NAME,
+          s -> s.ttftP90().mean()));
+      double p99 = metric(rows, load, LeastDelayPolicy.NAME, s -> s.ttftP99().mean());
+      double p99NoAffinity = metric(rows, load, LabPolicy.LEAST_DELAY_NO_AFFINITY, s -> s.ttftP99().mean());
+      double p99RoundRobin = metric(rows, load, RoundRobinPolicy.NAME, s -> s.ttftP99().mean());
+      if (p99 > p99NoAffinity || p99 > p99RoundRobin) {
+        p99Misses.add(String.format(Locale.ROOT, "%.0f %% (%s s vs %s and %s)", load * 100, seconds(p99),
+            seconds(p99NoAffinity), seconds(p99RoundRobin)));
+      }
+      double share = metric(rows, load, LeastDelayPolicy.NAME, s -> s.prefixHitRate().mean())
+          / metric(rows, load, OraclePolicy.NAME, s -> s.prefixHitRate().mean());
+      lowestOracleShare = Double.isNaN(lowestOracleShare) ? share : Math.min(lowestOracleShare, share);
+    }
+    double kneeGoal = workload == Workload.AGENT_PREFILL_HEAVY ? 2.0
+        : workload == Workload.AGENT_DECODE_HEAVY ? 1.0 : Double.NaN;
+    List<String> beyond = new ArrayList<>();
+    for (double load : loads) {
+      if (load <= GOAL_LOAD_MAX + 1e-9) {
+        continue;
+      }
+      double p90 = metric(rows, load, LeastDelayPolicy.NAME, s -> s.ttftP90().mean());
+      beyond.add(String.format(Locale.ROOT, "at %.0f %% TTFT p90 ÷ least-delay-no-affinity %s, ÷ round-robin %s, "
+          + "hit rate ÷ oracle's %s", load * 100,
+          ratioFigure(p90 / metric(rows, load, LabPolicy.LEAST_DELAY_NO_AFFINITY, s -> s.ttftP90().mean())),
+          ratioFigure(p90 / metric(rows, load, RoundRobinPolicy.NAME, s -> s.ttftP90().mean())),
+          percent(metric(rows, load, LeastDelayPolicy.NAME, s -> s.prefixHitRate().mean())
+              / metric(rows, load, OraclePolicy.NAME, s -> s.prefixHitRate().mean()))));
+    }
+    return new AgentGoals(worstVsNoAffinity, worstVsRoundRobin, p99Misses, lowestOracleShare,
+        kneeOurs / kneeRoundRobin, kneeGoal, beyond);
+  }
+
+  /**
+   * The goal figures of one agent section.
+   *
+   * @param p90VsNoAffinity least-delay's TTFT p90 ÷ least-delay-no-affinity's, the highest over 50–130 %
+   * @param p90VsRoundRobin ÷ round-robin's, the highest over 50–130 %
+   * @param p99Misses the loads (50–130 %) where least-delay's TTFT p99 exceeds either's, with the figures
+   * @param oracleShare least-delay's hit rate ÷ the oracle's, the lowest over 50–130 %
+   * @param kneeRatio least-delay's highest goodput over the grid ÷ round-robin's
+   * @param kneeGoal the knee ratio goal for this workload (NaN: none)
+   * @param beyond the TTFT p90 ratios and hit rate ÷ oracle's at each load past 130 % (no goal), as text
+   */
+  record AgentGoals(double p90VsNoAffinity, double p90VsRoundRobin, List<String> p99Misses, double oracleShare,
+      double kneeRatio, double kneeGoal, List<String> beyond) {
+    boolean p90Met() {
+      return p90VsNoAffinity <= GOAL_TTFT_P90_RATIO && p90VsRoundRobin <= GOAL_TTFT_P90_RATIO;
+    }
+
+    boolean oracleMet() {
+      return oracleShare >= GOAL_ORACLE_SHARE;
+    }
+
+    boolean kneeMet() {
+      return Double.isNaN(kneeGoal) || kneeRatio >= kneeGoal;
+    }
+  }
+
+  private static void agentGoals(StringBuilder md, List<Summary> rows, Workload workload) {
+    AgentGoals g = goalsOf(rows, workload);
+    List<String> missed = new ArrayList<>();
+    if (!g.p90Met()) {
+      missed.add("TTFT p90");
+    }
+    if (!g.p99Misses().isEmpty()) {
+      missed.add("TTFT p99");
+    }
+    if (!g.oracleMet()) {
+      missed.add("cached share");
+    }
+    if (!g.kneeMet()) {
+      missed.add("knee throughput");
+    }
+    md.append(String.format(Locale.ROOT, "Goals: TTFT p90 of least-delay ÷ least-delay-no-affinity %s, ÷ "
+        + "round-robin %s (worst over 50–130 %%; goal ≤ %.2f: %s); TTFT p99 ≤ both at every load: %s; hit rate ÷ "
+        + "oracle's %s (lowest over 50–130 %%; goal ≥ %.0f %%: %s); knee throughput (highest goodput/s over the "
+        + "grid) ÷ round-robin's %s (%s). **%s**\n\n",
+        ratioFigure(g.p90VsNoAffinity()), ratioFigure(g.p90VsRoundRobin()), GOAL_TTFT_P90_RATIO,
+        g.p90Met() ? "met" : "missed", g.p99Misses().isEmpty() ? "met" : "missed at " + String.join(", ",
+            g.p99Misses()), percent(g.oracleShare()), 100 * GOAL_ORACLE_SHARE, g.oracleMet() ? "met" : "missed",
+        ratioFigure(g.kneeRatio()), Double.isNaN(g.kneeGoal()) ? "no goal for this workload"
+            : String.format(Locale.ROOT, "goal ≥ %.1f×: %s", g.kneeGoal(), g.kneeMet() ? "met" : "missed"),
+        missed.isEmpty() ? "Every goal met." : "Missed: " + String.join(", ", missed) + "."));
+    if (!g.beyond().isEmpty()) {
+      md.append("Past 130 % (no goal): ").append(String.join("; ", g.beyond())).append(".\n\n");
+    }
+  }
+
+  private static String ratioFigure(double r) {
+    return Double.isNaN(r) ? "—" : Double.isInfinite(r) ? "∞" : String.format(Locale.ROOT, "%.2f×", r);
+  }
+
+  private static double max(double a, double b) {
+    return Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b);
+  }
+
+  /** {@code policy}'s {@code metric} at {@code load} among {@code rows}; NaN when absent. */
+  private static double metric(List<Summary> rows, double load, String policy, ToDoubleFunction<Summary> metric) {
+    return rows.stream().filter(s -> near(s.point().load(), load) && s.policy().equals(policy))
+        .mapToDouble(metric).findFirst().orElse(Double.NaN);
   }
 
   /** Where each policy stands on one agent point: best goodput and best hit rate per load. */
@@ -241,7 +439,8 @@ public final class LabReport {
         sizes, so chat capacity).
 
         Not modelled: the retry budget (20 % of in-flight), back-off, network time, the idle-between-chunks \
-        timeout (streams stalled on a hung node resume when it recovers), prefix caching, vLLM's optimistic KV \
+        timeout (streams stalled on a hung node resume when it recovers), prefix caching on the chat \
+        workloads (the agent workloads have it, below), vLLM's optimistic KV \
         allocation and preemption (the engine reserves prompt + output at admission), the engine time of generation \
         probes (they pass at once on a working node), repair actions, the busy cool-down after a 503.
 
@@ -285,7 +484,7 @@ public final class LabReport {
   public static String svg(List<Summary> summaries) {
     List<String> policies = new ArrayList<>();
     for (Summary s : summaries) {
-      if (!policies.contains(s.policy())) {
+      if (isC2Chat(s) && !policies.contains(s.policy())) {
         policies.add(s.policy());
       }
     }
@@ -320,13 +519,64 @@ public final class LabReport {
     return svg.toString();
   }
 
+  /**
+   * The agent plot: TTFT p90 against offered load per policy on C2 agent (log scale), and goodput against offered
+   * load on C2 agent-prefill-heavy, over the agent load grid.
+   */
+  public static String agentSvg(List<Summary> summaries) {
+    List<Summary> ttftRows = summaries.stream().filter(s -> s.point().cluster() == LabCluster.C2
+        && s.point().workload() == Workload.AGENT).toList();
+    List<Summary> goodputRows = summaries.stream().filter(s -> s.point().cluster() == LabCluster.C2
+        && s.point().workload() == Workload.AGENT_PREFILL_HEAVY).toList();
+    List<String> policies = new ArrayList<>();
+    double xMax = 0;
+    for (Summary s : summaries) {
+      if (s.point().workload().agent()) {
+        if (!policies.contains(s.policy())) {
+          policies.add(s.policy());
+        }
+        xMax = Math.max(xMax, s.point().load() * 100);
+      }
+    }
+    xMax = Math.max(100, Math.ceil(xMax / 50) * 50);
+    int xStep = xMax > 150 ? 50 : 20;
+    int panelW = 420;
+    int panelH = 260;
+    int width = 2 * panelW + 160;
+    int height = panelH + 180;
+    StringBuilder svg = new StringBuilder();
+    svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height));
+    svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height));
+    svg.append("<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Routing lab, agent sessions on C2 "
+        + "(3×A10 + 2×A100 + 1×H100): TTFT p90 and goodput vs offered load (mean over seeds)</text>\n");
+    panel(svg, ttftRows, policies, 60, 60, panelW, panelH, true, "TTFT p90, s, log scale (agent)",
+        s -> s.ttftP90().mean(), xMax, xStep);
+    panel(svg, goodputRows, policies, panelW + 130, 60, panelW, panelH, false, "goodput, req/s (agent-prefill-heavy)",
+        s -> s.goodput().mean(), xMax, xStep);
+    for (int i = 0; i < policies.size(); i++) {
+      int x = 60 + (i % 4) * 220;
+      int y = height - 48 + (i / 4) * 22;
+      svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+          + "stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">%s</text>\n", x, y, x + 24, y,
+          COLORS[i % COLORS.length], x + 30, y + 4, policies.get(i)));
+    }
+    svg.append("</svg>\n");
+    return svg.toString();
+  }
+
   private static void panel(StringBuilder svg, List<Summary> rows, List<String> policies, int left, int top, int w,
       int h, boolean log, String title) {
-    double xMax = 140;
+    panel(svg, rows, policies, left, top, w, h, log, title,
+        log ? s -> s.ttftP99().mean() : s -> s.goodput().mean(), 140, 20);
+  }
+
+  private static void panel(StringBuilder svg, List<Summary> rows, List<String> policies, int left, int top, int w,
+      int h, boolean log, String title, ToDoubleFunction<Summary> metric, double xMax, int xStep) {
     double yMax = 0;
     double yMin = log ? 0.1 : 0;
     for (Summary s : rows) {
-      double v = log ? s.ttftP99().mean() : s.goodput().mean();
+      double v = metric.applyAsDouble(s);
       if (!Double.isNaN(v)) {
         yMax = Math.max(yMax, v);
       }
@@ -345,7 +595,7 @@ public final class LabReport {
         title));
     svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
         + "stroke=\"#444\"/>\n", left, top, w, h));
-    for (int x = 0; x <= 140; x += 20) {
+    for (int x = 0; x <= xMax; x += xStep) {
       double px = sx.applyAsDouble(x);
       svg.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>"
           + "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%d%%</text>\n", px, top, px, top + h, px, top + h + 16,
@@ -383,7 +633,7 @@ public final class LabReport {
         if (!s.policy().equals(policy)) {
           continue;
         }
-        double v = log ? s.ttftP99().mean() : s.goodput().mean();
+        double v = metric.applyAsDouble(s);
         if (Double.isNaN(v)) {
           continue;
         }

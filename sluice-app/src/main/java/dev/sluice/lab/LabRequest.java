@@ -1,6 +1,9 @@
 package dev.sluice.lab;
 
 import dev.sluice.lab.RunResult.Outcome;
+import dev.sluice.routing.PrefixChain;
+import dev.sluice.routing.RouteRequest;
+import dev.sluice.routing.Warmth;
 import java.util.List;
 
 /** One request of a lab run as it goes: its plan, attempts and, once ended, its outcome. Mutated by the run only. */
@@ -14,6 +17,16 @@ final class LabRequest {
   final boolean cachedEligible;
   /** Agent turns: the session step it belongs to (its next step waits for every request of this one), else null. */
   LabSimulation.SessionStep step;
+  /** Agent turns: the prompt's prefix chain until it ends, else null (chat: no text, no affinity). */
+  PrefixChain chain;
+  /** Agent turns: the workload's session id (a sub-agent's own), else null. */
+  String session;
+  /** Agent turns: the session key of {@link #session} (0 without one). */
+  long sessionKey;
+  /** Agent turns: the router's affinity estimate before routing (the oracle routes by the engines' instead). */
+  Warmth warmth;
+  /** What the policy was asked, until the request ends. */
+  RouteRequest route;
   List<String> plan = List.of();
   int nextIndex;
   int attempts;

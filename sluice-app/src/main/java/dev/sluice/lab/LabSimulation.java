@@ -7,11 +7,15 @@ import dev.sluice.lab.RunResult.NodeCounts;
 import dev.sluice.lab.RunResult.Outcome;
 import dev.sluice.lab.Scenario.LabEvent;
 import dev.sluice.loadtest.AgentWorkload;
+import dev.sluice.routing.Affinity;
+import dev.sluice.routing.LeastDelayPolicy;
 import dev.sluice.routing.NodeView;
+import dev.sluice.routing.PrefixChain;
 import dev.sluice.routing.RouteDecision;
 import dev.sluice.routing.RouteRequest;
 import dev.sluice.routing.RoutingPolicy;
 import dev.sluice.routing.SpeedEstimator;
+import dev.sluice.routing.Warmth;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
 import dev.sluice.sim.PromptTokens;
@@ -63,6 +67,18 @@ import java.util.SplittableRandom;
  * of the tools and messages as JSON, the input {@link AgentWorkload.Request#inputTokens()} counts) so the engines'
  * prefix caches work, and generates {@code max_tokens} tokens. Only the session contents are policy-independent: the
  * times of later turns follow the answers.
+ *
+ * <p><b>Affinity</b> (agent workloads): the router keeps the production {@link Affinity} (default settings, each
+ * node's prefix index bounded by its GPU profile's KV capacity), as the gateway does. Each agent request gets its
+ * {@link PrefixChain} over the same text its token ids come from, and its session key from the workload's session id
+ * (a sub-agent has its own {@code parent/sub-…} id: it shares its parent's prefix, not its pin); before routing,
+ * {@link Affinity#warmth} over the candidates goes into the {@link RouteRequest}; each attempt submitted to an engine
+ * is recorded with {@link Affinity#sent} and its outcome counted (hit, miss, moved). A node is dropped from the
+ * affinity when it goes down and when it leaves rotation (checked at each agent request's routing). When the policy
+ * uses affinity (least-delay with a release penalty), what the router adds to a node's prefill backlog and what it
+ * feeds {@link SpeedEstimator#observeFirstToken} is the uncached estimate (prompt − the estimated cached tokens on
+ * that node), as the gateway counts it; otherwise the whole prompt. The {@code oracle} ({@link OraclePolicy}) gets a
+ * warmth read from the engines' prefix caches instead. Chat workloads have no text: {@link Warmth#NONE}.
  */
 public final class LabSimulation {
   /** Per-attempt first-token timeout: the lab's {@code timeouts.firstToken} for an interactive model. */
@@ -103,11 +119,19 @@ public final class LabSimulation {
   private int thinking;
   private long nextSession;
   private final AgentWorkload agents;
+  /** The router's session and prefix affinity (used by agent requests only). */
+  private final Affinity affinity = new Affinity(Affinity.Settings.DEFAULT);
+  /** Whether the policy uses affinity, so the router counts only the uncached estimate of a prompt as backlog. */
+  private final boolean uncachedBacklog;
+  private int affinityHits;
+  private int affinityMisses;
+  private int affinityMoves;
 
   private LabSimulation(Config config, LabPolicy labPolicy) {
     this.config = config;
     this.labPolicy = labPolicy;
     this.policy = Objects.requireNonNull(labPolicy.factory().apply(config.nodes()), "policy factory returned null");
+    this.uncachedBacklog = policy instanceof LeastDelayPolicy leastDelay && leastDelay.affinity();
     SplittableRandom root = new SplittableRandom(config.seed());
     // Independent streams, split in a fixed order: the request sequence never depends on the policy.
     this.arrivals = root.split();
@@ -121,6 +145,7 @@ public final class LabSimulation {
       byId.put(spec.id(), node);
       gpuTypeById.put(spec.id(), spec.gpuLabel());
       prober.add(node);
+      affinity.capacity(spec.id(), spec.gpu().kvCapacityTokens());
     }
   }
 
@@ -290,6 +315,9 @@ public final class LabSimulation {
       LabRequest r = new LabRequest(events.now(), ids.length, request.maxTokens(), ids,
           previousSent && request.cachedEligible());
       r.step = pending;
+      r.chain = PrefixChain.of(MODEL, session.previousText);
+      r.session = request.sessionId();
+      r.sessionKey = Affinity.sessionKey(MODEL, r.session);
       arrive(r);
     }
   }
@@ -324,7 +352,8 @@ public final class LabSimulation {
     boolean sent;
     private String toolsJson;
     private Object tools;
-    private String previousText;
+    /** The text of the last request's prompt (tools then messages as JSON). */
+    String previousText;
     private int[] previousIds;
 
     AgentSession(AgentWorkload.Session session) {
@@ -391,6 +420,9 @@ public final class LabSimulation {
     long now = events.now();
     requests.add(r);
     outstanding++;
+    if (r.chain != null) {
+      leaveRotation(now);
+    }
     List<NodeView> eligible = new ArrayList<>();
     for (LabNode node : nodes) {
       if (node.fits(r.prompt) && node.eligible(now)) {
@@ -401,8 +433,15 @@ public final class LabSimulation {
       end(r, Outcome.FAILED); // no node fits, or none is in rotation: the gateway's 503
       return;
     }
+    Warmth warmth = Warmth.NONE;
+    if (r.chain != null) {
+      List<String> ids = eligible.stream().map(NodeView::id).toList();
+      r.warmth = affinity.warmth(r.sessionKey, r.chain, r.prompt, ids);
+      warmth = labPolicy.oracle() ? engineWarmth(r, ids) : r.warmth;
+    }
     RouteRequest route = new RouteRequest(MODEL, r.prompt, config.workload().typicalOutputTokens(),
-        labPolicy.ttftBudgetMillis());
+        labPolicy.ttftBudgetMillis(), warmth);
+    r.route = route;
     RouteDecision decision = policy.decide(route, eligible, decisions);
     if (decision instanceof RouteDecision.Reject) {
       end(r, Outcome.SHED);
@@ -410,6 +449,29 @@ public final class LabSimulation {
     }
     r.plan = labPolicy.failover().apply(((RouteDecision.Plan) decision).nodeIds(), gpuTypeById);
     tryNext(r);
+  }
+
+  /** Drops from the affinity every node that left rotation since the last look (its pins and prefix index). */
+  private void leaveRotation(long now) {
+    for (LabNode node : nodes) {
+      boolean inRotation = !node.down && node.eligible(now);
+      if (node.inRotation && !inRotation) {
+        affinity.drop(node.id());
+      }
+      node.inRotation = inRotation;
+    }
+  }
+
+  /** The oracle's warmth: what each candidate's engine holds of the prompt now, instead of the router's estimate. */
+  private Warmth engineWarmth(LabRequest r, List<String> candidates) {
+    Map<String, Integer> cached = new LinkedHashMap<>();
+    for (String id : candidates) {
+      int tokens = byId.get(id).engine.cachedPrefixTokens(r.promptIds);
+      if (tokens > 0) {
+        cached.put(id, tokens);
+      }
+    }
+    return new Warmth(r.warmth.sessionKey(), r.warmth.routingKey(), r.warmth.pinned(), cached);
   }
 
   private void tryNext(LabRequest r) {
@@ -434,10 +496,14 @@ public final class LabSimulation {
       }
       int prompt = accepted.promptTokens();
       int output = Math.min(r.output, accepted.maxOutputTokens());
-      Attempt attempt = new Attempt(r, node, prompt, now, node.prefillTokens);
+      int backlog = uncachedBacklog ? Math.max(0, prompt - r.route.cachedTokens(node.id())) : prompt;
+      Attempt attempt = new Attempt(r, node, backlog, now, node.prefillTokens);
       attempt.sequence = r.promptIds == null ? new BatchEngine.Sequence(prompt, output, attempt)
           : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
-      node.requestStarted(now, prompt);
+      node.requestStarted(now, backlog);
+      if (r.chain != null) {
+        count(affinity.sent(r.warmth, r.chain, node.id()));
+      }
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
       at(now + FIRST_TOKEN_TIMEOUT_NANOS, () -> firstTokenTimeout(attempt));
@@ -466,6 +532,14 @@ public final class LabSimulation {
     tryNext(attempt.request);
   }
 
+  private void count(Affinity.Outcome outcome) {
+    switch (outcome) {
+      case HIT -> affinityHits++;
+      case MISS -> affinityMisses++;
+      case MOVED -> affinityMoves++;
+    }
+  }
+
   private void release(Attempt a) {
     LabNode node = a.node;
     node.inFlight--;
@@ -481,6 +555,9 @@ public final class LabSimulation {
   private void end(LabRequest r, Outcome outcome) {
     r.outcome = outcome;
     r.promptIds = null;
+    r.chain = null;
+    r.warmth = null;
+    r.route = null;
     outstanding--;
     if (r.step != null) {
       stepRequestEnded(r.step);
@@ -499,6 +576,7 @@ public final class LabSimulation {
       case DOWN -> {
         node.down = on;
         if (on) {
+          affinity.drop(node.id()); // its cache is gone with it
           for (Attempt a : new ArrayList<>(node.active)) {
             node.engine.cancel(a.sequence, now);
             boolean afterFirstToken = a.firstToken;
@@ -573,7 +651,8 @@ public final class LabSimulation {
       prefixQueries += node.engine.prefixCacheQueriesTotal();
       prefixHits += node.engine.prefixCacheHitsTotal();
     }
-    return RunResult.of(requests, perNode, config.durationNanos() / 1e9, prefixQueries, prefixHits);
+    return RunResult.of(requests, perNode, config.durationNanos() / 1e9, prefixQueries, prefixHits,
+        new RunResult.AffinityCounts(affinityHits, affinityMisses, affinityMoves));
   }
 
   /**
@@ -621,6 +700,7 @@ public final class LabSimulation {
   final class Attempt implements BatchEngine.Listener {
     final LabRequest request;
     final LabNode node;
+    /** The prompt tokens the router counts in the node's prefill backlog: the uncached estimate under affinity. */
     final int prompt;
     final long sentAt;
     final long prefillBacklogAtSend;

@@ -9,6 +9,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 
 /**
  * The lab's grid: clusters × workloads × scenarios × offered loads × policies × seeds, each a {@link LabSimulation}
@@ -20,6 +21,11 @@ public final class RoutingLab {
   static final double[] SWEEP = {0.1, 0.3, 0.5, 0.7, 0.85, 1.0, 1.15, 1.3};
   /** Offered loads of the other cluster/workload combinations. */
   static final double[] COARSE = {0.5, 0.7, 1.0, 1.3};
+  /**
+   * Offered loads of the agent points: the issue's 50–130 % and beyond, where the knee of the best policy shows
+   * (agent capacity is estimated without prefix reuse, so a cache-aware router serves well past 100 %).
+   */
+  static final double[] AGENT_LOADS = {0.5, 0.7, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0};
   /** Offered loads of the quick grid. */
   static final double[] QUICK = {0.7, 1.3};
   /** Seed of the first run; seed i is {@code FIRST_SEED + i}. */
@@ -101,10 +107,14 @@ public final class RoutingLab {
    * @param ttftCachedEligibleP90 seconds
    * @param ttftOtherP50 seconds, the other requests
    * @param ttftOtherP90 seconds
+   * @param affinityHitShare share of attempts sent where the router's affinity estimated the prompt warm, 0–1 (NaN
+   *     without agent turns)
+   * @param affinityMoveShare share of attempts sent elsewhere than the warm node, 0–1 (NaN without agent turns)
    */
   public record Summary(Point point, String policy, Stat arrived, Stat throughput, Stat goodput, Stat ttftP50,
       Stat ttftP99, Stat e2eP50, Stat e2eP99, Stat shed, Stat failed, Stat ttftP90, Stat prefixHitRate,
-      Stat ttftCachedEligibleP50, Stat ttftCachedEligibleP90, Stat ttftOtherP50, Stat ttftOtherP90) {}
+      Stat ttftCachedEligibleP50, Stat ttftCachedEligibleP90, Stat ttftOtherP50, Stat ttftOtherP90,
+      Stat affinityHitShare, Stat affinityMoveShare) {}
 
   /** The points of the full or quick grid, in report order. */
   public static List<Point> grid(boolean quick) {
@@ -139,16 +149,19 @@ public final class RoutingLab {
     return points;
   }
 
-  /** The agent points: the agent workload on C1 and C2, its prefill- and decode-heavy variants on C2; steady. */
+  /**
+   * The agent points: the agent workload on C1 and C2, its prefill- and decode-heavy variants on C2; steady; at
+   * {@link #AGENT_LOADS}.
+   */
   static List<Point> agentGrid() {
     List<Point> points = new ArrayList<>();
     for (LabCluster cluster : List.of(LabCluster.C1, LabCluster.C2)) {
-      for (double load : COARSE) {
+      for (double load : AGENT_LOADS) {
         points.add(new Point(cluster, Workload.AGENT, Scenario.STEADY, load));
       }
     }
     for (Workload workload : List.of(Workload.AGENT_PREFILL_HEAVY, Workload.AGENT_DECODE_HEAVY)) {
-      for (double load : COARSE) {
+      for (double load : AGENT_LOADS) {
         points.add(new Point(LabCluster.C2, workload, Scenario.STEADY, load));
       }
     }
@@ -158,13 +171,23 @@ public final class RoutingLab {
   /** Runs every policy at every point for every seed; summaries in point order, then policy order. */
   public static List<Summary> run(Options options, List<Point> points, List<LabPolicy> policies)
       throws InterruptedException {
+    Objects.requireNonNull(policies, "policies");
+    return run(options, points, point -> policies);
+  }
+
+  /**
+   * Runs the policies {@code policiesAt} gives each point ({@link LabPolicy#forWorkload}: the agent set on agent
+   * points) for every seed; summaries in point order, then policy order.
+   */
+  public static List<Summary> run(Options options, List<Point> points, Function<Point, List<LabPolicy>> policiesAt)
+      throws InterruptedException {
     Objects.requireNonNull(options, "options");
     long duration = Math.round(options.durationSeconds() * 1e9);
     ExecutorService pool = Executors.newFixedThreadPool(options.threads());
     try {
       Map<String, List<Future<double[]>>> futures = new LinkedHashMap<>();
       for (Point point : points) {
-        for (LabPolicy policy : policies) {
+        for (LabPolicy policy : policiesAt.apply(point)) {
           List<Future<double[]>> runs = new ArrayList<>();
           for (int s = 0; s < options.seeds(); s++) {
             long seed = FIRST_SEED + s;
@@ -177,7 +200,7 @@ public final class RoutingLab {
       }
       List<Summary> summaries = new ArrayList<>();
       for (Point point : points) {
-        for (LabPolicy policy : policies) {
+        for (LabPolicy policy : policiesAt.apply(point)) {
           List<Future<double[]>> runs = futures.get(key(point, policy));
           double[][] byMetric = new double[METRICS][runs.size()];
           for (int i = 0; i < runs.size(); i++) {
@@ -190,7 +213,7 @@ public final class RoutingLab {
               Stat.of(byMetric[2]), Stat.of(byMetric[3]), Stat.of(byMetric[4]), Stat.of(byMetric[5]),
               Stat.of(byMetric[6]), Stat.of(byMetric[7]), Stat.of(byMetric[8]), Stat.of(byMetric[9]),
               Stat.of(byMetric[10]), Stat.of(byMetric[11]), Stat.of(byMetric[12]), Stat.of(byMetric[13]),
-              Stat.of(byMetric[14])));
+              Stat.of(byMetric[14]), Stat.of(byMetric[15]), Stat.of(byMetric[16])));
         }
       }
       return summaries;
@@ -199,7 +222,7 @@ public final class RoutingLab {
     }
   }
 
-  private static final int METRICS = 15;
+  private static final int METRICS = 17;
 
   private static double[] metrics(RunResult r) {
     long[] eligible = r.ttftNanos(true);
@@ -209,7 +232,8 @@ public final class RoutingLab {
         RunResult.quantileSeconds(r.e2eNanos(), 0.50), RunResult.quantileSeconds(r.e2eNanos(), 0.99), r.shed(),
         r.failed(), RunResult.quantileSeconds(r.ttftNanos(), 0.90), r.prefixHitRate(),
         RunResult.quantileSeconds(eligible, 0.50), RunResult.quantileSeconds(eligible, 0.90),
-        RunResult.quantileSeconds(other, 0.50), RunResult.quantileSeconds(other, 0.90)};
+        RunResult.quantileSeconds(other, 0.50), RunResult.quantileSeconds(other, 0.90),
+        r.affinity().hitShare(), r.affinity().moveShare()};
   }
 
   private static double[] get(Future<double[]> future) throws InterruptedException {

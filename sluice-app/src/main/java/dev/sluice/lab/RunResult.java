@@ -21,6 +21,7 @@ import java.util.Map;
  * @param requests every request, in arrival order
  * @param prefixQueryTokens prompt tokens of requests that queried the engines' prefix caches (agent workloads)
  * @param prefixHitTokens of those, the tokens found cached (prefill skipped)
+ * @param affinity how the router's affinity judged each attempt sent to an engine (agent workloads)
  */
 public record RunResult(
     int arrived,
@@ -34,11 +35,12 @@ public record RunResult(
     Map<String, NodeCounts> nodes,
     List<RequestRecord> requests,
     long prefixQueryTokens,
-    long prefixHitTokens) {
+    long prefixHitTokens,
+    AffinityCounts affinity) {
 
   /** Tallies a finished run's requests (each with its outcome) against the goodput SLO. */
   static RunResult of(List<LabRequest> requests, Map<String, NodeCounts> nodes, double windowSeconds,
-      long prefixQueryTokens, long prefixHitTokens) {
+      long prefixQueryTokens, long prefixHitTokens, AffinityCounts affinity) {
     int completed = 0;
     int good = 0;
     int shed = 0;
@@ -67,14 +69,14 @@ public record RunResult(
         case FAILED -> failed++;
       }
       records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts,
-          r.cachedEligible));
+          r.cachedEligible, r.session));
     }
     long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
     long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
     Arrays.sort(ttftSorted);
     Arrays.sort(e2eSorted);
     return new RunResult(requests.size(), completed, good, shed, failed, windowSeconds, ttftSorted, e2eSorted, nodes,
-        records, prefixQueryTokens, prefixHitTokens);
+        records, prefixQueryTokens, prefixHitTokens, affinity);
   }
 
   /** Share of queried prompt tokens found in the engines' prefix caches, 0–1; NaN when nothing queried. */
@@ -106,6 +108,27 @@ public record RunResult(
   }
 
   /**
+   * Attempts sent to an engine by their {@link dev.sluice.routing.Affinity.Outcome}: to the node where the router
+   * estimated the prompt warm (hit), nowhere warm (miss), elsewhere (moved).
+   */
+  public record AffinityCounts(int hits, int misses, int moves) {
+    /** Attempts counted. */
+    public int total() {
+      return hits + misses + moves;
+    }
+
+    /** Share of attempts that were hits, 0–1; NaN when none was counted. */
+    public double hitShare() {
+      return total() == 0 ? Double.NaN : (double) hits / total();
+    }
+
+    /** Share of attempts that moved, 0–1; NaN when none was counted. */
+    public double moveShare() {
+      return total() == 0 ? Double.NaN : (double) moves / total();
+    }
+  }
+
+  /**
    * Per-node counts.
    *
    * @param attempts attempts sent (or refused) to the node
@@ -125,10 +148,11 @@ public record RunResult(
    * @param e2eNanos end-to-end time, or -1
    * @param attempts attempts made
    * @param cachedEligible an agent turn reusing ≥ 90 % of its session's previous input
+   * @param session an agent request's session id (a sub-agent's own {@code parent/sub-…} id); null for chat
    */
   public record RequestRecord(
       long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
-      int attempts, boolean cachedEligible) {}
+      int attempts, boolean cachedEligible, String session) {}
 
   /** How a request ended. */
   public enum Outcome { COMPLETED, SHED, FAILED }

@@ -484,6 +484,24 @@ public final class BatchEngine implements EngineState {
         : kvReserved + (long) PrefixCache.BLOCK_TOKENS * prefixCache.pinnedBlocks();
   }
 
+  /**
+   * Prompt tokens of {@code promptIds} this engine holds cached now, as admission would find them (vLLM: the leading
+   * cached blocks, at most {@code (length − 1) / 16}; Ollama: the longest common prefix of a free slot). Read-only: the
+   * routing lab's oracle asks it.
+   */
+  public int cachedPrefixTokens(int[] promptIds) {
+    if (promptIds.length == 0) {
+      return 0;
+    }
+    if (prefixCache == null) {
+      int slot = slots.best(promptIds); // -1: every slot busy
+      return slot < 0 ? 0 : Math.min(slots.commonPrefix(slot, promptIds), promptIds.length - 1);
+    }
+    long[] hashes = PrefixCache.blockHashes(promptIds, promptIds.length);
+    return prefixCache.leadingHits(hashes, (promptIds.length - 1) / PrefixCache.BLOCK_TOKENS)
+        * PrefixCache.BLOCK_TOKENS;
+  }
+
   /** vLLM: KV blocks kept for reuse that no running sequence uses (they count as free KV); 0 on Ollama. */
   int cachedFreeBlocks() {
     return prefixCache == null ? 0 : prefixCache.freeBlocks();

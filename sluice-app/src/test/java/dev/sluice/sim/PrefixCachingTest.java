@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -111,6 +112,26 @@ class PrefixCachingTest {
     assertThat(engine.prefixCacheQueriesTotal()).isEqualTo(8_000);
     assertThat(engine.prefixCacheHitsTotal()).isEqualTo(3_984);
     assertThat(engine.promptTokensTotal()).as("vLLM counts cached prompt tokens as prompt tokens").isEqualTo(8_000);
+  }
+
+  @Test
+  void cachedPrefixTokensTellsWhatAdmissionWouldFindWithoutTouchingTheCache() {
+    for (GpuProfile gpu : List.of(GpuProfile.A100, GpuProfile.A10_OLLAMA)) {
+      BatchEngine engine = new BatchEngine(EngineProfile.of(gpu), new EngineControl());
+      String prompt = text(41, 2_000);
+      int[] ids = PromptTokens.of(prompt);
+      int[] other = PromptTokens.of(text(42, 2_000));
+      assertThat(engine.cachedPrefixTokens(ids)).as(gpu + " before").isZero();
+
+      run(engine, sequence(engine, prompt, 1));
+      int expected = gpu.ollama() ? 1_999 : (2_000 - 1) / BLOCK * BLOCK;
+
+      assertThat(engine.cachedPrefixTokens(ids)).as(gpu + " after").isEqualTo(expected);
+      assertThat(engine.cachedPrefixTokens(other)).as(gpu + " another prompt").isZero();
+      BatchEngine.Sequence again = sequence(engine, prompt, 1);
+      run(engine, again);
+      assertThat(again.cachedTokens()).as(gpu + " admission found").isEqualTo(expected);
+    }
   }
 
   @Test
