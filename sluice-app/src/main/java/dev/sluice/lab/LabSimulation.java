@@ -120,7 +120,7 @@ public final class LabSimulation {
   private long nextSession;
   private final AgentWorkload agents;
   /** The router's session and prefix affinity (used by agent requests only). */
-  private final Affinity affinity = new Affinity(Affinity.Settings.DEFAULT);
+  private final Affinity affinity = new Affinity(Affinity.Settings.DEFAULT, () -> events.now() / 1_000_000);
   /** Whether the policy uses affinity, so the router counts only the uncached estimate of a prompt as backlog. */
   private final boolean uncachedBacklog;
   private int affinityHits;
@@ -502,7 +502,7 @@ public final class LabSimulation {
           : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, backlog);
       if (r.chain != null) {
-        count(affinity.sent(r.warmth, r.chain, node.id()));
+        count(affinity.sent(r.warmth, r.chain, prompt, node.id()));
       }
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
@@ -630,6 +630,9 @@ public final class LabSimulation {
       node.lastScrapeAt = now;
       node.temp = node.temperature(telemetry);
       node.scrapedAt = now;
+      // the gateway's telemetry scrape: KV size and the share running sequences hold bound the prefix index
+      affinity.kvCache(node.id(), node.engine.kvCapacityTokens(),
+          (double) node.engine.kvUsedTokens() / Math.max(1, node.engine.kvCapacityTokens()));
     }
     if (running()) {
       at(now + node.telemetryPeriod, () -> scrape(node));

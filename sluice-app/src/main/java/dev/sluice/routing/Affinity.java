@@ -5,13 +5,16 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.LongSupplier;
 
 /**
  * Session and prefix affinity: what the router remembers between requests so that an agent's next turn goes where its
  * prompt is cached. Two memories, both bounded: the {@link PrefixIndex} (which prompt prefixes each node was sent,
  * aged like its KV cache) and the session pins (which node each session was last sent to). Before routing,
  * {@link #warmth} turns them into a {@link Warmth} for the policy (cached tokens per candidate, the pinned node);
- * after the policy chose, {@link #sent} records the choice and says whether it kept the session where it was warm.
+ * after the policy chose, {@link #sent} records the choice and says whether it kept the session where it was warm. The
+ * pins also give each node's <em>working set</em> (the prompts of its active sessions) against its cache capacity, so a
+ * new session is placed where its prefix can stay cached ({@link Warmth#evictedTokens}).
  *
  * <p>Sessions are keyed by {@link #sessionKey(String, String)} (an explicit session id scoped to the model); a request
  * without one is known by its prefix alone. Pure: no clock, no I/O; thread-safe.
@@ -69,9 +72,17 @@ public final class Affinity {
   private final Settings settings;
   private final PrefixIndex index;
   private final SessionPins pins;
+  private final LongSupplier nowMillis;
 
+  /** With a clock that never moves (sessions never go idle): for tests and benchmarks. */
   public Affinity(Settings settings) {
+    this(settings, () -> 0);
+  }
+
+  /** @param nowMillis the time (the gateway's clock, the lab's simulated time): sessions idle 15 min are dropped */
+  public Affinity(Settings settings, LongSupplier nowMillis) {
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.nowMillis = Objects.requireNonNull(nowMillis, "nowMillis");
     this.index = new PrefixIndex(settings.indexEntriesPerNode());
     this.pins = new SessionPins(settings.maxSessions());
   }
@@ -95,20 +106,25 @@ public final class Affinity {
    * chain's bytes the node holds).
    */
   public Warmth warmth(long sessionKey, PrefixChain chain, int promptTokens, Collection<String> candidates) {
-    String pinned = sessionKey == 0 ? null : pins.pinned(sessionKey);
+    String pinned = sessionKey == 0 ? null : pins.pinned(sessionKey, nowMillis.getAsLong());
     if (pinned != null && !candidates.contains(pinned)) {
       pinned = null;
     }
     Map<String, Integer> cached = new LinkedHashMap<>();
+    Map<String, Long> room = new LinkedHashMap<>();
     for (String id : candidates) {
       int chunks = index.cachedChunks(id, chain);
       if (chunks > 0) {
         cached.put(id, (int) Math.round(Math.max(0, promptTokens) * chain.share(chunks)));
       }
+      long capacity = index.capacityTokens(id);
+      if (capacity > 0) {
+        room.put(id, capacity - pins.workingSetTokens(id));
+      }
     }
     long routingKey = sessionKey != 0 ? sessionKey
         : chain.chunks() > 0 ? chain.hashAt(Math.min(chain.chunks(), ROUTING_KEY_CHUNKS) - 1) : 0;
-    return new Warmth(sessionKey, routingKey, pinned, cached);
+    return new Warmth(sessionKey, routingKey, pinned, cached, room);
   }
 
   /**
@@ -116,11 +132,24 @@ public final class Affinity {
    * Returns how that relates to where it was warm ({@link Outcome}).
    */
   public Outcome sent(Warmth warmth, PrefixChain chain, String nodeId) {
+    return sent(warmth, chain, 0, nodeId);
+  }
+
+  /**
+   * {@link #sent(Warmth, PrefixChain, String)} with the request's prompt size: the session's share of the node's
+   * working set (what its prefix cache must hold for the session's next turn to hit).
+   */
+  public Outcome sent(Warmth warmth, PrefixChain chain, int promptTokens, String nodeId) {
     index.sent(nodeId, chain);
     if (warmth.sessionKey() != 0) {
-      pins.pin(warmth.sessionKey(), nodeId);
+      pins.pin(warmth.sessionKey(), nodeId, promptTokens, nowMillis.getAsLong());
     }
     return outcome(warmth, nodeId);
+  }
+
+  /** The sum of the last prompt sizes of the sessions active on {@code nodeId}. */
+  public long workingSetTokens(String nodeId) {
+    return pins.workingSetTokens(nodeId);
   }
 
   /** How sending a request of {@code warmth} to {@code nodeId} relates to where it was warm. */
@@ -138,6 +167,26 @@ public final class Affinity {
   /** {@code nodeId}'s prefix cache holds {@code kvTokens} tokens (0 = unknown). */
   public void capacity(String nodeId, long kvTokens) {
     index.capacity(nodeId, kvTokens);
+  }
+
+  /** The least share of a node's KV assumed free for cached prefixes, however full the node reports it. */
+  public static final double MIN_FREE_SHARE = 0.1;
+
+  /**
+   * What a node reports of its KV cache: {@code kvTokens} its size, {@code usedShare} the share running sequences
+   * hold (0–1; NaN = not reported). Cached prefixes live in the rest, so the node's index keeps size × (1 − used), at
+   * least {@link #MIN_FREE_SHARE} of the size: cache pressure (long sequences running) evicts the least recently sent
+   * prefixes, as vLLM evicts its free cached blocks. Returns the capacity set (0 when {@code kvTokens} is not
+   * positive: nothing changes).
+   */
+  public long kvCache(String nodeId, long kvTokens, double usedShare) {
+    if (kvTokens <= 0) {
+      return 0;
+    }
+    double free = Double.isNaN(usedShare) ? 1 : Math.max(MIN_FREE_SHARE, Math.min(1, 1 - usedShare));
+    long holds = (long) (kvTokens * free);
+    index.capacity(nodeId, holds);
+    return holds;
   }
 
   /** Forgets {@code nodeId}: its index and every session pinned to it (it left rotation or its cache was reset). */

@@ -4,6 +4,7 @@ import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.routing.Affinity;
+import dev.sluice.support.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,9 +22,6 @@ import org.slf4j.LoggerFactory;
 final class AffinityKeeper {
   private static final Logger log = LoggerFactory.getLogger(AffinityKeeper.class);
 
-  /** The least share of a node's KV the index assumes free for cached prefixes, however full the node reports it. */
-  static final double MIN_FREE_SHARE = 0.1;
-
   private volatile Affinity affinity;
   /** Node id → GPU type of the config in force. */
   private Map<String, String> gpuTypes = Map.of();
@@ -32,7 +30,15 @@ final class AffinityKeeper {
   /** Node id → cache resets its telemetry counted when last looked at. */
   private final Map<String, Integer> resetsSeen = new ConcurrentHashMap<>();
 
+  private final Clock clock;
+
   AffinityKeeper(SluiceConfig initial) {
+    this(initial, Clock.SYSTEM);
+  }
+
+  /** @param clock what session idleness is measured by */
+  AffinityKeeper(SluiceConfig initial, Clock clock) {
+    this.clock = clock;
     apply(initial);
   }
 
@@ -48,7 +54,7 @@ final class AffinityKeeper {
     Affinity.Settings settings = config.routing().affinity().settings(types.size());
     Affinity a = affinity;
     boolean rebuilt = a == null || !a.settings().equals(settings);
-    if (rebuilt) a = new Affinity(settings);
+    if (rebuilt) a = new Affinity(settings, clock::millis);
     for (String gone : gpuTypes.keySet()) {
       if (!types.containsKey(gone)) {
         a.drop(gone);
@@ -73,9 +79,8 @@ final class AffinityKeeper {
    * What a node's telemetry says about its cache, after each scrape: {@code kvCacheTokens} its KV cache size (0 =
    * not reported), {@code kvUsedPercent} the share of it running sequences hold (NaN = not reported),
    * {@code cacheResets} how many times its prefix-cache counters went down (a restart: its cache is empty). A new
-   * reset forgets the node. The index keeps what the rest of the KV can hold: size × (1 − used), at least
-   * {@link #MIN_FREE_SHARE} of it, so cache pressure (long sequences running) evicts the least recently sent prefixes
-   * as vLLM does; a reported size replaces the GPU type's guess.
+   * reset forgets the node. The index keeps what the rest of the KV can hold ({@link Affinity#kvCache}: cache
+   * pressure evicts the least recently sent prefixes, as vLLM does); a reported size replaces the GPU type's guess.
    */
   void observeTelemetry(String nodeId, long kvCacheTokens, double kvUsedPercent, int cacheResets) {
     Affinity a = affinity;
@@ -86,10 +91,8 @@ final class AffinityKeeper {
       a.drop(nodeId);
     }
     if (kvCacheTokens > 0) {
-      double free = Double.isNaN(kvUsedPercent) ? 1 : Math.max(MIN_FREE_SHARE, 1 - kvUsedPercent / 100);
-      long holds = (long) (kvCacheTokens * Math.min(1, free));
-      Long was = reportedKvTokens.put(nodeId, holds);
-      if (was == null || was != holds) a.capacity(nodeId, holds);
+      reportedKvTokens.put(nodeId, kvCacheTokens);
+      a.kvCache(nodeId, kvCacheTokens, kvUsedPercent / 100);
     }
   }
 

@@ -108,7 +108,7 @@ public final class Gateway {
     this.eventLoops = Math.max(1, eventLoops);
     this.nodes = new NodeClients(vertx);
     SluiceConfig initial = configs.current();
-    this.affinity = new AffinityKeeper(initial);
+    this.affinity = new AffinityKeeper(initial, clock);
     this.registry = new NodeRegistry(initial.health(), clock, new HealthEvents());
     this.prober = new Prober(vertx, registry, nodes, configs::current, initial.health(),
         new SplittableRandom());

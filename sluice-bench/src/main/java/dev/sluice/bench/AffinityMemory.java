@@ -32,15 +32,14 @@ public final class AffinityMemory {
       PrefixChain chain = PrefixChain.of("qwen3:32b", prompt, prompt.length);
       long key = Affinity.sessionKey("qwen3:32b", "session-" + s);
       String node = nodes.get(s % nodes.size());
-      affinity.sent(affinity.warmth(key, chain, 10_000, nodes), chain, node);
+      affinity.sent(affinity.warmth(key, chain, 10_000, nodes), chain, 10_000, node);
     }
     long after = usedAfterGc();
     System.out.printf(Locale.ROOT, "sessions %,d pinned %,d, index entries %,d (cap %,d per node × %d nodes)%n",
         sessions, affinity.sessions(), affinity.indexEntries(), Affinity.Settings.DEFAULT.indexEntriesPerNode(),
         nodes.size());
-    System.out.printf(Locale.ROOT, "measured heap %,d bytes (%.1f MB); estimate %,d bytes (%d per entry, %d per "
-        + "session)%n", after - before, (after - before) / 1e6, affinity.memoryBytes(), PrefixIndex.BYTES_PER_ENTRY,
-        80);
+    System.out.printf(Locale.ROOT, "measured heap %,d bytes (%.1f MB); estimate %,d bytes (%d per index entry)%n",
+        after - before, (after - before) / 1e6, affinity.memoryBytes(), PrefixIndex.BYTES_PER_ENTRY);
     if (affinity.sessions() < 0) System.out.println(affinity); // keep it reachable until here
   }
 
