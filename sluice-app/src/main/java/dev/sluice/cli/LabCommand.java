@@ -38,6 +38,11 @@ public final class LabCommand implements Callable<Integer> {
       description = "Simulated arrival window per run (default: 900, or 120 with --quick).")
   private Double durationSeconds;
 
+  @Option(names = "--release-penalty", paramLabel = "MS",
+      description = "Least-delay's affinity release penalty on the agent points, milliseconds (default: the "
+          + "production default, routing.affinity.releasePenalty).")
+  private Long releasePenaltyMillis;
+
   @Option(names = "--threads", description = "Parallel runs (default: available processors).")
   private int threads = Runtime.getRuntime().availableProcessors();
 
@@ -52,8 +57,13 @@ public final class LabCommand implements Callable<Integer> {
         : quick ? QUICK_DURATION_SECONDS : FULL_DURATION_SECONDS;
     RoutingLab.Options options = new RoutingLab.Options(seeds, quick, duration, threads);
     long started = Clock.SYSTEM.nanos();
+    if (releasePenaltyMillis != null && releasePenaltyMillis < 0) {
+      throw new IllegalArgumentException("--release-penalty: " + releasePenaltyMillis + " (expected ≥ 0 ms)");
+    }
+    List<LabPolicy> agentPolicies = releasePenaltyMillis == null ? LabPolicy.agent()
+        : LabPolicy.agent(releasePenaltyMillis);
     List<RoutingLab.Summary> summaries = RoutingLab.run(options, RoutingLab.grid(quick),
-        point -> LabPolicy.forWorkload(point.workload()));
+        point -> point.workload().agent() ? agentPolicies : LabPolicy.standard());
     String svgName = svgName(out);
     Path svg = out.resolveSibling(svgName);
     Files.writeString(out, LabReport.markdown(summaries, options, command(), svgName));
@@ -75,6 +85,10 @@ public final class LabCommand implements Callable<Integer> {
     if (durationSeconds != null) {
       words.add("--duration");
       words.add(String.valueOf(durationSeconds));
+    }
+    if (releasePenaltyMillis != null) {
+      words.add("--release-penalty");
+      words.add(String.valueOf(releasePenaltyMillis));
     }
     return String.join(" ", words);
   }
