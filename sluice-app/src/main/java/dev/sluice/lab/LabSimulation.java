@@ -502,7 +502,7 @@ public final class LabSimulation {
           : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, backlog);
       if (r.chain != null) {
-        count(affinity.sent(r.warmth, r.chain, prompt, node.id()));
+        count(affinity.sent(r.warmth, r.chain, node.id()));
       }
       node.active.add(attempt);
       node.engine.submit(attempt.sequence, now);
@@ -630,9 +630,6 @@ public final class LabSimulation {
       node.lastScrapeAt = now;
       node.temp = node.temperature(telemetry);
       node.scrapedAt = now;
-      // the gateway's telemetry scrape: KV size and the share running sequences hold bound the prefix index
-      affinity.kvCache(node.id(), node.engine.kvCapacityTokens(),
-          (double) node.engine.kvUsedTokens() / Math.max(1, node.engine.kvCapacityTokens()));
     }
     if (running()) {
       at(now + node.telemetryPeriod, () -> scrape(node));

@@ -12,9 +12,7 @@ import java.util.function.LongSupplier;
  * prompt is cached. Two memories, both bounded: the {@link PrefixIndex} (which prompt prefixes each node was sent,
  * aged like its KV cache) and the session pins (which node each session was last sent to). Before routing,
  * {@link #warmth} turns them into a {@link Warmth} for the policy (cached tokens per candidate, the pinned node);
- * after the policy chose, {@link #sent} records the choice and says whether it kept the session where it was warm. The
- * pins also give each node's <em>working set</em> (the prompts of its active sessions) against its cache capacity, so a
- * new session is placed where its prefix can stay cached ({@link Warmth#evictedTokens}).
+ * after the policy chose, {@link #sent} records the choice and says whether it kept the session where it was warm.
  *
  * <p>Sessions are keyed by {@link #sessionKey(String, String)} (an explicit session id scoped to the model); a request
  * without one is known by its prefix alone. Pure: no clock, no I/O; thread-safe.
@@ -45,13 +43,13 @@ public final class Affinity {
    * @param indexEntriesPerNode chunk hashes kept per node at most (the prefix index's memory bound)
    */
   public record Settings(boolean enabled, long releasePenaltyMillis, int maxSessions, int indexEntriesPerNode) {
-    /** Default release penalty. */
-    public static final long DEFAULT_RELEASE_PENALTY_MILLIS = 1_000;
+    /** Default release penalty: the best of 250 ms – 5 s in the routing lab's agent workloads. */
+    public static final long DEFAULT_RELEASE_PENALTY_MILLIS = 3_000;
     /** Default pins kept: 100,000 sessions, ~8 MB. */
     public static final int DEFAULT_MAX_SESSIONS = 100_000;
     /** Default per-node index bound: 65,536 chunks (~16M tokens of prefixes, ~4.5 MB per node). */
     public static final int DEFAULT_INDEX_ENTRIES_PER_NODE = 65_536;
-    /** The defaults: on, 1 s penalty, 100,000 sessions, 65,536 chunks per node. */
+    /** The defaults: on, 3 s penalty, 100,000 sessions, 65,536 chunks per node. */
     public static final Settings DEFAULT = new Settings(true, DEFAULT_RELEASE_PENALTY_MILLIS, DEFAULT_MAX_SESSIONS,
         DEFAULT_INDEX_ENTRIES_PER_NODE);
 
@@ -79,7 +77,7 @@ public final class Affinity {
     this(settings, () -> 0);
   }
 
-  /** @param nowMillis the time (the gateway's clock, the lab's simulated time): sessions idle 15 min are dropped */
+  /** @param nowMillis the time (the gateway's clock, the lab's simulated time): pins idle 15 min are dropped */
   public Affinity(Settings settings, LongSupplier nowMillis) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.nowMillis = Objects.requireNonNull(nowMillis, "nowMillis");
@@ -111,20 +109,15 @@ public final class Affinity {
       pinned = null;
     }
     Map<String, Integer> cached = new LinkedHashMap<>();
-    Map<String, Long> room = new LinkedHashMap<>();
     for (String id : candidates) {
       int chunks = index.cachedChunks(id, chain);
       if (chunks > 0) {
         cached.put(id, (int) Math.round(Math.max(0, promptTokens) * chain.share(chunks)));
       }
-      long capacity = index.capacityTokens(id);
-      if (capacity > 0) {
-        room.put(id, capacity - pins.workingSetTokens(id));
-      }
     }
     long routingKey = sessionKey != 0 ? sessionKey
         : chain.chunks() > 0 ? chain.hashAt(Math.min(chain.chunks(), ROUTING_KEY_CHUNKS) - 1) : 0;
-    return new Warmth(sessionKey, routingKey, pinned, cached, room);
+    return new Warmth(sessionKey, routingKey, pinned, cached);
   }
 
   /**
@@ -132,24 +125,11 @@ public final class Affinity {
    * Returns how that relates to where it was warm ({@link Outcome}).
    */
   public Outcome sent(Warmth warmth, PrefixChain chain, String nodeId) {
-    return sent(warmth, chain, 0, nodeId);
-  }
-
-  /**
-   * {@link #sent(Warmth, PrefixChain, String)} with the request's prompt size: the session's share of the node's
-   * working set (what its prefix cache must hold for the session's next turn to hit).
-   */
-  public Outcome sent(Warmth warmth, PrefixChain chain, int promptTokens, String nodeId) {
     index.sent(nodeId, chain);
     if (warmth.sessionKey() != 0) {
-      pins.pin(warmth.sessionKey(), nodeId, promptTokens, nowMillis.getAsLong());
+      pins.pin(warmth.sessionKey(), nodeId, nowMillis.getAsLong());
     }
     return outcome(warmth, nodeId);
-  }
-
-  /** The sum of the last prompt sizes of the sessions active on {@code nodeId}. */
-  public long workingSetTokens(String nodeId) {
-    return pins.workingSetTokens(nodeId);
   }
 
   /** How sending a request of {@code warmth} to {@code nodeId} relates to where it was warm. */
@@ -164,29 +144,13 @@ public final class Affinity {
     return Outcome.MOVED;
   }
 
-  /** {@code nodeId}'s prefix cache holds {@code kvTokens} tokens (0 = unknown). */
+  /**
+   * {@code nodeId}'s prefix cache holds {@code kvTokens} tokens (0 = unknown): its KV cache size. The whole KV, not
+   * the part running sequences leave free: shrinking the index by the share in use was measured worse in the lab (the
+   * running prompts' chunks are in the index already, so it counts them twice).
+   */
   public void capacity(String nodeId, long kvTokens) {
     index.capacity(nodeId, kvTokens);
-  }
-
-  /** The least share of a node's KV assumed free for cached prefixes, however full the node reports it. */
-  public static final double MIN_FREE_SHARE = 0.1;
-
-  /**
-   * What a node reports of its KV cache: {@code kvTokens} its size, {@code usedShare} the share running sequences
-   * hold (0–1; NaN = not reported). Cached prefixes live in the rest, so the node's index keeps size × (1 − used), at
-   * least {@link #MIN_FREE_SHARE} of the size: cache pressure (long sequences running) evicts the least recently sent
-   * prefixes, as vLLM evicts its free cached blocks. Returns the capacity set (0 when {@code kvTokens} is not
-   * positive: nothing changes).
-   */
-  public long kvCache(String nodeId, long kvTokens, double usedShare) {
-    if (kvTokens <= 0) {
-      return 0;
-    }
-    double free = Double.isNaN(usedShare) ? 1 : Math.max(MIN_FREE_SHARE, Math.min(1, 1 - usedShare));
-    long holds = (long) (kvTokens * free);
-    index.capacity(nodeId, holds);
-    return holds;
   }
 
   /** Forgets {@code nodeId}: its index and every session pinned to it (it left rotation or its cache was reset). */

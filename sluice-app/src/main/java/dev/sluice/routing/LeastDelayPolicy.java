@@ -57,11 +57,7 @@ import java.util.random.RandomGenerator;
  * meets the budget and its est_E2E is at most {@code releasePenaltyMillis} more than the best node's; beyond that the
  * session moves to the best node (and its pin with it). A burst of sub-agents sharing a warm prefix stays on the warm
  * node while each one's wait there (the backlog of the uncached parts sent before it) stays below recomputing
- * elsewhere plus the penalty, then spills over to the next-best node. A request placed anywhere but its warm node is
- * also charged for the cache room it takes: the prompt tokens by which it would push the node's active sessions'
- * working set past its prefix-cache capacity, at the node's prefill speed (they must be recomputed at those sessions'
- * next turns). New sessions thus spread over the nodes whose caches can hold them, rather than all piling onto the
- * fastest node until its cache thrashes.
+ * elsewhere plus the penalty, then spills over to the next-best node.
  *
  * <p>Stateless, so thread-safe.
  */
@@ -175,25 +171,12 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     return new Estimate(ttft, ttft + output * perToken, own, stall);
   }
 
-  /**
-   * What the plan is ordered by: est_E2E, plus under affinity the time the node would spend recomputing the other
-   * sessions' prefixes this request pushes out of its cache ({@link Warmth#evictedTokens} ÷ its prefill speed).
-   */
-  double cost(RouteRequest request, NodeView node) {
-    double e2e = estimate(request, node).e2eMillis();
-    if (!affinity()) {
-      return e2e;
-    }
-    long evicted = request.warmth().evictedTokens(node.id(), request.promptTokens());
-    return e2e + evicted * 1000.0 / node.speed().prefillTokensPerSecond();
-  }
-
   @Override
   public RouteDecision decide(RouteRequest request, List<NodeView> candidates, RandomGenerator random) {
     Ordering.check(request, candidates, random);
     long budget = request.ttftBudgetMillis();
     if (!admissionControl || budget <= 0) {
-      List<String> plan = Ordering.ascending(candidates, v -> cost(request, v), random);
+      List<String> plan = Ordering.ascending(candidates, v -> estimate(request, v).e2eMillis(), random);
       return new RouteDecision.Plan(sticky(request, candidates, plan, 0));
     }
     List<NodeView> meeting = new ArrayList<>(candidates.size());
@@ -222,8 +205,8 @@ public final class LeastDelayPolicy implements RoutingPolicy {
           request.model(), budget, closest.id(), best.ttftMillis(), closest.inFlightPrefillTokens(),
           closest.inFlightRequests(), retryAfter));
     }
-    List<String> plan = new ArrayList<>(Ordering.ascending(meeting, v -> cost(request, v), random));
-    plan.addAll(Ordering.ascending(missing, v -> cost(request, v), random));
+    List<String> plan = new ArrayList<>(Ordering.ascending(meeting, v -> estimate(request, v).e2eMillis(), random));
+    plan.addAll(Ordering.ascending(missing, v -> estimate(request, v).e2eMillis(), random));
     return new RouteDecision.Plan(sticky(request, candidates, plan, budget));
   }
 
@@ -249,7 +232,7 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     if (budget > 0 && !warmEstimate.meets(budget)) {
       return plan;
     }
-    if (warmEstimate.e2eMillis() > cost(request, bestView) + releasePenaltyMillis) {
+    if (warmEstimate.e2eMillis() > estimate(request, bestView).e2eMillis() + releasePenaltyMillis) {
       return plan;
     }
     List<String> kept = new ArrayList<>(plan);

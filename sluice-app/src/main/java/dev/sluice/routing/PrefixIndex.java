@@ -38,16 +38,8 @@ public final class PrefixIndex {
    * alone bounds it). A smaller capacity evicts at once.
    */
   public void capacity(String nodeId, long kvTokens) {
-    NodeChunks n = node(nodeId);
-    n.capacityTokens = Math.max(0, kvTokens);
-    n.capacity(kvTokens <= 0 ? maxEntriesPerNode
+    node(nodeId).capacity(kvTokens <= 0 ? maxEntriesPerNode
         : (int) Math.max(1, Math.min(maxEntriesPerNode, kvTokens / TOKENS_PER_CHUNK)));
-  }
-
-  /** The prompt tokens {@code nodeId}'s prefix cache was last said to hold; 0 when unknown. */
-  public long capacityTokens(String nodeId) {
-    NodeChunks n = nodes.get(nodeId);
-    return n == null ? 0 : n.capacityTokens;
   }
 
   /** Chunks of {@code chain} from its start that {@code nodeId} is estimated to hold (0 when none or unknown node). */
@@ -98,7 +90,6 @@ public final class PrefixIndex {
   /** One node's chunk set: an access-ordered map whose eldest entry goes beyond capacity. */
   private static final class NodeChunks extends LinkedHashMap<Long, Boolean> {
     private int capacity;
-    volatile long capacityTokens;
 
     NodeChunks(int capacity) {
       super(64, 0.75f, true);

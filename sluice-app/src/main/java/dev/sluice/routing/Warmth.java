@@ -13,35 +13,13 @@ import java.util.Map;
  *     else 0 (nothing to hash)
  * @param pinned the node the session was last sent to, if it is a candidate; null otherwise
  * @param cachedTokens estimated cached prompt tokens by node id, in candidate order (nodes absent: 0)
- * @param roomTokens by node id, what its prefix cache can take before its active sessions' next turns miss: its
- *     capacity minus their working set (negative when already over; nodes of unknown capacity absent)
  */
-public record Warmth(long sessionKey, long routingKey, String pinned, Map<String, Integer> cachedTokens,
-    Map<String, Long> roomTokens) {
+public record Warmth(long sessionKey, long routingKey, String pinned, Map<String, Integer> cachedTokens) {
   /** Nothing known: no session, no pin, nothing cached. */
-  public static final Warmth NONE = new Warmth(0, 0, null, Map.of(), Map.of());
+  public static final Warmth NONE = new Warmth(0, 0, null, Map.of());
 
   public Warmth {
     cachedTokens = Collections.unmodifiableMap(new LinkedHashMap<>(cachedTokens)); // candidate order: ties are stable
-    roomTokens = Map.copyOf(roomTokens);
-  }
-
-  /** Without cache room figures. */
-  public Warmth(long sessionKey, long routingKey, String pinned, Map<String, Integer> cachedTokens) {
-    this(sessionKey, routingKey, pinned, cachedTokens, Map.of());
-  }
-
-  /**
-   * Prompt tokens that placing this request on {@code nodeId} would push out of its prefix cache (other sessions'
-   * prefixes that their next turns must then recompute): 0 on the pinned and the preferred node (the session is
-   * already counted there) and where the capacity is unknown or has room.
-   */
-  public long evictedTokens(String nodeId, int promptTokens) {
-    Long room = roomTokens.get(nodeId);
-    if (room == null || nodeId.equals(pinned) || nodeId.equals(preferred())) {
-      return 0;
-    }
-    return Math.max(0, Math.max(0, promptTokens) - Math.max(0, room));
   }
 
   /** Estimated cached prompt tokens on {@code nodeId}. */

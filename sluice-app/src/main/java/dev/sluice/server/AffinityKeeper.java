@@ -77,12 +77,10 @@ final class AffinityKeeper {
 
   /**
    * What a node's telemetry says about its cache, after each scrape: {@code kvCacheTokens} its KV cache size (0 =
-   * not reported), {@code kvUsedPercent} the share of it running sequences hold (NaN = not reported),
-   * {@code cacheResets} how many times its prefix-cache counters went down (a restart: its cache is empty). A new
-   * reset forgets the node. The index keeps what the rest of the KV can hold ({@link Affinity#kvCache}: cache
-   * pressure evicts the least recently sent prefixes, as vLLM does); a reported size replaces the GPU type's guess.
+   * not reported), {@code cacheResets} how many times its prefix-cache counters went down (a restart: its cache is
+   * empty). A new reset forgets the node; a reported size replaces the GPU type's guess.
    */
-  void observeTelemetry(String nodeId, long kvCacheTokens, double kvUsedPercent, int cacheResets) {
+  void observeTelemetry(String nodeId, long kvCacheTokens, int cacheResets) {
     Affinity a = affinity;
     Integer before = resetsSeen.put(nodeId, cacheResets);
     if (before != null && cacheResets > before) {
@@ -91,8 +89,8 @@ final class AffinityKeeper {
       a.drop(nodeId);
     }
     if (kvCacheTokens > 0) {
-      reportedKvTokens.put(nodeId, kvCacheTokens);
-      a.kvCache(nodeId, kvCacheTokens, kvUsedPercent / 100);
+      Long was = reportedKvTokens.put(nodeId, kvCacheTokens);
+      if (was == null || was != kvCacheTokens) a.capacity(nodeId, kvCacheTokens);
     }
   }
 

@@ -274,12 +274,12 @@ public final class Gateway {
    * The node-level progress watchdog: a node with answers decoding that has sent nothing at all for
    * {@link HealthPolicy#NODE_SILENCE_MILLIS} is suspected at once (a frozen process gets no new request to miss a
    * deadline with, since least-delay already steers around its silence). The same pass hands each node's scraped
-   * cache figures to the affinity (KV size and use, counter resets).
+   * cache figures to the affinity (KV size, counter resets).
    */
   private void suspectSilentNodes() {
     long now = clock.nanos();
     for (NodeEntry e : registry.all()) {
-      affinity.observeTelemetry(e.id(), e.kvCacheTokens(), e.telemetry().kvCacheUsedPercent(), e.prefixCacheResets());
+      affinity.observeTelemetry(e.id(), e.kvCacheTokens(), e.prefixCacheResets());
       String why = e.silenceSuspicion(now);
       if (why != null) e.health().suspect(why);
     }

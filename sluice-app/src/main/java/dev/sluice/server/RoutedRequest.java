@@ -375,7 +375,7 @@ final class RoutedRequest implements ExchangeListener {
 
   @Override
   public void attemptSent(String nodeId) {
-    if (affinity != null) affinity.sent(warmth, chain, (int) Math.min(Integer.MAX_VALUE, promptTokens), nodeId);
+    if (affinity != null) affinity.sent(warmth, chain, nodeId);
   }
 
   /** The answering node: the affinity header, the metric and the record's fields (affinity on only). */

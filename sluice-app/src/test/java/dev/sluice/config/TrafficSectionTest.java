@@ -28,7 +28,7 @@ class TrafficSectionTest {
   void affinityIsOnByDefaultAndReadFromRoutingAffinity() throws Exception {
     SluiceConfig defaults = ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json");
     assertThat(defaults.routing().affinity()).isEqualTo(AffinitySettings.defaults());
-    assertThat(defaults.routing().affinity().settings(1).releasePenaltyMillis()).isEqualTo(1_000);
+    assertThat(defaults.routing().affinity().settings(1).releasePenaltyMillis()).isEqualTo(3_000);
     assertThat(defaults.routing().affinity().indexEntriesPerNode(4)).isEqualTo((16 << 20) / 72 / 4);
 
     SluiceConfig config = ConfigLoader.parse(json(("{'routing': {'policy': 'least-delay', 'affinity': {'enabled': "

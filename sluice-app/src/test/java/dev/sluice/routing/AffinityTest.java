@@ -156,42 +156,17 @@ class AffinityTest {
   }
 
   @Test
-  void newSessionsGoWhereTheirPrefixCanStayCachedNotAllToTheFastestNodeUntilItsCacheThrashes() {
-    // two A100s, one a sixth faster, whose prefix caches hold 40,000 tokens each; sessions of 10,000 tokens arrive one
-    // by one. The first go to the faster node; once its active sessions fill its cache, a new one would push another
-    // session's prefix out (4 s of its prefill, at that session's next turn): new sessions go to the other node.
-    affinity.capacity("fast", 40_000);
-    affinity.capacity("slow", 40_000);
-    List<NodeView> nodes = List.of(Node.of("fast").speed(2_400, 19).view(), Node.of("slow").speed(2_000, 19).view());
-    List<String> placed = new ArrayList<>();
-    for (int s = 0; s < 8; s++) {
-      long session = Affinity.sessionKey(MODEL, "new-" + s);
-      PrefixChain chain = PrefixChain.of(MODEL, PrefixChainTest.text(12 * CHUNK, (char) ('a' + s)));
-      RouteRequest r = request(session, chain, 10_000, nodes);
-      String node = first(r, nodes);
-      affinity.sent(r.warmth(), chain, 10_000, node);
-      placed.add(node);
-    }
-
-    assertThat(placed.subList(0, 4)).containsOnly("fast");
-    assertThat(placed.subList(4, 8)).containsOnly("slow");
-    assertThat(affinity.workingSetTokens("fast")).isEqualTo(40_000);
-    assertThat(affinity.sessions("slow")).isEqualTo(4);
-  }
-
-  @Test
-  void aSessionIdleForFifteenMinutesLeavesItsNodesWorkingSetAndLosesItsPin() {
+  void aSessionIdleForFifteenMinutesLosesItsPinAndNoLongerCountsOnItsNode() {
     long[] now = {0};
     Affinity timed = new Affinity(new Affinity.Settings(true, PENALTY, 1_000, 10_000), () -> now[0]);
     long session = Affinity.sessionKey(MODEL, "idle");
     PrefixChain chain = PrefixChain.of(MODEL, "hi");
-    timed.sent(timed.warmth(session, chain, 8_000, List.of("n")), chain, 8_000, "n");
-    assertThat(timed.workingSetTokens("n")).isEqualTo(8_000);
+    timed.sent(timed.warmth(session, chain, 8_000, List.of("n")), chain, "n");
+    assertThat(timed.sessions("n")).isEqualTo(1);
 
     now[0] = 15 * 60_000L + 1;
 
     assertThat(timed.warmth(session, chain, 8_000, List.of("n")).pinned()).isNull();
-    assertThat(timed.workingSetTokens("n")).isZero();
     assertThat(timed.sessions("n")).isZero();
   }
 

@@ -69,34 +69,19 @@ class AffinityKeeperTest {
   void aCacheResetInTheNodesTelemetryForgetsItAndItsReportedSizeBoundsItsIndex() {
     try (TestCluster c = new TestCluster().node("a", GpuProfile.H100, "m", 0)) {
       AffinityKeeper keeper = new AffinityKeeper(config(c, AffinitySettings.defaults()));
-      keeper.observeTelemetry("a", 0, Double.NaN, 0);
+      keeper.observeTelemetry("a", 0, 0);
       warm(keeper.current(), "a");
-      keeper.observeTelemetry("a", 0, Double.NaN, 0);
+      keeper.observeTelemetry("a", 0, 0);
       assertThat(keeper.current().indexEntries("a")).isEqualTo(8);
-      keeper.observeTelemetry("a", 0, Double.NaN, 1); // the counters went down: a restart
+      keeper.observeTelemetry("a", 0, 1); // the counters went down: a restart
       assertThat(keeper.current().indexEntries("a")).isZero();
       assertThat(keeper.current().sessions("a")).isZero();
 
       warm(keeper.current(), "a");
-      keeper.observeTelemetry("a", 2 * 256, Double.NaN, 1); // a KV cache of two chunks
+      keeper.observeTelemetry("a", 2 * 256, 1); // a KV cache of two chunks
       assertThat(keeper.current().indexEntries("a")).isEqualTo(2);
       Warmth w = keeper.current().warmth(0, CHAIN, 2_000, List.of("a"));
       assertThat(w.cachedTokens("a")).isEqualTo(500); // its first two chunks of eight are what it still holds
-    }
-  }
-
-  @Test
-  void cachePressureReportedByTheNodeEvictsTheLeastRecentlySentPrefixes() {
-    try (TestCluster c = new TestCluster().node("a", GpuProfile.H100, "m", 0)) {
-      AffinityKeeper keeper = new AffinityKeeper(config(c, AffinitySettings.defaults()));
-      keeper.observeTelemetry("a", 8 * 256, 0, 0); // eight chunks of KV, none held by running sequences
-      warm(keeper.current(), "a");
-      assertThat(keeper.current().indexEntries("a")).isEqualTo(8);
-
-      keeper.observeTelemetry("a", 8 * 256, 75, 0); // running sequences hold three quarters of it
-
-      assertThat(keeper.current().indexEntries("a")).isEqualTo(2);
-      assertThat(keeper.current().warmth(0, CHAIN, 2_000, List.of("a")).cachedTokens("a")).isEqualTo(500);
     }
   }
 }

@@ -32,7 +32,7 @@ public final class AffinityMemory {
       PrefixChain chain = PrefixChain.of("qwen3:32b", prompt, prompt.length);
       long key = Affinity.sessionKey("qwen3:32b", "session-" + s);
       String node = nodes.get(s % nodes.size());
-      affinity.sent(affinity.warmth(key, chain, 10_000, nodes), chain, 10_000, node);
+      affinity.sent(affinity.warmth(key, chain, 10_000, nodes), chain, node);
     }
     long after = usedAfterGc();
     System.out.printf(Locale.ROOT, "sessions %,d pinned %,d, index entries %,d (cap %,d per node × %d nodes)%n",
