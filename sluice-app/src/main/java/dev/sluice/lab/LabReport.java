@@ -133,7 +133,7 @@ public final class LabReport {
         - `least-delay` (the default) counts only the prompt tokens it estimates uncached on each node in its \
         estimate (and, as the gateway does, adds only those to the node's prefill backlog and to its learned prefill \
         speed), and keeps a session on its warm node until that node's estimated end-to-end time exceeds the best \
-        node's by the release penalty (default 1 s); then the session moves, and a sub-agent burst spills over to \
+        node's by the release penalty (default 3 s, the best of 250 ms – 5 s: `sluice lab --release-penalty MS` reruns the agent points with another); then the session moves, and a sub-agent burst spills over to \
         the next-best nodes.
         - `least-delay-no-affinity` is the same policy with affinity off (every prompt counted uncached): \
         least-delay as it was before affinity. Whatever hits it gets come from where its load balancing happens \
