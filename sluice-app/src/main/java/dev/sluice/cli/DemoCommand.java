@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigLoader;
+import dev.sluice.routing.Affinity;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimCluster;
 import dev.sluice.sim.SimNode;
@@ -101,9 +102,20 @@ public final class DemoCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * The affinity release penalty for nodes {@code timeScale} times faster than real GPUs: the default scaled down with
+   * them (3 s at scale 1, 300 ms at scale 10, 0 when instant), so a session moves off a busy node when a real cluster
+   * would; never above the default.
+   */
+  static long releasePenaltyMillis(double timeScale) {
+    if (timeScale <= 0) return 0;
+    return Math.round(Affinity.Settings.DEFAULT_RELEASE_PENALTY_MILLIS / Math.max(1, timeScale));
+  }
+
   private String demoConfig(List<SimNode> sims) throws Exception {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.putObject("server").put("host", host).put("port", port);
+    root.putObject("routing").putObject("affinity").put("releasePenalty", releasePenaltyMillis(timeScale) + "ms");
     if (noAuth) {
       root.putObject("auth").put("mode", "none");
     } else {
