@@ -494,12 +494,8 @@ public final class LabReport {
     int panelH = 260;
     int width = 2 * panelW + 160;
     int height = scenarios.size() * (panelH + 90) + 90;
-    StringBuilder svg = new StringBuilder();
-    svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height));
-    svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height));
-    svg.append("<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Routing lab, C2 chat "
-        + "(3×A10 + 2×A100 + 1×H100): goodput and TTFT p99 vs offered load (mean over seeds)</text>\n");
+    StringBuilder svg = startSvg(width, height, "Routing lab, C2 chat (3×A10 + 2×A100 + 1×H100): goodput and TTFT "
+        + "p99 vs offered load (mean over seeds)");
     for (int row = 0; row < scenarios.size(); row++) {
       Scenario scenario = scenarios.get(row);
       int top = 60 + row * (panelH + 90);
@@ -508,12 +504,8 @@ public final class LabReport {
       panel(svg, rows, policies, panelW + 130, top, panelW, panelH, true,
           "TTFT p99, s, log scale (" + scenario.label() + ")");
     }
-    int legendY = height - 22;
     for (int i = 0; i < policies.size(); i++) {
-      int x = 60 + i * 150;
-      svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-          + "stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">%s</text>\n", x, legendY, x + 24, legendY,
-          COLORS[i % COLORS.length], x + 30, legendY + 4, policies.get(i)));
+      legendEntry(svg, i, policies.get(i), 60 + i * 150, height - 22);
     }
     svg.append("</svg>\n");
     return svg.toString();
@@ -544,25 +536,34 @@ public final class LabReport {
     int panelH = 260;
     int width = 2 * panelW + 160;
     int height = panelH + 180;
-    StringBuilder svg = new StringBuilder();
-    svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height));
-    svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height));
-    svg.append("<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Routing lab, agent sessions on C2 "
-        + "(3×A10 + 2×A100 + 1×H100): TTFT p90 and goodput vs offered load (mean over seeds)</text>\n");
+    StringBuilder svg = startSvg(width, height, "Routing lab, agent sessions on C2 (3×A10 + 2×A100 + 1×H100): TTFT "
+        + "p90 and goodput vs offered load (mean over seeds)");
     panel(svg, ttftRows, policies, 60, 60, panelW, panelH, true, "TTFT p90, s, log scale (agent)",
         s -> s.ttftP90().mean(), xMax, xStep);
     panel(svg, goodputRows, policies, panelW + 130, 60, panelW, panelH, false, "goodput, req/s (agent-prefill-heavy)",
         s -> s.goodput().mean(), xMax, xStep);
     for (int i = 0; i < policies.size(); i++) {
-      int x = 60 + (i % 4) * 220;
-      int y = height - 48 + (i / 4) * 22;
-      svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-          + "stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">%s</text>\n", x, y, x + 24, y,
-          COLORS[i % COLORS.length], x + 30, y + 4, policies.get(i)));
+      legendEntry(svg, i, policies.get(i), 60 + (i % 4) * 220, height - 48 + (i / 4) * 22);
     }
     svg.append("</svg>\n");
     return svg.toString();
+  }
+
+  /** An SVG document of {@code width} × {@code height} on white, with {@code title} at its top left. */
+  private static StringBuilder startSvg(int width, int height, String title) {
+    StringBuilder svg = new StringBuilder();
+    svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+        + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n", width, height, width, height));
+    svg.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height));
+    svg.append("<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">").append(title).append("</text>\n");
+    return svg;
+  }
+
+  /** Policy {@code i}'s legend line and name at ({@code x}, {@code y}). */
+  private static void legendEntry(StringBuilder svg, int i, String policy, int x, int y) {
+    svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+        + "stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">%s</text>\n", x, y, x + 24, y,
+        COLORS[i % COLORS.length], x + 30, y + 4, policy));
   }
 
   private static void panel(StringBuilder svg, List<Summary> rows, List<String> policies, int left, int top, int w,
