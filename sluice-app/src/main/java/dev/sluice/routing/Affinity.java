@@ -104,6 +104,9 @@ public final class Affinity {
    * chain's bytes the node holds).
    */
   public Warmth warmth(long sessionKey, PrefixChain chain, int promptTokens, Collection<String> candidates) {
+    if (sessionKey == 0 && chain.chunks() == 0) {
+      return Warmth.NONE; // a short prompt of no session (most chat): nothing to look up
+    }
     String pinned = sessionKey == 0 ? null : pins.pinned(sessionKey, nowMillis.getAsLong());
     if (pinned != null && !candidates.contains(pinned)) {
       pinned = null;

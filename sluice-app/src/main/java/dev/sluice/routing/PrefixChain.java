@@ -44,8 +44,21 @@ public final class PrefixChain {
   /** The chain of {@code text} (canonical conversation text) under {@code model}. */
   public static PrefixChain of(String model, String text) {
     Objects.requireNonNull(model, "model");
-    byte[] bytes = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
+    Objects.requireNonNull(text, "text");
+    if ((long) text.length() * 3 < CHUNK_BYTES) { // under one chunk whatever its characters: no bytes to hash
+      return new PrefixChain(new long[0], utf8Length(text));
+    }
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
     return of(model, bytes, bytes.length);
+  }
+
+  private static int utf8Length(String s) {
+    int n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      n += c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3; // a surrogate pair: 2 + 2
+    }
+    return n;
   }
 
   /** The chain of the first {@code length} bytes of {@code utf8} under {@code model}. */

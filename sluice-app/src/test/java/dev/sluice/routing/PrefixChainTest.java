@@ -3,6 +3,7 @@ package dev.sluice.routing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class PrefixChainTest {
@@ -70,6 +71,15 @@ class PrefixChainTest {
     assertThat(chain.chunks()).isZero();
     assertThat(chain.totalBytes()).isEqualTo(5);
     assertThat(chain.share(0)).isZero();
+  }
+
+  @Test
+  void aShortPromptCountsItsUtf8BytesWithoutHashing() {
+    assertThat(PrefixChain.of(MODEL, "déjà vu 文字 😀").totalBytes())
+        .isEqualTo("déjà vu 文字 😀".getBytes(StandardCharsets.UTF_8).length);
+    String justUnder = "文".repeat(PrefixChain.CHUNK_BYTES / 3); // 341 chars, 1,023 bytes
+    assertThat(PrefixChain.of(MODEL, justUnder).chunks()).isZero();
+    assertThat(PrefixChain.of(MODEL, justUnder + "文").chunks()).isEqualTo(1);
   }
 
   @Test

@@ -49,4 +49,13 @@ class SessionKeyTest {
     assertThat(SessionKey.of(MultiMap.caseInsensitiveMultiMap().add("x-session-id", huge), null))
         .hasSize(SessionKey.MAX_CHARS);
   }
+
+  @Test
+  void theAffinityHeaderSaysTheCachedShareWithTwoDecimals() {
+    assertThat(RoutedRequest.twoDecimals(0)).isEqualTo("0.00");
+    assertThat(RoutedRequest.twoDecimals(0.05)).isEqualTo("0.05");
+    assertThat(RoutedRequest.twoDecimals(0.934)).isEqualTo("0.93");
+    assertThat(RoutedRequest.twoDecimals(0.999)).isEqualTo("1.00");
+    assertThat(RoutedRequest.twoDecimals(1.5)).isEqualTo("1.00");
+  }
 }
