@@ -123,7 +123,8 @@ public final class PrefixChain {
     return Long.rotateLeft(acc + v * P2, 31) * P1;
   }
 
-  private static long fmix(long h) {
+  /** The murmur3 64-bit finaliser: every input bit reaches every output bit (the rendezvous scores use it too). */
+  static long fmix(long h) {
     h ^= h >>> 33;
     h *= 0xFF51AFD7ED558CCDL;
     h ^= h >>> 33;

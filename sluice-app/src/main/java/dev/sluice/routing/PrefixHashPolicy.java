@@ -27,13 +27,7 @@ public final class PrefixHashPolicy implements RoutingPolicy {
 
   /** The rendezvous score of {@code nodeId} for {@code key}: uniform over nodes, stable for a node set's members. */
   static double score(long key, String nodeId) {
-    long h = key ^ PrefixChain.hash(nodeId);
-    h ^= h >>> 33;
-    h *= 0xFF51AFD7ED558CCDL;
-    h ^= h >>> 33;
-    h *= 0xC4CEB9FE1A85EC53L;
-    h ^= h >>> 33;
-    return (h >>> 11) * 0x1.0p-53;
+    return (PrefixChain.fmix(key ^ PrefixChain.hash(nodeId)) >>> 11) * 0x1.0p-53;
   }
 
   @Override
