@@ -1,0 +1,169 @@
+package dev.sluice.flow;
+
+import dev.sluice.support.Clock;
+import java.util.Objects;
+
+/**
+ * How many requests one node may run at once, and where that figure came from. A node at its cap takes no new request:
+ * the request waits in the gateway ({@link FlowQueue}) instead of queueing unseen inside the engine.
+ *
+ * <p>A <b>configured</b> cap ({@code maxConcurrent} on the node or its GPU profile) is used as it is. Otherwise the cap
+ * is <b>learned</b>:
+ * <ul>
+ *   <li>its base is the node's KV capacity (vLLM's {@code cache_config_info}, else a guess by GPU type) divided by the
+ *       mean KV footprint of the requests sent to it (prompt + expected output tokens, smoothed): how many of them its
+ *       cache holds at once. Without a KV figure, the GPU type's default concurrency;</li>
+ *   <li>a multiplier then follows what the node says: requests waiting inside it (vLLM {@code num_requests_waiting}
+ *       &gt; 0) or a "busy" answer (Ollama's 503 "server busy", a 429) shrink it; a node that runs our cap with nothing
+ *       waiting lets it grow; a first token much later than estimated on a node at its cap shrinks it a little.</li>
+ * </ul>
+ * Each adjustment waits {@link #ADJUST_EVERY_MILLIS} after the previous one, so one scrape or one burst of 503s counts
+ * once. Thread-safe; pure (time from the injected {@link Clock}).
+ */
+public final class NodeCap {
+  /** A cap and its origin, as {@code /admin/nodes} and the console show it. */
+  public record Reading(int value, String source) {}
+
+  /** Weight of a new request in the mean footprint. */
+  static final double FOOTPRINT_ALPHA = 0.05;
+  /** Footprint assumed before any request was sent: a chat prompt and answer (UPSTREAMS.md's median, rounded). */
+  static final double INITIAL_FOOTPRINT_TOKENS = 1_200;
+  static final double SHRINK_ON_WAITING = 0.8;
+  static final double SHRINK_ON_BUSY = 0.7;
+  static final double SHRINK_ON_SLOW_FIRST_TOKEN = 0.9;
+  static final double GROW_WHEN_CLEAR = 1.1;
+  static final double MIN_MULTIPLIER = 0.05;
+  static final double MAX_MULTIPLIER = 4;
+  /** A first token this many times later than estimated (and at least {@link #SLOW_FLOOR_MILLIS}) counts as slow. */
+  static final double SLOW_FACTOR = 3;
+  static final long SLOW_FLOOR_MILLIS = 500;
+  static final long ADJUST_EVERY_MILLIS = 2_000;
+  /** No learned cap goes above this (a cap that never binds is no cap). */
+  public static final int MAX_LEARNED = 4_096;
+
+  private final Clock clock;
+  private final int configured;
+  private final String configuredSource;
+  private final int fallback;
+  private final String fallbackSource;
+  private long kvTokens;
+  private String kvSource;
+  private double footprint = INITIAL_FOOTPRINT_TOKENS;
+  private double multiplier = 1;
+  private String adjustment;
+  private long lastAdjustMillis = Long.MIN_VALUE;
+
+  private NodeCap(Clock clock, int configured, String configuredSource, int fallback, String fallbackSource) {
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.configured = configured;
+    this.configuredSource = configuredSource;
+    this.fallback = Math.max(1, fallback);
+    this.fallbackSource = fallbackSource;
+  }
+
+  /** A fixed cap: {@code source} says where it is configured ({@code nodes[a10-1].maxConcurrent}). */
+  public static NodeCap configured(int cap, String source) {
+    if (cap < 1) throw new IllegalArgumentException("a configured cap must be ≥ 1, got " + cap);
+    return new NodeCap(() -> 0L, cap, Objects.requireNonNull(source, "source"), cap, source);
+  }
+
+  /**
+   * A learned cap. Until a KV capacity is known the base is {@code fallback} ({@code fallbackSource} says what it is,
+   * e.g. "A10 default").
+   */
+  public static NodeCap learned(Clock clock, int fallback, String fallbackSource) {
+    return new NodeCap(clock, 0, null, fallback, Objects.requireNonNull(fallbackSource, "fallbackSource"));
+  }
+
+  /** Whether this cap is configured (fixed) rather than learned. */
+  public boolean isConfigured() {
+    return configured > 0;
+  }
+
+  /** The cap now: at least 1. */
+  public synchronized int value() {
+    if (configured > 0) return configured;
+    return (int) Math.max(1, Math.min(MAX_LEARNED, Math.round(base() * multiplier)));
+  }
+
+  /** The cap now and where it came from. */
+  public synchronized Reading reading() {
+    if (configured > 0) return new Reading(configured, configuredSource);
+    String from = kvTokens > 0
+        ? "learned: KV " + kvTokens + " tokens (" + kvSource + ") ÷ " + Math.round(footprint) + " per request"
+        : "learned: " + fallbackSource;
+    if (adjustment != null) from += "; " + adjustment;
+    return new Reading(value(), from);
+  }
+
+  private double base() {
+    return kvTokens > 0 ? kvTokens / Math.max(1, footprint) : fallback;
+  }
+
+  /** The node's KV capacity in tokens and where the figure came from ("node telemetry", "A10 guess"); ≤ 0: unknown. */
+  public synchronized void kvCapacity(long tokens, String source) {
+    kvTokens = Math.max(0, tokens);
+    kvSource = source;
+  }
+
+  /** A request was sent: its prompt and expected output tokens join the mean footprint. */
+  public synchronized void sent(long promptTokens, long outputTokens) {
+    double tokens = Math.max(1, promptTokens) + Math.max(0, outputTokens);
+    footprint += FOOTPRINT_ALPHA * (tokens - footprint);
+  }
+
+  /**
+   * What the node reports of its own queue (vLLM {@code num_requests_waiting}) while this router has {@code inFlight}
+   * requests on it: waiting requests shrink the cap; none waiting while we run at the cap grows it.
+   */
+  public synchronized void nodeQueue(int waiting, int inFlight) {
+    if (configured > 0 || !mayAdjust()) return;
+    if (waiting > 0) {
+      adjust(SHRINK_ON_WAITING, "node reported " + waiting + " waiting");
+    } else if (inFlight >= value()) {
+      adjust(GROW_WHEN_CLEAR, "nothing waiting on the node at the cap");
+    }
+  }
+
+  /** The node answered "busy" (Ollama's 503 "server busy", a 429) while this router had {@code inFlight} on it. */
+  public synchronized void busy(int inFlight) {
+    if (configured > 0 || !mayAdjust()) return;
+    adjust(SHRINK_ON_BUSY, "node answered busy at " + inFlight + " in flight");
+  }
+
+  /**
+   * A first token came after {@code observedMillis} where {@code expectedMillis} was estimated, with {@code inFlight}
+   * requests on the node: much later than estimated on a node at its cap means it queues inside.
+   */
+  public synchronized void firstToken(long observedMillis, double expectedMillis, int inFlight) {
+    if (configured > 0 || inFlight < value() || !(expectedMillis > 0)) return;
+    if (observedMillis < SLOW_FLOOR_MILLIS || observedMillis < SLOW_FACTOR * expectedMillis) return;
+    if (!mayAdjust()) return;
+    adjust(SHRINK_ON_SLOW_FIRST_TOKEN, "first token " + observedMillis + " ms vs " + Math.round(expectedMillis)
+        + " ms estimated");
+  }
+
+  private boolean mayAdjust() {
+    long now = clock.millis();
+    return lastAdjustMillis == Long.MIN_VALUE || now - lastAdjustMillis >= ADJUST_EVERY_MILLIS;
+  }
+
+  /** Scales the multiplier by {@code factor}, moving the cap by at least one (a cap of 4 × 1.1 would stay 4). */
+  private void adjust(double factor, String why) {
+    double base = Math.max(1e-9, base());
+    int now = value();
+    double next = multiplier * factor;
+    if (factor > 1) next = Math.max(next, (now + 1) / base);
+    else next = Math.min(next, Math.max(1, now - 1) / base);
+    multiplier = Math.max(MIN_MULTIPLIER, Math.min(MAX_MULTIPLIER, next));
+    adjustment = why;
+    lastAdjustMillis = clock.millis();
+  }
+
+  /** Forgets what the node said (it restarted, or left rotation and came back): the base alone again. */
+  public synchronized void reset() {
+    multiplier = 1;
+    adjustment = null;
+    lastAdjustMillis = Long.MIN_VALUE;
+  }
+}

@@ -1,0 +1,114 @@
+package dev.sluice.flow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.testkit.FakeClock;
+import org.junit.jupiter.api.Test;
+
+class NodeCapTest {
+  private final FakeClock clock = new FakeClock();
+
+  @Test
+  void aConfiguredCapIsUsedAsItIsAndNamesWhereItIsSet() {
+    NodeCap cap = NodeCap.configured(6, "nodes[a10-1].maxConcurrent");
+    cap.busy(6);
+    cap.nodeQueue(4, 6);
+
+    assertThat(cap.reading()).isEqualTo(new NodeCap.Reading(6, "nodes[a10-1].maxConcurrent"));
+  }
+
+  @Test
+  void aLearnedCapIsTheKvCapacityOverTheMeanFootprintOfTheRequestsSent() {
+    NodeCap cap = NodeCap.learned(clock, 8, "A10 default");
+    cap.kvCapacity(5_700, "node telemetry");
+    for (int i = 0; i < 500; i++) cap.sent(1_000, 400);
+
+    assertThat(cap.value()).isEqualTo(4); // 5,700 ÷ 1,400
+    assertThat(cap.reading().source()).contains("KV 5700 tokens (node telemetry)").contains("1400 per request");
+  }
+
+  @Test
+  void withoutAKvFigureTheCapIsTheGpuDefault() {
+    NodeCap cap = NodeCap.learned(clock, 32, "A100 default");
+
+    assertThat(cap.reading()).isEqualTo(new NodeCap.Reading(32, "learned: A100 default"));
+  }
+
+  @Test
+  void requestsWaitingInsideTheNodeShrinkTheCapByAtLeastOne() {
+    NodeCap cap = NodeCap.learned(clock, 4, "A10 default");
+
+    cap.nodeQueue(2, 4);
+
+    assertThat(cap.value()).isEqualTo(3);
+    assertThat(cap.reading().source()).contains("node reported 2 waiting");
+  }
+
+  @Test
+  void aNodeRunningTheCapWithNothingWaitingLetsItGrow() {
+    NodeCap cap = NodeCap.learned(clock, 4, "A10 default");
+
+    cap.nodeQueue(0, 4);
+
+    assertThat(cap.value()).isEqualTo(5);
+  }
+
+  @Test
+  void aNodeBelowItsCapTeachesNothing() {
+    NodeCap cap = NodeCap.learned(clock, 4, "A10 default");
+
+    cap.nodeQueue(0, 2);
+    cap.firstToken(10_000, 100, 2);
+
+    assertThat(cap.value()).isEqualTo(4);
+  }
+
+  @Test
+  void oneBurstOfBusyAnswersCountsOnceUntilTheAdjustmentPeriodPasses() {
+    NodeCap cap = NodeCap.learned(clock, 10, "default");
+
+    cap.busy(10);
+    cap.busy(7);
+    assertThat(cap.value()).isEqualTo(7);
+
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    cap.busy(7);
+    assertThat(cap.value()).isEqualTo(5);
+  }
+
+  @Test
+  void aFirstTokenMuchLaterThanEstimatedAtTheCapShrinksIt() {
+    NodeCap cap = NodeCap.learned(clock, 10, "default");
+
+    cap.firstToken(3_000, 200, 10);
+
+    assertThat(cap.value()).isEqualTo(9);
+    assertThat(cap.reading().source()).contains("first token 3000 ms vs 200 ms estimated");
+  }
+
+  @Test
+  void aResetForgetsWhatTheNodeSaid() {
+    NodeCap cap = NodeCap.learned(clock, 10, "default");
+    cap.busy(10);
+
+    cap.reset();
+
+    assertThat(cap.reading()).isEqualTo(new NodeCap.Reading(10, "learned: default"));
+  }
+
+  @Test
+  void batchKeepsOneSlotFreeForInteractiveWork() {
+    assertThat(Band.INTERACTIVE.fits(3, 4)).isTrue();
+    assertThat(Band.BATCH.fits(3, 4)).isFalse();
+    assertThat(Band.BATCH.fits(2, 4)).isTrue();
+    assertThat(Band.BATCH.fits(0, 1)).isTrue();
+    assertThat(Band.BATCH.fits(1, 1)).isFalse();
+  }
+
+  @Test
+  void aCallerMayLowerItsBandButNotRaiseIt() {
+    assertThat(Band.INTERACTIVE.atMost(Band.BATCH)).isEqualTo(Band.BATCH);
+    assertThat(Band.BATCH.atMost(Band.INTERACTIVE)).isEqualTo(Band.BATCH);
+    assertThat(Band.parse("Batch")).isEqualTo(Band.BATCH);
+  }
+}
