@@ -31,6 +31,8 @@ import java.util.Set;
  *     {@link #dialectsOf}); always {@link NodeDialect#OPENAI} or {@link NodeDialect#OLLAMA} among them, since the
  *     gateway probes nodes through one of those
  * @param dialectsDeclared the config lists the dialects: the prober does not add what it discovers
+ * @param maxConcurrent requests the node may run at once ({@code maxConcurrent}); 0 when not configured (the gateway
+ *     then uses {@code routing.flow.maxConcurrent} for its GPU type, or learns a cap)
  */
 public record NodeSpec(
     String id,
@@ -45,7 +47,8 @@ public record NodeSpec(
     RepairAction repair,
     Map<String, InetAddress> pinnedAddresses,
     Set<NodeDialect> dialects,
-    boolean dialectsDeclared) {
+    boolean dialectsDeclared,
+    int maxConcurrent) {
   public NodeSpec {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(root, "root");
@@ -54,6 +57,15 @@ public record NodeSpec(
     labels = labels == null ? Map.of() : Map.copyOf(labels);
     pinnedAddresses = pinnedAddresses == null ? Map.of() : Map.copyOf(pinnedAddresses);
     dialects = dialects == null || dialects.isEmpty() ? dialectsOf(api) : Set.copyOf(dialects);
+    if (maxConcurrent < 0) throw new IllegalArgumentException("maxConcurrent: " + maxConcurrent);
+  }
+
+  /** A node without a configured cap. */
+  public NodeSpec(String id, URI root, URI openAiBase, ApiFlavor api, String gpuType, URI metricsUrl,
+      Map<String, String> labels, String apiKey, String provider, RepairAction repair,
+      Map<String, InetAddress> pinnedAddresses, Set<NodeDialect> dialects, boolean dialectsDeclared) {
+    this(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pinnedAddresses, dialects,
+        dialectsDeclared, 0);
   }
 
   /** A node with the dialects its {@code api} implies. */
@@ -90,12 +102,18 @@ public record NodeSpec(
   /** This node connecting to {@code pins} (host name → checked address) instead of resolving its names again. */
   public NodeSpec withPinnedAddresses(Map<String, InetAddress> pins) {
     return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair, pins,
-        dialects, dialectsDeclared);
+        dialects, dialectsDeclared, maxConcurrent);
   }
 
   /** This node serving {@code served} ({@code declared}: as the config lists them). */
   public NodeSpec withDialects(Set<NodeDialect> served, boolean declared) {
     return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair,
-        pinnedAddresses, served, declared);
+        pinnedAddresses, served, declared, maxConcurrent);
+  }
+
+  /** This node with a configured cap of {@code cap} requests at once (0: none configured). */
+  public NodeSpec withMaxConcurrent(int cap) {
+    return new NodeSpec(id, root, openAiBase, api, gpuType, metricsUrl, labels, apiKey, provider, repair,
+        pinnedAddresses, dialects, dialectsDeclared, cap);
   }
 }

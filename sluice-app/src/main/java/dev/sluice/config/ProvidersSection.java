@@ -33,7 +33,8 @@ final class ProvidersSection {
       List.of("id", "name", "contextWindow", "maxTokens", "gpuProfile", "overflowModel");
   private static final List<String> GPU_PROFILE_KEYS = List.of("minVRAM", "prefetch", "warmupPrompt");
   private static final List<String> NODE_KEYS =
-      List.of("id", "baseUrl", "api", "dialects", "gpuType", "metricsUrl", "labels", "apiKey", "repair");
+      List.of("id", "baseUrl", "api", "dialects", "gpuType", "metricsUrl", "labels", "apiKey", "repair",
+          "maxConcurrent");
   private static final List<String> REPAIR_KEYS = List.of("command", "webhook");
   private static final String API_VALUES =
       "\"openai-completions\", \"openai\", \"ollama\", \"anthropic-messages\" or \"openai-responses\"";
@@ -241,10 +242,21 @@ final class ProvidersSection {
     Map<String, String> labels = labels(node.get("labels"), path + ".labels");
     String apiKey = apiKey(node.get("apiKey"), path + ".apiKey", providerKey);
     RepairAction repair = repair(node.get("repair"), path + ".repair");
+    int maxConcurrent = 0;
+    JsonNode mc = node.get("maxConcurrent");
+    if (mc != null) {
+      if (mc.isIntegralNumber() && mc.canConvertToInt() && mc.asInt() > 0) {
+        maxConcurrent = mc.asInt();
+      } else {
+        r.problem(path + ".maxConcurrent", show(mc) + " must be a positive whole number of requests the node runs at "
+            + "once, e.g. 4 (leave it out to let the gateway learn the cap)");
+      }
+    }
     if (id == null || endpoint == null) return null;
     String gpu = gpuType == null || gpuType.isBlank() ? null : gpuType.toUpperCase(Locale.ROOT);
     return new NodeSpec(id, endpoint.root, endpoint.openAiBase, api.flavor(), gpu, metricsUrl, labels, apiKey, provider,
-        repair).withDialects(dialects == null ? api.dialects() : dialects, dialects != null);
+        repair).withDialects(dialects == null ? api.dialects() : dialects, dialects != null)
+        .withMaxConcurrent(maxConcurrent);
   }
 
   private RepairAction repair(JsonNode node, String path) {

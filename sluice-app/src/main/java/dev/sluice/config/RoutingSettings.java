@@ -13,9 +13,10 @@ import java.util.Objects;
  *     above this, answer 429 with Retry-After; zero turns admission control off
  * @param gpuBases base scores per GPU type for {@code gpu-weighted} (the brief's {A10:100, A100:220, H100:380})
  * @param affinity session and prefix affinity ({@code routing.affinity})
+ * @param flow flow control: per-node caps, the per-model queue, fair share, bands ({@code routing.flow})
  */
 public record RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
-    AffinitySettings affinity) {
+    AffinitySettings affinity, FlowSettings flow) {
   /** ROUTING.md's default: least expected delay. */
   public static final String DEFAULT_POLICY = "least-delay";
   /** Same GPU class first (the brief's rule), then other nodes serving the model rather than an error. */
@@ -34,6 +35,13 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
   public RoutingSettings {
     gpuBases = Map.copyOf(gpuBases);
     Objects.requireNonNull(affinity, "affinity");
+    Objects.requireNonNull(flow, "flow");
+  }
+
+  /** Settings with the default flow control. */
+  public RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
+      AffinitySettings affinity) {
+    this(policy, failover, ttftBudget, gpuBases, affinity, FlowSettings.defaults());
   }
 
   /** Settings with the default affinity. */
@@ -43,12 +51,17 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
 
   /** These settings with another policy. */
   public RoutingSettings withPolicy(String p) {
-    return new RoutingSettings(p, failover, ttftBudget, gpuBases, affinity);
+    return new RoutingSettings(p, failover, ttftBudget, gpuBases, affinity, flow);
   }
 
   /** These settings with other affinity settings. */
   public RoutingSettings withAffinity(AffinitySettings a) {
-    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, a);
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, a, flow);
+  }
+
+  /** These settings with other flow control settings. */
+  public RoutingSettings withFlow(FlowSettings f) {
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, affinity, f);
   }
 
   public static RoutingSettings defaults() {

@@ -4,6 +4,7 @@ import static dev.sluice.config.ConfigReader.show;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.config.ConfigReader.Pem;
+import dev.sluice.flow.Band;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.Policies;
@@ -28,7 +29,10 @@ final class TrafficSection {
   /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
   private static final int MAX_ATTEMPTS_LIMIT = 5;
   private static final List<String> ROUTING_KEYS =
-      List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity");
+      List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity", "flow");
+  private static final List<String> FLOW_KEYS =
+      List.of("enabled", "queueLength", "maxWait", "maxConcurrent", "tenants", "defaultWeight");
+  private static final List<String> TENANT_KEYS = List.of("weight", "maxPriority");
   private static final List<String> AFFINITY_KEYS = List.of("enabled", "releasePenalty", "maxSessions", "indexMemory");
   private static final List<String> HEALTH_KEYS =
       List.of("probeInterval", "probeTimeout", "failuresToDegrade", "successesToRecover", "failuresToEject");
@@ -131,7 +135,62 @@ final class TrafficSection {
       });
     }
     return new RoutingSettings(policy == null ? RoutingSettings.DEFAULT_POLICY : policy,
-        failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases, affinity(node.get("affinity")));
+        failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases, affinity(node.get("affinity")),
+        flow(node.get("flow")));
+  }
+
+  /** {@code routing.flow}: per-node caps by GPU type, the per-model queue, tenants' weights and bands. */
+  private FlowSettings flow(JsonNode node) {
+    FlowSettings d = FlowSettings.defaults();
+    if (node == null || !r.isObject(node, "routing.flow")) return d;
+    r.rejectUnknown(node, "routing.flow", FLOW_KEYS);
+    boolean enabled = r.bool(node, "routing.flow", "enabled", d.enabled());
+    int length = d.queueLength();
+    JsonNode q = node.get("queueLength");
+    if (q != null) {
+      if (q.isIntegralNumber() && q.canConvertToInt() && q.asInt() >= 0) {
+        length = q.asInt();
+      } else {
+        r.problem("routing.flow.queueLength", show(q) + " must be a whole number of requests ≥ 0 (0: refuse at once "
+            + "when every node is at its cap), e.g. 512");
+      }
+    }
+    Duration wait = r.durationOrNull(node, "routing.flow", "maxWait");
+    Map<String, Integer> caps = new LinkedHashMap<>();
+    JsonNode c = node.get("maxConcurrent");
+    if (c != null && r.isObject(c, "routing.flow.maxConcurrent")) {
+      c.fields().forEachRemaining(e -> {
+        if (e.getValue().isIntegralNumber() && e.getValue().canConvertToInt() && e.getValue().asInt() > 0) {
+          caps.put(e.getKey().toUpperCase(Locale.ROOT), e.getValue().asInt());
+        } else {
+          r.problem("routing.flow.maxConcurrent." + e.getKey(), show(e.getValue())
+              + " must be a positive whole number of requests a node of this GPU type runs at once, e.g. 4");
+        }
+      });
+    }
+    int defaultWeight = r.positiveInt(node, "routing.flow", "defaultWeight", "a weight, e.g. 1", d.defaultWeight());
+    Map<String, FlowSettings.TenantShare> tenants = new LinkedHashMap<>();
+    JsonNode t = node.get("tenants");
+    if (t != null && r.isObject(t, "routing.flow.tenants")) {
+      t.fields().forEachRemaining(e -> {
+        String path = "routing.flow.tenants." + e.getKey();
+        if (!r.isObject(e.getValue(), path)) return;
+        r.rejectUnknown(e.getValue(), path, TENANT_KEYS);
+        int weight = r.positiveInt(e.getValue(), path, "weight", "a weight, e.g. 2", defaultWeight);
+        Band band = Band.INTERACTIVE;
+        String p = r.optionalString(e.getValue(), path, "maxPriority", "interactive or batch");
+        if (p != null) {
+          try {
+            band = Band.parse(p);
+          } catch (IllegalArgumentException ex) {
+            r.problem(path + ".maxPriority", show(e.getValue().get("maxPriority"))
+                + " is not a priority band (expected interactive or batch)");
+          }
+        }
+        tenants.put(e.getKey(), new FlowSettings.TenantShare(weight, band));
+      });
+    }
+    return new FlowSettings(enabled, length, wait, caps, tenants, defaultWeight);
   }
 
   /** {@code routing.affinity}: session and prefix affinity of least-delay. */

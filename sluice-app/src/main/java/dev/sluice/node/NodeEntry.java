@@ -1,5 +1,6 @@
 package dev.sluice.node;
 
+import dev.sluice.flow.NodeCap;
 import dev.sluice.api.NodeDialect;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.health.HealthPolicy;
@@ -43,8 +44,12 @@ public final class NodeEntry {
   /** When the router last sent this node a request to learn its speed ({@code Router} explores idle nodes). */
   private final AtomicLong lastExploredNanos;
 
-  NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed, Clock clock) {
+  /** How many requests the node may run at once (flow control), configured or learned; kept across config swaps. */
+  private final NodeCap cap;
+
+  NodeEntry(NodeSpec spec, NodeHealth health, SpeedEstimator speed, Clock clock, NodeCap cap) {
     this.spec = spec;
+    this.cap = cap;
     this.health = health;
     this.speed = speed;
     this.clock = clock;
@@ -61,6 +66,9 @@ public final class NodeEntry {
   public NodeHealth health() { return health; }
 
   public SpeedEstimator speed() { return speed; }
+
+  /** The node's concurrency cap (flow control): its value and where it came from. */
+  public NodeCap cap() { return cap; }
 
   /** The clock whose {@link Clock#nanos()} every {@code nanoTime} argument of this class is read from. */
   public Clock clock() { return clock; }

@@ -1,5 +1,7 @@
 package dev.sluice.node;
 
+import dev.sluice.config.FlowSettings;
+import dev.sluice.flow.NodeCap;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.EjectionGuard;
@@ -41,19 +43,34 @@ public final class NodeRegistry {
     Map<String, NodeEntry> out = new LinkedHashMap<>();
     for (NodeSpec n : next.nodes()) {
       NodeEntry old = byId.get(n.id());
+      NodeCap cap = cap(n, next.routing().flow());
       if (old != null && old.spec().root().equals(n.root()) && old.spec().api() == n.api()) {
-        out.put(n.id(), old.spec().equals(n) ? old : rebind(old, n));
+        // a learned cap keeps what it learned; a configured one follows the config
+        NodeCap kept = old.cap().isConfigured() || cap.isConfigured() ? cap : old.cap();
+        out.put(n.id(), old.spec().equals(n) && kept == old.cap() ? old : rebind(old, n, kept));
       } else {
         out.put(n.id(), new NodeEntry(n, new NodeHealth(n.id(), policy, clock, guard, listener),
-            new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType())), clock));
+            new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType())), clock, cap));
       }
     }
     byId = Collections.unmodifiableMap(out);
     config = next;
   }
 
-  private static NodeEntry rebind(NodeEntry old, NodeSpec spec) {
-    NodeEntry e = new NodeEntry(spec, old.health(), old.speed(), old.clock());
+  /**
+   * A node's cap as configured: its own {@code maxConcurrent}, else {@code routing.flow.maxConcurrent} for its GPU
+   * type, else a learned cap starting from the GPU type's default concurrency.
+   */
+  private NodeCap cap(NodeSpec n, FlowSettings flow) {
+    if (n.maxConcurrent() > 0) return NodeCap.configured(n.maxConcurrent(), "nodes[" + n.id() + "].maxConcurrent");
+    int byGpu = flow.gpuMaxConcurrent(n.gpuType());
+    if (byGpu > 0) return NodeCap.configured(byGpu, "routing.flow.maxConcurrent." + n.gpuType());
+    return NodeCap.learned(clock, GpuDefaults.concurrency(n.gpuType()),
+        (n.gpuType() == null ? "unknown GPU" : n.gpuType()) + " default concurrency");
+  }
+
+  private static NodeEntry rebind(NodeEntry old, NodeSpec spec, NodeCap cap) {
+    NodeEntry e = new NodeEntry(spec, old.health(), old.speed(), old.clock(), cap);
     e.telemetry(old.telemetry());
     e.servedModels(old.servedModels());
     e.discoveredDialects(old.discoveredDialects()); // the same node at the same address: it still serves them

@@ -1,5 +1,6 @@
 package dev.sluice.node;
 
+import dev.sluice.flow.NodeCap;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.sluice.api.ApiFlavor;
@@ -18,7 +19,8 @@ class NodeProgressTest {
   private final NodeSpec spec = new NodeSpec("h100-01", URI.create("http://127.0.0.1:1"),
       URI.create("http://127.0.0.1:1/v1"), ApiFlavor.OPENAI, "H100", null, Map.of(), null, "p");
   private final NodeEntry node = new NodeEntry(spec, new NodeHealth("h100-01", HealthPolicy.defaults(), () -> 0),
-      new SpeedEstimator(GpuDefaults.expectedSpeed("H100")), Clock.SYSTEM);
+      new SpeedEstimator(GpuDefaults.expectedSpeed("H100")), Clock.SYSTEM,
+      NodeCap.learned(Clock.SYSTEM, 64, "H100 default concurrency"));
 
   @Test
   void anIdleNodeIsNeverSilent() {
