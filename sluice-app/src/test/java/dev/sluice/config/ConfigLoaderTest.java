@@ -46,7 +46,7 @@ class ConfigLoaderTest {
         "config: providers.a.models[0].contextWindow: 0 must be a positive integer (tokens)",
         "config: providers.a.baseUrl: \"nope\" is not a URL (expected http(s)://host:port)",
         "config: providers.b.nodes[0].extra: unknown key (known: id, baseUrl, api, dialects, gpuType, metricsUrl, "
-            + "labels, apiKey, repair)");
+            + "labels, apiKey, repair, maxConcurrent)");
   }
 
   @Test
