@@ -1,5 +1,6 @@
 package dev.sluice.auth;
 
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import java.util.Objects;
 import java.util.Set;
@@ -13,8 +14,13 @@ import java.util.Set;
  * @param models models this caller may use; empty means every model
  * @param limits limits carried by the credential; null means the config's limits for the tenant
  * @param kind how the caller was authenticated
+ * @param weight the caller's weight in fair share (flow control) as its key or token carries it; 0 when it carries
+ *     none (then {@code routing.flow.tenants} or {@code defaultWeight})
+ * @param maxBand the highest priority band the caller may ask for as its key or token carries it; null when it carries
+ *     none (then {@code routing.flow.tenants}, else interactive)
  */
-public record Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind) {
+public record Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind, int weight,
+    Band maxBand) {
   /** How a principal was authenticated. */
   public enum Kind { ANONYMOUS, KEY, JWT }
 
@@ -23,10 +29,16 @@ public record Principal(String tenant, String keyId, Set<String> models, Limits 
 
   private static final Principal ANONYMOUS = new Principal(ANONYMOUS_TENANT, null, Set.of(), null, Kind.ANONYMOUS);
 
+  /** A caller whose credential carries no weight or band. */
+  public Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind) {
+    this(tenant, keyId, models, limits, kind, 0, null);
+  }
+
   public Principal {
     Objects.requireNonNull(tenant, "tenant");
     Objects.requireNonNull(kind, "kind");
     models = models == null ? Set.of() : Set.copyOf(models);
+    if (weight < 0) throw new IllegalArgumentException("weight: " + weight);
   }
 
   /** The caller when auth mode is {@code none}: tenant {@value #ANONYMOUS_TENANT}, every model, config limits. */
