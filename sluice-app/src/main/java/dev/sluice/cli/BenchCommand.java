@@ -17,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine;
@@ -122,6 +124,19 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--report", paramLabel = "FILE.html",
       description = "Write a self-contained HTML report with latency histograms and latency over time.")
   Path report;
+
+  @Option(names = {"-H", "--header"}, paramLabel = "NAME:VALUE",
+      description = "Send this header with every request (repeatable), e.g. -H x-sluice-priority:batch.")
+  List<String> headers;
+
+  @Option(names = "--slo-ttft", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "Goodput counts answers whose first token came within this (default: 5s; at --time-scale 10 "
+          + "of the simulator, 500ms is the same bar).")
+  Duration sloTtft;
+
+  @Option(names = "--slo-tpot", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "… and whose output tokens came at this each or faster (default: 200ms).")
+  Duration sloTpot;
 
   @Option(names = "--compare", arity = "2", paramLabel = "FILE.json",
       description = "Compare two --json results (no load is sent).")
@@ -234,9 +249,31 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (stream && noStream) throw new IllegalArgumentException("--stream and --no-stream exclude each other");
     double share = stream ? 1 : noStream ? 0 : streamShare != null ? streamShare : agents ? 1 : 0.5;
+    LoadPlan.Slo slo = new LoadPlan.Slo(sloTtft != null ? sloTtft : LoadPlan.Slo.DEFAULT.ttft(),
+        sloTpot != null ? sloTpot : LoadPlan.Slo.DEFAULT.tpot());
     return new LoadPlan(url, token(), model != null ? model : "qwen3:32b", users == null ? 0 : users,
         rate == null ? 0 : rate, rampUp == null ? Duration.ZERO : rampUp, duration,
-        requests == null ? 0 : requests, share, timeout);
+        requests == null ? 0 : requests, share, timeout, headers(), slo);
+  }
+
+  /** {@code --header NAME:VALUE} options as a map; a malformed one or a reserved name is a usage error. */
+  private Map<String, String> headers() {
+    Map<String, String> out = new LinkedHashMap<>();
+    if (headers == null) return out;
+    for (String h : headers) {
+      int colon = h.indexOf(':');
+      String name = colon > 0 ? h.substring(0, colon).trim() : "";
+      if (name.isEmpty() || !name.matches("[A-Za-z0-9-]+")) {
+        throw new IllegalArgumentException("--header " + h + " must be NAME:VALUE, e.g. x-sluice-priority:batch");
+      }
+      if (name.equalsIgnoreCase("authorization") || name.equalsIgnoreCase("content-type")
+          || name.equalsIgnoreCase("content-length") || name.equalsIgnoreCase("host")) {
+        throw new IllegalArgumentException("--header " + name + " is set by sluice bench itself (use --token-file "
+            + "for the token)");
+      }
+      out.put(name, h.substring(colon + 1).trim());
+    }
+    return out;
   }
 
   private String token() throws IOException {

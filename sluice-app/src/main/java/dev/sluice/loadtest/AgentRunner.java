@@ -73,7 +73,7 @@ public final class AgentRunner {
   public BenchResult run(Consumer<BenchResult> progress) throws InterruptedException {
     long[] before = counters();
     long start = clock.nanos();
-    BenchResult result = new BenchResult(start, clock);
+    BenchResult result = new BenchResult(start, clock, plan.slo());
     long deadline = plan.duration() == null ? Long.MAX_VALUE : start + plan.duration().toNanos();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "bench-agent-timer");

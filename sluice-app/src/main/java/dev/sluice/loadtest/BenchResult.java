@@ -51,6 +51,12 @@ public final class BenchResult {
   private long outputTokens;
   private long endNanos;
   private String plan = "";
+  private final LoadPlan.Slo slo;
+  /** Answers within {@link #slo}. */
+  private long goodput;
+  /** Requests answered 429 (shed), and those of them that said when to come back in the API's format. */
+  private long shed;
+  private long shedWithRetryAfter;
 
   public BenchResult(long startNanos) {
     this(startNanos, Clock.SYSTEM);
@@ -58,8 +64,14 @@ public final class BenchResult {
 
   /** A result whose run started at {@code startNanos} on {@code clock}'s monotonic time. */
   public BenchResult(long startNanos, Clock clock) {
+    this(startNanos, clock, LoadPlan.Slo.DEFAULT);
+  }
+
+  /** A result judging goodput by {@code slo}. */
+  public BenchResult(long startNanos, Clock clock, LoadPlan.Slo slo) {
     this.startNanos = startNanos;
     this.clock = Objects.requireNonNull(clock, "clock");
+    this.slo = Objects.requireNonNull(slo, "slo");
   }
 
   public synchronized void record(Sample s) {
@@ -69,6 +81,10 @@ public final class BenchResult {
     Second sec = seconds.computeIfAbsent(second, k -> new Second());
     sec.requests++;
     if (s.node() != null) nodes.merge(s.node(), 1L, Long::sum);
+    if (s.status() == 429) {
+      shed++;
+      if ("429".equals(s.errorClass())) shedWithRetryAfter++;
+    }
     if (s.errorClass() != null) {
       errorCount++;
       sec.errors++;
@@ -82,6 +98,21 @@ public final class BenchResult {
     if (s.ttftMicros() >= 0) ttft.recordValue(clamp(s.ttftMicros()));
     if (s.itlMicros() != null) for (long gap : s.itlMicros()) itl.recordValue(clamp(gap));
     outputTokens += s.outputTokens();
+    if (withinSlo(s)) goodput++;
+  }
+
+  /**
+   * Whether an answer meets the SLO: a stream by its first token and its time per output token after it; a plain
+   * answer (no first-token time) by its whole time against TTFT + tokens × TPOT.
+   */
+  private boolean withinSlo(Sample s) {
+    long ttftLimit = slo.ttft().toNanos() / 1000;
+    long tpotLimit = slo.tpot().toNanos() / 1000;
+    if (s.ttftMicros() >= 0) {
+      long perToken = s.outputTokens() > 1 ? (s.e2eMicros() - s.ttftMicros()) / (s.outputTokens() - 1) : 0;
+      return s.ttftMicros() <= ttftLimit && perToken <= tpotLimit;
+    }
+    return s.e2eMicros() <= ttftLimit + Math.max(0, s.outputTokens()) * tpotLimit;
   }
 
   /** Records an agent turn: also into the TTFT of cached-eligible turns or of the others. */
@@ -172,6 +203,10 @@ public final class BenchResult {
     m.put("output_tokens", (double) outputTokens);
     m.put("output_tokens_per_second", outputTokens / t);
     m.put("stream_requests", (double) streams);
+    m.put("goodput", (double) goodput);
+    m.put("goodput_per_second", goodput / t);
+    m.put("shed_429", (double) shed);
+    m.put("shed_429_with_retry_after", (double) shedWithRetryAfter);
     for (String[] h : new String[][] {{"e2e", ""}, {"ttft", ""}, {"itl", ""}}) {
       Histogram hist = h[0].equals("e2e") ? e2e : h[0].equals("ttft") ? ttft : itl;
       boolean empty = hist.getTotalCount() == 0;
@@ -223,6 +258,8 @@ public final class BenchResult {
     sb.append(String.format("requests %d, errors %d (%.2f %%), %.1f s, %.1f req/s, %.0f output tokens/s%n",
         requests, errorCount, m.get("error_rate_percent"), m.get("duration_seconds"), m.get("qps"),
         m.get("output_tokens_per_second")));
+    sb.append(String.format("goodput %d (%.2f/s: %s); 429 %d, of them %d with Retry-After in the API's format%n",
+        goodput, m.get("goodput_per_second"), slo.describe(), shed, shedWithRetryAfter));
     sb.append(String.format("%-12s %9s %9s %9s %9s %9s %9s%n", "latency ms", "p50", "p90", "p95", "p99", "max", "n"));
     row(sb, "end-to-end", "e2e", m, e2e.getTotalCount());
     row(sb, "first token", "ttft", m, ttft.getTotalCount());

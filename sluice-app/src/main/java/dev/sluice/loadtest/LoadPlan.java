@@ -2,6 +2,7 @@ package dev.sluice.loadtest;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -10,8 +11,36 @@ import java.util.Objects;
  * after {@code requests} requests (0: no limit) or {@code duration} (null: no limit), whichever comes first.
  */
 public record LoadPlan(URI url, String token, String model, int users, double rate, Duration rampUp,
-    Duration duration, long requests, double streamShare, Duration requestTimeout) {
+    Duration duration, long requests, double streamShare, Duration requestTimeout, Map<String, String> headers,
+    Slo slo) {
+  /**
+   * What counts as goodput: an answer whose first token came within {@code ttft} and whose output tokens came at
+   * {@code tpot} each or faster (the routing lab's rule, design/ROUTING.md: 5 s and 200 ms).
+   */
+  public record Slo(Duration ttft, Duration tpot) {
+    public static final Slo DEFAULT = new Slo(Duration.ofSeconds(5), Duration.ofMillis(200));
+
+    public Slo {
+      Objects.requireNonNull(ttft, "ttft");
+      Objects.requireNonNull(tpot, "tpot");
+    }
+
+    /** One line for the report. */
+    public String describe() {
+      return "TTFT ≤ " + ttft.toMillis() + " ms and time per output token ≤ " + tpot.toMillis() + " ms";
+    }
+  }
+
+  /** A plan sending no extra headers, judged by {@link Slo#DEFAULT}. */
+  public LoadPlan(URI url, String token, String model, int users, double rate, Duration rampUp, Duration duration,
+      long requests, double streamShare, Duration requestTimeout) {
+    this(url, token, model, users, rate, rampUp, duration, requests, streamShare, requestTimeout, Map.of(),
+        Slo.DEFAULT);
+  }
+
   public LoadPlan {
+    headers = Map.copyOf(headers);
+    Objects.requireNonNull(slo, "slo");
     Objects.requireNonNull(url, "url");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(rampUp, "rampUp");

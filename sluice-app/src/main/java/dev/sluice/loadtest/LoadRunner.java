@@ -93,7 +93,7 @@ public final class LoadRunner {
   /** Runs the plan to its end; {@code progress} is called once a second with the result so far. */
   public BenchResult run(Consumer<BenchResult> progress) throws InterruptedException {
     long start = clock.nanos();
-    BenchResult result = new BenchResult(start, clock);
+    BenchResult result = new BenchResult(start, clock, plan.slo());
     long deadline = plan.duration() == null ? Long.MAX_VALUE : start + plan.duration().toNanos();
     AtomicLong issued = new AtomicLong();
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -185,11 +185,13 @@ public final class LoadRunner {
     HttpRequest.Builder req = HttpRequest.newBuilder(chat).header("Content-Type", "application/json")
         .timeout(plan.requestTimeout()).POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (plan.token() != null) req.header("Authorization", "Bearer " + plan.token());
+    plan.headers().forEach(req::header);
     headers.forEach(req::header);
     long t0 = clock.nanos();
     Exchange x = new Exchange(t0, stream, clock);
     return client.sendAsync(req.build(), info -> {
       x.status = info.statusCode();
+      x.retryAfter = info.headers().firstValue("retry-after").isPresent();
       x.node = info.headers().firstValue("x-sluice-node").orElse(null);
       x.outcome = outcome(info.headers());
       return HttpResponse.BodySubscribers.fromLineSubscriber(x);
@@ -218,6 +220,7 @@ public final class LoadRunner {
     volatile int status;
     volatile String node;
     volatile String outcome = "normal";
+    volatile boolean retryAfter;
     private final StringBuilder plain = new StringBuilder();
     private long firstToken = -1;
     private long lastToken = -1;
@@ -293,6 +296,7 @@ public final class LoadRunner {
       long e2e = (end - t0) / 1000;
       String errorClass = error == null ? null : errorClass(error);
       long tokens = 0;
+      if (errorClass == null && status == 429) errorClass = shedClass();
       if (errorClass == null && status >= 500) errorClass = "5xx";
       if (errorClass == null && status >= 400) errorClass = "4xx";
       if (errorClass == null && status != 200) errorClass = "http-" + status;
@@ -309,6 +313,20 @@ public final class LoadRunner {
       long ttft = stream && firstToken >= 0 ? (firstToken - t0) / 1000 : -1;
       return new BenchResult.Sample(t0, e2e, ttft, stream ? Arrays.copyOf(gaps, gapCount) : null,
           status, errorClass, node, outcome, tokens, stream);
+    }
+
+    /**
+     * A 429 as the client sees it: {@code 429} when it says when to come back (Retry-After) in the API's error format
+     * ({@code {"error": {"message": …}}}), else {@code 429-no-retry-after} or {@code 429-bad-body}.
+     */
+    private String shedClass() {
+      if (!retryAfter) return "429-no-retry-after";
+      try {
+        JsonNode body = Json.MAPPER.readTree(plain.toString());
+        return body != null && body.path("error").path("message").isTextual() ? "429" : "429-bad-body";
+      } catch (IOException e) {
+        return "429-bad-body";
+      }
     }
 
     private static String errorClass(Throwable e) {

@@ -97,6 +97,10 @@ class BenchCommandTest {
     assertThat(bench("--users", "5", "--rate", "3", "-n", "5").exit()).isEqualTo(2); // both loops
     assertThat(bench("--preset", "nightly").exit()).isEqualTo(2);
     assertThat(bench("--duration", "soon", "-u", "1").exit()).isEqualTo(2);
+    Run header = bench("-u", "1", "-n", "1", "--header", "no-colon");
+    assertThat(header.exit()).isEqualTo(2);
+    assertThat(header.err()).contains("must be NAME:VALUE");
+    assertThat(bench("-u", "1", "-n", "1", "-H", "Authorization:Bearer x").err()).contains("--token-file");
 
     Run down = bench("--url", "http://127.0.0.1:1", "--users", "1", "--requests", "1");
     assertThat(down.exit()).isEqualTo(1);
