@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigLoader;
+import dev.sluice.config.RoutingSettings;
 import dev.sluice.routing.Affinity;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimCluster;
@@ -108,14 +109,27 @@ public final class DemoCommand implements Callable<Integer> {
    * would; never above the default.
    */
   static long releasePenaltyMillis(double timeScale) {
+    return scaled(Affinity.Settings.DEFAULT_RELEASE_PENALTY_MILLIS, timeScale);
+  }
+
+  /**
+   * A gateway time figure for nodes {@code timeScale} times faster than real GPUs: {@code millis} divided by the scale
+   * (0 when the nodes are instant), never above {@code millis}. The demo scales the release penalty and the TTFT
+   * budget (and with it how long a request may wait for a slot), so its routing, admission control and queue behave
+   * as they would on real GPUs.
+   */
+  static long scaled(long millis, double timeScale) {
     if (timeScale <= 0) return 0;
-    return Math.round(Affinity.Settings.DEFAULT_RELEASE_PENALTY_MILLIS / Math.max(1, timeScale));
+    return Math.round(millis / Math.max(1, timeScale));
   }
 
   private String demoConfig(List<SimNode> sims) throws Exception {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.putObject("server").put("host", host).put("port", port);
-    root.putObject("routing").putObject("affinity").put("releasePenalty", releasePenaltyMillis(timeScale) + "ms");
+    ObjectNode routing = root.putObject("routing");
+    routing.putObject("affinity").put("releasePenalty", releasePenaltyMillis(timeScale) + "ms");
+    long budget = scaled(RoutingSettings.DEFAULT_TTFT_BUDGET.toMillis(), timeScale);
+    routing.put("ttftBudget", budget > 0 ? budget + "ms" : "0"); // instant nodes: no admission control
     if (noAuth) {
       root.putObject("auth").put("mode", "none");
     } else {

@@ -25,4 +25,12 @@ class DemoCommandTest {
       assertThat(c.routing().affinity().releasePenalty()).isEqualTo(Duration.ofMillis(ms));
     }
   }
+
+  @Test
+  void theDemosTtftBudgetShrinksWithItsTimeScaleAndNeverGrows() {
+    assertThat(DemoCommand.scaled(2_000, 10)).isEqualTo(200);
+    assertThat(DemoCommand.scaled(2_000, 1)).isEqualTo(2_000);
+    assertThat(DemoCommand.scaled(2_000, 0.25)).isEqualTo(2_000);
+    assertThat(DemoCommand.scaled(2_000, 0)).isZero();
+  }
 }
