@@ -107,7 +107,8 @@ public record ApiKey(String id, String sha256Hex, String tenant, Set<String> mod
   @Override
   public String toString() {
     return "ApiKey[id=" + id + ", tenant=" + tenant + ", models=" + models + ", limits=" + limits + ", weight=" + weight
-        + ", maxBand=" + maxBand + ", createdAt=" + createdAt + ", expiresAt=" + expiresAt + ", revokedAt=" + revokedAt + ", note=" + note + "]";
+        + ", maxBand=" + maxBand + ", createdAt=" + createdAt + ", expiresAt=" + expiresAt + ", revokedAt=" + revokedAt
+        + ", note=" + note + "]";
   }
 
   private static String quote(String s) {

@@ -101,8 +101,8 @@ public final class KeyFile {
       }
     }
     return new ApiKey(text(k, "id", at, true), text(k, "sha256", at, true), text(k, "tenant", at, true),
-        models(k, at), limits(k, at), weight(k, at), band(k, at), instant(k, "createdAt", at, true), instant(k, "expiresAt", at, false),
-        instant(k, "revokedAt", at, false), text(k, "note", at, false));
+        models(k, at), limits(k, at), weight(k, at), band(k, at), instant(k, "createdAt", at, true),
+        instant(k, "expiresAt", at, false), instant(k, "revokedAt", at, false), text(k, "note", at, false));
   }
 
   private static final Set<String> FIELDS = new LinkedHashSet<>(List.of("id", "sha256", "tenant", "models", "limits",

@@ -74,7 +74,8 @@ class AdminBodiesTest {
       assertThat(string).contains("\"qwen2:7b\"").contains("must be an array");
       String misspelled = refused(send(c, "POST", "/admin/keys", "{\"tenant\":\"acme\",\"modles\":[\"qwen2:7b\"]}"),
           "modles");
-      assertThat(misspelled).contains("unknown field").contains("accepted: tenant, models, limits, weight, maxPriority, expiresAt, note");
+      assertThat(misspelled).contains("unknown field")
+          .contains("accepted: tenant, models, limits, weight, maxPriority, expiresAt, note");
 
       Map<String, String> more = Map.of(
           "{\"tenant\":\"acme\",\"models\":[\"qwen2:7b\",5]}", "models[1]",
