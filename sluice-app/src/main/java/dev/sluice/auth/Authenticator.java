@@ -81,7 +81,8 @@ public final class Authenticator {
     ApiKeys.Lookup found = keys.get().find(token, clock.millis());
     if (found instanceof ApiKeys.Found f) {
       ApiKey k = f.key();
-      return Future.succeededFuture(new Principal(k.tenant(), k.id(), k.models(), k.limits(), Principal.Kind.KEY));
+      return Future.succeededFuture(new Principal(k.tenant(), k.id(), k.models(), k.limits(), Principal.Kind.KEY,
+          k.weight(), k.maxBand()));
     }
     if (found instanceof ApiKeys.Revoked) return REVOKED;
     if (found instanceof ApiKeys.Expired e) {

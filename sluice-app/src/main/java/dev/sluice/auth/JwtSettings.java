@@ -19,10 +19,14 @@ import java.util.List;
  * @param modelsClaim claim holding the allowed models (array of strings, absent for all); default {@code models}
  * @param limitsClaim claim holding the limits ({@code {"requestsPerMinute":…,"tokensPerMinute":…,"concurrent":…}},
  *     absent for the config's limits of the tenant); default {@code limits}
+ * @param weightClaim claim holding the caller's fair-share weight (a whole number from 1 to {@link ApiKey#MAX_WEIGHT},
+ *     absent for the tenant's weight in {@code routing.flow}); default {@code weight}
+ * @param maxPriorityClaim claim holding the highest priority band the caller may ask for ({@code "interactive"} or
+ *     {@code "batch"}, absent for the tenant's in {@code routing.flow}); default {@code maxPriority}
  */
 public record JwtSettings(List<JwtKeySpec> keys, URI jwksUrl, Duration jwksRefresh, Duration jwksMinRefreshInterval,
     String issuer, List<String> audience, Duration leeway, String tenantClaim, String modelsClaim,
-    String limitsClaim) {
+    String limitsClaim, String weightClaim, String maxPriorityClaim) {
   /** Identity providers rotate keys with days of overlap; 5 minutes picks up a new key well within that. */
   public static final Duration DEFAULT_JWKS_REFRESH = Duration.ofMinutes(5);
   /** A token with a new kid is accepted within this; also the most a flood of unknown kids can make us fetch. */
@@ -32,6 +36,10 @@ public record JwtSettings(List<JwtKeySpec> keys, URI jwksUrl, Duration jwksRefre
   public static final String DEFAULT_TENANT_CLAIM = "sub";
   public static final String DEFAULT_MODELS_CLAIM = "models";
   public static final String DEFAULT_LIMITS_CLAIM = "limits";
+  /** The same word as a gateway key's field and {@code routing.flow.tenants.{tenant}.weight}. */
+  public static final String DEFAULT_WEIGHT_CLAIM = "weight";
+  /** The same word as a gateway key's field and {@code routing.flow.tenants.{tenant}.maxPriority}. */
+  public static final String DEFAULT_MAX_PRIORITY_CLAIM = "maxPriority";
 
   public JwtSettings {
     keys = keys == null ? List.of() : List.copyOf(keys);
@@ -44,15 +52,25 @@ public record JwtSettings(List<JwtKeySpec> keys, URI jwksUrl, Duration jwksRefre
     tenantClaim = tenantClaim == null ? DEFAULT_TENANT_CLAIM : tenantClaim;
     modelsClaim = modelsClaim == null ? DEFAULT_MODELS_CLAIM : modelsClaim;
     limitsClaim = limitsClaim == null ? DEFAULT_LIMITS_CLAIM : limitsClaim;
+    weightClaim = weightClaim == null ? DEFAULT_WEIGHT_CLAIM : weightClaim;
+    maxPriorityClaim = maxPriorityClaim == null ? DEFAULT_MAX_PRIORITY_CLAIM : maxPriorityClaim;
     if (jwksUrl != null && !("https".equalsIgnoreCase(jwksUrl.getScheme())
         || "http".equalsIgnoreCase(jwksUrl.getScheme())) || jwksUrl != null && jwksUrl.getHost() == null) {
       throw new IllegalArgumentException("auth.jwt.jwksUrl: \"" + jwksUrl + "\" is not an http(s) URL");
     }
   }
 
+  /** Settings with every claim named by its default (the form before weight and band claims existed). */
+  public JwtSettings(List<JwtKeySpec> keys, URI jwksUrl, Duration jwksRefresh, Duration jwksMinRefreshInterval,
+      String issuer, List<String> audience, Duration leeway, String tenantClaim, String modelsClaim,
+      String limitsClaim) {
+    this(keys, jwksUrl, jwksRefresh, jwksMinRefreshInterval, issuer, audience, leeway, tenantClaim, modelsClaim,
+        limitsClaim, null, null);
+  }
+
   /** Settings with inline keys only and every default. */
   public static JwtSettings ofKeys(List<JwtKeySpec> keys) {
-    return new JwtSettings(keys, null, null, null, null, null, null, null, null, null);
+    return new JwtSettings(keys, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** True when there is something to verify signatures with: inline keys or a JWKS URL. */

@@ -1,6 +1,7 @@
 package dev.sluice.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
@@ -284,7 +285,38 @@ public final class JwtVerifier implements AutoCloseable {
       throw invalid("claim " + settings.tenantClaim() + " is not a tenant id (" + ApiKey.TENANT_ID_RULE + ")");
     }
     return new Principal(tenant.textValue(), t.kid(), models(claims.get(settings.modelsClaim())),
-        limits(claims.get(settings.limitsClaim())), Principal.Kind.JWT);
+        limits(claims.get(settings.limitsClaim())), Principal.Kind.JWT, weight(claims.get(settings.weightClaim())),
+        band(claims.get(settings.maxPriorityClaim())));
+  }
+
+  /**
+   * The weight claim; 0 when absent. A value that is no weight refuses the token, like a bad models or limits claim:
+   * the identity provider is misconfigured, and guessing (ignoring it, clamping 5000 to 1000) would give the caller a
+   * share nobody chose.
+   */
+  private int weight(JsonNode v) {
+    if (v == null || v.isNull()) return 0;
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || !ApiKey.isWeight(v.longValue())) {
+      throw invalid("claim " + settings.weightClaim() + " is not a weight (expected " + ApiKey.WEIGHT_RULE + ")");
+    }
+    return v.intValue();
+  }
+
+  /**
+   * The highest-band claim; null when absent. A value that is no band refuses the token rather than being ignored:
+   * ignoring it would leave the caller the tenant's band, by default interactive, which is more than a misspelled
+   * {@code "bacth"} meant to grant.
+   */
+  private Band band(JsonNode v) {
+    if (v == null || v.isNull()) return null;
+    String bad = "claim " + settings.maxPriorityClaim() + " is not a priority band (expected " + ApiKey.BAND_RULE
+        + ")";
+    if (!v.isTextual()) throw invalid(bad);
+    try {
+      return Band.parse(v.textValue());
+    } catch (IllegalArgumentException e) {
+      throw invalid(bad);
+    }
   }
 
   private boolean audienceAccepted(JsonNode aud) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Json;
 import java.io.IOException;
@@ -30,9 +31,10 @@ import java.util.Set;
 /**
  * The keys file: ids and SHA-256 hashes of gateway keys as JSON, written atomically and readable by the owner only.
  * <pre>{"keys":[{"id":"sk-sluice-AbCd1234","sha256":"…","tenant":"acme","models":["qwen3:32b"],
- *   "limits":{"requestsPerMinute":60,"tokensPerMinute":0,"concurrent":0},"createdAt":"2026-01-01T00:00:00Z",
- *   "note":"…"}]}</pre>
- * Null fields are left out on write and accepted on read.
+ *   "limits":{"requestsPerMinute":60,"tokensPerMinute":0,"concurrent":0},"weight":4,"maxPriority":"batch",
+ *   "createdAt":"2026-01-01T00:00:00Z","note":"…"}]}</pre>
+ * Null fields (and a weight of 0: none) are left out on write and accepted on read, so files written before keys
+ * carried a weight and band read as keys without them.
  */
 public final class KeyFile {
   private static final Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
@@ -99,12 +101,33 @@ public final class KeyFile {
       }
     }
     return new ApiKey(text(k, "id", at, true), text(k, "sha256", at, true), text(k, "tenant", at, true),
-        models(k, at), limits(k, at), instant(k, "createdAt", at, true), instant(k, "expiresAt", at, false),
-        instant(k, "revokedAt", at, false), text(k, "note", at, false));
+        models(k, at), limits(k, at), weight(k, at), band(k, at), instant(k, "createdAt", at, true),
+        instant(k, "expiresAt", at, false), instant(k, "revokedAt", at, false), text(k, "note", at, false));
   }
 
   private static final Set<String> FIELDS = new LinkedHashSet<>(List.of("id", "sha256", "tenant", "models", "limits",
-      "createdAt", "expiresAt", "revokedAt", "note"));
+      "weight", "maxPriority", "createdAt", "expiresAt", "revokedAt", "note"));
+
+  private static int weight(JsonNode k, String at) throws IOException {
+    JsonNode v = k.get("weight");
+    if (v == null || v.isNull()) return 0;
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || !ApiKey.isWeight(v.longValue())) {
+      throw new IOException(at + "weight: " + v + " is not a weight (expected " + ApiKey.WEIGHT_RULE
+          + ", or no weight field for the tenant's)");
+    }
+    return v.intValue();
+  }
+
+  private static Band band(JsonNode k, String at) throws IOException {
+    String s = text(k, "maxPriority", at, false);
+    if (s == null) return null;
+    try {
+      return Band.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new IOException(at + "maxPriority: \"" + s + "\" is not a priority band (expected " + ApiKey.BAND_RULE
+          + ", or no maxPriority field for the tenant's)");
+    }
+  }
 
   private static String text(JsonNode k, String field, String at, boolean required) throws IOException {
     JsonNode v = k.get(field);
@@ -216,6 +239,7 @@ public final class KeyFile {
             .put("tokensPerMinute", k.limits().tokensPerMinute())
             .put("concurrent", k.limits().concurrent());
       }
+      flow(o, k);
       o.put("createdAt", k.createdAt().toString());
       if (k.expiresAt() != null) o.put("expiresAt", k.expiresAt().toString());
       if (k.revokedAt() != null) o.put("revokedAt", k.revokedAt().toString());
@@ -225,8 +249,8 @@ public final class KeyFile {
   }
 
   /**
-   * What may be shown of a key (admin API, {@code sluice keys list}): id, tenant, models, limits, dates, note and whether
-   * it is active at {@code nowMillis}; never its hash.
+   * What may be shown of a key (admin API, {@code sluice keys list}): id, tenant, models, limits, weight, highest band,
+   * dates, note and whether it is active at {@code nowMillis}; never its hash.
    */
   public static ObjectNode publicView(ApiKey k, long nowMillis) {
     ObjectNode n = Json.MAPPER.createObjectNode();
@@ -234,11 +258,18 @@ public final class KeyFile {
     ArrayNode models = n.putArray("models");
     k.models().forEach(models::add);
     if (k.limits() != null) n.set("limits", Json.MAPPER.valueToTree(k.limits()));
+    flow(n, k);
     n.put("createdAt", String.valueOf(k.createdAt()));
     if (k.expiresAt() != null) n.put("expiresAt", k.expiresAt().toString());
     if (k.revokedAt() != null) n.put("revokedAt", k.revokedAt().toString());
     if (k.note() != null) n.put("note", k.note());
     n.put("active", k.active(nowMillis));
     return n;
+  }
+
+  /** The key's weight and highest band, when it carries them ({@code "weight": 4, "maxPriority": "batch"}). */
+  private static void flow(ObjectNode o, ApiKey k) {
+    if (k.weight() != 0) o.put("weight", k.weight());
+    if (k.maxBand() != null) o.put("maxPriority", k.maxBand().label());
   }
 }

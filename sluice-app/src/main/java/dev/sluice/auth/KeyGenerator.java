@@ -1,5 +1,6 @@
 package dev.sluice.auth;
 
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Sha256;
 import java.nio.charset.StandardCharsets;
@@ -55,10 +56,23 @@ public final class KeyGenerator {
    */
   public static Created create(String tenant, Set<String> models, Limits limits, Instant expiresAt, String note,
       Instant now) {
+    return create(tenant, models, limits, 0, null, expiresAt, note, now);
+  }
+
+  /**
+   * Creates a key for {@code tenant} that carries its own fair-share weight and highest priority band.
+   *
+   * @param weight 1 to {@link ApiKey#MAX_WEIGHT}; 0 for the tenant's weight in {@code routing.flow}
+   * @param maxBand the highest band its requests may ask for; null for the tenant's in {@code routing.flow}
+   * @see #create(String, Set, Limits, Instant, String, Instant)
+   */
+  public static Created create(String tenant, Set<String> models, Limits limits, int weight, Band maxBand,
+      Instant expiresAt, String note, Instant now) {
     Objects.requireNonNull(now, "now");
     ApiKey.requireTenantId(tenant);
     String secret = PREFIX + randomBase62(RANDOM_CHARS);
-    ApiKey key = new ApiKey(idOf(secret), sha256Hex(secret), tenant, models, limits, now, expiresAt, null, note);
+    ApiKey key = new ApiKey(idOf(secret), sha256Hex(secret), tenant, models, limits, weight, maxBand, now, expiresAt,
+        null, note);
     return new Created(secret, key);
   }
 

@@ -10,6 +10,7 @@ import dev.sluice.config.ConfigException;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.config.etcd.EtcdConfigStore;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
@@ -150,6 +151,16 @@ public final class KeysCommand implements Runnable {
     @Option(names = "--concurrent", paramLabel = "N", description = "Requests in flight (0 = the config's limits).")
     int concurrent;
 
+    @Option(names = "--weight", paramLabel = "N",
+        description = "Fair-share weight of the token's requests in the queue, 1 to " + ApiKey.MAX_WEIGHT
+            + " (default: the tenant's in routing.flow.tenants, else routing.flow.defaultWeight).")
+    Integer weight;
+
+    @Option(names = "--max-priority", paramLabel = "BAND",
+        description = "Highest priority band the token's requests may ask for: interactive or batch (default: the "
+            + "tenant's in routing.flow.tenants, else interactive).")
+    String maxPriority;
+
     @Option(names = "--expires", paramLabel = "WHEN",
         description = "Expiry: a duration from now (90d, 12h, 30m) or an instant (2027-01-01T00:00:00Z).")
     String expires;
@@ -165,7 +176,13 @@ public final class KeysCommand implements Runnable {
       Path file = target.file(); // a bad config: Main's handler prints its problems, exit 2
       Limits limits = rpm > 0 || tpm > 0 || concurrent > 0 ? new Limits(rpm, tpm, concurrent) : null;
       Instant expiresAt;
+      Band maxBand;
       try {
+        if (weight != null && !ApiKey.isWeight(weight)) {
+          throw new IllegalArgumentException("--weight " + weight + ": expected " + ApiKey.WEIGHT_RULE
+              + " (leave it out for the tenant's weight in routing.flow)");
+        }
+        maxBand = maxPriority == null ? null : parseBand(maxPriority);
         expiresAt = expires == null ? null : parseExpiry(expires, Instant.now());
       } catch (IllegalArgumentException e) {
         System.err.println("sluice keys: " + e.getMessage());
@@ -192,6 +209,8 @@ public final class KeysCommand implements Runnable {
         ObjectNode body = Json.MAPPER.createObjectNode().put("tenant", tenant);
         allowed.forEach(body.putArray("models")::add);
         if (limits != null) body.set("limits", Json.MAPPER.valueToTree(limits));
+        if (weight != null) body.put("weight", weight);
+        if (maxBand != null) body.put("maxPriority", maxBand.label());
         if (expiresAt != null) body.put("expiresAt", expiresAt.toString());
         if (note != null) body.put("note", note);
         JsonNode r = target.call("POST", "/admin/keys", body.toString());
@@ -199,7 +218,8 @@ public final class KeysCommand implements Runnable {
         print(System.out, r.path("id").asText(), secret, tenant, expiresAt);
         return 0;
       }
-      KeyGenerator.Created created = KeyGenerator.create(tenant, allowed, limits, expiresAt, note, Instant.now());
+      KeyGenerator.Created created = KeyGenerator.create(tenant, allowed, limits, weight == null ? 0 : weight,
+          maxBand, expiresAt, note, Instant.now());
       if (target.store != null) {
         long revision = target.store.updateKeys(current -> current.with(created.key()));
         print(System.out, created.key().id(), created.secret(), tenant, expiresAt);
@@ -258,14 +278,16 @@ public final class KeysCommand implements Runnable {
         System.out.println(keys);
         return 0;
       }
-      System.out.printf("%-20s %-16s %-8s %-22s %-24s %s%n", "ID", "TENANT", "STATUS", "MODELS", "EXPIRES", "NOTE");
+      String row = "%-20s %-16s %-8s %-22s %-6s %-11s %-24s %s%n";
+      System.out.printf(row, "ID", "TENANT", "STATUS", "MODELS", "WEIGHT", "MAXPRIORITY", "EXPIRES", "NOTE");
       for (JsonNode k : keys) {
         String status = k.has("revokedAt") ? "revoked" : k.path("active").asBoolean() ? "active" : "expired";
         List<String> ms = new ArrayList<>();
         k.path("models").forEach(m -> ms.add(m.asText()));
-        System.out.printf("%-20s %-16s %-8s %-22s %-24s %s%n", k.path("id").asText(), k.path("tenant").asText(),
-            status, ms.isEmpty() ? "(all)" : String.join(",", ms), k.path("expiresAt").asText("never"),
-            k.path("note").asText(""));
+        // "-": the key carries none, the tenant's in routing.flow applies
+        System.out.printf(row, k.path("id").asText(), k.path("tenant").asText(), status,
+            ms.isEmpty() ? "(all)" : String.join(",", ms), k.path("weight").asText("-"),
+            k.path("maxPriority").asText("-"), k.path("expiresAt").asText("never"), k.path("note").asText(""));
       }
       return 0;
     }
@@ -316,6 +338,16 @@ public final class KeysCommand implements Runnable {
       System.err.println("put its hash in the config: \"admin\": {\"tokenSha256\": \"" + KeyGenerator.sha256Hex(token)
           + "\"}; use the token as Authorization: Bearer for /admin, /console and /metrics");
       return 0;
+    }
+  }
+
+  /** {@code interactive} or {@code batch} (any case), for {@code --max-priority}. */
+  static Band parseBand(String s) {
+    try {
+      return Band.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--max-priority " + s + ": expected " + ApiKey.BAND_RULE
+          + " (leave it out for the tenant's band in routing.flow)");
     }
   }
 

@@ -23,7 +23,7 @@ final class AuthSection {
   private static final List<String> JWT_KEYS = List.of("keys", "jwksUrl", "jwksRefresh", "jwksMinRefreshInterval",
       "issuer", "audience", "leeway", "claims");
   private static final List<String> JWT_KEY_KEYS = List.of("alg", "kid", "pem", "pemFile", "secret", "secretFile");
-  private static final List<String> CLAIM_KEYS = List.of("tenant", "models", "limits");
+  private static final List<String> CLAIM_KEYS = List.of("tenant", "models", "limits", "weight", "maxPriority");
 
   private final ConfigReader r;
 
@@ -112,19 +112,26 @@ final class AuthSection {
     String tenantClaim = null;
     String modelsClaim = null;
     String limitsClaim = null;
+    String weightClaim = null;
+    String maxPriorityClaim = null;
     JsonNode c = node.get("claims");
     if (c != null && r.isObject(c, "auth.jwt.claims")) {
       r.rejectUnknown(c, "auth.jwt.claims", CLAIM_KEYS);
       tenantClaim = r.optionalString(c, "auth.jwt.claims", "tenant", "the claim naming the tenant, e.g. \"sub\"");
       modelsClaim = r.optionalString(c, "auth.jwt.claims", "models", "the claim listing allowed models");
       limitsClaim = r.optionalString(c, "auth.jwt.claims", "limits", "the claim holding the tenant's limits");
+      weightClaim = r.optionalString(c, "auth.jwt.claims", "weight",
+          "the claim holding the caller's fair-share weight, e.g. \"weight\"");
+      maxPriorityClaim = r.optionalString(c, "auth.jwt.claims", "maxPriority",
+          "the claim holding the highest priority band the caller may ask for, e.g. \"maxPriority\"");
     }
     try {
       return new JwtSettings(keys, jwks,
           r.durationOrNull(node, "auth.jwt", "jwksRefresh"),
           r.durationOrNull(node, "auth.jwt", "jwksMinRefreshInterval"),
           r.optionalString(node, "auth.jwt", "issuer", "the expected iss claim"), audience,
-          r.durationOrNull(node, "auth.jwt", "leeway"), tenantClaim, modelsClaim, limitsClaim);
+          r.durationOrNull(node, "auth.jwt", "leeway"), tenantClaim, modelsClaim, limitsClaim, weightClaim,
+          maxPriorityClaim);
     } catch (IllegalArgumentException e) {
       r.settingsProblem(e);
       return null;

@@ -164,6 +164,27 @@ final class AdminBody {
     return v.asLong();
   }
 
+  /** A whole number from {@code min} to {@code max}; {@code absent} when the field is left out. */
+  long between(String field, long min, long max, long absent, String what) throws Refused {
+    JsonNode v = json.get(field);
+    if (v == null) return absent;
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < min || v.asLong() > max) {
+      throw wrongType(field, v, "an integer from " + min + " to " + max + ": " + what);
+    }
+    return v.asLong();
+  }
+
+  /** One of the strings {@code accepted} (exactly as listed); null when absent. */
+  String oneOf(String field, List<String> accepted, String what) throws Refused {
+    JsonNode v = json.get(field);
+    if (v == null) return null;
+    if (!v.isTextual() || !accepted.contains(v.asText())) {
+      List<String> quoted = accepted.stream().map(AdminBody::quote).toList();
+      throw wrongType(field, v, String.join(" or ", quoted) + ": " + what);
+    }
+    return v.asText();
+  }
+
   /** true or false; null when absent. */
   Boolean bool(String field, String what) throws Refused {
     JsonNode v = json.get(field);

@@ -7,6 +7,7 @@ import dev.sluice.api.ErrorKind;
 import dev.sluice.auth.ApiKey;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.flow.Band;
 import dev.sluice.http.Responses;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
@@ -16,6 +17,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -28,7 +30,9 @@ import java.util.function.Supplier;
 final class AdminKeys {
   /** A token's note says who holds it and what for: a sentence or two, not a document. */
   static final int MAX_NOTE_CHARS = 500;
-  static final List<String> KEY_FIELDS = List.of("tenant", "models", "limits", "expiresAt", "note");
+  static final List<String> KEY_FIELDS =
+      List.of("tenant", "models", "limits", "weight", "maxPriority", "expiresAt", "note");
+  private static final List<String> BANDS = Arrays.stream(Band.values()).map(Band::label).toList();
   static final List<String> LIMIT_FIELDS =
       List.of("requestsPerMinute", "tokensPerMinute", "concurrent");
 
@@ -84,12 +88,15 @@ final class AdminKeys {
 
   private void createKey(HttpServerRequest req, Buffer body) {
     String usage = "send {\"tenant\": \"acme\", \"models\": [\"qwen3:32b\"] (optional, default all), \"limits\": "
-        + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"expiresAt\": "
-        + "\"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
+        + "{\"requestsPerMinute\": 60, \"tokensPerMinute\": 0, \"concurrent\": 0} (optional), \"weight\": 2 "
+        + "(optional, 1 to " + ApiKey.MAX_WEIGHT + "), \"maxPriority\": \"interactive\" or \"batch\" (optional), "
+        + "\"expiresAt\": \"2027-01-01T00:00:00Z\" (optional), \"note\": \"…\" (optional)}";
     SluiceConfig c = config.get();
     String tenant;
     Set<String> models = new LinkedHashSet<>();
     Limits limits = null;
+    int weight;
+    Band maxBand;
     Instant expires;
     String note;
     try {
@@ -112,6 +119,11 @@ final class AdminKeys {
             l.nonNegative("tokensPerMinute", Limits.MAX_PER_MINUTE, 0, zero),
             (int) l.nonNegative("concurrent", Integer.MAX_VALUE, 0, zero));
       }
+      weight = (int) b.between("weight", 1, ApiKey.MAX_WEIGHT, 0, "the key's fair-share weight in the queue, "
+          + "or leave \"weight\" out for the tenant's (routing.flow.tenants, else routing.flow.defaultWeight)");
+      String band = b.oneOf("maxPriority", BANDS, "the highest priority band the key's requests may ask for, or "
+          + "leave \"maxPriority\" out for the tenant's (routing.flow.tenants, else interactive)");
+      maxBand = band == null ? null : Band.parse(band);
       expires = b.instant("expiresAt");
       note = b.text("note", false, MAX_NOTE_CHARS, "free text shown by GET /admin/keys");
     } catch (AdminBody.Refused r) {
@@ -119,8 +131,10 @@ final class AdminKeys {
       return;
     }
     Limits lim = limits;
+    int w = weight;
+    Band band = maxBand;
     Instant exp = expires;
-    vertx.executeBlocking(() -> keys.createKey(tenant, models, lim, exp, note)).onComplete(ar -> {
+    vertx.executeBlocking(() -> keys.createKey(tenant, models, lim, w, band, exp, note)).onComplete(ar -> {
       if (ar.failed()) {
         boolean bad = ar.cause() instanceof IllegalArgumentException;
         Responses.error(req.response(), ApiFlavor.OPENAI, bad ? ErrorKind.INVALID_REQUEST : ErrorKind.INTERNAL,

@@ -2,6 +2,7 @@ package dev.sluice.console;
 
 import dev.sluice.auth.ApiKey;
 import dev.sluice.auth.KeyGenerator;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import java.io.IOException;
 import java.time.Instant;
@@ -16,9 +17,12 @@ public interface KeyStore {
   /**
    * Creates a gateway token, saves its hash to the keys file (blocking I/O: call off the event loop) and puts it in
    * force at once.
+   *
+   * @param weight its fair-share weight, 1 to {@link ApiKey#MAX_WEIGHT}; 0 for the tenant's
+   * @param maxBand the highest band its requests may ask for; null for the tenant's
    */
-  KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt, String note)
-      throws IOException;
+  KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, int weight, Band maxBand,
+      Instant expiresAt, String note) throws IOException;
 
   /** Revokes the key with public id {@code id} at once; null when there is none. */
   ApiKey revokeKey(String id) throws IOException;

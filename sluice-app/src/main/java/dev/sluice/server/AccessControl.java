@@ -17,6 +17,7 @@ import dev.sluice.config.AuthSettings;
 import dev.sluice.config.ServerSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.console.KeyStore;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Durations;
@@ -442,9 +443,9 @@ final class AccessControl implements KeyStore {
    * force at once.
    */
   @Override
-  public synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, Instant expiresAt,
-      String note) throws IOException {
-    KeyGenerator.Created created = KeyGenerator.create(tenant, models, limits, expiresAt, note,
+  public synchronized KeyGenerator.Created createKey(String tenant, Set<String> models, Limits limits, int weight,
+      Band maxBand, Instant expiresAt, String note) throws IOException {
+    KeyGenerator.Created created = KeyGenerator.create(tenant, models, limits, weight, maxBand, expiresAt, note,
         Instant.ofEpochMilli(clock.millis()));
     ApiKeys next = currentForUpdate().with(created.key());
     save(next);

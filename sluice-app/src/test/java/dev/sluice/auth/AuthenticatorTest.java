@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -28,8 +29,10 @@ class AuthenticatorTest {
   private final KeyGenerator.Created expiring =
       KeyGenerator.create("acme", null, null, T0.minusSeconds(1), null, T0.minusSeconds(60));
   private final KeyGenerator.Created revoked = KeyGenerator.create("acme", null, null, null, null, T0.minusSeconds(60));
-  private final AtomicReference<ApiKeys> keys = new AtomicReference<>(
-      ApiKeys.of(List.of(key.key(), expiring.key(), revoked.key())).revoke(revoked.key().id(), T0.minusSeconds(5)));
+  private final KeyGenerator.Created batch =
+      KeyGenerator.create("reports", null, null, 3, Band.BATCH, null, null, T0.minusSeconds(60));
+  private final AtomicReference<ApiKeys> keys = new AtomicReference<>(ApiKeys.of(List.of(key.key(), expiring.key(),
+      revoked.key(), batch.key())).revoke(revoked.key().id(), T0.minusSeconds(5)));
 
   @BeforeAll
   static void start() {
@@ -78,6 +81,16 @@ class AuthenticatorTest {
     assertThat(await(a.authenticate("Basic dXNlcjpwYXNz", key.secret()))).isEqualTo(expected);
     Future<Principal> f = a.authenticate("Bearer " + key.secret(), null);
     assertThat(f.isComplete()).as("the key path never waits").isTrue();
+  }
+
+  @Test
+  void aKeysWeightAndHighestBandAreThePrincipalsAndAKeyWithoutThemCarriesNone() {
+    Principal p = await(auth(AuthMode.TOKENS).authenticate("Bearer " + batch.secret(), null));
+    assertThat(p).isEqualTo(new Principal("reports", batch.key().id(), Set.of(), null, Principal.Kind.KEY, 3,
+        Band.BATCH));
+    Principal plain = await(auth(AuthMode.TOKENS).authenticate("Bearer " + key.secret(), null));
+    assertThat(plain.weight()).isZero();
+    assertThat(plain.maxBand()).isNull();
   }
 
   @Test

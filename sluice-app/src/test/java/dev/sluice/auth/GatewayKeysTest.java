@@ -3,6 +3,7 @@ package dev.sluice.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -159,6 +160,66 @@ class GatewayKeysTest {
       Files.writeString(file, c[0]);
       assertThatThrownBy(() -> KeyFile.read(file)).isInstanceOf(IOException.class).hasMessageStartingWith(c[1]);
     }
+  }
+
+  @Test
+  void aKeysWeightAndHighestBandAreStoredListedAndReadBackAndAKeyWithoutThemStoresNeither() throws IOException {
+    KeyGenerator.Created batch = KeyGenerator.create("reports", Set.of(), null, 4, Band.BATCH, null, null, T0);
+    KeyGenerator.Created plain = create("acme");
+    Path file = dir.resolve("keys.json");
+    KeyFile.write(file, ApiKeys.of(List.of(batch.key(), plain.key())));
+
+    ApiKeys read = KeyFile.read(file);
+    assertThat(read.all()).isEqualTo(List.of(batch.key(), plain.key()));
+    assertThat(read.byId(batch.key().id()).weight()).isEqualTo(4);
+    assertThat(read.byId(batch.key().id()).maxBand()).isEqualTo(Band.BATCH);
+    assertThat(read.byId(plain.key().id()).weight()).as("0: none, the tenant's applies").isZero();
+    assertThat(read.byId(plain.key().id()).maxBand()).isNull();
+    assertThat(Files.readString(file)).contains("\"weight\" : 4", "\"maxPriority\" : \"batch\"")
+        .containsOnlyOnce("weight").containsOnlyOnce("maxPriority");
+
+    assertThat(KeyFile.publicView(batch.key(), T0.toEpochMilli()).path("weight").asInt()).isEqualTo(4);
+    assertThat(KeyFile.publicView(batch.key(), T0.toEpochMilli()).path("maxPriority").asText()).isEqualTo("batch");
+    assertThat(KeyFile.publicView(plain.key(), T0.toEpochMilli()).has("weight")).isFalse();
+    assertThat(KeyFile.publicView(plain.key(), T0.toEpochMilli()).has("maxPriority")).isFalse();
+    assertThat(read.revoke(batch.key().id(), T0.plusSeconds(1)).byId(batch.key().id()))
+        .as("revoking keeps the weight and band").extracting(ApiKey::weight, ApiKey::maxBand)
+        .containsExactly(4, Band.BATCH);
+  }
+
+  @Test
+  void aKeysWeightMustBeFromOneToAThousand() {
+    for (int w : new int[] {-1, 1001, Integer.MAX_VALUE}) {
+      assertThatThrownBy(() -> KeyGenerator.create("acme", null, null, w, null, null, null, T0))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("weight: " + w + " is not a weight (expected a whole number from 1 to 1000; leave it out for "
+              + "the tenant's weight in routing.flow)");
+    }
+    assertThat(KeyGenerator.create("acme", null, null, 1000, Band.INTERACTIVE, null, null, T0).key().weight())
+        .isEqualTo(1000);
+  }
+
+  @Test
+  void aKeyFileWithABadWeightOrBandNamesTheKeyTheFieldAndWhatIsAccepted() throws IOException {
+    String good = "{\"id\":\"sk-sluice-AbCd1234\",\"sha256\":\"" + "ab".repeat(32)
+        + "\",\"tenant\":\"acme\",\"createdAt\":\"2026-01-01T00:00:00Z\"}";
+    Path file = dir.resolve("keys.json");
+    String[][] cases = {
+        {good.replace("}", ",\"weight\":0}"), "keys[0].weight: 0 is not a weight (expected a whole number from 1 to"
+            + " 1000, or no weight field for the tenant's)"},
+        {good.replace("}", ",\"weight\":\"2\"}"), "keys[0].weight: \"2\" is not a weight"},
+        {good.replace("}", ",\"weight\":2.5}"), "keys[0].weight: 2.5 is not a weight"},
+        {good.replace("}", ",\"maxPriority\":\"urgent\"}"), "keys[0].maxPriority: \"urgent\" is not a priority band"
+            + " (expected interactive or batch, or no maxPriority field for the tenant's)"},
+        {good.replace("}", ",\"maxPriority\":1}"), "keys[0].maxPriority: expected a string"},
+    };
+    for (String[] c : cases) {
+      Files.writeString(file, "{\"keys\":[" + c[0] + "]}");
+      assertThatThrownBy(() -> KeyFile.read(file)).isInstanceOf(IOException.class)
+          .hasMessageStartingWith("keys file " + file + ": " + c[1]);
+    }
+    Files.writeString(file, "{\"keys\":[" + good.replace("}", ",\"weight\":null,\"maxPriority\":null}") + "]}");
+    assertThat(KeyFile.read(file).byId("sk-sluice-AbCd1234").weight()).isZero();
   }
 
   @Test

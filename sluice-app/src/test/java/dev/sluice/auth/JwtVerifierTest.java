@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -336,6 +337,58 @@ class JwtVerifierTest {
     c.remove("models");
     c.put("limits", Map.of("requestsPerMinute", -1));
     assertThat(rejection(verifier, rs256(c))).contains("claim limits is not valid");
+  }
+
+  @Test
+  void weightAndMaxPriorityClaimsBecomeThePrincipalsWeightAndHighestBand() {
+    Map<String, Object> c = claims("acme", NOW_S + 60);
+    c.put("weight", 5);
+    c.put("maxPriority", "batch");
+    Principal p = await(verifier.verify(rs256(c)));
+    assertThat(p.weight()).isEqualTo(5);
+    assertThat(p.maxBand()).isEqualTo(Band.BATCH);
+    Principal none = await(verifier.verify(rs256(claims("acme", NOW_S + 61))));
+    assertThat(none.weight()).as("absent: the tenant's weight applies").isZero();
+    assertThat(none.maxBand()).isNull();
+  }
+
+  @Test
+  void aWeightOrBandClaimThatIsNotOneRefusesTheTokenNamingTheClaimButNotItsValue() {
+    Object[] weights = {0, 1001, "2", 2.5, -1, List.of(1)};
+    for (Object w : weights) {
+      Map<String, Object> c = claims("acme", NOW_S + 60);
+      c.put("weight", w);
+      assertThat(rejection(verifier, rs256(c))).as(String.valueOf(w))
+          .isEqualTo("invalid gateway token (JWT: claim weight is not a weight (expected a whole number from 1 to "
+              + "1000))");
+    }
+    Object[] bands = {"urgent-canary", "", 1, List.of("batch"), Map.of("max", "batch")};
+    for (Object b : bands) {
+      Map<String, Object> c = claims("acme", NOW_S + 60);
+      c.put("maxPriority", b);
+      assertThat(rejection(verifier, rs256(c))).as(String.valueOf(b))
+          .isEqualTo("invalid gateway token (JWT: claim maxPriority is not a priority band (expected interactive or "
+              + "batch))");
+    }
+    Map<String, Object> c = claims("acme", NOW_S + 60);
+    c.put("maxPriority", "Interactive");
+    assertThat(await(verifier.verify(rs256(c))).maxBand()).as("any case, as in the config").isEqualTo(Band.INTERACTIVE);
+  }
+
+  @Test
+  void weightAndMaxPriorityClaimNamesAreConfigurable() {
+    JwtVerifier v = verifier(new JwtSettings(List.of(rsaKey()), null, null, null, null, null, null, null, null, null,
+        "share", "tier"));
+    Map<String, Object> c = claims("acme", NOW_S + 60);
+    c.put("share", 7);
+    c.put("tier", "batch");
+    c.put("weight", "ignored: not the configured claim");
+    Principal p = await(v.verify(rs256(c)));
+    assertThat(p.weight()).isEqualTo(7);
+    assertThat(p.maxBand()).isEqualTo(Band.BATCH);
+    c.put("tier", "urgent");
+    assertThat(rejection(v, rs256(c))).contains("claim tier is not a priority band");
+    v.close();
   }
 
   @Test

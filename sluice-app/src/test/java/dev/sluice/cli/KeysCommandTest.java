@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.sluice.auth.ApiKeys;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
+import dev.sluice.flow.Band;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,48 @@ class KeysCommandTest {
     String[] unknown = run("keys", "revoke", "--keys-file", keys.toString(), "sk-sluice-NoSuchId");
     assertThat(unknown[2]).isNotEqualTo("0");
     assertThat(unknown[1]).contains("no token with id sk-sluice-NoSuchId");
+  }
+
+  @Test
+  void createStoresAWeightAndHighestBandThatListShowsAndTheyAreOptional() throws Exception {
+    Path keys = dir.resolve("keys.json");
+    String[] created = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "reports", "--weight", "4",
+        "--max-priority", "batch");
+    assertThat(created[2]).as(created[1]).isEqualTo("0");
+    String secret = created[0].trim();
+    String[] plain = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "acme");
+    assertThat(plain[2]).isEqualTo("0");
+
+    var key = KeyFile.read(keys).byId(KeyGenerator.idOf(secret));
+    assertThat(key.weight()).isEqualTo(4);
+    assertThat(key.maxBand()).isEqualTo(Band.BATCH);
+    assertThat(KeyFile.read(keys).byId(KeyGenerator.idOf(plain[0].trim())).weight()).isZero();
+
+    String[] listed = run("keys", "list", "--keys-file", keys.toString());
+    assertThat(listed[0]).contains("WEIGHT").contains("MAXPRIORITY");
+    String row = listed[0].lines().filter(l -> l.startsWith(KeyGenerator.idOf(secret))).findFirst().orElseThrow();
+    assertThat(row.split("\\s+")).contains("4", "batch");
+    String plainRow = listed[0].lines().filter(l -> l.contains("acme")).findFirst().orElseThrow();
+    assertThat(plainRow.split("\\s+")).as("'-': the tenant's applies").contains("-").doesNotContain("batch");
+    String[] json = run("keys", "list", "--keys-file", keys.toString(), "--json");
+    assertThat(json[0]).contains("\"weight\":4").contains("\"maxPriority\":\"batch\"");
+  }
+
+  @Test
+  void aBadWeightOrBandIsOneLineNamingTheOptionAndNothingIsCreated() throws Exception {
+    Path keys = dir.resolve("keys.json");
+    String[] zero = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "a", "--weight", "0");
+    assertThat(zero[2]).isNotEqualTo("0");
+    assertThat(zero[1]).contains("--weight 0: expected a whole number from 1 to 1000").doesNotContain("\tat ");
+    String[] huge = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "a", "--weight", "1001");
+    assertThat(huge[1]).contains("--weight 1001: expected a whole number from 1 to 1000");
+    String[] word = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "a", "--weight", "heavy");
+    assertThat(word[2]).isNotEqualTo("0");
+    assertThat(word[1]).contains("--weight").contains("heavy").doesNotContain("\tat ");
+    String[] band = run("keys", "create", "--keys-file", keys.toString(), "--tenant", "a", "--max-priority", "urgent");
+    assertThat(band[2]).isNotEqualTo("0");
+    assertThat(band[1]).contains("--max-priority urgent: expected interactive or batch").doesNotContain("\tat ");
+    assertThat(KeyFile.read(keys).size()).as("nothing was created").isZero();
   }
 
   @Test

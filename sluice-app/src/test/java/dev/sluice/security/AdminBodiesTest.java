@@ -74,7 +74,8 @@ class AdminBodiesTest {
       assertThat(string).contains("\"qwen2:7b\"").contains("must be an array");
       String misspelled = refused(send(c, "POST", "/admin/keys", "{\"tenant\":\"acme\",\"modles\":[\"qwen2:7b\"]}"),
           "modles");
-      assertThat(misspelled).contains("unknown field").contains("accepted: tenant, models, limits, expiresAt, note");
+      assertThat(misspelled).contains("unknown field")
+          .contains("accepted: tenant, models, limits, weight, maxPriority, expiresAt, note");
 
       Map<String, String> more = Map.of(
           "{\"tenant\":\"acme\",\"models\":[\"qwen2:7b\",5]}", "models[1]",
@@ -104,6 +105,25 @@ class AdminBodiesTest {
       HttpResponse<String> other = Calls.post(c.url("/v1/chat/completions"), GatewayTokensTest.CHAT,
           Calls.bearer(secret));
       assertThat(other.statusCode()).as("the key is scoped to qwen2:7b").isEqualTo(403);
+    }
+  }
+
+  @Test
+  void aWeightOrHighestBandOutsideTheAcceptedValuesIsRefusedNamingTheFieldAndWhatIsAccepted() throws Exception {
+    try (TestCluster c = cluster().start()) {
+      String before = send(c, "GET", "/admin/keys", null).body();
+      for (String w : new String[] {"0", "1001", "-3", "1.5", "\"2\"", "null"}) {
+        String m = refused(send(c, "POST", "/admin/keys", "{\"tenant\":\"acme\",\"weight\":" + w + "}"), "weight");
+        assertThat(m).as(w).contains("weight: " + w).contains("an integer from 1 to 1000")
+            .contains("leave \"weight\" out for the tenant's");
+      }
+      for (String p : new String[] {"\"urgent\"", "\"BATCH\"", "\"\"", "1", "[\"batch\"]"}) {
+        String m = refused(send(c, "POST", "/admin/keys", "{\"tenant\":\"acme\",\"maxPriority\":" + p + "}"),
+            "maxPriority");
+        assertThat(m).as(p).contains("\"interactive\" or \"batch\"")
+            .contains("leave \"maxPriority\" out for the tenant's");
+      }
+      assertThat(send(c, "GET", "/admin/keys", null).body()).as("no key was created").isEqualTo(before);
     }
   }
 

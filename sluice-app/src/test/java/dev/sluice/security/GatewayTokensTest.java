@@ -11,13 +11,17 @@ import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.sluice.auth.ApiKeys;
 import dev.sluice.auth.AuthMode;
+import dev.sluice.auth.Authenticator;
 import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
+import dev.sluice.auth.Principal;
 import dev.sluice.cli.Main;
 import dev.sluice.config.AdminSettings;
 import dev.sluice.config.AuthSettings;
+import dev.sluice.flow.Band;
 import dev.sluice.limit.Limits;
 import dev.sluice.sim.GpuProfile;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.SecretLedger;
 import dev.sluice.testkit.TestCluster;
@@ -200,6 +204,44 @@ class GatewayTokensTest {
       HttpResponse<String> after = Calls.post(c.url("/v1/chat/completions"), CHAT, Calls.bearer(secret));
       assertThat(after.statusCode()).isEqualTo(401);
       assertThat(after.body()).contains("invalid gateway token (revoked)");
+    }
+  }
+
+  @Test
+  void aTokenCreatedWithAWeightAndHighestBandIsListedWithThemAndItsCallerCarriesThem() throws Exception {
+    Path keys = dir.resolve("keys.json");
+    try (TestCluster c = cluster(keys).start()) {
+      HttpResponse<String> created = Calls.post(c.url("/admin/keys"),
+          "{\"tenant\":\"reports\",\"weight\":4,\"maxPriority\":\"batch\"}", Calls.bearer(ADMIN_TOKEN));
+      assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+      JsonNode k = Json.MAPPER.readTree(created.body());
+      assertThat(k.path("weight").asInt()).isEqualTo(4);
+      assertThat(k.path("maxPriority").asText()).isEqualTo("batch");
+      String secret = SecretLedger.secret(k.path("key").asText());
+      HttpResponse<String> plain = Calls.post(c.url("/admin/keys"), "{\"tenant\":\"acme\"}",
+          Calls.bearer(ADMIN_TOKEN));
+      assertThat(plain.statusCode()).isEqualTo(201);
+      SecretLedger.secret(Json.MAPPER.readTree(plain.body()).path("key").asText());
+      assertThat(Calls.post(c.url("/v1/chat/completions"), CHAT, Calls.bearer(secret)).statusCode()).isEqualTo(200);
+
+      JsonNode listed = Json.MAPPER.readTree(Calls.get(c.url("/admin/keys"), Calls.bearer(ADMIN_TOKEN)).body())
+          .path("keys");
+      assertThat(listed.get(0).path("weight").asInt()).isEqualTo(4);
+      assertThat(listed.get(0).path("maxPriority").asText()).isEqualTo("batch");
+      assertThat(listed.get(1).has("weight")).as("a key without a weight lists none").isFalse();
+      assertThat(listed.get(1).has("maxPriority")).isFalse();
+
+      // what the gateway stored is what authenticates the next caller (and the next replica reading the file)
+      Principal who = TestCluster.await(new Authenticator(AuthMode.TOKENS, () -> {
+        try {
+          return KeyFile.read(keys);
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException(e);
+        }
+      }, null, Clock.SYSTEM).authenticate("Bearer " + secret, null));
+      assertThat(who.tenant()).isEqualTo("reports");
+      assertThat(who.weight()).isEqualTo(4);
+      assertThat(who.maxBand()).isEqualTo(Band.BATCH);
     }
   }
 
