@@ -69,7 +69,7 @@ final class FlowControl {
           clock, FlowControl.this::weight);
       for (Band b : Band.values()) {
         bands[b.ordinal()] = new BandStats();
-        metrics.bindFlowQueue(model, b.label(), () -> current(model).queue.size(b));
+        metrics.bindFlowQueue(model, b.label(), () -> waiting(model, b));
       }
     }
   }

@@ -130,6 +130,15 @@ class FlowControlGatewayTest {
       assertThat(accessLog(done.get(1)).path("band").asText()).isEqualTo("interactive");
       assertThat(metrics(c)).contains("sluice_flow_dispatched_requests_total{band=\"interactive\",model=\"" + MODEL
           + "\"} 1.0").contains(String.format(QUEUE, "interactive", "0.0"));
+      JsonNode queues = Json.MAPPER.readTree(Http.get(c.url("/admin/console/state")).body()).path("queues");
+      assertThat(queues.path("enabled").asBoolean()).isTrue();
+      JsonNode row = queues.path("bands").get(0);
+      assertThat(row.path("model").asText()).isEqualTo(MODEL);
+      assertThat(row.path("band").asText()).isEqualTo("interactive");
+      assertThat(row.path("waiting").asInt()).isZero();
+      assertThat(row.path("dispatched").asLong()).isEqualTo(1);
+      assertThat(row.path("waitP99Millis").asLong()).as("the console's queue panel shows the wait").isPositive();
+      assertThat(queues.path("tenantShares").path(MODEL).size()).isEqualTo(1);
     }
   }
 
