@@ -331,14 +331,10 @@ final class RoutedRequest implements ExchangeListener {
         untranslatable = e; // only nodes that speak the dialect may take it
       }
     }
-    // flow control: a downgrade attempt never waits (Full falls back below); a request the queue dispatched neither
-    // queues behind others again nor minds a cap by one (docs/flow-control.md)
+    // flow control: a request the queue dispatched neither queues behind others again nor minds a cap by one
+    // (docs/flow-control.md, "The race")
     boolean wasDispatched = dispatched;
     dispatched = false;
-    if (router.flowOn() && !isDowngrade && !wasDispatched && shared.flow().waitingAtOrAbove(model, band)) {
-      queue(model, route.get().nodes(), expectedOut, "requests of its band or a higher one wait ahead of it");
-      return;
-    }
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
         request.stream(), overChat != null, sessionId, chainFor(model), band, wasDispatched ? 1 : 0);
     if (routed instanceof Router.NoNodeSpeaksApi) {
@@ -394,8 +390,13 @@ final class RoutedRequest implements ExchangeListener {
           + "time-to-first-token budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")", null);
       return;
     }
+    if (routed instanceof Router.Plan && router.flowOn() && !isDowngrade && !wasDispatched
+        && shared.flow().waitingAtOrAbove(model, band)) { // a node has room, but others wait for it: no overtaking
+      queue(model, route.get().nodes(), expectedOut, "requests of its band or a higher one wait ahead of it");
+      return;
+    }
     if (routed instanceof Router.Full full) {
-      // not a node error: the ladder's level is not touched
+      // not a node error: the ladder's level is not touched; a downgrade attempt never waits
       if (isDowngrade) {
         fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" has every node at its concurrency cap ("
             + full.why() + ")");

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.auth.Principal;
 import dev.sluice.config.FlowSettings;
 import dev.sluice.config.RoutingSettings;
+import dev.sluice.degrade.DegradationSettings;
 import dev.sluice.flow.Band;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.observe.RequestRecord;
@@ -304,6 +305,28 @@ class FlowControlGatewayTest {
       HttpResponse<String> r = send(c, "/v1/chat/completions", chat(5), null, "interactive").join();
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.headers().firstValue("x-sluice-priority")).hasValue("batch");
+    }
+  }
+
+  @Test
+  void aDowngradeAttemptThatFindsTheSmallerModelAtItsCapDoesNotWaitButFallsToTheStaticReply() throws Exception {
+    try (TestCluster c = new TestCluster().routing(RoutingSettings.defaults().withFlow(capOne(16,
+            Duration.ofSeconds(20)))).degradation(DegradationSettings.defaults().withDwell(Duration.ofSeconds(20))
+            .withDowngrade(Map.of(MODEL, "qwen2:7b")))
+        .node("a", GpuProfile.A100, MODEL, 0).node("small", GpuProfile.A10, "qwen2:7b", 0).start()) {
+      c.sim("small").injectFault(SimFault.hangBeforeFirstByte(1));
+      CompletableFuture<HttpResponse<String>> holder = send(c, "/v1/chat/completions",
+          chat(5).replace(MODEL, "qwen2:7b"), null, null);
+      await().atMost(Duration.ofSeconds(5)).until(() -> c.sim("small").stats().active() == 1);
+      Http.post(c.url("/admin/degradation"), "{\"level\":\"downgrade\",\"model\":\"" + MODEL + "\"}");
+
+      HttpResponse<String> r = post(c, "/v1/chat/completions", chat(5));
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("x-sluice-degraded")).hasValue("static");
+      assertThat(r.headers().firstValue("x-model-downgraded")).isEmpty();
+      assertThat(metrics(c)).doesNotContain("sluice_flow_queue_requests{band=\"interactive\",model=\"qwen2:7b\"} 1.0");
+      assertThat(c.sim("small").stats().count("/v1/chat/completions")).as("only the held request").isEqualTo(1);
+      holder.cancel(true);
     }
   }
 }
