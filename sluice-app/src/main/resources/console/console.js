@@ -244,6 +244,26 @@ function renderDegradation(d) {
   document.getElementById('degradation-history').replaceChildren(...history);
 }
 
+function renderQueues(queues) {
+  const section = document.getElementById('queues-section');
+  section.hidden = !queues;
+  if (!queues) return;
+  const waitText = (p50, p99) => (p50 < 0 ? '–' : `${p50} / ${p99} ms`);
+  const rows = queues.bands.map((q) => el('tr', { 'data-model': q.model, 'data-band': q.band },
+    el('td', {}, q.model), el('td', {}, q.band), el('td', { class: 'waiting' }, String(q.waiting)),
+    el('td', {}, waitText(q.waitP50Millis, q.waitP99Millis)), el('td', {}, String(q.dispatched)),
+    el('td', {}, String(q.refused)), el('td', {}, String(q.timedOut)), el('td', {}, String(q.cancelled))));
+  if (!rows.length) {
+    rows.push(el('tr', {}, el('td', { colspan: '8', class: 'hint' },
+      queues.enabled ? 'no request has waited yet' : 'flow control is off (routing.flow.enabled)')));
+  }
+  document.querySelector('#queues tbody').replaceChildren(...rows);
+  const shares = Object.entries(queues.tenantShares).filter(([, s]) => Object.keys(s).length)
+    .map(([model, s]) => el('li', { 'data-model': model }, `${model}: share of dispatched GPU time `,
+      el('span', { class: 'hint' }, Object.entries(s).map(([t, v]) => `${t} ${(100 * v).toFixed(0)} %`).join(', '))));
+  document.getElementById('queue-shares').replaceChildren(...shares);
+}
+
 function renderChanges(changes) {
   const items = changes.slice().reverse().map((c) => el('li', { 'data-node': c.node, 'data-to': c.to },
     el('time', {}, clock(c.atMillis)), `${c.node} ${c.from} → ${c.to}: ${c.reason}`));
@@ -258,6 +278,7 @@ function render(state) {
   renderModels(state.models);
   renderDegradation(state.degradation);
   renderChanges(state.changes);
+  renderQueues(state.queues);
   document.body.dataset.updated = String(state.atMillis);
 }
 

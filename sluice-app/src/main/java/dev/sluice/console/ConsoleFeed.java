@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * What the web console reads and the one setting it changes besides the node actions:
@@ -58,6 +59,8 @@ public final class ConsoleFeed {
   private final Predicate<HttpServerRequest> signedIn;
   private final Function<NodeEntry, ObjectNode> nodeView;
   private final Set<Client> clients = ConcurrentHashMap.newKeySet();
+  /** The flow-control queues' view (the gateway sets it); null: the state has no "queues". */
+  private volatile Supplier<?> queues;
 
   ConsoleFeed(Vertx vertx, NodeRegistry registry, ConfigHolder configs, Ladder ladder, ConsoleStats stats,
       Predicate<HttpServerRequest> signedIn, Function<NodeEntry, ObjectNode> nodeView) {
@@ -104,6 +107,14 @@ public final class ConsoleFeed {
     return true;
   }
 
+  /**
+   * Where the state's {@code queues} is read: per model and band the requests waiting, wait p50/p99 of the recent ones,
+   * dispatched, refused, timed out and cancelled counts, and each tenant's share of the dispatched GPU time.
+   */
+  public void queues(Supplier<?> view) {
+    this.queues = view;
+  }
+
   /** A node changed state: every open console hears it now rather than at its next tick. */
   public void nodeTransition() {
     for (Client c : clients) c.context.runOnContext(v -> c.push());
@@ -133,6 +144,8 @@ public final class ConsoleFeed {
     root.set("degradation", Json.MAPPER.valueToTree(ladder.degradation().snapshot()));
     root.set("cache", Json.MAPPER.valueToTree(ladder.cache().stats()));
     root.set("changes", Json.MAPPER.valueToTree(s.changes()));
+    Supplier<?> q = queues;
+    if (q != null) root.set("queues", Json.MAPPER.valueToTree(q.get()));
     return root;
   }
 

@@ -86,7 +86,14 @@ public final class FlowQueue<T> {
    * The request cannot wait: the queue is full, or the wait ahead of it (estimated from the drain rate) ends after its
    * deadline. Answer 429 with Retry-After {@code retryAfterMillis}.
    */
-  public record Refused<T>(long retryAfterMillis, String reason) implements Offer<T> {}
+  public record Refused<T>(long retryAfterMillis, String reason) implements Offer<T> {
+    /** Whether it was refused because the queue is full (else: the wait ahead is longer than its deadline). */
+    public boolean full() {
+      return reason.startsWith(FULL);
+    }
+  }
+
+  private static final String FULL = "the queue is full";
 
   /** One tenant's requests in one band. */
   private static final class TenantQueue<T> {
@@ -113,7 +120,7 @@ public final class FlowQueue<T> {
   /** Weight of a new interval in the drain-rate average. */
   private static final double RATE_ALPHA = 0.2;
   /** Retry-After when nothing has drained yet to estimate from. */
-  static final long UNKNOWN_RETRY_AFTER_MILLIS = 1_000;
+  public static final long UNKNOWN_RETRY_AFTER_MILLIS = 1_000;
 
   private final Settings settings;
   private final Clock clock;
@@ -147,7 +154,7 @@ public final class FlowQueue<T> {
     long now = clock.millis();
     if (size >= settings.maxLength()) {
       return new Refused<>(retryAfterMillis(size),
-          "the queue is full (" + size + " requests wait; routing.flow.queueLength " + settings.maxLength() + ")");
+          FULL + " (" + size + " requests wait; routing.flow.queueLength " + settings.maxLength() + ")");
     }
     Lane<T> lane = lanes.get(band);
     TenantQueue<T> own = lane.byTenant.get(tenant);

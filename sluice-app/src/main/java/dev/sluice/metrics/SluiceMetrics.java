@@ -41,6 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -626,5 +627,90 @@ public final class SluiceMetrics {
     Gauge.builder(AFFINITY_MEMORY_BYTES, () -> current.get().memoryBytes())
         .description("Approximate heap bytes of the session pins and the prefix index").baseUnit("bytes")
         .register(registry);
+  }
+
+  // ------------------------------------------------------------------ flow control (routing.flow)
+
+  /** Requests waiting in the gateway's queue, by model and band. */
+  public static final String FLOW_QUEUE_LENGTH = "sluice_flow_queue_requests";
+  /** Time a request waited in the queue before it was dispatched, refused or cancelled; _seconds by model and band. */
+  public static final String FLOW_WAIT = "sluice_flow_wait";
+  /** Requests the queue dispatched to a node, by model and band; _total. */
+  public static final String FLOW_DISPATCHED = "sluice_flow_dispatched_requests";
+  /**
+   * Requests that left the queue without a node, by model, band and reason ({@link #FLOW_REASONS}: queue_full,
+   * wait_too_long, timeout, cancelled); _total.
+   */
+  public static final String FLOW_NOT_DISPATCHED = "sluice_flow_not_dispatched_requests";
+  /** Estimated GPU time of the requests the queue dispatched, by tenant (bounded: {@link #tenantLabel}); _total. */
+  public static final String FLOW_TENANT_GPU = "sluice_flow_dispatched_gpu_seconds";
+  /** The reason label values of {@link #FLOW_NOT_DISPATCHED}. */
+  public static final List<String> FLOW_REASONS = List.of("queue_full", "wait_too_long", "timeout", "cancelled");
+  /**
+   * Tenant label values at most: tenants named in {@code routing.flow.tenants} always keep their name, the first
+   * others seen keep theirs up to this many, later ones count as {@value #OTHER_TENANT} (JWT tenants are unbounded).
+   */
+  public static final int MAX_TENANT_LABELS = 32;
+  public static final String OTHER_TENANT = "other";
+  /** Waits from 1 ms (a slot freed at once) to 60 s (a long maxWait). */
+  private static final Duration[] FLOW_WAIT_BUCKETS = {
+    Duration.ofMillis(1), Duration.ofMillis(10), Duration.ofMillis(50), Duration.ofMillis(100),
+    Duration.ofMillis(250), Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofSeconds(2),
+    Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(60)
+  };
+  private final Set<String> flowGauges = ConcurrentHashMap.newKeySet();
+  private final Set<String> tenantLabels = ConcurrentHashMap.newKeySet();
+  private volatile Set<String> namedTenants = Set.of();
+
+  /** Tenants that always keep their own label ({@code routing.flow.tenants}), replaced on every config swap. */
+  public void namedTenants(Set<String> tenants) {
+    namedTenants = Set.copyOf(tenants);
+  }
+
+  /** The label value of {@code tenant}: its name when configured or among the first {@link #MAX_TENANT_LABELS}. */
+  public String tenantLabel(String tenant) {
+    if (tenant == null) return UNKNOWN;
+    if (namedTenants.contains(tenant) || tenantLabels.contains(tenant)) return tenant;
+    if (tenantLabels.size() < MAX_TENANT_LABELS && tenantLabels.add(tenant)) return tenant;
+    return OTHER_TENANT;
+  }
+
+  /** Registers the queue-length gauge of {@code model} and {@code band} once; {@code waiting} reads it. */
+  public void bindFlowQueue(String model, String band, IntSupplier waiting) {
+    String m = modelLabel(model);
+    if (!flowGauges.add(m + '|' + band)) return;
+    Gauge.builder(FLOW_QUEUE_LENGTH, waiting::getAsInt)
+        .description("Requests waiting in the gateway for a node below its concurrency cap, by model and band")
+        .tags("model", m, "band", band).register(registry);
+  }
+
+  /** A request of {@code model} and {@code band} was dispatched from the queue after waiting {@code waitedNanos}. */
+  public void flowDispatched(String model, String band, String tenant, long waitedNanos, double gpuMillis) {
+    String m = modelLabel(model);
+    counter(FLOW_DISPATCHED, "Requests the gateway's queue dispatched to a node, by model and band", "model", m,
+        "band", band).increment();
+    flowWait(m, band).record(waitedNanos, NANOSECONDS);
+    counter(FLOW_TENANT_GPU, "Estimated GPU seconds of the requests the queue dispatched, by tenant (fair share)",
+        "tenant", tenantLabel(tenant)).increment(Math.max(0, gpuMillis) / 1000);
+  }
+
+  /**
+   * A request of {@code model} and {@code band} left the queue, or was refused a place, without a node: {@code
+   * reason} one of {@link #FLOW_REASONS}; {@code waitedNanos} how long it waited (0 when refused a place).
+   */
+  public void flowNotDispatched(String model, String band, String reason, long waitedNanos) {
+    String m = modelLabel(model);
+    String r = FLOW_REASONS.contains(reason) ? reason : UNKNOWN;
+    smallCounters.computeIfAbsent(FLOW_NOT_DISPATCHED + '|' + m + '|' + band + '|' + r, k ->
+        Counter.builder(FLOW_NOT_DISPATCHED).description("Requests that left the gateway's queue without a node, "
+            + "by model, band and reason (queue_full, wait_too_long, timeout, cancelled)")
+            .tags("model", m, "band", band, "reason", r).register(registry)).increment();
+    if (waitedNanos > 0) flowWait(m, band).record(waitedNanos, NANOSECONDS);
+  }
+
+  private Timer flowWait(String model, String band) {
+    return durationTimers.computeIfAbsent(FLOW_WAIT + '|' + model + '|' + band, k -> Timer.builder(FLOW_WAIT)
+        .description("Time requests waited in the gateway's queue, by model and band")
+        .tags("model", model, "band", band).serviceLevelObjectives(FLOW_WAIT_BUCKETS).register(registry));
   }
 }

@@ -9,7 +9,8 @@ import org.slf4j.LoggerFactory;
  * One JSON line per request on the logger {@value #LOGGER} (logback.xml sends it to stdout, message only; set
  * {@code SLUICE_ACCESS_LOG=off} to silence it, or route the logger elsewhere). Fields: time (arrival, UTC), requestId,
  * traceId, tenant, endpoint, model (requested), modelServed, node, attempts, outcome, status, ttftMs, durationMs,
- * overheadMs, promptTokens, completionTokens, stream, cachedTokens, affinity (hit, miss, moved), cachedTokensEstimate;
+ * overheadMs, promptTokens, completionTokens, stream, cachedTokens, affinity (hit, miss, moved), cachedTokensEstimate,
+ * queuedMs (time waited in the flow-control queue), band (interactive, batch);
  * unknown values are null. Never the prompt, the answer or a
  * credential: everything here is a {@link RequestRecord} field, and those hold none.
  */
@@ -49,6 +50,8 @@ public final class AccessLog implements RequestObserver {
     count(b, "cachedTokens", r.cachedTokens());
     string(b, "affinity", r.affinity());
     count(b, "cachedTokensEstimate", r.cachedTokensEstimate());
+    millis(b, "queuedMs", r.queuedNanos());
+    string(b, "band", r.band());
     b.append('}');
     String out = b.toString();
     if (b.capacity() > 4096) BUFFER.remove(); // an odd long tenant id does not keep a big buffer alive

@@ -26,11 +26,24 @@ package dev.sluice.observe;
  * @param affinity how the answering node relates to where the prompt was estimated warm: hit, miss or moved; null
  *     when routed without affinity (or not routed)
  * @param cachedTokensEstimate the prompt tokens the router estimated cached on the answering node; -1 without affinity
+ * @param queuedNanos time the request waited in the gateway's flow-control queue (0 when it did not wait); -1 when
+ *     it was not routed
+ * @param band the request's priority band (interactive, batch); null when it was not routed
  */
 public record RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
     String modelRequested, String modelServed, String node, int attempts, String outcome, int status, long ttftNanos,
     long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream,
-    long cachedTokens, String affinity, long cachedTokensEstimate) {
+    long cachedTokens, String affinity, long cachedTokensEstimate, long queuedNanos, String band) {
+  /** A record without flow control's fields. */
+  public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
+      String modelRequested, String modelServed, String node, int attempts, String outcome, int status,
+      long ttftNanos, long durationNanos, long overheadNanos, long promptTokens, long completionTokens,
+      boolean stream, long cachedTokens, String affinity, long cachedTokensEstimate) {
+    this(startEpochMillis, requestId, traceId, tenant, endpoint, modelRequested, modelServed, node, attempts, outcome,
+        status, ttftNanos, durationNanos, overheadNanos, promptTokens, completionTokens, stream, cachedTokens, affinity,
+        cachedTokensEstimate, -1, null);
+  }
+
   /** A record without affinity. */
   public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
       String modelRequested, String modelServed, String node, int attempts, String outcome, int status,

@@ -61,6 +61,8 @@ public final class Gateway {
   private final NodeRegistry registry;
   /** Session pins and the prefix index: kept across config swaps like the node table. */
   private final AffinityKeeper affinity;
+  /** The per-model waiting rooms: kept across config swaps like the affinity. */
+  private final FlowControl flow;
   private final Prober prober;
   private final TelemetryScraper scraper;
   /** The config and its router, replaced together on every swap: what each arriving request takes. */
@@ -109,6 +111,7 @@ public final class Gateway {
     this.nodes = new NodeClients(vertx);
     SluiceConfig initial = configs.current();
     this.affinity = new AffinityKeeper(initial, clock);
+    this.flow = new FlowControl(vertx, clock, metrics, () -> snapshot);
     this.registry = new NodeRegistry(initial.health(), clock, new HealthEvents());
     this.prober = new Prober(vertx, registry, nodes, configs::current, initial.health(),
         new SplittableRandom());
@@ -126,7 +129,8 @@ public final class Gateway {
     observers.add(new AccessLog());
     observers.add(consoleStats);
     this.handler = new GatewayHandler(vertx, clock, () -> snapshot, nodes, registry, admin, access, metrics,
-        protections, observers, this::starting, new BodyReader(guard, metrics));
+        protections, observers, this::starting, new BodyReader(guard, metrics), flow);
+    console.queues(flow::view);
     apply(initial);
     configs.onSwap(this::apply);
   }
@@ -153,6 +157,7 @@ public final class Gateway {
     if (access != null) access.apply(config);
     if (prober != null) prober.apply(config.health());
     metrics.knownModels(config.models().keySet());
+    metrics.namedTenants(config.routing().flow().tenants().keySet());
     metrics.bindNodes(config.nodes().stream().map(n -> n.id()).toList(), registry::get,
         () -> configs.current().routing().gpuBases(), clock);
     if (port > 0) probeAll(config);
@@ -381,6 +386,7 @@ public final class Gateway {
     silenceTimer = -1;
     prober.stop();
     scraper.stop();
+    flow.close();
     access.close();
     List<Future<Void>> undeploys = new ArrayList<>();
     if (redirectServer != null) undeploys.add(redirectServer.close());

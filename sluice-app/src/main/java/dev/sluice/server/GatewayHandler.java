@@ -82,10 +82,10 @@ final class GatewayHandler {
 
   GatewayHandler(Vertx vertx, Clock clock, Supplier<ConfigSnapshot> snapshots, NodeClients nodes,
       NodeRegistry registry, AdminApi admin, AccessControl access, SluiceMetrics metrics,
-      Protections protections, Observers observers, BooleanSupplier starting, BodyReader bodies) {
+      Protections protections, Observers observers, BooleanSupplier starting, BodyReader bodies, FlowControl flow) {
     AtomicInteger inFlight = new AtomicInteger();
     this.shared = new RoutedRequest.Shared(new Exchange.Shared(vertx, clock, metrics, new RetryBudget(), inFlight::get),
-        clock, inFlight, metrics, protections, observers, starting);
+        clock, inFlight, metrics, protections, observers, starting, flow);
     this.clock = clock;
     this.startedAt = Instant.ofEpochMilli(clock.millis()).toString();
     this.createdEpochSeconds = clock.millis() / 1000;

@@ -19,6 +19,8 @@ final class RequestTally {
   private byte[] tail;
   private String affinity;
   private long cachedTokensEstimate = -1;
+  private long queuedNanos;
+  private String band;
 
   /** Adds what an exchange that just ended learned; once per exchange. */
   void absorb(Exchange x) {
@@ -36,6 +38,16 @@ final class RequestTally {
   void affinity(String outcome, long cachedTokens) {
     affinity = outcome;
     cachedTokensEstimate = cachedTokens;
+  }
+
+  /** The request waited {@code nanos} in the flow-control queue (added up when it waited twice). */
+  void queued(long nanos) {
+    queuedNanos += Math.max(0, nanos);
+  }
+
+  /** The request's priority band ({@code interactive}, {@code batch}). */
+  void band(String label) {
+    band = label;
   }
 
   /** The gateway answered itself (a cached answer, the static reply) at {@code nanos}. */
@@ -66,6 +78,6 @@ final class RequestTally {
     return new RequestRecord(arrival.startEpochMillis, arrival.requestId, arrival.trace.traceId(), tenant,
         endpointLabel, model, served, answeredBy, attempts, outcome, status,
         answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream(), cached, affinity, cachedTokensEstimate);
+        completion, parsed.stream(), cached, affinity, cachedTokensEstimate, queuedNanos, band);
   }
 }

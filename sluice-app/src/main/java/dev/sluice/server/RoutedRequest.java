@@ -8,27 +8,35 @@ import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.Usage;
 import dev.sluice.auth.Principal;
+import dev.sluice.config.FlowSettings;
 import dev.sluice.config.ModelSpec;
+import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.degrade.DegradationDecision;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.DowngradeCap;
 import dev.sluice.degrade.ResponseCache;
+import dev.sluice.flow.Band;
+import dev.sluice.flow.FlowQueue;
 import dev.sluice.http.Responses;
 import dev.sluice.limit.PromptText;
 import dev.sluice.limit.RateLimiter;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.routing.Affinity;
+import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.PrefixChain;
 import dev.sluice.routing.Warmth;
 import dev.sluice.support.Clock;
 import dev.sluice.support.Durations;
 import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.ExchangeListener;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -64,13 +72,18 @@ final class RoutedRequest implements ExchangeListener {
    * answering node's estimated cached share of the prompt, e.g. {@code hit; cached=0.93}.
    */
   static final String AFFINITY_HEADER = "x-sluice-affinity";
+  /**
+   * Request: the band the caller asks for ({@code interactive} or {@code batch}); it may lower the caller's highest band
+   * (its key's or token's, else {@code routing.flow.tenants}), never raise it. Response: the band the request ran in.
+   */
+  static final String PRIORITY_HEADER = "x-sluice-priority";
 
   /**
    * What every routed request shares: one per gateway. {@code starting} is true until a node first turns READY after
    * the gateway started.
    */
   record Shared(Exchange.Shared exchanges, Clock clock, AtomicInteger inFlight, SluiceMetrics metrics,
-      Protections protections, Observers observers, BooleanSupplier starting) {}
+      Protections protections, Observers observers, BooleanSupplier starting, FlowControl flow) {}
 
   private final Shared shared;
   private final HttpServerRequest req;
@@ -107,6 +120,14 @@ final class RoutedRequest implements ExchangeListener {
   private String chainModel;
   private Affinity affinity;
   private Warmth warmth = Warmth.NONE;
+  // flow control: the request's band, and while it waits in the queue its ticket, model, timer and start
+  private Band band = Band.INTERACTIVE;
+  /** Set by the queue's dispatch: the next attempt neither queues behind others nor minds a cap by one. */
+  private boolean dispatched;
+  private FlowQueue.Ticket<FlowControl.Waiter> ticket;
+  private String waitingFor;
+  private long waitTimer = -1;
+  private long waitStartNanos;
 
   RoutedRequest(Shared shared, HttpServerRequest req, ConfigSnapshot snapshot, ParsedRequest parsed,
       Principal who, Arrival arrival) {
@@ -124,6 +145,7 @@ final class RoutedRequest implements ExchangeListener {
 
   void start() {
     waits = new SharedWait(resp, () -> done, () -> finish(499, "cancelled"), this::failedAfterWait);
+    if (!chooseBand()) return;
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
     PromptText prompt = PromptText.of(parsed.json());
@@ -175,6 +197,30 @@ final class RoutedRequest implements ExchangeListener {
   }
 
   // ------------------------------------------------------------------ admission
+
+  /**
+   * The request's band: the caller's highest ({@link Principal#maxBand()}, else {@code routing.flow.tenants}), lowered
+   * by the {@value #PRIORITY_HEADER} header; said back in that header. False when the header's value is not a band
+   * (answered 400).
+   */
+  private boolean chooseBand() {
+    Band max = who.maxBand() != null ? who.maxBand() : config.routing().flow().maxBand(tenant);
+    String asked = req.getHeader(PRIORITY_HEADER);
+    Band chosen = max;
+    if (asked != null) {
+      try {
+        chosen = Band.parse(asked).atMost(max);
+      } catch (IllegalArgumentException e) {
+        error(ErrorKind.INVALID_REQUEST, PRIORITY_HEADER + ": \"" + Outcomes.clip(asked) + "\" is not a priority band "
+            + "(expected interactive or batch)", null);
+        return false;
+      }
+    }
+    band = chosen;
+    resp.putHeader(PRIORITY_HEADER, chosen.label());
+    tally.band(chosen.label());
+    return true;
+  }
 
   /** The context-window and max_tokens rules ({@link PromptFit}); false when the request was answered (rejected). */
   private boolean guardContext(ModelSpec spec, PromptText prompt) {
@@ -285,8 +331,12 @@ final class RoutedRequest implements ExchangeListener {
         untranslatable = e; // only nodes that speak the dialect may take it
       }
     }
+    // flow control: a request the queue dispatched neither queues behind others again nor minds a cap by one
+    // (docs/flow-control.md, "The race")
+    boolean wasDispatched = dispatched;
+    dispatched = false;
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
-        request.stream(), overChat != null, sessionId, chainFor(model));
+        request.stream(), overChat != null, sessionId, chainFor(model), band, wasDispatched ? 1 : 0);
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");
@@ -340,6 +390,21 @@ final class RoutedRequest implements ExchangeListener {
           + "time-to-first-token budget (routing.ttftBudget): retry in " + seconds + " s (" + over.reason() + ")", null);
       return;
     }
+    if (routed instanceof Router.Plan && router.flowOn() && !isDowngrade && !wasDispatched
+        && shared.flow().waitingAtOrAbove(model, band)) { // a node has room, but others wait for it: no overtaking
+      queue(model, route.get().nodes(), expectedOut, "requests of its band or a higher one wait ahead of it");
+      return;
+    }
+    if (routed instanceof Router.Full full) {
+      // not a node error: the ladder's level is not touched; a downgrade attempt never waits
+      if (isDowngrade) {
+        fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" has every node at its concurrency cap ("
+            + full.why() + ")");
+        return;
+      }
+      queue(model, route.get().nodes(), expectedOut, full.why());
+      return;
+    }
     if (isDowngrade) {
       double share = config.degradation().downgradeShare();
       int capacity = router.capacity(model, route.get().nodes());
@@ -361,6 +426,100 @@ final class RoutedRequest implements ExchangeListener {
         arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
     x.start();
+  }
+
+  // ------------------------------------------------------------------ flow control: waiting for a slot
+
+  /**
+   * Waits in {@code model}'s queue for a node below its cap ({@code why}: what the nodes are doing), until its deadline
+   * (arrival + {@code routing.flow.maxWait}); refused at once (429 + Retry-After) when the queue is full or the wait
+   * ahead of it is longer than that.
+   */
+  private void queue(String model, List<NodeSpec> nodes, int expectedOut, String why) {
+    FlowSettings flow = config.routing().flow();
+    long maxWait = flow.maxWait(config.routing().ttftBudget()).toMillis();
+    long deadline = arrival.startEpochMillis + maxWait;
+    NodeSpeed speed = router.bestSpeed(model, nodes);
+    double cost = FlowQueue.gpuMillis(promptTokens, expectedOut > 0 ? expectedOut
+        : Router.DEFAULT_EXPECTED_OUTPUT_TOKENS, speed.prefillTokensPerSecond(), speed.decodeMillisPerToken());
+    Context context = Vertx.currentContext();
+    if (context == null) context = shared.exchanges().vertx().getOrCreateContext();
+    long now = shared.clock().nanos();
+    FlowQueue.Offer<FlowControl.Waiter> offer = shared.flow().offer(model,
+        new FlowControl.Waiter(context, () -> dispatchedFromQueue(model), now), tenant, who.weight(), band, cost,
+        deadline);
+    if (offer instanceof FlowQueue.Refused<FlowControl.Waiter> r) {
+      String fix = r.full() ? "raise routing.flow.queueLength" : "raise routing.flow.maxWait (" + maxWait + " ms)";
+      refuseWait(r.retryAfterMillis(), "every node of \"" + model + "\" is at its concurrency cap (" + why
+          + ") and this request cannot wait for a slot: " + r.reason(), fix);
+      return;
+    }
+    ticket = ((FlowQueue.Queued<FlowControl.Waiter>) offer).ticket();
+    waitingFor = model;
+    waitStartNanos = now;
+    resp.closeHandler(v -> clientLeftQueue());
+    long left = Math.max(1, deadline - shared.clock().millis());
+    waitTimer = shared.exchanges().vertx().setTimer(left, id -> waitTimedOut(maxWait, why));
+    shared.flow().kick(model); // room may have come meanwhile
+  }
+
+  /** The queue dispatched this request (on its own context): route it now, or end it if its client left. */
+  private void dispatchedFromQueue(String model) {
+    if (ticket == null) return;
+    ticket = null;
+    cancelWaitTimer();
+    tally.queued(shared.clock().nanos() - waitStartNanos);
+    if (done) return;
+    if (resp.closed()) {
+      finish(499, "cancelled");
+      return;
+    }
+    dispatched = true;
+    attempt(model, false);
+  }
+
+  /** The client left while the request waited: it leaves the queue at once; no node ever sees it. */
+  private void clientLeftQueue() {
+    if (ticket == null || done) return;
+    if (!shared.flow().leave(waitingFor, ticket, false)) return; // dispatched meanwhile: the dispatch ends it
+    ticket = null;
+    cancelWaitTimer();
+    tally.queued(shared.clock().nanos() - waitStartNanos);
+    finish(499, "cancelled");
+  }
+
+  /** The request's deadline passed while it waited: 429 + Retry-After. */
+  private void waitTimedOut(long maxWait, String why) {
+    waitTimer = -1;
+    if (ticket == null || done) return;
+    if (!shared.flow().leave(waitingFor, ticket, true)) return; // dispatched meanwhile
+    ticket = null;
+    long waited = shared.clock().nanos() - waitStartNanos;
+    tally.queued(waited);
+    refuseWait(shared.flow().retryAfterMillis(waitingFor), "waited " + waited / 1_000_000 + " ms for a node of \""
+        + waitingFor + "\" below its concurrency cap (" + why + ") and none came free within routing.flow.maxWait ("
+        + maxWait + " ms)", "raise routing.flow.maxWait, or the nodes' caps (nodes[].maxConcurrent, "
+        + "routing.flow.maxConcurrent) if they can run more at once");
+  }
+
+  private void cancelWaitTimer() {
+    if (waitTimer >= 0) shared.exchanges().vertx().cancelTimer(waitTimer);
+    waitTimer = -1;
+  }
+
+  /**
+   * 429 + Retry-After for a request the queue could not take or hold: back off and retry; not a node error, so the
+   * degradation level is not touched.
+   */
+  private void refuseWait(long retryAfterMillis, String message, String fix) {
+    long seconds = Durations.retryAfterSeconds(retryAfterMillis);
+    resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
+    error(ErrorKind.OVERLOADED, message + ": retry in " + seconds + " s, or " + fix, null);
+  }
+
+  @Override
+  public void attemptEnded(String nodeId) {
+    shared.flow().slotFreed();
   }
 
   /** The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. */

@@ -5,6 +5,7 @@ import dev.sluice.api.NodeDialect;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.flow.Band;
 import dev.sluice.health.NodeState;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
@@ -14,6 +15,7 @@ import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.FirstTokenDeadline;
 import dev.sluice.routing.GpuWeightedPolicy;
 import dev.sluice.routing.LeastDelayPolicy;
+import dev.sluice.routing.NodeSpeed;
 import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
 import dev.sluice.routing.PrefixChain;
@@ -126,6 +128,13 @@ final class Router {
   record Overloaded(long retryAfterMillis, String reason) implements Result {}
 
   /**
+   * Flow control: the model has eligible nodes, but every one of them is at its concurrency cap for the request's
+   * band; {@code why} lists each node's in-flight count and cap ({@code a10-1 2/2 (learned …)}). The request waits in
+   * the gateway's queue ({@link FlowControl}), not on a node.
+   */
+  record Full(String why) implements Result {}
+
+  /**
    * No node of the model is in rotation; {@code why} lists each node's state. {@code warmingUp}: every one of them is
    * STARTING or WARMING (start-up or warm-up), which is not evidence of failure.
    */
@@ -155,6 +164,19 @@ final class Router {
    */
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
       boolean stream, boolean overChat, String sessionId, PrefixChain chain) {
+    return route(model, endpoint, nodes, promptTokens, expectedOutputTokens, stream, overChat, sessionId, chain,
+        Band.INTERACTIVE, 0);
+  }
+
+  /**
+   * As above, for a request of {@code band}. With flow control on ({@code routing.flow.enabled}), the candidates are
+   * the eligible nodes with room for the band ({@link Band#fits} under each node's cap plus {@code overshoot}); when
+   * eligible nodes exist but none has room, {@link Full}. {@code overshoot} is 1 for a request the queue dispatched:
+   * it may take one slot above a cap rather than wait a second time when another request took the slot it was
+   * dispatched for (docs/flow-control.md, "The race"). Admission control then judges the nodes with room.
+   */
+  Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
+      boolean stream, boolean overChat, String sessionId, PrefixChain chain, Band band, int overshoot) {
     NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
@@ -194,6 +216,24 @@ final class Router {
     if (!anySpeaks) return new NoNodeSpeaksApi();
     if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
+    if (flowOn()) {
+      StringBuilder full = new StringBuilder();
+      List<NodeView> withRoom = new ArrayList<>(views.size());
+      for (NodeView v : views) {
+        NodeEntry e = byId.get(v.id()).entry();
+        int cap = e.cap().value();
+        int inFlight = v.inFlightRequests();
+        if (band.fits(inFlight, cap + overshoot)) {
+          withRoom.add(v);
+          continue;
+        }
+        if (!full.isEmpty()) full.append("; ");
+        full.append(v.id()).append(' ').append(inFlight).append('/').append(cap).append(" (")
+            .append(e.cap().reading().source()).append(')');
+      }
+      if (withRoom.isEmpty()) return new Full(full.toString());
+      views = withRoom;
+    }
     int prompt = (int) Math.min(Integer.MAX_VALUE, promptTokens);
     Warmth warmth = Warmth.NONE;
     if (affinityOn && chain != null) {
@@ -242,6 +282,50 @@ final class Router {
         return;
       }
     }
+  }
+
+  /** Whether flow control applies: per-node caps, the per-model queue ({@code routing.flow.enabled}). */
+  boolean flowOn() {
+    return settings.flow().enabled();
+  }
+
+  /**
+   * Free slots on {@code model}'s nodes in rotation (health and model only, not the API a waiting request speaks):
+   * for an interactive request ({@code [0]}) and a batch one ({@code [1]}), summed over the nodes. What the queue
+   * dispatches against.
+   */
+  int[] room(String model, List<NodeSpec> nodes) {
+    long now = registry.nowMillis();
+    int[] room = new int[2];
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      if (e == null || !e.canServe(model, now)) continue;
+      int inFlight = e.inFlight();
+      int cap = e.cap().value();
+      room[0] += Math.max(0, cap - inFlight);
+      if (Band.BATCH.fits(inFlight, cap)) room[1] += Math.max(1, cap - 1) - inFlight;
+    }
+    return room;
+  }
+
+  /**
+   * The best learned speed over {@code model}'s nodes in rotation (the highest prefill rate, the lowest decode time
+   * per token; an unknown GPU type's figures when none is in rotation): what a waiting request's GPU time, the unit of
+   * fair share, is estimated at.
+   */
+  NodeSpeed bestSpeed(String model, List<NodeSpec> nodes) {
+    long now = registry.nowMillis();
+    double prefill = 0;
+    double decode = Double.MAX_VALUE;
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      if (e == null || !e.canServe(model, now)) continue;
+      NodeSpeed s = e.speed().current();
+      prefill = Math.max(prefill, s.prefillTokensPerSecond());
+      if (s.decodeMillisPerToken() > 0) decode = Math.min(decode, s.decodeMillisPerToken());
+    }
+    if (prefill <= 0 || decode == Double.MAX_VALUE) return GpuDefaults.expectedSpeed(null);
+    return new NodeSpeed(prefill, decode, 1);
   }
 
   /** Whether every node of {@code nodes} speaks {@code dialect} now (configured or discovered). */

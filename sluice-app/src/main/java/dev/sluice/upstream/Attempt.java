@@ -347,6 +347,7 @@ final class Attempt {
     if (sentNanos > 0) x.upstreamNanos += x.clock.nanos() - sentNanos;
     entry.requestEnded(prefillTokens, sawFirstToken);
     if (lease != null) lease.end();
+    x.attemptEnded(nodeId());
   }
 
   /** This attempt's first-token deadline in milliseconds. */

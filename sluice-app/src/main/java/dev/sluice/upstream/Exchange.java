@@ -138,6 +138,11 @@ public final class Exchange {
     nextAttempt();
   }
 
+  /** An attempt gave its place on its node back (see {@link ExchangeListener#attemptEnded}). */
+  void attemptEnded(String nodeId) {
+    listener.attemptEnded(nodeId);
+  }
+
   // ------------------------------------------------------------------ attempts (before commit)
 
   private void nextAttempt() {

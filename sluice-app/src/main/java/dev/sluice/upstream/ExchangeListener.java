@@ -26,6 +26,12 @@ public interface ExchangeListener {
   default void attemptSent(String nodeId) {}
 
   /**
+   * An attempt on {@code nodeId} ended (answered, failed, abandoned or cancelled) and gave its place on the node back:
+   * once per attempt. Flow control dispatches a waiting request into the freed slot.
+   */
+  default void attemptEnded(String nodeId) {}
+
+  /**
    * The answer of {@code nodeId} is about to reach the client, its head copied from the node's: the last moment to
    * add response headers of its own.
    */

@@ -4,9 +4,12 @@ import static dev.sluice.config.ConfigTexts.OK_PROVIDER;
 import static dev.sluice.config.ConfigTexts.json;
 import static dev.sluice.config.ConfigTexts.problems;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.sluice.flow.Band;
 import dev.sluice.routing.FirstTokenDeadline;
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -72,6 +75,48 @@ class TrafficSectionTest {
       {'routing': {'policy': 'sticky'}, 'providers': {OK}}        | config: routing.policy: "sticky" is not a routing policy (expected one of round-robin, least-request, gpu-weighted, least-delay, least-delay-no-admission, queue-kv, prefix-hash)
       """)
   void rejectsABadValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {
+    assertThat(problems(config.replace("OK", OK_PROVIDER)))
+        .as("problems of %s", config)
+        .anySatisfy(p -> assertThat(p).startsWith(expected));
+  }
+
+  @Test
+  void flowControlIsReadFromRoutingFlowAndANodesOwnCapFromItsMaxConcurrent() throws Exception {
+    SluiceConfig config = ConfigLoader.parse(json("{'routing': {'ttftBudget': '3s', 'flow': {'queueLength': 64, "
+        + "'maxConcurrent': {'a10': 4}, 'defaultWeight': 2, 'tenants': {'batchjobs': {'weight': 1, 'maxPriority': "
+        + "'batch'}, 'acme': {'weight': 3}}}}, 'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}], "
+        + "'nodes': [{'id': 'n1', 'baseUrl': 'http://h:1', 'maxConcurrent': 2}, {'id': 'n2', 'baseUrl': 'http://h:2'}]}}}"),
+        "t.json");
+    FlowSettings flow = config.routing().flow();
+    assertThat(flow.enabled()).isTrue();
+    assertThat(flow.queueLength()).isEqualTo(64);
+    assertThat(flow.maxWait(config.routing().ttftBudget())).as("maxWait defaults to the TTFT budget")
+        .isEqualTo(Duration.ofSeconds(3));
+    assertThat(flow.gpuMaxConcurrent("A10")).isEqualTo(4);
+    assertThat(flow.weight("acme")).isEqualTo(3);
+    assertThat(flow.weight("someone-else")).isEqualTo(2);
+    assertThat(flow.maxBand("batchjobs")).isEqualTo(Band.BATCH);
+    assertThat(flow.maxBand("acme")).isEqualTo(Band.INTERACTIVE);
+    assertThat(config.nodes()).extracting(NodeSpec::id, NodeSpec::maxConcurrent)
+        .containsExactly(tuple("n1", 2), tuple("n2", 0));
+    assertThat(ConfigLoader.parse(json("{'routing': {'flow': {'enabled': false, 'maxWait': '750ms'}}, "
+        + "'providers': {OK}}".replace("OK", OK_PROVIDER)), "o.json").routing().flow())
+        .extracting(FlowSettings::enabled, f -> f.maxWait(Duration.ofSeconds(2)), FlowSettings::tenants)
+        .containsExactly(false, Duration.ofMillis(750), Map.of());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+      {'routing': {'flow': {'queueLength': -1}}, 'providers': {OK}}                | config: routing.flow.queueLength: -1 must be a whole number of requests ≥ 0
+      {'routing': {'flow': {'queueLength': 'many'}}, 'providers': {OK}}            | config: routing.flow.queueLength: "many" must be a whole number of requests ≥ 0
+      {'routing': {'flow': {'maxWait': 'soon'}}, 'providers': {OK}}                | config: routing.flow.maxWait: "soon"
+      {'routing': {'flow': {'maxConcurrent': {'A10': 0}}}, 'providers': {OK}}      | config: routing.flow.maxConcurrent.A10: 0 must be a positive whole number of requests a node of this GPU type runs at once, e.g. 4
+      {'routing': {'flow': {'tenants': {'acme': {'maxPriority': 'urgent'}}}}, 'providers': {OK}} | config: routing.flow.tenants.acme.maxPriority: "urgent" is not a priority band (expected interactive or batch)
+      {'routing': {'flow': {'tenants': {'acme': {'weight': 0}}}}, 'providers': {OK}} | config: routing.flow.tenants.acme.weight
+      {'routing': {'flow': {'queue': 5}}, 'providers': {OK}}                       | config: routing.flow.queue: unknown key (known: enabled, queueLength, maxWait, maxConcurrent, tenants, defaultWeight)
+      {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'maxConcurrent': 0}]}}} | config: providers.p.nodes[0].maxConcurrent: 0 must be a positive whole number of requests the node runs at once, e.g. 4 (leave it out to let the gateway learn the cap)
+      """)
+  void rejectsABadFlowControlValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {
     assertThat(problems(config.replace("OK", OK_PROVIDER)))
         .as("problems of %s", config)
         .anySatisfy(p -> assertThat(p).startsWith(expected));

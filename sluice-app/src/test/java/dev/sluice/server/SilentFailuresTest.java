@@ -2,6 +2,8 @@ package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.config.FlowSettings;
+import dev.sluice.config.RoutingSettings;
 import dev.sluice.degrade.DegradationSettings;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.sim.GpuProfile;
@@ -194,7 +196,9 @@ class SilentFailuresTest {
   void aNodeHoldingThreeHundredLongStreamsStaysReadyAndOtherModelsAreAnswered() {
     // the busy H100 runs at a tenth of real speed, so 300 streams of 200 tokens last the whole test while the
     // gateway relays only ~300 chunks a second; probes every 500 ms make a starved probe show within seconds
+    // the busy node is to hold 300 streams: flow control off, or the gateway would keep it at its cap (64 on an H100)
     try (TestCluster c = new TestCluster().health(TestCluster.fastProbes(Duration.ofMillis(500)))
+        .routing(RoutingSettings.defaults().withFlow(FlowSettings.defaults().withEnabled(false)))
         .node(sim("busy", GpuProfile.H100, BIG, Map.of("maxModelLenTokens", 24576.0)).withTimeScale(0.1))
         .node(sim("small", GpuProfile.A10, SMALL, Map.of("kvCapacityTokens", 32768.0)))
         .start()) {
