@@ -107,6 +107,18 @@ class NodeCapSignalsTest {
   }
 
   @Test
+  void anOllamaNodeWhoseRequestsQueueBehindItsOneSlotShrinksItsLearnedCapOnLateFirstTokens() throws Exception {
+    SimOptions oneSlot = SimOptions.defaults().withId("ollama-01").withGpu(GpuProfile.A10_OLLAMA).withModels(MODEL);
+    try (TestCluster c = new TestCluster().node(oneSlot).start()) {
+      hold(c, GpuDefaults.OLLAMA_SLOTS); // the cap's worth: one decodes, three wait inside Ollama for minutes
+
+      await().atMost(Duration.ofSeconds(20)).until(() -> node(c).path("cap").asInt() < GpuDefaults.OLLAMA_SLOTS);
+
+      assertThat(node(c).path("capSource").asText()).containsPattern("; first token \\d+ ms vs \\d+ ms estimated$");
+    }
+  }
+
+  @Test
   void aConfiguredCapIgnoresTheNodesKvCapacityItsWaitingRequestsAndItsBusyAnswers() throws Exception {
     FlowSettings capped = new FlowSettings(true, FlowSettings.DEFAULT_QUEUE_LENGTH, null, Map.of("A10_OLLAMA", 3),
         Map.of(), 1);
