@@ -91,7 +91,7 @@ public final class NodeEntry {
     }
   }
 
-  /** The telemetry of the entry this one replaces (a config swap): kept, its KV capacity given to the cap, no signal. */
+  /** The telemetry of the entry this one replaces (a config swap): kept, its KV figure given to the cap, no signal. */
   void keepTelemetry(NodeTelemetry t) {
     telemetry = t;
     kvCapacity(t);

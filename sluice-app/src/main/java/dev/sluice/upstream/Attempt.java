@@ -239,7 +239,9 @@ final class Attempt {
     if (upstreamResp.statusCode() / 100 == 2 && framer != null) { // a plain body's first byte is its whole answer
       double ttftMillis = (firstTokenNanos - connectedNanos) / 1_000_000.0;
       entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), ttftMillis, backlogAtSend);
-      if (!learnedSlowness) entry.cap().firstToken(Math.round(ttftMillis), target.expectedTtftMillis(), entry.inFlight());
+      if (!learnedSlowness) {
+        entry.cap().firstToken(Math.round(ttftMillis), target.expectedTtftMillis(), entry.inFlight());
+      }
     }
   }
 
