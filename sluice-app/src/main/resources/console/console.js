@@ -109,6 +109,8 @@ function renderNodes(nodes) {
       el('td', { class: 'num' }, num(n.weight, 1)),
       el('td', { class: 'num' }, n.score ? num(n.score.estimatedTtftMillis) + ' ms' : '–'),
       el('td', { class: 'num' }, String(n.inFlight)),
+      el('td', { class: 'num', 'data-role': 'cap', title: n.capSource || '' },
+        n.cap == null ? '–' : n.inFlight + ' / ' + n.cap),
       el('td', { class: 'num', 'data-role': 'gpu' }, t.gpuUtilPercent == null ? '–' : num(t.gpuUtilPercent) + ' %'),
       el('td', { class: 'num' }, t.gpuTempCelsius == null ? '–' : num(t.gpuTempCelsius) + ' °C'),
       el('td', { class: 'num' }, t.memoryUsedPercent == null ? '–' : num(t.memoryUsedPercent) + ' %'),

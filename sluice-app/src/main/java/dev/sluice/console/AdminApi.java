@@ -13,6 +13,7 @@ import dev.sluice.config.ProviderSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.degrade.DegradationLevel;
 import dev.sluice.degrade.SharedCache;
+import dev.sluice.flow.NodeCap;
 import dev.sluice.health.HealthSnapshot;
 import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
@@ -452,6 +453,7 @@ public final class AdminApi {
     HealthSnapshot h = e.health().snapshot();
     NodeView v = e.view(now);
     NodeSpeed speed = v.speed();
+    NodeCap.Reading cap = e.cap().reading();
     ObjectNode n = Json.MAPPER.createObjectNode();
     n.put("id", e.id()).put("provider", e.spec().provider()).put("gpuType", e.spec().gpuType())
         .put("api", e.spec().api().name().toLowerCase(Locale.ROOT))
@@ -464,6 +466,7 @@ public final class AdminApi {
         .put("healthRatio", h.healthRatio())
         .put("inFlight", v.inFlightRequests()).put("inFlightPrefillTokens", v.inFlightPrefillTokens())
         .put("inFlightDecodes", v.inFlightDecodes())
+        .put("cap", cap.value()).put("capSource", cap.source())
         .put("weight", GpuWeightedPolicy.weight(v, config.get().routing().gpuBases()));
     Affinity a = affinity == null ? null : affinity.get();
     if (a != null) n.put("affinitySessions", a.sessions(e.id())).put("prefixIndexEntries", a.indexEntries(e.id()));
@@ -480,6 +483,7 @@ public final class AdminApi {
     e.dialects().stream().map(NodeDialect::configName).sorted().forEach(dialects::add);
     NodeTelemetry t = e.telemetry();
     n.put("kvCacheTokens", e.kvCacheTokens());
+    putNumber(n, "waiting", t.requestsWaiting()); // as the node reports it (vLLM), beside our own inFlight
     putNumber(n, "prefixCacheHitRate", e.prefixCacheHitRate());
     putNumber(n, "prefixCacheHitRateTotal", e.prefixCacheHitRateTotal());
     ObjectNode tel = n.putObject("telemetry");

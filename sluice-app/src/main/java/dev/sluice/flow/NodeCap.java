@@ -38,6 +38,11 @@ public final class NodeCap {
   static final double SLOW_FACTOR = 3;
   static final long SLOW_FLOOR_MILLIS = 500;
   static final long ADJUST_EVERY_MILLIS = 2_000;
+  /**
+   * Output tokens a request without a length limit is expected to produce, for its footprint: the chat median of
+   * UPSTREAMS.md's workload shape, as the router assumes.
+   */
+  public static final int DEFAULT_OUTPUT_TOKENS = 129;
   /** No learned cap goes above this (a cap that never binds is no cap). */
   public static final int MAX_LEARNED = 4_096;
 

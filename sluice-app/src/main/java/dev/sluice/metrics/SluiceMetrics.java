@@ -87,6 +87,8 @@ public final class SluiceMetrics {
   public static final String NODE_GPU_TEMP = "sluice_node_gpu_temperature_celsius";
   public static final String NODE_GPU_MEMORY = "sluice_node_gpu_memory_used_percent";
   public static final String NODE_PREFIX_CACHE_HIT_RATIO = "sluice_node_prefix_cache_hit_ratio";
+  // flow control, per node: the concurrency cap (configured or learned; its source is on /admin/nodes)
+  public static final String NODE_CONCURRENCY_CAP = "sluice_node_concurrency_cap";
   public static final String UNKNOWN = "unknown";
   /** The node label of a request no node answered (cached, static, refused, failed on every node). */
   public static final String NO_NODE = "none";
@@ -484,6 +486,9 @@ public final class SluiceMetrics {
       Gauge.builder(NODE_WEIGHT, () -> nodeValue(lookup, id,
               e -> GpuWeightedPolicy.weight(e.view(clock.millis()), gpuBases.get())))
           .description("The brief's gpu-weighted weight of the node").tag("node", id).register(registry);
+      Gauge.builder(NODE_CONCURRENCY_CAP, () -> nodeValue(lookup, id, e -> e.cap().value()))
+          .description("Requests the node may run at once (flow control), configured or learned")
+          .tag("node", id).register(registry);
     }
   }
 

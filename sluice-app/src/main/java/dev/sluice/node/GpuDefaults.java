@@ -28,6 +28,16 @@ public final class GpuDefaults {
   static final int UNKNOWN_CONCURRENCY = 8;
 
   /**
+   * Requests an Ollama node is assumed to run at once until its cap is configured ({@code maxConcurrent}, set to its
+   * {@code OLLAMA_NUM_PARALLEL}) or learned lower: Ollama shows no slot count and no queue, so a learned cap can only
+   * shrink (on 503 "server busy" or first tokens far later than estimated, as requests queue behind busy slots), never
+   * grow. 4 is the larger figure of Ollama's automatic choice (4 slots where memory allows, else 1) and a common
+   * serving setting; a node with fewer slots shows it within a few first tokens. Starting from 1 (the default of
+   * recent releases) would hold a node with more slots at 1 for good.
+   */
+  public static final int OLLAMA_SLOTS = 4;
+
+  /**
    * Prompt tokens a node of each class holds in its KV cache (prefix cache included), for the router's prefix index
    * until the node's telemetry says (vLLM's cache_config_info): UPSTREAMS.md's 32B-class figures, taking the smaller
    * where the weights' precision is unknown, since an index that forgets too early only routes a request by load as

@@ -24,6 +24,8 @@ public final class NodeEntry {
    * preempted under memory pressure) is back with its next completed answer.
    */
   public static final long STREAM_SILENCE_MILLIS = 3_000;
+  /** The source of a KV capacity read from the node's own metrics, as a cap's reading names it. */
+  static final String KV_FROM_TELEMETRY = "node telemetry";
   private final NodeSpec spec;
   private final NodeHealth health;
   private final SpeedEstimator speed;
@@ -75,7 +77,29 @@ public final class NodeEntry {
 
   public NodeTelemetry telemetry() { return telemetry; }
 
-  public void telemetry(NodeTelemetry t) { telemetry = t; }
+  /**
+   * Stores a scrape's telemetry and teaches a learned cap what it says: a restart (its prefix-cache counters went down:
+   * what was learned of the old process no longer holds), its KV capacity (vLLM's cache_config_info), and the requests
+   * waiting inside it while this router has {@link #inFlight} on it. A configured cap ignores all of it.
+   */
+  public void telemetry(NodeTelemetry t) {
+    telemetry = t;
+    if (t.prefixCache().resetNow()) cap.reset();
+    kvCapacity(t);
+    if (!Double.isNaN(t.requestsWaiting())) {
+      cap.nodeQueue((int) Math.min(Integer.MAX_VALUE, Math.round(t.requestsWaiting())), inFlight.get());
+    }
+  }
+
+  /** The telemetry of the entry this one replaces (a config swap): kept, its KV figure given to the cap, no signal. */
+  void keepTelemetry(NodeTelemetry t) {
+    telemetry = t;
+    kvCapacity(t);
+  }
+
+  private void kvCapacity(NodeTelemetry t) {
+    if (t.kvCacheTokens() > 0) cap.kvCapacity(t.kvCacheTokens(), KV_FROM_TELEMETRY);
+  }
 
   /** The node's KV cache in tokens as scraped (vLLM's cache_config_info); 0 when unknown. */
   public long kvCacheTokens() { return telemetry.kvCacheTokens(); }

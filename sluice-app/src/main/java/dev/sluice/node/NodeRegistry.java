@@ -1,14 +1,17 @@
 package dev.sluice.node;
 
+import dev.sluice.api.ApiFlavor;
 import dev.sluice.config.FlowSettings;
 import dev.sluice.flow.NodeCap;
 import dev.sluice.config.NodeSpec;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.health.EjectionGuard;
+import dev.sluice.health.EjectionState;
 import dev.sluice.health.HealthListener;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.HealthSnapshot;
 import dev.sluice.health.NodeHealth;
+import dev.sluice.health.NodeState;
 import dev.sluice.routing.SpeedEstimator;
 import dev.sluice.support.Clock;
 import java.util.ArrayList;
@@ -34,7 +37,7 @@ public final class NodeRegistry {
   public NodeRegistry(HealthPolicy policy, Clock clock, HealthListener listener) {
     this.policy = policy;
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.listener = listener;
+    this.listener = new CapReset(listener == null ? HealthListener.none() : listener);
     this.guard = EjectionGuard.lastNode(this::snapshotsByModel);
   }
 
@@ -45,8 +48,10 @@ public final class NodeRegistry {
       NodeEntry old = byId.get(n.id());
       NodeCap cap = cap(n, next.routing().flow());
       if (old != null && old.spec().root().equals(n.root()) && old.spec().api() == n.api()) {
-        // a learned cap keeps what it learned; a configured one follows the config
-        NodeCap kept = old.cap().isConfigured() || cap.isConfigured() ? cap : old.cap();
+        // a learned cap keeps what it learned; a configured one follows the config, and another GPU type is another
+        // base (its KV guess and default concurrency)
+        boolean sameBase = Objects.equals(old.spec().gpuType(), n.gpuType());
+        NodeCap kept = old.cap().isConfigured() || cap.isConfigured() || !sameBase ? cap : old.cap();
         out.put(n.id(), old.spec().equals(n) && kept == old.cap() ? old : rebind(old, n, kept));
       } else {
         out.put(n.id(), new NodeEntry(n, new NodeHealth(n.id(), policy, clock, guard, listener),
@@ -59,22 +64,68 @@ public final class NodeRegistry {
 
   /**
    * A node's cap as configured: its own {@code maxConcurrent}, else {@code routing.flow.maxConcurrent} for its GPU
-   * type, else a learned cap starting from the GPU type's default concurrency.
+   * type, else learned. A learned cap of an Ollama node starts from {@link GpuDefaults#OLLAMA_SLOTS} (Ollama runs a
+   * fixed number of slots and tells nobody how many); of any other node from its GPU type's KV guess
+   * ({@link GpuDefaults#kvCacheTokens}) until its telemetry reports the real figure, else the type's default
+   * concurrency.
    */
   private NodeCap cap(NodeSpec n, FlowSettings flow) {
     if (n.maxConcurrent() > 0) return NodeCap.configured(n.maxConcurrent(), "nodes[" + n.id() + "].maxConcurrent");
     int byGpu = flow.gpuMaxConcurrent(n.gpuType());
     if (byGpu > 0) return NodeCap.configured(byGpu, "routing.flow.maxConcurrent." + n.gpuType());
-    return NodeCap.learned(clock, GpuDefaults.concurrency(n.gpuType()),
-        (n.gpuType() == null ? "unknown GPU" : n.gpuType()) + " default concurrency");
+    if (n.api() == ApiFlavor.OLLAMA) {
+      return NodeCap.learned(clock, GpuDefaults.OLLAMA_SLOTS, "Ollama guess of " + GpuDefaults.OLLAMA_SLOTS
+          + " parallel slots (OLLAMA_NUM_PARALLEL)");
+    }
+    String gpu = n.gpuType() == null ? "unknown GPU" : n.gpuType();
+    NodeCap cap = NodeCap.learned(clock, GpuDefaults.concurrency(n.gpuType()), gpu + " default concurrency");
+    long guess = GpuDefaults.kvCacheTokens(n.gpuType());
+    if (guess > 0) cap.kvCapacity(guess, gpu + " guess");
+    return cap;
   }
 
   private static NodeEntry rebind(NodeEntry old, NodeSpec spec, NodeCap cap) {
     NodeEntry e = new NodeEntry(spec, old.health(), old.speed(), old.clock(), cap);
-    e.telemetry(old.telemetry());
+    e.keepTelemetry(old.telemetry());
     e.servedModels(old.servedModels());
     e.discoveredDialects(old.discoveredDialects()); // the same node at the same address: it still serves them
     return e;
+  }
+
+  /**
+   * The registry's health listener: passes every event on, and gives a node's learned cap a fresh start when the node
+   * comes back from DOWN (a node that was down was restarted or repaired: what its cap learned before is stale).
+   */
+  private final class CapReset implements HealthListener {
+    private final HealthListener next;
+
+    CapReset(HealthListener next) {
+      this.next = next;
+    }
+
+    @Override
+    public void onTransition(String nodeId, NodeState from, NodeState to, String reason) {
+      if (from == NodeState.DOWN && to != NodeState.DOWN) {
+        NodeEntry e = byId.get(nodeId);
+        if (e != null) e.cap().reset();
+      }
+      next.onTransition(nodeId, from, to, reason);
+    }
+
+    @Override
+    public void onEjected(String nodeId, EjectionState ejection, String reason) {
+      next.onEjected(nodeId, ejection, reason);
+    }
+
+    @Override
+    public void onSuspected(String nodeId, String reason) {
+      next.onSuspected(nodeId, reason);
+    }
+
+    @Override
+    public void onEjectionWithheld(String nodeId, String reason) {
+      next.onEjectionWithheld(nodeId, reason);
+    }
   }
 
   public NodeEntry get(String id) {

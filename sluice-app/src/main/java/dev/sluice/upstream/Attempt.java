@@ -2,6 +2,7 @@ package dev.sluice.upstream;
 
 import dev.sluice.api.ChatTranslation;
 import dev.sluice.api.StreamFramer;
+import dev.sluice.flow.NodeCap;
 import dev.sluice.health.Failure;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.routing.NodeSpeed;
@@ -79,6 +80,9 @@ final class Attempt {
   /** Takes a place on the node and sends the request; the first-token deadline runs once connected. */
   void send() {
     entry.requestStarted(prefillTokens);
+    int maxTokens = x.request.requestedMaxTokens();
+    // its KV footprint: a prefix the node holds already is shared by every request reusing it, not this one's cost
+    entry.cap().sent(prefillTokens, maxTokens > 0 ? maxTokens : NodeCap.DEFAULT_OUTPUT_TOKENS);
     backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - prefillTokens);
     sentNanos = x.clock.nanos();
     boolean overChat = target.translate();
@@ -122,18 +126,25 @@ final class Attempt {
     });
   }
 
-  /** A censored sample, once per attempt: a stream's node was at least {@code waitedMillis} slow to its first token. */
+  /**
+   * A censored sample, once per attempt: a stream's node was at least {@code waitedMillis} slow to its first token (its
+   * speed estimate learns it, and its cap, if the node is at it: the request queues inside the node).
+   */
   void learnSlowness(long waitedMillis) {
     if (learnedSlowness || !x.request.stream()) return;
     learnedSlowness = true;
     entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), waitedMillis, backlogAtSend);
+    entry.cap().firstToken(waitedMillis, target.expectedTtftMillis(), entry.inFlight());
   }
 
   private void onResponse(HttpClientResponse r) {
     upstreamResp = r;
     Failure f = FailureClassifier.ofStatus(r.statusCode());
     if (f != null) {
-      if (f.kind() == Failure.Kind.BUSY) coolDown(r.getHeader(HttpHeaders.RETRY_AFTER));
+      if (f.kind() == Failure.Kind.BUSY) {
+        coolDown(r.getHeader(HttpHeaders.RETRY_AFTER));
+        entry.cap().busy(entry.inFlight()); // the node itself said so (429, Ollama's 503 "server busy")
+      }
       r.exceptionHandler(t -> { }); // our reset's StreamResetException: expected, attemptFailed reports the answer
       resetUpstream();
       x.attemptFailed(this, f);
@@ -228,6 +239,9 @@ final class Attempt {
     if (upstreamResp.statusCode() / 100 == 2 && framer != null) { // a plain body's first byte is its whole answer
       double ttftMillis = (firstTokenNanos - connectedNanos) / 1_000_000.0;
       entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), ttftMillis, backlogAtSend);
+      if (!learnedSlowness) {
+        entry.cap().firstToken(Math.round(ttftMillis), target.expectedTtftMillis(), entry.inFlight());
+      }
     }
   }
 

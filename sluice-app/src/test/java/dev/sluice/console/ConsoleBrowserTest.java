@@ -102,6 +102,9 @@ class ConsoleBrowserTest {
     wait.until(d -> List.of("a10-01", "a100-01", "h100-01", "a10-02").stream().allMatch(n -> "READY".equals(state(n))));
     wait.until(d -> "live".equals(d.findElement(By.id("live")).getText()));
     assertThat(cell("a10-01", "dialects")).as("the APIs the node serves").contains("ollama", "openai");
+    // each node's concurrency cap as "in flight / cap", where it came from as the cell's tooltip
+    wait.until(d -> cell("a10-01", "cap").matches("\\d+ / \\d+"));
+    wait.until(d -> cellTitle("a10-01", "cap").contains("KV 5696 tokens (node telemetry)"));
     assertThat(driver.findElement(By.id("degradation-level")).getText()).isEqualTo("NORMAL");
     assertThat(new org.openqa.selenium.support.ui.Select(driver.findElement(By.id("policy"))).getOptions())
         .extracting(WebElement::getText).contains("least-delay", "gpu-weighted", "round-robin");
@@ -257,6 +260,16 @@ class ConsoleBrowserTest {
       return cells.isEmpty() ? "–" : cells.get(0).getText();
     } catch (StaleElementReferenceException e) {
       return "–";
+    }
+  }
+
+  private String cellTitle(String node, String role) {
+    try {
+      List<WebElement> cells = driver.findElements(By.cssSelector("tr[data-node='" + node + "'] [data-role='" + role
+          + "']"));
+      return cells.isEmpty() ? "" : String.valueOf(cells.get(0).getAttribute("title"));
+    } catch (StaleElementReferenceException e) {
+      return "";
     }
   }
 
