@@ -146,4 +146,21 @@ class LabFlowTest {
     assertThat(Capacity.available(LabCluster.C2, Workload.CHAT, Scenario.EVENTS, run))
         .isCloseTo(nominal - 2 * a100 * 0.2 - h100 * 0.45 * 480 / 900, within(1e-9));
   }
+
+  @Test
+  void theSameSeedsGiveTheSameReportWithItsFlowControlGoalsAndFairness() throws InterruptedException {
+    RoutingLab.Options options = new RoutingLab.Options(1, false, 60, 2);
+    List<RoutingLab.Point> points = List.of(new RoutingLab.Point(LabCluster.C2, Workload.CHAT, Scenario.STEADY, 1.0),
+        new RoutingLab.Point(LabCluster.C2, Workload.CHAT, Scenario.STEADY, 1.3));
+    List<LabPolicy> policies = List.of(policy(LabPolicy.LEAST_DELAY_NO_FLOW), policy(LeastDelayPolicy.NAME));
+
+    String first = LabReport.markdown(RoutingLab.run(options, points, policies), LabFairness.run(options, policies),
+        options, "sluice lab", "routing-lab.svg");
+    String again = LabReport.markdown(RoutingLab.run(options, points, policies), LabFairness.run(options, policies),
+        options, "sluice lab", "routing-lab.svg");
+
+    assertThat(again).isEqualTo(first);
+    assertThat(first).contains("## Flow control: overload", "Goals, C2 · chat · steady: goodput at 130 %",
+        "## Flow control: fairness and bands", "Jain's index", "Goals, least-delay: B–D each keep");
+  }
 }
