@@ -554,6 +554,24 @@ public final class LabReport {
           g.p99Met() ? "met" : "missed",
           missed.isEmpty() ? "Every goal met." : "Missed: " + String.join(", ", missed) + "."));
     }
+    md.append("""
+        **Reading the goals.** Flow control turns overload into waiting and shedding instead of requests queueing \
+        unseen inside the nodes: on C2 chat, goodput at 130 % against least-delay-no-flow doubles and TTFT p99 \
+        falls from about 9.5 s to under 3 s, but not to the 2 s budget. What is left above it: least-delay's TTFT \
+        estimate is the prefill backlog at the node's learned prefill speed, and an A100 prefilling beside a hundred \
+        decoding sequences starts later than that (in a 130 % run, 12–19 % of the A100s' first tokens came after \
+        2 s); and an A10's KV holds about four chats, so a request can still wait inside one for KV when the answers \
+        ahead run long (the router counts the expected output in a request's footprint, the engine reserves the \
+        real one). C1 cannot meet 2 s at all: an A10 prefills about 760 tokens/s, so the fifth or so of chat prompts \
+        longer than about 1,500 tokens take more than 2 s even on an idle A10 (least-delay admits them where nothing \
+        waits ahead: waiting cannot make them faster), and C1 keeps about three quarters of its capacity. With the \
+        events, C2's capacity over the run falls to 79 % of nominal and the throttled H100's learned speed drops, so \
+        the 2 s budget sheds requests that would have met the 5 s goodput SLO: 88 % of what could be served at \
+        130 %, a little less than at 100 %. A 5 s budget and maxWait (the goodput SLO) gave less, not more (C2 \
+        chat steady at 130 %, seed 1: 70 % of capacity, TTFT p99 7.2 s). C1's agent points fail for want of \
+        context (most prompts exceed an A10's 5,700 tokens) whatever the policy.
+
+        """);
   }
 
   private static void fairness(StringBuilder md, LabFairness.Result f) {
