@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.lab.LabFairness;
 import dev.sluice.lab.LabPolicy;
 import dev.sluice.lab.LabReport;
 import dev.sluice.lab.RoutingLab;
@@ -64,9 +65,10 @@ public final class LabCommand implements Callable<Integer> {
         : LabPolicy.agent(releasePenaltyMillis);
     List<RoutingLab.Summary> summaries = RoutingLab.run(options, RoutingLab.grid(quick),
         point -> point.workload().agent() ? agentPolicies : LabPolicy.standard());
+    LabFairness.Result fairness = LabFairness.run(options);
     String svgName = svgName(out);
     Path svg = out.resolveSibling(svgName);
-    Files.writeString(out, LabReport.markdown(summaries, options, command(), svgName));
+    Files.writeString(out, LabReport.markdown(summaries, fairness, options, command(), svgName));
     Files.writeString(svg, LabReport.svg(summaries));
     if (LabReport.hasAgentPoints(summaries)) {
       Files.writeString(out.resolveSibling(LabReport.agentSvgName(svgName)), LabReport.agentSvg(summaries));

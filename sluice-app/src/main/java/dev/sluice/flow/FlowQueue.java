@@ -129,6 +129,10 @@ public final class FlowQueue<T> {
   private int size;
   private long dispatched;
   private long lastDispatchNanos = Long.MIN_VALUE;
+  /** The ticket the last poll returned (until anything else changes the queue), and the rate before it. */
+  private Ticket<T> lastPolled;
+  private long previousDispatchNanos = Long.MIN_VALUE;
+  private double previousIntervalMillis = Double.NaN;
   /** Smoothed milliseconds between dispatches; NaN until two dispatches were seen. */
   private double intervalMillis = Double.NaN;
 
@@ -151,6 +155,7 @@ public final class FlowQueue<T> {
   public synchronized Offer<T> offer(T payload, String tenant, Band band, double cost, long deadlineMillis) {
     Objects.requireNonNull(tenant, "tenant");
     Objects.requireNonNull(band, "band");
+    lastPolled = null;
     long now = clock.millis();
     if (size >= settings.maxLength()) {
       return new Refused<>(retryAfterMillis(size),
@@ -203,17 +208,54 @@ public final class FlowQueue<T> {
    * null when none of them holds one. Counts the dispatch for the drain rate.
    */
   public synchronized Ticket<T> poll(Band lowest) {
+    lastPolled = null;
     for (Band b : Band.values()) {
       if (b.ordinal() > lowest.ordinal()) break;
       Ticket<T> t = poll(lanes.get(b));
       if (t != null) {
         t.queued = false;
         size--;
+        lastPolled = t;
+        previousDispatchNanos = lastDispatchNanos;
+        previousIntervalMillis = intervalMillis;
         countDispatch();
         return t;
       }
     }
     return null;
+  }
+
+  /**
+   * Undoes the last {@link #poll}: the caller could not dispatch {@code ticket} after all (no node with room would
+   * start it within its TTFT budget). It goes back to the head of its tenant's queue with its cost credited back to
+   * the tenant's deficit and is not counted as dispatched, so it keeps its turn for the next poll.
+   *
+   * @throws IllegalStateException when {@code ticket} is not the one the last poll returned, or anything was offered,
+   *     polled or cancelled since
+   */
+  public synchronized void unpoll(Ticket<T> ticket) {
+    if (ticket == null || ticket != lastPolled) {
+      throw new IllegalStateException("only the ticket of the last poll can be put back");
+    }
+    lastPolled = null;
+    Lane<T> lane = lanes.get(ticket.band);
+    TenantQueue<T> q = lane.byTenant.get(ticket.tenant);
+    if (q == null) {
+      q = new TenantQueue<>(ticket.tenant);
+      lane.byTenant.put(ticket.tenant, q);
+    }
+    q.items.addFirst(ticket);
+    q.deficit += ticket.cost;
+    q.turnStarted = true;
+    q.inRing = true;
+    lane.ring.remove(q);
+    lane.ring.addFirst(q);
+    ticket.queued = true;
+    lane.size++;
+    size++;
+    dispatched--;
+    lastDispatchNanos = previousDispatchNanos;
+    intervalMillis = previousIntervalMillis;
   }
 
   private Ticket<T> poll(Lane<T> lane) {
@@ -253,6 +295,7 @@ public final class FlowQueue<T> {
    */
   public synchronized boolean cancel(Ticket<T> ticket) {
     if (ticket == null || !ticket.queued) return false;
+    lastPolled = null;
     ticket.queued = false;
     Lane<T> lane = lanes.get(ticket.band);
     TenantQueue<T> q = lane.byTenant.get(ticket.tenant);
@@ -266,6 +309,7 @@ public final class FlowQueue<T> {
   /** Takes out and returns every request whose deadline is at or before now (for callers without per-request timers). */
   public synchronized List<Ticket<T>> expire() {
     long now = clock.millis();
+    lastPolled = null;
     List<Ticket<T>> out = new ArrayList<>();
     for (Lane<T> lane : lanes.values()) {
       for (TenantQueue<T> q : List.copyOf(lane.ring)) {

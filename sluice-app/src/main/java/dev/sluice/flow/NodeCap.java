@@ -12,7 +12,9 @@ import java.util.Objects;
  * <ul>
  *   <li>its base is the node's KV capacity (vLLM's {@code cache_config_info}, else a guess by GPU type) divided by the
  *       mean KV footprint of the requests sent to it (prompt + expected output tokens, smoothed): how many of them its
- *       cache holds at once. Without a KV figure, the GPU type's default concurrency;</li>
+ *       cache holds at once, less a margin for their spread ({@link #SPREAD_MARGIN} standard deviations of the sum of
+ *       that many footprints), so a small cache (an A10 holds about four chats) is not filled past its KV half the
+ *       time. Without a KV figure, the GPU type's default concurrency;</li>
  *   <li>a multiplier then follows what the node says: requests waiting inside it (vLLM {@code num_requests_waiting}
  *       &gt; 0) or a "busy" answer (Ollama's 503 "server busy", a 429) shrink it; a node that runs our cap with nothing
  *       waiting lets it grow; a first token much later than estimated on a node at its cap shrinks it a little.</li>
@@ -26,6 +28,14 @@ public final class NodeCap {
 
   /** Weight of a new request in the mean footprint. */
   static final double FOOTPRINT_ALPHA = 0.05;
+  /**
+   * Standard deviations of the summed footprints kept free: n requests fit when n × mean + this × sd × √n ≤ KV. The
+   * routing lab measured it on C2 chat at 130 % (A10: 5,700 KV tokens, footprints about 1,000 ± 500): at 0 a fourth
+   * or fifth request often waited inside an A10 for KV, for a whole answer (A10 TTFT p99 8–9 s, cluster 4.3 s); at
+   * 1.3, 3.3 s; at 2, 2.7 s with goodput unchanged (94 % of capacity); at 3, no better. Nodes with a large cache lose
+   * little (H100: 160,000 tokens ≈ 115 chats, 2 sd ≈ 8 of them).
+   */
+  static final double SPREAD_MARGIN = 2.0;
   /** Footprint assumed before any request was sent: a chat prompt and answer (UPSTREAMS.md's median, rounded). */
   static final double INITIAL_FOOTPRINT_TOKENS = 1_200;
   static final double SHRINK_ON_WAITING = 0.8;
@@ -34,6 +44,12 @@ public final class NodeCap {
   static final double GROW_WHEN_CLEAR = 1.1;
   static final double MIN_MULTIPLIER = 0.05;
   static final double MAX_MULTIPLIER = 4;
+  /**
+   * With a KV figure the cap grows back to what the KV holds and no further: "nothing waiting" at one scrape says
+   * the node held what ran then, not that one more fits (the routing lab: an A10 cap grew from 4 to 7 that way, and
+   * its requests then waited inside it for KV, TTFT p99 8–9 s).
+   */
+  static final double MAX_MULTIPLIER_WITH_KV = 1;
   /** A first token this many times later than estimated (and at least {@link #SLOW_FLOOR_MILLIS}) counts as slow. */
   static final double SLOW_FACTOR = 3;
   static final long SLOW_FLOOR_MILLIS = 500;
@@ -54,6 +70,8 @@ public final class NodeCap {
   private long kvTokens;
   private String kvSource;
   private double footprint = INITIAL_FOOTPRINT_TOKENS;
+  /** Smoothed variance of the footprints sent (exponentially weighted like the mean). */
+  private double footprintVariance;
   private double multiplier = 1;
   private String adjustment;
   private long lastAdjustMillis = Long.MIN_VALUE;
@@ -102,7 +120,12 @@ public final class NodeCap {
   }
 
   private double base() {
-    return kvTokens > 0 ? kvTokens / Math.max(1, footprint) : fallback;
+    if (kvTokens <= 0) return fallback;
+    double mean = Math.max(1, footprint);
+    double spread = SPREAD_MARGIN * Math.sqrt(footprintVariance);
+    // the n with n × mean + spread × √n = KV: a quadratic in √n
+    double root = (-spread + Math.sqrt(spread * spread + 4 * mean * kvTokens)) / (2 * mean);
+    return root * root;
   }
 
   /** The node's KV capacity in tokens and where the figure came from ("node telemetry", "A10 guess"); ≤ 0: unknown. */
@@ -114,7 +137,9 @@ public final class NodeCap {
   /** A request was sent: its prompt and expected output tokens join the mean footprint. */
   public synchronized void sent(long promptTokens, long outputTokens) {
     double tokens = Math.max(1, promptTokens) + Math.max(0, outputTokens);
-    footprint += FOOTPRINT_ALPHA * (tokens - footprint);
+    double diff = tokens - footprint;
+    footprint += FOOTPRINT_ALPHA * diff;
+    footprintVariance = (1 - FOOTPRINT_ALPHA) * (footprintVariance + FOOTPRINT_ALPHA * diff * diff);
   }
 
   /**
@@ -124,7 +149,12 @@ public final class NodeCap {
   public synchronized void nodeQueue(int waiting, int inFlight) {
     if (configured > 0 || !mayAdjust()) return;
     if (waiting > 0) {
-      adjust(SHRINK_ON_WAITING, "node reported " + waiting + " waiting");
+      // toward what the node holds now (in flight − waiting), at most SHRINK_ON_WAITING at once: a scrape often
+      // catches a request that arrived since the engine's last step, and at a cap of 100 that one is no reason to
+      // drop 20 (the routing lab measured a learned H100 cap sliding from 115 to 30 that way)
+      int holds = Math.max(1, inFlight - waiting);
+      if (holds >= value()) return; // the cap is below what the node holds already
+      adjust(Math.max(SHRINK_ON_WAITING, holds / (double) value()), "node reported " + waiting + " waiting");
     } else if (inFlight >= value()) {
       adjust(GROW_WHEN_CLEAR, "nothing waiting on the node at the cap");
     }
@@ -160,7 +190,7 @@ public final class NodeCap {
     double next = multiplier * factor;
     if (factor > 1) next = Math.max(next, (now + 1) / base);
     else next = Math.min(next, Math.max(1, now - 1) / base);
-    multiplier = Math.max(MIN_MULTIPLIER, Math.min(MAX_MULTIPLIER, next));
+    multiplier = Math.max(MIN_MULTIPLIER, Math.min(kvTokens > 0 ? MAX_MULTIPLIER_WITH_KV : MAX_MULTIPLIER, next));
     adjustment = why;
     lastAdjustMillis = clock.millis();
   }

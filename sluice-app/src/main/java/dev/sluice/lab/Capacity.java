@@ -51,6 +51,33 @@ public final class Capacity {
     return sum;
   }
 
+  /**
+   * The capacity {@code scenario} leaves {@code cluster} over a run of {@code durationNanos}, time-weighted: each
+   * node's capacity times the share of the run it can serve (none while down or hung, ×{@link
+   * Scenario#THROTTLE_FACTOR} while throttled; a node reading hot at full speed loses nothing). What a perfect router
+   * could serve through the events; equals {@link #of(LabCluster, Workload)} for steady runs.
+   */
+  public static double available(LabCluster cluster, Workload workload, Scenario scenario, long durationNanos) {
+    double sum = 0;
+    List<Scenario.LabEvent> events = scenario.events(cluster, durationNanos);
+    for (LabCluster.NodeSpec node : cluster.nodes()) {
+      double share = 1;
+      for (Scenario.LabEvent e : events) {
+        if (!e.nodeId().equals(node.id())) {
+          continue;
+        }
+        double span = (Math.min(e.untilNanos(), durationNanos) - Math.max(0, e.fromNanos())) / (double) durationNanos;
+        share -= switch (e.kind()) {
+          case DOWN, HUNG -> span;
+          case THROTTLE -> span * (1 - Scenario.THROTTLE_FACTOR);
+          case HOT -> 0;
+        };
+      }
+      sum += node(node.gpu(), workload) * Math.max(0, share);
+    }
+    return sum;
+  }
+
   /** In-flight requests used to measure {@code profile}: decode step ≤ {@link #TARGET_STEP_NANOS}, ≤ max running. */
   static int concurrency(EngineProfile profile) {
     double t1 = profile.decodeMillisPerToken() * 1e6;

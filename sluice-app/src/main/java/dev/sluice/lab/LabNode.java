@@ -1,5 +1,6 @@
 package dev.sluice.lab;
 
+import dev.sluice.flow.NodeCap;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
 import dev.sluice.routing.NodeView;
@@ -8,7 +9,9 @@ import dev.sluice.sim.BatchEngine;
 import dev.sluice.sim.EngineControl;
 import dev.sluice.sim.EngineProfile;
 import dev.sluice.sim.GpuProfile;
+import dev.sluice.support.Clock;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -19,6 +22,11 @@ final class LabNode {
   /** DCGM scrape periods are drawn per node in [5 s, 30 s] (the exporter's default is 30 s). */
   static final long TELEMETRY_MIN_NANOS = 5_000_000_000L;
   static final long TELEMETRY_MAX_NANOS = 30_000_000_000L;
+  /**
+   * A learned cap's base before the first KV figure, by GPU class: the gateway's {@code GpuDefaults.concurrency}
+   * (the lab may not import {@code node}; keep the two equal). Ollama nodes: their {@code parallel} slots.
+   */
+  static final Map<String, Integer> DEFAULT_CONCURRENCY = Map.of("A10", 8, "A100", 32, "H100", 64);
 
   final LabCluster.NodeSpec spec;
   final EngineProfile profile;
@@ -28,6 +36,8 @@ final class LabNode {
   final NodeHealth health;
   final long telemetryPeriod;
   final LinkedHashSet<LabSimulation.Attempt> active = new LinkedHashSet<>();
+  /** Flow control: how many requests the router lets run on it at once (learned as the gateway learns it). */
+  final NodeCap cap;
   int inFlight;
   long prefillTokens;
   int decodes;
@@ -48,8 +58,12 @@ final class LabNode {
   int attempts;
   int completions;
 
-  LabNode(LabCluster.NodeSpec spec, NodeHealth health, SplittableRandom telemetry) {
+  LabNode(LabCluster.NodeSpec spec, NodeHealth health, SplittableRandom telemetry, Clock clock) {
     this.spec = spec;
+    this.cap = spec.gpu().ollama()
+        ? NodeCap.learned(clock, Math.max(1, spec.gpu().parallel()), "Ollama parallel " + spec.gpu().parallel())
+        : NodeCap.learned(clock, DEFAULT_CONCURRENCY.getOrDefault(spec.gpuLabel(), 8),
+            spec.gpuLabel() + " default concurrency");
     this.health = health;
     this.profile = EngineProfile.of(spec.gpu());
     this.engine = new BatchEngine(profile, control);

@@ -1,5 +1,7 @@
 package dev.sluice.lab;
 
+import dev.sluice.flow.Band;
+import dev.sluice.flow.FlowQueue;
 import dev.sluice.lab.RunResult.Outcome;
 import dev.sluice.routing.PrefixChain;
 import dev.sluice.routing.RouteRequest;
@@ -8,7 +10,18 @@ import java.util.List;
 
 /** One request of a lab run as it goes: its plan, attempts and, once ended, its outcome. Mutated by the run only. */
 final class LabRequest {
+  /** The tenant of requests without one (every workload but the lab's tenant streams). */
+  static final String DEFAULT_TENANT = "default";
+
   final long arrival;
+  /** Whose request it is (fair share between tenants). */
+  String tenant = DEFAULT_TENANT;
+  /** Its priority band. */
+  Band band = Band.INTERACTIVE;
+  /** Flow control: its place in the model's queue while it waits, else null. */
+  FlowQueue.Ticket<LabRequest> ticket;
+  /** Flow control: the latest time it may leave the queue. */
+  long deadline;
   final int prompt;
   final int output;
   /** Agent turns: the prompt's token ids (for the engines' prefix caches) until it ends, else null. */
@@ -27,6 +40,8 @@ final class LabRequest {
   Warmth warmth;
   /** What the policy was asked, until the request ends. */
   RouteRequest route;
+  /** The output the router is told to expect (the workload's typical output; a batch job's max_tokens); -1: unset. */
+  int expectedOutput = -1;
   List<String> plan = List.of();
   int nextIndex;
   int attempts;

@@ -1,5 +1,8 @@
 package dev.sluice.lab;
 
+import dev.sluice.flow.Band;
+import dev.sluice.flow.FlowQueue;
+import dev.sluice.flow.NodeCap;
 import dev.sluice.health.Failure;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.health.NodeHealth;
@@ -19,6 +22,7 @@ import dev.sluice.routing.Warmth;
 import dev.sluice.sim.Admission;
 import dev.sluice.sim.BatchEngine;
 import dev.sluice.sim.PromptTokens;
+import dev.sluice.support.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -123,6 +127,30 @@ public final class LabSimulation {
   private final Affinity affinity = new Affinity(Affinity.Settings.DEFAULT, () -> events.now() / 1_000_000);
   /** Whether the policy uses affinity, so the router counts only the uncached estimate of a prompt as backlog. */
   private final boolean uncachedBacklog;
+  /** Simulated time for the production classes that take a clock (the caps, the queue). */
+  private final Clock clock = new Clock() {
+    @Override
+    public long millis() {
+      return events.now() / 1_000_000;
+    }
+
+    @Override
+    public long nanos() {
+      return events.now();
+    }
+  };
+  /** Flow control of the policy, or null: off. */
+  private final LabPolicy.Flow flow;
+  /** Flow control: the model's waiting room (every tenant weight 1), or null. */
+  private final FlowQueue<LabRequest> queue;
+  /** Least-delay's estimates (the expected TTFT each cap compares first tokens with), or null for other policies. */
+  private final LeastDelayPolicy estimator;
+  /** Flow control: the speed a request's estimated GPU time is counted at (the cluster's mean profile speeds). */
+  private final double costPrefillTokensPerSecond;
+  private final double costDecodeMillisPerToken;
+  private boolean dispatchPending;
+  /** Tenant streams not yet done sending. */
+  private int streamsLeft;
   private int affinityHits;
   private int affinityMisses;
   private int affinityMoves;
@@ -132,6 +160,9 @@ public final class LabSimulation {
     this.labPolicy = labPolicy;
     this.policy = Objects.requireNonNull(labPolicy.factory().apply(config.nodes()), "policy factory returned null");
     this.uncachedBacklog = policy instanceof LeastDelayPolicy leastDelay && leastDelay.affinity();
+    this.estimator = policy instanceof LeastDelayPolicy leastDelay ? leastDelay : null;
+    this.flow = labPolicy.flow();
+    this.queue = flow == null ? null : new FlowQueue<>(flow.queue(), clock, tenant -> 1);
     SplittableRandom root = new SplittableRandom(config.seed());
     // Independent streams, split in a fixed order: the request sequence never depends on the policy.
     this.arrivals = root.split();
@@ -139,14 +170,20 @@ public final class LabSimulation {
     this.telemetry = root.split();
     this.prober = new LabProber(events, root.split(), this::running);
     this.agents = config.workload().agent() ? config.workload().agentWorkload(config.seed()) : null;
+    double prefill = 0;
+    double decode = 0;
     for (LabCluster.NodeSpec spec : config.nodes()) {
-      LabNode node = new LabNode(spec, prober.newHealth(spec.id()), telemetry);
+      LabNode node = new LabNode(spec, prober.newHealth(spec.id()), telemetry, clock);
+      prefill += node.profile.prefillTokensPerSecond();
+      decode += node.profile.decodeMillisPerToken();
       nodes.add(node);
       byId.put(spec.id(), node);
       gpuTypeById.put(spec.id(), spec.gpuLabel());
       prober.add(node);
       affinity.capacity(spec.id(), spec.gpu().kvCapacityTokens());
     }
+    this.costPrefillTokensPerSecond = prefill / nodes.size();
+    this.costDecodeMillisPerToken = decode / nodes.size();
   }
 
   /** Runs {@code policy} over {@code config} and returns what it measured. */
@@ -175,6 +212,11 @@ public final class LabSimulation {
     at(SILENCE_CHECK_NANOS, this::suspectSilentNodes);
     if (agents != null) {
       scheduleSession(-AGENT_WARMUP_NANOS / 1e9 + sessionGap());
+    } else if (!config.streams().isEmpty()) {
+      streamsLeft = config.streams().size();
+      for (TenantStream stream : config.streams()) {
+        startStream(stream);
+      }
     } else {
       scheduleArrival(nextGap());
     }
@@ -241,6 +283,56 @@ public final class LabSimulation {
 
   private void arrive(Workload.Size size) {
     arrive(new LabRequest(events.now(), size.promptTokens(), size.outputTokens()));
+  }
+
+  // ---- tenant streams ----
+
+  private void startStream(TenantStream stream) {
+    if (stream.burstCount() > 0) {
+      if (stream.burstAtNanos() >= config.durationNanos()) {
+        streamDone();
+        return;
+      }
+      at(stream.burstAtNanos(), () -> {
+        for (int i = 0; i < stream.burstCount(); i++) {
+          LabRequest r = new LabRequest(events.now(), stream.burstPrompt(), stream.burstOutput());
+          r.expectedOutput = stream.burstOutput(); // a report job sends its max_tokens
+          tag(r, stream);
+          arrive(r);
+        }
+        streamDone();
+      });
+      return;
+    }
+    SplittableRandom random = stream.random(config.seed());
+    scheduleStreamArrival(stream, random, config.workload().interArrivalSeconds(random, stream.perSecond()));
+  }
+
+  private void scheduleStreamArrival(TenantStream stream, SplittableRandom random, double atSeconds) {
+    long at = Math.round(atSeconds * 1e9);
+    if (at >= config.durationNanos()) {
+      streamDone();
+      return;
+    }
+    Workload.Size size = config.workload().size(random);
+    double gap = config.workload().interArrivalSeconds(random, stream.perSecond());
+    at(at, () -> {
+      LabRequest r = new LabRequest(events.now(), size.promptTokens(), size.outputTokens());
+      tag(r, stream);
+      arrive(r);
+      scheduleStreamArrival(stream, random, atSeconds + gap);
+    });
+  }
+
+  private static void tag(LabRequest r, TenantStream stream) {
+    r.tenant = stream.tenant();
+    r.band = stream.band();
+  }
+
+  private void streamDone() {
+    if (--streamsLeft == 0) {
+      arrivalsDone = true;
+    }
   }
 
   // ---- agent sessions ----
@@ -420,8 +512,15 @@ public final class LabSimulation {
     long now = events.now();
     requests.add(r);
     outstanding++;
+    if (r.expectedOutput < 0) {
+      r.expectedOutput = config.workload().typicalOutputTokens();
+    }
     if (r.chain != null) {
       leaveRotation(now);
+    }
+    if (flow != null) {
+      admit(r);
+      return;
     }
     List<NodeView> eligible = new ArrayList<>();
     for (LabNode node : nodes) {
@@ -433,22 +532,189 @@ public final class LabSimulation {
       end(r, Outcome.FAILED); // no node fits, or none is in rotation: the gateway's 503
       return;
     }
+    route(r, eligible, labPolicy.ttftBudgetMillis());
+  }
+
+  /** Asks the policy for a plan over {@code candidates} and follows it; a rejection is shed (429). */
+  private void route(LabRequest r, List<NodeView> candidates, long ttftBudgetMillis) {
+    follow(r, decide(r, candidates, ttftBudgetMillis));
+  }
+
+  private RouteDecision decide(LabRequest r, List<NodeView> candidates, long ttftBudgetMillis) {
     Warmth warmth = Warmth.NONE;
     if (r.chain != null) {
-      List<String> ids = eligible.stream().map(NodeView::id).toList();
+      List<String> ids = candidates.stream().map(NodeView::id).toList();
       r.warmth = affinity.warmth(r.sessionKey, r.chain, r.prompt, ids);
       warmth = labPolicy.oracle() ? engineWarmth(r, ids) : r.warmth;
     }
-    RouteRequest route = new RouteRequest(MODEL, r.prompt, config.workload().typicalOutputTokens(),
-        labPolicy.ttftBudgetMillis(), warmth);
+    RouteRequest route = new RouteRequest(MODEL, r.prompt, r.expectedOutput, ttftBudgetMillis, warmth);
     r.route = route;
-    RouteDecision decision = policy.decide(route, eligible, decisions);
+    return policy.decide(route, candidates, decisions);
+  }
+
+  private void follow(LabRequest r, RouteDecision decision) {
     if (decision instanceof RouteDecision.Reject) {
       end(r, Outcome.SHED);
       return;
     }
     r.plan = labPolicy.failover().apply(((RouteDecision.Plan) decision).nodeIds(), gpuTypeById);
     tryNext(r);
+  }
+
+  // ---- flow control ----
+
+  /**
+   * Flow control at arrival, as the gateway does it: no eligible node fits the request → failed (503); a node with
+   * room for its band that least-delay would start it on within the TTFT budget, and nothing of its band or higher
+   * waiting → routed now; otherwise it waits in the queue until its deadline (arrival + maxWait), and is shed (429)
+   * then.
+   */
+  private void admit(LabRequest r) {
+    long now = events.now();
+    boolean any = false;
+    for (LabNode node : nodes) {
+      if (node.fits(r.prompt) && node.eligible(now)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      end(r, Outcome.FAILED);
+      return;
+    }
+    long wait = r.band == Band.INTERACTIVE ? flow.maxWaitMillis() : flow.batchMaxWaitMillis();
+    r.deadline = now + wait * 1_000_000;
+    if (!queue.waitingAtOrAbove(r.band) && dispatchNow(r)) {
+      return;
+    }
+    enqueue(r);
+  }
+
+  /**
+   * Routes {@code r} over the eligible nodes that fit it and have room for its band ({@link Band#fits}); false (it
+   * waits) when none has, when the policy rejects it (no node with room is estimated to start it within the budget:
+   * the nodes are saturated by TTFT before their caps), or when the node chosen misses the budget while a faster one
+   * at its cap would meet it. An interactive request's TTFT budget is what is left of it after its wait (TTFT counts
+   * from arrival); a batch request's is the whole budget.
+   */
+  private boolean dispatchNow(LabRequest r) {
+    long now = events.now();
+    List<NodeView> room = new ArrayList<>();
+    for (LabNode node : nodes) {
+      if (node.fits(r.prompt) && node.eligible(now) && r.band.fits(node.inFlight, node.cap.value())) {
+        room.add(node.view(now));
+      }
+    }
+    if (room.isEmpty()) {
+      return false;
+    }
+    long budget = labPolicy.ttftBudgetMillis();
+    if (r.band == Band.INTERACTIVE && budget > 0) {
+      budget = Math.max(1, budget - (now - r.arrival) / 1_000_000);
+    }
+    RouteDecision decision = decide(r, room, budget);
+    if (!(decision instanceof RouteDecision.Plan plan)
+        || budget > 0 && fasterElsewhere(r, plan.nodeIds().get(0), budget)) {
+      r.route = null;
+      return false;
+    }
+    follow(r, decision);
+    return true;
+  }
+
+  /**
+   * Whether the node with room least-delay chose misses the TTFT budget (a long prompt on a slow idle node, which
+   * least-delay admits because waiting cannot make that node faster) while some eligible node now at its cap would
+   * meet it by its own prefill alone: then the request waits for that node's slot rather than take the slow one.
+   */
+  private boolean fasterElsewhere(LabRequest r, String chosen, long budget) {
+    if (estimator == null) {
+      return false;
+    }
+    long now = events.now();
+    if (estimator.estimate(r.route, byId.get(chosen).view(now)).ttftMillis() <= budget) {
+      return false;
+    }
+    for (LabNode node : nodes) {
+      if (!node.id().equals(chosen) && node.fits(r.prompt) && node.eligible(now)
+          && estimator.estimate(r.route, node.view(now)).ownPrefillMillis() <= budget) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void enqueue(LabRequest r) {
+    double cost = FlowQueue.gpuMillis(r.prompt, r.expectedOutput, costPrefillTokensPerSecond,
+        costDecodeMillisPerToken);
+    FlowQueue.Offer<LabRequest> offer = queue.offer(r, r.tenant, r.band, cost, r.deadline / 1_000_000);
+    if (!(offer instanceof FlowQueue.Queued<LabRequest> queued)) {
+      end(r, Outcome.SHED); // the queue is full, or the wait ahead is longer than the request may wait: 429
+      return;
+    }
+    FlowQueue.Ticket<LabRequest> ticket = queued.ticket();
+    r.ticket = ticket;
+    at(Math.max(events.now(), r.deadline), () -> {
+      if (queue.cancel(ticket)) {
+        r.ticket = null;
+        end(r, Outcome.SHED); // waited its maxWait without a slot: 429
+      }
+    });
+  }
+
+  /** A slot may have freed: dispatch from the queue once the current engine step's callbacks are done. */
+  private void slotFreed() {
+    if (queue == null || dispatchPending || queue.size() == 0) {
+      return;
+    }
+    dispatchPending = true;
+    at(events.now(), () -> {
+      dispatchPending = false;
+      dispatch();
+    });
+  }
+
+  /**
+   * Dispatches waiting requests while some eligible node has room: interactive first, batch only to a node that keeps
+   * a slot free after it. When the request whose turn it is cannot start (no node with room fits it or would start it
+   * within its budget) it goes back to the head of the queue, keeping its turn, and dispatching stops until the next
+   * slot frees or first token comes.
+   */
+  private void dispatch() {
+    if (queue == null) {
+      return;
+    }
+    while (queue.size() > 0) {
+      long now = events.now();
+      Band lowest = null;
+      for (LabNode node : nodes) {
+        if (!node.eligible(now)) {
+          continue;
+        }
+        int cap = node.cap.value();
+        if (Band.BATCH.fits(node.inFlight, cap)) {
+          lowest = Band.BATCH;
+          break;
+        }
+        if (Band.INTERACTIVE.fits(node.inFlight, cap)) {
+          lowest = Band.INTERACTIVE;
+        }
+      }
+      if (lowest == null) {
+        return;
+      }
+      FlowQueue.Ticket<LabRequest> ticket = queue.poll(lowest);
+      if (ticket == null) {
+        return;
+      }
+      LabRequest r = ticket.payload();
+      r.ticket = null;
+      if (!dispatchNow(r)) {
+        queue.unpoll(ticket);
+        r.ticket = ticket;
+        return;
+      }
+    }
   }
 
   /** Drops from the affinity every node that left rotation since the last look (its pins and prefix index). */
@@ -491,6 +757,9 @@ public final class LabSimulation {
       if (!(admission instanceof Admission.Accepted accepted)) {
         if (((Admission.Refused) admission).status() >= 500) {
           node.health.observe(Failure.Kind.BUSY); // Ollama queue full: busy, try elsewhere (not the node's fault)
+          if (flow != null) {
+            node.cap.busy(node.inFlight);
+          }
         }
         continue;
       }
@@ -498,6 +767,11 @@ public final class LabSimulation {
       int output = Math.min(r.output, accepted.maxOutputTokens());
       int backlog = uncachedBacklog ? Math.max(0, prompt - r.route.cachedTokens(node.id())) : prompt;
       Attempt attempt = new Attempt(r, node, backlog, now, node.prefillTokens);
+      if (flow != null) {
+        node.cap.sent(backlog, r.expectedOutput); // its KV footprint: a cached prefix is shared, not reserved again
+        attempt.expectedTtftMillis = estimator == null ? Double.NaN
+            : estimator.estimate(r.route, node.view(now)).expectedTtftMillis();
+      }
       attempt.sequence = r.promptIds == null ? new BatchEngine.Sequence(prompt, output, attempt)
           : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, backlog);
@@ -550,6 +824,7 @@ public final class LabSimulation {
     }
     a.active = false;
     node.active.remove(a);
+    slotFreed();
   }
 
   private void end(LabRequest r, Outcome outcome) {
@@ -630,6 +905,11 @@ public final class LabSimulation {
       node.lastScrapeAt = now;
       node.temp = node.temperature(telemetry);
       node.scrapedAt = now;
+      if (flow != null && !node.profile.ollama()) { // vLLM's cache_config_info and num_requests_waiting
+        node.cap.kvCapacity(node.engine.kvCapacityTokens(), "node telemetry");
+        node.cap.nodeQueue(node.engine.waiting(), node.inFlight);
+        dispatch();
+      }
     }
     if (running()) {
       at(now + node.telemetryPeriod, () -> scrape(node));
@@ -671,10 +951,15 @@ public final class LabSimulation {
       List<LabEvent> events,
       double offeredPerSecond,
       long durationNanos,
-      long seed) {
+      long seed,
+      List<TenantStream> streams) {
     public Config {
       nodes = List.copyOf(nodes);
       events = List.copyOf(events);
+      streams = List.copyOf(streams);
+      if (!streams.isEmpty() && workload.agent()) {
+        throw new IllegalArgumentException("tenant streams draw chat-like sizes, not agent sessions");
+      }
       Objects.requireNonNull(workload, "workload");
       if (nodes.isEmpty()) {
         throw new IllegalArgumentException("a lab cluster needs at least one node");
@@ -687,11 +972,72 @@ public final class LabSimulation {
       }
     }
 
+    /** One stream of {@code workload} at {@code offeredPerSecond}, every request the default tenant's, interactive. */
+    public Config(List<LabCluster.NodeSpec> nodes, Workload workload, List<LabEvent> events, double offeredPerSecond,
+        long durationNanos, long seed) {
+      this(nodes, workload, events, offeredPerSecond, durationNanos, seed, List.of());
+    }
+
+    /** This config with {@code streams} instead of the one stream (offeredPerSecond becomes their sum). */
+    public Config withStreams(List<TenantStream> streams) {
+      double sum = streams.stream().mapToDouble(TenantStream::offeredPerSecond).sum();
+      return new Config(nodes, workload, events, sum > 0 ? sum : offeredPerSecond, durationNanos, seed, streams);
+    }
+
     /** A cluster, workload and scenario of the lab grid. */
     public static Config of(LabCluster cluster, Workload workload, Scenario scenario, double offeredPerSecond,
         long durationNanos, long seed) {
       return new Config(cluster.nodes(), workload, scenario.events(cluster, durationNanos), offeredPerSecond,
           durationNanos, seed);
+    }
+  }
+
+  /**
+   * One tenant's requests in the tenant scenarios: Poisson arrivals of the run's workload sizes at {@code perSecond},
+   * or {@code burstCount} requests of {@code burstPrompt}/{@code burstOutput} tokens all at {@code burstAtNanos}. Each
+   * stream draws from its own generator (seeded by the run's seed and the tenant), so a tenant's requests are the same
+   * alone and among others.
+   *
+   * @param tenant whose requests
+   * @param band their priority band
+   * @param perSecond Poisson rate (0 for a burst)
+   * @param burstCount requests sent at once at {@code burstAtNanos} (0 for a Poisson stream)
+   * @param burstAtNanos when the burst is sent
+   * @param burstPrompt each burst request's prompt tokens
+   * @param burstOutput each burst request's output tokens
+   */
+  public record TenantStream(String tenant, Band band, double perSecond, int burstCount, long burstAtNanos,
+      int burstPrompt, int burstOutput) {
+    public TenantStream {
+      Objects.requireNonNull(tenant, "tenant");
+      Objects.requireNonNull(band, "band");
+      if (perSecond < 0 || burstCount < 0 || (perSecond > 0) == (burstCount > 0)) {
+        throw new IllegalArgumentException("a tenant stream is Poisson (perSecond > 0) or a burst (burstCount > 0)");
+      }
+    }
+
+    /** Poisson arrivals at {@code perSecond}. */
+    public static TenantStream poisson(String tenant, Band band, double perSecond) {
+      return new TenantStream(tenant, band, perSecond, 0, 0, 0, 0);
+    }
+
+    /** {@code count} requests at once at {@code atNanos}. */
+    public static TenantStream burst(String tenant, Band band, int count, long atNanos, int prompt, int output) {
+      return new TenantStream(tenant, band, 0, count, atNanos, prompt, output);
+    }
+
+    /** Mean requests per second over a run of {@code durationNanos} (a burst spread over the run). */
+    double offeredPerSecond(long durationNanos) {
+      return perSecond > 0 ? perSecond : burstCount / (durationNanos / 1e9);
+    }
+
+    double offeredPerSecond() {
+      return perSecond;
+    }
+
+    /** This stream's own generator for {@code seed}. */
+    SplittableRandom random(long seed) {
+      return new SplittableRandom(seed * 1_000_003L + tenant.hashCode() * 31L + band.ordinal());
     }
   }
 
@@ -707,6 +1053,8 @@ public final class LabSimulation {
     BatchEngine.Sequence sequence;
     boolean firstToken;
     boolean active = true;
+    /** Flow control: least-delay's expected TTFT on this node at send, milliseconds (NaN: none). */
+    double expectedTtftMillis = Double.NaN;
 
     Attempt(LabRequest request, LabNode node, int prompt, long sentAt, long prefillBacklogAtSend) {
       this.request = request;
@@ -730,6 +1078,10 @@ public final class LabSimulation {
       }
       if (!node.profile.ollama()) {
         node.speed.observeFirstToken(prompt, (atNanos - sentAt) / 1e6, prefillBacklogAtSend);
+      }
+      slotFreed(); // its prefill is done: the node's TTFT estimate dropped
+      if (flow != null && !Double.isNaN(expectedTtftMillis)) {
+        node.cap.firstToken((atNanos - sentAt) / 1_000_000, expectedTtftMillis, node.inFlight);
       }
     }
 

@@ -26,6 +26,8 @@ public final class RoutingLab {
    * (agent capacity is estimated without prefix reuse, so a cache-aware router serves well past 100 %).
    */
   static final double[] AGENT_LOADS = {0.5, 0.7, 1.0, 1.3, 1.6, 2.0, 2.5, 3.0};
+  /** Offered loads of the flow-control goals (issue 21): at capacity and 30 % past it. */
+  static final double[] FLOW_LOADS = {1.0, 1.3};
   /** Offered loads of the quick grid. */
   static final double[] QUICK = {0.7, 1.3};
   /** Seed of the first run; seed i is {@code FIRST_SEED + i}. */
@@ -151,7 +153,8 @@ public final class RoutingLab {
 
   /**
    * The agent points: the agent workload on C1 and C2, its prefill- and decode-heavy variants on C2; steady; at
-   * {@link #AGENT_LOADS}.
+   * {@link #AGENT_LOADS}; then the agent workload on C1 and C2 with the events at {@link #FLOW_LOADS} (the
+   * flow-control goals).
    */
   static List<Point> agentGrid() {
     List<Point> points = new ArrayList<>();
@@ -163,6 +166,11 @@ public final class RoutingLab {
     for (Workload workload : List.of(Workload.AGENT_PREFILL_HEAVY, Workload.AGENT_DECODE_HEAVY)) {
       for (double load : AGENT_LOADS) {
         points.add(new Point(LabCluster.C2, workload, Scenario.STEADY, load));
+      }
+    }
+    for (LabCluster cluster : List.of(LabCluster.C1, LabCluster.C2)) {
+      for (double load : FLOW_LOADS) {
+        points.add(new Point(cluster, Workload.AGENT, Scenario.EVENTS, load));
       }
     }
     return points;

@@ -1,5 +1,6 @@
 package dev.sluice.lab;
 
+import dev.sluice.flow.Band;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -69,7 +70,7 @@ public record RunResult(
         case FAILED -> failed++;
       }
       records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts,
-          r.cachedEligible, r.session));
+          r.cachedEligible, r.session, r.tenant, r.band));
     }
     long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
     long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
@@ -149,10 +150,22 @@ public record RunResult(
    * @param attempts attempts made
    * @param cachedEligible an agent turn reusing ≥ 90 % of its session's previous input
    * @param session an agent request's session id (a sub-agent's own {@code parent/sub-…} id); null for chat
+   * @param tenant whose request it was ({@code default} outside the tenant scenarios)
+   * @param band its priority band
    */
   public record RequestRecord(
       long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
-      int attempts, boolean cachedEligible, String session) {}
+      int attempts, boolean cachedEligible, String session, String tenant, Band band) {
+    /** Whether it completed within the goodput SLO (TTFT ≤ 5 s, time per output token ≤ 200 ms). */
+    public boolean good() {
+      if (outcome != Outcome.COMPLETED) {
+        return false;
+      }
+      long decode = e2eNanos - ttftNanos;
+      long tpot = outputTokens <= 1 ? 0 : decode / (outputTokens - 1);
+      return ttftNanos <= LabSimulation.TTFT_SLO_NANOS && tpot <= LabSimulation.TPOT_SLO_NANOS;
+    }
+  }
 
   /** How a request ended. */
   public enum Outcome { COMPLETED, SHED, FAILED }

@@ -1,6 +1,7 @@
 package dev.sluice.flow;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.sluice.testkit.FakeClock;
 import java.util.ArrayList;
@@ -162,5 +163,41 @@ class FlowQueueTest {
   @Test
   void gpuTimeCountsPrefillAtThePrefillRateAndOutputAtTheDecodeRate() {
     assertThat(FlowQueue.gpuMillis(10_000, 100, 5_000, 20)).isEqualTo(2_000 + 2_000);
+  }
+
+  @Test
+  void aRequestPutBackAfterAPollKeepsItsTurnAndIsNotCountedAsDispatched() {
+    for (int i = 0; i < 5; i++) offer("a" + i, "A", Band.INTERACTIVE, 500);
+    offer("b0", "B", Band.INTERACTIVE, 500);
+    FlowQueue.Ticket<String> first = queue.poll(Band.INTERACTIVE);
+
+    queue.unpoll(first);
+
+    assertThat(queue.size()).isEqualTo(6);
+    assertThat(queue.dispatched()).isZero();
+    assertThat(drain(Band.INTERACTIVE)).containsExactly("a0", "a1", "b0", "a2", "a3", "a4");
+  }
+
+  @Test
+  void aRequestWhoseTenantQueueEmptiedCanBePutBackAndLeavesFirst() {
+    offer("b0", "B", Band.INTERACTIVE, 500);
+    offer("a0", "A", Band.INTERACTIVE, 500);
+    FlowQueue.Ticket<String> b0 = queue.poll(Band.INTERACTIVE);
+
+    queue.unpoll(b0);
+
+    assertThat(queue.waitingByTenant(Band.INTERACTIVE)).containsEntry("B", 1);
+    assertThat(drain(Band.INTERACTIVE)).containsExactly("b0", "a0");
+  }
+
+  @Test
+  void onlyTheTicketOfTheLastPollCanBePutBack() {
+    offer("a0", "A", Band.INTERACTIVE, 500);
+    offer("a1", "A", Band.INTERACTIVE, 500);
+    FlowQueue.Ticket<String> a0 = queue.poll(Band.INTERACTIVE);
+    queue.poll(Band.INTERACTIVE);
+
+    assertThatThrownBy(() -> queue.unpoll(a0))
+        .isInstanceOf(IllegalStateException.class);
   }
 }

@@ -111,4 +111,45 @@ class NodeCapTest {
     assertThat(Band.BATCH.atMost(Band.INTERACTIVE)).isEqualTo(Band.BATCH);
     assertThat(Band.parse("Batch")).isEqualTo(Band.BATCH);
   }
+
+  @Test
+  void oneRequestCaughtWaitingOnALargeNodeLowersItsCapByOneNotByAFifth() {
+    NodeCap cap = NodeCap.learned(clock, 8, "H100 default");
+    cap.kvCapacity(160_000, "node telemetry");
+    for (int i = 0; i < 500; i++) cap.sent(1_200, 400);
+    int before = cap.value();
+
+    cap.nodeQueue(1, before);
+
+    assertThat(cap.value()).isEqualTo(before - 1);
+  }
+
+  @Test
+  void withAKvFigureTheCapGrowsBackToWhatTheKvHoldsAndNoFurther() {
+    NodeCap cap = NodeCap.learned(clock, 8, "A10 default");
+    cap.kvCapacity(5_700, "node telemetry");
+    for (int i = 0; i < 500; i++) cap.sent(1_000, 400);
+
+    for (int i = 0; i < 10; i++) {
+      clock.advanceMillis(3_000);
+      cap.nodeQueue(0, cap.value());
+    }
+
+    assertThat(cap.value()).isEqualTo(4); // 5,700 ÷ 1,400
+  }
+
+  @Test
+  void footprintsThatVaryLeaveASmallCacheRoomForTheSpread() {
+    NodeCap steady = NodeCap.learned(clock, 8, "A10 default");
+    NodeCap varied = NodeCap.learned(clock, 8, "A10 default");
+    steady.kvCapacity(5_700, "node telemetry");
+    varied.kvCapacity(5_700, "node telemetry");
+    for (int i = 0; i < 500; i++) {
+      steady.sent(1_000, 0);
+      varied.sent(i % 2 == 0 ? 400 : 1_600, 0);
+    }
+
+    assertThat(steady.value()).isEqualTo(6);
+    assertThat(varied.value()).isLessThan(steady.value());
+  }
 }

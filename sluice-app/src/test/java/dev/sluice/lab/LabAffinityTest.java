@@ -28,7 +28,8 @@ class LabAffinityTest {
   void leastDelaysAffinityFindsMoreOfThePromptCachedThanLeastDelayWithoutIt() {
     LabSimulation.Config config = agents(Workload.AGENT_PREFILL_HEAVY, 2.0, 300, 1);
 
-    RunResult with = LabSimulation.run(config, agentPolicy(LeastDelayPolicy.NAME));
+    // both without flow control, so that affinity is the only difference
+    RunResult with = LabSimulation.run(config, agentPolicy(LabPolicy.LEAST_DELAY_NO_FLOW));
     RunResult without = LabSimulation.run(config, agentPolicy(LabPolicy.LEAST_DELAY_NO_AFFINITY));
 
     assertThat(with.prefixHitRate()).isGreaterThan(without.prefixHitRate() + 0.03);
@@ -71,7 +72,7 @@ class LabAffinityTest {
     LabSimulation.Config chat = LabSimulation.Config.of(LabCluster.C2, Workload.CHAT, Scenario.STEADY,
         Capacity.of(LabCluster.C2, Workload.CHAT), 120 * SECOND, 4);
 
-    RunResult with = LabSimulation.run(chat, agentPolicy(LeastDelayPolicy.NAME));
+    RunResult with = LabSimulation.run(chat, agentPolicy(LabPolicy.LEAST_DELAY_NO_FLOW));
     RunResult without = LabSimulation.run(chat, agentPolicy(LabPolicy.LEAST_DELAY_NO_AFFINITY));
 
     assertThat(with.requests()).isEqualTo(without.requests());

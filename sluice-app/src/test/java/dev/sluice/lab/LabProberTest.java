@@ -21,7 +21,7 @@ class LabProberTest {
 
   private LabNode node(String id) {
     LabNode node = new LabNode(new LabCluster.NodeSpec(id, GpuProfile.A10), prober.newHealth(id),
-        new SplittableRandom(2));
+        new SplittableRandom(2), events::millis);
     prober.add(node);
     nodes.add(node);
     return node;

@@ -18,7 +18,7 @@ class RoutingLabTest {
 
     assertThat(summaries).hasSize(RoutingLab.grid(true).size() * policies.size());
     assertThat(policies).extracting(LabPolicy::label).containsExactly("round-robin", "gpu-weighted",
-        "least-request", "queue-kv", "least-delay-no-admission", "least-delay");
+        "least-request", "queue-kv", "least-delay-no-admission", "least-delay-no-flow", "least-delay");
     for (LabPolicy policy : policies) {
       assertThat(markdown).contains("| 70 % | " + policy.label() + " |", "| 130 % | " + policy.label() + " |");
       assertThat(svg).contains(">" + policy.label() + "<");
