@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param gpuMaxConcurrent caps per GPU type (upper case), for nodes without their own {@code maxConcurrent}
  * @param tenants per-tenant weight and highest band; tenants not listed get {@link #defaultWeight} and interactive
  * @param defaultWeight weight of a tenant not listed (and of keys and tokens that carry none)
+ * @param batchMaxWait how long a batch request may wait for a slot (batch is served from spare capacity, so it waits
+ *     as long as its client will)
  */
 public record FlowSettings(boolean enabled, int queueLength, Duration maxWait, Map<String, Integer> gpuMaxConcurrent,
-    Map<String, TenantShare> tenants, int defaultWeight) {
+    Map<String, TenantShare> tenants, int defaultWeight, Duration batchMaxWait) {
   /** A tenant's weight in fair share and the highest band its requests may ask for. */
   public record TenantShare(int weight, Band maxBand) {
     public TenantShare {
@@ -30,6 +32,12 @@ public record FlowSettings(boolean enabled, int queueLength, Duration maxWait, M
   public static final int DEFAULT_QUEUE_LENGTH = 512;
   /** How long a request waits when {@code routing.ttftBudget} is 0 (admission control off) and maxWait is not set. */
   public static final Duration WAIT_WITHOUT_BUDGET = Duration.ofSeconds(30);
+  /**
+   * 5 minutes: a batch request (the brief's 100-report job) waits for spare capacity as long as a usual client timeout
+   * allows (the OpenAI SDKs wait 10 minutes for an answer; half of that for the wait leaves time to answer). With the
+   * interactive wait of 2 s the routing lab shed every report.
+   */
+  public static final Duration DEFAULT_BATCH_MAX_WAIT = Duration.ofMinutes(5);
 
   public FlowSettings {
     if (queueLength < 0) throw new IllegalArgumentException("queueLength: " + queueLength);
@@ -37,6 +45,13 @@ public record FlowSettings(boolean enabled, int queueLength, Duration maxWait, M
     gpuMaxConcurrent = Map.copyOf(gpuMaxConcurrent);
     tenants = Map.copyOf(tenants);
     if (defaultWeight < 1) throw new IllegalArgumentException("defaultWeight: " + defaultWeight);
+    Objects.requireNonNull(batchMaxWait, "batchMaxWait");
+  }
+
+  /** Settings with the default batch wait. */
+  public FlowSettings(boolean enabled, int queueLength, Duration maxWait, Map<String, Integer> gpuMaxConcurrent,
+      Map<String, TenantShare> tenants, int defaultWeight) {
+    this(enabled, queueLength, maxWait, gpuMaxConcurrent, tenants, defaultWeight, DEFAULT_BATCH_MAX_WAIT);
   }
 
   /** On, 512 waiting requests per model, waits bounded by the TTFT budget, no configured caps, every tenant weight 1. */
@@ -46,7 +61,7 @@ public record FlowSettings(boolean enabled, int queueLength, Duration maxWait, M
 
   /** These settings on or off. */
   public FlowSettings withEnabled(boolean on) {
-    return new FlowSettings(on, queueLength, maxWait, gpuMaxConcurrent, tenants, defaultWeight);
+    return new FlowSettings(on, queueLength, maxWait, gpuMaxConcurrent, tenants, defaultWeight, batchMaxWait);
   }
 
   /**

@@ -31,7 +31,7 @@ final class TrafficSection {
   private static final List<String> ROUTING_KEYS =
       List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity", "flow");
   private static final List<String> FLOW_KEYS =
-      List.of("enabled", "queueLength", "maxWait", "maxConcurrent", "tenants", "defaultWeight");
+      List.of("enabled", "queueLength", "maxWait", "batchMaxWait", "maxConcurrent", "tenants", "defaultWeight");
   private static final List<String> TENANT_KEYS = List.of("weight", "maxPriority");
   private static final List<String> AFFINITY_KEYS = List.of("enabled", "releasePenalty", "maxSessions", "indexMemory");
   private static final List<String> HEALTH_KEYS =
@@ -190,7 +190,8 @@ final class TrafficSection {
         tenants.put(e.getKey(), new FlowSettings.TenantShare(weight, band));
       });
     }
-    return new FlowSettings(enabled, length, wait, caps, tenants, defaultWeight);
+    Duration batchWait = r.duration(node, "routing.flow", "batchMaxWait", FlowSettings.DEFAULT_BATCH_MAX_WAIT);
+    return new FlowSettings(enabled, length, wait, caps, tenants, defaultWeight, batchWait);
   }
 
   /** {@code routing.affinity}: session and prefix affinity of least-delay. */

@@ -129,6 +129,8 @@ public final class FlowQueue<T> {
   private int size;
   private long dispatched;
   private long lastDispatchNanos = Long.MIN_VALUE;
+  /** When the queue last went from empty to holding a request. */
+  private long busySinceNanos = Long.MIN_VALUE;
   /** The ticket the last poll returned (until anything else changes the queue), and the rate before it. */
   private Ticket<T> lastPolled;
   private long previousDispatchNanos = Long.MIN_VALUE;
@@ -164,7 +166,8 @@ public final class FlowQueue<T> {
     Lane<T> lane = lanes.get(band);
     TenantQueue<T> own = lane.byTenant.get(tenant);
     long ahead = ahead(band, own == null ? 0 : own.items.size());
-    if (!Double.isNaN(intervalMillis)) {
+    // nothing ahead: it leaves with the next free slot, which no drain rate predicts (its deadline still bounds it)
+    if (ahead > 0 && !Double.isNaN(intervalMillis)) {
       long wait = (long) ((ahead + 1) * intervalMillis);
       if (now + wait > deadlineMillis) {
         return new Refused<>(Math.max(wait, 1), "about " + wait + " ms of waiting ahead (" + ahead
@@ -184,7 +187,7 @@ public final class FlowQueue<T> {
       lane.ring.addLast(own);
     }
     lane.size++;
-    size++;
+    if (size++ == 0) busySinceNanos = clock.nanos();
     return new Queued<>(t);
   }
 
@@ -335,7 +338,8 @@ public final class FlowQueue<T> {
   private void countDispatch() {
     long now = clock.nanos();
     if (lastDispatchNanos != Long.MIN_VALUE) {
-      double gap = Math.max(0, now - lastDispatchNanos) / 1e6;
+      // only time the queue held requests counts: an idle hour before a burst says nothing about how fast it drains
+      double gap = Math.max(0, now - Math.max(lastDispatchNanos, busySinceNanos)) / 1e6;
       intervalMillis = Double.isNaN(intervalMillis) ? gap : intervalMillis + RATE_ALPHA * (gap - intervalMillis);
     }
     lastDispatchNanos = now;

@@ -75,6 +75,8 @@ public final class NodeCap {
   private double multiplier = 1;
   private String adjustment;
   private long lastAdjustMillis = Long.MIN_VALUE;
+  /** The node has reported its own queue ({@link #nodeQueue}): late first tokens no longer teach. */
+  private boolean reportsQueue;
 
   private NodeCap(Clock clock, int configured, String configuredSource, int fallback, String fallbackSource) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -147,6 +149,7 @@ public final class NodeCap {
    * requests on it: waiting requests shrink the cap; none waiting while we run at the cap grows it.
    */
   public synchronized void nodeQueue(int waiting, int inFlight) {
+    reportsQueue = true;
     if (configured > 0 || !mayAdjust()) return;
     if (waiting > 0) {
       // toward what the node holds now (in flight − waiting), at most SHRINK_ON_WAITING at once: a scrape often
@@ -168,10 +171,13 @@ public final class NodeCap {
 
   /**
    * A first token came after {@code observedMillis} where {@code expectedMillis} was estimated, with {@code inFlight}
-   * requests on the node: much later than estimated on a node at its cap means it queues inside.
+   * requests on the node: much later than estimated on a node at its cap means it queues inside. Used only for a node
+   * that does not report its own queue (Ollama): where the node says how many wait ({@link #nodeQueue}), that says it
+   * directly, while a late first token may only be the estimate being wrong (a prompt thought cached, a long prefill);
+   * the routing lab measured the inference costing goodput and tail on vLLM nodes (docs/routing-lab.md).
    */
   public synchronized void firstToken(long observedMillis, double expectedMillis, int inFlight) {
-    if (configured > 0 || inFlight < value() || !(expectedMillis > 0)) return;
+    if (configured > 0 || reportsQueue || inFlight < value() || !(expectedMillis > 0)) return;
     if (observedMillis < SLOW_FLOOR_MILLIS || observedMillis < SLOW_FACTOR * expectedMillis) return;
     if (!mayAdjust()) return;
     adjust(SHRINK_ON_SLOW_FIRST_TOKEN, "first token " + observedMillis + " ms vs " + Math.round(expectedMillis)
@@ -197,6 +203,7 @@ public final class NodeCap {
 
   /** Forgets what the node said (it restarted, or left rotation and came back): the base alone again. */
   public synchronized void reset() {
+    reportsQueue = false;
     multiplier = 1;
     adjustment = null;
     lastAdjustMillis = Long.MIN_VALUE;

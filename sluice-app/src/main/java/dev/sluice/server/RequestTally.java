@@ -40,6 +40,11 @@ final class RequestTally {
     cachedTokensEstimate = cachedTokens;
   }
 
+  /** Milliseconds the request has waited in the flow-control queue so far. */
+  long queuedMillis() {
+    return queuedNanos / 1_000_000;
+  }
+
   /** The request waited {@code nanos} in the flow-control queue (added up when it waited twice). */
   void queued(long nanos) {
     queuedNanos += Math.max(0, nanos);

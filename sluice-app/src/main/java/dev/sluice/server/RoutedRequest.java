@@ -336,7 +336,8 @@ final class RoutedRequest implements ExchangeListener {
     boolean wasDispatched = dispatched;
     dispatched = false;
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
-        request.stream(), overChat != null, sessionId, chainFor(model), band, wasDispatched ? 1 : 0);
+        request.stream(), overChat != null, sessionId, chainFor(model), band, wasDispatched ? 1 : 0,
+        band == Band.INTERACTIVE ? tally.queuedMillis() : 0);
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
         fallBack(ErrorKind.NO_HEALTHY_NODE, "downgrade model \"" + model + "\" has no node that speaks this API");
@@ -437,7 +438,7 @@ final class RoutedRequest implements ExchangeListener {
    */
   private void queue(String model, List<NodeSpec> nodes, int expectedOut, String why) {
     FlowSettings flow = config.routing().flow();
-    long maxWait = flow.maxWait(config.routing().ttftBudget()).toMillis();
+    long maxWait = (band == Band.BATCH ? flow.batchMaxWait() : flow.maxWait(config.routing().ttftBudget())).toMillis();
     long deadline = arrival.startEpochMillis + maxWait;
     NodeSpeed speed = router.bestSpeed(model, nodes);
     double cost = FlowQueue.gpuMillis(promptTokens, expectedOut > 0 ? expectedOut

@@ -165,7 +165,7 @@ final class Router {
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
       boolean stream, boolean overChat, String sessionId, PrefixChain chain) {
     return route(model, endpoint, nodes, promptTokens, expectedOutputTokens, stream, overChat, sessionId, chain,
-        Band.INTERACTIVE, 0);
+        Band.INTERACTIVE, 0, 0);
   }
 
   /**
@@ -173,10 +173,15 @@ final class Router {
    * the eligible nodes with room for the band ({@link Band#fits} under each node's cap plus {@code overshoot}); when
    * eligible nodes exist but none has room, {@link Full}. {@code overshoot} is 1 for a request the queue dispatched:
    * it may take one slot above a cap rather than wait a second time when another request took the slot it was
-   * dispatched for (docs/flow-control.md, "The race"). Admission control then judges the nodes with room.
+   * dispatched for (docs/flow-control.md, "The race"). Admission control then judges the nodes with room, against the
+   * TTFT budget less {@code waitedMillis} (what an interactive request already spent in the queue); when it refuses
+   * them while faster nodes are only full, the request is {@link Full} too: it waits for a slot on one of those
+   * rather than being refused while its answer is a slot away (the routing lab measured fair share failing without
+   * this, docs/routing-lab.md).
    */
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
-      boolean stream, boolean overChat, String sessionId, PrefixChain chain, Band band, int overshoot) {
+      boolean stream, boolean overChat, String sessionId, PrefixChain chain, Band band, int overshoot,
+      long waitedMillis) {
     NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
@@ -216,8 +221,8 @@ final class Router {
     if (!anySpeaks) return new NoNodeSpeaksApi();
     if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
+    StringBuilder full = new StringBuilder();
     if (flowOn()) {
-      StringBuilder full = new StringBuilder();
       List<NodeView> withRoom = new ArrayList<>(views.size());
       for (NodeView v : views) {
         NodeEntry e = byId.get(v.id()).entry();
@@ -241,11 +246,15 @@ final class Router {
       for (NodeView v : views) candidates.add(v.id());
       warmth = affinity.warmth(Affinity.sessionKey(model, sessionId), chain, prompt, candidates);
     }
+    long budget = settings.ttftBudget().toMillis();
+    if (budget > 0 && waitedMillis > 0) budget = Math.max(1, budget - waitedMillis);
     RouteRequest request = new RouteRequest(model, prompt,
-        expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS,
-        settings.ttftBudget().toMillis(), warmth);
+        expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS, budget, warmth);
     RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
-    if (decision instanceof RouteDecision.Reject r) return new Overloaded(r.retryAfterMillis(), r.reason());
+    if (decision instanceof RouteDecision.Reject r) {
+      if (!full.isEmpty()) return new Full(r.reason() + "; at their caps: " + full);
+      return new Overloaded(r.retryAfterMillis(), r.reason());
+    }
     List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
     // the brief's gpu-weighted stays exact; a request warm somewhere is not the one to spend on exploring (its
     // session would move to the idle node and recompute its prompt there)
@@ -338,15 +347,17 @@ final class Router {
   }
 
   /**
-   * Requests {@code model}'s nodes in rotation run well at once ({@link GpuDefaults#concurrency}): what the share of
-   * downgraded traffic a smaller model takes is measured against.
+   * Requests {@code model}'s nodes in rotation run well at once: what the share of downgraded traffic a smaller model
+   * takes is measured against. With flow control, the sum of their caps (what they will run at once, the rest waits);
+   * without, their GPU types' default concurrency ({@link GpuDefaults#concurrency}).
    */
   int capacity(String model, List<NodeSpec> nodes) {
     long now = registry.nowMillis();
     int sum = 0;
     for (NodeSpec n : nodes) {
       NodeEntry e = registry.get(n.id());
-      if (e != null && e.canServe(model, now)) sum += GpuDefaults.concurrency(n.gpuType());
+      if (e == null || !e.canServe(model, now)) continue;
+      sum += flowOn() ? e.cap().value() : GpuDefaults.concurrency(n.gpuType());
     }
     return sum;
   }

@@ -82,7 +82,7 @@ class TrafficSectionTest {
 
   @Test
   void flowControlIsReadFromRoutingFlowAndANodesOwnCapFromItsMaxConcurrent() throws Exception {
-    SluiceConfig config = ConfigLoader.parse(json("{'routing': {'ttftBudget': '3s', 'flow': {'queueLength': 64, "
+    SluiceConfig config = ConfigLoader.parse(json("{'routing': {'ttftBudget': '3s', 'flow': {'queueLength': 64, 'batchMaxWait': '20m', "
         + "'maxConcurrent': {'a10': 4}, 'defaultWeight': 2, 'tenants': {'batchjobs': {'weight': 1, 'maxPriority': "
         + "'batch'}, 'acme': {'weight': 3}}}}, 'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}], "
         + "'nodes': [{'id': 'n1', 'baseUrl': 'http://h:1', 'maxConcurrent': 2}, {'id': 'n2', 'baseUrl': 'http://h:2'}]}}}"),
@@ -92,6 +92,7 @@ class TrafficSectionTest {
     assertThat(flow.queueLength()).isEqualTo(64);
     assertThat(flow.maxWait(config.routing().ttftBudget())).as("maxWait defaults to the TTFT budget")
         .isEqualTo(Duration.ofSeconds(3));
+    assertThat(flow.batchMaxWait()).isEqualTo(Duration.ofMinutes(20));
     assertThat(flow.gpuMaxConcurrent("A10")).isEqualTo(4);
     assertThat(flow.weight("acme")).isEqualTo(3);
     assertThat(flow.weight("someone-else")).isEqualTo(2);
@@ -113,7 +114,7 @@ class TrafficSectionTest {
       {'routing': {'flow': {'maxConcurrent': {'A10': 0}}}, 'providers': {OK}}      | config: routing.flow.maxConcurrent.A10: 0 must be a positive whole number of requests a node of this GPU type runs at once, e.g. 4
       {'routing': {'flow': {'tenants': {'acme': {'maxPriority': 'urgent'}}}}, 'providers': {OK}} | config: routing.flow.tenants.acme.maxPriority: "urgent" is not a priority band (expected interactive or batch)
       {'routing': {'flow': {'tenants': {'acme': {'weight': 0}}}}, 'providers': {OK}} | config: routing.flow.tenants.acme.weight
-      {'routing': {'flow': {'queue': 5}}, 'providers': {OK}}                       | config: routing.flow.queue: unknown key (known: enabled, queueLength, maxWait, maxConcurrent, tenants, defaultWeight)
+      {'routing': {'flow': {'queue': 5}}, 'providers': {OK}}                       | config: routing.flow.queue: unknown key (known: enabled, queueLength, maxWait, batchMaxWait, maxConcurrent, tenants, defaultWeight)
       {'providers': {'p': {'baseUrl': 'http://h:1', 'models': [{'id': 'm'}], 'nodes': [{'id': 'n', 'baseUrl': 'http://h:1', 'maxConcurrent': 0}]}}} | config: providers.p.nodes[0].maxConcurrent: 0 must be a positive whole number of requests the node runs at once, e.g. 4 (leave it out to let the gateway learn the cap)
       """)
   void rejectsABadFlowControlValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {

@@ -135,10 +135,10 @@ class FlowQueueTest {
   @Test
   void aRequestWhoseWaitWouldOutlastItsDeadlineIsRefusedAtOnce() {
     offer("1", "A", Band.INTERACTIVE, 10);
+    offer("2", "A", Band.INTERACTIVE, 10);
     queue.poll(Band.INTERACTIVE);
     clock.advanceMillis(1_000);
-    offer("2", "A", Band.INTERACTIVE, 10);
-    queue.poll(Band.INTERACTIVE); // one dispatch a second
+    queue.poll(Band.INTERACTIVE); // one dispatch a second while requests wait
     for (int i = 0; i < 5; i++) offer("w" + i, "A", Band.INTERACTIVE, 10);
 
     FlowQueue.Offer<String> o = queue.offer("late", "A", Band.INTERACTIVE, 10, clock.millis() + 2_000);
@@ -199,5 +199,34 @@ class FlowQueueTest {
 
     assertThatThrownBy(() -> queue.unpoll(a0))
         .isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void idleTimeBeforeABurstDoesNotCountAsASlowDrain() {
+    offer("1", "A", Band.INTERACTIVE, 10);
+    queue.poll(Band.INTERACTIVE);
+    clock.advanceMillis(60_000); // an idle minute
+    offer("2", "A", Band.INTERACTIVE, 10);
+    clock.advanceMillis(100);
+    queue.poll(Band.INTERACTIVE); // drained 100 ms after it arrived
+    offer("3", "A", Band.INTERACTIVE, 10);
+    offer("4", "A", Band.INTERACTIVE, 10);
+
+    assertThat(queue.offer("5", "A", Band.INTERACTIVE, 10, clock.millis() + 1_000))
+        .isInstanceOf(FlowQueue.Queued.class);
+    assertThat(queue.retryAfterMillis(1)).isEqualTo(100);
+  }
+
+  @Test
+  void aRequestWithNothingAheadIsNeverRefusedByTheDrainEstimate() {
+    offer("1", "A", Band.INTERACTIVE, 10);
+    queue.poll(Band.INTERACTIVE);
+    clock.advanceMillis(10_000);
+    offer("2", "A", Band.INTERACTIVE, 10);
+    clock.advanceMillis(10_000);
+    queue.poll(Band.INTERACTIVE); // one dispatch every 10 s while busy
+
+    assertThat(queue.offer("3", "A", Band.INTERACTIVE, 10, clock.millis() + 1_000))
+        .isInstanceOf(FlowQueue.Queued.class);
   }
 }

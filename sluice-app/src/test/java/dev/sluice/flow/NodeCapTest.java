@@ -87,6 +87,16 @@ class NodeCapTest {
   }
 
   @Test
+  void aNodeThatReportsItsOwnQueueIsNotJudgedByLateFirstTokens() {
+    NodeCap cap = NodeCap.learned(clock, 10, "default");
+    cap.nodeQueue(0, 3);
+
+    cap.firstToken(3_000, 200, 10);
+
+    assertThat(cap.value()).isEqualTo(10);
+  }
+
+  @Test
   void aResetForgetsWhatTheNodeSaid() {
     NodeCap cap = NodeCap.learned(clock, 10, "default");
     cap.busy(10);
