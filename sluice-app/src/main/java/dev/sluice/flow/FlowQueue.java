@@ -241,6 +241,18 @@ public final class FlowQueue<T> {
       throw new IllegalStateException("only the ticket of the last poll can be put back");
     }
     lastPolled = null;
+    putBack(ticket);
+    lastDispatchNanos = previousDispatchNanos;
+    intervalMillis = previousIntervalMillis;
+  }
+
+  /**
+   * Puts back a request polled earlier that could not start after all (the node it was dispatched for was taken, or
+   * none of the nodes with room would start it within its budget): it goes to the head of its tenant's queue with its
+   * cost credited back, keeping its turn, and waits for the next dispatch. No-op for a ticket that is queued already.
+   */
+  public synchronized void putBack(Ticket<T> ticket) {
+    if (ticket == null || ticket.queued) return;
     Lane<T> lane = lanes.get(ticket.band);
     TenantQueue<T> q = lane.byTenant.get(ticket.tenant);
     if (q == null) {
@@ -255,10 +267,8 @@ public final class FlowQueue<T> {
     lane.ring.addFirst(q);
     ticket.queued = true;
     lane.size++;
-    size++;
+    if (size++ == 0) busySinceNanos = clock.nanos();
     dispatched--;
-    lastDispatchNanos = previousDispatchNanos;
-    intervalMillis = previousIntervalMillis;
   }
 
   private Ticket<T> poll(Lane<T> lane) {

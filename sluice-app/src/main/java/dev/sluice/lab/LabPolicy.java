@@ -56,8 +56,8 @@ public record LabPolicy(
    * @param queue the queue's length and deficit round-robin quantum
    */
   public record Flow(long maxWaitMillis, long batchMaxWaitMillis, FlowQueue.Settings queue) {
-    /** How long a batch request of the lab may wait for spare capacity: the whole arrival window of a run. */
-    public static final long BATCH_MAX_WAIT_MILLIS = 900_000;
+    /** How long a batch request may wait for spare capacity: the gateway's {@code routing.flow.batchMaxWait}. */
+    public static final long BATCH_MAX_WAIT_MILLIS = FlowSettings.DEFAULT_BATCH_MAX_WAIT.toMillis();
     /** The gateway's defaults: maxWait = routing.ttftBudget (2 s), the queue's default length and quantum. */
     public static final Flow DEFAULT = new Flow(
         FlowSettings.defaults().maxWait(RoutingSettings.DEFAULT_TTFT_BUDGET).toMillis(), BATCH_MAX_WAIT_MILLIS,

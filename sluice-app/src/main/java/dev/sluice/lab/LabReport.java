@@ -700,7 +700,7 @@ public final class LabReport {
         faster node now at its cap would meet it by its own prefill (a long prompt would otherwise take an idle A10 \
         for seconds rather than wait a moment for an H100 slot). It waits in one `FlowQueue` per model (default \
         settings: 512 requests, 1 s quantum; every tenant weight 1): an interactive request until arrival + maxWait \
-        (2 s), a batch request up to 900 s. An offer the queue refuses (full, or its drain-rate estimate of the wait \
+        (2 s), a batch request up to routing.flow.batchMaxWait (5 min). An offer the queue refuses (full, or its drain-rate estimate of the wait \
         ahead passes the deadline) and a request still waiting at its deadline are shed (429). Whenever a slot \
         frees, a first token comes (the node's prefill backlog dropped) or a node is scraped, the router polls the \
         queue (interactive first; batch only while some node has room for batch) and routes the polled request \

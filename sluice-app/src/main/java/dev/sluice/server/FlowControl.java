@@ -27,8 +27,8 @@ import java.util.function.Supplier;
  *
  * <p>The race: a slot is counted free when the queue dispatches a request, but the request routes on its own event loop
  * a moment later, and a new arrival may take the slot meanwhile. Dispatches not yet routed are counted against the room
- * ({@code pending}); a dispatched request that still finds every node full may overshoot a cap by one
- * ({@link Router#route} with overshoot 1) rather than wait twice. See docs/flow-control.md.
+ * ({@code pending}); a dispatched request that still finds no node to start on goes back to the head of its tenant's
+ * queue ({@link #putBack}), keeping its turn and deadline. See docs/flow-control.md.
  */
 final class FlowControl {
   /** How often waiting requests are looked at without a slot freeing: caps grow, nodes come back. */
@@ -178,6 +178,17 @@ final class FlowControl {
     s.waited(waited / 1_000_000);
     metrics.flowNotDispatched(model, ticket.band().label(), timedOut ? "timeout" : "cancelled", waited);
     return true;
+  }
+
+  /**
+   * A dispatched request found no node to start on after all (another request took the slot it was dispatched for, or
+   * the nodes with room would not start it within its budget): it goes back to the head of its tenant's queue,
+   * keeping its turn and its deadline, for the next kick.
+   */
+  void putBack(String model, FlowQueue.Ticket<Waiter> ticket) {
+    ModelQueue q = current(model);
+    q.queue.putBack(ticket);
+    armTimer();
   }
 
   /** A dispatched request has routed (or ended without): its slot no longer counts as pending. */

@@ -124,6 +124,8 @@ final class RoutedRequest implements ExchangeListener {
   private Band band = Band.INTERACTIVE;
   /** Set by the queue's dispatch: the next attempt neither queues behind others nor minds a cap by one. */
   private boolean dispatched;
+  /** The ticket of a request the queue dispatched, until it starts on a node or goes back to the queue. */
+  private FlowQueue.Ticket<FlowControl.Waiter> dispatchedTicket;
   private FlowQueue.Ticket<FlowControl.Waiter> ticket;
   private String waitingFor;
   private long waitTimer = -1;
@@ -331,12 +333,12 @@ final class RoutedRequest implements ExchangeListener {
         untranslatable = e; // only nodes that speak the dialect may take it
       }
     }
-    // flow control: a request the queue dispatched neither queues behind others again nor minds a cap by one
-    // (docs/flow-control.md, "The race")
+    // flow control: a request the queue dispatched does not queue behind others again; if it finds no node to start
+    // on after all, it goes back to the head of the queue (docs/flow-control.md, "The race")
     boolean wasDispatched = dispatched;
     dispatched = false;
     Router.Result routed = router.route(model, request.endpoint(), route.get().nodes(), promptTokens, expectedOut,
-        request.stream(), overChat != null, sessionId, chainFor(model), band, wasDispatched ? 1 : 0,
+        request.stream(), overChat != null, sessionId, chainFor(model), band,
         band == Band.INTERACTIVE ? tally.queuedMillis() : 0);
     if (routed instanceof Router.NoNodeSpeaksApi) {
       if (isDowngrade) {
@@ -398,6 +400,13 @@ final class RoutedRequest implements ExchangeListener {
     }
     if (routed instanceof Router.Full full) {
       // not a node error: the ladder's level is not touched; a downgrade attempt never waits
+      if (wasDispatched && dispatchedTicket != null && !isDowngrade) {
+        // dispatched, yet no node would start it: back to the head of the queue, same turn, same deadline
+        ticket = dispatchedTicket;
+        dispatchedTicket = null;
+        shared.flow().putBack(model, ticket);
+        return;
+      }
       if (isDowngrade) {
         fallBack(ErrorKind.OVERLOADED, "downgrade model \"" + model + "\" has every node at its concurrency cap ("
             + full.why() + ")");
@@ -467,16 +476,27 @@ final class RoutedRequest implements ExchangeListener {
   /** The queue dispatched this request (on its own context): route it now, or end it if its client left. */
   private void dispatchedFromQueue(String model) {
     if (ticket == null) return;
+    FlowQueue.Ticket<FlowControl.Waiter> was = ticket;
     ticket = null;
-    cancelWaitTimer();
-    tally.queued(shared.clock().nanos() - waitStartNanos);
-    if (done) return;
+    long now = shared.clock().nanos();
+    tally.queued(now - waitStartNanos);
+    waitStartNanos = now;
+    if (done) {
+      cancelWaitTimer();
+      return;
+    }
     if (resp.closed()) {
+      cancelWaitTimer();
       finish(499, "cancelled");
       return;
     }
     dispatched = true;
+    dispatchedTicket = was; // its deadline timer stays armed until it starts (it may go back to the queue)
     attempt(model, false);
+    if (dispatchedTicket != null) { // it started, or ended without waiting again
+      dispatchedTicket = null;
+      cancelWaitTimer();
+    }
   }
 
   /** The client left while the request waited: it leaves the queue at once; no node ever sees it. */

@@ -165,23 +165,20 @@ final class Router {
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
       boolean stream, boolean overChat, String sessionId, PrefixChain chain) {
     return route(model, endpoint, nodes, promptTokens, expectedOutputTokens, stream, overChat, sessionId, chain,
-        Band.INTERACTIVE, 0, 0);
+        Band.INTERACTIVE, 0);
   }
 
   /**
    * As above, for a request of {@code band}. With flow control on ({@code routing.flow.enabled}), the candidates are
-   * the eligible nodes with room for the band ({@link Band#fits} under each node's cap plus {@code overshoot}); when
-   * eligible nodes exist but none has room, {@link Full}. {@code overshoot} is 1 for a request the queue dispatched:
-   * it may take one slot above a cap rather than wait a second time when another request took the slot it was
-   * dispatched for (docs/flow-control.md, "The race"). Admission control then judges the nodes with room, against the
+   * the eligible nodes with room for the band ({@link Band#fits} under each node's cap); when eligible nodes exist but
+   * none has room, {@link Full}. Admission control then judges the nodes with room, against the
    * TTFT budget less {@code waitedMillis} (what an interactive request already spent in the queue); when it refuses
    * them while faster nodes are only full, the request is {@link Full} too: it waits for a slot on one of those
    * rather than being refused while its answer is a slot away (the routing lab measured fair share failing without
    * this, docs/routing-lab.md).
    */
   Result route(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens, int expectedOutputTokens,
-      boolean stream, boolean overChat, String sessionId, PrefixChain chain, Band band, int overshoot,
-      long waitedMillis) {
+      boolean stream, boolean overChat, String sessionId, PrefixChain chain, Band band, long waitedMillis) {
     NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<NodeView> views = new ArrayList<>(nodes.size());
@@ -222,16 +219,18 @@ final class Router {
     if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
     StringBuilder full = new StringBuilder();
+    List<NodeView> atCap = new ArrayList<>();
     if (flowOn()) {
       List<NodeView> withRoom = new ArrayList<>(views.size());
       for (NodeView v : views) {
         NodeEntry e = byId.get(v.id()).entry();
         int cap = e.cap().value();
         int inFlight = v.inFlightRequests();
-        if (band.fits(inFlight, cap + overshoot)) {
+        if (band.fits(inFlight, cap)) {
           withRoom.add(v);
           continue;
         }
+        atCap.add(v);
         if (!full.isEmpty()) full.append("; ");
         full.append(v.id()).append(' ').append(inFlight).append('/').append(cap).append(" (")
             .append(e.cap().reading().source()).append(')');
@@ -255,6 +254,8 @@ final class Router {
       if (!full.isEmpty()) return new Full(r.reason() + "; at their caps: " + full);
       return new Overloaded(r.retryAfterMillis(), r.reason());
     }
+    String slower = fasterAtCap(request, ((RouteDecision.Plan) decision).nodeIds().get(0), views, atCap, budget);
+    if (slower != null) return new Full(slower + "; at their caps: " + full);
     List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
     // the brief's gpu-weighted stays exact; a request warm somewhere is not the one to spend on exploring (its
     // session would move to the idle node and recompute its prompt there)
@@ -275,6 +276,32 @@ final class Router {
           cached));
     }
     return new Plan(targets, warmth);
+  }
+
+  /**
+   * Why the request should wait, or null: the node with room least-delay chose misses the TTFT budget (a long prompt on
+   * a slow idle node, which least-delay admits because waiting cannot make that node faster) while a node now at its
+   * cap would meet it by its own prefill alone; then it waits for that node's slot (the routing lab's rule,
+   * docs/routing-lab.md).
+   */
+  private static String fasterAtCap(RouteRequest request, String chosen, List<NodeView> withRoom,
+      List<NodeView> atCap, long budget) {
+    if (budget <= 0 || atCap.isEmpty()) return null;
+    NodeView first = null;
+    for (NodeView v : withRoom) {
+      if (v.id().equals(chosen)) first = v;
+    }
+    if (first == null) return null;
+    double there = ESTIMATOR.estimate(request, first).ttftMillis();
+    if (there <= budget) return null;
+    for (NodeView v : atCap) {
+      if (ESTIMATOR.estimate(request, v).ownPrefillMillis() <= budget) {
+        return chosen + " would take about " + Math.round(there) + " ms to a first token (budget " + budget
+            + " ms) where " + v.id() + " needs " + Math.round(ESTIMATOR.estimate(request, v).ownPrefillMillis())
+            + " ms once a slot frees";
+      }
+    }
+    return null;
   }
 
   /**

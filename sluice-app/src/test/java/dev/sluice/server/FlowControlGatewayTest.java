@@ -329,4 +329,37 @@ class FlowControlGatewayTest {
       holder.cancel(true);
     }
   }
+
+  /** The gateway's own count of requests in flight on {@code node} ({@code /admin/nodes}). */
+  private static int inFlight(TestCluster c, String node) throws Exception {
+    for (JsonNode n : Json.MAPPER.readTree(Http.get(c.url("/admin/nodes")).body()).path("nodes")) {
+      if (n.path("id").asText().equals(node)) return n.path("inFlight").asInt();
+    }
+    return -1;
+  }
+
+  @Test
+  void aLongPromptWaitsForTheFullFastNodeRatherThanTakeASlowIdleOneBeyondTheBudget() throws Exception {
+    FlowSettings h100CapOne = new FlowSettings(true, 16, Duration.ofSeconds(20), Map.of("H100", 1), Map.of(), 1);
+    try (TestCluster c = new TestCluster().routing(RoutingSettings.defaults().withFlow(h100CapOne))
+        .node("h", GpuProfile.H100, MODEL, 1).node("a", GpuProfile.A10, MODEL, 1).start()) {
+      // least-delay's pick for a short chat: the idle H100; 2,000 tokens at real speed hold its one slot for ~30 s
+      Socket held = raw(c, chat(2_000));
+      await().atMost(Duration.ofSeconds(5)).until(() -> inFlight(c, "h") == 1);
+      long aBefore = c.sim("a").stats().count("/v1/chat/completions");
+      // ~3,000 prompt tokens: ~4 s of prefill on an A10 (past the 2 s budget), ~0.25 s on the H100
+      String longPrompt = "{\"model\":\"" + MODEL + "\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+          + "\"content\":\"" + "summarise the incident timeline of the storage cluster. ".repeat(220) + "\"}]}";
+
+      CompletableFuture<HttpResponse<String>> waiting = send(c, "/v1/chat/completions", longPrompt, null, null);
+      awaitWaiting(c, "interactive", 1);
+      assertThat(c.sim("a").stats().count("/v1/chat/completions")).as("the idle A10 was not given it")
+          .isEqualTo(aBefore);
+      held.close(); // the client leaves: the H100's slot frees
+
+      HttpResponse<String> answered = waiting.join();
+      assertThat(answered.statusCode()).as(answered.body()).isEqualTo(200);
+      assertThat(answered.headers().firstValue("x-sluice-node")).hasValue("h");
+    }
+  }
 }
