@@ -66,8 +66,10 @@ public final class NodeRegistry {
    * A node's cap as configured: its own {@code maxConcurrent}, else {@code routing.flow.maxConcurrent} for its GPU
    * type, else learned. A learned cap of an Ollama node starts from {@link GpuDefaults#OLLAMA_SLOTS} (Ollama runs a
    * fixed number of slots and tells nobody how many); of any other node from its GPU type's KV guess
-   * ({@link GpuDefaults#kvCacheTokens}) until its telemetry reports the real figure, else the type's default
-   * concurrency.
+   * ({@link GpuDefaults#kvCacheTokens}) until its telemetry reports the real figure. A node the gateway knows nothing
+   * about (no GPU type it has figures for, no telemetry yet) is not capped ({@link NodeCap#MAX_LEARNED}) until its
+   * telemetry reports a KV size or it answers busy: a guess would hold back a node that may run hundreds (flow control
+   * then changes nothing for it, as before it existed).
    */
   private NodeCap cap(NodeSpec n, FlowSettings flow) {
     if (n.maxConcurrent() > 0) return NodeCap.configured(n.maxConcurrent(), "nodes[" + n.id() + "].maxConcurrent");
@@ -77,10 +79,14 @@ public final class NodeRegistry {
       return NodeCap.learned(clock, GpuDefaults.OLLAMA_SLOTS, "Ollama guess of " + GpuDefaults.OLLAMA_SLOTS
           + " parallel slots (OLLAMA_NUM_PARALLEL)");
     }
-    String gpu = n.gpuType() == null ? "unknown GPU" : n.gpuType();
-    NodeCap cap = NodeCap.learned(clock, GpuDefaults.concurrency(n.gpuType()), gpu + " default concurrency");
     long guess = GpuDefaults.kvCacheTokens(n.gpuType());
-    if (guess > 0) cap.kvCapacity(guess, gpu + " guess");
+    if (guess <= 0) {
+      return NodeCap.learned(clock, NodeCap.MAX_LEARNED, "not capped: no KV figure for GPU type "
+          + (n.gpuType() == null ? "(none)" : n.gpuType()) + " and no telemetry yet (give metricsUrl, or maxConcurrent)");
+    }
+    String gpu = n.gpuType();
+    NodeCap cap = NodeCap.learned(clock, GpuDefaults.concurrency(gpu), gpu + " default concurrency");
+    cap.kvCapacity(guess, gpu + " guess");
     return cap;
   }
 

@@ -83,10 +83,11 @@ class NodeRegistryTest {
   }
 
   @Test
-  void aNodeOfAnUnknownGpuTypeStartsFromTheDefaultConcurrency() {
+  void aNodeOfAGpuTypeWithoutFiguresIsNotCappedUntilItsTelemetryOrABusyAnswerSays() {
     NodeEntry e = node(config(ApiFlavor.OPENAI, "MI300", 0));
 
-    assertThat(e.cap().reading()).isEqualTo(new NodeCap.Reading(8, "learned: MI300 default concurrency"));
+    assertThat(e.cap().value()).isEqualTo(NodeCap.MAX_LEARNED);
+    assertThat(e.cap().reading().source()).contains("not capped: no KV figure for GPU type MI300");
   }
 
   @Test
