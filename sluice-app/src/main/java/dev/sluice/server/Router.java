@@ -6,6 +6,7 @@ import dev.sluice.config.NodeSpec;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.flow.Band;
+import dev.sluice.flow.NodeCap;
 import dev.sluice.health.NodeState;
 import dev.sluice.node.GpuDefaults;
 import dev.sluice.node.NodeEntry;
@@ -46,8 +47,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * cache-aware estimate; each target carries its cached tokens so the node's backlog counts only the uncached rest.
  */
 final class Router {
-  /** Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape. */
-  static final int DEFAULT_EXPECTED_OUTPUT_TOKENS = 129;
+  /**
+   * Output tokens assumed when the request gives no limit: the chat median of UPSTREAMS.md's workload shape, the same
+   * figure the node caps count a request's KV footprint with.
+   */
+  static final int DEFAULT_EXPECTED_OUTPUT_TOKENS = NodeCap.DEFAULT_OUTPUT_TOKENS;
 
   private final NodeRegistry registry;
   private final NodeClients clients;
@@ -218,24 +222,15 @@ final class Router {
     if (!anySpeaks) return new NoNodeSpeaksApi();
     if (views.isEmpty() && coolestUntil != Long.MAX_VALUE) return new Busy(coolestUntil - now, why.toString());
     if (views.isEmpty()) return new NoHealthyNode(why.toString(), allWarming && !why.isEmpty());
-    StringBuilder full = new StringBuilder();
-    List<NodeView> atCap = new ArrayList<>();
+    List<NodeView> atCap = List.of();
     if (flowOn()) {
       List<NodeView> withRoom = new ArrayList<>(views.size());
+      atCap = new ArrayList<>();
       for (NodeView v : views) {
-        NodeEntry e = byId.get(v.id()).entry();
-        int cap = e.cap().value();
-        int inFlight = v.inFlightRequests();
-        if (band.fits(inFlight, cap)) {
-          withRoom.add(v);
-          continue;
-        }
-        atCap.add(v);
-        if (!full.isEmpty()) full.append("; ");
-        full.append(v.id()).append(' ').append(inFlight).append('/').append(cap).append(" (")
-            .append(e.cap().reading().source()).append(')');
+        if (band.fits(v.inFlightRequests(), byId.get(v.id()).entry().cap().value())) withRoom.add(v);
+        else atCap.add(v);
       }
-      if (withRoom.isEmpty()) return new Full(full.toString());
+      if (withRoom.isEmpty()) return new Full(atCaps(atCap, byId));
       views = withRoom;
     }
     int prompt = (int) Math.min(Integer.MAX_VALUE, promptTokens);
@@ -251,11 +246,11 @@ final class Router {
         expectedOutputTokens > 0 ? expectedOutputTokens : DEFAULT_EXPECTED_OUTPUT_TOKENS, budget, warmth);
     RouteDecision decision = policy.decide(request, views, ThreadLocalRandom.current());
     if (decision instanceof RouteDecision.Reject r) {
-      if (!full.isEmpty()) return new Full(r.reason() + "; at their caps: " + full);
+      if (!atCap.isEmpty()) return new Full(r.reason() + "; at their caps: " + atCaps(atCap, byId));
       return new Overloaded(r.retryAfterMillis(), r.reason());
     }
     String slower = fasterAtCap(request, ((RouteDecision.Plan) decision).nodeIds().get(0), views, atCap, budget);
-    if (slower != null) return new Full(slower + "; at their caps: " + full);
+    if (slower != null) return new Full(slower + "; at their caps: " + atCaps(atCap, byId));
     List<String> order = new ArrayList<>(failover.apply(((RouteDecision.Plan) decision).nodeIds(), gpuById));
     // the brief's gpu-weighted stays exact; a request warm somewhere is not the one to spend on exploring (its
     // session would move to the idle node and recompute its prompt there)
@@ -295,13 +290,28 @@ final class Router {
     double there = ESTIMATOR.estimate(request, first).ttftMillis();
     if (there <= budget) return null;
     for (NodeView v : atCap) {
-      if (ESTIMATOR.estimate(request, v).ownPrefillMillis() <= budget) {
+      double own = ESTIMATOR.estimate(request, v).ownPrefillMillis();
+      if (own <= budget) {
         return chosen + " would take about " + Math.round(there) + " ms to a first token (budget " + budget
-            + " ms) where " + v.id() + " needs " + Math.round(ESTIMATOR.estimate(request, v).ownPrefillMillis())
-            + " ms once a slot frees";
+            + " ms) where " + v.id() + " needs " + Math.round(own) + " ms once a slot frees";
       }
     }
     return null;
+  }
+
+  /**
+   * The nodes at their caps as a request that waits is told: {@code a10-01 4/4 (where the cap came from)}; built only
+   * when a request waits, not on every routing decision.
+   */
+  private static String atCaps(List<NodeView> atCap, Map<String, Exchange.Target> byId) {
+    StringBuilder out = new StringBuilder();
+    for (NodeView v : atCap) {
+      NodeCap.Reading cap = byId.get(v.id()).entry().cap().reading();
+      if (!out.isEmpty()) out.append("; ");
+      out.append(v.id()).append(' ').append(v.inFlightRequests()).append('/').append(cap.value()).append(" (")
+          .append(cap.source()).append(')');
+    }
+    return out.toString();
   }
 
   /**
