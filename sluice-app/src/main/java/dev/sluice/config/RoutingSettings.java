@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param gpuBases base scores per GPU type for {@code gpu-weighted} (the brief's {A10:100, A100:220, H100:380})
  * @param affinity session and prefix affinity ({@code routing.affinity})
  * @param flow flow control: per-node caps, the per-model queue, fair share, bands ({@code routing.flow})
+ * @param explain whether each answer says why its node was chosen: the {@code x-sluice-route} header and the access
+ *     log's {@code route} field ({@code routing.explain}, off by default: a debugging aid that costs a short string
+ *     per answer)
  */
 public record RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
-    AffinitySettings affinity, FlowSettings flow) {
+    AffinitySettings affinity, FlowSettings flow, boolean explain) {
   /** ROUTING.md's default: least expected delay. */
   public static final String DEFAULT_POLICY = "least-delay";
   /** Same GPU class first (the brief's rule), then other nodes serving the model rather than an error. */
@@ -38,6 +41,12 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
     Objects.requireNonNull(flow, "flow");
   }
 
+  /** Settings without route explanations. */
+  public RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
+      AffinitySettings affinity, FlowSettings flow) {
+    this(policy, failover, ttftBudget, gpuBases, affinity, flow, false);
+  }
+
   /** Settings with the default flow control. */
   public RoutingSettings(String policy, String failover, Duration ttftBudget, Map<String, Integer> gpuBases,
       AffinitySettings affinity) {
@@ -51,17 +60,22 @@ public record RoutingSettings(String policy, String failover, Duration ttftBudge
 
   /** These settings with another policy. */
   public RoutingSettings withPolicy(String p) {
-    return new RoutingSettings(p, failover, ttftBudget, gpuBases, affinity, flow);
+    return new RoutingSettings(p, failover, ttftBudget, gpuBases, affinity, flow, explain);
   }
 
   /** These settings with other affinity settings. */
   public RoutingSettings withAffinity(AffinitySettings a) {
-    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, a, flow);
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, a, flow, explain);
   }
 
   /** These settings with other flow control settings. */
   public RoutingSettings withFlow(FlowSettings f) {
-    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, affinity, f);
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, affinity, f, explain);
+  }
+
+  /** These settings with route explanations on or off. */
+  public RoutingSettings withExplain(boolean on) {
+    return new RoutingSettings(policy, failover, ttftBudget, gpuBases, affinity, flow, on);
   }
 
   public static RoutingSettings defaults() {

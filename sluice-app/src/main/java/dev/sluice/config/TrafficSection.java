@@ -29,7 +29,7 @@ final class TrafficSection {
   /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
   private static final int MAX_ATTEMPTS_LIMIT = 5;
   private static final List<String> ROUTING_KEYS =
-      List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity", "flow");
+      List.of("policy", "failover", "ttftBudget", "gpuBases", "affinity", "flow", "explain");
   private static final List<String> FLOW_KEYS =
       List.of("enabled", "queueLength", "maxWait", "batchMaxWait", "maxConcurrent", "tenants", "defaultWeight");
   private static final List<String> TENANT_KEYS = List.of("weight", "maxPriority");
@@ -136,7 +136,7 @@ final class TrafficSection {
     }
     return new RoutingSettings(policy == null ? RoutingSettings.DEFAULT_POLICY : policy,
         failover == null ? RoutingSettings.DEFAULT_FAILOVER : failover, budget, bases, affinity(node.get("affinity")),
-        flow(node.get("flow")));
+        flow(node.get("flow")), r.bool(node, "routing", "explain", false));
   }
 
   /** {@code routing.flow}: per-node caps by GPU type, the per-model queue, tenants' weights and bands. */

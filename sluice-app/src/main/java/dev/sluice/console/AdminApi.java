@@ -43,6 +43,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.regex.Matcher;
@@ -55,9 +56,9 @@ import java.util.regex.Pattern;
  */
 public final class AdminApi {
   /** The request least-delay's score is shown for: the chat shape of UPSTREAMS.md (mean prompt and output). */
-  private static final RouteRequest TYPICAL =
+  static final RouteRequest TYPICAL =
       new RouteRequest("typical", 1_155, 211, 0);
-  private static final LeastDelayPolicy LEAST_DELAY = new LeastDelayPolicy();
+  static final LeastDelayPolicy LEAST_DELAY = new LeastDelayPolicy();
 
   private final NodeRegistry registry;
   private final Supplier<SluiceConfig> config;
@@ -99,6 +100,14 @@ public final class AdminApi {
     this.tokens = new AdminKeys(vertx, keys, registry.clock(), configs::current);
     this.console = new ConsoleFeed(vertx, registry, configs, ladder, consoleStats, signedIn,
         e -> node(e, registry.nowMillis()));
+  }
+
+  /** The telemetry scrape interval (ms): telemetry older than two of them, or whose last scrape failed, is stale. */
+  private volatile LongSupplier telemetryIntervalMillis = () -> 15_000;
+
+  /** Where the telemetry scrape interval is read (the gateway's scraper). */
+  public void telemetryInterval(LongSupplier millis) {
+    this.telemetryIntervalMillis = Objects.requireNonNull(millis, "millis");
   }
 
   /** The affinity the current router uses (session pins, prefix index), for the per-node counts; null until set. */
@@ -461,6 +470,7 @@ public final class AdminApi {
         .put("state", h.state().name()).put("since", Instant.ofEpochMilli(h.sinceMillis()).toString())
         .put("reason", h.reason()).put("eligible", h.eligible(now))
         .put("coolingDown", e.coolingUntilMillis() > now)
+        .put("coolingRemainingMillis", Math.max(0, e.coolingUntilMillis() - now))
         .put("suspected", h.suspected()).put("suspicion", h.suspicion())
         .put("silentMillis", v.silentMillis())
         .put("healthRatio", h.healthRatio())
@@ -475,7 +485,8 @@ public final class AdminApi {
         .put("estimatedE2eMillis", Math.round(est.e2eMillis()));
     n.putObject("ejection").put("ejected", h.ejection().ejectedAt(now))
         .put("ejectionCount", h.ejection().ejectionCount())
-        .put("consecutiveFailures", h.ejection().consecutiveFailures());
+        .put("consecutiveFailures", h.ejection().consecutiveFailures())
+        .put("remainingMillis", h.ejection().ejectedAt(now) ? h.ejection().ejectedUntilMillis() - now : 0);
     n.putObject("speed").put("prefillTokensPerSecond", Math.round(speed.prefillTokensPerSecond()))
         .put("decodeMillisPerToken", Math.round(speed.decodeMillisPerToken() * 10) / 10.0)
         .put("speedFactor", Math.round(speed.speedFactor() * 1000) / 1000.0);
@@ -488,6 +499,10 @@ public final class AdminApi {
     putNumber(n, "prefixCacheHitRateTotal", e.prefixCacheHitRateTotal());
     ObjectNode tel = n.putObject("telemetry");
     tel.put("ageMillis", t.ageMillis(now));
+    long interval = telemetryIntervalMillis.getAsLong();
+    tel.put("intervalMillis", interval)
+        .put("stale", e.telemetryStale(now, interval))
+        .put("lastError", e.telemetryError());
     putNumber(tel, "gpuUtilPercent", t.gpuUtilPercent());
     putNumber(tel, "gpuTempCelsius", t.gpuTempCelsius());
     putNumber(tel, "memoryUsedPercent", t.memoryUsedPercent());

@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -33,6 +34,40 @@ public final class Console {
         .putHeader(HttpHeaders.CONTENT_TYPE, TYPES.get(name.substring(name.lastIndexOf('.') + 1)))
         .end(body);
     return true;
+  }
+
+  /** Where login.html takes the sign-in message. */
+  static final String LOGIN_MESSAGE_MARK = "<!--message-->";
+
+  /**
+   * The sign-in page with {@code message} (null: none) shown above the form, e.g. why the last sign-in failed; the
+   * text is HTML-escaped, and the page needs no script for it.
+   */
+  public void serveLogin(HttpServerResponse resp, int status, String message) {
+    Buffer page = files.computeIfAbsent("login.html", Console::load);
+    if (page == MISSING) {
+      secure(resp).setStatusCode(status).end(message == null ? "" : message);
+      return;
+    }
+    String html = page.toString(StandardCharsets.UTF_8).replace(LOGIN_MESSAGE_MARK, message == null ? ""
+        : "<p id=\"login-message\" class=\"message error\" role=\"alert\">" + escape(message) + "</p>");
+    secure(resp).setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, TYPES.get("html"))
+        .end(Buffer.buffer(html.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private static String escape(String text) {
+    StringBuilder b = new StringBuilder(text.length() + 16);
+    for (char c : text.toCharArray()) {
+      switch (c) {
+        case '<' -> b.append("&lt;");
+        case '>' -> b.append("&gt;");
+        case '&' -> b.append("&amp;");
+        case '"' -> b.append("&quot;");
+        case '\'' -> b.append("&#39;");
+        default -> b.append(c);
+      }
+    }
+    return b.toString();
   }
 
   /**

@@ -6,10 +6,15 @@ import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.config.ConfigHolder;
 import dev.sluice.config.RoutingSettings;
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.health.HealthSnapshot;
+import dev.sluice.health.NodeState;
 import dev.sluice.http.Responses;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
 import dev.sluice.observe.ConsoleStats;
+import dev.sluice.routing.GpuWeightedPolicy;
+import dev.sluice.routing.NodeView;
 import dev.sluice.routing.Policies;
 import dev.sluice.support.Json;
 import io.vertx.core.Context;
@@ -18,8 +23,12 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -133,11 +142,26 @@ public final class ConsoleFeed {
     ConsoleStats.OUTCOMES.forEach(outcomes::add);
     root.put("errorRateDefinition", "(failed + static) / all requests of the minute");
     ArrayNode nodes = root.putArray("nodes");
-    for (NodeEntry e : registry.all()) {
+    List<NodeEntry> entries = registry.all().stream().toList();
+    Map<String, RouteExplainer.Explanation> route = explain(config, entries, s.atMillis());
+    Map<String, long[]> groupTotals = new HashMap<>();
+    for (NodeEntry e : entries) {
+      ConsoleStats.NodeTraffic t = s.nodeTraffic().get(e.id());
+      long[] sum = groupTotals.computeIfAbsent(e.spec().provider(), k -> new long[3]);
+      if (t != null) {
+        sum[0] += t.requests().m1();
+        sum[1] += t.requests().m5();
+        sum[2] += t.requests().m15();
+      }
+    }
+    for (NodeEntry e : entries) {
       ObjectNode n = nodeView.apply(e);
       ConsoleStats.TtftView t = s.ttft().get(e.id());
       if (t == null) n.putNull("ttft");
       else n.putObject("ttft").put("count", t.count()).put("p50Millis", t.p50Millis()).put("p95Millis", t.p95Millis());
+      traffic(n, s.nodeTraffic().get(e.id()), groupTotals.get(e.spec().provider()));
+      RouteExplainer.Explanation why = route.get(e.id());
+      if (why != null) n.putObject("route").put("chosen", why.chosen()).put("text", why.text());
       nodes.add(n);
     }
     root.set("models", Json.MAPPER.valueToTree(s.models()));
@@ -147,6 +171,75 @@ public final class ConsoleFeed {
     Supplier<?> q = queues;
     if (q != null) root.set("queues", Json.MAPPER.valueToTree(q.get()));
     return root;
+  }
+
+  /**
+   * A node's traffic: requests answered over 1, 5 and 15 minutes and its share of its provider's nodes' answers
+   * (null without any), failed attempts (all kinds, and by kind over 15 minutes), end-to-end p50/p95, and the trends.
+   */
+  private static void traffic(ObjectNode n, ConsoleStats.NodeTraffic t, long[] group) {
+    if (t == null) {
+      n.putNull("traffic");
+      n.putNull("e2e");
+      n.putNull("trends");
+      return;
+    }
+    ObjectNode traffic = n.putObject("traffic");
+    traffic.set("requests", Json.MAPPER.valueToTree(t.requests()));
+    ObjectNode share = traffic.putObject("share");
+    long[] counts = {t.requests().m1(), t.requests().m5(), t.requests().m15()};
+    String[] keys = {"m1", "m5", "m15"};
+    for (int i = 0; i < 3; i++) {
+      if (group == null || group[i] == 0) share.putNull(keys[i]);
+      else share.put(keys[i], Math.round(1000.0 * counts[i] / group[i]) / 1000.0);
+    }
+    traffic.set("errors", Json.MAPPER.valueToTree(t.errors()));
+    traffic.set("errorKinds", Json.MAPPER.valueToTree(t.errorKinds()));
+    if (t.e2e() == null) n.putNull("e2e");
+    else n.putObject("e2e").put("count", t.e2e().count()).put("p50Millis", t.e2e().p50Millis())
+        .put("p95Millis", t.e2e().p95Millis());
+    ObjectNode trends = n.putObject("trends");
+    trends.set("ttftP50Millis", Json.MAPPER.valueToTree(t.ttftTrend()));
+    trends.set("gpuUtilPercent", Json.MAPPER.valueToTree(t.gpuUtilTrend()));
+    trends.set("gpuTempCelsius", Json.MAPPER.valueToTree(t.gpuTempTrend()));
+    trends.set("memoryUsedPercent", Json.MAPPER.valueToTree(t.memoryTrend()));
+  }
+
+  /** The routing policy's view of each model's nodes now, in words ({@link RouteExplainer}), by node id. */
+  private Map<String, RouteExplainer.Explanation> explain(SluiceConfig config, List<NodeEntry> entries, long now) {
+    Map<String, RouteExplainer.Explanation> out = new HashMap<>();
+    Map<String, List<RouteExplainer.Candidate>> byProvider = new LinkedHashMap<>();
+    boolean flow = config.routing().flow().enabled();
+    for (NodeEntry e : entries) {
+      NodeView v = e.view(now);
+      byProvider.computeIfAbsent(e.spec().provider(), k -> new ArrayList<>()).add(new RouteExplainer.Candidate(v,
+          outOfRotation(e, now, flow), GpuWeightedPolicy.weight(v, config.routing().gpuBases())));
+    }
+    for (List<RouteExplainer.Candidate> group : byProvider.values()) {
+      out.putAll(RouteExplainer.explain(config.routing().policy(), group));
+    }
+    return out;
+  }
+
+  /** Why {@code e} is not a routing candidate now, or null when it is. */
+  static String outOfRotation(NodeEntry e, long now, boolean flow) {
+    HealthSnapshot h = e.health().snapshot();
+    if (h.ejection().ejectedAt(now)) {
+      return "ejected: back in " + RouteExplainer.duration(h.ejection().ejectedUntilMillis() - now)
+          + (h.reason() == null ? "" : " (" + h.reason() + ")");
+    }
+    if (h.suspected()) return "suspected: " + h.suspicion();
+    if (!h.eligible(now)) {
+      return h.state() == NodeState.DRAINING ? "draining: takes no new request"
+          : "out of rotation: " + h.state() + (h.reason() == null ? "" : " (" + h.reason() + ")");
+    }
+    if (e.coolingUntilMillis() > now) {
+      return "cooling down after a busy answer: back in " + RouteExplainer.duration(e.coolingUntilMillis() - now);
+    }
+    if (flow && e.inFlight() >= e.cap().value()) {
+      return "at its cap (" + e.inFlight() + "/" + e.cap().value() + "): new requests wait in the gateway";
+    }
+    return null;
   }
 
   private ObjectNode routing() {

@@ -38,6 +38,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.BooleanSupplier;
 import java.util.function.DoubleSupplier;
 import java.util.function.Function;
@@ -441,6 +442,16 @@ public final class SluiceMetrics {
         .description("Upstream attempts by node and result")
         .tags("node", node, "result", result)
         .register(registry)).increment();
+    BiConsumer<String, String> l = failedAttempts;
+    if (l != null && !"ok".equals(result)) l.accept(node, result);
+  }
+
+  /** Told of every failed attempt (node, failure kind in lower case) besides the counter; null: nobody. */
+  private volatile BiConsumer<String, String> failedAttempts;
+
+  /** Where failed attempts go besides the counter (the console's per-node error counts); ok attempts are not told. */
+  public void onFailedAttempt(BiConsumer<String, String> listener) {
+    this.failedAttempts = listener;
   }
 
   private final Set<String> nodeGauges = ConcurrentHashMap.newKeySet();

@@ -84,11 +84,33 @@ public final class NodeEntry {
    */
   public void telemetry(NodeTelemetry t) {
     telemetry = t;
+    telemetryError = null;
     if (t.prefixCache().resetNow()) cap.reset();
     kvCapacity(t);
     if (!Double.isNaN(t.requestsWaiting())) {
       cap.nodeQueue((int) Math.min(Integer.MAX_VALUE, Math.round(t.requestsWaiting())), inFlight.get());
     }
+  }
+
+  /** Why the last telemetry scrape failed (the values kept are from an earlier one); null when it did not. */
+  private volatile String telemetryError;
+
+  /** The last scrape failed ({@code why}): the telemetry kept is stale until a scrape succeeds. */
+  public void telemetryFailed(String why) {
+    telemetryError = why;
+  }
+
+  /** Why the last telemetry scrape failed, or null when it succeeded (or none was made). */
+  public String telemetryError() { return telemetryError; }
+
+  /**
+   * Whether the telemetry shown for the node is stale at {@code nowMillis}: scraped once, and either the last scrape
+   * failed or no scrape succeeded for two scrape intervals ({@code intervalMillis}). Never-scraped telemetry is unknown,
+   * not stale.
+   */
+  public boolean telemetryStale(long nowMillis, long intervalMillis) {
+    long age = telemetry.ageMillis(nowMillis);
+    return age >= 0 && (telemetryError != null || age > 2 * intervalMillis);
   }
 
   /** The telemetry of the entry this one replaces (a config swap): kept, its KV figure given to the cap, no signal. */

@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
  * {@code SLUICE_ACCESS_LOG=off} to silence it, or route the logger elsewhere). Fields: time (arrival, UTC), requestId,
  * traceId, tenant, endpoint, model (requested), modelServed, node, attempts, outcome, status, ttftMs, durationMs,
  * overheadMs, promptTokens, completionTokens, stream, cachedTokens, affinity (hit, miss, moved), cachedTokensEstimate,
- * queuedMs (time waited in the flow-control queue), band (interactive, batch);
+ * queuedMs (time waited in the flow-control queue), band (interactive, batch), cache (hit, stale, miss: what the
+ * response-cache lookup found) and, with {@code routing.explain} on, route (as the {@code x-sluice-route} header);
  * unknown values are null. Never the prompt, the answer or a
  * credential: everything here is a {@link RequestRecord} field, and those hold none.
  */
@@ -52,6 +53,8 @@ public final class AccessLog implements RequestObserver {
     count(b, "cachedTokensEstimate", r.cachedTokensEstimate());
     millis(b, "queuedMs", r.queuedNanos());
     string(b, "band", r.band());
+    string(b, "cache", r.cache());
+    if (r.route() != null) string(b, "route", r.route());
     b.append('}');
     String out = b.toString();
     if (b.capacity() > 4096) BUFFER.remove(); // an odd long tenant id does not keep a big buffer alive

@@ -29,11 +29,25 @@ package dev.sluice.observe;
  * @param queuedNanos time the request waited in the gateway's flow-control queue (0 when it did not wait); -1 when
  *     it was not routed
  * @param band the request's priority band (interactive, batch); null when it was not routed
+ * @param cache what the response cache lookup found: hit, stale or miss; null when none was made
+ * @param route why the answering node was chosen ({@code x-sluice-route}: node, policy, short reason); null unless
+ *     {@code routing.explain} is on and a node answered
  */
 public record RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
     String modelRequested, String modelServed, String node, int attempts, String outcome, int status, long ttftNanos,
     long durationNanos, long overheadNanos, long promptTokens, long completionTokens, boolean stream,
-    long cachedTokens, String affinity, long cachedTokensEstimate, long queuedNanos, String band) {
+    long cachedTokens, String affinity, long cachedTokensEstimate, long queuedNanos, String band, String cache,
+    String route) {
+  /** A record without a cache lookup or route explanation. */
+  public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
+      String modelRequested, String modelServed, String node, int attempts, String outcome, int status,
+      long ttftNanos, long durationNanos, long overheadNanos, long promptTokens, long completionTokens,
+      boolean stream, long cachedTokens, String affinity, long cachedTokensEstimate, long queuedNanos, String band) {
+    this(startEpochMillis, requestId, traceId, tenant, endpoint, modelRequested, modelServed, node, attempts, outcome,
+        status, ttftNanos, durationNanos, overheadNanos, promptTokens, completionTokens, stream, cachedTokens, affinity,
+        cachedTokensEstimate, queuedNanos, band, null, null);
+  }
+
   /** A record without flow control's fields. */
   public RequestRecord(long startEpochMillis, String requestId, String traceId, String tenant, String endpoint,
       String modelRequested, String modelServed, String node, int attempts, String outcome, int status,

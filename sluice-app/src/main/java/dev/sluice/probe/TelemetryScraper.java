@@ -71,7 +71,7 @@ public final class TelemetryScraper {
   private final Vertx vertx;
   private final Context context;
   private final NodeRegistry registry;
-  private final Duration interval;
+  private volatile Duration interval;
   private final Duration timeout;
   private volatile HttpClient client;
   private volatile UpstreamTls tls = UpstreamTls.defaults();
@@ -114,6 +114,16 @@ public final class TelemetryScraper {
       client = newClient(next);
       old.close();
     });
+  }
+
+  /** The period between scrapes: what "stale" is measured in (two periods without a successful scrape). */
+  public Duration interval() {
+    return interval;
+  }
+
+  /** Sets the period between scrapes; takes effect at {@link #start()} (tests scrape faster than the default). */
+  public void interval(Duration period) {
+    this.interval = Objects.requireNonNull(period, "period");
   }
 
   /** Scrapes every node now and every interval after. */
@@ -212,6 +222,7 @@ public final class TelemetryScraper {
           return Future.succeededFuture(true);
         }
       }
+      now.telemetryFailed(why);
       if (failing.add(nodeId)) {
         log.warn("telemetry scrape of {} failed: {} (keeping the last values)", nodeId, why);
       }

@@ -118,7 +118,7 @@ final class AdminPlane {
   private void consoleLogin(HttpServerRequest req, Arrival start) {
     HttpServerResponse resp = req.response();
     if (req.method() == HttpMethod.GET) {
-      console.serve(resp, "login.html", 200);
+      console.serveLogin(resp, 200, null);
       return;
     }
     if (req.method() != HttpMethod.POST) {
@@ -161,7 +161,8 @@ final class AdminPlane {
       }
       if (session == null) {
         metrics.authFailure("admin_login");
-        console.serve(resp, "login.html", 401);
+        console.serveLogin(resp, 401, "That is not the admin token: sign-in failed. Paste the admin token that "
+            + "./sluice demo printed, or the one whose hash is admin.tokenSha256 in the config.");
         return;
       }
       Console.secure(resp).putHeader(HttpHeaders.SET_COOKIE, AccessControl.SESSION_COOKIE + "=" + session

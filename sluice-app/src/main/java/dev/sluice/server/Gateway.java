@@ -12,6 +12,7 @@ import dev.sluice.health.NodeState;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.node.NodeRegistry;
+import dev.sluice.node.NodeTelemetry;
 import dev.sluice.observe.AccessLog;
 import dev.sluice.observe.ConsoleStats;
 import dev.sluice.observe.RequestObserver;
@@ -128,6 +129,8 @@ public final class Gateway {
     this.guard = new ConnectionGuard(vertx, () -> this.configs.current().server(), metrics, clock);
     observers.add(new AccessLog());
     observers.add(consoleStats);
+    metrics.onFailedAttempt(consoleStats::attemptFailed);
+    admin.telemetryInterval(() -> scraper.interval().toMillis());
     this.handler = new GatewayHandler(vertx, clock, () -> snapshot, nodes, registry, admin, access, metrics,
         protections, observers, this::starting, new BodyReader(guard, metrics), flow);
     console.queues(flow::view);
@@ -275,6 +278,16 @@ public final class Gateway {
         });
   }
 
+  /** The console's GPU trends: the node's telemetry now, or unknown (NaN) when never scraped or stale. */
+  private void sampleTelemetry(NodeEntry e) {
+    NodeTelemetry t = e.telemetry();
+    if (t.ageMillis(registry.nowMillis()) < 0 || e.telemetryStale(registry.nowMillis(), scraper.interval().toMillis())) {
+      consoleStats.telemetry(e.id(), Double.NaN, Double.NaN, Double.NaN);
+    } else {
+      consoleStats.telemetry(e.id(), t.gpuUtilPercent(), t.gpuTempCelsius(), t.memoryUsedPercent());
+    }
+  }
+
   /**
    * The node-level progress watchdog: a node with answers decoding that has sent nothing at all for
    * {@link HealthPolicy#NODE_SILENCE_MILLIS} is suspected at once (a frozen process gets no new request to miss a
@@ -285,6 +298,7 @@ public final class Gateway {
     long now = clock.nanos();
     for (NodeEntry e : registry.all()) {
       affinity.observeTelemetry(e.id(), e.kvCacheTokens(), e.prefixCacheResets());
+      sampleTelemetry(e);
       String why = e.silenceSuspicion(now);
       if (why != null) e.health().suspect(why);
     }

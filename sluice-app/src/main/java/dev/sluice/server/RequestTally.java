@@ -21,6 +21,8 @@ final class RequestTally {
   private long cachedTokensEstimate = -1;
   private long queuedNanos;
   private String band;
+  private String cache;
+  private String route;
 
   /** Adds what an exchange that just ended learned; once per exchange. */
   void absorb(Exchange x) {
@@ -38,6 +40,16 @@ final class RequestTally {
   void affinity(String outcome, long cachedTokens) {
     affinity = outcome;
     cachedTokensEstimate = cachedTokens;
+  }
+
+  /** What the response-cache lookup found: hit, stale or miss (the last lookup when there were two). */
+  void cache(String result) {
+    cache = result;
+  }
+
+  /** Why the answering node was chosen ({@code x-sluice-route}), when routing.explain is on. */
+  void route(String explanation) {
+    route = explanation;
   }
 
   /** Milliseconds the request has waited in the flow-control queue so far. */
@@ -83,6 +95,6 @@ final class RequestTally {
     return new RequestRecord(arrival.startEpochMillis, arrival.requestId, arrival.trace.traceId(), tenant,
         endpointLabel, model, served, answeredBy, attempts, outcome, status,
         answered ? firstByteNanos - arrival.startNanos : -1, duration, Math.max(0, duration - upstreamNanos), prompt,
-        completion, parsed.stream(), cached, affinity, cachedTokensEstimate, queuedNanos, band);
+        completion, parsed.stream(), cached, affinity, cachedTokensEstimate, queuedNanos, band, cache, route);
   }
 }

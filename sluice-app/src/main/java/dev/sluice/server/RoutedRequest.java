@@ -72,6 +72,8 @@ final class RoutedRequest implements ExchangeListener {
    * answering node's estimated cached share of the prompt, e.g. {@code hit; cached=0.93}.
    */
   static final String AFFINITY_HEADER = "x-sluice-affinity";
+  /** Why the answering node was chosen (node, policy, short reason); only with {@code routing.explain}. */
+  static final String ROUTE_HEADER = "x-sluice-route";
   /**
    * Request: the band the caller asks for ({@code interactive} or {@code batch}); it may lower the caller's highest band
    * (its key's or token's, else {@code routing.flow.tenants}), never raise it. Response: the band the request ran in.
@@ -120,6 +122,8 @@ final class RoutedRequest implements ExchangeListener {
   private String chainModel;
   private Affinity affinity;
   private Warmth warmth = Warmth.NONE;
+  /** The plan's route explanation ({@code routing.explain} on), or null. */
+  private String routeExplanation;
   // flow control: the request's band, and while it waits in the queue its ticket, model, timer and start
   private Band band = Band.INTERACTIVE;
   /** Set by the queue's dispatch: the next attempt neither queues behind others nor minds a cap by one. */
@@ -277,10 +281,19 @@ final class RoutedRequest implements ExchangeListener {
   private void lookUpCache(boolean allowStale, Consumer<ResponseCache.Lookup> then) {
     RequestCache.Found found = cache().lookUp(allowStale);
     if (found.later() == null) {
+      tally.cache(cacheResult(found.now()));
       then.accept(found.now());
       return;
     }
-    waits.await(found.later(), (answer, e) -> then.accept(cache().adopt(answer, e, allowStale)), null);
+    waits.await(found.later(), (answer, e) -> {
+      ResponseCache.Lookup hit = cache().adopt(answer, e, allowStale);
+      tally.cache(cacheResult(hit));
+      then.accept(hit);
+    }, null);
+  }
+
+  private static String cacheResult(ResponseCache.Lookup hit) {
+    return hit == null ? "miss" : hit.fresh() ? "hit" : "stale";
   }
 
   /** The request's cache entry; its key is taken from the body as it is now (after the context guard's rewrites). */
@@ -431,6 +444,7 @@ final class RoutedRequest implements ExchangeListener {
     Router.Plan plan = (Router.Plan) routed;
     affinity = router.affinity();
     warmth = plan.warmth();
+    routeExplanation = plan.route();
     shared.inFlight().incrementAndGet();
     Exchange x = new Exchange(shared.exchanges(), req, config, request, overChat, ((Router.Plan) routed).targets(),
         arrival.origin(), promptTokens, captureLimit(), this);
@@ -561,6 +575,7 @@ final class RoutedRequest implements ExchangeListener {
   /** The answering node: the affinity header, the metric and the record's fields (affinity on only). */
   @Override
   public void committing(String nodeId) {
+    if (routeExplanation != null) explainRoute(nodeId);
     if (affinity == null) return;
     Affinity.Outcome outcome = Affinity.outcome(warmth, nodeId);
     int cached = (int) Math.min(Math.max(0, promptTokens), warmth.cachedTokens(nodeId));
@@ -568,6 +583,23 @@ final class RoutedRequest implements ExchangeListener {
     resp.putHeader(AFFINITY_HEADER, outcome.label() + "; cached=" + twoDecimals(share));
     shared.metrics().affinityRequest(currentModel, outcome.label());
     tally.affinity(outcome.label(), cached);
+  }
+
+  /**
+   * The {@value #ROUTE_HEADER} header and the record's route ({@code routing.explain} on): the plan's explanation when
+   * its first choice answers; otherwise the node that answered after the first choice failed.
+   */
+  private void explainRoute(String nodeId) {
+    String text = routeExplanation;
+    if (!text.startsWith("node=" + nodeId + ";")) {
+      int policy = text.indexOf("; policy=");
+      int reason = text.indexOf("; reason=");
+      String first = text.substring("node=".length(), policy);
+      text = "node=" + nodeId + text.substring(policy, reason) + "; reason=failover: " + first + " failed first";
+    }
+    if (downgraded) text += "; downgraded to " + currentModel;
+    resp.putHeader(ROUTE_HEADER, text);
+    tally.route(text);
   }
 
   /** A share 0–1 with two decimals ("0.93"), without String.format's cost on every answer. */
