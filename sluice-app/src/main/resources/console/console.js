@@ -94,36 +94,140 @@ function renderPolicy(routing) {
   select.value = routing.policy;
 }
 
+function ms(v) {
+  if (v === null || v === undefined) return '–';
+  if (v < 1000) return Math.round(v) + ' ms';
+  if (v < 60000) return (v / 1000).toFixed(1) + ' s';
+  return Math.floor(v / 60000) + ' min ' + Math.round((v % 60000) / 1000) + ' s';
+}
+
+// "93 / 5 / 2 %": a node's share of its provider's answers over 1, 5 and 15 min ("–": no answer in that window).
+function shareText(share) {
+  const one = (v) => (v === null || v === undefined ? '–' : String(Math.round(v * 100)));
+  return one(share.m1) + ' / ' + one(share.m5) + ' / ' + one(share.m15) + ' %';
+}
+
+// A sparkline: values oldest first, null = unknown (a gap, never a line drawn through it).
+function sparkline(values, label, unit, fixedMax) {
+  const w = 120;
+  const h = 28;
+  const known = values.filter((v) => v !== null && v !== undefined);
+  const max = fixedMax || Math.max(1, ...known);
+  const s = svg('svg', { viewBox: `0 0 ${w} ${h}`, class: 'spark', role: 'img', 'data-trend': label,
+    'data-known': String(known.length), 'aria-label': label + ' over 15 min' });
+  s.append(svg('line', { x1: 0, y1: h - 1, x2: w, y2: h - 1, class: 'axis' }));
+  const step = values.length > 1 ? w / (values.length - 1) : w;
+  let run = [];
+  const flush = () => {
+    if (run.length === 1) s.append(svg('circle', { cx: run[0][0], cy: run[0][1], r: 1.5, class: 'dot' }));
+    if (run.length > 1) s.append(svg('polyline', { points: run.map((p) => p.join(',')).join(' '), class: 'line' }));
+    run = [];
+  };
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) { flush(); return; }
+    run.push([(i * step).toFixed(1), (h - 2 - (Math.min(v, max) / max) * (h - 4)).toFixed(1)]);
+  });
+  flush();
+  const last = known.length ? known[known.length - 1] : null;
+  const title = el('span', { class: 'spark-label' }, label + ' ',
+    el('b', {}, last === null ? 'unknown' : (unit === 'ms' ? ms(last) : num(last) + unit)));
+  return el('figure', { class: 'spark-box' }, title, s);
+}
+
+// One labelled figure; attrs.class goes on the box, the other attributes (a title) on the value.
+function figure(label, role, value, attrs) {
+  const a = Object.assign({}, attrs || {});
+  const cls = a.class || 'fig';
+  delete a.class;
+  return el('div', { class: cls, title: a.title }, el('dt', {}, label),
+    el('dd', Object.assign({ 'data-role': role }, a), value));
+}
+
+function telemetryLine(n) {
+  const t = n.telemetry || {};
+  if (t.ageMillis === undefined || t.ageMillis < 0) {
+    return el('p', { class: 'telemetry unknown', 'data-role': 'telemetry', 'data-stale': 'unknown' },
+      'telemetry: unknown (never scraped' + (t.lastError ? ': ' + t.lastError : '') + ')');
+  }
+  const age = 'scraped ' + ms(t.ageMillis) + ' ago';
+  const why = t.stale ? (t.lastError ? 'stale: last scrape failed (' + t.lastError + '); ' : 'stale: ') + age : age;
+  return el('p', { class: 'telemetry' + (t.stale ? ' stale' : ''), 'data-role': 'telemetry',
+    'data-stale': t.stale ? 'stale' : 'fresh', title: why },
+  el('span', { 'data-role': 'gpu' }, t.gpuUtilPercent == null ? 'GPU –' : 'GPU ' + num(t.gpuUtilPercent) + ' %'), ' · ',
+  el('span', { 'data-role': 'temp' }, t.gpuTempCelsius == null ? '– °C' : num(t.gpuTempCelsius) + ' °C'), ' · ',
+  el('span', { 'data-role': 'memory' }, t.memoryUsedPercent == null ? 'mem –' : 'mem ' + num(t.memoryUsedPercent) + ' %'),
+  el('span', { class: 'age', 'data-role': 'telemetry-age' }, ' (' + why + ')'));
+}
+
+function ejectionLine(n) {
+  const ej = n.ejection || {};
+  if (ej.ejected) {
+    return el('p', { class: 'ejection', 'data-role': 'ejection', 'data-remaining': String(ej.remainingMillis) },
+      'ejected: back in ' + ms(ej.remainingMillis) + ' (ejection ' + ej.ejectionCount + ')');
+  }
+  if (n.coolingDown) {
+    return el('p', { class: 'ejection', 'data-role': 'ejection', 'data-remaining': String(n.coolingRemainingMillis) },
+      'cooling down after a busy answer: back in ' + ms(n.coolingRemainingMillis));
+  }
+  return null;
+}
+
 function renderNodes(nodes) {
-  const rows = nodes.map((n) => {
-    const t = n.telemetry || {};
-    const ttft = n.ttft ? num(n.ttft.p50Millis) + ' / ' + num(n.ttft.p95Millis) + ' ms' : '–';
+  const cards = nodes.map((n) => {
+    const tr = n.traffic;
+    const req = tr ? tr.requests : { m1: 0, m5: 0, m15: 0 };
+    const share = tr ? tr.share : {};
+    const errs = tr ? tr.errors : { m1: 0, m5: 0, m15: 0 };
+    const kinds = tr ? Object.entries(tr.errorKinds).map(([k, c]) => k + ' ' + c).join(', ') : '';
     const draining = n.state === 'DRAINING';
-    const state = el('td', {}, el('span', { class: 'state state-' + n.state, 'data-role': 'state' }, n.state));
-    if (n.reason && n.state !== 'READY') state.append(el('span', { class: 'reason' }, n.reason));
-    return el('tr', { 'data-node': n.id, 'data-state': n.state },
-      el('td', {}, n.id),
-      el('td', {}, n.gpuType || ''),
-      el('td', { 'data-role': 'dialects' }, (n.dialects || []).join(' ')),
-      state,
-      el('td', { class: 'num' }, num(n.weight, 1)),
-      el('td', { class: 'num' }, n.score ? num(n.score.estimatedTtftMillis) + ' ms' : '–'),
-      el('td', { class: 'num' }, String(n.inFlight)),
-      el('td', { class: 'num', 'data-role': 'cap', title: n.capSource || '' },
-        n.cap == null ? '–' : n.inFlight + ' / ' + n.cap),
-      el('td', { class: 'num', 'data-role': 'gpu' }, t.gpuUtilPercent == null ? '–' : num(t.gpuUtilPercent) + ' %'),
-      el('td', { class: 'num' }, t.gpuTempCelsius == null ? '–' : num(t.gpuTempCelsius) + ' °C'),
-      el('td', { class: 'num' }, t.memoryUsedPercent == null ? '–' : num(t.memoryUsedPercent) + ' %'),
-      el('td', { class: 'num', 'data-role': 'cache-hits' },
-        n.prefixCacheHitRate == null ? '–' : num(n.prefixCacheHitRate * 100) + ' %'),
-      el('td', { class: 'num', 'data-role': 'sessions' }, n.affinitySessions == null ? '–' : String(n.affinitySessions)),
-      el('td', { class: 'num', 'data-role': 'ttft' }, ttft),
-      el('td', {},
+    const head = el('div', { class: 'node-head' },
+      el('h3', {}, n.id), el('span', { class: 'hint' }, (n.gpuType || '') + ' · ',
+        el('span', { 'data-role': 'dialects' }, (n.dialects || []).join(' '))),
+      el('span', { class: 'state state-' + n.state, 'data-role': 'state' }, n.state),
+      el('span', { class: 'actions' },
         el('button', { type: 'button', 'data-action': draining ? 'undrain' : 'drain', 'data-node': n.id },
           draining ? 'Undrain' : 'Drain'),
         el('button', { type: 'button', 'data-action': 'probe', 'data-node': n.id }, 'Probe')));
+    const parts = [head];
+    if (n.reason && n.state !== 'READY') parts.push(el('p', { class: 'reason' }, n.reason));
+    const ej = ejectionLine(n);
+    if (n.route && !ej) {
+      parts.push(el('p', { class: 'route' + (n.route.chosen ? ' chosen' : ''), 'data-role': 'route' },
+        el('b', {}, n.route.chosen ? 'chosen now: ' : 'not first: '), n.route.text));
+    }
+    if (ej) parts.push(ej);
+    parts.push(el('dl', { class: 'figures' },
+      figure('share 1 / 5 / 15 min', 'share', shareText(share),
+        { title: 'of the answers of the nodes of provider ' + n.provider }),
+      figure('requests', 'requests', req.m1 + ' / ' + req.m5 + ' / ' + req.m15),
+      figure('errors', 'errors', errs.m1 + ' / ' + errs.m5 + ' / ' + errs.m15,
+        { title: 'failed attempts on this node (another node may have answered)', class: 'fig' + (errs.m5 ? ' bad' : '') }),
+      figure('TTFT p50 / p95', 'ttft', n.ttft ? ms(n.ttft.p50Millis) + ' / ' + ms(n.ttft.p95Millis) : '–',
+        { title: 'time to first byte, last 5 min' }),
+      figure('E2E p50 / p95', 'e2e', n.e2e ? ms(n.e2e.p50Millis) + ' / ' + ms(n.e2e.p95Millis) : '–',
+        { title: 'arrival to last byte, last 5 min' }),
+      figure('in flight / cap', 'cap', n.cap == null ? String(n.inFlight) : n.inFlight + ' / ' + n.cap,
+        { title: n.capSource || '' }),
+      figure('queued at node', 'queued', n.waiting == null ? '–' : num(n.waiting),
+        { title: 'requests waiting inside the node, as its telemetry reports (vLLM)' }),
+      figure('sessions pinned', 'sessions', n.affinitySessions == null ? '–' : String(n.affinitySessions)),
+      figure('prefix cache hits', 'cache-hits', n.prefixCacheHitRate == null ? '–' : num(n.prefixCacheHitRate * 100) + ' %'),
+      figure('est. TTFT', 'score', n.score ? ms(n.score.estimatedTtftMillis) : '–',
+        { title: 'least-delay estimate of a typical request\'s time to first token' })));
+    if (kinds) parts.push(el('p', { class: 'error-kinds', 'data-role': 'error-kinds' }, 'errors by kind (15 min): ' + kinds));
+    parts.push(telemetryLine(n));
+    const tt = n.trends || {};
+    const none15 = new Array(15).fill(null);
+    const none30 = new Array(30).fill(null);
+    parts.push(el('div', { class: 'sparks' + ((n.telemetry || {}).stale ? ' stale' : '') },
+      sparkline(tt.gpuUtilPercent || none30, 'GPU', ' %', 100),
+      sparkline(tt.gpuTempCelsius || none30, 'temp', ' °C'),
+      sparkline(tt.memoryUsedPercent || none30, 'memory', ' %', 100),
+      sparkline(tt.ttftP50Millis || none15, 'TTFT p50', 'ms')));
+    return el('article', { class: 'node card', 'data-node': n.id, 'data-state': n.state,
+      'data-errors': String(errs.m15), 'data-requests': String(req.m15) }, ...parts);
   });
-  document.querySelector('#nodes tbody').replaceChildren(...rows);
+  document.getElementById('nodes').replaceChildren(...cards);
 }
 
 const W = 520;
@@ -194,7 +298,11 @@ function legend() {
   return el('ul', { class: 'legend' }, ...items);
 }
 
-function renderModels(models) {
+function renderModels(models, degradation, queues) {
+  const levels = {};
+  for (const d of (degradation ? degradation.models : [])) levels[d.scope] = d.level;
+  const queued = {};
+  for (const q of (queues && queues.enabled ? queues.bands : [])) queued[q.model] = (queued[q.model] || 0) + q.waiting;
   let errors = 0;
   let total = 0;
   const perMinute = new Array(models.length ? models[0].points.length : 0).fill(0);
@@ -204,12 +312,30 @@ function renderModels(models) {
     m.points.forEach((p, i) => { perMinute[i] += (p.outcomes.failed || 0) + (p.outcomes.static || 0); });
     const last = m.points[m.points.length - 1];
     const rate = m.total ? (100 * m.errors / m.total).toFixed(1) : '0.0';
-    return el('div', { class: 'card', 'data-model': m.model, 'data-errors': m.errors, 'data-total': m.total },
-      el('h3', {}, m.model),
-      el('p', { class: 'figures' }, `${m.total} requests, error rate ${rate} % over 15 min; this minute: `
+    const title = m.kind === 'lists' ? 'Model-list calls' : m.kind === 'unknown' ? 'Requests without a configured model'
+      : m.model;
+    const about = m.kind === 'lists' ? 'GET /v1/models, /api/tags, /api/ps, /api/version: answered by the gateway'
+      : m.kind === 'unknown' ? 'a model that is not configured, or refused before the model was read (token, body)'
+        : null;
+    const level = levels[m.model];
+    const c = m.cache || {};
+    const waiting = queued[m.model];
+    return el('div', { class: 'card', 'data-model': m.model, 'data-kind': m.kind, 'data-errors': m.errors,
+      'data-total': m.total },
+    el('h3', {}, title, ' ', level ? el('span', { class: 'badge level-' + level, 'data-role': 'level' }, level) : ''),
+    about ? el('p', { class: 'hint' }, about) : '',
+    el('p', { class: 'figures' }, `${m.total} requests, error rate ${rate} % over 15 min; this minute: `
         + `${last ? last.total : 0} requests, ${last ? (100 * last.errorRate).toFixed(1) : '0.0'} % errors`),
-      el('div', { class: 'hint' }, 'latency (end to end)'), latencyChart(m),
-      el('div', { class: 'hint' }, 'requests per minute by outcome; error rate'), trendChart(m), legend());
+    el('dl', { class: 'figures' },
+      figure('req/s', 'rate', num(m.requestsPerSecond, 2), { title: 'over the last minute' }),
+      figure('p50', 'p50', ms(m.p50Millis), { title: 'end to end, 15 min' }),
+      figure('p95', 'p95', ms(m.p95Millis), { title: 'end to end, 15 min' }),
+      figure('p99', 'p99', ms(m.p99Millis), { title: 'end to end, 15 min' }),
+      m.kind === 'model' ? figure('cache hit / stale / miss', 'cache', `${c.hit || 0} / ${c.stale || 0} / ${c.miss || 0}`,
+        { title: 'response-cache lookups, 15 min' }) : '',
+      waiting === undefined ? '' : figure('waiting in gateway', 'waiting', String(waiting))),
+    el('div', { class: 'hint' }, 'latency (end to end)'), latencyChart(m),
+    el('div', { class: 'hint' }, 'requests per minute by outcome; error rate'), trendChart(m), legend());
   });
   document.getElementById('models').replaceChildren(...cards);
   const trend = document.getElementById('error-trend');
@@ -277,7 +403,7 @@ function render(state) {
   lastState = state;
   renderPolicy(state.routing);
   renderNodes(state.nodes);
-  renderModels(state.models);
+  renderModels(state.models, state.degradation, state.queues);
   renderDegradation(state.degradation);
   renderChanges(state.changes);
   renderQueues(state.queues);

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -44,8 +45,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The web console in real headless Chromium, driven by Selenium, against a cluster shaped like {@code sluice demo}
  * (a10-01, a100-01, h100-01 serving qwen3:32b; a10-02 serving qwen2:7b) with gateway tokens and an admin token:
- * sign in, see every node READY, see a repeated prompt's cache hits on its node, break a node and watch it turn
- * DEGRADED and the error-rate chart move, drain a node
+ * a wrong token gets a message, sign in, see every node READY, see each node's share of the answers and the routing
+ * policy's choice in words, make the least-used node fail and watch its error count rise until it is ejected (with
+ * the time it stays out), see a repeated prompt's cache hits on its node, break a node and watch its telemetry turn
+ * stale within two scrape periods, the node turn DEGRADED and the error-rate chart move, drain a node
  * from the page and see traffic stop reaching it, and check the page in a 420 px window. Screenshots go to
  * {@code target/console-*.png}.
  *
@@ -60,6 +63,8 @@ class ConsoleBrowserTest {
   static final String ADMIN_TOKEN = SecretLedger.secret("sluice-admin-ConsoleBrowserToken0123456789abcdefABCD");
   static final String BIG = "qwen3:32b";
   static final String SMALL = "qwen2:7b";
+  /** The gateway's telemetry scrape period here: the default 15 s would make the stale check slow. */
+  static final Duration SCRAPE_PERIOD = Duration.ofSeconds(3);
 
   @TempDir Path dir;
   private TestCluster cluster;
@@ -91,9 +96,18 @@ class ConsoleBrowserTest {
   private void scenario(String gatewayToken) throws Exception {
     WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(20), Duration.ofMillis(100));
 
-    // sign in with the admin token through the form
+    // a wrong token at sign-in: the page says so, and the form is there to try again
     driver.get(cluster.url("/console"));
     wait.until(d -> d.getCurrentUrl().endsWith("/console/login"));
+    assertThat(driver.findElements(By.id("login-message"))).as("no message before a sign-in failed").isEmpty();
+    driver.findElement(By.id("token")).sendKeys("sluice-admin-not-the-token");
+    driver.findElement(By.cssSelector("form button[type=submit]")).click();
+    wait.until(d -> !d.findElements(By.id("login-message")).isEmpty());
+    assertThat(driver.findElement(By.id("login-message")).getText()).contains("not the admin token");
+    assertThat(driver.findElement(By.id("login-message")).isDisplayed()).isTrue();
+    screenshot("target/console-login-failed.png");
+
+    // sign in with the admin token through the form
     driver.findElement(By.id("token")).sendKeys(ADMIN_TOKEN);
     driver.findElement(By.cssSelector("form button[type=submit]")).click();
     wait.until(d -> d.getTitle().equals("Sluice console"));
@@ -112,9 +126,11 @@ class ConsoleBrowserTest {
     // background traffic: both models, from the test's own scheduler (a few requests a second)
     AtomicLong sent = new AtomicLong();
     startLoad(gatewayToken, 150, sent);
+    List<String> bigNodes = List.of("a10-01", "a100-01", "h100-01");
     wait.until(d -> Long.parseLong(d.findElement(By.id("error-trend")).getAttribute("data-total")) > 5);
     wait.until(d -> !cell("h100-01", "ttft").equals("–"));
-    wait.until(d -> !cell("a10-01", "gpu").equals("–"));
+    wait.until(d -> cell("a10-01", "gpu").matches("GPU \\d+ %"));
+    assertThat(attr("a10-01", "telemetry", "data-stale")).as("scraped just now").isEqualTo("fresh");
     assertThat(errorsDrawn()).as("no error before the fault").isZero();
     if (screenshotMode()) { // for the picture: a couple hundred requests of history before the fault
       await().atMost(Duration.ofSeconds(90)).until(() -> sent.get() > 300);
@@ -126,7 +142,6 @@ class ConsoleBrowserTest {
     assertThat(cell("a10-01", "sessions")).isEqualTo("0");
     String repeated = "{\"model\":\"" + BIG + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"system\",\"content\":\""
         + "You read files. ".repeat(1_000) + "\"},{\"role\":\"user\",\"content\":\"What is in the file?\"}]}";
-    List<String> bigNodes = List.of("a10-01", "a100-01", "h100-01");
     await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
       HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
               URI.create(cluster.url("/v1/chat/completions"))).header("Authorization", "Bearer " + gatewayToken)
@@ -137,11 +152,40 @@ class ConsoleBrowserTest {
       return bigNodes.stream().anyMatch(n -> cell(n, "cache-hits").matches("[1-9]\\d* %"));
     });
 
+    // every qwen3:32b node shows its share of the answers (1 / 5 / 15 min); the policy's pick is explained in words
+    wait.until(d -> bigNodes.stream().allMatch(n -> cell(n, "share").matches("\\d+ / \\d+ / \\d+ %")));
+    wait.until(d -> bigNodes.stream().anyMatch(n -> cell(n, "route").startsWith("chosen now: lowest est. answer")));
+    wait.until(d -> bigNodes.stream().anyMatch(n -> cell(n, "route").contains("because")));
+
+    // the least-used qwen3:32b node starts failing every generation: its error count rises on the page (the gateway
+    // fails its attempts over, so the requests are still answered), and after 3 failures in a row it is ejected, the
+    // page showing how long it stays out
+    String leastUsed = bigNodes.stream().min(Comparator.comparingLong(n -> requestsShown(n))).orElseThrow();
+    long errorsBefore = errorsShown(leastUsed);
+    cluster.sim(leastUsed).injectFault(SimFault.errorRate(100, 500));
+    WebDriverWait slow = new WebDriverWait(driver, Duration.ofSeconds(60), Duration.ofMillis(100));
+    slow.until(d -> errorsShown(leastUsed) > errorsBefore);
+    long errorsSeen = errorsShown(leastUsed);
+    slow.until(d -> errorsShown(leastUsed) > errorsSeen);
+    assertThat(cell(leastUsed, "errors")).as("1 / 5 / 15 min").matches("\\d+ / [1-9]\\d* / [1-9]\\d*");
+    slow.until(d -> cell(leastUsed, "error-kinds").contains("node_error"));
+    slow.until(d -> cell(leastUsed, "ejection").matches("ejected: back in \\d+(\\.\\d)? s \\(ejection 1\\)"));
+    long remaining = Long.parseLong(attr(leastUsed, "ejection", "data-remaining"));
+    assertThat(remaining).as("the first ejection lasts ejectionBase (30 s)").isBetween(1L, 30_000L);
+    screenshot("target/console-ejected.png");
+    cluster.sim(leastUsed).clearFaults();
+
     // a10-02, the only qwen2:7b node, stops listening: probes fail → DEGRADED; its requests get the static reply
     cluster.sim("a10-02").injectFault(SimFault.node(SimFault.Kind.REFUSE_CONNECTIONS));
+    // its telemetry scrape fails too: the page greys it as stale within two scrape periods, never showing the last
+    // numbers as live
+    new WebDriverWait(driver, SCRAPE_PERIOD.multipliedBy(2), Duration.ofMillis(50))
+        .until(d -> "stale".equals(attr("a10-02", "telemetry", "data-stale")));
+    assertThat(cellClass("a10-02", "telemetry")).contains("stale");
+    assertThat(cell("a10-02", "telemetry-age")).contains("stale: last scrape failed");
     wait.until(d -> "DEGRADED".equals(state("a10-02")));
     wait.ignoring(StaleElementReferenceException.class).until(d -> d.findElement(By.cssSelector(
-        "tr[data-node='a10-02'] .state")).getAttribute("class").contains("state-DEGRADED")); // rows redraw every second
+        "article[data-node='a10-02'] .state")).getAttribute("class").contains("state-DEGRADED")); // cards redraw every second
     wait.until(d -> errorsDrawn() > 0);
     wait.until(d -> d.findElement(By.id("changes")).getText().contains("a10-02 READY → DEGRADED"));
     screenshot("target/console-degraded.png");
@@ -162,8 +206,8 @@ class ConsoleBrowserTest {
     assertThat(sent.get()).as("traffic went on").isGreaterThan(sentAt + 5);
     assertThat(generations(cluster.sim("a10-01")) + generations(cluster.sim("a100-01")))
         .as("the other qwen3:32b nodes took it").isGreaterThan(othersAt);
-    wait.until(d -> d.findElement(By.cssSelector("tr[data-node='h100-01'] button[data-action]")).getText()
-        .equals("Undrain"));
+    wait.ignoring(StaleElementReferenceException.class).until(d -> d.findElement(By.cssSelector(
+        "article[data-node='h100-01'] button[data-action]")).getText().equals("Undrain"));
     screenshot("target/console-drained.png");
     String docs = System.getProperty("sluice.console.screenshot");
     if (docs != null && !docs.isBlank()) docsScreenshot(Path.of("..").resolve(docs));
@@ -193,7 +237,7 @@ class ConsoleBrowserTest {
     double timeScale = screenshotMode() ? 4 : 10; // 4 or 10 times faster than the real GPUs
     cluster = new TestCluster().auth(new AuthSettings(AuthMode.TOKENS, keys, null))
         .admin(AdminSettings.defaults().withToken(KeyGenerator.sha256Hex(ADMIN_TOKEN)))
-        .health(probes).telemetry()
+        .health(probes).telemetry(SCRAPE_PERIOD)
         .node("a10-01", GpuProfile.A10, BIG, timeScale)
         .node("a100-01", GpuProfile.A100, BIG, timeScale)
         .node("h100-01", GpuProfile.H100, BIG, timeScale)
@@ -246,7 +290,7 @@ class ConsoleBrowserTest {
   /** The state shown in a node's row, or null while the row is not there (or is being redrawn). */
   private String state(String node) {
     try {
-      List<WebElement> rows = driver.findElements(By.cssSelector("tr[data-node='" + node + "']"));
+      List<WebElement> rows = driver.findElements(By.cssSelector("article[data-node='" + node + "']"));
       return rows.isEmpty() ? null : rows.get(0).getAttribute("data-state");
     } catch (StaleElementReferenceException e) {
       return null;
@@ -255,18 +299,53 @@ class ConsoleBrowserTest {
 
   private String cell(String node, String role) {
     try {
-      List<WebElement> cells = driver.findElements(By.cssSelector("tr[data-node='" + node + "'] [data-role='" + role
-          + "']"));
+      List<WebElement> cells = driver.findElements(By.cssSelector("article[data-node='" + node + "'] [data-role='"
+          + role + "']"));
       return cells.isEmpty() ? "–" : cells.get(0).getText();
     } catch (StaleElementReferenceException e) {
       return "–";
     }
   }
 
+  private String cellClass(String node, String role) {
+    return attr(node, role, "class");
+  }
+
+  /** An attribute of a node card's element with {@code role} ("" while absent or redrawn). */
+  private String attr(String node, String role, String name) {
+    try {
+      List<WebElement> cells = driver.findElements(By.cssSelector("article[data-node='" + node + "'] [data-role='"
+          + role + "']"));
+      return cells.isEmpty() ? "" : String.valueOf(cells.get(0).getAttribute(name));
+    } catch (StaleElementReferenceException e) {
+      return "";
+    }
+  }
+
+  /** A node card's number attribute (-1 while the card is absent or redrawn). */
+  private long cardNumber(String node, String name) {
+    try {
+      List<WebElement> cards = driver.findElements(By.cssSelector("article[data-node='" + node + "']"));
+      return cards.isEmpty() ? -1 : Long.parseLong(cards.get(0).getAttribute(name));
+    } catch (StaleElementReferenceException e) {
+      return -1;
+    }
+  }
+
+  /** Requests the node answered over 15 minutes, as its card says. */
+  private long requestsShown(String node) {
+    return cardNumber(node, "data-requests");
+  }
+
+  /** The node's failed attempts over 15 minutes, as its card says. */
+  private long errorsShown(String node) {
+    return cardNumber(node, "data-errors");
+  }
+
   private String cellTitle(String node, String role) {
     try {
-      List<WebElement> cells = driver.findElements(By.cssSelector("tr[data-node='" + node + "'] [data-role='" + role
-          + "']"));
+      List<WebElement> cells = driver.findElements(By.cssSelector("article[data-node='" + node + "'] [data-role='"
+          + role + "']"));
       return cells.isEmpty() ? "" : String.valueOf(cells.get(0).getAttribute("title"));
     } catch (StaleElementReferenceException e) {
       return "";

@@ -95,6 +95,14 @@ public final class TestCluster implements AutoCloseable {
     return this;
   }
 
+  private Duration telemetryInterval;
+
+  /** As {@link #telemetry()}, scraped every {@code interval} rather than the gateway's default 15 s. */
+  public TestCluster telemetry(Duration interval) {
+    this.telemetryInterval = interval;
+    return telemetry();
+  }
+
   public TestCluster nodeApiKey(String key) {
     this.nodeApiKey = key;
     return this;
@@ -226,6 +234,7 @@ public final class TestCluster implements AutoCloseable {
     configs = new ConfigHolder(config());
     gateway = new Gateway(gatewayVertx, configs, metrics, eventLoops);
     if (nodeAddressResolver != null) gateway.nodeAddressResolver(nodeAddressResolver);
+    if (telemetryInterval != null) gateway.telemetryScraper().interval(telemetryInterval);
     await(gateway.start("127.0.0.1", 0));
     return this;
   }
