@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -158,7 +159,9 @@ public final class ConsoleStats implements RequestObserver {
     long minute = now / MINUTE_MILLIS;
     double rateSeconds = rateSeconds(now);
     List<ModelView> modelViews = new ArrayList<>();
-    models.entrySet().stream().sorted(Map.Entry.comparingByKey())
+    models.entrySet().stream() // configured models by id, then model-list calls, then no configured model
+        .sorted(Comparator.comparing((Map.Entry<String, ModelSeries> e) -> special(e.getKey()))
+            .thenComparing(Map.Entry::getKey))
         .forEach(e -> modelViews.add(e.getValue().view(e.getKey(), now, rateSeconds)));
     Map<String, TtftView> ttft = new LinkedHashMap<>();
     Map<String, NodeTraffic> traffic = new LinkedHashMap<>();
@@ -174,6 +177,10 @@ public final class ConsoleStats implements RequestObserver {
       recent = List.copyOf(changes);
     }
     return new Snapshot(now, MINUTES, modelViews, ttft, traffic, recent);
+  }
+
+  private static boolean special(String key) {
+    return MODEL_LISTS.equals(key) || NO_MODEL.equals(key);
   }
 
   /** The TTFT percentiles of one node (null when it answered nothing in the last {@value #TTFT_MINUTES} minutes). */

@@ -46,6 +46,14 @@ class TrafficSectionTest {
   }
 
   @Test
+  void routeExplanationsAreOffByDefaultAndTurnedOnByRoutingExplain() throws Exception {
+    assertThat(ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json").routing()
+        .explain()).isFalse();
+    assertThat(ConfigLoader.parse(json("{'routing': {'explain': true}, 'providers': {OK}}"
+        .replace("OK", OK_PROVIDER)), "e.json").routing().explain()).isTrue();
+  }
+
+  @Test
   void thePrefixHashPolicyIsAccepted() throws Exception {
     assertThat(ConfigLoader.parse(json("{'routing': {'policy': 'prefix-hash'}, 'providers': {OK}}"
         .replace("OK", OK_PROVIDER)), "p.json").routing().policy()).isEqualTo("prefix-hash");
@@ -72,6 +80,7 @@ class TrafficSectionTest {
       {'routing': {'affinity': {'maxSessions': 0}}, 'providers': {OK}} | config: routing.affinity.maxSessions: 0 must be a positive integer (sessions, e.g. 100000)
       {'routing': {'affinity': {'indexMemory': '16 parsecs'}}, 'providers': {OK}} | config: routing.affinity.indexMemory: "16 parsecs" must be a positive size like "512KB", "16MB" or "1GB", or a number of bytes
       {'routing': {'affinity': {'indexMemory': 10}}, 'providers': {OK}} | config: routing.affinity.indexMemory: 10 bytes cannot hold one prefix (72 bytes each): give at least "1MB"
+      {'routing': {'explain': 'yes'}, 'providers': {OK}}          | config: routing.explain: "yes" must be true or false
       {'routing': {'policy': 'sticky'}, 'providers': {OK}}        | config: routing.policy: "sticky" is not a routing policy (expected one of round-robin, least-request, gpu-weighted, least-delay, least-delay-no-admission, queue-kv, prefix-hash)
       """)
   void rejectsABadValueNamingItsKeyPathTheValueAndTheFix(String config, String expected) {

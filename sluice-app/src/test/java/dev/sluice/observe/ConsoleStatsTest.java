@@ -1,7 +1,10 @@
 package dev.sluice.observe;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
 
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -90,6 +93,104 @@ class ConsoleStatsTest {
     now.addAndGet(60_000);
     assertThat(stats.ttft("a")).as("older than 5 minutes").isNull();
     assertThat(stats.snapshot().ttft()).isEmpty();
+  }
+
+  private static RequestRecord call(String endpoint, String model, String outcome, String cache) {
+    return new RequestRecord(T0, "r", "t", "acme", endpoint, model, null, null, 0, outcome, 200, -1, 1_000_000, -1,
+        -1, -1, false, -1, null, -1, -1, null, cache, null);
+  }
+
+  @Test
+  void countsEachNodesAnswersAndFailedAttemptsOverOneFiveAndFifteenMinutes() {
+    stats.onRequest(req("m", "a", "ok", 10, 40));
+    stats.attemptFailed("a", "node_error");
+    now.addAndGet(4 * 60_000);
+    stats.onRequest(req("m", "a", "ok", 10, 40));
+    stats.onRequest(req("m", "b", "ok", 10, 40));
+    stats.attemptFailed("a", "connect");
+    stats.attemptFailed("a", "client_cancelled"); // the client left: not the node's error
+    stats.attemptFailed("a", "something_new");
+    now.addAndGet(2 * 60_000);
+    stats.onRequest(req("m", "a", "ok", 10, 40));
+
+    ConsoleStats.NodeTraffic a = stats.snapshot().nodeTraffic().get("a");
+    assertThat(a.requests()).isEqualTo(new ConsoleStats.Window(1, 2, 3));
+    assertThat(a.errors()).isEqualTo(new ConsoleStats.Window(0, 2, 3));
+    assertThat(a.errorKinds()).containsExactly(Map.entry("connect", 1L),
+        Map.entry("node_error", 1L), Map.entry("other", 1L));
+    assertThat(stats.snapshot().nodeTraffic().get("b").requests()).isEqualTo(new ConsoleStats.Window(0, 1, 1));
+
+    now.addAndGet(15 * 60_000);
+    assertThat(stats.snapshot().nodeTraffic().get("a").requests()).as("older than 15 minutes")
+        .isEqualTo(new ConsoleStats.Window(0, 0, 0));
+  }
+
+  @Test
+  void givesEachNodeItsEndToEndPercentilesAndAPerMinuteTtftTrend() {
+    for (int i = 1; i <= 100; i++) stats.onRequest(req("m", "a", "ok", 10, i * 10));
+    now.addAndGet(2 * 60_000);
+    stats.onRequest(req("m", "a", "ok", 300, 400));
+
+    ConsoleStats.NodeTraffic a = stats.snapshot().nodeTraffic().get("a");
+    assertThat(a.e2e().count()).isEqualTo(101);
+    assertThat(a.e2e().p50Millis()).as("within the histogram's 3 %").isBetween(485.0, 515.0);
+    assertThat(a.e2e().p95Millis()).isBetween(920.0, 980.0);
+    assertThat(a.ttftTrend()).hasSize(ConsoleStats.MINUTES);
+    assertThat(a.ttftTrend().get(ConsoleStats.MINUTES - 1)).isBetween(291.0, 309.0);
+    assertThat(a.ttftTrend().get(ConsoleStats.MINUTES - 2)).as("no answer that minute: unknown").isNull();
+    assertThat(a.ttftTrend().get(ConsoleStats.MINUTES - 3)).isEqualTo(10.0);
+  }
+
+  @Test
+  void keepsUnknownTelemetryAsAGapInTheTrendNeverAsTheLastNumber() {
+    stats.telemetry("a", 50, 60, 70);
+    now.addAndGet(30_000);
+    stats.telemetry("a", Double.NaN, Double.NaN, Double.NaN); // stale: the caller passes unknown
+    now.addAndGet(30_000);
+    stats.telemetry("a", 80, 61, 71);
+
+    ConsoleStats.NodeTraffic a = stats.snapshot().nodeTraffic().get("a");
+    int n = a.gpuUtilTrend().size();
+    assertThat(n).isEqualTo(ConsoleStats.MINUTES * 60 / ConsoleStats.TELEMETRY_SLOT_SECONDS);
+    assertThat(a.gpuUtilTrend().subList(n - 3, n)).containsExactly(50.0, null, 80.0);
+    assertThat(a.gpuTempTrend().subList(n - 3, n)).containsExactly(60.0, null, 61.0);
+    assertThat(a.memoryTrend().subList(n - 3, n)).containsExactly(70.0, null, 71.0);
+    assertThat(a.gpuUtilTrend().get(0)).as("never sampled").isNull();
+  }
+
+  @Test
+  void keepsModelListCallsApartFromRequestsForModelsThatAreNotConfigured() {
+    stats.track(List.of("m"));
+    stats.onRequest(call("openai_models", "unknown", "ok", null));
+    stats.onRequest(call("ollama_tags", "unknown", "ok", null));
+    stats.onRequest(call("openai_chat", "unknown", "client_error", null));
+
+    var models = stats.snapshot().models();
+    assertThat(models).extracting(ConsoleStats.ModelView::model, ConsoleStats.ModelView::kind,
+        ConsoleStats.ModelView::total).containsExactly(
+        tuple("m", "model", 0L), // configured models first
+        tuple(ConsoleStats.MODEL_LISTS, "lists", 2L),
+        tuple(ConsoleStats.NO_MODEL, "unknown", 1L));
+  }
+
+  @Test
+  void givesEachModelItsPercentilesRequestRateAndCacheResults() {
+    for (int i = 1; i <= 100; i++) stats.onRequest(req("m", "a", "ok", 5, i));
+    stats.onRequest(call("openai_chat", "m", "cached", "hit"));
+    stats.onRequest(call("openai_chat", "m", "static", "stale"));
+    stats.onRequest(call("openai_chat", "m", "ok", "miss"));
+    stats.onRequest(call("openai_chat", "m", "ok", "miss"));
+    now.addAndGet(30_000); // the rate is over the last minute, or the time since start when that is shorter
+
+    ConsoleStats.ModelView m = stats.snapshot().models().get(0);
+    assertThat(m.kind()).isEqualTo("model");
+    assertThat(m.p50Millis()).as("the 52nd of 104: four 1 ms calls and 1..100 ms").isEqualTo(48.0);
+    assertThat(m.p99Millis()).isBetween(96.0, 100.0);
+    assertThat(m.cache()).containsExactly(Map.entry("hit", 1L), Map.entry("stale", 1L),
+        Map.entry("miss", 2L));
+    assertThat(m.requestsPerSecond()).as("104 requests in the 30 s since start").isEqualTo(3.47);
+    now.addAndGet(60_000);
+    assertThat(stats.snapshot().models().get(0).requestsPerSecond()).as("none in the last minute").isZero();
   }
 
   @Test
