@@ -38,8 +38,10 @@ import java.util.function.Supplier;
 /**
  * What the web console reads and the one setting it changes besides the node actions:
  * <ul>
- *   <li>{@code GET /admin/console/state}: one JSON with the nodes (as {@code GET /admin/nodes}, plus TTFT p50/p95),
- *       per-model latency histograms and per-minute outcome counts and error rates ({@link ConsoleStats}), the
+ *   <li>{@code GET /admin/console/state}: one JSON with the nodes (as {@code GET /admin/nodes}, plus TTFT and E2E
+ *       p50/p95, their traffic: requests, share of their provider's answers and failed attempts over 1/5/15 minutes,
+ *       the 15-minute trends, and the routing policy's current pick in words, {@link RouteExplainer}),
+ *       per-model latency histograms and percentiles, per-minute outcome counts and error rates ({@link ConsoleStats}), the
  *       degradation snapshot with its history, the recent node state changes, the routing policy and the valid ones,
  *       and the cache figures;</li>
  *   <li>{@code GET /admin/events}: Server-Sent Events, {@code event: state} with that JSON every second and at once on

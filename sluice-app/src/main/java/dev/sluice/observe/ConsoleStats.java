@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * What the console draws that no other part of the gateway keeps, in fixed rings (no allocation per request):
  * <ul>
  *   <li>per model, one-minute buckets over the last {@value #MINUTES} minutes with a count per outcome, a coarse
- *       end-to-end latency histogram for the chart and a fine one for the percentiles; request counts in
+ *       end-to-end latency histogram for the chart and a fine one for the percentiles, response-cache lookups by
+ *       result; request counts in
  *       {@value #SLOT_SECONDS}-second slots for the request rate. Model-list calls and requests that named no
  *       configured model are kept apart ({@link #MODEL_LISTS}, {@link #NO_MODEL});</li>
  *   <li>per node, requests answered and attempt failures by kind in {@value #SLOT_SECONDS}-second slots over
