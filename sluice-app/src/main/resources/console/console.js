@@ -108,7 +108,7 @@ function shareText(share) {
 }
 
 // A sparkline: values oldest first, null = unknown (a gap, never a line drawn through it).
-function sparkline(values, label, unit, fixedMax) {
+function sparkline(values, label, unit, fixedMax, noneText) {
   const w = 120;
   const h = 28;
   const known = values.filter((v) => v !== null && v !== undefined);
@@ -128,9 +128,11 @@ function sparkline(values, label, unit, fixedMax) {
     run.push([(i * step).toFixed(1), (h - 2 - (Math.min(v, max) / max) * (h - 4)).toFixed(1)]);
   });
   flush();
-  const last = known.length ? known[known.length - 1] : null;
+  // the latest sample, not the last known one: a stale or unknown "now" reads unknown, never an old number
+  const latest = values.length ? values[values.length - 1] : null;
+  const last = latest === undefined ? null : latest;
   const title = el('span', { class: 'spark-label' }, label + ' ',
-    el('b', {}, last === null ? 'unknown' : (unit === 'ms' ? ms(last) : num(last) + unit)));
+    el('b', {}, last === null ? (noneText || 'unknown') : (unit === 'ms' ? ms(last) : num(last) + unit)));
   return el('figure', { class: 'spark-box' }, title, s);
 }
 
@@ -191,7 +193,7 @@ function renderNodes(nodes) {
     const parts = [head];
     if (n.reason && n.state !== 'READY') parts.push(el('p', { class: 'reason' }, n.reason));
     const ej = ejectionLine(n);
-    if (n.route && !ej) {
+    if (n.route && !ej && (n.route.chosen || n.state === 'READY')) { // else the reason above says it
       parts.push(el('p', { class: 'route' + (n.route.chosen ? ' chosen' : ''), 'data-role': 'route' },
         el('b', {}, n.route.chosen ? 'chosen now: ' : 'not first: '), n.route.text));
     }
@@ -223,7 +225,7 @@ function renderNodes(nodes) {
       sparkline(tt.gpuUtilPercent || none30, 'GPU', ' %', 100),
       sparkline(tt.gpuTempCelsius || none30, 'temp', ' °C'),
       sparkline(tt.memoryUsedPercent || none30, 'memory', ' %', 100),
-      sparkline(tt.ttftP50Millis || none15, 'TTFT p50', 'ms')));
+      sparkline(tt.ttftP50Millis || none15, 'TTFT p50', 'ms', null, 'no answer this min')));
     return el('article', { class: 'node card', 'data-node': n.id, 'data-state': n.state,
       'data-errors': String(errs.m15), 'data-requests': String(req.m15) }, ...parts);
   });

@@ -22,6 +22,12 @@ import java.util.Map;
  * rule, with the same estimate for reference.
  */
 final class RouteExplainer {
+  /**
+   * Silence shorter than this is the ordinary gap between chunks, not worth naming as the reason a node is behind (at a
+   * simulator's time scale a busy node is "silent" for tens of ms all the time).
+   */
+  static final long NOTABLE_SILENCE_MILLIS = 1_000;
+
   private RouteExplainer() {}
 
   /**
@@ -107,7 +113,7 @@ final class RouteExplainer {
         e.ownPrefillMillis() - b.ownPrefillMillis(),
         backlog - backlog(best),
         queue - Math.max(0, b.ttftMillis() - b.ownPrefillMillis() - b.stallMillis() - backlog(best)),
-        e.stallMillis() - b.stallMillis(),
+        node.silentMillis() < NOTABLE_SILENCE_MILLIS ? 0 : e.stallMillis() - b.stallMillis(),
         (e.e2eMillis() - e.ttftMillis()) - (b.e2eMillis() - b.ttftMillis()),
     };
     int worst = 0;
@@ -122,7 +128,8 @@ final class RouteExplainer {
       case 3 -> "silent for " + duration(node.silentMillis()) + " with requests in flight";
       default -> String.format(Locale.ROOT, "slower decode: %.1f ms/token vs %.1f on %s%s",
           node.speed().decodeMillisPerToken(), best.speed().decodeMillisPerToken(), best.id(),
-          node.inFlightDecodes() > 0 ? " (" + node.inFlightDecodes() + " answers decoding)" : "");
+          node.inFlightDecodes() > 0 ? " (" + node.inFlightDecodes() + (node.inFlightDecodes() == 1 ? " answer"
+              : " answers") + " decoding)" : "");
     };
   }
 

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.degrade.CacheSettings;
@@ -8,6 +9,7 @@ import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimFault;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
+import dev.sluice.testkit.LogCapture;
 import dev.sluice.testkit.TestCluster;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -59,6 +61,13 @@ class ResponseCacheTest {
       assertThat(nodeCalls(c)).isEqualTo(1);
       assertThat(Http.get(c.url("/metrics")).body()).contains("sluice_cache_lookups_total{result=\"hit\"} 1.0")
           .contains("outcome=\"cached\"");
+      // the access log and the console's model card say what the lookup found
+      String id = hit.headers().firstValue("x-request-id").orElseThrow();
+      await().atMost(Duration.ofSeconds(5)).until(() -> LogCapture.lines().stream()
+          .anyMatch(l -> l.contains("\"requestId\":\"" + id + "\"") && l.contains("\"cache\":\"hit\"")));
+      for (JsonNode m : Json.MAPPER.readTree(Http.get(c.url("/admin/console/state")).body()).path("models")) {
+        if (m.path("model").asText().equals("qwen3:32b")) assertThat(m.path("cache").path("hit").asLong()).isEqualTo(1);
+      }
     }
   }
 
