@@ -149,7 +149,8 @@ function telemetryLine(n) {
   const t = n.telemetry || {};
   if (t.ageMillis === undefined || t.ageMillis < 0) {
     return el('p', { class: 'telemetry unknown', 'data-role': 'telemetry', 'data-stale': 'unknown' },
-      'telemetry: unknown (never scraped' + (t.lastError ? ': ' + t.lastError : '') + ')');
+      'telemetry: unknown (' + (t.lastError ? 'every scrape failed: ' + t.lastError
+        : 'not scraped yet, or the node has no metricsUrl') + ')');
   }
   const age = 'scraped ' + ms(t.ageMillis) + ' ago';
   const why = t.stale ? (t.lastError ? 'stale: last scrape failed (' + t.lastError + '); ' : 'stale: ') + age : age;

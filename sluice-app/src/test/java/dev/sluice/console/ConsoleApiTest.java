@@ -37,6 +37,50 @@ class ConsoleApiTest {
   }
 
   @Test
+  void eachNodeHasItsShareErrorsLatencyTrendsTheRoutingPolicysViewAndItsTelemetrysStaleness() throws Exception {
+    try (TestCluster c = cluster()) {
+      List<RequestRecord> seen = new CopyOnWriteArrayList<>();
+      c.gateway.addRequestObserver(seen::add);
+      for (int i = 0; i < 6; i++) assertThat(Http.post(c.url("/v1/chat/completions"), CHAT).statusCode()).isEqualTo(200);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> seen.size() == 6);
+
+      JsonNode s = Json.MAPPER.readTree(Http.get(c.url("/admin/console/state")).body());
+      long answered = 0;
+      double share = 0;
+      int chosen = 0;
+      for (JsonNode n : s.path("nodes")) {
+        JsonNode traffic = n.path("traffic");
+        if (traffic.isNull()) continue; // never answered: no traffic yet
+        answered += traffic.path("requests").path("m15").asLong();
+        share += traffic.path("share").path("m5").asDouble();
+        assertThat(traffic.path("errors").path("m15").asLong()).isZero();
+        assertThat(n.path("trends").path("ttftP50Millis")).hasSize(15);
+        assertThat(n.path("trends").path("gpuUtilPercent")).hasSize(30);
+        if (!n.path("e2e").isNull()) {
+          assertThat(n.path("e2e").path("p95Millis").asDouble())
+              .isGreaterThanOrEqualTo(n.path("e2e").path("p50Millis").asDouble());
+        }
+      }
+      assertThat(answered).isEqualTo(6);
+      assertThat(share).as("the two nodes' shares of their provider's answers").isBetween(0.99, 1.01);
+      for (JsonNode n : s.path("nodes")) {
+        assertThat(n.path("route").path("text").asText()).isNotBlank();
+        if (n.path("route").path("chosen").asBoolean()) chosen++;
+        // no metricsUrl: telemetry is unknown (-1), never "stale"
+        assertThat(n.path("telemetry").path("ageMillis").asLong()).isEqualTo(-1);
+        assertThat(n.path("telemetry").path("stale").asBoolean()).isFalse();
+        assertThat(n.path("ejection").path("remainingMillis").asLong()).isZero();
+        assertThat(n.path("coolingRemainingMillis").asLong()).isZero();
+      }
+      assertThat(chosen).as("least-delay's pick for a typical request now").isEqualTo(1);
+      JsonNode model = s.path("models").get(0);
+      assertThat(model.path("kind").asText()).isEqualTo("model");
+      assertThat(model.path("p99Millis").asDouble()).isGreaterThanOrEqualTo(model.path("p50Millis").asDouble());
+      assertThat(model.path("cache").has("miss")).isTrue();
+    }
+  }
+
+  @Test
   void theStateHasNodesWithTtftModelsPerMinuteDegradationAndPolicies() throws Exception {
     try (TestCluster c = cluster()) {
       List<RequestRecord> seen = new CopyOnWriteArrayList<>();
