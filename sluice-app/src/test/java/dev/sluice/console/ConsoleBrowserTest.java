@@ -219,6 +219,10 @@ class ConsoleBrowserTest {
     assertThat((Long) js("return document.documentElement.scrollWidth")).isLessThanOrEqualTo(
         (Long) js("return window.innerWidth"));
     screenshot("target/console-narrow.png");
+
+    // the page ran under its strict content security policy without a violation (no inline script or style)
+    assertThat(driver.manage().logs().get(org.openqa.selenium.logging.LogType.BROWSER).getAll())
+        .noneMatch(e -> e.getMessage().contains("Content Security Policy"));
   }
 
   // ------------------------------------------------------------------ the cluster
