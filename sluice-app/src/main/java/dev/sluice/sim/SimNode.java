@@ -358,6 +358,7 @@ public final class SimNode {
       case "POST /v1/messages/count_tokens" -> countTokens(request);
       case "POST /v1/responses" -> dialect(request, Api.OPENAI, ResponsesFormat.INSTANCE, ResponsesFormat::toChat);
       case "POST /api/embed" -> embed(request, Api.OLLAMA);
+      case "POST /api/embeddings" -> legacyEmbedding(request);
       case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
@@ -540,6 +541,33 @@ public final class SimNode {
       new EmbeddingRun(request.response(), stats, engine).start(promptTokens, timings -> api == Api.OLLAMA
           ? ollamaEmbeddings(model, texts, promptTokens, timings).toString()
           : openAiEmbeddings(model, texts, promptTokens, encoding.equals("base64")).toString());
+    });
+  }
+
+  /** Ollama's legacy {@code /api/embeddings}: one {@code prompt}, one {@code embedding}, no counts. */
+  private void legacyEmbedding(HttpServerRequest request) {
+    readJson(request, Api.OLLAMA, body -> {
+      String model = knownModel(request, Api.OLLAMA, body);
+      if (model == null) {
+        return;
+      }
+      JsonNode prompt = body.path("prompt");
+      if (!prompt.isTextual()) {
+        error(request, Api.OLLAMA, 400, "prompt must be a string");
+        return;
+      }
+      Admission admission = engine.admission(TextGenerator.promptTokens(prompt.asText()), 0);
+      if (admission instanceof Admission.Refused refused) {
+        error(request, Api.OLLAMA, refused.status(), refused.message());
+        return;
+      }
+      stats.recordStarted();
+      new EmbeddingRun(request.response(), stats, engine).start(((Admission.Accepted) admission).promptTokens(),
+          timings -> {
+            ObjectNode answer = Json.MAPPER.createObjectNode();
+            vector(answer.putArray("embedding"), model, prompt.asText());
+            return answer.toString();
+          });
     });
   }
 
