@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -85,7 +86,12 @@ public final class SimNode {
   private final NodeFaults nodeFaults;
   private Telemetry telemetry;
   private final Deque<QueuedFault> faults = new ArrayDeque<>();
-  private final AtomicLong sequence = new AtomicLong();
+  /**
+   * Request numbers, in ids ({@code chatcmpl-<n>}): one counter for every node of the process, from a random start,
+   * so two nodes never answer with the same id (a client or a gateway keying on ids would mix them up), nor two
+   * simulator processes in practice.
+   */
+  private static final AtomicLong SEQUENCE = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 1L << 40) * 1_000);
   private SimOptions options;
   private volatile HttpServer server;
   private boolean listening = true;
@@ -487,7 +493,7 @@ public final class SimNode {
     }
     Admission.Accepted accepted = (Admission.Accepted) admission;
     stats.recordStarted();
-    long n = sequence.incrementAndGet();
+    long n = SEQUENCE.incrementAndGet();
     // the text depends on the seed, the conversation and the position only, so the same request gets the same
     // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
     TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
