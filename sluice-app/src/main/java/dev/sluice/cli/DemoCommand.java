@@ -7,6 +7,7 @@ import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.RoutingSettings;
 import dev.sluice.health.NodeState;
+import dev.sluice.loadtest.BenchResult;
 import dev.sluice.observe.StdoutLineAppender;
 import dev.sluice.routing.Affinity;
 import dev.sluice.sim.GpuProfile;
@@ -259,7 +260,9 @@ public final class DemoCommand implements Callable<Integer> {
     sb.append("  config file     ").append(file).append("   (edit it: the gateway reloads it)\n");
     sb.append("  access log      ").append(accessLog != null ? accessLog + "   (one JSON line per request; "
         + "--access-log-stdout prints it here instead)" : "stdout").append('\n');
-    sb.append("  simulated nodes (time scale ").append(timeScale).append("x):\n");
+    sb.append("  simulated nodes (time scale ").append(BenchResult.number(timeScale)).append("×: ")
+        .append(timeScale == 1 ? "each with the real card's speed" : BenchResult.number(timeScale)
+            + " times faster than the real cards").append("):\n");
     for (SimNode sim : sims) {
       sb.append(String.format("    %-8s %-5s %-10s %s%n", sim.options().id(), gpuType(sim.options().gpu()),
           String.join(",", sim.options().models()), sim.baseUrl()));
@@ -274,6 +277,8 @@ public final class DemoCommand implements Callable<Integer> {
         .append("\"options\":{\"num_predict\":20}}'\n");
     sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=")
         .append(gatewayToken == null ? "none" : gatewayToken).append("   # any OpenAI SDK\n");
+    sb.append("  ./sluice bench --url ").append(base).append(" --time-scale ").append(BenchResult.number(timeScale))
+        .append(" -u 10 -n 200 --report bench.html   # load; the report states the time scale\n");
     if (gatewayToken == null) {
       sb.append("  OLLAMA_HOST=").append(base).append(" ollama run qwen3:32b      # any Ollama client\n");
     }
