@@ -144,12 +144,20 @@ public final class Doctor {
     AdminView admin = adminView(t);
     if (admin.error() == null) {
       Set<String> served = new TreeSet<>(admin.nodes().keySet());
-      Set<String> missing = new TreeSet<>(configured);
-      missing.removeAll(served);
-      if (!missing.isEmpty()) {
-        return new GatewaySeen(where, null, where + " serves nodes " + String.join(", ", served) + " but the config "
-            + "names " + String.join(", ", missing) + " too: it is another gateway (or another config). Point --gateway "
-            + "at the gateway of this config, or --config at the file of the gateway on " + t.gateway(), admin);
+      List<String> other = new ArrayList<>(); // the config's nodes this gateway lacks, or has at another address
+      for (NodeSpec n : t.config().nodes()) {
+        JsonNode node = admin.nodes().get(n.id());
+        String at = node == null ? null : node.path("baseUrl").asText();
+        if (node == null) other.add(n.id() + " (not served there)");
+        else if (!trimSlash(at).equals(trimSlash(n.root().toString()))) {
+          other.add(n.id() + " (config " + n.root() + ", gateway " + at + ")");
+        }
+      }
+      if (!other.isEmpty()) {
+        return new GatewaySeen(where, null, where + " serves nodes " + String.join(", ", served) + ", not the ones "
+            + "the config names: " + String.join(", ", other) + ". It is another gateway (or another config): point "
+            + "--gateway at the gateway of this config, or --config at the file of the gateway on " + t.gateway(),
+            admin);
       }
       Set<String> extra = new TreeSet<>(served);
       extra.removeAll(configured);
@@ -163,6 +171,10 @@ public final class Doctor {
     }
     return new GatewaySeen(where + ", serving " + reported + " nodes (the config names " + configured.size()
         + "; which ones is not known without the admin token)", null, null, admin);
+  }
+
+  private static String trimSlash(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
   }
 
   private static JsonNode readTree(String body) {

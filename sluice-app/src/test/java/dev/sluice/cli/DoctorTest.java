@@ -213,8 +213,17 @@ class DoctorTest {
         "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
     assertThat(r[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
     assertThat(r[1]).contains("refusing to check: the gateway at " + gatewayUrl()
-        + " serves nodes a10-01, a10-02, a100-01 but the config names b-a10-01, b-a100-01 too").contains("--gateway");
+        + " serves nodes a10-01, a10-02, a100-01, not the ones the config names: b-a10-01 (not served there), "
+        + "b-a100-01 (not served there)").contains("--gateway");
     assertThat(r[0]).doesNotContain("CHECK");
+
+    // the same ids at other addresses (examples/cluster.json names the demo's ids on 10.0.0.x) are other nodes too
+    ObjectNode moved = (ObjectNode) Json.MAPPER.readTree(Files.readString(config));
+    ((ObjectNode) moved.path("providers").path("qwen2:7b").path("nodes").get(0)).put("baseUrl", "http://10.0.0.12:11434");
+    String[] elsewhere = Cli.run("doctor", "--config", write("moved.json", moved.toString()).toString(),
+        "--gateway", gatewayUrl(), "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
+    assertThat(elsewhere[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
+    assertThat(elsewhere[1]).contains("a10-02 (config http://10.0.0.12:11434, gateway http://127.0.0.1:");
 
     // without the admin token the node count tells: three served, four named
     ObjectNode four = (ObjectNode) Json.MAPPER.readTree(Files.readString(config));
