@@ -17,9 +17,11 @@ public enum Endpoint {
   ANTHROPIC_MESSAGES(HttpMethod.POST, Handling.GENERATE, new AnthropicMessages()),
   ANTHROPIC_COUNT_TOKENS(HttpMethod.POST, Handling.EMBED, new AnthropicCountTokens()),
   OPENAI_MODELS(HttpMethod.GET, Handling.LOCAL, new OpenAiModels()),
+  OPENAI_MODEL(HttpMethod.GET, Handling.LOCAL, new OpenAiModel()),
   OLLAMA_CHAT(HttpMethod.POST, Handling.GENERATE, new OllamaChat()),
   OLLAMA_GENERATE(HttpMethod.POST, Handling.GENERATE, new OllamaGenerate()),
   OLLAMA_EMBED(HttpMethod.POST, Handling.EMBED, new OllamaEmbed()),
+  OLLAMA_EMBEDDINGS(HttpMethod.POST, Handling.EMBED, new OllamaEmbeddings()),
   OLLAMA_SHOW(HttpMethod.POST, Handling.EMBED, new OllamaShow()),
   OLLAMA_TAGS(HttpMethod.GET, Handling.AGGREGATE, OllamaModels.TAGS),
   OLLAMA_PS(HttpMethod.GET, Handling.AGGREGATE, OllamaModels.PS),
@@ -40,7 +42,9 @@ public enum Endpoint {
   private static final Map<String, Endpoint> BY_PATH = new HashMap<>();
 
   static {
-    for (Endpoint e : values()) BY_PATH.put(e.path(), e);
+    for (Endpoint e : values()) {
+      if (e != OPENAI_MODEL) BY_PATH.put(e.path(), e); // a path with the model id in it: see at()
+    }
   }
 
   private final HttpMethod method;
@@ -55,7 +59,9 @@ public enum Endpoint {
 
   /** The endpoint at a normalised path, or null. */
   public static Endpoint at(String normalisedPath) {
-    return normalisedPath == null ? null : BY_PATH.get(normalisedPath);
+    if (normalisedPath == null) return null;
+    Endpoint e = BY_PATH.get(normalisedPath);
+    return e != null || !OpenAiModel.matches(normalisedPath) ? e : OPENAI_MODEL;
   }
 
   /** Which API a path belongs to, for errors on paths that match no endpoint. */

@@ -111,6 +111,13 @@ public final class BenchCommand implements Callable<Integer> {
       description = "--preset agents: print the statistics of the sessions the run would send (no load is sent).")
   boolean dryRun;
 
+  @Option(names = "--time-scale", paramLabel = "X",
+      description = "The target's nodes are simulated X times faster than real GPUs (the --time-scale of the "
+          + "sluice demo or sluice sim it runs on): stated in the summary, the JSON and the report, so nobody reads "
+          + "its latencies as real-GPU ones (default: ${DEFAULT-VALUE}, real time). Sluice cannot see it through the "
+          + "gateway.")
+  double timeScale = 1.0;
+
   @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "Give up on one request after this long (default: 120s).")
   Duration timeout = Duration.ofSeconds(120);
@@ -173,7 +180,7 @@ public final class BenchCommand implements Callable<Integer> {
       err.flush();
       return EXIT_UNREACHABLE;
     }
-    err.println("sluice bench: " + plan.describe());
+    err.println("sluice bench: " + plan.describe() + ", time scale " + BenchResult.number(timeScale) + "×");
     err.flush();
     return finish(runner.run(progressLine(err)), out, err);
   }
@@ -212,7 +219,8 @@ public final class BenchCommand implements Callable<Integer> {
       err.flush();
       return EXIT_UNREACHABLE;
     }
-    err.println("sluice bench: agent sessions, " + plan.describe() + ", think scale " + thinkScale);
+    err.println("sluice bench: agent sessions, " + plan.describe() + ", think scale " + thinkScale + ", time scale "
+        + BenchResult.number(timeScale) + "×");
     err.flush();
     return finish(runner.run(progressLine(err)), out, err);
   }
@@ -226,6 +234,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private int finish(BenchResult result, PrintWriter out, PrintWriter err) throws IOException {
+    result.timeScale(timeScale);
     if (System.console() != null) err.println();
     err.flush();
     out.print(result.table());
@@ -248,6 +257,7 @@ public final class BenchCommand implements Callable<Integer> {
       if (rampUp == null) rampUp = Duration.ofSeconds(agents ? 5 : 10);
     }
     if (stream && noStream) throw new IllegalArgumentException("--stream and --no-stream exclude each other");
+    if (!(timeScale > 0)) throw new IllegalArgumentException("--time-scale " + timeScale + " must be > 0 (1 = real GPUs)");
     double share = stream ? 1 : noStream ? 0 : streamShare != null ? streamShare : agents ? 1 : 0.5;
     LoadPlan.Slo slo = new LoadPlan.Slo(sloTtft != null ? sloTtft : LoadPlan.Slo.DEFAULT.ttft(),
         sloTpot != null ? sloTpot : LoadPlan.Slo.DEFAULT.tpot());

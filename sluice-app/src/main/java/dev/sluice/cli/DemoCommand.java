@@ -6,12 +6,18 @@ import dev.sluice.auth.KeyFile;
 import dev.sluice.auth.KeyGenerator;
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.RoutingSettings;
+import dev.sluice.health.NodeState;
+import dev.sluice.loadtest.BenchResult;
+import dev.sluice.observe.StdoutLineAppender;
 import dev.sluice.routing.Affinity;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimCluster;
 import dev.sluice.sim.SimNode;
+import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +37,9 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "Start 4 simulated GPU nodes and the gateway in front of them (Ctrl-C stops everything).")
 public final class DemoCommand implements Callable<Integer> {
+  /** The access log's file name, next to the demo's config file. */
+  static final String ACCESS_LOG_FILE = "access.log";
+
   @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "Gateway port (default: ${DEFAULT-VALUE}).")
   int port = 8080;
 
@@ -67,8 +76,54 @@ public final class DemoCommand implements Callable<Integer> {
     return underscore < 0 ? gpu.name() : gpu.name().substring(0, underscore);
   }
 
+  @Option(names = "--access-log-stdout",
+      description = "Print the access log (one JSON line per request) on stdout instead of writing it to access.log "
+          + "next to the config file.")
+  boolean accessLogStdout;
+
+  @Option(names = "--ready-wait", paramLabel = "SECONDS",
+      description = "How long to wait for every simulated node to finish its warm-up before printing the banner "
+          + "(default: ${DEFAULT-VALUE}).")
+  int readyWaitSeconds = 120;
+
+  /** A started demo: the simulated nodes, the gateway in front of them and the files it wrote. */
+  record Running(Vertx simVertx, List<SimNode> sims, ServeCommand.Running gateway, Path config, Path accessLog) {
+    int port() {
+      return gateway.port();
+    }
+
+    void stop() {
+      gateway.stop();
+      simVertx.close();
+      if (accessLog == null) return;
+      try {
+        StdoutLineAppender.redirectTo(null); // the access log goes back where logback.xml sends it
+      } catch (IOException e) {
+        // stdout always opens
+      }
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
+    Running demo = start(System.out, System.err);
+    if (demo == null) return 1;
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      demo.stop();
+      stopped.countDown();
+    }, "sluice-demo-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  /**
+   * Starts the nodes and the gateway, waits until every node has finished its warm-up (up to --ready-wait), then prints
+   * the banner on {@code out}: a request sent after the banner is answered by the model it names, not by the
+   * downgrade model whose small node warms up first, nor with a 503 "starting". Null when the gateway could not start
+   * (the reason is on {@code err}).
+   */
+  Running start(PrintStream out, PrintStream err) throws Exception {
     Vertx simVertx = Vertx.vertx();
     List<SimNode> sims = SimCluster.start(simVertx, cluster(timeScale))
         .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -83,24 +138,48 @@ public final class DemoCommand implements Callable<Integer> {
       adminToken = KeyGenerator.newAdminToken();
     }
     Files.writeString(file, demoConfig(sims), StandardCharsets.UTF_8);
+    Path accessLog = null;
+    if (!accessLogStdout) {
+      Path candidate = file.toAbsolutePath().resolveSibling(ACCESS_LOG_FILE);
+      if (StdoutLineAppender.redirectTo(candidate)) accessLog = candidate;
+    }
     ServeCommand.Running gw;
     try {
       gw = ServeCommand.start(ConfigLoader.loadDetailed(file), file, host, port, Runtime.getRuntime().availableProcessors());
     } catch (Exception e) {
-      System.err.println("sluice demo: the gateway could not start on " + host + ":" + port + ": "
+      err.println("sluice demo: the gateway could not start on " + host + ":" + port + ": "
           + ServeCommand.rootMessage(e) + " (try --port 0 or another port)");
       simVertx.close();
-      return 1;
+      return null;
     }
-    printWelcome(sims, file, gw.port());
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      gw.stop();
-      simVertx.close();
-      stopped.countDown();
-    }, "sluice-demo-shutdown"));
-    stopped.await();
-    return 0;
+    Running demo = new Running(simVertx, sims, gw, file, accessLog);
+    List<String> notReady = awaitWarmUp(gw, err);
+    printWelcome(out, sims, file, gw.port(), accessLog, notReady);
+    return demo;
+  }
+
+  /**
+   * Waits until every node is READY or --ready-wait has passed; returns the nodes still not READY with their state
+   * ("a10-01 WARMING"), empty when all are.
+   */
+  private List<String> awaitWarmUp(ServeCommand.Running gw, PrintStream err) throws InterruptedException {
+    err.println("sluice demo: waiting for the simulated nodes to finish their warm-up (a model answers only once its "
+        + "nodes are warm)...");
+    err.flush();
+    long deadline = Clock.SYSTEM.nanos() + TimeUnit.SECONDS.toNanos(Math.max(0, readyWaitSeconds));
+    List<String> notReady = notReady(gw);
+    while (!notReady.isEmpty() && Clock.SYSTEM.nanos() < deadline) {
+      Thread.sleep(50);
+      notReady = notReady(gw);
+    }
+    return notReady;
+  }
+
+  private static List<String> notReady(ServeCommand.Running gw) {
+    return gw.gateway().registry().all().stream()
+        .filter(e -> e.health().snapshot().state() != NodeState.READY)
+        .map(e -> e.id() + " " + e.health().snapshot().state())
+        .toList();
   }
 
   /**
@@ -157,10 +236,13 @@ public final class DemoCommand implements Callable<Integer> {
     return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
   }
 
-  private void printWelcome(List<SimNode> sims, Path file, int gwPort) {
+  private void printWelcome(PrintStream out, List<SimNode> sims, Path file, int gwPort, Path accessLog,
+      List<String> notReady) {
     String base = "http://" + ("0.0.0.0".equals(host) ? "127.0.0.1" : host) + ":" + gwPort;
     StringBuilder sb = new StringBuilder();
-    sb.append("\nSluice demo is running.\n\n");
+    sb.append("\nSluice demo is running").append(notReady.isEmpty() ? ": every node is warm.\n\n"
+        : ", but after " + readyWaitSeconds + " s these nodes are still not READY: " + String.join(", ", notReady)
+            + " (their models answer 503 or take the downgrade until they are).\n\n");
     sb.append("  gateway         ").append(base).append("   (OpenAI: ").append(base).append("/v1, Ollama: ")
         .append(base).append(")\n");
     sb.append("  console         ").append(base).append("/console   (sign in with the admin token)\n");
@@ -176,7 +258,11 @@ public final class DemoCommand implements Callable<Integer> {
       sb.append("  auth            NONE (--no-auth): anyone who can reach this port can use it\n");
     }
     sb.append("  config file     ").append(file).append("   (edit it: the gateway reloads it)\n");
-    sb.append("  simulated nodes (time scale ").append(timeScale).append("x):\n");
+    sb.append("  access log      ").append(accessLog != null ? accessLog + "   (one JSON line per request; "
+        + "--access-log-stdout prints it here instead)" : "stdout").append('\n');
+    sb.append("  simulated nodes (time scale ").append(BenchResult.number(timeScale)).append("×: ")
+        .append(timeScale == 1 ? "each with the real card's speed" : BenchResult.number(timeScale)
+            + " times faster than the real cards").append("):\n");
     for (SimNode sim : sims) {
       sb.append(String.format("    %-8s %-5s %-10s %s%n", sim.options().id(), gpuType(sim.options().gpu()),
           String.join(",", sim.options().models()), sim.baseUrl()));
@@ -191,11 +277,13 @@ public final class DemoCommand implements Callable<Integer> {
         .append("\"options\":{\"num_predict\":20}}'\n");
     sb.append("  OPENAI_BASE_URL=").append(base).append("/v1 OPENAI_API_KEY=")
         .append(gatewayToken == null ? "none" : gatewayToken).append("   # any OpenAI SDK\n");
+    sb.append("  ./sluice bench --url ").append(base).append(" --time-scale ").append(BenchResult.number(timeScale))
+        .append(" -u 10 -n 200 --report bench.html   # load; the report states the time scale\n");
     if (gatewayToken == null) {
       sb.append("  OLLAMA_HOST=").append(base).append(" ollama run qwen3:32b      # any Ollama client\n");
     }
     sb.append("\nCtrl-C stops the gateway and the simulated nodes.\n");
-    System.out.println(sb);
-    System.out.flush();
+    out.println(sb);
+    out.flush();
   }
 }

@@ -15,11 +15,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code sluice doctor --config sluice.json}: the 12-point production-readiness checklist (BRIEF.md §5) against a
- * running gateway and its nodes. Exit 0 when no check FAILs (WARN and SKIP count as passed), 3 when one does.
+ * running gateway and its nodes. Exit 0 when no check FAILs (WARN and SKIP count as passed), 3 when one does, 2 when
+ * the config is invalid or the gateway answering is not the config's (it serves other nodes).
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
     description = "Check a running gateway against the 12-point production checklist (exit 0: ready; 3: a check "
-        + "failed; 2: bad config).")
+        + "failed; 2: bad config, or the gateway answering serves other nodes than the config names).")
 public final class DoctorCommand implements Callable<Integer> {
   @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "The gateway's config file.")
   Path config;
@@ -82,8 +83,15 @@ public final class DoctorCommand implements Callable<Integer> {
     DoctorSettings settings = settings(concurrency, maxMemoryPercent, maxErrorPercent, p95Small, p95Large);
     URI gw = gateway != null ? gateway : Doctor.gatewayOf(c);
     URI admin = adminUrl != null ? adminUrl : Doctor.adminOf(c, gw);
+    System.err.println("sluice doctor: checking the gateway at " + gw + (admin.equals(gw) ? "" : " (admin " + admin
+        + ")") + " and the nodes of " + config);
     DoctorReport report = new Doctor(settings).run(new Doctor.Target(c, gw, admin,
         Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN"), Main.secret(tokenFile, "SLUICE_TOKEN"), modelStore, repairScript));
+    if (report.refusal() != null) { // measuring another gateway than the config's would report on the wrong fleet
+      if (json) System.out.println(report.json());
+      System.err.println("sluice doctor: refusing to check: " + report.refusal());
+      return Main.EXIT_BAD_CONFIG;
+    }
     System.out.println(json ? report.json() : report.table());
     return report.passed() ? 0 : Main.EXIT_CHECKS_FAILED;
   }

@@ -57,6 +57,9 @@ public final class KeysCommand implements Runnable {
 
   /** Where the keys are: a keys file (directly or through a config) or a running gateway. */
   static final class Target {
+    /** The command this mixin is part of: usage errors name it ("sluice keys create"), not "<main class>". */
+    @CommandLine.Spec(CommandLine.Spec.Target.MIXEE) CommandLine.Model.CommandSpec mixee;
+
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
         description = "Gateway config; its auth.keysFile (default: keys.json next to it) is changed.")
     Path config;
@@ -86,7 +89,7 @@ public final class KeysCommand implements Runnable {
       int chosen = (config != null ? 1 : 0) + (keysFile != null ? 1 : 0) + (gateway != null ? 1 : 0)
           + (etcd != null ? 1 : 0);
       if (chosen != 1) {
-        throw new CommandLine.ParameterException(new CommandLine(this),
+        throw new CommandLine.ParameterException(mixee.commandLine(),
             "say where the keys are: exactly one of --config FILE, --keys-file FILE, --gateway URL or --etcd URL");
       }
       if (keysFile != null) return keysFile;
@@ -95,7 +98,7 @@ public final class KeysCommand implements Runnable {
         try {
           store = EtcdConfigStore.open(etcd);
         } catch (IllegalArgumentException e) {
-          throw new CommandLine.ParameterException(new CommandLine(this), "--etcd " + e.getMessage());
+          throw new CommandLine.ParameterException(mixee.commandLine(), "--etcd " + e.getMessage());
         }
         return null;
       }
@@ -108,7 +111,7 @@ public final class KeysCommand implements Runnable {
     String adminToken() throws IOException {
       String token = Main.secret(adminTokenFile, "SLUICE_ADMIN_TOKEN");
       if (token == null) {
-        throw new CommandLine.ParameterException(new CommandLine(this), "--gateway needs the admin token: set "
+        throw new CommandLine.ParameterException(mixee.commandLine(), "--gateway needs the admin token: set "
             + "SLUICE_ADMIN_TOKEN or pass --admin-token-file (never on the command line, where ps and shell history "
             + "would keep it)");
       }

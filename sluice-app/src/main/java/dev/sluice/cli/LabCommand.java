@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 /** {@code sluice lab}: runs the routing lab (a discrete-event simulation) and writes its report and plot. */
 @Command(name = "lab", mixinStandardHelpOptions = true,
     description = "Run the routing lab: every routing policy against simulated GPU clusters (virtual time, seeded), "
-        + "and write a markdown report plus an SVG plot next to it. See design/ROUTING.md.")
+        + "and write a markdown report plus an SVG plot next to it. See docs/routing-lab.md.")
 public final class LabCommand implements Callable<Integer> {
   /** Arrival window per run of the full grid, simulated seconds (the events' nominal timeline). */
   static final double FULL_DURATION_SECONDS = 900;

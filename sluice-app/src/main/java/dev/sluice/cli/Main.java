@@ -3,8 +3,11 @@ package dev.sluice.cli;
 import dev.sluice.config.ConfigException;
 import dev.sluice.support.Secrets;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,7 +34,13 @@ public final class Main implements Runnable {
 
   /** The configured picocli command line (also used by tests). */
   public static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+    CommandLine cli = new CommandLine(new Main());
+    CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+    // picocli checks required options before it complains about unknown ones: `serve --confg x` would say "missing
+    // --config"; the misspelt option is the real mistake, so it is reported instead (with picocli's suggestion)
+    cli.setParameterExceptionHandler((e, args) -> usage.handleParseException(
+        e instanceof CommandLine.MissingParameterException ? unknownOption(e.getCommandLine(), args, e) : e, args));
+    return cli.setCaseInsensitiveEnumValuesAllowed(true)
         // a failed command says what failed, not a stack trace (unexpected bugs keep theirs, on stderr)
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
           if (e instanceof ConfigException c) { // every problem names its key and the fix
@@ -45,6 +54,23 @@ public final class Main implements Runnable {
               ? e.getClass().getSimpleName() : Secrets.redact(e.getMessage())));
           return 1;
         });
+  }
+
+  /** An "Unknown option" error for the first option in {@code args} that {@code cmd} does not know, else {@code e}. */
+  private static CommandLine.ParameterException unknownOption(CommandLine cmd, String[] args,
+      CommandLine.ParameterException e) {
+    for (String arg : args) {
+      if (arg.equals("--")) break;
+      if (!arg.startsWith("-") || arg.equals("-")) continue;
+      String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+      boolean known = false;
+      for (CommandLine c = cmd; c != null && !known; c = c.getParent()) {
+        known = c.getCommandSpec().findOption(name) != null;
+      }
+      if (!known && !name.startsWith("--") && name.length() > 2) known = true; // clustered short options: -hV
+      if (!known) return new CommandLine.UnmatchedArgumentException(cmd, List.of(name));
+    }
+    return e;
   }
 
   /**
@@ -62,12 +88,26 @@ public final class Main implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  /** Version from the jar manifest, or "dev" when run from classes. */
+  /** The version the build wrote (the Maven project version), else the jar manifest's, else "dev". */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
+      return new String[] {"sluice " + version()};
+    }
+
+    static String version() {
+      try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+        if (in != null) {
+          Properties p = new Properties();
+          p.load(in);
+          String v = p.getProperty("version", "");
+          if (!v.isBlank() && !v.startsWith("${")) return v;
+        }
+      } catch (IOException e) {
+        // fall back to the manifest
+      }
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"sluice " + (v == null ? "dev" : v)};
+      return v == null ? "dev" : v;
     }
   }
 }

@@ -18,6 +18,7 @@ import dev.sluice.support.Clock;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -95,9 +96,7 @@ public final class ServeCommand implements Callable<Integer> {
     try {
       running = start(loaded, file, host, port, eventLoops);
     } catch (Exception e) {
-      String why = rootMessage(e);
-      System.err.println("sluice: cannot start the gateway: " + why
-          + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
+      System.err.println(cannotStart(address(loaded.config(), host, port), e));
       return 1;
     }
     return serve(running, loaded.config());
@@ -120,9 +119,8 @@ public final class ServeCommand implements Callable<Integer> {
       System.err.println("sluice: refusing to start: nothing to serve from " + url + " (see above)");
       return Main.EXIT_BAD_CONFIG;
     } catch (Exception e) {
-      String why = rootMessage(e);
-      System.err.println("sluice: cannot start the gateway: " + why
-          + (why.startsWith("server.tls") ? "" : " (is another process using the port? try --port)"));
+      System.err.println(cannotStart(host != null || port != null ? (host != null ? host : "the config's host") + ":"
+          + (port != null ? port : "the config's port") : "the config's server.host:server.port", e));
       return 1;
     }
     return serve(running, running.configs().current());
@@ -239,6 +237,25 @@ public final class ServeCommand implements Callable<Integer> {
       vertx.close(); // nothing may keep running after a failed start
       throw e;
     }
+  }
+
+  /** Where the gateway listens: --host/--port over server.host/server.port ("127.0.0.1:8080"). */
+  static String address(SluiceConfig config, String hostOverride, Integer portOverride) {
+    return (hostOverride != null ? hostOverride : config.server().host()) + ":"
+        + (portOverride != null ? portOverride : config.server().port());
+  }
+
+  /**
+   * Why the gateway did not start, naming the address: "sluice: cannot start the gateway on 127.0.0.1:8080: Address
+   * already in use (another process listens there: stop it, or pick another port with --port)".
+   */
+  static String cannotStart(String address, Exception e) {
+    String why = rootMessage(e);
+    String hint = why.startsWith("server.tls") ? ""
+        : why.toLowerCase(Locale.ROOT).contains("in use")
+            ? " (another process listens there: stop it, or pick another port with --port)"
+            : " (check --host/--port or server.host/server.port)";
+    return "sluice: cannot start the gateway on " + address + ": " + why + hint;
   }
 
   /** The innermost cause's message: what a user needs to read ("Address already in use"). */

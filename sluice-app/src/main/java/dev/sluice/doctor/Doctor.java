@@ -10,10 +10,15 @@ import dev.sluice.support.Clock;
 import dev.sluice.support.Json;
 import java.io.File;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +32,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -82,20 +88,101 @@ public final class Doctor {
 
   public DoctorReport run(Target t) {
     SluiceConfig c = t.config();
+    GatewaySeen seen = gatewaySeen(t);
+    if (seen.mismatch() != null) return DoctorReport.refused(seen.described(), seen.mismatch());
     List<CheckResult> results = new ArrayList<>();
     results.add(reachable(c));
     results.add(modelsListed(c));
-    AdminView admin = adminView(t);
-    results.add(memory(c, admin));
-    results.add(ready(c, admin));
-    results.addAll(load(t));
+    AdminView admin = seen.admin();
+    results.add(memory(c, admin, seen));
+    results.add(ready(c, admin, seen));
+    results.addAll(load(t, seen));
     results.add(contextWindow(c));
     results.add(auth(c));
     results.add(CheckResult.skip(Check.ETCD, "not configured (no etcd config source)"));
     results.add(modelStore(t.modelStore()));
     results.add(repairScript(c, t.repairScript()));
-    results.add(routerUp(t));
-    return new DoctorReport(results);
+    results.add(routerUp(t, seen));
+    return new DoctorReport(results, seen.described(), null);
+  }
+
+  // ---- which gateway ----
+
+  /**
+   * What answers at the gateway's address, asked before any check.
+   *
+   * @param described which gateway and what it serves, one line for the report
+   * @param down why it did not answer (connection refused, …); null when it answered
+   * @param mismatch why its nodes are not the config's (no check runs then); null when they are
+   * @param admin its {@code /admin/nodes}, or the error that kept it from us
+   */
+  private record GatewaySeen(String described, String down, String mismatch, AdminView admin) {}
+
+  private static final String GATEWAY_DOWN_FIX =
+      "start the gateway (sluice serve --config FILE) or point --gateway/--admin-url at the running one";
+
+  private GatewaySeen gatewaySeen(Target t) {
+    String where = "the gateway at " + t.gateway()
+        + (t.admin().equals(t.gateway()) ? "" : " (admin plane " + t.admin() + ")");
+    Set<String> configured = new TreeSet<>();
+    t.config().nodes().forEach(n -> configured.add(n.id()));
+    int reported;
+    try {
+      HttpResponse<String> r = http.send(get(t.gateway().resolve("/readyz"), null),
+          HttpResponse.BodyHandlers.ofString());
+      JsonNode ready = r.statusCode() == 200 || r.statusCode() == 503 ? readTree(r.body()) : null;
+      if (ready == null || !ready.path("nodes").isNumber()) {
+        return new GatewaySeen(where, null, where + " is not a Sluice gateway (GET /readyz answered "
+            + r.statusCode() + "): point --gateway at the gateway this config belongs to", null);
+      }
+      reported = ready.path("nodes").asInt();
+    } catch (Exception e) {
+      String why = why(e);
+      return new GatewaySeen(where + ": not answering (" + why + ")", why, null,
+          new AdminView(Map.of(), "not measured: " + where + " is not answering (" + why + ")"));
+    }
+    AdminView admin = adminView(t);
+    if (admin.error() == null) {
+      Set<String> served = new TreeSet<>(admin.nodes().keySet());
+      List<String> other = new ArrayList<>(); // the config's nodes this gateway lacks, or has at another address
+      for (NodeSpec n : t.config().nodes()) {
+        JsonNode node = admin.nodes().get(n.id());
+        String at = node == null ? null : node.path("baseUrl").asText();
+        if (node == null) other.add(n.id() + " (not served there)");
+        else if (!trimSlash(at).equals(trimSlash(n.root().toString()))) {
+          other.add(n.id() + " (config " + n.root() + ", gateway " + at + ")");
+        }
+      }
+      if (!other.isEmpty()) {
+        return new GatewaySeen(where, null, where + " serves nodes " + String.join(", ", served) + ", not the ones "
+            + "the config names: " + String.join(", ", other) + ". It is another gateway (or another config): point "
+            + "--gateway at the gateway of this config, or --config at the file of the gateway on " + t.gateway(),
+            admin);
+      }
+      Set<String> extra = new TreeSet<>(served);
+      extra.removeAll(configured);
+      return new GatewaySeen(where + ", serving the config's " + configured.size() + " nodes"
+          + (extra.isEmpty() ? "" : " and " + String.join(", ", extra) + " (added at run time)"), null, null, admin);
+    }
+    if (reported < configured.size()) {
+      return new GatewaySeen(where, null, where + " serves " + reported + " nodes but the config names "
+          + configured.size() + ": it is another gateway (or another config). Point --gateway at the gateway of this "
+          + "config, or --config at the file of the gateway on " + t.gateway(), admin);
+    }
+    return new GatewaySeen(where + ", serving " + reported + " nodes (the config names " + configured.size()
+        + "; which ones is not known without the admin token)", null, null, admin);
+  }
+
+  private static String trimSlash(String url) {
+    return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+  }
+
+  private static JsonNode readTree(String body) {
+    try {
+      return Json.MAPPER.readTree(body);
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   // ---- 1 ----
@@ -200,8 +287,13 @@ public final class Doctor {
       "give the admin token (SLUICE_ADMIN_TOKEN or --admin-token-file; admin.tokenSha256 in the config) and "
           + "check --gateway/--admin-url";
 
-  private CheckResult memory(SluiceConfig c, AdminView admin) {
-    if (admin.error() != null) return CheckResult.fail(Check.GPU_MEMORY, admin.error(), ADMIN_FIX);
+  /** A gateway that is down needs starting, not a token. */
+  private static String adminFix(GatewaySeen seen) {
+    return seen.down() != null ? GATEWAY_DOWN_FIX : ADMIN_FIX;
+  }
+
+  private CheckResult memory(SluiceConfig c, AdminView admin, GatewaySeen seen) {
+    if (admin.error() != null) return CheckResult.fail(Check.GPU_MEMORY, admin.error(), adminFix(seen));
     Map<String, Double> percent = new TreeMap<>();
     for (NodeSpec n : c.nodes()) {
       if (n.metricsUrl() == null) continue;
@@ -212,8 +304,8 @@ public final class Doctor {
     return Verdicts.memory(percent, settings.memoryMaxPercent());
   }
 
-  private CheckResult ready(SluiceConfig c, AdminView admin) {
-    if (admin.error() != null) return CheckResult.fail(Check.NODES_READY, admin.error(), ADMIN_FIX);
+  private CheckResult ready(SluiceConfig c, AdminView admin, GatewaySeen seen) {
+    if (admin.error() != null) return CheckResult.fail(Check.NODES_READY, admin.error(), adminFix(seen));
     Map<String, String> states = new LinkedHashMap<>();
     for (NodeSpec n : c.nodes()) {
       JsonNode node = admin.nodes().get(n.id());
@@ -229,8 +321,13 @@ public final class Doctor {
   }
 
   // ---- 5, 6 ----
-  private List<CheckResult> load(Target t) {
+  private List<CheckResult> load(Target t, GatewaySeen seen) {
     SluiceConfig c = t.config();
+    if (seen.down() != null) {
+      String measured = "not measured: " + seen.described();
+      return List.of(CheckResult.fail(Check.ERROR_RATE, measured, GATEWAY_DOWN_FIX),
+          CheckResult.skip(Check.P95_LATENCY, measured));
+    }
     AtomicInteger errors = new AtomicInteger();
     AtomicReference<String> firstError = new AtomicReference<>();
     Map<String, Histogram> byClass = new TreeMap<>();
@@ -424,14 +521,15 @@ public final class Doctor {
   }
 
   // ---- 12 ----
-  private CheckResult routerUp(Target t) {
+  private CheckResult routerUp(Target t, GatewaySeen seen) {
     Check check = Check.ROUTER_UP;
+    if (seen.down() != null) return CheckResult.fail(check, "not measured: " + seen.described(), GATEWAY_DOWN_FIX);
     try {
       HttpResponse<String> r = http.send(get(t.admin().resolve("/metrics"), t.adminToken()),
           HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
         return CheckResult.fail(check, "GET /metrics answered " + r.statusCode() + ": " + oneLine(r.body()),
-            ADMIN_FIX);
+            adminFix(seen));
       }
       for (String line : r.body().split("\n")) {
         if (line.startsWith("sluice_router_up")) {
@@ -474,7 +572,17 @@ public final class Doctor {
     return line.length() > 120 ? line.substring(0, 117) + "..." : line;
   }
 
+  /**
+   * What went wrong with a request, in words: "connection refused (nothing listens there)" rather than the
+   * {@code ClosedChannelException} Java's HTTP client wraps it in.
+   */
   static String why(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof HttpConnectTimeoutException) return "no connection within 5 s (a firewall, or a host that is down)";
+      if (t instanceof HttpTimeoutException) return "no answer within the request's timeout";
+      if (t instanceof ConnectException) return "connection refused (nothing listens there)";
+      if (t instanceof UnresolvedAddressException || t instanceof UnknownHostException) return "unknown host";
+    }
     Throwable t = e;
     while (t.getCause() != null && t.getCause() != t) t = t.getCause();
     String m = t.getMessage();

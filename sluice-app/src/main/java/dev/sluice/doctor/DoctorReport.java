@@ -5,15 +5,31 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
 import java.util.List;
 
-/** The checklist's results: an aligned table, JSON, and whether production mode may start. */
-public record DoctorReport(List<CheckResult> results) {
+/**
+ * The checklist's results: an aligned table, JSON, and whether production mode may start.
+ *
+ * @param gateway which gateway was measured and what it said of itself, one line ("the gateway at
+ *     http://127.0.0.1:8080 (admin on the same port), serving the config's 4 nodes")
+ * @param refusal why no check ran (the gateway answering is not the one the config describes); null when they ran
+ */
+public record DoctorReport(List<CheckResult> results, String gateway, String refusal) {
   public DoctorReport {
     results = List.copyOf(results);
+    gateway = gateway == null ? "" : gateway;
   }
 
-  /** True when no check FAILed (SKIP and WARN count as passed). */
+  public DoctorReport(List<CheckResult> results) {
+    this(results, "", null);
+  }
+
+  /** No check ran: {@code refusal} says why and what to do. */
+  static DoctorReport refused(String gateway, String refusal) {
+    return new DoctorReport(List.of(), gateway, refusal);
+  }
+
+  /** True when no check FAILed (SKIP and WARN count as passed) and the checks ran. */
   public boolean passed() {
-    return results.stream().noneMatch(r -> r.status() == Status.FAIL);
+    return refusal == null && results.stream().noneMatch(r -> r.status() == Status.FAIL);
   }
 
   public long count(Status s) {
@@ -27,8 +43,9 @@ public record DoctorReport(List<CheckResult> results) {
         + (passed() ? "ready for production (WARN and SKIP count as passed)" : "NOT ready for production");
   }
 
-  /** ID, CHECK, STATUS, MEASURED, FIX columns, aligned, then the summary. */
+  /** ID, CHECK, STATUS, MEASURED, FIX columns, aligned, then the summary and the gateway measured. */
   public String table() {
+    if (refusal != null) return "no check ran: " + refusal + System.lineSeparator();
     int name = "CHECK".length();
     int measured = "MEASURED".length();
     for (CheckResult r : results) {
@@ -40,11 +57,15 @@ public record DoctorReport(List<CheckResult> results) {
     for (CheckResult r : results) {
       out.append(String.format(row, r.id(), r.name(), r.status(), r.measured(), r.fix()));
     }
-    return out.append(summary()).append(System.lineSeparator()).toString();
+    out.append(summary()).append(System.lineSeparator());
+    if (!gateway.isEmpty()) out.append("measured: ").append(gateway).append(System.lineSeparator());
+    return out.toString();
   }
 
   public String json() {
-    ObjectNode root = Json.MAPPER.createObjectNode().put("passed", passed()).put("summary", summary());
+    ObjectNode root = Json.MAPPER.createObjectNode().put("passed", passed()).put("summary", summary())
+        .put("gateway", gateway);
+    if (refusal != null) root.put("refusal", refusal);
     ArrayNode checks = root.putArray("checks");
     for (CheckResult r : results) {
       checks.addObject().put("id", r.id()).put("name", r.name()).put("status", r.status().name())

@@ -22,7 +22,9 @@ public final class BenchCompare {
       double va = e.getValue().asDouble();
       double vb = sb.get(e.getKey()).asDouble();
       String delta = va == 0 ? (vb == 0 ? "0.0 %" : "new") : String.format("%+.1f %%", 100 * (vb - va) / va);
-      out.append(String.format("%-28s %14.2f %14.2f %10s%n", e.getKey(), va, vb, delta));
+      out.append(String.format("%-28s %14s %14s %10s%n", e.getKey(), BenchResult.format(e.getKey(), va),
+          BenchResult.format(e.getKey(), vb),
+          delta));
     }
     return out.toString();
   }

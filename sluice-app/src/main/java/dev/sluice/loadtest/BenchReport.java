@@ -9,7 +9,8 @@ import org.HdrHistogram.HistogramIterationValue;
 /**
  * The self-contained HTML report of a bench: inline CSS and SVG, no script, no external URL, so it opens from a file
  * or a CI artifact anywhere. Elements a test looks for: {@code #summary}, {@code #e2e-histogram},
- * {@code #ttft-histogram}, {@code #latency-over-time}.
+ * {@code #ttft-histogram}, {@code #latency-over-time}, {@code #time-scale}; axis labels {@code text.x-min},
+ * {@code text.x-max}, {@code text.y-max}.
  */
 public final class BenchReport {
   private static final int W = 640;
@@ -29,6 +30,7 @@ public final class BenchReport {
         .append("svg text{font:11px system-ui,sans-serif;fill:#445}.bar{fill:#4a78c2}.p50{stroke:#2a9d57}")
         .append(".p95{stroke:#d1495b}.qps{fill:#c9d6ee}</style></head><body>");
     sb.append("<h1>sluice bench</h1><p class=\"plan\">").append(esc(r.plan())).append("</p>");
+    sb.append("<p id=\"time-scale\" class=\"plan\">").append(esc(upper(r.timeScaleSentence()))).append(".</p>");
     sb.append("<h2>Latency</h2><div class=\"charts\">");
     synchronized (r) {
       histogram(sb, "e2e-histogram", "end-to-end latency (ms), requests per bucket", r.e2e);
@@ -39,7 +41,7 @@ public final class BenchReport {
     Map<String, Double> m = r.summary();
     sb.append("<h2>Summary</h2><table id=\"summary\"><tr><th>metric</th><th>value</th></tr>");
     m.forEach((k, v) -> sb.append("<tr><td>").append(esc(k)).append("</td><td>")
-        .append(String.format("%.2f", v)).append("</td></tr>"));
+        .append(BenchResult.format(k, v)).append("</td></tr>"));
     sb.append("</table>");
     if (r.agentTurns()) {
       sb.append("<h2>Agent workload</h2><p id=\"prefix-cache\">prefix-cache hit rate (nodes' counters): ")
@@ -79,7 +81,7 @@ public final class BenchReport {
           + "%.0f–%.0f ms: %d</title></rect>", PAD + i * bw, H - PAD - bh, bw - 1, bh, top * i / buckets / 1000,
           top * (i + 1) / buckets / 1000, counts[i]));
     }
-    axis(sb, "0", String.format("%.0f ms", top / 1000), String.valueOf(max));
+    axis(sb, "0", String.format("%.0f ms", top / 1000), max + " per bucket");
     sb.append("</svg></figure>");
   }
 
@@ -120,14 +122,22 @@ public final class BenchReport {
         .append("\" viewBox=\"0 0 ").append(W).append(' ').append(H).append("\">");
   }
 
+  /**
+   * The axes and their end labels. The y label stands above the y axis, left-aligned on it, so a long one
+   * ({@code 42600 ms}) never runs off the chart's left edge as it did when right-aligned in the 40 px margin.
+   */
   private static void axis(StringBuilder sb, String xMin, String xMax, String yMax) {
     sb.append(String.format("<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#889\"/>", PAD, H - PAD, W - PAD,
         H - PAD));
     sb.append(String.format("<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#889\"/>", PAD, PAD, PAD, H - PAD));
-    sb.append(String.format("<text x=\"%d\" y=\"%d\">%s</text>", PAD, H - PAD + 16, esc(xMin)));
-    sb.append(String.format("<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", W - PAD, H - PAD + 16,
-        esc(xMax)));
-    sb.append(String.format("<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", PAD - 4, PAD + 4, esc(yMax)));
+    sb.append(String.format("<text class=\"x-min\" x=\"%d\" y=\"%d\">%s</text>", PAD, H - PAD + 16, esc(xMin)));
+    sb.append(String.format("<text class=\"x-max\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", W - PAD,
+        H - PAD + 16, esc(xMax)));
+    sb.append(String.format("<text class=\"y-max\" x=\"%d\" y=\"%d\">%s</text>", PAD, PAD - 8, esc(yMax)));
+  }
+
+  private static String upper(String s) {
+    return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
   }
 
   private static String esc(String s) {

@@ -51,6 +51,8 @@ public final class BenchResult {
   private long outputTokens;
   private long endNanos;
   private String plan = "";
+  /** How many times faster than real GPUs the target's nodes ran (a demo or simulator's --time-scale); 1 = real. */
+  private double timeScale = 1;
   private final LoadPlan.Slo slo;
   /** Answers within {@link #slo}. */
   private long goodput;
@@ -156,6 +158,51 @@ public final class BenchResult {
     return requests;
   }
 
+  /** States that the target's simulated nodes ran {@code scale} times faster than real GPUs (1 = real time). */
+  public synchronized void timeScale(double scale) {
+    if (!(scale > 0)) throw new IllegalArgumentException("time scale " + scale + " must be > 0");
+    this.timeScale = scale;
+  }
+
+  public synchronized double timeScale() {
+    return timeScale;
+  }
+
+  /** "10×", "1×", "2.5×". */
+  synchronized String timeScaleLabel() {
+    return number(timeScale) + "×";
+  }
+
+  /** The time scale in a sentence, for the report and the end of the table. */
+  public synchronized String timeScaleSentence() {
+    if (timeScale == 1) {
+      return "time scale 1× (real time; against a demo or simulator at --time-scale X, run sluice bench with the same "
+          + "--time-scale X so this says so)";
+    }
+    return "time scale " + timeScaleLabel() + ": the simulated GPUs ran " + number(timeScale) + " times faster than "
+        + "real ones, so real-GPU latencies are about " + number(timeScale) + " times these";
+  }
+
+  /** A figure as printed: an integral value without decimals ({@code 10}, not {@code 10.00}), else two. */
+  public static String number(double v) {
+    if (v == Math.rint(v) && Math.abs(v) < 1e15) return Long.toString((long) v);
+    return String.format("%.2f", v);
+  }
+
+  /** Whether a summary metric is a count (requests, errors, tokens, turns), printed and written as an integer. */
+  public static boolean isCount(String metric) {
+    return switch (metric) {
+      case "requests", "errors", "output_tokens", "stream_requests", "goodput", "shed_429",
+          "shed_429_with_retry_after" -> true;
+      default -> metric.endsWith("_turns");
+    };
+  }
+
+  /** A summary metric as printed: a count as an integer ({@code 1000}, not {@code 1000.00}), else two decimals. */
+  public static String format(String metric, double v) {
+    return isCount(metric) ? Long.toString(Math.round(v)) : String.format("%.2f", v);
+  }
+
   public synchronized long errorCount() {
     return errorCount;
   }
@@ -234,9 +281,13 @@ public final class BenchResult {
   public synchronized ObjectNode toJson() {
     ObjectNode root = Json.MAPPER.createObjectNode();
     root.put("plan", plan);
+    root.put("time_scale", timeScale);
     if (agentTurns) root.put("prefix_cache_hit_rate", prefixCacheHitRate());
     ObjectNode s = root.putObject("summary");
-    summary().forEach(s::put);
+    summary().forEach((k, v) -> {
+      if (isCount(k)) s.put(k, Math.round(v)); // counts as integers
+      else s.put(k, v);
+    });
     ObjectNode e = root.putObject("errors_by_class");
     errors.forEach(e::put);
     ObjectNode n = root.putObject("requests_by_node");
@@ -255,9 +306,9 @@ public final class BenchResult {
   public synchronized String table() {
     Map<String, Double> m = summary();
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format("requests %d, errors %d (%.2f %%), %.1f s, %.1f req/s, %.0f output tokens/s%n",
+    sb.append(String.format("requests %d, errors %d (%.2f %%), %.1f s, %.1f req/s, %.0f output tokens/s, time scale %s%n",
         requests, errorCount, m.get("error_rate_percent"), m.get("duration_seconds"), m.get("qps"),
-        m.get("output_tokens_per_second")));
+        m.get("output_tokens_per_second"), timeScaleLabel()));
     sb.append(String.format("goodput %d (%.2f/s: %s); 429 %d, of them %d with Retry-After in the API's format%n",
         goodput, m.get("goodput_per_second"), slo.describe(), shed, shedWithRetryAfter));
     sb.append(String.format("%-12s %9s %9s %9s %9s %9s %9s%n", "latency ms", "p50", "p90", "p95", "p99", "max", "n"));

@@ -1,5 +1,6 @@
 package dev.sluice.observe;
 
+import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.UnsynchronizedAppenderBase;
 import java.io.BufferedOutputStream;
@@ -8,11 +9,15 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.slf4j.LoggerFactory;
 
 /**
  * The access log's appender: each event's message as one line on stdout, written by a background thread in batches
@@ -28,12 +33,34 @@ public final class StdoutLineAppender extends UnsynchronizedAppenderBase<ILoggin
   private final ConcurrentLinkedQueue<String> queue = new ConcurrentLinkedQueue<>();
   private final AtomicInteger waiting = new AtomicInteger();
   private final AtomicLong dropped = new AtomicLong();
-  private OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+  /** Read by the writer thread only between batches, so a swap never splits a line. */
+  private volatile OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
   private Thread writer;
 
   /** For tests: write somewhere else than stdout. */
   void setOutputStream(OutputStream out) {
     this.out = out;
+  }
+
+  /**
+   * Sends the access log (logger {@value AccessLog#LOGGER}) to {@code file} instead of stdout, appending, from the next
+   * line on: what {@code sluice demo} does so its terminal shows its banner and logs, not a JSON line per request.
+   * Null sends it back to stdout. Returns false when the logger has no appender of this kind (routed elsewhere by a
+   * logback.xml of one's own).
+   */
+  public static boolean redirectTo(Path file) throws IOException {
+    if (!(LoggerFactory.getLogger(AccessLog.LOGGER) instanceof Logger logger)) return false;
+    OutputStream stream = new BufferedOutputStream(file == null ? new FileOutputStream(FileDescriptor.out)
+        : Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND), 1 << 16);
+    boolean found = false;
+    for (var it = logger.iteratorForAppenders(); it.hasNext(); ) {
+      if (it.next() instanceof StdoutLineAppender appender) {
+        appender.out = stream;
+        found = true;
+      }
+    }
+    if (!found) stream.close();
+    return found;
   }
 
   @Override
@@ -76,6 +103,7 @@ public final class StdoutLineAppender extends UnsynchronizedAppenderBase<ILoggin
         continue;
       }
       int written = 0;
+      OutputStream out = this.out;
       try {
         for (String line; written < 4_096 && (line = queue.poll()) != null; written++) {
           out.write(line.getBytes(StandardCharsets.UTF_8));

@@ -7,6 +7,7 @@ import dev.sluice.api.ApiFlavor;
 import dev.sluice.api.Endpoint;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.OllamaModels;
+import dev.sluice.api.OpenAiModel;
 import dev.sluice.api.OpenAiModels;
 import dev.sluice.api.ParsedRequest;
 import dev.sluice.api.PathNormalizer;
@@ -260,6 +261,10 @@ final class GatewayHandler {
   private void answerLocally(HttpServerRequest req, Endpoint endpoint, SluiceConfig config,
       Principal who, Arrival start) {
     String body;
+    if (endpoint == Endpoint.OPENAI_MODEL) {
+      retrieveModel(req, config, who, start);
+      return;
+    }
     if (endpoint == Endpoint.OPENAI_MODELS) {
       Map<String, String> owners = new LinkedHashMap<>();
       config.models().forEach((id, route) -> {
@@ -271,6 +276,26 @@ final class GatewayHandler {
     }
     Responses.json(req.response(), 200, body);
     outcomes.observe(start, endpoint.name().toLowerCase(Locale.ROOT), SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
+  }
+
+  /**
+   * {@code GET /v1/models/{model}}: the model as the list shows it, to a caller the list shows it to; any other id is
+   * the API's 404 (a model outside the token's scope is not listed, so it is not found either).
+   */
+  private void retrieveModel(HttpServerRequest req, SluiceConfig config, Principal who, Arrival start) {
+    String label = Endpoint.OPENAI_MODEL.name().toLowerCase(Locale.ROOT);
+    String id = OpenAiModel.id(PathNormalizer.normalise(req.path()));
+    var route = config.model(id);
+    if (route.isEmpty() || !who.mayUse(id)) {
+      List<String> available = config.models().keySet().stream().filter(who::mayUse).toList();
+      outcomes.refuse(req, Endpoint.OPENAI_MODEL.flavor(), label, ErrorKind.MODEL_NOT_FOUND,
+          "model \"" + Outcomes.clip(id) + "\" is not served by this gateway (available"
+              + (who.models().isEmpty() ? "" : " to this gateway token") + ": "
+              + (available.isEmpty() ? "none" : String.join(", ", available)) + ")", "model", who.tenant(), start);
+      return;
+    }
+    Responses.json(req.response(), 200, OpenAiModel.model(id, route.get().provider(), createdEpochSeconds));
+    outcomes.observe(start, label, SluiceMetrics.UNKNOWN, who.tenant(), 200, "ok");
   }
 
   /** /api/tags and /api/ps: ask every Ollama node, merge by model name, show only models this gateway routes. */

@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * One generation decided up front: what the node will answer and why it stops.
  *
- * @param sequence the node's request number, used in ids ({@code chatcmpl-<n>})
+ * @param sequence the request's number, unique across the process's nodes, used in ids ({@code chatcmpl-<n>})
  * @param model the requested model
  * @param createdSeconds Unix time of arrival
  * @param promptTokens estimated prompt tokens

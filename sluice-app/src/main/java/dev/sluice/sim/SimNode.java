@@ -27,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -85,7 +86,12 @@ public final class SimNode {
   private final NodeFaults nodeFaults;
   private Telemetry telemetry;
   private final Deque<QueuedFault> faults = new ArrayDeque<>();
-  private final AtomicLong sequence = new AtomicLong();
+  /**
+   * Request numbers, in ids ({@code chatcmpl-<n>}): one counter for every node of the process, from a random start,
+   * so two nodes never answer with the same id (a client or a gateway keying on ids would mix them up), nor two
+   * simulator processes in practice.
+   */
+  private static final AtomicLong SEQUENCE = new AtomicLong(ThreadLocalRandom.current().nextLong(1, 1L << 40) * 1_000);
   private SimOptions options;
   private volatile HttpServer server;
   private boolean listening = true;
@@ -358,6 +364,7 @@ public final class SimNode {
       case "POST /v1/messages/count_tokens" -> countTokens(request);
       case "POST /v1/responses" -> dialect(request, Api.OPENAI, ResponsesFormat.INSTANCE, ResponsesFormat::toChat);
       case "POST /api/embed" -> embed(request, Api.OLLAMA);
+      case "POST /api/embeddings" -> legacyEmbedding(request);
       case "POST /v1/embeddings" -> embed(request, Api.OPENAI);
       default -> notFound(request);
     }
@@ -486,7 +493,7 @@ public final class SimNode {
     }
     Admission.Accepted accepted = (Admission.Accepted) admission;
     stats.recordStarted();
-    long n = sequence.incrementAndGet();
+    long n = SEQUENCE.incrementAndGet();
     // the text depends on the seed, the conversation and the position only, so the same request gets the same
     // answer whatever other traffic the node saw before it, and any node with the same seed can continue it
     TextGenerator.Answer answer = parsed.conversation().answer(options.seed(),
@@ -540,6 +547,33 @@ public final class SimNode {
       new EmbeddingRun(request.response(), stats, engine).start(promptTokens, timings -> api == Api.OLLAMA
           ? ollamaEmbeddings(model, texts, promptTokens, timings).toString()
           : openAiEmbeddings(model, texts, promptTokens, encoding.equals("base64")).toString());
+    });
+  }
+
+  /** Ollama's legacy {@code /api/embeddings}: one {@code prompt}, one {@code embedding}, no counts. */
+  private void legacyEmbedding(HttpServerRequest request) {
+    readJson(request, Api.OLLAMA, body -> {
+      String model = knownModel(request, Api.OLLAMA, body);
+      if (model == null) {
+        return;
+      }
+      JsonNode prompt = body.path("prompt");
+      if (!prompt.isTextual()) {
+        error(request, Api.OLLAMA, 400, "prompt must be a string");
+        return;
+      }
+      Admission admission = engine.admission(TextGenerator.promptTokens(prompt.asText()), 0);
+      if (admission instanceof Admission.Refused refused) {
+        error(request, Api.OLLAMA, refused.status(), refused.message());
+        return;
+      }
+      stats.recordStarted();
+      new EmbeddingRun(request.response(), stats, engine).start(((Admission.Accepted) admission).promptTokens(),
+          timings -> {
+            ObjectNode answer = Json.MAPPER.createObjectNode();
+            vector(answer.putArray("embedding"), model, prompt.asText());
+            return answer.toString();
+          });
     });
   }
 

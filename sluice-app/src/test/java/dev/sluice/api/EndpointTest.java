@@ -33,6 +33,14 @@ class EndpointTest {
   @Test
   void theListingNamesEveryPathWithItsMethodWhereTheMethodChanges() {
     assertThat(Endpoint.listing()).isEqualTo("POST /v1/chat/completions, /v1/completions, /v1/embeddings, "
-        + "/v1/responses, /v1/messages, /v1/messages/count_tokens, GET /v1/models, POST /api/chat, /api/generate, /api/embed, /api/show, GET /api/tags, /api/ps, /api/version");
+        + "/v1/responses, /v1/messages, /v1/messages/count_tokens, GET /v1/models, /v1/models/{model}, POST /api/chat, /api/generate, /api/embed, /api/embeddings, /api/show, GET /api/tags, /api/ps, /api/version");
+  }
+
+  @Test
+  void aModelsPathWithAnIdIsTheRetrieveEndpointAndNamesItsModel() {
+    assertThat(Endpoint.at("/v1/models/qwen3:32b")).isEqualTo(Endpoint.OPENAI_MODEL);
+    assertThat(OpenAiModel.id("/v1/models/Qwen/Qwen3-32B")).isEqualTo("Qwen/Qwen3-32B");
+    assertThat(Endpoint.at("/v1/models")).isEqualTo(Endpoint.OPENAI_MODELS);
+    assertThat(Endpoint.at("/api/embeddings")).isEqualTo(Endpoint.OLLAMA_EMBEDDINGS);
   }
 }

@@ -14,6 +14,7 @@ import dev.sluice.sim.GpuProfile;
 import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import dev.sluice.support.Json;
+import dev.sluice.testkit.Cli;
 import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -169,6 +170,73 @@ class DoctorTest {
         "--ready-wait", "20", "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
     assertThat(exit).isEqualTo(Main.EXIT_CHECKS_FAILED);
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(40));
+  }
+
+  @Test
+  void aGatewayThatIsDownIsSaidInPlainWordsWithTheFixToStartItNotToGiveAToken() throws Exception {
+    Path config = start();
+    String url = gatewayUrl();
+    gateway.stop();
+    gateway = null;
+    String[] r = Cli.run("doctor", "--config", config.toString(), "--gateway", url, "--json",
+        "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
+    assertThat(r[2]).isEqualTo(Integer.toString(Main.EXIT_CHECKS_FAILED));
+    JsonNode report = Json.MAPPER.readTree(r[0]);
+    assertThat(report.path("gateway").asText()).contains(url).contains("not answering (connection refused");
+    for (int id : new int[] {3, 4, 5, 12}) {
+      JsonNode c = checkIn(report, id);
+      assertThat(c.path("status").asText()).as("check %d", id).isEqualTo("FAIL");
+      assertThat(c.path("measured").asText()).as("check %d", id).contains("connection refused")
+          .doesNotContain("ClosedChannelException");
+      assertThat(c.path("fix").asText()).as("check %d", id).contains("start the gateway").doesNotContain("token");
+    }
+    assertThat(checkIn(report, 6).path("status").asText()).isEqualTo("SKIP");
+  }
+
+  @Test
+  void theReportNamesTheGatewayItMeasuredAndTheNodesItServes() throws Exception {
+    authNone = true;
+    Path config = start();
+    String[] r = Cli.run("doctor", "--config", config.toString(), "--gateway", gatewayUrl(), "--concurrency", "2",
+        "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
+    assertThat(r[0]).contains("measured: the gateway at " + gatewayUrl() + ", serving the config's 3 nodes");
+    assertThat(r[1]).contains("checking the gateway at " + gatewayUrl());
+  }
+
+  @Test
+  void aConfigNamingOtherNodesThanTheGatewayOnThePortIsRefusedBeforeAnyCheck() throws Exception {
+    Path config = start();
+    // another fleet's config, pointed at this gateway's port by mistake
+    String other = Files.readString(config).replace("\"a10-01\"", "\"b-a10-01\"").replace("\"a100-01\"", "\"b-a100-01\"");
+    Path otherConfig = write("other.json", other);
+    String[] r = Cli.run("doctor", "--config", otherConfig.toString(), "--gateway", gatewayUrl(),
+        "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
+    assertThat(r[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
+    assertThat(r[1]).contains("refusing to check: the gateway at " + gatewayUrl()
+        + " serves nodes a10-01, a10-02, a100-01, not the ones the config names: b-a10-01 (not served there), "
+        + "b-a100-01 (not served there)").contains("--gateway");
+    assertThat(r[0]).doesNotContain("CHECK");
+
+    // the same ids at other addresses (examples/cluster.json names the demo's ids on 10.0.0.x) are other nodes too
+    ObjectNode moved = (ObjectNode) Json.MAPPER.readTree(Files.readString(config));
+    ((ObjectNode) moved.path("providers").path("qwen2:7b").path("nodes").get(0)).put("baseUrl", "http://10.0.0.12:11434");
+    String[] elsewhere = Cli.run("doctor", "--config", write("moved.json", moved.toString()).toString(),
+        "--gateway", gatewayUrl(), "--admin-token-file", write("admin.token", ADMIN_TOKEN).toString());
+    assertThat(elsewhere[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
+    assertThat(elsewhere[1]).contains("a10-02 (config http://10.0.0.12:11434, gateway http://127.0.0.1:");
+
+    // without the admin token the node count tells: three served, four named
+    ObjectNode four = (ObjectNode) Json.MAPPER.readTree(Files.readString(config));
+    ((ArrayNode) four.path("providers").path("qwen2:7b").path("nodes")).addObject().put("id", "a10-03")
+        .put("baseUrl", "http://127.0.0.1:1");
+    String[] counted = Cli.run("doctor", "--config", write("four.json", four.toString()).toString(), "--gateway", gatewayUrl());
+    assertThat(counted[2]).isEqualTo(Integer.toString(Main.EXIT_BAD_CONFIG));
+    assertThat(counted[1]).contains("serves 3 nodes but the config names 4");
+  }
+
+  private static JsonNode checkIn(JsonNode report, int id) {
+    for (JsonNode c : report.path("checks")) if (c.path("id").asInt() == id) return c;
+    throw new AssertionError("no check " + id + " in " + report);
   }
 
   // ---- the cluster ----

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.sluice.cli.Main;
 import dev.sluice.support.Json;
+import dev.sluice.testkit.FakeClock;
 import dev.sluice.testkit.TestCluster;
 import java.io.File;
 import java.io.PrintWriter;
@@ -12,6 +13,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -88,7 +91,7 @@ class BenchCommandTest {
     assertThat(run.exit()).isZero();
     assertThat(run.out()).containsPattern("qps\\s+20\\.00\\s+25\\.00\\s+\\+25\\.0 %")
         .containsPattern("e2e_p95_ms\\s+400\\.00\\s+300\\.00\\s+-25\\.0 %")
-        .containsPattern("requests\\s+100\\.00\\s+100\\.00\\s+\\+0\\.0 %");
+        .containsPattern("requests\\s+100\\s+100\\s+\\+0\\.0 %"); // a count, printed as an integer
   }
 
   @Test
@@ -133,6 +136,75 @@ class BenchCommandTest {
     } finally {
       driver.quit();
     }
+  }
+
+  /**
+   * Every axis label of every chart lies inside its SVG's viewport, measured by the browser: with latencies of tens of
+   * seconds the y label ({@code 42600 ms}) was right-aligned in the 40 px margin and ran off the left edge
+   * ({@code 4260 ms} read {@code 260 ms}).
+   */
+  @Test
+  void theReportsAxisLabelsAreNeverClippedByTheirCharts() throws Exception {
+    FakeClock clock = new FakeClock();
+    BenchResult r = new BenchResult(clock.nanos(), clock);
+    for (int i = 0; i < 12_345; i++) { // five-digit counts and latencies: the widest labels a run makes
+      long start = clock.nanos() + (i % 30) * 1_000_000_000L;
+      long e2e = 1_000_000L + (i % 100) * 426_000L;
+      r.record(new BenchResult.Sample(start, e2e, e2e / 2, new long[] {20_000, 21_000}, 200, null, "a10-01", "normal",
+          3, true));
+    }
+    clock.advanceMillis(30_000);
+    r.finish(clock.nanos(), "synthetic: 12,345 requests over 30 s");
+    r.timeScale(10);
+    Path html = Files.writeString(dir.resolve("wide.html"), BenchReport.html(r));
+
+    ChromeDriver driver = startBrowser();
+    try {
+      driver.get(html.toUri().toString());
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> labels = (List<Map<String, Object>>) driver.executeScript(
+          "return [...document.querySelectorAll('svg')].flatMap(svg => [...svg.querySelectorAll('text')].map(t => {"
+              + "const b = t.getBBox(); const v = svg.viewBox.baseVal;"
+              + "return {chart: svg.id, text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height,"
+              + " vw: v.width, vh: v.height}; }));");
+      assertThat(labels).hasSizeGreaterThanOrEqualTo(9);
+      assertThat(labels).anySatisfy(l -> assertThat((String) l.get("text")).matches("\\d{5} ms"));
+      for (Map<String, Object> l : labels) {
+        double x = num(l.get("x"));
+        double y = num(l.get("y"));
+        assertThat(x).as("%s", l).isGreaterThanOrEqualTo(0);
+        assertThat(y).as("%s", l).isGreaterThanOrEqualTo(0);
+        assertThat(x + num(l.get("w"))).as("%s", l).isLessThanOrEqualTo(num(l.get("vw")));
+        assertThat(y + num(l.get("h"))).as("%s", l).isLessThanOrEqualTo(num(l.get("vh")));
+      }
+      assertThat(driver.findElement(By.id("time-scale")).getText()).contains("10×").contains("10 times faster");
+      assertThat(driver.findElement(By.id("summary")).getText()).contains("requests 12345")
+          .doesNotContain("12345.00");
+    } finally {
+      driver.quit();
+    }
+  }
+
+  @Test
+  void theSummaryLineAndTheJsonStateTheTimeScaleAndCountsAreIntegers() throws Exception {
+    Path json = dir.resolve("run.json");
+    Run run = bench("--url", cluster.url(""), "--users", "2", "--requests", "6", "--max-tokens-scale", "0.05",
+        "--time-scale", "10", "--json", json.toString());
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.out().lines().findFirst().orElse("")).startsWith("requests 6, errors 0").endsWith("time scale 10×");
+    assertThat(run.err()).contains("time scale 10×");
+    JsonNode result = Json.MAPPER.readTree(json.toFile());
+    assertThat(result.path("time_scale").asDouble()).isEqualTo(10.0);
+    assertThat(result.path("summary").path("requests").isIntegralNumber()).isTrue();
+    assertThat(result.path("summary").path("requests").asLong()).isEqualTo(6);
+    Path again = Files.copy(json, dir.resolve("again.json"));
+    assertThat(bench("--compare", json.toString(), again.toString()).out()).containsPattern("requests +6 +6 ");
+    assertThat(bench("--url", cluster.url(""), "-n", "1", "-u", "1", "--time-scale", "0").err())
+        .contains("--time-scale 0.0 must be > 0");
+  }
+
+  private static double num(Object o) {
+    return ((Number) o).doubleValue();
   }
 
   private static ChromeDriver startBrowser() {

@@ -1,14 +1,17 @@
 package dev.sluice.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.NotFoundException;
 import com.openai.errors.UnauthorizedException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.models.ModelRetrieveParams;
 import dev.sluice.auth.ApiKeys;
 import dev.sluice.auth.AuthMode;
 import dev.sluice.auth.Authenticator;
@@ -85,6 +88,31 @@ class GatewayTokensTest {
       assertThat(Calls.get(c.url("/api/tags")).statusCode()).isEqualTo(401);
       assertThat(Calls.get(c.url("/api/version")).statusCode()).as("Ollama's heartbeat stays open").isEqualTo(200);
       assertThat(c.sim("a").stats().count("/v1/chat/completions") + c.sim("a").stats().count("/api/chat")).isZero();
+    }
+  }
+
+  @Test
+  void aTokenLimitedToOneModelRetrievesOnlyThatModelAndEmbedsOnlyWithIt() throws Exception {
+    Path keys = dir.resolve("keys.json");
+    KeyGenerator.Created small = key(keys, "acme", Set.of("qwen2:7b"), null, null);
+    try (TestCluster c = cluster(keys).node("b", GpuProfile.A10, "qwen2:7b", 0).start()) {
+      OpenAIClient openai = OpenAIOkHttpClient.builder().baseUrl(c.url("/v1")).apiKey(small.secret())
+          .maxRetries(0).build();
+      assertThat(openai.models().retrieve(ModelRetrieveParams.builder().model("qwen2:7b").build()).id())
+          .isEqualTo("qwen2:7b");
+      // as the list hides it, retrieve does not find it
+      assertThatThrownBy(() -> openai.models().retrieve(ModelRetrieveParams.builder().model("qwen3:32b").build()))
+          .isInstanceOf(NotFoundException.class).hasMessageContaining("available to this gateway token: qwen2:7b");
+      assertThat(Calls.get(c.url("/v1/models/qwen2:7b")).statusCode()).isEqualTo(401);
+
+      String legacy = "{\"model\":\"qwen3:32b\",\"prompt\":\"hi\"}";
+      HttpResponse<String> refused = Calls.post(c.url("/api/embeddings"), legacy, Calls.bearer(small.secret()));
+      assertThat(refused.statusCode()).isEqualTo(403);
+      assertThat(Json.MAPPER.readTree(refused.body()).path("error").asText()).contains("allowed: qwen2:7b");
+      assertThat(Calls.post(c.url("/api/embeddings"), legacy.replace("qwen3:32b", "qwen2:7b"),
+          Calls.bearer(small.secret())).statusCode()).isEqualTo(200);
+      assertThat(c.sim("a").stats().count("/api/embeddings")).isZero();
+      openai.close();
     }
   }
 

@@ -85,6 +85,25 @@ class OllamaApiTest {
   }
 
   @Test
+  void theLegacyEmbeddingsCallGetsOneVectorAsOllamaClientsExpect() throws Exception {
+    // what ollama-python's ollama.embeddings(model=..., prompt=...) sends
+    HttpResponse<String> r = Http.post(cluster.url("/api/embeddings"), "{\"model\":\"qwen3:32b\",\"prompt\":\"hello\"}");
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    JsonNode body = Json.MAPPER.readTree(r.body());
+    assertThat(body.path("embedding").isArray()).isTrue();
+    assertThat(body.path("embedding").size()).isPositive();
+    assertThat(body.path("embedding").get(0).isNumber()).isTrue();
+
+    HttpResponse<String> unknown = Http.post(cluster.url("/api/embeddings"), "{\"model\":\"llama9\",\"prompt\":\"x\"}");
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(Json.MAPPER.readTree(unknown.body()).path("error").asText()).contains("llama9");
+
+    HttpResponse<String> noPrompt = Http.post(cluster.url("/api/embeddings"), "{\"model\":\"qwen3:32b\"}");
+    assertThat(noPrompt.statusCode()).isEqualTo(400);
+    assertThat(Json.MAPPER.readTree(noPrompt.body()).path("error").asText()).contains("prompt");
+  }
+
+  @Test
   void tagsAndPsAggregateEveryNodeOncePerModel() throws Exception {
     JsonNode tags = Json.MAPPER.readTree(Http.get(cluster.url("/api/tags")).body());
     List<String> names = new ArrayList<>();

@@ -1,11 +1,13 @@
 package dev.sluice.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
+import com.openai.errors.NotFoundException;
 import com.openai.models.ChatModel;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -16,6 +18,7 @@ import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.models.Model;
+import com.openai.models.models.ModelRetrieveParams;
 import dev.sluice.sim.GpuProfile;
 import dev.sluice.support.Json;
 import dev.sluice.testkit.Http;
@@ -92,6 +95,21 @@ class OpenAiApiTest {
 
     List<String> ids = openai.models().list().data().stream().map(Model::id).toList();
     assertThat(ids).containsExactly("qwen3:32b", "qwen2:7b");
+  }
+
+  @Test
+  void officialClientRetrievesOneModelAndAnUnknownOneIsTheApis404() {
+    Model m = openai.models().retrieve(ModelRetrieveParams.builder().model("qwen3:32b").build());
+    assertThat(m.id()).isEqualTo("qwen3:32b");
+    assertThat(m.ownedBy()).isNotBlank();
+    assertThat(m.created()).isPositive();
+
+    assertThatThrownBy(() -> openai.models().retrieve(ModelRetrieveParams.builder().model("gpt-9").build()))
+        .isInstanceOfSatisfying(NotFoundException.class, e -> {
+          assertThat(e.statusCode()).isEqualTo(404);
+          assertThat(e.body().toString()).contains("model_not_found").contains("gpt-9").contains("qwen2:7b");
+        });
+    assertThat(Http.get(cluster.url("/v1/models/qwen2:7b")).body()).contains("\"id\":\"qwen2:7b\"");
   }
 
   @Test

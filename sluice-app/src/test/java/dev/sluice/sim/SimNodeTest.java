@@ -17,7 +17,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SimNodeTest extends SimNodesFixture {
@@ -122,8 +124,10 @@ class SimNodeTest extends SimNodesFixture {
     assertThat(response.body()).endsWith("data: [DONE]\n\n");
     List<JsonNode> chunks = sseEvents(response.body());
     assertThat(chunks).hasSize(1 + 4 + 1 + 1);
+    String id = chunks.get(0).path("id").asText();
+    assertThat(id).matches("chatcmpl-\\d+");
     chunks.forEach(chunk -> {
-      assertThat(chunk.path("id").asText()).isEqualTo("chatcmpl-1");
+      assertThat(chunk.path("id").asText()).isEqualTo(id);
       assertThat(chunk.path("object").asText()).isEqualTo("chat.completion.chunk");
       assertThat(chunk.path("model").asText()).isEqualTo("qwen3:32b");
       assertThat(chunk.path("created").isIntegralNumber()).isTrue();
@@ -152,6 +156,18 @@ class SimNodeTest extends SimNodesFixture {
   }
 
   @Test
+  void completionIdsAreUniqueAcrossNodesSoNoTwoAnswersShareOne() throws Exception {
+    SimNode a = start(INSTANT);
+    SimNode b = start(INSTANT.withId("sim-b"));
+    Set<String> ids = new HashSet<>();
+    for (SimNode node : List.of(a, b, a, b)) {
+      JsonNode answer = json(post(node, "/v1/chat/completions",
+          "{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":2}"));
+      assertThat(ids.add(answer.path("id").asText())).as("%s repeats an id: %s", node.options().id(), ids).isTrue();
+    }
+  }
+
+  @Test
   void answersChatCompletionWithUsageAndMaxTokensDecidesLength() throws Exception {
     SimNode node = start(INSTANT);
 
@@ -161,7 +177,8 @@ class SimNodeTest extends SimNodesFixture {
         "{\"model\":\"qwen3:32b\",\"messages\":[{\"role\":\"user\",\"content\":\"12345678\"}]}"));
 
     assertThat(limited.path("object").asText()).isEqualTo("chat.completion");
-    assertThat(limited.path("id").asText()).isEqualTo("chatcmpl-1");
+    assertThat(limited.path("id").asText()).matches("chatcmpl-\\d+");
+    assertThat(free.path("id").asText()).matches("chatcmpl-\\d+").isNotEqualTo(limited.path("id").asText());
     JsonNode choice = limited.path("choices").get(0);
     assertThat(choice.path("message").path("role").asText()).isEqualTo("assistant");
     assertThat(choice.path("finish_reason").asText()).isEqualTo("length");
@@ -492,8 +509,10 @@ class SimNodeTest extends SimNodesFixture {
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
   }
 
+  /** The body with its creation time and its id (unique to each answer, whichever node) set to fixed values. */
   private static String withoutCreated(byte[] body) {
-    return new String(body, StandardCharsets.UTF_8).replaceAll("\"created\":\\d+", "\"created\":0");
+    return new String(body, StandardCharsets.UTF_8).replaceAll("\"created\":\\d+", "\"created\":0")
+        .replaceAll("\"id\":\"chatcmpl-\\d+\"", "\"id\":\"chatcmpl-0\"");
   }
 
   private static JsonNode json(HttpResponse<String> response) {
