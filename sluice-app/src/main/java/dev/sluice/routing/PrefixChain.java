@@ -84,6 +84,19 @@ public final class PrefixChain {
     return fmix(h);
   }
 
+  /**
+   * A 64-bit hash of {@code b[from, to)} (a body, a prompt segment): multiply-rotate over 8-byte lanes, the murmur3
+   * finaliser; about a third of a nanosecond per byte.
+   */
+  public static long hash(byte[] b, int from, int to) {
+    Objects.checkFromToIndex(from, to, b.length);
+    long h = P3 ^ (to - from);
+    int i = from;
+    for (; i + 8 <= to; i += 8) h = Long.rotateLeft(h ^ (long) LONGS.get(b, i) * P1, 31) * P2;
+    for (; i < to; i++) h = Long.rotateLeft(h ^ (b[i] & 0xff) * P1, 31) * P2;
+    return fmix(h);
+  }
+
   /** Whole chunks hashed. */
   public int chunks() {
     return hashes.length;

@@ -115,7 +115,7 @@ final class RoutedRequest implements ExchangeListener {
   // affinity (when the router has it on): the session the client named, the canonical prompt text, and per exchange
   // the prompt's chain under the model routed to and what affinity knew before routing
   private String sessionId;
-  private String promptText;
+  private PromptText promptText;
   private PrefixChain chain;
   private String chainModel;
   private Affinity affinity;
@@ -153,7 +153,7 @@ final class RoutedRequest implements ExchangeListener {
     PromptText prompt = PromptText.of(parsed.json());
     promptTokens = prompt.estimatedTokens();
     if (router.affinityOn()) {
-      promptText = prompt.text();
+      promptText = prompt;
       sessionId = SessionKey.of(req.headers(), parsed.json());
     }
     boolean counts = endpoint == Endpoint.OLLAMA_SHOW || endpoint == Endpoint.ANTHROPIC_COUNT_TOKENS; // no answer
@@ -547,7 +547,8 @@ final class RoutedRequest implements ExchangeListener {
   private PrefixChain chainFor(String model) {
     if (promptText == null) return null;
     if (!model.equals(chainModel)) {
-      chain = PrefixChain.of(model, promptText);
+      byte[] utf8 = promptText.utf8();
+      chain = PrefixChain.of(model, utf8, utf8.length);
       chainModel = model;
     }
     return chain;
