@@ -110,8 +110,16 @@ public final class PromptText {
 
   /** Extracts the prompt from a request body of any of Sluice's generation or embedding APIs. */
   public static PromptText of(ObjectNode body) {
+    return of(body, 256);
+  }
+
+  /**
+   * As {@link #of(ObjectNode)}, the text gathered in a buffer of {@code expectedChars} (the body's length: the text is
+   * never much longer), so a long prompt is not copied again and again as the buffer grows.
+   */
+  public static PromptText of(ObjectNode body, int expectedChars) {
     Objects.requireNonNull(body, "body");
-    Extractor x = new Extractor();
+    Extractor x = new Extractor(Math.max(16, expectedChars));
     // Canonical order, what stays the same across an agent's turns first: system, tools, then the conversation.
     // routing/PrefixChain hashes this text, so a turn that extends the last one shares its prefix.
     x.parts(body.get("system"));
@@ -195,10 +203,14 @@ public final class PromptText {
 
   /** Collects text pieces and counts; one per call of {@link #of}. */
   private static final class Extractor {
-    final StringBuilder out = new StringBuilder(256);
+    final StringBuilder out;
     int messages;
     int images;
     long tokenIds;
+
+    Extractor(int capacity) {
+      out = new StringBuilder(capacity);
+    }
 
     void message(JsonNode message) {
       if (!message.isObject()) {

@@ -5,7 +5,6 @@ import dev.sluice.degrade.CacheKey;
 import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.ResponseCache;
 import dev.sluice.degrade.SharedCache;
-import dev.sluice.routing.PrefixChain;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -74,13 +73,11 @@ final class RequestCache {
   }
 
   /**
-   * A hash of the tenant, the endpoint and the raw body: cheap (8 bytes a step over one copy of the body, where a
-   * byte-by-byte read of the buffer cost 0.5 ms on a 190 KB body), and a collision only delays a cache store.
+   * A hash of the tenant, the endpoint and the raw body: cheap (8 bytes a step, read in place, where a byte-by-byte
+   * read of the buffer cost 0.5 ms on a 190 KB body), and a collision only delays a cache store.
    */
   private long fingerprint() {
-    byte[] raw = parsed.raw().getBytes();
-    long h = PrefixChain.hash(raw, 0, raw.length);
-    return (h * 31 + tenant.hashCode()) * 31 + parsed.endpoint().ordinal();
+    return (parsed.rawHash() * 31 + tenant.hashCode()) * 31 + parsed.endpoint().ordinal();
   }
 
   private String key() {

@@ -112,10 +112,10 @@ final class RoutedRequest implements ExchangeListener {
   private final RequestTally tally = new RequestTally();
   /** Waits on the shared store, going on on the context the request arrived on. */
   private SharedWait waits;
-  // affinity (when the router has it on): the session the client named, the canonical prompt text, and per exchange
-  // the prompt's chain under the model routed to and what affinity knew before routing
+  // affinity (when the router has it on): the session the client named, the canonical prompt text (UTF-8), and per
+  // exchange the prompt's chain under the model routed to and what affinity knew before routing
   private String sessionId;
-  private PromptText promptText;
+  private byte[] promptUtf8;
   private PrefixChain chain;
   private String chainModel;
   private Affinity affinity;
@@ -150,10 +150,10 @@ final class RoutedRequest implements ExchangeListener {
     if (!chooseBand()) return;
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
-    PromptText prompt = PromptText.of(parsed.json());
+    PromptText prompt = PromptText.of(parsed.json(), parsed.raw().length());
     promptTokens = prompt.estimatedTokens();
     if (router.affinityOn()) {
-      promptText = prompt;
+      promptUtf8 = prompt.utf8();
       sessionId = SessionKey.of(req.headers(), parsed.json());
     }
     boolean counts = endpoint == Endpoint.OLLAMA_SHOW || endpoint == Endpoint.ANTHROPIC_COUNT_TOKENS; // no answer
@@ -545,10 +545,9 @@ final class RoutedRequest implements ExchangeListener {
 
   /** The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. */
   private PrefixChain chainFor(String model) {
-    if (promptText == null) return null;
+    if (promptUtf8 == null) return null;
     if (!model.equals(chainModel)) {
-      byte[] utf8 = promptText.utf8();
-      chain = PrefixChain.of(model, utf8, utf8.length);
+      chain = PrefixChain.of(model, promptUtf8, promptUtf8.length);
       chainModel = model;
     }
     return chain;
