@@ -543,11 +543,18 @@ final class RoutedRequest implements ExchangeListener {
     shared.flow().slotFreed();
   }
 
-  /** The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. */
+  /**
+   * The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. The
+   * prompt's bytes are let go once the chain under the requested model is made (a stream holds its request for
+   * minutes: 186 KB each of a 190 KB agent prompt); another model's chain (a downgrade, the overflow model) takes them
+   * from the body again.
+   */
   private PrefixChain chainFor(String model) {
-    if (promptUtf8 == null) return null;
+    if (!router.affinityOn()) return null;
     if (!model.equals(chainModel)) {
-      chain = PrefixChain.of(model, promptUtf8, promptUtf8.length);
+      byte[] utf8 = promptUtf8 != null ? promptUtf8 : PromptText.of(parsed.json(), parsed.raw().length()).utf8();
+      promptUtf8 = null;
+      chain = PrefixChain.of(model, utf8, utf8.length);
       chainModel = model;
     }
     return chain;
