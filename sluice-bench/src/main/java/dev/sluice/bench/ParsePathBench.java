@@ -41,8 +41,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <p>Sizes: {@code small} (a 0.6 KB chat, {@link RequestValidatorBench#CHAT_BODY}), {@code 20k} and {@code 190k} (the
  * shared harness's agent request: system prompt, 20 tool definitions, 90 turns; 20k is its first turns). {@code
  * seen}: {@code true} sends the same body every time (agents resend their prefix with every turn: its segments are in
- * the estimate's memo); {@code false} changes one letter in every 512 bytes of the body before each call, so no
- * segment was seen before (the estimate's worst case).
+ * the estimate's memo); {@code false} writes the call's number into four letters in every 512 bytes of the body before
+ * each call, so no segment was seen before (the estimate's worst case).
  *
  * <p>Run: {@code mvn -B -q -o -pl sluice-bench -am package -DskipTests -Pbenchmarks && java -jar
  * sluice-bench/target/benchmarks.jar ParsePathBench -f 1 -wi 3 -i 5} (body file: {@code -p
@@ -92,14 +92,16 @@ public class ParsePathBench {
     next();
   }
 
-  /** The body of the next call: the same, or (seen=false) one letter changed every 512 bytes. */
+  /** The body of the next call: the same, or (seen=false) the call's number written into it every 512 bytes. */
   @Setup(Level.Invocation)
   public void next() throws ApiException {
     if (!seen) {
       round++;
-      for (int i = 256; i < bytes.length; i += 512) {
-        byte b = bytes[i];
-        if (b >= 'a' && b <= 'y') bytes[i] = (byte) ('a' + (b - 'a' + 1 + round % 7) % 25);
+      for (int i = 256; i + 4 <= bytes.length; i += 512) {
+        boolean letters = true;
+        for (int k = 0; k < 4; k++) letters &= bytes[i + k] >= 'a' && bytes[i + k] <= 'z';
+        if (!letters) continue;
+        for (int k = 0, r = round; k < 4; k++, r /= 26) bytes[i + k] = (byte) ('a' + r % 26); // unique per call
       }
     }
     body = Buffer.buffer(bytes);
