@@ -39,6 +39,8 @@ public final class PromptText {
   static final int MEMO_MIN_CHARS = 8 * 1024;
   /** Bytes per memo segment, before it is extended to the next cut (a space after a word). */
   static final int SEGMENT_BYTES = 2 * 1024;
+  /** The text's buffer is made at most this large up front (a body of images has little text). */
+  static final int MAX_PRESIZE_CHARS = 1 << 20;
   /** Segments remembered: 32 Ki of ~2 KB each cover 64 MB of distinct prompt text in a few MB of heap. */
   static final int MEMO_SEGMENTS = 32 * 1024;
 
@@ -107,7 +109,6 @@ public final class PromptText {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
   }
 
-
   /** Extracts the prompt from a request body of any of Sluice's generation or embedding APIs. */
   public static PromptText of(ObjectNode body) {
     return of(body, 256);
@@ -119,7 +120,7 @@ public final class PromptText {
    */
   public static PromptText of(ObjectNode body, int expectedChars) {
     Objects.requireNonNull(body, "body");
-    Extractor x = new Extractor(Math.max(16, expectedChars));
+    Extractor x = new Extractor(Math.max(16, Math.min(expectedChars, MAX_PRESIZE_CHARS)));
     // Canonical order, what stays the same across an agent's turns first: system, tools, then the conversation.
     // routing/PrefixChain hashes this text, so a turn that extends the last one shares its prefix.
     x.parts(body.get("system"));
