@@ -50,7 +50,8 @@ GW_EXTRA=${GW_EXTRA:-}                  # more top-level gateway config, e.g. '"
 MODEL=${MODEL:-qwen3:32b}
 API=${API:-chat}                        # chat: /v1/chat/completions; messages: Anthropic /v1/messages, passed through
 SIZE=${SIZE:-small}                     # small: the 0.3 KB chat below; 20k / 190k: the harness's agent request
-                                        # (system prompt, tools, turns; 20k is its first turns), as BODY_FILE
+                                        # (system prompt, tools, turns; 20k is its first turns), as BODY_FILE, on
+                                        # an H100 sim (GPU A10 becomes H100) with maxModelLenTokens 65536
 BODY_FILE=${BODY_FILE:-}                # a chat body to send instead of the short one (e.g. the harness's
                                         # bodies-agent/chat.json, 190 KB); model and max_tokens replaced; API=messages
                                         # sends it in Messages' shape (scripts/to_messages.py)
@@ -70,7 +71,8 @@ case "$SIZE" in
   small) ;;
   20k|190k) [ -n "$BODY_FILE" ] && { echo "set SIZE or BODY_FILE, not both" >&2; exit 1; }
     BODY_FILE=$HARNESS_DIR/bodies-agent/chat.json
-    case " $SIM_EXTRA " in *maxModelLenTokens*) ;; *) SIM_EXTRA="$SIM_EXTRA --set maxModelLenTokens=65536" ;; esac ;;
+    case " $SIM_EXTRA " in *maxModelLenTokens*) ;; *) SIM_EXTRA="$SIM_EXTRA --set maxModelLenTokens=65536" ;; esac
+    [ "$GPU" = A10 ] && GPU=H100 ;; # a 46k-token prompt: an A10's KV cache (5,700 tokens) cannot hold it
   *) echo "SIZE must be small, 20k or 190k" >&2; exit 1 ;;
 esac
 
