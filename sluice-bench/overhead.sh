@@ -4,6 +4,7 @@
 #   sluice-bench/overhead.sh            # full run: 3 interleaved rounds (~13 min)
 #   QUICK=1 sluice-bench/overhead.sh    # 1 round, short runs (~3 min): smoke test
 #   TESTS="fixed sse" ROUNDS=5 RESULTS_DIR=/tmp/ov sluice-bench/overhead.sh
+#   SIZE=190k FIXED_RATES=200 sluice-bench/overhead.sh   # the 190 KB agent request (20k: its first 20 KB)
 #
 # Starts one simulated node (`sluice sim --time-scale 0`, instant answers) and one gateway
 # (`sluice serve`) routing to it, both on 127.0.0.1, warms both JVMs up, then runs interleaved
@@ -48,6 +49,9 @@ AUTH_MODE=${AUTH_MODE:-tokens}          # tokens: every request carries a real g
 GW_EXTRA=${GW_EXTRA:-}                  # more top-level gateway config, e.g. '"limits":{…},"shared":{"redis":"redis://127.0.0.1:6379"}'
 MODEL=${MODEL:-qwen3:32b}
 API=${API:-chat}                        # chat: /v1/chat/completions; messages: Anthropic /v1/messages, passed through
+SIZE=${SIZE:-small}                     # small: the 0.3 KB chat below; 20k / 190k: the harness's agent request
+                                        # (system prompt, tools, turns; 20k is its first turns), as BODY_FILE, on
+                                        # an H100 sim (GPU A10 becomes H100) with maxModelLenTokens 65536
 BODY_FILE=${BODY_FILE:-}                # a chat body to send instead of the short one (e.g. the harness's
                                         # bodies-agent/chat.json, 190 KB); model and max_tokens replaced; API=messages
                                         # sends it in Messages' shape (scripts/to_messages.py)
@@ -62,6 +66,15 @@ HARNESS_DIR=${HARNESS_DIR:-/work/shared/bench}
 SLUICE_JAR=${SLUICE_JAR:-$REPO_DIR/sluice-app/target/sluice.jar}
 BUILD=${BUILD:-auto}                    # auto: build the jar when missing or older than sources; 0: never; 1: always
 RESULTS_DIR=${RESULTS_DIR:-/tmp/sluice-overhead}
+
+case "$SIZE" in
+  small) ;;
+  20k|190k) [ -n "$BODY_FILE" ] && { echo "set SIZE or BODY_FILE, not both" >&2; exit 1; }
+    BODY_FILE=$HARNESS_DIR/bodies-agent/chat.json
+    case " $SIM_EXTRA " in *maxModelLenTokens*) ;; *) SIM_EXTRA="$SIM_EXTRA --set maxModelLenTokens=65536" ;; esac
+    [ "$GPU" = A10 ] && GPU=H100 ;; # a 46k-token prompt: an A10's KV cache (5,700 tokens) cannot hold it
+  *) echo "SIZE must be small, 20k or 190k" >&2; exit 1 ;;
+esac
 
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT="$RESULTS_DIR/$STAMP"
@@ -147,7 +160,8 @@ printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2}' "$MODEL" "$MSGS" "$
 printf '{"model":"%s",%s,"max_tokens":%d,"temperature":0.2,"stream":true}' "$MODEL" "$MSGS" "$MAX_TOKENS" > "$BODY_STREAM"
 if [ -n "$BODY_FILE" ]; then
   SRC=$BODY_FILE
-  if [ "$API" = messages ]; then python3 "$SELF_DIR/scripts/to_messages.py" "$BODY_FILE" > "$OUT/source.json"; SRC=$OUT/source.json; fi
+  if [ "$SIZE" = 20k ]; then python3 "$SELF_DIR/scripts/agent_body.py" 20000 "$BODY_FILE" "$OUT/agent20k.json"; SRC=$OUT/agent20k.json; fi
+  if [ "$API" = messages ]; then python3 "$SELF_DIR/scripts/to_messages.py" "$SRC" > "$OUT/source.json"; SRC=$OUT/source.json; fi
   python3 - "$SRC" "$MODEL" "$MAX_TOKENS" "$BODY" "$BODY_STREAM" <<'PY' || die "cannot read BODY_FILE $BODY_FILE"
 import json, sys
 src, model, max_tokens, whole, stream = sys.argv[1:]

@@ -2,7 +2,10 @@ package dev.sluice.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.sluice.routing.PrefixChain;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 
 /**
  * A client request body that passed validation. The raw bytes are forwarded unchanged; the tree is for decisions.
@@ -30,6 +33,20 @@ public record ParsedRequest(Endpoint endpoint, String model, boolean stream, Obj
     }
     JsonNode n = json.path("options").path("num_predict");
     return n.canConvertToInt() && n.asInt() > 0 ? n.asInt() : 0;
+  }
+
+  /**
+   * A 64-bit hash of {@link #raw()} ({@link PrefixChain#hash(byte[], int, int)}), read in place when the buffer is on
+   * the heap (as request bodies are): no copy of a 190 KB body.
+   */
+  public long rawHash() {
+    ByteBuf b = ((BufferInternal) raw).getByteBuf();
+    if (b.hasArray()) {
+      int from = b.arrayOffset() + b.readerIndex();
+      return PrefixChain.hash(b.array(), from, from + b.readableBytes());
+    }
+    byte[] copy = raw.getBytes();
+    return PrefixChain.hash(copy, 0, copy.length);
   }
 
   /** This request sent to another model (a downgrade, or the overflow model for a long prompt). */

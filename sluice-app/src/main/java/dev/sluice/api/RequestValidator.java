@@ -5,7 +5,9 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.support.Json;
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.internal.buffer.BufferInternal;
 import java.io.IOException;
 import java.util.ArrayDeque;
 
@@ -47,7 +49,10 @@ public final class RequestValidator {
     }
     JsonNode node;
     try {
-      node = Json.withMaxDepth(maxDepth).readTree(raw.getBytes());
+      ByteBuf b = ((BufferInternal) raw).getByteBuf();
+      node = b.hasArray() // read in place: no copy of the body
+          ? Json.withMaxDepth(maxDepth).readTree(b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes())
+          : Json.withMaxDepth(maxDepth).readTree(raw.getBytes());
     } catch (StreamConstraintsException e) {
       throw new ApiException(ErrorKind.INVALID_REQUEST,
           "request body is nested too deeply (more than " + maxDepth + " levels; server.maxJsonDepth)");

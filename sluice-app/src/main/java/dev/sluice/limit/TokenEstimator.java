@@ -69,12 +69,26 @@ public final class TokenEstimator {
 
   /** Conservative, allocation-free estimate of the cl100k token count of {@code text}; see the class comment. */
   public static int estimate(CharSequence text) {
-    int n = text.length();
+    return tokens(quarters(text, 0, text.length()));
+  }
+
+  /** Quarter tokens rounded up to whole tokens. */
+  static int tokens(long quarters) {
+    return (int) Math.min(Integer.MAX_VALUE, (quarters + Q - 1) / Q);
+  }
+
+  /**
+   * The estimate of {@code text[from, to)} in quarter tokens, unrounded. Additive over cuts: where a whitespace run
+   * starts after a non-space character ({@link #isCut}), the quarters of the two sides sum to the quarters of the
+   * whole, since every rule looks no further than the end of a word or of a run of spaces.
+   */
+  static long quarters(CharSequence text, int from, int to) {
+    int n = to;
     long quarters = 0;
     long wordStartQuarters = 0;
     int wordStart = -1;
     int wordPieces = 0;
-    int i = 0;
+    int i = from;
     while (i < n) {
       char c = text.charAt(i);
       if (isSpace(c)) {
@@ -118,7 +132,7 @@ public final class TokenEstimator {
           if (!upper && (l < 'a' || l > 'z')) {
             break;
           }
-          if (upper && j > pieceStart && (!prevUpper || nextIsLower(text, j + 1))) {
+          if (upper && j > pieceStart && (!prevUpper || nextIsLower(text, j + 1, n))) {
             quarters += letterPiece(j - pieceStart, vowel);
             wordPieces++;
             pieceStart = j;
@@ -161,7 +175,12 @@ public final class TokenEstimator {
     if (wordStart >= 0) {
       quarters = closeWord(quarters, wordStartQuarters, n - wordStart, wordPieces);
     }
-    return (int) Math.min(Integer.MAX_VALUE, (quarters + Q - 1) / Q);
+    return quarters;
+  }
+
+  /** Whether the estimate is additive at {@code i}: a whitespace run starts there, after a non-space character. */
+  static boolean isCut(CharSequence text, int i) {
+    return i > 0 && i < text.length() && isSpace(text.charAt(i)) && !isSpace(text.charAt(i - 1));
   }
 
   /**
@@ -205,8 +224,8 @@ public final class TokenEstimator {
   }
 
   /** After a run of capitals, a capital followed by a lower-case letter starts a piece ("HTTP|Server"). */
-  private static boolean nextIsLower(CharSequence text, int k) {
-    if (k >= text.length()) {
+  private static boolean nextIsLower(CharSequence text, int k, int end) {
+    if (k >= end) {
       return false;
     }
     char c = text.charAt(k);

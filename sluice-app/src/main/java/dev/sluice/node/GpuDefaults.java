@@ -61,6 +61,11 @@ public final class GpuDefaults {
     return CONCURRENCY.getOrDefault(gpuType.toUpperCase(Locale.ROOT), UNKNOWN_CONCURRENCY);
   }
 
+  /** Whether the GPU type has a speed profile here (null or an unknown type: its expected speed is a guess). */
+  public static boolean hasProfile(String gpuType) {
+    return gpuType != null && BY_TYPE.containsKey(gpuType.toUpperCase(Locale.ROOT));
+  }
+
   /** The expected speed of a node of this GPU type (null or unknown type: {@link #UNKNOWN}). */
   public static NodeSpeed expectedSpeed(String gpuType) {
     if (gpuType == null) return UNKNOWN;

@@ -277,6 +277,7 @@ public final class NodeEntry {
     NodeTelemetry t = telemetry;
     return new NodeView(spec.id(), spec.gpuType(), inFlight.get(), Math.max(0, inFlightPrefillTokens.get()),
         Math.max(0, inFlightDecodes.get()), t.gpuUtilPercent(), t.gpuTempCelsius(), t.ageMillis(nowMillis),
-        health.healthRatio(), speed.current(), silentMillis(clock.nanos()));
+        health.healthRatio(), speed.current(), silentMillis(clock.nanos()),
+        !GpuDefaults.hasProfile(spec.gpuType()) && speed.prefillSamples() == 0);
   }
 }

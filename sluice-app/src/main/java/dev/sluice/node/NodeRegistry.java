@@ -55,7 +55,8 @@ public final class NodeRegistry {
         out.put(n.id(), old.spec().equals(n) && kept == old.cap() ? old : rebind(old, n, kept));
       } else {
         out.put(n.id(), new NodeEntry(n, new NodeHealth(n.id(), policy, clock, guard, listener),
-            new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType())), clock, cap));
+            GpuDefaults.hasProfile(n.gpuType()) ? new SpeedEstimator(GpuDefaults.expectedSpeed(n.gpuType()))
+                : SpeedEstimator.unprofiled(GpuDefaults.expectedSpeed(n.gpuType())), clock, cap));
       }
     }
     byId = Collections.unmodifiableMap(out);

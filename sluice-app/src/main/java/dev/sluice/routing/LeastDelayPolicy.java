@@ -47,7 +47,10 @@ import java.util.random.RandomGenerator;
  * (by est_E2E), the others after them as failover candidates. When no node meets it the decision is
  * {@link RouteDecision.Reject} with {@code retryAfterMillis} = the least time until some node's work ahead drains
  * enough to meet it (min over nodes of est_TTFT − max(budget, own), at least 1 ms; the gateway rounds up to whole
- * seconds for {@code Retry-After}), assuming no new arrivals. A budget of 0, or {@link #withoutAdmission()}, disables
+ * seconds for {@code Retry-After}), assuming no new arrivals. A node whose speed is a guess
+ * ({@link NodeView#speedGuessed()}: no GPU profile, nothing observed yet) is not judged: it meets the budget, so its
+ * first requests teach the router its speed instead of being refused on the guess (a fast node without a GPU type had
+ * 190 KB prompts refused at 200 req/s: ~47k tokens at the guessed 1,000 tokens/s, one request ahead). A budget of 0, or {@link #withoutAdmission()}, disables
  * admission control (config name {@code least-delay-no-admission}, the lab's "ours without admission control").
  *
  * <p><b>Affinity</b> (on unless built with {@link #NO_AFFINITY}): the request's {@link Warmth} says how many of its
@@ -185,7 +188,7 @@ public final class LeastDelayPolicy implements RoutingPolicy {
     NodeView closest = null;
     for (NodeView node : candidates) {
       Estimate estimate = estimate(request, node);
-      if (estimate.meets(budget)) {
+      if (node.speedGuessed() || estimate.meets(budget)) {
         meeting.add(node);
       } else {
         missing.add(node);
@@ -229,7 +232,7 @@ public final class LeastDelayPolicy implements RoutingPolicy {
       return plan;
     }
     Estimate warmEstimate = estimate(request, warmView);
-    if (budget > 0 && !warmEstimate.meets(budget)) {
+    if (budget > 0 && !warmView.speedGuessed() && !warmEstimate.meets(budget)) {
       return plan;
     }
     if (warmEstimate.e2eMillis() > estimate(request, bestView).e2eMillis() + releasePenaltyMillis) {

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param speed learned speed of the node (prefill and decode), never null
  * @param silentMillis how long the node has sent nothing (no first token, no chunk) while requests were in flight on
  *     it; 0 when idle or answering. Work that is not draining: the counts above say nothing about it
+ * @param speedGuessed the prefill speed is a guess: no GPU profile to start from (no or an unknown GPU type) and no
+ *     observation yet. Admission control does not refuse a request on a guess (LeastDelayPolicy)
  */
 public record NodeView(
     String id,
@@ -31,10 +33,19 @@ public record NodeView(
     long telemetryAgeMillis,
     double healthRatio,
     NodeSpeed speed,
-    long silentMillis) {
+    long silentMillis,
+    boolean speedGuessed) {
   public NodeView {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(speed, "speed");
+  }
+
+  /** A view of a node whose speed rests on a profile or on observations ({@code speedGuessed} false). */
+  public NodeView(String id, String gpuType, int inFlightRequests, long inFlightPrefillTokens, int inFlightDecodes,
+      double gpuUtilPercent, double gpuTempCelsius, long telemetryAgeMillis, double healthRatio, NodeSpeed speed,
+      long silentMillis) {
+    this(id, gpuType, inFlightRequests, inFlightPrefillTokens, inFlightDecodes, gpuUtilPercent, gpuTempCelsius,
+        telemetryAgeMillis, healthRatio, speed, silentMillis, false);
   }
 
   /** A view of a node that is answering (or idle): {@code silentMillis} 0. */

@@ -84,6 +84,30 @@ public final class PrefixChain {
     return fmix(h);
   }
 
+  /**
+   * A 64-bit hash of {@code b[from, to)} (a body, a prompt segment): multiply-rotate over 8-byte lanes, the murmur3
+   * finaliser (four lanes over 32-byte stripes, as a chunk's hash).
+   */
+  public static long hash(byte[] b, int from, int to) {
+    Objects.checkFromToIndex(from, to, b.length);
+    long seed = P3 ^ (to - from);
+    long a1 = seed + P1 + P2;
+    long a2 = seed + P2;
+    long a3 = seed;
+    long a4 = seed - P1;
+    int i = from;
+    for (; i + 32 <= to; i += 32) { // four independent lanes, as a chunk's hash: the multiplies overlap
+      a1 = round(a1, (long) LONGS.get(b, i));
+      a2 = round(a2, (long) LONGS.get(b, i + 8));
+      a3 = round(a3, (long) LONGS.get(b, i + 16));
+      a4 = round(a4, (long) LONGS.get(b, i + 24));
+    }
+    long h = Long.rotateLeft(a1, 1) + Long.rotateLeft(a2, 7) + Long.rotateLeft(a3, 12) + Long.rotateLeft(a4, 18);
+    for (; i + 8 <= to; i += 8) h = round(h, (long) LONGS.get(b, i));
+    for (; i < to; i++) h = round(h, b[i] & 0xff);
+    return fmix(h);
+  }
+
   /** Whole chunks hashed. */
   public int chunks() {
     return hashes.length;

@@ -23,7 +23,8 @@ import java.util.Objects;
  * without the step clamp, so one answer teaches the router a node's real speed (a profile off by ×10, as a simulator
  * at {@code --time-scale 10}, or a node no policy picked for a while and then explored once). After that,
  * outliers are clamped, not dropped: a sample moves at most ×{@link #MAX_STEP} (or ÷) away from the current
- * estimate. The estimate always stays within [{@link #MIN_RATIO}, {@link #MAX_RATIO}] × expected. Samples too small to
+ * estimate. The estimate always stays within [{@link #MIN_RATIO}, {@link #MAX_RATIO}] × expected, unless the expected
+ * speed is a guess ({@link #unprofiled}: no GPU profile), which bounds nothing. Samples too small to
  * measure speed (fewer than {@link #MIN_PREFILL_TOKENS} prompt tokens, fewer than {@link #MIN_DECODE_TOKENS} decoded
  * tokens, or a non-positive duration) are ignored: fixed overheads dominate them.
  *
@@ -48,6 +49,9 @@ public final class SpeedEstimator {
   /** Fewer decoded tokens than this measure latency, not decode speed. */
   public static final long MIN_DECODE_TOKENS = 2;
 
+  /** The band around the expected speed the estimate stays in: [{@link #MIN_RATIO}, {@link #MAX_RATIO}] or none. */
+  private final double minRatio;
+  private final double maxRatio;
   private final NodeSpeed expected;
   private final double alpha;
   private double prefillTokensPerSecond;
@@ -65,6 +69,12 @@ public final class SpeedEstimator {
    * @param alpha EWMA weight of a new observation, in (0, 1]
    */
   public SpeedEstimator(NodeSpeed expected, double alpha) {
+    this(expected, alpha, MIN_RATIO, MAX_RATIO);
+  }
+
+  private SpeedEstimator(NodeSpeed expected, double alpha, double minRatio, double maxRatio) {
+    this.minRatio = minRatio;
+    this.maxRatio = maxRatio;
     this.expected = Objects.requireNonNull(expected, "expected");
     if (!(alpha > 0 && alpha <= 1)) {
       throw new IllegalArgumentException("alpha: " + alpha + " (expected 0 < alpha ≤ 1, default " + DEFAULT_ALPHA + ")");
@@ -72,6 +82,15 @@ public final class SpeedEstimator {
     this.alpha = alpha;
     this.prefillTokensPerSecond = expected.prefillTokensPerSecond();
     this.decodeMillisPerToken = expected.decodeMillisPerToken();
+  }
+
+  /**
+   * Seeded with a guess (a node of no known GPU type): its observations are not held to a band around the guess, so a
+   * node far faster or slower than guessed is learned as it is (a fake upstream answering a 47k-token prompt in a
+   * millisecond was held at 50 × 1,000 tokens/s, and admission control then refused its 190 KB requests two deep).
+   */
+  public static SpeedEstimator unprofiled(NodeSpeed guess) {
+    return new SpeedEstimator(guess, DEFAULT_ALPHA, 1e-9, 1e9);
   }
 
   /** Seeded from profile figures. */
@@ -120,14 +139,14 @@ public final class SpeedEstimator {
 
   private void observePrefill(double sample) {
     prefillTokensPerSecond = clamp(step(prefillTokensPerSecond, sample, prefillSamples),
-        expected.prefillTokensPerSecond() * MIN_RATIO, expected.prefillTokensPerSecond() * MAX_RATIO);
+        expected.prefillTokensPerSecond() * minRatio, expected.prefillTokensPerSecond() * maxRatio);
     prefillSamples++;
   }
 
   private void observeDecodeSample(double sample) {
     // a slower node has more ms per token: the bounds swap
     decodeMillisPerToken = clamp(step(decodeMillisPerToken, sample, decodeSamples),
-        expected.decodeMillisPerToken() / MAX_RATIO, expected.decodeMillisPerToken() / MIN_RATIO);
+        expected.decodeMillisPerToken() / maxRatio, expected.decodeMillisPerToken() / minRatio);
     decodeSamples++;
   }
 

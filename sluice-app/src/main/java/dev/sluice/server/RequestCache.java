@@ -5,7 +5,6 @@ import dev.sluice.degrade.CacheKey;
 import dev.sluice.degrade.CachedAnswer;
 import dev.sluice.degrade.ResponseCache;
 import dev.sluice.degrade.SharedCache;
-import io.vertx.core.buffer.Buffer;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -73,14 +72,12 @@ final class RequestCache {
     cache.noteHandled(fingerprint);
   }
 
-  /** FNV-1a over the tenant, the endpoint and the raw body: cheap, and a collision only delays a cache store. */
+  /**
+   * A hash of the tenant, the endpoint and the raw body: cheap (8 bytes a step, read in place, where a byte-by-byte
+   * read of the buffer cost 0.5 ms on a 190 KB body), and a collision only delays a cache store.
+   */
   private long fingerprint() {
-    long h = 0xcbf29ce484222325L;
-    h = (h ^ tenant.hashCode()) * 0x100000001b3L;
-    h = (h ^ parsed.endpoint().ordinal()) * 0x100000001b3L;
-    Buffer raw = parsed.raw();
-    for (int i = 0, n = raw.length(); i < n; i++) h = (h ^ raw.getByte(i)) * 0x100000001b3L;
-    return h;
+    return (parsed.rawHash() * 31 + tenant.hashCode()) * 31 + parsed.endpoint().ordinal();
   }
 
   private String key() {

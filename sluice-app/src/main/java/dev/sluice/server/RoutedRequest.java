@@ -114,10 +114,10 @@ final class RoutedRequest implements ExchangeListener {
   private final RequestTally tally = new RequestTally();
   /** Waits on the shared store, going on on the context the request arrived on. */
   private SharedWait waits;
-  // affinity (when the router has it on): the session the client named, the canonical prompt text, and per exchange
-  // the prompt's chain under the model routed to and what affinity knew before routing
+  // affinity (when the router has it on): the session the client named, the canonical prompt text (UTF-8), and per
+  // exchange the prompt's chain under the model routed to and what affinity knew before routing
   private String sessionId;
-  private String promptText;
+  private byte[] promptUtf8;
   private PrefixChain chain;
   private String chainModel;
   private Affinity affinity;
@@ -154,10 +154,10 @@ final class RoutedRequest implements ExchangeListener {
     if (!chooseBand()) return;
     Endpoint endpoint = parsed.endpoint();
     ModelSpec spec = config.model(parsed.model()).orElseThrow().model();
-    PromptText prompt = PromptText.of(parsed.json());
+    PromptText prompt = PromptText.of(parsed.json(), parsed.raw().length());
     promptTokens = prompt.estimatedTokens();
     if (router.affinityOn()) {
-      promptText = prompt.text();
+      promptUtf8 = prompt.utf8();
       sessionId = SessionKey.of(req.headers(), parsed.json());
     }
     boolean counts = endpoint == Endpoint.OLLAMA_SHOW || endpoint == Endpoint.ANTHROPIC_COUNT_TOKENS; // no answer
@@ -557,11 +557,18 @@ final class RoutedRequest implements ExchangeListener {
     shared.flow().slotFreed();
   }
 
-  /** The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. */
+  /**
+   * The prompt's prefix chain under {@code model} (once per model); null when the router has affinity off. The
+   * prompt's bytes are let go once the chain under the requested model is made (a stream holds its request for
+   * minutes: 186 KB each of a 190 KB agent prompt); another model's chain (a downgrade, the overflow model) takes them
+   * from the body again.
+   */
   private PrefixChain chainFor(String model) {
-    if (promptText == null) return null;
+    if (!router.affinityOn()) return null;
     if (!model.equals(chainModel)) {
-      chain = PrefixChain.of(model, promptText);
+      byte[] utf8 = promptUtf8 != null ? promptUtf8 : PromptText.of(parsed.json(), parsed.raw().length()).utf8();
+      promptUtf8 = null;
+      chain = PrefixChain.of(model, utf8, utf8.length);
       chainModel = model;
     }
     return chain;

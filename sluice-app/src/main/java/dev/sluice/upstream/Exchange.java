@@ -41,6 +41,8 @@ public final class Exchange {
   /** Requests failing on every node, and streams broken mid-way: one line a second each, with the count left out. */
   private static final LogThrottle FAILURE_LOG = LogThrottle.perSecond();
   private static final LogThrottle BROKEN_LOG = LogThrottle.perSecond();
+  /** The smallest buffer relayed events are gathered in (a few SSE chunks). */
+  private static final int COALESCE_INITIAL_BYTES = 4096;
 
   final Vertx vertx;
   final Clock clock;
@@ -67,6 +69,10 @@ public final class Exchange {
   private final List<Failure> failures = new ArrayList<>();
   private final List<String> failureTexts = new ArrayList<>();
 
+  /** Relayed bytes not yet written ({@link #write}): owned once a second piece was added; the attempt they came from. */
+  private Buffer pending;
+  private boolean pendingOwned;
+  private Attempt pendingFrom;
   private Attempt attempt;
   private int attemptsMade;
   private boolean committed;
@@ -306,11 +312,37 @@ public final class Exchange {
     a.armIdle(a.firstTokenNanos);
   }
 
-  /** Relays {@code data} of {@code a} to the client, pausing the node while the client's write queue is full. */
+  /**
+   * Relays {@code data} of {@code a} to the client: what the node's one read delivered (a burst of events the node
+   * wrote together, decoded chunk by chunk) goes out in one write, made when the event loop has finished that read
+   * ({@link #flushPending}); no event waits longer. The node is paused while the client's write queue is full.
+   */
   void write(Attempt a, Buffer data) {
     capture.add(data);
+    if (pending == null) {
+      pending = data;
+      pendingOwned = false;
+      pendingFrom = a;
+      vertx.getOrCreateContext().runOnContext(v -> flushPending());
+      return;
+    }
+    if (!pendingOwned) { // the first piece may be a slice of the node's buffer: gather into a buffer of our own
+      pending = Buffer.buffer(Math.max(COALESCE_INITIAL_BYTES, 2 * (pending.length() + data.length())))
+          .appendBuffer(pending);
+      pendingOwned = true;
+    }
+    pending.appendBuffer(data);
+  }
+
+  /** Writes what {@link #write} gathered, if anything; before anything else is written to the client. */
+  private void flushPending() {
+    Buffer data = pending;
+    Attempt a = pendingFrom;
+    pending = null;
+    pendingFrom = null;
+    if (data == null || finished) return;
     resp.write(data);
-    if (resp.writeQueueFull()) {
+    if (resp.writeQueueFull() && live(a)) {
       a.upstreamResp.pause();
       resp.drainHandler(v -> {
         if (live(a)) a.upstreamResp.resume();
@@ -321,6 +353,7 @@ public final class Exchange {
   /** {@code a}'s answer ended whole; {@code tail} is what its framer still held. */
   void ended(Attempt a, Buffer tail, long chunkGapNanos) {
     if (chunkGapNanos >= 0) meanChunkGapNanos = chunkGapNanos;
+    flushPending();
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
     finish(status, status / 100 == 2 ? "ok" : "client_error", false);
@@ -339,6 +372,7 @@ public final class Exchange {
     }
     if (a.framer != null) {
       a.framer.drain();
+      flushPending(); // the whole events relayed before the break, then the error event
       resp.end(request.endpoint().dialect().streamError(ErrorKind.STREAM_INTERRUPTED, why));
     } else {
       resp.reset();

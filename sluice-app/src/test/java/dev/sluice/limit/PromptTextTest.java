@@ -4,8 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 class PromptTextTest {
@@ -101,5 +106,56 @@ class PromptTextTest {
 
     assertThat(prompt.text()).isEmpty();
     assertThat(prompt.estimatedTokens()).isEqualTo(PromptText.TOKENS_PER_MESSAGE + PromptText.TOKENS_PER_REQUEST);
+  }
+
+  /**
+   * Long prompts are estimated segment by segment, with segments seen before taken from a memo: the figure must be the
+   * one-pass figure, for every kind of text, the first time and the second (from the memo), and when a new turn is
+   * appended to a prompt seen before.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"english.txt", "chinese.txt", "java.txt", "python.txt", "json.txt", "mixed"})
+  void aLongPromptsEstimateIsTheOnePassEstimateWhetherItsSegmentsWereSeenBeforeOrNot(String sample) throws IOException {
+    String text = longText(sample);
+    assertThat(text.length()).isGreaterThan(PromptText.MEMO_MIN_CHARS);
+    int onePass = TokenEstimator.estimate(text) + PromptText.TOKENS_PER_MESSAGE + PromptText.TOKENS_PER_REQUEST;
+
+    assertThat(PromptText.ofText(text).estimatedTokens()).isEqualTo(onePass);
+    assertThat(PromptText.ofText(text).estimatedTokens()).as("from the memo").isEqualTo(onePass);
+    String longer = text + "\n  next turn: 繁體 \uD83D\uDE00 abcDEFghi\t12345 ...";
+    assertThat(PromptText.ofText(longer).estimatedTokens())
+        .isEqualTo(TokenEstimator.estimate(longer) + PromptText.TOKENS_PER_MESSAGE + PromptText.TOKENS_PER_REQUEST);
+  }
+
+  @Test
+  void theEstimateIsAdditiveWhereAWhitespaceRunStartsAfterAWord() throws IOException {
+    String text = longText("mixed");
+    long whole = TokenEstimator.quarters(text, 0, text.length());
+    Random random = new Random(7);
+    for (int round = 0; round < 200; round++) {
+      int at = random.nextInt(text.length());
+      while (at < text.length() && !TokenEstimator.isCut(text, at)) at++;
+      if (at == text.length()) continue;
+      assertThat(TokenEstimator.quarters(text, 0, at) + TokenEstimator.quarters(text, at, text.length()))
+          .as("cut at %d", at).isEqualTo(whole);
+    }
+  }
+
+  /** The sample repeated past the memo threshold; "mixed" interleaves every sample, emoji and odd whitespace. */
+  private static String longText(String sample) throws IOException {
+    StringBuilder out = new StringBuilder();
+    if (sample.equals("mixed")) {
+      for (String s : new String[] {"english.txt", "chinese.txt", "java.txt", "python.txt", "json.txt"}) {
+        out.append(resource(s)).append(" \uD83D\uDE80\uD83D\uDE00 \t\r\n\n   x").append('\uD800').append("? ");
+      }
+    }
+    while (out.length() < 3 * PromptText.MEMO_MIN_CHARS) out.append(resource(sample.equals("mixed") ? "json.txt" : sample));
+    return out.toString();
+  }
+
+  private static String resource(String name) throws IOException {
+    try (InputStream in = PromptTextTest.class.getResourceAsStream("/limit/" + name)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
   }
 }

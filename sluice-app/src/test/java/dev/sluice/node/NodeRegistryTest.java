@@ -50,6 +50,22 @@ class NodeRegistryTest {
         NodeDialect.ANTHROPIC, NodeDialect.RESPONSES);
   }
 
+  @Test
+  void aNodeWithoutAGpuProfileHasAGuessedSpeedUntilItsFirstPrefillIsObserved() {
+    NodeRegistry registry = new NodeRegistry(HealthPolicy.defaults(), new FakeClock(), HealthListener.none());
+    registry.apply(config("A10"));
+    assertThat(registry.get("a10-01").view(0).speedGuessed()).as("A10: a profile to start from").isFalse();
+
+    for (String unknown : new String[] {null, "RTX-4090"}) {
+      NodeRegistry fresh = new NodeRegistry(HealthPolicy.defaults(), new FakeClock(), HealthListener.none());
+      fresh.apply(config(unknown));
+      NodeEntry node = fresh.get("a10-01");
+      assertThat(node.view(0).speedGuessed()).as("gpuType %s", unknown).isTrue();
+      node.speed().observeFirstToken(47_000, 2.0, 0);
+      assertThat(node.view(0).speedGuessed()).isFalse();
+    }
+  }
+
   // ------------------------------------------------------------------ concurrency caps
 
   private final FakeClock clock = new FakeClock();

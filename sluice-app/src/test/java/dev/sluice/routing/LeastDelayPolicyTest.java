@@ -169,6 +169,18 @@ class LeastDelayPolicyTest {
   }
 
   @Test
+  void aNodeWhoseSpeedIsAGuessIsNotRefusedOnTheGuessButLearnsFirst() {
+    // a 190 KB agent prompt (~47k tokens) with one ahead: 94 s at the guessed 1,000 tokens/s
+    RouteRequest agent = new RouteRequest("qwen3:32b", 47_000, 200, 2_000);
+    NodeView guessed = Node.of("fake-upstream").inFlight(1, 47_000, 0).guessed().view();
+    NodeView observed = Node.of("fake-upstream").inFlight(1, 47_000, 0).view();
+
+    assertThat(policy.decide(agent, List.of(guessed), new SplittableRandom(1))).isInstanceOf(RouteDecision.Plan.class);
+    assertThat(policy.decide(agent, List.of(observed), new SplittableRandom(1)))
+        .isInstanceOf(RouteDecision.Reject.class);
+  }
+
+  @Test
   void aZeroBudgetOrTheVariantWithoutAdmissionNeverRejects() {
     List<NodeView> swamped = List.of(Node.a10("a10").inFlight(100, 1_000_000, 0).view());
     RouteRequest noBudget = new RouteRequest("qwen3:32b", 1_000, 200, 0);

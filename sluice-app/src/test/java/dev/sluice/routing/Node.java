@@ -12,6 +12,7 @@ final class Node {
   private double healthRatio = 1;
   private NodeSpeed speed = new NodeSpeed(1_000, 20, 1);
   private long silentMillis;
+  private boolean speedGuessed;
 
   private Node(String id) {
     this.id = id;
@@ -78,8 +79,14 @@ final class Node {
     return this;
   }
 
+  /** Its speed is a guess: no GPU profile, nothing observed yet. */
+  Node guessed() {
+    this.speedGuessed = true;
+    return this;
+  }
+
   NodeView view() {
     return new NodeView(id, gpuType, inFlightRequests, inFlightPrefillTokens, inFlightDecodes, utilPercent,
-        tempCelsius, Double.isNaN(utilPercent) ? -1 : 0, healthRatio, speed, silentMillis);
+        tempCelsius, Double.isNaN(utilPercent) ? -1 : 0, healthRatio, speed, silentMillis, speedGuessed);
   }
 }

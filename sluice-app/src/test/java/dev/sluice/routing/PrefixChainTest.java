@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class PrefixChainTest {
@@ -88,5 +91,22 @@ class PrefixChainTest {
     String other = han.replace('文', '字');
 
     assertThat(PrefixChain.of(MODEL, han).hashAt(0)).isNotEqualTo(PrefixChain.of(MODEL, other).hashAt(0));
+  }
+
+  @Test
+  void theByteHashTellsApartRangesThatDifferInOneByteAnywhereOrInLength() {
+    byte[] body = "{\"model\":\"m\",\"messages\":[]} and some more text to fill stripes ".repeat(9)
+        .getBytes(StandardCharsets.UTF_8);
+    long whole = PrefixChain.hash(body, 0, body.length);
+    Set<Long> seen = new HashSet<>();
+    seen.add(whole);
+    for (int i = 0; i < body.length; i++) {
+      byte[] changed = body.clone();
+      changed[i] ^= 1;
+      assertThat(seen.add(PrefixChain.hash(changed, 0, changed.length))).as("byte %d", i).isTrue();
+    }
+    assertThat(PrefixChain.hash(body, 0, body.length - 1)).isNotEqualTo(whole);
+    assertThat(PrefixChain.hash(body.clone(), 0, body.length)).isEqualTo(whole);
+    assertThat(PrefixChain.hash(body, 5, 40)).isEqualTo(PrefixChain.hash(Arrays.copyOfRange(body, 5, 40), 0, 35));
   }
 }

@@ -3,6 +3,7 @@ package dev.sluice.routing;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -97,6 +98,18 @@ class SpeedEstimatorTest {
     NodeSpeed speed = estimator.current();
     assertThat(speed.prefillTokensPerSecond()).isCloseTo(1_000 * SpeedEstimator.MIN_RATIO, within(1e-9));
     assertThat(speed.decodeMillisPerToken()).isCloseTo(10 / SpeedEstimator.MIN_RATIO, within(1e-9));
+  }
+
+  @Test
+  void aGuessedSpeedBoundsNothingSoAFarFasterNodeIsLearnedAsItIs() {
+    SpeedEstimator guessed = SpeedEstimator.unprofiled(new NodeSpeed(1_000, 40, 1));
+    SpeedEstimator profiled = SpeedEstimator.seeded(1_000, 40);
+    for (SpeedEstimator e : List.of(guessed, profiled)) {
+      for (int i = 0; i < 3; i++) e.observeFirstToken(47_000, 1.0, 0); // 47k tokens to a first token in 1 ms
+    }
+
+    assertThat(guessed.current().prefillTokensPerSecond()).isCloseTo(47_000_000, within(1.0));
+    assertThat(profiled.current().prefillTokensPerSecond()).isEqualTo(1_000 * SpeedEstimator.MAX_RATIO);
   }
 
   @Test

@@ -9,6 +9,7 @@ import dev.sluice.sim.SimNode;
 import dev.sluice.sim.SimOptions;
 import dev.sluice.testkit.Http;
 import dev.sluice.testkit.TestCluster;
+import java.io.ByteArrayOutputStream;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -47,6 +48,39 @@ class StreamRelayTest {
         assertThat(received).doesNotContain("\uFFFD");
         assertThat(received.codePoints().anyMatch(cp -> cp > 0x7F)).as("multi-byte code points were relayed").isTrue();
       }
+    }
+  }
+
+  /**
+   * A node that writes its events together (the simulator at time scale 0 writes a whole answer at once): the gateway
+   * relays what one read brought in one write, so the client's chunked body has a few chunks, not one per event.
+   */
+  @Test
+  void eventsANodeWritesTogetherReachTheClientInAFewWritesNotOneEach() throws Exception {
+    SimOptions node = SimOptions.defaults().withId("a10-01").withGpu(GpuProfile.A10).withTimeScale(0).withSeed(5);
+    try (TestCluster c = new TestCluster().node(node).start()) {
+      String response;
+      try (Http.RawClient client = new Http.RawClient(c.port(), "POST", "/v1/chat/completions", CHAT_SSE)) {
+        response = client.readUntil("\r\n0\r\n\r\n");
+      }
+      byte[] all = response.getBytes(StandardCharsets.UTF_8); // the bytes read (the whole answer is valid UTF-8)
+      int at = response.substring(0, response.indexOf("\r\n\r\n") + 4).getBytes(StandardCharsets.UTF_8).length;
+      int chunks = 0;
+      ByteArrayOutputStream events = new ByteArrayOutputStream();
+      while (true) {
+        int eol = at;
+        while (all[eol] != '\r') eol++;
+        int size = Integer.parseInt(new String(all, at, eol - at, StandardCharsets.US_ASCII), 16);
+        if (size == 0) break;
+        events.write(all, eol + 2, size);
+        chunks++;
+        at = eol + 2 + size + 2;
+      }
+      String relayed = events.toString(StandardCharsets.UTF_8);
+      long dataLines = relayed.lines().filter(l -> l.startsWith("data: ")).count();
+      assertThat(relayed).endsWith("data: [DONE]\n\n");
+      assertThat(dataLines).isGreaterThan(40);
+      assertThat(chunks).as("HTTP chunks for %d events", dataLines).isLessThanOrEqualTo((int) dataLines / 4);
     }
   }
 
