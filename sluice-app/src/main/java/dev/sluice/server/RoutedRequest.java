@@ -435,6 +435,8 @@ final class RoutedRequest implements ExchangeListener {
     Exchange x = new Exchange(shared.exchanges(), req, config, request, overChat, ((Router.Plan) routed).targets(),
         arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
+    // docs/stream-resumption.md: off for a model in upstream.resumption.offModels, or a key/token with resume false
+    x.allowResumption(who.resumeStreams() ? config.upstream().resumption().maxFor(model) : 0);
     x.start();
   }
 
