@@ -117,6 +117,10 @@ public final class ChaosBench implements Callable<Integer> {
   @Option(names = "--drain", defaultValue = "60",
       description = "seconds to wait for requests in flight after the last phase (default ${DEFAULT-VALUE})")
   int drainSeconds;
+  @Option(names = "--resumption", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "ladder: streams broken after their first byte are continued on another node (default on, as the "
+          + "gateway's default; --no-resumption for the behaviour before it)")
+  boolean resumption;
   @Option(names = "--event-loops", defaultValue = "2",
       description = "gateway event loops (default ${DEFAULT-VALUE})")
   int eventLoops;
@@ -271,7 +275,7 @@ public final class ChaosBench implements Callable<Integer> {
       // 1. the nodes
       for (int i = 1; i <= NODES; i++) {
         sims.add(await(SimNode.start(simVertx, SimOptions.defaults().withId("a10-" + i).withGpu(GpuProfile.A10)
-            .withModels(MODEL, SMALL_MODEL).withTimeScale(timeScale).withSeed(SimOptions.DEFAULT_SEED + i))));
+            .withModels(MODEL, SMALL_MODEL).withTimeScale(timeScale).withSeed(SimOptions.DEFAULT_SEED))));
       }
       // 2. the config, through the file format
       String json = configJson();
@@ -325,7 +329,7 @@ public final class ChaosBench implements Callable<Integer> {
 
       ChaosReport.Settings settings = new ChaosReport.Settings(clients, phaseSeconds, warmupSeconds, timeScale,
           maxTokens, prompts, ChaosLoad.ZIPF_EXPONENT, seed, flapping ? flapEvery : 0, eventLoops, drainSeconds,
-          commandLine(), calibration, json);
+          commandLine(), calibration, json, resumption);
       List<ChaosLoad.Done> done = load.done();
       org.HdrHistogram.Histogram[] hist = new org.HdrHistogram.Histogram[phases.size()];
       long[] sentByPhase = new long[phases.size()];
@@ -368,6 +372,7 @@ public final class ChaosBench implements Callable<Integer> {
         {
           "auth": { "mode": "none" },
           "timeouts": { "connect": "500ms", "firstToken": "2s" },
+          "upstream": { "resumption": { "enabled": %s } },
           "health": { "probeInterval": "1s", "probeTimeout": "500ms" },
           "degradation": {
             "downgrade": { "qwen3:32b": "qwen2:7b" },
@@ -386,7 +391,7 @@ public final class ChaosBench implements Callable<Integer> {
             }
           }
         }
-        """.formatted(nodes);
+        """.formatted(resumption, nodes);
   }
 
   List<Phase> phases() {
@@ -536,7 +541,7 @@ public final class ChaosBench implements Callable<Integer> {
     return "java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --clients " + clients + " --phase "
         + phaseSeconds + " --warmup " + warmupSeconds + " --time-scale " + fmt(timeScale) + " --max-tokens "
         + maxTokens + " --prompts " + prompts + " --seed " + seed + (flapping ? " --flap-every " + flapEvery
-        : " --no-flapping") + " --event-loops " + eventLoops;
+        : " --no-flapping") + (resumption ? "" : " --no-resumption") + " --event-loops " + eventLoops;
   }
 
   private String silentCommandLine() {
