@@ -540,6 +540,16 @@ final class RoutedRequest implements ExchangeListener {
     error(ErrorKind.OVERLOADED, message + ": retry in " + seconds + " s, or " + fix, null);
   }
 
+  /** The policy's choice now for continuing this request's broken stream (docs/stream-resumption.md). */
+  @Override
+  public List<Exchange.Target> resumeTargets() {
+    var route = config.model(currentModel);
+    if (route.isEmpty() || exchange == null) return List.of();
+    ParsedRequest request = downgraded ? parsed.withModel(currentModel) : parsed;
+    return router.resumeTargets(currentModel, request.endpoint(), route.get().nodes(), promptTokens,
+        request.requestedMaxTokens(), exchange.translated(), sessionId, chainFor(currentModel));
+  }
+
   @Override
   public void attemptEnded(String nodeId) {
     shared.flow().slotFreed();

@@ -31,6 +31,7 @@ import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -397,5 +398,29 @@ final class Router {
       sum += flowOn() ? e.cap().value() : GpuDefaults.concurrency(n.gpuType());
     }
     return sum;
+  }
+
+  /**
+   * Where a stream broken after its first byte may be continued (docs/stream-resumption.md): the routing policy's
+   * plan for the request now, when it has one; else (every node at its cap, or admission control refusing) every node
+   * of the model in rotation, the least loaded first: a stream that is already answering is not held back by caps.
+   */
+  List<Exchange.Target> resumeTargets(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens,
+      int expectedOutputTokens, boolean overChat, String sessionId, PrefixChain chain) {
+    Result routed = route(model, endpoint, nodes, promptTokens, expectedOutputTokens, true, overChat, sessionId, chain);
+    if (routed instanceof Plan plan) return plan.targets();
+    NodeDialect needed = endpoint.dialect().nodeDialect();
+    long now = registry.nowMillis();
+    List<Exchange.Target> any = new ArrayList<>();
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      NodeClient c = clients.get(n.id());
+      if (e == null || c == null || !e.canServe(model, now)) continue;
+      boolean translate = !e.speaks(needed);
+      if (translate && !(overChat && e.speaks(NodeDialect.OPENAI))) continue;
+      any.add(new Exchange.Target(e, c, 0, 0, translate, 0));
+    }
+    any.sort(Comparator.comparingInt(t -> t.entry().inFlight()));
+    return any;
   }
 }

@@ -501,11 +501,20 @@ public final class Exchange {
     return true;
   }
 
-  /** The first node of the plan in rotation now that has not failed this request and is reached as the first was. */
+  /**
+   * The first node the routing policy would take now ({@link ExchangeListener#resumeTargets}; the request's own plan
+   * when it has none) that is in rotation, has not failed this request and is reached as the first was (translated or
+   * not).
+   */
   private Target resumeTarget() {
+    Target t = firstUsable(listener.resumeTargets());
+    return t != null ? t : firstUsable(plan);
+  }
+
+  private Target firstUsable(List<Target> targets) {
     long now = clock.millis();
     boolean translated = relay != null;
-    for (Target t : plan) {
+    for (Target t : targets) {
       if (failedNodes.contains(t.entry().id()) || t.translate() != translated) continue;
       if (t.entry().canServe(request.model(), now)) return t;
     }
@@ -613,6 +622,11 @@ public final class Exchange {
   /** Mean gap between the chunks of a streamed answer after the first; -1 when not streamed or one chunk only. */
   public long meanChunkGapNanos() {
     return meanChunkGapNanos;
+  }
+
+  /** Whether the request may be carried over chat completions to nodes that do not speak its dialect. */
+  public boolean translated() {
+    return overChat != null;
   }
 
   /** Continuations the stream had (0 when it never broke or was not continued). */
