@@ -47,6 +47,13 @@ final class OllamaSplice extends StreamSplice {
     return b.length;
   }
 
+  /** Ollama's last line carries {@code "done":true} (its other lines {@code "done":false}). */
+  @Override
+  boolean isTerminal(byte[] event) {
+    String line = utf8(event);
+    return line.contains("\"done\":true") || line.contains("\"done\": true");
+  }
+
   @Override
   void observe(byte[] event) {
     String line = utf8(event).strip();

@@ -77,6 +77,12 @@ final class OpenAiSplice extends StreamSplice {
   }
 
   @Override
+  boolean isTerminal(byte[] event) {
+    String data = data(event);
+    return data != null && DONE.equals(data.strip());
+  }
+
+  @Override
   void observe(byte[] event) {
     String data = data(event);
     if (data == null) return;

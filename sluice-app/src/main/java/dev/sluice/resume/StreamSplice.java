@@ -62,6 +62,8 @@ public abstract class StreamSplice {
   long earlierEvalNanos;
   private int resumptions;
   private byte[] errorEvent;
+  /** The stream is never continued: events are only watched for errors and the terminal event, not read. */
+  boolean watchOnly;
 
   StreamSplice(ObjectNode original, Predicate<byte[]> isErrorEvent, LongSupplier elapsedNanos) {
     this.original = Objects.requireNonNull(original, "original");
@@ -117,7 +119,11 @@ public abstract class StreamSplice {
         return out == null ? Arrays.copyOfRange(complete, 0, start) : out.toByteArray();
       }
       if (out == null) {
-        observe(event);
+        if (watchOnly) {
+          if (!ended) ended = isTerminal(event);
+        } else {
+          observe(event);
+        }
       } else {
         out.writeBytes(rewrite(event));
       }
@@ -130,6 +136,9 @@ public abstract class StreamSplice {
 
   /** Index just after the event starting at {@code from}: its blank line (SSE) or newline (NDJSON), else the end. */
   abstract int eventEnd(byte[] b, int from);
+
+  /** Whether the event is the stream's terminal one, without parsing it as a whole. */
+  abstract boolean isTerminal(byte[] event);
 
   /** Notes what one event of the first node carried. */
   abstract void observe(byte[] event);
@@ -210,6 +219,14 @@ public abstract class StreamSplice {
   public final void brokenNodeWorked(long promptEvalNanos, long evalNanos) {
     earlierPromptEvalNanos += Math.max(0, promptEvalNanos);
     earlierEvalNanos += Math.max(0, evalNanos);
+  }
+
+  /**
+   * The stream will never be continued (resumption off, or a request that cannot be): its events are only watched
+   * for in-band errors and its terminal event, which costs no JSON parsing.
+   */
+  public final void watchOnly() {
+    watchOnly = true;
   }
 
   /** Continuations started so far. */

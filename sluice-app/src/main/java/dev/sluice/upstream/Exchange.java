@@ -379,8 +379,10 @@ public final class Exchange {
       }
     }
     spliceRefusal = StreamSplice.refusal(wire, body);
-    return StreamSplice.of(wire, body, e -> FailureClassifier.ofStreamEvent(e) != null,
+    StreamSplice s = StreamSplice.of(wire, body, e -> FailureClassifier.ofStreamEvent(e) != null,
         () -> clock.nanos() - origin.startNanos());
+    if (maxResumptions == 0 || spliceRefusal != null) s.watchOnly(); // never continued: only errors and the end
+    return s;
   }
 
   /** The first event of continuation {@code a} goes on to the client: the stream flows again. */
@@ -410,9 +412,9 @@ public final class Exchange {
     if (chunkGapNanos >= 0) meanChunkGapNanos = chunkGapNanos;
     if (resumptions() > 0) {
       metrics.streamResumption(request.model(), "ok");
-      log.info("{} {}: continued stream ended whole on node {} after {} resumption(s), {} tokens, the client waited "
-          + "{} ms for its continuations", request.endpoint().path(), request.model(), a.nodeId(), resumptions(),
-          splice.relayedTokens(), resumeDelayNanos / 1_000_000);
+      log.info("{} {} rid={}: continued stream ended whole on node {} after {} resumption(s), {} tokens, the client "
+          + "waited {} ms for its continuations", request.endpoint().path(), request.model(), origin.requestId(),
+          a.nodeId(), resumptions(), splice.relayedTokens(), resumeDelayNanos / 1_000_000);
       if (acceptsTrailers()) resp.putTrailer(RESUMED_TRAILER, resumptions() + "; waited-ms=" + resumeDelayNanos / 1_000_000);
     }
     resp.end(tail);
@@ -454,7 +456,7 @@ public final class Exchange {
     metrics.streamResumption(request.model(), "failed");
     if (attempt == a) attempt = null;
     String why = "the continuation on node " + a.nodeId() + " failed: " + f.detail();
-    log.info("{} {}: {}", request.endpoint().path(), request.model(), why);
+    log.info("{} {} rid={}: {}", request.endpoint().path(), request.model(), origin.requestId(), why);
     if (resume(a.nodeId(), why)) return;
     endBroken(why);
   }
@@ -478,22 +480,22 @@ public final class Exchange {
     }
     if (whyNot != null) {
       metrics.streamResumption(model, "refused");
-      log.info("{} {}: stream broken on node {} ({}) is not continued: {}", request.endpoint().path(), model,
-          brokenNode, why, whyNot);
+      log.info("{} {} rid={}: stream broken on node {} ({}) is not continued: {}", request.endpoint().path(), model,
+          origin.requestId(), brokenNode, why, whyNot);
       return false;
     }
     Target next = resumeTarget();
     if (next == null) {
       metrics.streamResumption(model, "no_node");
-      log.info("{} {}: stream broken on node {} ({}) is not continued: no other node of the model is in rotation",
-          request.endpoint().path(), model, brokenNode, why);
+      log.info("{} {} rid={}: stream broken on node {} ({}) is not continued: no other node of the model is in "
+          + "rotation", request.endpoint().path(), model, origin.requestId(), brokenNode, why);
       return false;
     }
     ObjectNode body = splice.continuation();
     if (brokeAtNanos < 0) brokeAtNanos = clock.nanos();
-    log.info("{} {}: stream broken on node {} ({}) after {} tokens: continuing on node {} (resumption {} of at most {})",
-        request.endpoint().path(), model, brokenNode, why, splice.relayedTokens(), next.entry().id(),
-        splice.resumptions(), maxResumptions);
+    log.info("{} {} rid={}: stream broken on node {} ({}) after {} tokens: continuing on node {} (resumption {} of at "
+        + "most {})", request.endpoint().path(), model, origin.requestId(), brokenNode, why, splice.relayedTokens(),
+        next.entry().id(), splice.resumptions(), maxResumptions);
     Attempt c = new Attempt(this, next, Buffer.buffer(body.toString()));
     attempt = c;
     listener.attemptSent(c.nodeId());

@@ -159,6 +159,26 @@ class StreamSpliceTest {
     assertThat(splice.events(b(content("late")))).isEmpty();
   }
 
+  @Test
+  void aStreamThatIsNeverContinuedIsStillWatchedForErrorsAndItsEnd() throws Exception {
+    StreamSplice splice = chat(CHAT);
+    splice.watchOnly();
+    byte[] in = b(ROLE + content("a"));
+    assertThat(splice.events(in)).isSameAs(in);
+    assertThat(splice.relayedText()).as("not read").isEmpty();
+    assertThat(splice.ended()).isFalse();
+    splice.events(b("data: [DONE]\n\n"));
+    assertThat(splice.ended()).isTrue();
+
+    StreamSplice ollama = StreamSplice.of(Wire.OLLAMA_GENERATE, json("{\"prompt\":\"a\"}"),
+        e -> s(e).startsWith("{\"error\""), () -> 0);
+    ollama.watchOnly();
+    ollama.events(b("{\"response\":\"\\\"done\\\":true\",\"done\":false}\n"));
+    assertThat(ollama.ended()).as("a piece of text that reads done:true is not the end").isFalse();
+    assertThat(s(ollama.events(b("{\"error\":\"boom\"}\n")))).isEmpty();
+    assertThat(ollama.errorEvent()).isNotNull();
+  }
+
   @ParameterizedTest(name = "{0} → never continued")
   @CsvSource(delimiter = '|', value = {
       "OPENAI_CHAT|{\"n\":2}|several choices",
