@@ -121,7 +121,7 @@ final class OllamaSplice extends StreamSplice {
     if (!chat) {
       body.put("prompt", body.path("prompt").asText() + start);
     } else if (!start.isEmpty()) {
-      body.withArray("messages").addObject().put("role", "assistant").put("content", start);
+      continueAssistant(body, start, true); // Ollama continues a final assistant message
     }
     if (noThinking) body.put("think", false);
   }

@@ -190,7 +190,7 @@ final class OpenAiSplice extends StreamSplice {
       return;
     }
     if (!start.isEmpty()) {
-      body.withArray("messages").addObject().put("role", "assistant").put("content", start);
+      continueAssistant(body, start, body.path("continue_final_message").asBoolean(false));
       body.put("continue_final_message", true).put("add_generation_prompt", false);
     }
     if (noThinking) body.withObject("chat_template_kwargs").put("enable_thinking", false);

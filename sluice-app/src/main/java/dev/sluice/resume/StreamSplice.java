@@ -84,6 +84,7 @@ public abstract class StreamSplice {
       case OPENAI_COMPLETIONS -> new OpenAiSplice(false, request, isErrorEvent, elapsedNanos);
       case OLLAMA_CHAT -> new OllamaSplice(true, request, isErrorEvent, elapsedNanos);
       case OLLAMA_GENERATE -> new OllamaSplice(false, request, isErrorEvent, elapsedNanos);
+      case ANTHROPIC_MESSAGES -> new AnthropicSplice(request, isErrorEvent, elapsedNanos);
     };
   }
 
@@ -96,6 +97,7 @@ public abstract class StreamSplice {
     return switch (wire) {
       case OPENAI_CHAT, OPENAI_COMPLETIONS -> OpenAiSplice.refusal(wire == Wire.OPENAI_CHAT, request);
       case OLLAMA_CHAT, OLLAMA_GENERATE -> OllamaSplice.refusal(wire == Wire.OLLAMA_CHAT, request);
+      case ANTHROPIC_MESSAGES -> AnthropicSplice.refusal(request);
     };
   }
 
@@ -245,6 +247,22 @@ public abstract class StreamSplice {
   }
 
   // ---------------------------------------------------------------- shared helpers
+
+  /**
+   * Puts {@code start} where the next node continues it: appended to the request's own final assistant message when
+   * the request already had one that the node continues ({@code prefill}: a client's own prefill), else as a new
+   * final assistant message.
+   */
+  static void continueAssistant(ObjectNode body, String start, boolean prefill) {
+    JsonNode messages = body.path("messages");
+    JsonNode last = messages.isArray() && !messages.isEmpty() ? messages.get(messages.size() - 1) : null;
+    if (prefill && last instanceof ObjectNode m && "assistant".equals(m.path("role").asText())
+        && m.path("content").isTextual()) {
+      m.put("content", m.get("content").asText() + start);
+      return;
+    }
+    body.withArray("messages").addObject().put("role", "assistant").put("content", start);
+  }
 
   /** A piece of text relayed: content unless {@code isReasoning}; one completion token. */
   final void relayed(String piece, boolean isReasoning) {

@@ -2,8 +2,9 @@ package dev.sluice.resume;
 
 /**
  * The node-side stream formats a broken stream can be continued in: the four generation APIs every node behind Sluice
- * serves. Anthropic Messages and OpenAI Responses streams are continued when they are carried over chat completions
- * ({@link #OPENAI_CHAT}: the splice works on the node's chat events, before the translation).
+ * serves, and Anthropic Messages passed through. Anthropic Messages and OpenAI Responses streams carried over chat
+ * completions are continued as {@link #OPENAI_CHAT} (the splice works on the node's chat events, before the
+ * translation).
  */
 public enum Wire {
   /** {@code /v1/chat/completions}, SSE. */
@@ -13,7 +14,9 @@ public enum Wire {
   /** {@code /api/chat}, NDJSON. */
   OLLAMA_CHAT(false),
   /** {@code /api/generate}, NDJSON. */
-  OLLAMA_GENERATE(false);
+  OLLAMA_GENERATE(false),
+  /** {@code /v1/messages} passed through to a node that speaks Anthropic Messages, named SSE events. */
+  ANTHROPIC_MESSAGES(true);
 
   private final boolean sse;
 
@@ -33,6 +36,7 @@ public enum Wire {
       case "/v1/completions" -> OPENAI_COMPLETIONS;
       case "/api/chat" -> OLLAMA_CHAT;
       case "/api/generate" -> OLLAMA_GENERATE;
+      case "/v1/messages" -> ANTHROPIC_MESSAGES;
       default -> null;
     };
   }

@@ -179,6 +179,44 @@ class StreamSpliceTest {
     assertThat(ollama.errorEvent()).isNotNull();
   }
 
+  static String named(String type, String data) {
+    return "event: " + type + "\ndata: {\"type\":\"" + type + "\"" + data + "}\n\n";
+  }
+
+  @Test
+  void anAnthropicTextBlockLeftOpenGoesOnUnderItsIndexWithoutASecondMessageStart() throws Exception {
+    StreamSplice splice = StreamSplice.of(Wire.ANTHROPIC_MESSAGES, json("{\"model\":\"m\",\"max_tokens\":10,"
+        + "\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"),
+        e -> s(e).startsWith("event: error"), () -> 0);
+    splice.events(b(named("message_start", ",\"message\":{\"id\":\"msg_1\",\"model\":\"m\"}")
+        + named("content_block_start", ",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}")
+        + named("content_block_delta", ",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"a\"}")
+        + named("content_block_delta", ",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" b\"}")));
+    ObjectNode next = splice.continuation();
+    assertThat(next.get("messages").get(1).get("content").asText()).isEqualTo("a b");
+    assertThat(next.get("max_tokens").asInt()).isEqualTo(8);
+    String out = s(splice.events(b(named("message_start", ",\"message\":{\"id\":\"msg_2\",\"model\":\"m\"}")
+        + named("ping", "")
+        + named("content_block_start", ",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}")
+        + named("content_block_delta", ",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" c\"}")
+        + named("content_block_stop", ",\"index\":0")
+        + named("message_delta", ",\"delta\":{\"stop_reason\":\"max_tokens\"},\"usage\":{\"output_tokens\":8}")
+        + named("message_stop", ""))));
+    assertThat(out).doesNotContain("message_start").doesNotContain("ping").doesNotContain("content_block_start")
+        .doesNotContain("msg_2").contains("\" c\"").contains("\"output_tokens\":10");
+    assertThat(splice.ended()).isTrue();
+  }
+
+  @Test
+  void aClientsOwnPrefillIsExtendedRatherThanFollowedByASecondAssistantMessage() throws Exception {
+    StreamSplice splice = StreamSplice.of(Wire.OLLAMA_CHAT, json("{\"messages\":[{\"role\":\"user\",\"content\":"
+        + "\"hi\"},{\"role\":\"assistant\",\"content\":\"Sure:\"}]}"), e -> false, () -> 0);
+    splice.events(b("{\"message\":{\"role\":\"assistant\",\"content\":\" one\"},\"done\":false}\n"));
+    ObjectNode next = splice.continuation();
+    assertThat(next.get("messages")).hasSize(2);
+    assertThat(next.get("messages").get(1).get("content").asText()).isEqualTo("Sure: one");
+  }
+
   @ParameterizedTest(name = "{0} → never continued")
   @CsvSource(delimiter = '|', value = {
       "OPENAI_CHAT|{\"n\":2}|several choices",
