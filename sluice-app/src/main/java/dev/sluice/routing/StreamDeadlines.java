@@ -26,9 +26,9 @@ public record StreamDeadlines(Duration idle, Duration total) {
       throw new IllegalArgumentException("idle: " + idle + " (expected a positive duration, default "
           + DEFAULT_IDLE.toSeconds() + "s)");
     }
-    if (total == null || total.compareTo(idle) < 0) {
-      throw new IllegalArgumentException("total: " + total + " is below idle " + idle + " (a request's total "
-          + "deadline must be at least its idle deadline)");
+    if (total == null || total.isNegative() || total.isZero()) {
+      throw new IllegalArgumentException("total: " + total + " (expected a positive duration, default "
+          + DEFAULT_TOTAL.toMinutes() + "m)");
     }
   }
 
