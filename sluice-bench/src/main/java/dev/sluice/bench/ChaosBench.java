@@ -121,6 +121,10 @@ public final class ChaosBench implements Callable<Integer> {
       description = "ladder: streams broken after their first byte are continued on another node (default on, as the "
           + "gateway's default; --no-resumption for the behaviour before it)")
   boolean resumption;
+  @Option(names = "--stream-share", defaultValue = "10",
+      description = "ladder: percent of requests that are streamed chat, the rest 8:1 chat and Ollama chat "
+          + "(default ${DEFAULT-VALUE}: 80 % chat, 10 % streamed, 10 % Ollama)")
+  int streamShare;
   @Option(names = "--event-loops", defaultValue = "2",
       description = "gateway event loops (default ${DEFAULT-VALUE})")
   int eventLoops;
@@ -206,6 +210,10 @@ public final class ChaosBench implements Callable<Integer> {
         || timeScale <= 0) {
       System.err.println("chaos: --clients, --phase, --max-tokens, --prompts, --flap-every and --time-scale must be "
           + "positive, --warmup at least 0");
+      return 2;
+    }
+    if (streamShare < 0 || streamShare > 100) {
+      System.err.println("chaos: --stream-share must be a percentage 0..100, got " + streamShare);
       return 2;
     }
     if (!(rate > 0) || beforeSeconds < 1 || hangSeconds < 1 || faultSeconds < 1 || afterSeconds < 0
@@ -305,7 +313,7 @@ public final class ChaosBench implements Callable<Integer> {
       List<Phase> phases = phases();
       t0Nanos = System.nanoTime();
       t0Millis = System.currentTimeMillis();
-      ChaosLoad load = new ChaosLoad(http, port, maxTokens, prompts, phases.size(), t0Nanos);
+      ChaosLoad load = new ChaosLoad(http, port, maxTokens, prompts, phases.size(), t0Nanos).streamShare(streamShare);
       HttpClientAgent poller = http;
       long timer = clientVertx.setPeriodic(POLL_MS, id -> poll(poller, port));
       load.start(clients, seed);
@@ -329,7 +337,7 @@ public final class ChaosBench implements Callable<Integer> {
 
       ChaosReport.Settings settings = new ChaosReport.Settings(clients, phaseSeconds, warmupSeconds, timeScale,
           maxTokens, prompts, ChaosLoad.ZIPF_EXPONENT, seed, flapping ? flapEvery : 0, eventLoops, drainSeconds,
-          commandLine(), calibration, json, resumption);
+          commandLine(), calibration, json, resumption, streamShare);
       List<ChaosLoad.Done> done = load.done();
       org.HdrHistogram.Histogram[] hist = new org.HdrHistogram.Histogram[phases.size()];
       long[] sentByPhase = new long[phases.size()];
@@ -541,7 +549,8 @@ public final class ChaosBench implements Callable<Integer> {
     return "java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --clients " + clients + " --phase "
         + phaseSeconds + " --warmup " + warmupSeconds + " --time-scale " + fmt(timeScale) + " --max-tokens "
         + maxTokens + " --prompts " + prompts + " --seed " + seed + (flapping ? " --flap-every " + flapEvery
-        : " --no-flapping") + (resumption ? "" : " --no-resumption") + " --event-loops " + eventLoops;
+        : " --no-flapping") + (resumption ? "" : " --no-resumption")
+        + (streamShare == 10 ? "" : " --stream-share " + streamShare) + " --event-loops " + eventLoops;
   }
 
   private String silentCommandLine() {

@@ -139,10 +139,22 @@ final class ChaosLoad {
     return lo;
   }
 
-  /** 80 % non-streaming chat, 10 % streaming chat, 10 % Ollama chat. */
-  static Kind kind(SplittableRandom rnd) {
+  /**
+   * The mix: {@link #streamShare} % streaming chat (10 by default), the rest 8 : 1 non-streaming chat and Ollama chat
+   * (80 % and 10 % by default).
+   */
+  Kind kind(SplittableRandom rnd) {
     int r = rnd.nextInt(100);
-    return r < 80 ? Kind.CHAT : r < 90 ? Kind.CHAT_STREAM : Kind.OLLAMA_CHAT;
+    if (r < streamShare) return Kind.CHAT_STREAM;
+    return rnd.nextInt(9) < 8 ? Kind.CHAT : Kind.OLLAMA_CHAT;
+  }
+
+  /** Percent of requests that are streamed chat (default 10). */
+  private int streamShare = 10;
+
+  ChaosLoad streamShare(int percent) {
+    this.streamShare = percent;
+    return this;
   }
 
   String body(Kind kind, int prompt) {

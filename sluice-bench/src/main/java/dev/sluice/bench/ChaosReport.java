@@ -34,7 +34,7 @@ final class ChaosReport {
   /** What the run was configured with. */
   record Settings(int clients, int phaseSeconds, int warmupSeconds, double timeScale, int maxTokens, int prompts,
       double zipf, long seed, int flapEvery, int eventLoops, int drainSeconds, String command, double[] calibration,
-      String configJson, boolean resumption) {}
+      String configJson, boolean resumption, int streamShare) {}
 
   private final Settings s;
   private final List<Phase> phases;
@@ -131,8 +131,10 @@ final class ChaosReport {
     line("- nodes: 3 × simulated A10 (vLLM profile), each serving `qwen3:32b` and `qwen2:7b`, all with the same seed "
         + "(every node answers a prompt alike, as nodes running the same weights do); time scale "
         + fmt(s.timeScale()) + " (simulated time = real time × " + fmt(s.timeScale()) + ")");
-    line("- requests: `max_tokens`/`num_predict` " + s.maxTokens() + "; mix 80 % `/v1/chat/completions`, 10 % the "
-        + "same streamed (SSE), 10 % Ollama `/api/chat` (`stream: false`), all for `qwen3:32b`; prompts: "
+    int rest = 100 - s.streamShare();
+    line("- requests: `max_tokens`/`num_predict` " + s.maxTokens() + "; mix " + fmt(rest * 8 / 9.0) + " % "
+        + "`/v1/chat/completions`, " + s.streamShare() + " % the same streamed (SSE), " + fmt(rest / 9.0) + " % Ollama "
+        + "`/api/chat` (`stream: false`), all for `qwen3:32b`; prompts: "
         + s.prompts() + " distinct, Zipf s = " + fmt(s.zipf()) + ", seed " + s.seed());
     line("- gateway config: health probe 1 s / timeout 500 ms; connect 500 ms, firstToken 2 s; degradation window "
         + "20 s, minRequests 20, dwell 10 s, thresholds 5/15/30 %, probeShare 0.1, fallbackOnFailure on, "
