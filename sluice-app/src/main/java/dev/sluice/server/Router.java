@@ -402,8 +402,9 @@ final class Router {
 
   /**
    * Where a stream broken after its first byte may be continued (docs/stream-resumption.md): the routing policy's
-   * plan for the request now, when it has one; else (every node at its cap, or admission control refusing) every node
-   * of the model in rotation, the least loaded first: a stream that is already answering is not held back by caps.
+   * plan for the request now, when it has one; else (every node at its cap or cooling down after a busy answer, or
+   * admission control refusing) every node of the model in rotation, the least loaded first: a stream that is already
+   * answering is not held back by caps.
    */
   List<Exchange.Target> resumeTargets(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens,
       int expectedOutputTokens, boolean overChat, String sessionId, PrefixChain chain) {
@@ -415,7 +416,8 @@ final class Router {
     for (NodeSpec n : nodes) {
       NodeEntry e = registry.get(n.id());
       NodeClient c = clients.get(n.id());
-      if (e == null || c == null || !e.canServe(model, now)) continue;
+      if (e == null || c == null || !e.health().eligible(now)) continue; // a busy node cooling down is asked too
+      if (e.servedModels() != null && !e.servedModels().contains(model)) continue;
       boolean translate = !e.speaks(needed);
       if (translate && !(overChat && e.speaks(NodeDialect.OPENAI))) continue;
       any.add(new Exchange.Target(e, c, 0, 0, translate, 0));

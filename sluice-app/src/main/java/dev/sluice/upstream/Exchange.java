@@ -518,9 +518,19 @@ public final class Exchange {
     boolean translated = relay != null;
     for (Target t : targets) {
       if (failedNodes.contains(t.entry().id()) || t.translate() != translated) continue;
-      if (t.entry().canServe(request.model(), now)) return t;
+      if (mayContinueOn(t.entry(), now)) return t;
     }
     return null;
+  }
+
+  /**
+   * Whether a stream may be continued on {@code node}: in rotation (not down, ejected or suspected) and serving the
+   * model. A node cooling down after a busy answer is not skipped: a client waiting mid-stream is better served by
+   * asking it (and the next node if it is still full) than by ending the stream.
+   */
+  private boolean mayContinueOn(NodeEntry node, long now) {
+    Set<String> served = node.servedModels();
+    return node.health().eligible(now) && (served == null || served.contains(request.model()));
   }
 
   /** Ends a committed answer that broke and is not continued. */
