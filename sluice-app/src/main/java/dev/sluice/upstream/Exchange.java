@@ -96,7 +96,7 @@ public final class Exchange {
   ChatTranslation.Relay relay;
   /** Whether the committed answer is an event stream (its end is an in-band error event, not a reset). */
   private boolean framed;
-  /** Nodes that failed or broke this request: never tried again by it. */
+  /** Nodes that failed (not merely busy) or broke this request: never continued on. */
   private final Set<String> failedNodes = new HashSet<>();
   /** When the stream last broke and is waiting for its continuation's first event; -1 when none waits. */
   private long brokeAtNanos = -1;
@@ -296,7 +296,8 @@ public final class Exchange {
       continuationFailed(a, f);
       return;
     }
-    failedNodes.add(a.nodeId());
+    // a node that was only full (busy) may still take the stream's continuation later; a broken one may not
+    if (f.kind().countsAgainstNode()) failedNodes.add(a.nodeId());
     a.close();
     if (f.kind().countsAgainstNode()) a.entry.health().observe(f);
     metrics.attempt(a.nodeId(), f.kind().name().toLowerCase(Locale.ROOT));
