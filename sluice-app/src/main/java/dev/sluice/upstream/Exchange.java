@@ -96,7 +96,7 @@ public final class Exchange {
   ChatTranslation.Relay relay;
   /** Whether the committed answer is an event stream (its end is an in-band error event, not a reset). */
   private boolean framed;
-  /** Nodes that failed (not merely busy) or broke this request: never continued on. */
+  /** Nodes that broke this request's stream, failed its continuation, or were unreachable: never continued on. */
   private final Set<String> failedNodes = new HashSet<>();
   /** When the stream last broke and is waiting for its continuation's first event; -1 when none waits. */
   private long brokeAtNanos = -1;
@@ -296,8 +296,9 @@ public final class Exchange {
       continuationFailed(a, f);
       return;
     }
-    // a node that was only full (busy) may still take the stream's continuation later; a broken one may not
-    if (f.kind().countsAgainstNode()) failedNodes.add(a.nodeId());
+    // a node that could not be reached or dropped the request is not asked to continue its stream; one that was full
+    // or slow to a first token may be (the health model takes it out of rotation if it is really gone)
+    if (f.kind() == Failure.Kind.CONNECT || f.kind() == Failure.Kind.RESET_BEFORE_FIRST_BYTE) failedNodes.add(a.nodeId());
     a.close();
     if (f.kind().countsAgainstNode()) a.entry.health().observe(f);
     metrics.attempt(a.nodeId(), f.kind().name().toLowerCase(Locale.ROOT));
