@@ -402,14 +402,14 @@ final class Router {
 
   /**
    * Where a stream broken after its first byte may be continued (docs/stream-resumption.md): the routing policy's
-   * plan for the request now, when it has one; else (every node at its cap or cooling down after a busy answer, or
-   * admission control refusing) every node of the model in rotation, the least loaded first: a stream that is already
-   * answering is not held back by caps.
+   * plan for the request now first, then every other node of the model in rotation, the least loaded first (also
+   * those at their cap or cooling down after a busy answer, and when admission control refuses): a stream that is
+   * already answering is not held back by caps, and the plan may hold only the node that just broke.
    */
   List<Exchange.Target> resumeTargets(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens,
       int expectedOutputTokens, boolean overChat, String sessionId, PrefixChain chain) {
     Result routed = route(model, endpoint, nodes, promptTokens, expectedOutputTokens, true, overChat, sessionId, chain);
-    if (routed instanceof Plan plan) return plan.targets();
+    List<Exchange.Target> planned = routed instanceof Plan plan ? plan.targets() : List.of();
     NodeDialect needed = endpoint.dialect().nodeDialect();
     long now = registry.nowMillis();
     List<Exchange.Target> any = new ArrayList<>();
@@ -423,6 +423,11 @@ final class Router {
       any.add(new Exchange.Target(e, c, 0, 0, translate, 0));
     }
     any.sort(Comparator.comparingInt(t -> t.entry().inFlight()));
-    return any;
+    // the policy's choice first (it may hold only the node that just broke, still in rotation), then every other one
+    List<Exchange.Target> all = new ArrayList<>(planned);
+    for (Exchange.Target t : any) {
+      if (all.stream().noneMatch(p -> p.entry() == t.entry())) all.add(t);
+    }
+    return all;
   }
 }
