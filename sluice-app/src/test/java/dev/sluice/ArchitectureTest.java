@@ -27,7 +27,7 @@ class ArchitectureTest {
   @Test
   void policiesTheHealthModelAndTheLabImportNothingFromTheEdgesOrFrameworks() {
     noClasses().that().resideInAnyPackage("dev.sluice.health..", "dev.sluice.routing..", "dev.sluice.limit..",
-            "dev.sluice.degrade..", "dev.sluice.lab..", "dev.sluice.flow..")
+            "dev.sluice.degrade..", "dev.sluice.lab..", "dev.sluice.flow..", "dev.sluice.resume..")
         .should().dependOnClassesThat().resideInAnyPackage("dev.sluice.server..", "dev.sluice.upstream..",
             "dev.sluice.console..", "dev.sluice.probe..", "dev.sluice.node..", "dev.sluice.config.etcd..",
             "io.vertx..", "io.micrometer..")

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class PolicyPurityTest {
   @ParameterizedTest(name = "{0} imports no Vert.x or Micrometer and reads no clock")
-  @ValueSource(strings = {"health", "routing", "lab", "degrade", "limit", "flow"})
+  @ValueSource(strings = {"health", "routing", "lab", "degrade", "limit", "flow", "resume"})
   void policyPackagesArePure(String pkg) throws IOException {
     assertPure(sources(Path.of("src/main/java/dev/sluice", pkg)));
   }

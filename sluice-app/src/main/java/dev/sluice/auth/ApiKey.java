@@ -24,9 +24,11 @@ import java.util.regex.Pattern;
  * @param expiresAt after this instant the key is refused; null for never
  * @param revokedAt when the key was revoked; null while it is not
  * @param note free text for operators; may be null
+ * @param resumeStreams false when the key's streams must never be continued on another node ({@code "resume": false}
+ *     in the key file: strict provenance); true by default
  */
 public record ApiKey(String id, String sha256Hex, String tenant, Set<String> models, Limits limits, int weight,
-    Band maxBand, Instant createdAt, Instant expiresAt, Instant revokedAt, String note) {
+    Band maxBand, Instant createdAt, Instant expiresAt, Instant revokedAt, String note, boolean resumeStreams) {
   private static final Pattern TENANT_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}");
   private static final Pattern ID = Pattern.compile(Pattern.quote(KeyGenerator.PREFIX) + "[A-Za-z0-9]{8}");
   private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
@@ -65,6 +67,12 @@ public record ApiKey(String id, String sha256Hex, String tenant, Set<String> mod
     Objects.requireNonNull(createdAt, "createdAt");
   }
 
+  /** A key whose streams may be continued (the default). */
+  public ApiKey(String id, String sha256Hex, String tenant, Set<String> models, Limits limits, int weight,
+      Band maxBand, Instant createdAt, Instant expiresAt, Instant revokedAt, String note) {
+    this(id, sha256Hex, tenant, models, limits, weight, maxBand, createdAt, expiresAt, revokedAt, note, true);
+  }
+
   /** A key without a weight or band of its own. */
   public ApiKey(String id, String sha256Hex, String tenant, Set<String> models, Limits limits, Instant createdAt,
       Instant expiresAt, Instant revokedAt, String note) {
@@ -100,7 +108,8 @@ public record ApiKey(String id, String sha256Hex, String tenant, Set<String> mod
   public ApiKey revoked(Instant at) {
     Objects.requireNonNull(at, "at");
     if (revokedAt != null) return this;
-    return new ApiKey(id, sha256Hex, tenant, models, limits, weight, maxBand, createdAt, expiresAt, at, note);
+    return new ApiKey(id, sha256Hex, tenant, models, limits, weight, maxBand, createdAt, expiresAt, at, note,
+        resumeStreams);
   }
 
   /** Everything but the hash. */
@@ -108,7 +117,7 @@ public record ApiKey(String id, String sha256Hex, String tenant, Set<String> mod
   public String toString() {
     return "ApiKey[id=" + id + ", tenant=" + tenant + ", models=" + models + ", limits=" + limits + ", weight=" + weight
         + ", maxBand=" + maxBand + ", createdAt=" + createdAt + ", expiresAt=" + expiresAt + ", revokedAt=" + revokedAt
-        + ", note=" + note + "]";
+        + ", note=" + note + (resumeStreams ? "" : ", resume=false") + "]";
   }
 
   private static String quote(String s) {

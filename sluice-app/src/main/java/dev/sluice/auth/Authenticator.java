@@ -82,7 +82,7 @@ public final class Authenticator {
     if (found instanceof ApiKeys.Found f) {
       ApiKey k = f.key();
       return Future.succeededFuture(new Principal(k.tenant(), k.id(), k.models(), k.limits(), Principal.Kind.KEY,
-          k.weight(), k.maxBand()));
+          k.weight(), k.maxBand(), k.resumeStreams()));
     }
     if (found instanceof ApiKeys.Revoked) return REVOKED;
     if (found instanceof ApiKeys.Expired e) {

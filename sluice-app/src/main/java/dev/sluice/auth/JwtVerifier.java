@@ -286,7 +286,17 @@ public final class JwtVerifier implements AutoCloseable {
     }
     return new Principal(tenant.textValue(), t.kid(), models(claims.get(settings.modelsClaim())),
         limits(claims.get(settings.limitsClaim())), Principal.Kind.JWT, weight(claims.get(settings.weightClaim())),
-        band(claims.get(settings.maxPriorityClaim())));
+        band(claims.get(settings.maxPriorityClaim())), resume(claims.get(RESUME_CLAIM)));
+  }
+
+  /** The claim that turns stream resumption off for a token's requests: {@code "resume": false}. */
+  static final String RESUME_CLAIM = "resume";
+
+  /** The resume claim: false only when it says so; anything but a boolean refuses the token, like a bad weight. */
+  private boolean resume(JsonNode v) {
+    if (v == null || v.isNull()) return true;
+    if (!v.isBoolean()) throw invalid("claim " + RESUME_CLAIM + " must be true or false");
+    return v.asBoolean();
   }
 
   /**

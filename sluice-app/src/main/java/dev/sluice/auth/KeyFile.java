@@ -102,11 +102,23 @@ public final class KeyFile {
     }
     return new ApiKey(text(k, "id", at, true), text(k, "sha256", at, true), text(k, "tenant", at, true),
         models(k, at), limits(k, at), weight(k, at), band(k, at), instant(k, "createdAt", at, true),
-        instant(k, "expiresAt", at, false), instant(k, "revokedAt", at, false), text(k, "note", at, false));
+        instant(k, "expiresAt", at, false), instant(k, "revokedAt", at, false), text(k, "note", at, false),
+        resume(k, at));
   }
 
   private static final Set<String> FIELDS = new LinkedHashSet<>(List.of("id", "sha256", "tenant", "models", "limits",
-      "weight", "maxPriority", "createdAt", "expiresAt", "revokedAt", "note"));
+      "weight", "maxPriority", "createdAt", "expiresAt", "revokedAt", "note", "resume"));
+
+  /** {@code "resume": false}: the key's streams are never continued on another node; absent or true: they may be. */
+  private static boolean resume(JsonNode k, String at) throws IOException {
+    JsonNode v = k.get("resume");
+    if (v == null || v.isNull()) return true;
+    if (!v.isBoolean()) {
+      throw new IOException(at + "resume: " + v + " must be true or false (false: this key's streams are never"
+          + " continued on another node)");
+    }
+    return v.asBoolean();
+  }
 
   private static int weight(JsonNode k, String at) throws IOException {
     JsonNode v = k.get("weight");
@@ -271,5 +283,6 @@ public final class KeyFile {
   private static void flow(ObjectNode o, ApiKey k) {
     if (k.weight() != 0) o.put("weight", k.weight());
     if (k.maxBand() != null) o.put("maxPriority", k.maxBand().label());
+    if (!k.resumeStreams()) o.put("resume", false);
   }
 }

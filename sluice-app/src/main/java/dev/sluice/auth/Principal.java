@@ -18,9 +18,11 @@ import java.util.Set;
  *     none (then {@code routing.flow.tenants} or {@code defaultWeight})
  * @param maxBand the highest priority band the caller may ask for as its key or token carries it; null when it carries
  *     none (then {@code routing.flow.tenants}, else interactive)
+ * @param resumeStreams whether this caller's streams may be continued on another node after a node breaks
+ *     (docs/stream-resumption.md); false when its key or token says {@code "resume": false}
  */
 public record Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind, int weight,
-    Band maxBand) {
+    Band maxBand, boolean resumeStreams) {
   /** How a principal was authenticated. */
   public enum Kind { ANONYMOUS, KEY, JWT }
 
@@ -32,6 +34,12 @@ public record Principal(String tenant, String keyId, Set<String> models, Limits 
   /** A caller whose credential carries no weight or band. */
   public Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind) {
     this(tenant, keyId, models, limits, kind, 0, null);
+  }
+
+  /** A caller whose streams may be continued (the default). */
+  public Principal(String tenant, String keyId, Set<String> models, Limits limits, Kind kind, int weight,
+      Band maxBand) {
+    this(tenant, keyId, models, limits, kind, weight, maxBand, true);
   }
 
   public Principal {

@@ -8,13 +8,18 @@ import dev.sluice.flow.Band;
 import dev.sluice.health.HealthPolicy;
 import dev.sluice.routing.FailoverOrder;
 import dev.sluice.routing.Policies;
+import dev.sluice.resume.StreamSplice;
 import dev.sluice.routing.PrefixIndex;
+import dev.sluice.routing.StreamDeadlines;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.StreamSupport;
 
 /**
  * How requests travel to the nodes: the {@code timeouts}, {@code upstream} (connection pool, attempts, {@code tls}),
@@ -22,9 +27,11 @@ import java.util.Map;
  */
 final class TrafficSection {
   private static final List<String> TIMEOUT_KEYS =
-      List.of("connect", "firstToken", "idle", "total", "firstTokenFactor", "firstTokenFloor");
+      List.of("connect", "firstToken", "idle", "total", "firstTokenFactor", "firstTokenFloor", "models");
+  private static final List<String> MODEL_TIMEOUT_KEYS = List.of("idle", "total");
   private static final List<String> UPSTREAM_KEYS =
-      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts", "tls");
+      List.of("maxConnectionsPerNode", "maxWaitQueuePerNode", "maxAttempts", "tls", "resumption");
+  private static final List<String> RESUMPTION_KEYS = List.of("enabled", "maxPerStream", "offModels");
   private static final List<String> UPSTREAM_TLS_KEYS = List.of("caFile", "verifyHostname");
   /** Beyond 5 attempts a request mostly waits on failing nodes; the client's own timeout fires first. */
   private static final int MAX_ATTEMPTS_LIMIT = 5;
@@ -67,7 +74,28 @@ final class TrafficSection {
           + base.firstToken().toMillis() + "ms): the floor of the first-token deadline must not exceed its ceiling");
       floor = base.firstTokenFloor();
     }
-    return new Timeouts(base.connect(), base.firstToken(), base.idle(), base.total(), factor, floor);
+    return new Timeouts(base.connect(), base.firstToken(), base.idle(), base.total(), factor, floor,
+        modelStreams(node.get("models"), base));
+  }
+
+  /** {@code timeouts.models}: per model, the stream deadlines {@code idle} and {@code total} (each defaults to the global one). */
+  private Map<String, StreamDeadlines> modelStreams(JsonNode node, Timeouts base) {
+    Map<String, StreamDeadlines> out = new LinkedHashMap<>();
+    if (node == null || !r.isObject(node, "timeouts.models")) return out;
+    node.fields().forEachRemaining(e -> {
+      String path = "timeouts.models." + e.getKey();
+      if (!r.isObject(e.getValue(), path)) return;
+      r.rejectUnknown(e.getValue(), path, MODEL_TIMEOUT_KEYS);
+      Duration idle = r.duration(e.getValue(), path, "idle", base.idle());
+      Duration total = r.duration(e.getValue(), path, "total", base.total());
+      if (total.compareTo(idle) < 0) {
+        r.problem(path + ".total", total.toMillis() + "ms is below its idle deadline (" + idle.toMillis()
+            + "ms): a request's total deadline must be at least its idle deadline");
+        return;
+      }
+      out.put(e.getKey(), new StreamDeadlines(idle, total));
+    });
+    return out;
   }
 
   UpstreamSettings upstream(JsonNode node) {
@@ -87,7 +115,36 @@ final class TrafficSection {
             show(a) + " must be an integer 1.." + MAX_ATTEMPTS_LIMIT + " (1 = no retry)");
       }
     }
-    return new UpstreamSettings(connections, queue, attempts, upstreamTls(node.get("tls")));
+    return new UpstreamSettings(connections, queue, attempts, upstreamTls(node.get("tls")),
+        resumption(node.get("resumption")));
+  }
+
+  /** {@code upstream.resumption}: on by default, at most 2 continuations per stream, models it is off for. */
+  private ResumptionSettings resumption(JsonNode node) {
+    if (node == null || !r.isObject(node, "upstream.resumption")) return ResumptionSettings.defaults();
+    r.rejectUnknown(node, "upstream.resumption", RESUMPTION_KEYS);
+    boolean enabled = r.bool(node, "upstream.resumption", "enabled", true);
+    int max = StreamSplice.MAX_RESUMPTIONS;
+    JsonNode m = node.get("maxPerStream");
+    if (m != null) {
+      if (m.isIntegralNumber() && m.asInt() >= 0 && m.asInt() <= StreamSplice.MAX_RESUMPTIONS) {
+        max = m.asInt();
+      } else {
+        r.problem("upstream.resumption.maxPerStream", show(m) + " must be an integer 0.." + StreamSplice.MAX_RESUMPTIONS
+            + " (continuations of one stream; 0 = never)");
+      }
+    }
+    Set<String> off = new LinkedHashSet<>();
+    JsonNode models = node.get("offModels");
+    if (models != null) {
+      if (models.isArray() && StreamSupport.stream(models.spliterator(), false)
+          .allMatch(JsonNode::isTextual)) {
+        models.forEach(v -> off.add(v.asText()));
+      } else {
+        r.problem("upstream.resumption.offModels", show(models) + " must be a list of model ids, e.g. [\"qwen3:32b\"]");
+      }
+    }
+    return new ResumptionSettings(enabled, max, off);
   }
 
   /** {@code upstream.tls}: an optional CA bundle for https nodes and the host-name check. */

@@ -84,6 +84,8 @@ public final class SluiceMetrics {
   public static final String OVERHEAD = "sluice_gateway_overhead"; // _seconds histogram by endpoint
   public static final String TOKENS = "sluice_tokens"; // _total by model and direction
   public static final String RETRIES = "sluice_retries"; // _total by model: attempts beyond the first
+  /** Streams broken after their first byte, by model and what became of them (docs/stream-resumption.md). */
+  public static final String STREAM_RESUMPTIONS = "sluice_stream_resumptions"; // _total by model and result
   public static final String NODE_GPU_UTIL = "sluice_node_gpu_utilization_percent";
   public static final String NODE_GPU_TEMP = "sluice_node_gpu_temperature_celsius";
   public static final String NODE_GPU_MEMORY = "sluice_node_gpu_memory_used_percent";
@@ -434,6 +436,18 @@ public final class SluiceMetrics {
   private Timer histogram(String name, String label, String value, Duration[] buckets, String description) {
     return durationTimers.computeIfAbsent(name + '|' + value, k -> Timer.builder(name).description(description)
         .tag(label, value).serviceLevelObjectives(buckets).register(registry));
+  }
+
+  /**
+   * A stream broke after its first byte, or a continuation of it ended: {@code result} ok (a continued stream reached
+   * its end), failed (a continuation failed before or after its first event), refused (a rule forbade continuing:
+   * tool-call bytes, reasoning, the token limit, the maximum reached), no_node (no other node of the model to continue
+   * on), off (resumption off for the model or the caller).
+   */
+  public void streamResumption(String model, String result) {
+    counter(STREAM_RESUMPTIONS, "Streams broken after their first byte, by model and what became of them: ok "
+        + "(continued on another node to its end), failed (a continuation failed), refused (a rule forbade it), no_node, "
+        + "off", "model", modelLabel(model), "result", result).increment();
   }
 
   /** One attempt on a node: result is ok or a failure kind in lower case. */

@@ -449,6 +449,8 @@ final class RoutedRequest implements ExchangeListener {
     Exchange x = new Exchange(shared.exchanges(), req, config, request, overChat, ((Router.Plan) routed).targets(),
         arrival.origin(), promptTokens, captureLimit(), this);
     exchange = x;
+    // docs/stream-resumption.md: off for a model in upstream.resumption.offModels, or a key/token with resume false
+    x.allowResumption(who.resumeStreams() ? config.upstream().resumption().maxFor(model) : 0);
     x.start();
   }
 
@@ -550,6 +552,16 @@ final class RoutedRequest implements ExchangeListener {
     long seconds = Durations.retryAfterSeconds(retryAfterMillis);
     resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(seconds));
     error(ErrorKind.OVERLOADED, message + ": retry in " + seconds + " s, or " + fix, null);
+  }
+
+  /** The policy's choice now for continuing this request's broken stream (docs/stream-resumption.md). */
+  @Override
+  public List<Exchange.Target> resumeTargets() {
+    var route = config.model(currentModel);
+    if (route.isEmpty() || exchange == null) return List.of();
+    ParsedRequest request = downgraded ? parsed.withModel(currentModel) : parsed;
+    return router.resumeTargets(currentModel, request.endpoint(), route.get().nodes(), promptTokens,
+        request.requestedMaxTokens(), exchange.translated(), sessionId, chainFor(currentModel));
   }
 
   @Override

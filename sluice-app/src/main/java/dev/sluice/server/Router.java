@@ -33,6 +33,7 @@ import dev.sluice.upstream.Exchange;
 import dev.sluice.upstream.NodeClient;
 import dev.sluice.upstream.NodeClients;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -446,5 +447,36 @@ final class Router {
       sum += flowOn() ? e.cap().value() : GpuDefaults.concurrency(n.gpuType());
     }
     return sum;
+  }
+
+  /**
+   * Where a stream broken after its first byte may be continued (docs/stream-resumption.md): the routing policy's
+   * plan for the request now first, then every other node of the model in rotation, the least loaded first (also
+   * those at their cap or cooling down after a busy answer, and when admission control refuses): a stream that is
+   * already answering is not held back by caps, and the plan may hold only the node that just broke.
+   */
+  List<Exchange.Target> resumeTargets(String model, Endpoint endpoint, List<NodeSpec> nodes, long promptTokens,
+      int expectedOutputTokens, boolean overChat, String sessionId, PrefixChain chain) {
+    Result routed = route(model, endpoint, nodes, promptTokens, expectedOutputTokens, true, overChat, sessionId, chain);
+    List<Exchange.Target> planned = routed instanceof Plan plan ? plan.targets() : List.of();
+    NodeDialect needed = endpoint.dialect().nodeDialect();
+    long now = registry.nowMillis();
+    List<Exchange.Target> any = new ArrayList<>();
+    for (NodeSpec n : nodes) {
+      NodeEntry e = registry.get(n.id());
+      NodeClient c = clients.get(n.id());
+      if (e == null || c == null || !e.health().eligible(now)) continue; // a busy node cooling down is asked too
+      if (e.servedModels() != null && !e.servedModels().contains(model)) continue;
+      boolean translate = !e.speaks(needed);
+      if (translate && !(overChat && e.speaks(NodeDialect.OPENAI))) continue;
+      any.add(new Exchange.Target(e, c, 0, 0, translate, 0));
+    }
+    any.sort(Comparator.comparingInt(t -> t.entry().inFlight()));
+    // the policy's choice first (it may hold only the node that just broke, still in rotation), then every other one
+    List<Exchange.Target> all = new ArrayList<>(planned);
+    for (Exchange.Target t : any) {
+      if (all.stream().noneMatch(p -> p.entry() == t.entry())) all.add(t);
+    }
+    return all;
   }
 }

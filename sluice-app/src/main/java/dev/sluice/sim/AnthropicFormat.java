@@ -93,6 +93,10 @@ final class AnthropicFormat implements GenerationFormat {
         chat.put("parallel_tool_calls", false);
       }
     }
+    // Messages continues a final assistant message (a prefill): the answer is the rest of it
+    if ("assistant".equals(given.get(given.size() - 1).path("role").asText())) {
+      chat.put("continue_final_message", true).put("add_generation_prompt", false);
+    }
     JsonNode thinking = body.path("thinking");
     if (thinking.isObject()) {
       chat.putObject("chat_template_kwargs").put("enable_thinking",

@@ -63,14 +63,31 @@ final class Attempt {
   private long lastChunkNanos;
   boolean abandoned;
   private boolean closed;
+  /** A continuation of a stream that broke on another node ({@link Exchange#resumedOn}); its body is {@link #body}. */
+  final boolean continuation;
+  /** The continuation's request body; null for an attempt of the client's request. */
+  private final Buffer body;
+  /** This attempt's events reach the client (it committed, or it is a continuation past its first event). */
+  boolean relaying;
 
   Attempt(Exchange x, Exchange.Target target, RetryBudget.Lease lease) {
+    this(x, target, lease, null);
+  }
+
+  /** A continuation: {@code body} (the request continuing the broken stream) goes to {@code target}. */
+  Attempt(Exchange x, Exchange.Target target, Buffer body) {
+    this(x, target, null, body);
+  }
+
+  private Attempt(Exchange x, Exchange.Target target, RetryBudget.Lease lease, Buffer body) {
     this.x = x;
     this.target = target;
     this.entry = target.entry();
     this.node = target.client();
     this.lease = lease;
     this.prefillTokens = Math.max(0, x.promptTokens - Math.max(0, target.cachedTokens()));
+    this.continuation = body != null;
+    this.body = body;
   }
 
   String nodeId() {
@@ -86,7 +103,7 @@ final class Attempt {
     backlogAtSend = Math.max(0, entry.inFlightPrefillTokens() - prefillTokens);
     sentNanos = x.clock.nanos();
     boolean overChat = target.translate();
-    Buffer body = overChat ? x.overChat.chatRequest() : x.request.raw();
+    Buffer body = this.body != null ? this.body : overChat ? x.overChat.chatRequest() : x.request.raw();
     node.http().request(node.target(ForwardedHeaders.toNode(entry.spec(), x.request, overChat, x.req.headers(),
         x.config.timeouts(), x.origin.requestId(), x.origin.trace()))).onComplete(ar -> {
           if (!x.live(this)) {
@@ -122,7 +139,7 @@ final class Attempt {
   /** In {@code inMillis}, unless committed by then, the exchange judges the passed deadline {@code deadlineMs}. */
   void armFirstTokenTimer(long inMillis, long deadlineMs) {
     firstTokenTimer = x.vertx.setTimer(Math.max(1, inMillis), id -> {
-      if (x.live(this) && !x.committed()) x.firstTokenDeadlinePassed(this, deadlineMs);
+      if (x.live(this) && !relaying) x.firstTokenDeadlinePassed(this, deadlineMs);
     });
   }
 
@@ -152,8 +169,15 @@ final class Attempt {
     }
     StreamFramer.Mode mode = r.statusCode() / 100 == 2 ? StreamFramer.modeFor(r.getHeader(HttpHeaders.CONTENT_TYPE)) : null;
     framer = mode == null ? null : new StreamFramer(mode);
+    if (continuation && framer == null) { // a node that cannot continue (e.g. a 400 to continue_final_message)
+      r.exceptionHandler(t -> { });
+      resetUpstream();
+      x.attemptFailed(this, new Failure(Failure.Kind.NODE_ERROR, "HTTP " + r.statusCode() + " ("
+          + r.getHeader(HttpHeaders.CONTENT_TYPE) + ") instead of a stream"));
+      return;
+    }
     if (target.translate()) {
-      if (framer != null) relay = x.overChat.relay();
+      if (framer != null) relay = continuation ? x.relay : x.overChat.relay();
       else held = Buffer.buffer();
     }
     r.handler(this::onChunk);
@@ -181,7 +205,7 @@ final class Attempt {
     if (!x.live(this)) return;
     long now = x.clock.nanos();
     entry.progress(now);
-    if (!x.committed()) {
+    if (!relaying) {
       Buffer ready = framer == null ? buf : framer.push(buf);
       if (ready.length() == 0) return;
       if (framer != null) {
@@ -192,7 +216,7 @@ final class Attempt {
           return;
         }
       }
-      x.commit(this);
+      if (continuation) x.resumedOn(this); else x.commit(this);
       relayOut(ready);
       return;
     }
@@ -213,8 +237,19 @@ final class Attempt {
       held.appendBuffer(ready);
       return;
     }
+    if (x.splice != null) ready = splice(ready);
     Buffer out = relay == null ? ready : relay.events(ready);
     if (out.length() > 0) x.write(this, out);
+    if (x.splice != null && x.splice.errorEvent() != null) {
+      x.streamBroken(this, "node " + nodeId() + " sent an error event mid-stream");
+    }
+  }
+
+  /** The events as the stream's splice passes them on: the first node's unchanged, a continuation's spliced. */
+  private Buffer splice(Buffer ready) {
+    byte[] in = ready.getBytes();
+    byte[] out = x.splice.events(in);
+    return out == in ? ready : Buffer.buffer(out);
   }
 
   /** What ends the client's answer after the node's last byte: the framer's rest, translated where it must be. */
@@ -231,6 +266,7 @@ final class Attempt {
 
   /** The exchange committed to this attempt: the node's first token, its time to it learned for a stream. */
   void committed() {
+    relaying = true;
     cancelTimer(firstTokenTimer);
     firstTokenNanos = x.clock.nanos();
     entry.firstToken(prefillTokens);
@@ -247,7 +283,23 @@ final class Attempt {
 
   private void onEnd() {
     if (!x.live(this)) return;
-    if (!x.committed()) x.commit(this);
+    if (!relaying) {
+      if (continuation) {
+        x.attemptFailed(this, new Failure(Failure.Kind.RESET_BEFORE_FIRST_BYTE, "the stream ended before its first"
+            + " event"));
+        return;
+      }
+      x.commit(this);
+    }
+    if (x.splice != null && framer != null) { // a generation stream: it must reach its proper end
+      Buffer rest = framer.drain();
+      if (rest.length() > 0) relayOut(rest);
+      if (!x.live(this)) return;
+      if (!x.splice.ended()) {
+        x.streamBroken(this, "node " + nodeId() + " ended the stream before its last event");
+        return;
+      }
+    }
     Buffer tail = lastBytes();
     close();
     boolean ok = upstreamResp.statusCode() / 100 == 2;
@@ -293,7 +345,7 @@ final class Attempt {
 
   private void onUpstreamError(Throwable t) {
     if (!x.live(this)) return;
-    if (!x.committed()) {
+    if (!relaying) {
       x.attemptFailed(this, FailureClassifier.ofException(t, true));
       return;
     }
@@ -315,7 +367,7 @@ final class Attempt {
    * then at the idle timeout (the stream is broken).
    */
   private long nextCheckNanos(long silent) {
-    long idle = x.config.timeouts().idle().toNanos();
+    long idle = x.deadlines.idle().toNanos();
     long stall = NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000;
     return (stallReported || stall >= idle ? idle : stall) - silent;
   }
@@ -323,18 +375,17 @@ final class Attempt {
   private void scheduleIdleCheck(long inNanos) {
     idleTimer = x.vertx.setTimer(Math.max(1, inNanos / 1_000_000), id -> {
       idleTimer = -1;
-      if (!x.live(this) || !x.committed()) return;
+      if (!x.live(this) || !relaying) return;
       long silent = x.clock.nanos() - lastChunkNanos;
       if (!stallReported && silent >= NodeEntry.STREAM_SILENCE_MILLIS * 1_000_000) {
         stallReported = true;
         entry.health().suspect("a stream it serves sent nothing for " + silent / 1_000_000 + " ms");
       }
-      if (silent < x.config.timeouts().idle().toNanos()) {
+      if (silent < x.deadlines.idle().toNanos()) {
         scheduleIdleCheck(nextCheckNanos(silent));
         return;
       }
-      x.streamBroken(this, "node " + nodeId() + " sent nothing for " + x.config.timeouts().idle().toMillis()
-          + " ms (idle timeout)");
+      x.streamBroken(this, "node " + nodeId() + " sent nothing for " + x.deadlines.describeIdle());
     });
   }
 

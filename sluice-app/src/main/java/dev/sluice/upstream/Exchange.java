@@ -1,5 +1,7 @@
 package dev.sluice.upstream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.sluice.api.ChatTranslation;
 import dev.sluice.api.ErrorKind;
 import dev.sluice.api.ParsedRequest;
@@ -9,18 +11,25 @@ import dev.sluice.health.HealthSnapshot;
 import dev.sluice.metrics.SluiceMetrics;
 import dev.sluice.node.NodeEntry;
 import dev.sluice.observe.TraceContext;
+import dev.sluice.resume.StreamSplice;
+import dev.sluice.resume.Wire;
 import dev.sluice.routing.FirstTokenDeadline;
 import dev.sluice.routing.RetryBudget;
+import dev.sluice.routing.StreamDeadlines;
 import dev.sluice.support.Clock;
+import dev.sluice.support.Json;
 import dev.sluice.support.LogThrottle;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,8 +41,10 @@ import org.slf4j.LoggerFactory;
  * <p>The rule that matters: nothing is sent to the client until the first complete upstream event arrives ("lazy
  * commit"). Until then any failure of a node is invisible and the next node in the plan is tried (at most
  * upstream.maxAttempts, each on a different node). After commit, bytes are relayed as they come, with backpressure;
- * a broken or stalled stream ends with one in-band error event and is never retried. A client that goes away resets
- * the upstream request at any stage. One try on one node is an {@link Attempt}; the headers that cross are
+ * a generation stream that breaks or stalls then (reset, closed before its end, an in-band error event, silent past
+ * its idle deadline) is continued on another node of the plan where its {@link StreamSplice} allows
+ * (docs/stream-resumption.md), else it ends with one in-band error event. A client that goes away resets the upstream
+ * request at any stage. One try on one node is an {@link Attempt}; the headers that cross are
  * {@link ForwardedHeaders}' rules; what is kept of the answer is an {@link AnswerCapture}.
  */
 public final class Exchange {
@@ -78,6 +89,25 @@ public final class Exchange {
   private boolean committed;
   private boolean finished;
   private long totalTimer = -1;
+
+  /** The idle and total deadlines of this request's model ({@code timeouts.models}, else the global ones). */
+  final StreamDeadlines deadlines;
+  /** Continuations this stream may have: 0 (the default) when resumption is off for it. */
+  private int maxResumptions;
+  /** The committed generation stream's splice (what it relayed, how to continue it); null for other answers. */
+  StreamSplice splice;
+  /** Why no stream of this request can be continued (n &gt; 1, logprobs, ...); null when it can. */
+  private String spliceRefusal;
+  /** The committed stream's translation to the client's dialect, kept across continuations; null when passed through. */
+  ChatTranslation.Relay relay;
+  /** Whether the committed answer is an event stream (its end is an in-band error event, not a reset). */
+  private boolean framed;
+  /** Nodes that broke this request's stream, failed its continuation, or were unreachable: never continued on. */
+  private final Set<String> failedNodes = new HashSet<>();
+  /** When the stream last broke and is waiting for its continuation's first event; -1 when none waits. */
+  private long brokeAtNanos = -1;
+  /** Time the client's stream waited for continuations, summed. */
+  private long resumeDelayNanos;
 
   /**
    * A node to try: its live entry (health, speed, counters), its HTTP client, how long this request may wait there for
@@ -135,12 +165,21 @@ public final class Exchange {
     this.promptTokens = promptTokens;
     this.capture = new AnswerCapture(captureLimit);
     this.listener = listener;
-    this.deadlineNanos = origin.startNanos() + config.timeouts().total().toNanos();
+    this.deadlines = config.timeouts().streams(request.model());
+    this.deadlineNanos = origin.startNanos() + deadlines.total().toNanos();
+  }
+
+  /**
+   * Lets a stream that breaks after its first byte be continued on another node up to {@code max} times (0: never);
+   * call before {@link #start}. The request flow decides from the config and the caller.
+   */
+  public void allowResumption(int max) {
+    this.maxResumptions = Math.max(0, Math.min(max, StreamSplice.MAX_RESUMPTIONS));
   }
 
   public void start() {
     resp.closeHandler(v -> clientGone());
-    totalTimer = vertx.setTimer(Math.max(1, config.timeouts().total().toMillis()), id -> totalTimeout());
+    totalTimer = vertx.setTimer(Math.max(1, deadlines.total().toMillis()), id -> totalTimeout());
     nextAttempt();
   }
 
@@ -191,6 +230,12 @@ public final class Exchange {
    * Either way the speed estimate learns, once per attempt, that the node was at least this slow to a first token.
    */
   void firstTokenDeadlinePassed(Attempt a, long deadlineMs) {
+    if (a.continuation) { // the client waits mid-stream: no waiting on a busy node, the next one is tried
+      a.resetUpstream();
+      attemptFailed(a, new Failure(Failure.Kind.FIRST_TOKEN_TIMEOUT, "no first event of the continuation within "
+          + deadlineMs + " ms"));
+      return;
+    }
     long now = clock.nanos();
     long waited = (now - a.connectedNanos) / 1_000_000;
     long ceilingMs = config.timeouts().firstToken().toMillis();
@@ -253,6 +298,13 @@ public final class Exchange {
   }
 
   void attemptFailed(Attempt a, Failure f) {
+    if (a.continuation) {
+      continuationFailed(a, f);
+      return;
+    }
+    // a node that could not be reached or dropped the request is not asked to continue its stream; one that was full
+    // or slow to a first token may be (the health model takes it out of rotation if it is really gone)
+    if (f.kind() == Failure.Kind.CONNECT || f.kind() == Failure.Kind.RESET_BEFORE_FIRST_BYTE) failedNodes.add(a.nodeId());
     a.close();
     if (f.kind().countsAgainstNode()) a.entry.health().observe(f);
     metrics.attempt(a.nodeId(), f.kind().name().toLowerCase(Locale.ROOT));
@@ -307,8 +359,47 @@ public final class Exchange {
     a.committed();
     firstByteNanos = a.firstTokenNanos;
     answeredBy = a.nodeId();
+    framed = a.framer != null;
+    relay = a.relay;
+    splice = newSplice(a);
     ForwardedHeaders.toClient(a.upstreamResp, resp, a.framer != null, a.nodeId(), a.relay != null || a.held != null);
     listener.committing(a.nodeId());
+    a.armIdle(a.firstTokenNanos);
+  }
+
+  /**
+   * The splice of a committed 2xx generation stream (chat, completions, Ollama chat and generate, and any dialect
+   * carried over chat completions), which watches it for in-band errors and an early end and knows how to continue
+   * it; null for every other answer.
+   */
+  private StreamSplice newSplice(Attempt a) {
+    if (!request.stream() || a.framer == null || a.upstreamResp.statusCode() / 100 != 2) return null;
+    Wire wire = a.target.translate() ? Wire.OPENAI_CHAT : Wire.ofPath(request.endpoint().path());
+    if (wire == null) return null;
+    ObjectNode body = request.json();
+    if (a.target.translate()) {
+      try {
+        JsonNode chat = Json.MAPPER.readTree(overChat.chatRequest().getBytes());
+        if (!(chat instanceof ObjectNode o)) return null;
+        body = o;
+      } catch (IOException e) {
+        return null;
+      }
+    }
+    spliceRefusal = StreamSplice.refusal(wire, body);
+    StreamSplice s = StreamSplice.of(wire, body, e -> FailureClassifier.ofStreamEvent(e) != null,
+        () -> clock.nanos() - origin.startNanos());
+    if (maxResumptions == 0 || spliceRefusal != null) s.watchOnly(); // never continued: only errors and the end
+    return s;
+  }
+
+  /** The first event of continuation {@code a} goes on to the client: the stream flows again. */
+  void resumedOn(Attempt a) {
+    a.committed();
+    if (brokeAtNanos >= 0) {
+      resumeDelayNanos += clock.nanos() - brokeAtNanos;
+      brokeAtNanos = -1;
+    }
     a.armIdle(a.firstTokenNanos);
   }
 
@@ -354,15 +445,27 @@ public final class Exchange {
   void ended(Attempt a, Buffer tail, long chunkGapNanos) {
     if (chunkGapNanos >= 0) meanChunkGapNanos = chunkGapNanos;
     flushPending();
+    if (resumptions() > 0) {
+      metrics.streamResumption(request.model(), "ok");
+      log.info("{} {} rid={}: continued stream ended whole on node {} after {} resumption(s), {} tokens, the client "
+          + "waited {} ms for its continuations", request.endpoint().path(), request.model(), origin.requestId(),
+          a.nodeId(), resumptions(), splice.relayedTokens(), resumeDelayNanos / 1_000_000);
+      if (acceptsTrailers()) resp.putTrailer(RESUMED_TRAILER, resumptions() + "; waited-ms=" + resumeDelayNanos / 1_000_000);
+    }
     resp.end(tail);
     int status = a.upstreamResp.statusCode();
     finish(status, status / 100 == 2 ? "ok" : "client_error", false);
   }
 
-  /** After commit: one in-band error event for streams; a reset for plain bodies (a truncated JSON is never "ok"). */
+  /**
+   * After commit, the node answering broke ({@code why}): continued on another node where the splice allows, else one
+   * in-band error event for streams (the node's own, when it sent one) and a reset for plain bodies (a truncated JSON
+   * is never "ok").
+   */
   void streamBroken(Attempt a, String why) {
     a.resetUpstream();
     a.close();
+    failedNodes.add(a.nodeId());
     a.entry.health().observe(new Failure(Failure.Kind.STREAM_BROKEN, why));
     metrics.attempt(a.nodeId(), Failure.Kind.STREAM_BROKEN.name().toLowerCase(Locale.ROOT));
     long quiet = BROKEN_LOG.tryLog();
@@ -370,10 +473,111 @@ public final class Exchange {
       log.warn("{} {} on node {}: {}{}", request.endpoint().path(), request.model(), a.nodeId(), why,
           LogThrottle.leftOut(quiet));
     }
-    if (a.framer != null) {
-      a.framer.drain();
-      flushPending(); // the whole events relayed before the break, then the error event
-      resp.end(request.endpoint().dialect().streamError(ErrorKind.STREAM_INTERRUPTED, why));
+    if (a.framer != null) a.framer.drain();
+    flushPending(); // the whole events relayed before the break go out before a continuation or the error event
+    if (splice != null && a.relaying) {
+      splice.brokenNodeWorked(a.firstTokenNanos - a.connectedNanos, clock.nanos() - a.firstTokenNanos);
+    }
+    if (attempt == a) attempt = null;
+    if (resume(a.nodeId(), why)) return;
+    endBroken(why);
+  }
+
+  /** A continuation failed before its first event: the next node is tried where the rules allow, else the stream ends. */
+  private void continuationFailed(Attempt a, Failure f) {
+    a.close();
+    failedNodes.add(a.nodeId());
+    if (f.kind().countsAgainstNode()) a.entry.health().observe(f);
+    metrics.attempt(a.nodeId(), f.kind().name().toLowerCase(Locale.ROOT));
+    metrics.streamResumption(request.model(), "failed");
+    if (attempt == a) attempt = null;
+    String why = "the continuation on node " + a.nodeId() + " failed: " + f.detail();
+    log.info("{} {} rid={}: {}", request.endpoint().path(), request.model(), origin.requestId(), why);
+    if (resume(a.nodeId(), why)) return;
+    endBroken(why);
+  }
+
+  /**
+   * Continues the broken stream on the next node of the plan (not one that failed this request, reached the same way:
+   * translated or not), if its splice, the resumption settings, the client and the deadline allow. The metric and one
+   * log line record every decision.
+   */
+  private boolean resume(String brokenNode, String why) {
+    if (splice == null || finished) return false;
+    String model = request.model();
+    if (maxResumptions == 0) {
+      metrics.streamResumption(model, "off");
+      return false;
+    }
+    String whyNot = spliceRefusal != null ? spliceRefusal : splice.whyNot(maxResumptions);
+    if (whyNot == null && resp.closed()) whyNot = "the client has gone";
+    if (whyNot == null && clock.nanos() >= deadlineNanos) {
+      whyNot = "its total deadline (" + deadlines.total().toMillis() + " ms) has passed";
+    }
+    if (whyNot != null) {
+      metrics.streamResumption(model, "refused");
+      log.info("{} {} rid={}: stream broken on node {} ({}) is not continued: {}", request.endpoint().path(), model,
+          origin.requestId(), brokenNode, why, whyNot);
+      return false;
+    }
+    Target next = resumeTarget();
+    if (next == null) {
+      metrics.streamResumption(model, "no_node");
+      log.info("{} {} rid={}: stream broken on node {} ({}) is not continued: no other node of the model is in "
+          + "rotation", request.endpoint().path(), model, origin.requestId(), brokenNode, why);
+      return false;
+    }
+    ObjectNode body = splice.continuation();
+    if (brokeAtNanos < 0) brokeAtNanos = clock.nanos();
+    log.info("{} {} rid={}: stream broken on node {} ({}) after {} tokens: continuing on node {} (resumption {} of at "
+        + "most {})", request.endpoint().path(), model, origin.requestId(), brokenNode, why, splice.relayedTokens(),
+        next.entry().id(), splice.resumptions(), maxResumptions);
+    Attempt c = new Attempt(this, next, Buffer.buffer(body.toString()));
+    attempt = c;
+    listener.attemptSent(c.nodeId());
+    c.send();
+    return true;
+  }
+
+  /**
+   * The first node the routing policy would take now ({@link ExchangeListener#resumeTargets}; the request's own plan
+   * when it has none) that is in rotation, has not failed this request and is reached as the first was (translated or
+   * not).
+   */
+  private Target resumeTarget() {
+    Target t = firstUsable(listener.resumeTargets());
+    return t != null ? t : firstUsable(plan);
+  }
+
+  private Target firstUsable(List<Target> targets) {
+    long now = clock.millis();
+    boolean translated = relay != null;
+    for (Target t : targets) {
+      if (failedNodes.contains(t.entry().id()) || t.translate() != translated) continue;
+      if (mayContinueOn(t.entry(), now)) return t;
+    }
+    return null;
+  }
+
+  /**
+   * Whether a stream may be continued on {@code node}: in rotation (not down, ejected or suspected) and serving the
+   * model. A node cooling down after a busy answer is not skipped: a client waiting mid-stream is better served by
+   * asking it (and the next node if it is still full) than by ending the stream.
+   */
+  private boolean mayContinueOn(NodeEntry node, long now) {
+    Set<String> served = node.servedModels();
+    return node.health().eligible(now) && (served == null || served.contains(request.model()));
+  }
+
+  /** Ends a committed answer that broke and is not continued. */
+  private void endBroken(String why) {
+    flushPending();
+    if (framed) {
+      byte[] nodeError = splice == null ? null : splice.errorEvent();
+      Buffer end = null;
+      if (nodeError != null) end = relay != null ? relay.events(Buffer.buffer(nodeError)) : Buffer.buffer(nodeError);
+      if (end == null || end.length() == 0) end = request.endpoint().dialect().streamError(ErrorKind.STREAM_INTERRUPTED, why);
+      resp.end(end);
     } else {
       resp.reset();
     }
@@ -381,12 +585,29 @@ public final class Exchange {
     finish(ErrorKind.STREAM_INTERRUPTED.status(), "failed", true);
   }
 
+  /** The response trailer that marks a continued stream, for clients that send {@code TE: trailers}. */
+  public static final String RESUMED_TRAILER = "sluice-resumed";
+
+  private boolean acceptsTrailers() {
+    String te = req.getHeader("te");
+    return te != null && te.toLowerCase(Locale.ROOT).contains("trailers");
+  }
+
   private void totalTimeout() {
     if (finished) return;
-    String why = "request exceeded the total timeout of " + config.timeouts().total().toMillis() + " ms";
+    String why = "request exceeded the total timeout of " + deadlines.total().toMillis() + " ms";
     Attempt a = attempt;
-    if (committed && a != null) {
+    if (committed && a != null && a.relaying) {
       streamBroken(a, why);
+      return;
+    }
+    if (committed) { // a continuation had not started: it is dropped and the stream ends
+      if (a != null) {
+        a.resetUpstream();
+        a.close();
+      }
+      attempt = null;
+      endBroken(why);
       return;
     }
     if (a != null) {
@@ -450,6 +671,21 @@ public final class Exchange {
   /** Mean gap between the chunks of a streamed answer after the first; -1 when not streamed or one chunk only. */
   public long meanChunkGapNanos() {
     return meanChunkGapNanos;
+  }
+
+  /** Whether the request may be carried over chat completions to nodes that do not speak its dialect. */
+  public boolean translated() {
+    return overChat != null;
+  }
+
+  /** Continuations the stream had (0 when it never broke or was not continued). */
+  public int resumptions() {
+    return splice == null ? 0 : splice.resumptions();
+  }
+
+  /** Nanoseconds the client's stream waited for its continuations, summed. */
+  public long resumeDelayNanos() {
+    return resumeDelayNanos;
   }
 
   /** The last bytes relayed to the client (where usage is reported); null when nothing was. */

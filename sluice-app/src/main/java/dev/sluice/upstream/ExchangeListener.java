@@ -2,6 +2,7 @@ package dev.sluice.upstream;
 
 import dev.sluice.api.ErrorKind;
 import io.vertx.core.buffer.Buffer;
+import java.util.List;
 
 /** What the request flow learns from an {@link Exchange}. */
 public interface ExchangeListener {
@@ -36,6 +37,14 @@ public interface ExchangeListener {
    * add response headers of its own.
    */
   default void committing(String nodeId) {}
+
+  /**
+   * Nodes to continue a stream broken after its first byte on, in the routing policy's order at this moment (the
+   * exchange skips those that failed it); empty to use the request's own plan.
+   */
+  default List<Exchange.Target> resumeTargets() {
+    return List.of();
+  }
 
   /**
    * The exchange answered the client (or the client left): exactly once, and never after

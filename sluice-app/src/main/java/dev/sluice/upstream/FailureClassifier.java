@@ -98,6 +98,15 @@ public final class FailureClassifier {
     return null;
   }
 
+  /**
+   * Whether an event of a stream that has already started is an in-band error (the shapes of {@link #ofFirstEvent}):
+   * the node failed mid-answer although its status was 200. A node failure, never a success: the stream is broken
+   * there (and continued elsewhere where it can be).
+   */
+  public static Failure ofStreamEvent(byte[] event) {
+    return ofFirstEvent(event) == null ? null : new Failure(Failure.Kind.STREAM_BROKEN, "error event mid-stream");
+  }
+
   /** The innermost TLS error in {@code t}'s cause chain (Vert.x wraps the JDK's handshake error), or null. */
   private static SSLException sslCause(Throwable t) {
     SSLException found = null;

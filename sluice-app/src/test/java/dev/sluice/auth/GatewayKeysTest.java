@@ -188,6 +188,23 @@ class GatewayKeysTest {
   }
 
   @Test
+  void aKeyWithResumeFalseIsStoredListedAndReadBackAndOtherKeysStoreNoResumeField() throws IOException {
+    ApiKey k = create("audit").key();
+    ApiKey strict = new ApiKey(k.id(), k.sha256Hex(), k.tenant(), k.models(), k.limits(), k.weight(), k.maxBand(),
+        k.createdAt(), k.expiresAt(), k.revokedAt(), k.note(), false);
+    ApiKey plain = create("acme").key();
+    Path file = dir.resolve("keys.json");
+    KeyFile.write(file, ApiKeys.of(List.of(strict, plain)));
+    ApiKeys read = KeyFile.read(file);
+    assertThat(read.byId(strict.id()).resumeStreams()).isFalse();
+    assertThat(read.byId(plain.id()).resumeStreams()).isTrue();
+    assertThat(Files.readString(file)).containsOnlyOnce("\"resume\" : false");
+    assertThat(KeyFile.publicView(strict, T0.toEpochMilli()).path("resume").asBoolean(true)).isFalse();
+    assertThat(KeyFile.publicView(plain, T0.toEpochMilli()).has("resume")).isFalse();
+    assertThat(read.revoke(strict.id(), T0.plusSeconds(1)).byId(strict.id()).resumeStreams()).isFalse();
+  }
+
+  @Test
   void aKeysWeightMustBeFromOneToAThousand() {
     for (int w : new int[] {-1, 1001, Integer.MAX_VALUE}) {
       assertThatThrownBy(() -> KeyGenerator.create("acme", null, null, w, null, null, null, T0))

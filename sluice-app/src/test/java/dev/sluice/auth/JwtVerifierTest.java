@@ -353,6 +353,16 @@ class JwtVerifierTest {
   }
 
   @Test
+  void aResumeFalseClaimTurnsStreamResumptionOffForTheTokenAndAnythingButABooleanRefusesIt() {
+    Map<String, Object> c = claims("acme", NOW_S + 60);
+    c.put("resume", false);
+    assertThat(await(verifier.verify(rs256(c))).resumeStreams()).isFalse();
+    assertThat(await(verifier.verify(rs256(claims("acme", NOW_S + 61)))).resumeStreams()).as("absent: on").isTrue();
+    c.put("resume", "no");
+    assertThat(rejection(verifier, rs256(c))).contains("claim resume must be true or false");
+  }
+
+  @Test
   void aWeightOrBandClaimThatIsNotOneRefusesTheTokenNamingTheClaimButNotItsValue() {
     Object[] weights = {0, 1001, "2", 2.5, -1, List.of(1)};
     for (Object w : weights) {

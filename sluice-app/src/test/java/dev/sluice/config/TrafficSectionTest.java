@@ -8,6 +8,7 @@ import static org.assertj.core.groups.Tuple.tuple;
 
 import dev.sluice.flow.Band;
 import dev.sluice.routing.FirstTokenDeadline;
+import dev.sluice.routing.StreamDeadlines;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -54,6 +55,29 @@ class TrafficSectionTest {
   }
 
   @Test
+  void streamDeadlinesPerModelAndResumptionAreReadWithTheirDefaults() throws Exception {
+    SluiceConfig defaults = ConfigLoader.parse(json("{'providers': {OK}}".replace("OK", OK_PROVIDER)), "d.json");
+    assertThat(defaults.timeouts().streams("any"))
+        .isEqualTo(new StreamDeadlines(Duration.ofSeconds(30), Duration.ofMinutes(10)));
+    assertThat(defaults.upstream().resumption()).isEqualTo(ResumptionSettings.defaults());
+    assertThat(defaults.upstream().resumption().maxFor("any")).isEqualTo(2);
+
+    SluiceConfig config = ConfigLoader.parse(json(("{'timeouts': {'idle': '20s', 'models': {'agent': {'idle': '5s', "
+        + "'total': '30m'}, 'batch': {'total': '1h'}}}, 'upstream': {'resumption': {'maxPerStream': 1, "
+        + "'offModels': ['audit']}}, 'providers': {OK}}").replace("OK", OK_PROVIDER)), "t.json");
+    assertThat(config.timeouts().streams("agent"))
+        .isEqualTo(new StreamDeadlines(Duration.ofSeconds(5), Duration.ofMinutes(30)));
+    assertThat(config.timeouts().streams("batch"))
+        .isEqualTo(new StreamDeadlines(Duration.ofSeconds(20), Duration.ofHours(1)));
+    assertThat(config.timeouts().streams("other"))
+        .isEqualTo(new StreamDeadlines(Duration.ofSeconds(20), Duration.ofMinutes(10)));
+    assertThat(config.upstream().resumption().maxFor("agent")).isEqualTo(1);
+    assertThat(config.upstream().resumption().maxFor("audit")).isZero();
+    assertThat(ConfigLoader.parse(json("{'upstream': {'resumption': {'enabled': false}}, 'providers': {OK}}"
+        .replace("OK", OK_PROVIDER)), "o.json").upstream().resumption().maxFor("agent")).isZero();
+  }
+
+  @Test
   void thePrefixHashPolicyIsAccepted() throws Exception {
     assertThat(ConfigLoader.parse(json("{'routing': {'policy': 'prefix-hash'}, 'providers': {OK}}"
         .replace("OK", OK_PROVIDER)), "p.json").routing().policy()).isEqualTo("prefix-hash");
@@ -71,8 +95,14 @@ class TrafficSectionTest {
       {'upstream': {'maxAttempts': 0}, 'providers': {OK}}         | config: upstream.maxAttempts: 0 must be an integer 1..5
       {'upstream': {'maxConnectionsPerNode': -1}, 'providers': {OK}} | config: upstream.maxConnectionsPerNode: -1 must be a positive integer (connections)
       {'upstream': {'maxWaitQueuePerNode': 'x'}, 'providers': {OK}}  | config: upstream.maxWaitQueuePerNode: "x" must be a positive integer (requests)
-      {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total, firstTokenFactor, firstTokenFloor)
-      {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts, tls)
+      {'timeouts': {'read': '1s'}, 'providers': {OK}}             | config: timeouts.read: unknown key (known: connect, firstToken, idle, total, firstTokenFactor, firstTokenFloor, models)
+      {'upstream': {'retries': 1}, 'providers': {OK}}             | config: upstream.retries: unknown key (known: maxConnectionsPerNode, maxWaitQueuePerNode, maxAttempts, tls, resumption)
+      {'timeouts': {'models': {'m': {'idle': '0s'}}}, 'providers': {OK}} | config: timeouts.models.m.idle: "0s" must be a positive duration
+      {'timeouts': {'models': {'m': {'idle': '5s', 'total': '1s'}}}, 'providers': {OK}} | config: timeouts.models.m.total: 1000ms is below its idle deadline (5000ms)
+      {'timeouts': {'models': {'m': {'first': '5s'}}}, 'providers': {OK}} | config: timeouts.models.m.first: unknown key (known: idle, total)
+      {'upstream': {'resumption': {'maxPerStream': 3}}, 'providers': {OK}} | config: upstream.resumption.maxPerStream: 3 must be an integer 0..2
+      {'upstream': {'resumption': {'offModels': 'm'}}, 'providers': {OK}} | config: upstream.resumption.offModels: "m" must be a list of model ids
+      {'upstream': {'resumption': {'on': true}}, 'providers': {OK}} | config: upstream.resumption.on: unknown key (known: enabled, maxPerStream, offModels)
       {'routing': {'affinity': {'sticky': true}}, 'providers': {OK}} | config: routing.affinity.sticky: unknown key (known: enabled, releasePenalty, maxSessions, indexMemory)
       {'routing': {'affinity': true}, 'providers': {OK}}          | config: routing.affinity: true must be a JSON object
       {'routing': {'affinity': {'enabled': 'yes'}}, 'providers': {OK}} | config: routing.affinity.enabled: "yes" must be true or false

@@ -117,6 +117,14 @@ public final class ChaosBench implements Callable<Integer> {
   @Option(names = "--drain", defaultValue = "60",
       description = "seconds to wait for requests in flight after the last phase (default ${DEFAULT-VALUE})")
   int drainSeconds;
+  @Option(names = "--resumption", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "ladder: streams broken after their first byte are continued on another node (default on, as the "
+          + "gateway's default; --no-resumption for the behaviour before it)")
+  boolean resumption;
+  @Option(names = "--stream-share", defaultValue = "10",
+      description = "ladder: percent of requests that are streamed chat, the rest 8:1 chat and Ollama chat "
+          + "(default ${DEFAULT-VALUE}: 80 % chat, 10 % streamed, 10 % Ollama)")
+  int streamShare;
   @Option(names = "--event-loops", defaultValue = "2",
       description = "gateway event loops (default ${DEFAULT-VALUE})")
   int eventLoops;
@@ -204,6 +212,10 @@ public final class ChaosBench implements Callable<Integer> {
           + "positive, --warmup at least 0");
       return 2;
     }
+    if (streamShare < 0 || streamShare > 100) {
+      System.err.println("chaos: --stream-share must be a percentage 0..100, got " + streamShare);
+      return 2;
+    }
     if (!(rate > 0) || beforeSeconds < 1 || hangSeconds < 1 || faultSeconds < 1 || afterSeconds < 0
         || busyStreams < 1 || holdSeconds < 1 || isolationSeconds < 1) {
       System.err.println("chaos: --rate, --before, --hang, --fault, --busy-streams, --hold and --isolation must be "
@@ -271,7 +283,7 @@ public final class ChaosBench implements Callable<Integer> {
       // 1. the nodes
       for (int i = 1; i <= NODES; i++) {
         sims.add(await(SimNode.start(simVertx, SimOptions.defaults().withId("a10-" + i).withGpu(GpuProfile.A10)
-            .withModels(MODEL, SMALL_MODEL).withTimeScale(timeScale).withSeed(SimOptions.DEFAULT_SEED + i))));
+            .withModels(MODEL, SMALL_MODEL).withTimeScale(timeScale).withSeed(SimOptions.DEFAULT_SEED))));
       }
       // 2. the config, through the file format
       String json = configJson();
@@ -301,7 +313,7 @@ public final class ChaosBench implements Callable<Integer> {
       List<Phase> phases = phases();
       t0Nanos = System.nanoTime();
       t0Millis = System.currentTimeMillis();
-      ChaosLoad load = new ChaosLoad(http, port, maxTokens, prompts, phases.size(), t0Nanos);
+      ChaosLoad load = new ChaosLoad(http, port, maxTokens, prompts, phases.size(), t0Nanos).streamShare(streamShare);
       HttpClientAgent poller = http;
       long timer = clientVertx.setPeriodic(POLL_MS, id -> poll(poller, port));
       load.start(clients, seed);
@@ -325,7 +337,7 @@ public final class ChaosBench implements Callable<Integer> {
 
       ChaosReport.Settings settings = new ChaosReport.Settings(clients, phaseSeconds, warmupSeconds, timeScale,
           maxTokens, prompts, ChaosLoad.ZIPF_EXPONENT, seed, flapping ? flapEvery : 0, eventLoops, drainSeconds,
-          commandLine(), calibration, json);
+          commandLine(), calibration, json, resumption, streamShare);
       List<ChaosLoad.Done> done = load.done();
       org.HdrHistogram.Histogram[] hist = new org.HdrHistogram.Histogram[phases.size()];
       long[] sentByPhase = new long[phases.size()];
@@ -368,6 +380,7 @@ public final class ChaosBench implements Callable<Integer> {
         {
           "auth": { "mode": "none" },
           "timeouts": { "connect": "500ms", "firstToken": "2s" },
+          "upstream": { "resumption": { "enabled": %s } },
           "health": { "probeInterval": "1s", "probeTimeout": "500ms" },
           "degradation": {
             "downgrade": { "qwen3:32b": "qwen2:7b" },
@@ -386,7 +399,7 @@ public final class ChaosBench implements Callable<Integer> {
             }
           }
         }
-        """.formatted(nodes);
+        """.formatted(resumption, nodes);
   }
 
   List<Phase> phases() {
@@ -536,7 +549,8 @@ public final class ChaosBench implements Callable<Integer> {
     return "java -cp sluice-bench/target/benchmarks.jar dev.sluice.bench.ChaosBench --clients " + clients + " --phase "
         + phaseSeconds + " --warmup " + warmupSeconds + " --time-scale " + fmt(timeScale) + " --max-tokens "
         + maxTokens + " --prompts " + prompts + " --seed " + seed + (flapping ? " --flap-every " + flapEvery
-        : " --no-flapping") + " --event-loops " + eventLoops;
+        : " --no-flapping") + (resumption ? "" : " --no-resumption")
+        + (streamShare == 10 ? "" : " --stream-share " + streamShare) + " --event-loops " + eventLoops;
   }
 
   private String silentCommandLine() {

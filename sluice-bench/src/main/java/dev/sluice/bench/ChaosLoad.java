@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -51,8 +52,13 @@ final class ChaosLoad {
    * @param sentMicros send time, µs after the start of the run
    * @param doneMicros time of the last byte (or of the error), µs after the start of the run
    * @param reason why it failed, null when answered
+   * @param resumed continuations of a stream the gateway reported (its {@code sluice-resumed} trailer), 0 for none
+   * @param waitedMicros how long a continued stream waited for its continuations (the trailer's waited-ms), else 0
+   * @param text 1 when the answer of the requested model is the same text as every other answer to its prompt, 0
+   *     when it differs (duplicated or missing text), -1 when not compared (failed, cached, downgraded, static)
    */
-  record Done(int phase, Kind kind, Outcome outcome, String reason, long sentMicros, long doneMicros) {
+  record Done(int phase, Kind kind, Outcome outcome, String reason, long sentMicros, long doneMicros, int resumed,
+      long waitedMicros, int text) {
     long latencyMicros() {
       return doneMicros - sentMicros;
     }
@@ -85,6 +91,11 @@ final class ChaosLoad {
   private final AtomicLong sent = new AtomicLong();
   private final AtomicLong finished = new AtomicLong();
   private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+  /**
+   * The first requested-model answer's text per prompt: every node answers alike (same seed), so every later answer
+   * to the prompt, continued streams included, must be the same text.
+   */
+  private final ConcurrentHashMap<Integer, String> texts = new ConcurrentHashMap<>();
   private volatile int phase;
   private volatile boolean stopped;
 
@@ -128,10 +139,22 @@ final class ChaosLoad {
     return lo;
   }
 
-  /** 80 % non-streaming chat, 10 % streaming chat, 10 % Ollama chat. */
-  static Kind kind(SplittableRandom rnd) {
+  /**
+   * The mix: {@link #streamShare} % streaming chat (10 by default), the rest 8 : 1 non-streaming chat and Ollama chat
+   * (80 % and 10 % by default).
+   */
+  Kind kind(SplittableRandom rnd) {
     int r = rnd.nextInt(100);
-    return r < 80 ? Kind.CHAT : r < 90 ? Kind.CHAT_STREAM : Kind.OLLAMA_CHAT;
+    if (r < streamShare) return Kind.CHAT_STREAM;
+    return rnd.nextInt(9) < 8 ? Kind.CHAT : Kind.OLLAMA_CHAT;
+  }
+
+  /** Percent of requests that are streamed chat (default 10). */
+  private int streamShare = 10;
+
+  ChaosLoad streamShare(int percent) {
+    this.streamShare = percent;
+    return this;
   }
 
   String body(Kind kind, int prompt) {
@@ -191,30 +214,69 @@ final class ChaosLoad {
   private void next(SplittableRandom rnd) {
     if (stopped) return;
     Kind kind = kind(rnd);
-    String body = body(kind, prompt(rnd));
+    int prompt = prompt(rnd);
+    String body = body(kind, prompt);
     int p = phase;
     sent.incrementAndGet();
     sentByPhase.incrementAndGet(p);
     long sentAt = micros();
     send(kind, body).onComplete(ar -> {
       long doneAt = micros();
-      String[] result = ar.succeeded() ? ar.result() : new String[] {Outcome.FAILED.name(), reason(ar.cause())};
+      String[] result = ar.succeeded() ? ar.result()
+          : new String[] {Outcome.FAILED.name(), reason(ar.cause()), null, null};
       Outcome outcome = Outcome.valueOf(result[0]);
-      done.add(new Done(p, kind, outcome, result[1], sentAt, doneAt));
+      int textOk = -1;
+      if (outcome == Outcome.REQUESTED && result[3] != null) {
+        String first = texts.putIfAbsent(prompt, result[3]);
+        textOk = first == null || first.equals(result[3]) ? 1 : 0;
+      }
+      int resumed = 0;
+      long waited = 0;
+      if (result[2] != null) { // "1; waited-ms=12"
+        String[] parts = result[2].split(";");
+        resumed = Integer.parseInt(parts[0].strip());
+        if (parts.length > 1) waited = Long.parseLong(parts[1].strip().replace("waited-ms=", "")) * 1000;
+      }
+      done.add(new Done(p, kind, outcome, result[1], sentAt, doneAt, resumed, waited, textOk));
       recorders[p].recordValue(Math.max(1, doneAt - sentAt));
       finished.incrementAndGet();
       next(rnd);
     });
   }
 
-  /** Completes with {outcome, reason}. */
+  /** Completes with {outcome, reason, the sluice-resumed trailer or null, the answer's text or null}. */
   private Future<String[]> send(Kind kind, String body) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.POST).setHost("127.0.0.1").setPort(port)
         .setURI(kind.path).setIdleTimeout(CLIENT_IDLE_TIMEOUT_MS)
         .putHeader("content-type", "application/json");
+    if (kind.stream) options.putHeader("te", "trailers"); // the gateway marks a continued stream in a trailer
     return http.request(options)
         .compose(req -> req.send(Buffer.buffer(body)))
-        .compose(resp -> resp.body().map(b -> classify(kind, resp, b)));
+        .compose(resp -> resp.body().map(b -> {
+          String[] c = classify(kind, resp, b);
+          String text = c[0].equals(Outcome.FAILED.name()) ? null : text(kind, b.toString(StandardCharsets.UTF_8));
+          return new String[] {c[0], c[1], resp.trailers().get("sluice-resumed"), text};
+        }));
+  }
+
+  /** The text of an answer: the streamed pieces joined, or the message's content; null when it cannot be read. */
+  static String text(Kind kind, String body) {
+    try {
+      if (!kind.stream) {
+        JsonNode json = Json.MAPPER.readTree(body);
+        return kind.ollama ? json.path("message").path("content").asText(null)
+            : json.path("choices").path(0).path("message").path("content").asText(null);
+      }
+      StringBuilder text = new StringBuilder();
+      for (String line : body.split("\n")) {
+        if (!line.startsWith("data: {")) continue;
+        text.append(Json.MAPPER.readTree(line.substring(6)).path("choices").path(0).path("delta").path("content")
+            .asText(""));
+      }
+      return text.toString();
+    } catch (Exception e) {
+      return null;
+    }
   }
 
   /** The outcome of a complete response, from its status, headers and body. */

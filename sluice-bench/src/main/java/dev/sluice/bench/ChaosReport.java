@@ -34,7 +34,7 @@ final class ChaosReport {
   /** What the run was configured with. */
   record Settings(int clients, int phaseSeconds, int warmupSeconds, double timeScale, int maxTokens, int prompts,
       double zipf, long seed, int flapEvery, int eventLoops, int drainSeconds, String command, double[] calibration,
-      String configJson) {}
+      String configJson, boolean resumption, int streamShare) {}
 
   private final Settings s;
   private final List<Phase> phases;
@@ -80,6 +80,7 @@ final class ChaosReport {
     settings();
     phaseTable();
     totals();
+    resumption();
     outcomeLatencies();
     failures();
     timings();
@@ -127,10 +128,13 @@ final class ChaosReport {
         + (s.flapEvery() > 0 ? "; flapping: node a10-1 killed/restarted every " + s.flapEvery() + " s" : ""));
     line("- kill = simulator fault `refuse-connections` (listener closed, open connections closed: requests in "
         + "flight on the node are cut); restart = fault cleared (listens again on the same port)");
-    line("- nodes: 3 × simulated A10 (vLLM profile), each serving `qwen3:32b` and `qwen2:7b`; time scale "
+    line("- nodes: 3 × simulated A10 (vLLM profile), each serving `qwen3:32b` and `qwen2:7b`, all with the same seed "
+        + "(every node answers a prompt alike, as nodes running the same weights do); time scale "
         + fmt(s.timeScale()) + " (simulated time = real time × " + fmt(s.timeScale()) + ")");
-    line("- requests: `max_tokens`/`num_predict` " + s.maxTokens() + "; mix 80 % `/v1/chat/completions`, 10 % the "
-        + "same streamed (SSE), 10 % Ollama `/api/chat` (`stream: false`), all for `qwen3:32b`; prompts: "
+    int rest = 100 - s.streamShare();
+    line("- requests: `max_tokens`/`num_predict` " + s.maxTokens() + "; mix " + fmt(rest * 8 / 9.0) + " % "
+        + "`/v1/chat/completions`, " + s.streamShare() + " % the same streamed (SSE), " + fmt(rest / 9.0) + " % Ollama "
+        + "`/api/chat` (`stream: false`), all for `qwen3:32b`; prompts: "
         + s.prompts() + " distinct, Zipf s = " + fmt(s.zipf()) + ", seed " + s.seed());
     line("- gateway config: health probe 1 s / timeout 500 ms; connect 500 ms, firstToken 2 s; degradation window "
         + "20 s, minRequests 20, dwell 10 s, thresholds 5/15/30 %, probeShare 0.1, fallbackOnFailure on, "
@@ -188,6 +192,59 @@ final class ChaosReport {
     }
     line("- answered in the failure phases (" + failurePhaseNames() + "): **" + pct3(judged - failedJudged, judged)
         + "** (" + failedJudged + " failed of " + judged + ")");
+    line("");
+  }
+
+  /**
+   * Streams: how many a node's death cut (the client got {@code stream_interrupted}), how many the gateway continued on
+   * another node (its {@code sluice-resumed} trailer), how long those waited for their continuation, and whether any
+   * answer's text differs from the other answers to the same prompt (duplicated or missing text).
+   */
+  private void resumption() {
+    line("## Streams and resumption");
+    line("");
+    line("Stream resumption " + (s.resumption() ? "on" : "off") + " (`upstream.resumption.enabled`). Every node has "
+        + "the same seed, so every answer of `qwen3:32b` to a prompt is the same text; each answer of the requested "
+        + "model is compared with the first one to its prompt.");
+    line("");
+    line("| phase | streams | cut (stream_interrupted) | continued | waited p50 ms | waited p99 ms | waited max ms "
+        + "| answers compared | text differs |");
+    line("|---|---|---|---|---|---|---|---|---|");
+    Histogram allWaited = new Histogram(3);
+    long streams = 0;
+    long cut = 0;
+    long continued = 0;
+    long compared = 0;
+    long differs = 0;
+    for (int p = 0; p < phases.size(); p++) {
+      List<Done> in = inPhase(p);
+      List<Done> st = in.stream().filter(d -> d.kind().stream).toList();
+      long c = st.stream().filter(d -> d.reason() != null && d.reason().contains("stream_interrupted")).count();
+      Histogram waited = new Histogram(3);
+      long r = 0;
+      for (Done d : st) {
+        if (d.resumed() == 0) continue;
+        r++;
+        waited.recordValue(Math.max(1, d.waitedMicros()));
+      }
+      allWaited.add(waited);
+      long cmp = in.stream().filter(d -> d.text() >= 0).count();
+      long diff = in.stream().filter(d -> d.text() == 0).count();
+      streams += st.size();
+      cut += c;
+      continued += r;
+      compared += cmp;
+      differs += diff;
+      line("| " + phases.get(p).name() + " | " + st.size() + " | " + c + " | " + r + " | "
+          + (r == 0 ? "–" : ms(waited, 50)) + " | " + (r == 0 ? "–" : ms(waited, 99)) + " | "
+          + (r == 0 ? "–" : ms(waited.getMaxValue())) + " | " + cmp + " | " + diff + " |");
+    }
+    line("| **all** | " + streams + " | **" + cut + "** | " + continued + " | "
+        + (continued == 0 ? "–" : ms(allWaited, 50)) + " | " + (continued == 0 ? "–" : "**" + ms(allWaited, 99) + "**")
+        + " | " + (continued == 0 ? "–" : ms(allWaited.getMaxValue())) + " | " + compared + " | **" + differs + "** |");
+    line("");
+    line("waited = from the break to the continuation's first event reaching the client (the gateway's own measure, "
+        + "in the trailer): the delay a continued stream added.");
     line("");
   }
 
