@@ -156,7 +156,12 @@ final class AdminPlane {
       try {
         session = access.login(req, req.getFormAttribute("token"));
       } catch (AccessControl.Throttled t) {
-        outcomes.throttled(req, ApiFlavor.OPENAI, "admin", t, start);
+        // a browser gets the form again with the wait in words, not a JSON error page
+        resp.putHeader(HttpHeaders.RETRY_AFTER, Long.toString(t.retryAfterSeconds()));
+        metrics.credentialThrottled(t.plane());
+        String m = t.getMessage();
+        console.serveLogin(resp, 429, Character.toUpperCase(m.charAt(0)) + m.substring(1) + ".");
+        outcomes.observe(start, "admin", SluiceMetrics.UNKNOWN, null, 429, "client_error");
         return;
       }
       if (session == null) {
