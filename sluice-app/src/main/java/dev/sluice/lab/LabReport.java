@@ -563,7 +563,10 @@ public final class LabReport {
         per token on average shrink it (without this, with (1), the A100s took prompts faster than they prefill \
         them, every step carried a full prefill chunk, and about 1,500 answers per A100 per run decoded slower than \
         200 ms per token while nothing waited inside them); (3) a request that waited is not started past its budget \
-        (before, a long prompt that waited 1.8 s for the H100 took an idle A10 for 2 s more). What is left above \
+        (before, a long prompt that waited 1.8 s for the H100 took an idle A10 for 2 s more). The third rule costs \
+        C1, whose nodes are all A10s: a request that waited and would start late is shed, and no faster node takes \
+        its place (C1 chat at 130 %: 76 % of capacity steady, 72 % with the events; without the rule, 81 % and \
+        80 %, but C2 chat's TTFT p99 at 130 % went back to 4.5 s). What is left above \
         the 2 s budget on C2: 96 of the 101 slowest first tokens in a 130 % chat run (seed 1) came from the A10s, \
         each about 3.3 s later than least-delay estimated, waiting inside the engine for KV: an A10 holds about four \
         chats and the engine reserves each answer's real length, the router only the expected one; a cap with 3 \
