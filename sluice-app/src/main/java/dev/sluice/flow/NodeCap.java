@@ -17,7 +17,9 @@ import java.util.Objects;
  *       time. Without a KV figure, the GPU type's default concurrency;</li>
  *   <li>a multiplier then follows what the node says: requests waiting inside it (vLLM {@code num_requests_waiting}
  *       &gt; 0) or a "busy" answer (Ollama's 503 "server busy", a 429) shrink it; a node that runs our cap with nothing
- *       waiting lets it grow; a first token much later than estimated on a node at its cap shrinks it a little.</li>
+ *       waiting lets it grow; a first token much later than estimated on a node at its cap shrinks it a little;
+ *       answers decoding slower than {@link #SLOW_DECODE_MILLIS_PER_TOKEN} on average shrink it, and keep it from
+ *       growing back, however little waits inside the node (its saturation shows in its decode, not its queue).</li>
  * </ul>
  * Each adjustment waits {@link #ADJUST_EVERY_MILLIS} after the previous one, so one scrape or one burst of 503s counts
  * once. Thread-safe; pure (time from the injected {@link Clock}).
@@ -59,6 +61,26 @@ public final class NodeCap {
    * UPSTREAMS.md's workload shape, as the router assumes.
    */
   public static final int DEFAULT_OUTPUT_TOKENS = 129;
+  /**
+   * Time per output token past which a node is past saturation: 200 ms, 5 tokens/s, slower than people read (the
+   * routing lab's goodput SLO and {@code sluice bench --slo-tpot}'s default). A vLLM node sent prompts faster than it
+   * prefills them runs every step with a full prefill chunk, and every answer decoding beside them streams at the
+   * pace of those steps while nothing waits inside it: the routing lab measured an A100 at 125 % of its chat capacity
+   * decoding at 300–800 ms per token, all its KV-based slots in use and its queue empty.
+   */
+  public static final double SLOW_DECODE_MILLIS_PER_TOKEN = 200;
+  /**
+   * Share of {@link #SLOW_DECODE_MILLIS_PER_TOKEN} above which the smoothed decode shrinks the cap: the mean, so that
+   * most answers stay under the limit itself (the routing lab: C2 chat at 130 %, 1–2 % of answers over 200 ms).
+   */
+  static final double DECODE_SHRINK_SHARE = 0.8;
+  /** Share of {@link #SLOW_DECODE_MILLIS_PER_TOKEN} above which the cap does not grow back. */
+  static final double DECODE_GROW_SHARE = 0.6;
+  /** Weight of a new answer in the smoothed time per output token. */
+  static final double DECODE_ALPHA = 0.1;
+  static final double SHRINK_ON_SLOW_DECODE = 0.9;
+  /** Answers with fewer tokens after the first teach nothing about decode (one long step is most of them). */
+  static final long MIN_DECODE_TOKENS = 8;
   /** No learned cap goes above this (a cap that never binds is no cap). */
   public static final int MAX_LEARNED = 4_096;
 
@@ -77,6 +99,8 @@ public final class NodeCap {
   private long lastAdjustMillis = Long.MIN_VALUE;
   /** The node has reported its own queue ({@link #nodeQueue}): late first tokens no longer teach. */
   private boolean reportsQueue;
+  /** Smoothed time per output token of the answers it completed, ms; NaN until one was long enough. */
+  private double decodeMillis = Double.NaN;
 
   private NodeCap(Clock clock, int configured, String configuredSource, int fallback, String fallbackSource) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -158,7 +182,7 @@ public final class NodeCap {
       int holds = Math.max(1, inFlight - waiting);
       if (holds >= value()) return; // the cap is below what the node holds already
       adjust(Math.max(SHRINK_ON_WAITING, holds / (double) value()), "node reported " + waiting + " waiting");
-    } else if (inFlight >= value()) {
+    } else if (inFlight >= value() && !(decodeMillis > DECODE_GROW_SHARE * SLOW_DECODE_MILLIS_PER_TOKEN)) {
       adjust(GROW_WHEN_CLEAR, "nothing waiting on the node at the cap");
     }
   }
@@ -184,6 +208,19 @@ public final class NodeCap {
         + " ms estimated");
   }
 
+  /**
+   * An answer's decode on this node: {@code tokens} after the first in {@code millis}. The smoothed time per token
+   * above {@link #DECODE_SHRINK_SHARE} of {@link #SLOW_DECODE_MILLIS_PER_TOKEN} shrinks the cap: the node runs what it
+   * is sent, but slower than an answer may stream.
+   */
+  public synchronized void decoded(long tokens, double millis) {
+    if (tokens < MIN_DECODE_TOKENS || !(millis >= 0)) return;
+    double sample = millis / tokens;
+    decodeMillis = Double.isNaN(decodeMillis) ? sample : decodeMillis + DECODE_ALPHA * (sample - decodeMillis);
+    if (configured > 0 || !(decodeMillis > DECODE_SHRINK_SHARE * SLOW_DECODE_MILLIS_PER_TOKEN) || !mayAdjust()) return;
+    adjust(SHRINK_ON_SLOW_DECODE, "decoding at " + Math.round(decodeMillis) + " ms per token");
+  }
+
   private boolean mayAdjust() {
     long now = clock.millis();
     return lastAdjustMillis == Long.MIN_VALUE || now - lastAdjustMillis >= ADJUST_EVERY_MILLIS;
@@ -204,6 +241,7 @@ public final class NodeCap {
   /** Forgets what the node said (it restarted, or left rotation and came back): the base alone again. */
   public synchronized void reset() {
     reportsQueue = false;
+    decodeMillis = Double.NaN;
     multiplier = 1;
     adjustment = null;
     lastAdjustMillis = Long.MIN_VALUE;

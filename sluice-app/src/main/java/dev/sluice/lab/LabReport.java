@@ -556,20 +556,30 @@ public final class LabReport {
     }
     md.append("""
         **Reading the goals.** Flow control turns overload into waiting and shedding instead of requests queueing \
-        unseen inside the nodes: on C2 chat, goodput at 130 % against least-delay-no-flow doubles and TTFT p99 \
-        falls from about 9.5 s to under 3 s, but not to the 2 s budget. What is left above it: least-delay's TTFT \
-        estimate is the prefill backlog at the node's learned prefill speed, and an A100 prefilling beside a hundred \
-        decoding sequences starts later than that (in a 130 % run, 12–19 % of the A100s' first tokens came after \
-        2 s); and an A10's KV holds about four chats, so a request can still wait inside one for KV when the answers \
-        ahead run long (the router counts the expected output in a request's footprint, the engine reserves the \
-        real one). C1 cannot meet 2 s at all: an A10 prefills about 760 tokens/s, so the fifth or so of chat prompts \
-        longer than about 1,500 tokens take more than 2 s even on an idle A10 (least-delay admits them where nothing \
-        waits ahead: waiting cannot make them faster), and C1 keeps about three quarters of its capacity. With the \
-        events, C2's capacity over the run falls to 79 % of nominal and the throttled H100's learned speed drops, so \
-        the 2 s budget sheds requests that would have met the 5 s goodput SLO: 88 % of what could be served at \
-        130 %, a little less than at 100 %. A 5 s budget and maxWait (the goodput SLO) gave less, not more (C2 \
-        chat steady at 130 %, seed 1: 70 % of capacity, TTFT p99 7.2 s). C1's agent points fail for want of \
-        context (most prompts exceed an A10's 5,700 tokens) whatever the policy.
+        unseen inside the nodes. Three rules the gateway shares with this lab took C2 chat from 90 % of capacity and \
+        TTFT p99 4.4 s at 130 % to the figures above: (1) the queue dispatches as many waiting requests as the nodes \
+        have free slots, and one that cannot start yet (a long prompt waiting for a fast node) no longer holds back \
+        the ones behind it; (2) a learned cap also follows the node's decode: answers streaming slower than 200 ms \
+        per token on average shrink it (without this, with (1), the A100s took prompts faster than they prefill \
+        them, every step carried a full prefill chunk, and about 1,500 answers per A100 per run decoded slower than \
+        200 ms per token while nothing waited inside them); (3) a request that waited is not started past its budget \
+        (before, a long prompt that waited 1.8 s for the H100 took an idle A10 for 2 s more). The third rule costs \
+        C1, whose nodes are all A10s: a request that waited and would start late is shed, and no faster node takes \
+        its place (C1 chat at 130 %: 76 % of capacity steady, 72 % with the events; without the rule, 81 % and \
+        80 %, but C2 chat's TTFT p99 at 130 % went back to 4.5 s). What is left above \
+        the 2 s budget on C2: 96 of the 101 slowest first tokens in a 130 % chat run (seed 1) came from the A10s, \
+        each about 3.3 s later than least-delay estimated, waiting inside the engine for KV: an A10 holds about four \
+        chats and the engine reserves each answer's real length, the router only the expected one; a cap with 3 \
+        instead of 2 standard deviations of room for the spread of footprints brought C2 chat to 2.4–2.9 s but cost \
+        C1 a tenth of its goodput (76 → 67 % at 130 %), and a fixed 250 or 500 ms margin on the budget changed \
+        nothing. C1 cannot meet 2 s by construction: an A10 prefills 760 tokens/s and 23 % of chat prompts are \
+        longer than 1,520 tokens (100,000 draws), so their first token takes more than 2 s even on an idle node; \
+        refusing them would make them unanswerable on C1 at any load, so least-delay admits them where nothing waits \
+        ahead, and the p99 of admitted requests is theirs. On C2 agent at 130 % (seed 1) the slowest 1 % of first \
+        tokens were nearly all on the H100, sent without waiting, each about 5.7 s later than least-delay's estimate \
+        of about 2 s: a miss of the estimate itself (cache warmth, sub-agent bursts prefilling together), not of \
+        flow control, and not explained in this session. C1's agent points fail for want of context (most prompts \
+        exceed an A10's 5,700 tokens) whatever the policy.
 
         """);
   }
@@ -690,8 +700,9 @@ public final class LabReport {
         `cache_config_info` reports it; source "node telemetry") and the engine's waiting count with the router's \
         in-flight count (`num_requests_waiting`); per attempt sent, its KV footprint (the prompt tokens the router \
         estimates uncached on that node, plus the expected output: the workload's typical output, a batch job's \
-        max_tokens); at each first token, the TTFT observed against least-delay's estimate at send; an Ollama 503 \
-        as busy. Before the first scrape a cap is the GPU type's default concurrency (A10 8, A100 32, H100 64; \
+        max_tokens); at each first token, the TTFT observed against least-delay's estimate at send; at each \
+        answer completed, its time per output token (`NodeCap.decoded`: a smoothed decode slower than 160 ms per \
+        token shrinks the cap, above 120 ms it does not grow); an Ollama 503 as busy. Before the first scrape a cap is the GPU type's default concurrency (A10 8, A100 32, H100 64; \
         Ollama its parallel slots). A request first needs an eligible node (none: failed, the gateway's 503). If \
         nothing of its band or higher waits, least-delay routes it over the eligible nodes with room for its band \
         (`Band.fits(inFlight, cap)`: interactive below the cap, batch one slot below it); it waits instead when no \
@@ -702,11 +713,15 @@ public final class LabReport {
         settings: 512 requests, 1 s quantum; every tenant weight 1): an interactive request until arrival + maxWait \
         (2 s), a batch request up to routing.flow.batchMaxWait (5 min). An offer the queue refuses (full, or its drain-rate estimate of the wait \
         ahead passes the deadline) and a request still waiting at its deadline are shed (429). Whenever a slot \
-        frees, a first token comes (the node's prefill backlog dropped) or a node is scraped, the router polls the \
-        queue (interactive first; batch only while some node has room for batch) and routes the polled request \
-        over the nodes with room, with what is left of its TTFT budget after its wait; if it cannot start, it goes \
-        back to the head of the queue keeping its turn (`FlowQueue.unpoll`) and dispatching waits for the next such \
-        event. A retry after a failed attempt follows the plan without looking at caps.
+        frees, a first token comes (the node's prefill backlog dropped) or a node is scraped, the router polls as \
+        many requests as the eligible nodes have free slots, as the gateway's queue does (interactive first; batch \
+        only while some node has room for batch), and routes each over the nodes with room, with what is left of \
+        its TTFT budget after its wait; one that cannot start goes back to the head of its tenant's queue keeping \
+        its turn (`FlowQueue.putBack`) and the others polled after it still go. A request that waited and whose \
+        node would start it past what is left of its budget is not started late: it waits on while some eligible \
+        node could still start it in time by its own prefill, and is shed (429) once none can though one could \
+        have within the whole budget; a prompt no node prefills within the budget keeps least-delay's exception. \
+        A retry after a failed attempt follows the plan without looking at caps.
 
         Not modelled in flow control: tenant weights other than 1 and the highest band a key allows (the fairness \
         runs set each request's tenant and band directly), clients leaving the queue early (disconnects), \

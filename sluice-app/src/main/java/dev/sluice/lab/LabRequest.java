@@ -45,6 +45,10 @@ final class LabRequest {
   List<String> plan = List.of();
   int nextIndex;
   int attempts;
+  /** When its last attempt was sent to a node, or -1: never (the wait in the gateway's queue ends there). */
+  long sentAt = -1;
+  /** Least-delay's expected TTFT of its last attempt at send, milliseconds (NaN: none). */
+  double expectedTtftMillis = Double.NaN;
   long firstTokenAt = -1;
   long finishedAt = -1;
   int generated;

@@ -584,20 +584,24 @@ public final class LabSimulation {
     }
     long wait = r.band == Band.INTERACTIVE ? flow.maxWaitMillis() : flow.batchMaxWaitMillis();
     r.deadline = now + wait * 1_000_000;
-    if (!queue.waitingAtOrAbove(r.band) && dispatchNow(r)) {
-      return;
+    if (!queue.waitingAtOrAbove(r.band) && dispatchNow(r) == Start.STARTED) {
+      return; // it has not waited, so it is never shed here
     }
     enqueue(r);
   }
 
+  /** What became of a request flow control tried to start. */
+  private enum Start { STARTED, WAITS, SHED }
+
   /**
-   * Routes {@code r} over the eligible nodes that fit it and have room for its band ({@link Band#fits}); false (it
-   * waits) when none has, when the policy rejects it (no node with room is estimated to start it within the budget:
+   * Routes {@code r} over the eligible nodes that fit it and have room for its band ({@link Band#fits}); it waits
+   * instead when none has, when the policy rejects it (no node with room is estimated to start it within the budget:
    * the nodes are saturated by TTFT before their caps), or when the node chosen misses the budget while a faster one
    * at its cap would meet it. An interactive request's TTFT budget is what is left of it after its wait (TTFT counts
-   * from arrival); a batch request's is the whole budget.
+   * from arrival); a batch request's is the whole budget. An interactive request that waited and would start past its
+   * budget is not started late ({@link #lateAfterWait}).
    */
-  private boolean dispatchNow(LabRequest r) {
+  private Start dispatchNow(LabRequest r) {
     long now = events.now();
     List<NodeView> room = new ArrayList<>();
     for (LabNode node : nodes) {
@@ -606,7 +610,7 @@ public final class LabSimulation {
       }
     }
     if (room.isEmpty()) {
-      return false;
+      return Start.WAITS;
     }
     long budget = labPolicy.ttftBudgetMillis();
     if (r.band == Band.INTERACTIVE && budget > 0) {
@@ -616,10 +620,46 @@ public final class LabSimulation {
     if (!(decision instanceof RouteDecision.Plan plan)
         || budget > 0 && fasterElsewhere(r, plan.nodeIds().get(0), budget)) {
       r.route = null;
-      return false;
+      return Start.WAITS;
+    }
+    Start late = lateAfterWait(r, plan.nodeIds().get(0), budget);
+    if (late != Start.STARTED) {
+      r.route = null;
+      return late;
     }
     follow(r, decision);
-    return true;
+    return Start.STARTED;
+  }
+
+  /**
+   * The gateway's rule for an interactive request that waited (server/Router): least-delay admits a prompt whose own
+   * prefill exceeds the budget left on a node with nothing ahead (waiting cannot make that node faster), but after a
+   * wait that start is late by the wait itself. So when the node chosen would start it past what is left of its
+   * budget: it waits on ({@link Start#WAITS}) while some eligible node could still start it in time by its own
+   * prefill (and any silence: {@link LeastDelayPolicy.Estimate#stallMillis}); it is shed at once ({@link Start#SHED},
+   * the gateway's 429) when none can any more but one could have within the whole budget; and a prompt no node
+   * prefills within the whole budget keeps the exception ({@link Start#STARTED}): it cannot be on time anywhere.
+   */
+  private Start lateAfterWait(LabRequest r, String chosen, long remaining) {
+    long now = events.now();
+    if (estimator == null || r.band != Band.INTERACTIVE || remaining <= 0 || now == r.arrival
+        || estimator.estimate(r.route, byId.get(chosen).view(now)).ttftMillis() <= remaining) {
+      return Start.STARTED;
+    }
+    long budget = labPolicy.ttftBudgetMillis();
+    boolean couldHave = false;
+    for (LabNode node : nodes) {
+      if (!node.fits(r.prompt) || !node.eligible(now)) {
+        continue;
+      }
+      LeastDelayPolicy.Estimate there = estimator.estimate(r.route, node.view(now));
+      double own = there.ownPrefillMillis() + there.stallMillis();
+      if (own <= remaining) {
+        return Start.WAITS;
+      }
+      couldHave |= own <= budget;
+    }
+    return couldHave ? Start.SHED : Start.STARTED;
   }
 
   /**
@@ -675,45 +715,50 @@ public final class LabSimulation {
   }
 
   /**
-   * Dispatches waiting requests while some eligible node has room: interactive first, batch only to a node that keeps
-   * a slot free after it. When the request whose turn it is cannot start (no node with room fits it or would start it
-   * within its budget) it goes back to the head of the queue, keeping its turn, and dispatching stops until the next
-   * slot frees or first token comes.
+   * Dispatches waiting requests as the gateway's queue does ({@code FlowControl.kick}): as many as the eligible nodes
+   * have free slots (interactive below each cap; batch only while some node keeps a slot free after it), in the
+   * queue's order; each is routed over the nodes with room for it. One that cannot start (no node with room fits it or
+   * would start it within what is left of its budget) goes back to the head of its tenant's queue, keeping its turn,
+   * and the others polled after it still go: a long prompt waiting for a fast node does not hold back a short one a
+   * slower node can start.
    */
   private void dispatch() {
-    if (queue == null) {
+    if (queue == null || queue.size() == 0) {
       return;
     }
-    while (queue.size() > 0) {
-      long now = events.now();
-      Band lowest = null;
-      for (LabNode node : nodes) {
-        if (!node.eligible(now)) {
-          continue;
-        }
-        int cap = node.cap.value();
-        if (Band.BATCH.fits(node.inFlight, cap)) {
-          lowest = Band.BATCH;
-          break;
-        }
-        if (Band.INTERACTIVE.fits(node.inFlight, cap)) {
-          lowest = Band.INTERACTIVE;
-        }
+    long now = events.now();
+    int interactive = 0;
+    int batch = 0;
+    for (LabNode node : nodes) {
+      if (!node.eligible(now)) {
+        continue;
       }
-      if (lowest == null) {
-        return;
+      int cap = node.cap.value();
+      interactive += Math.max(0, cap - node.inFlight);
+      if (Band.BATCH.fits(node.inFlight, cap)) {
+        batch += Math.max(1, cap - 1) - node.inFlight;
       }
-      FlowQueue.Ticket<LabRequest> ticket = queue.poll(lowest);
+    }
+    List<FlowQueue.Ticket<LabRequest>> back = new ArrayList<>();
+    while (interactive > 0) {
+      FlowQueue.Ticket<LabRequest> ticket = queue.poll(batch > 0 ? Band.BATCH : Band.INTERACTIVE);
       if (ticket == null) {
-        return;
+        break;
       }
+      interactive--;
+      batch--;
       LabRequest r = ticket.payload();
       r.ticket = null;
-      if (!dispatchNow(r)) {
-        queue.unpoll(ticket);
+      Start start = dispatchNow(r);
+      if (start == Start.SHED) {
+        end(r, Outcome.SHED); // it waited past the point where any node could start it within its budget: 429
+      } else if (start == Start.WAITS) {
         r.ticket = ticket;
-        return;
+        back.add(ticket);
       }
+    }
+    for (int i = back.size() - 1; i >= 0; i--) {
+      queue.putBack(back.get(i));
     }
   }
 
@@ -775,6 +820,8 @@ public final class LabSimulation {
       attempt.sequence = r.promptIds == null ? new BatchEngine.Sequence(prompt, output, attempt)
           : new BatchEngine.Sequence(prompt, r.promptIds, output, attempt);
       node.requestStarted(now, backlog);
+      r.sentAt = now;
+      r.expectedTtftMillis = attempt.expectedTtftMillis;
       if (r.chain != null) {
         count(affinity.sent(r.warmth, r.chain, node.id()));
       }
@@ -927,7 +974,7 @@ public final class LabSimulation {
     long prefixQueries = 0;
     long prefixHits = 0;
     for (LabNode node : nodes) {
-      perNode.put(node.id(), new NodeCounts(node.attempts, node.completions));
+      perNode.put(node.id(), new NodeCounts(node.attempts, node.completions, node.engine.busySimNanosTotal()));
       prefixQueries += node.engine.prefixCacheQueriesTotal();
       prefixHits += node.engine.prefixCacheHitsTotal();
     }
@@ -1097,6 +1144,9 @@ public final class LabSimulation {
             decodeNanos);
       } else {
         node.speed.observeDecode(s.generated() - 1L, decodeNanos / 1e6);
+      }
+      if (flow != null) {
+        node.cap.decoded(s.generated() - 1L, decodeNanos / 1e6);
       }
       request.finishedAt = atNanos;
       request.generated = s.generated();

@@ -70,7 +70,8 @@ public record RunResult(
         case FAILED -> failed++;
       }
       records.add(new RequestRecord(r.arrival, r.prompt, r.generated, r.servedBy, r.outcome, t, e, r.attempts,
-          r.cachedEligible, r.session, r.tenant, r.band));
+          r.cachedEligible, r.session, r.tenant, r.band, r.sentAt < 0 ? -1 : r.sentAt - r.arrival,
+          r.expectedTtftMillis));
     }
     long[] ttftSorted = Arrays.copyOf(ttft, ttftCount);
     long[] e2eSorted = Arrays.copyOf(e2e, e2eCount);
@@ -134,8 +135,9 @@ public record RunResult(
    *
    * @param attempts attempts sent (or refused) to the node
    * @param completions requests the node answered completely
+   * @param busyNanos simulated time its engine ran a step
    */
-  public record NodeCounts(int attempts, int completions) {}
+  public record NodeCounts(int attempts, int completions, long busyNanos) {}
 
   /**
    * One request's fate.
@@ -152,10 +154,14 @@ public record RunResult(
    * @param session an agent request's session id (a sub-agent's own {@code parent/sub-…} id); null for chat
    * @param tenant whose request it was ({@code default} outside the tenant scenarios)
    * @param band its priority band
+   * @param sentNanos from its arrival to the send of its last attempt (its wait in the gateway's queue, and the
+   *     attempts before), or -1: never sent
+   * @param expectedTtftMillis least-delay's estimate of its last attempt's TTFT at send (NaN: none)
    */
   public record RequestRecord(
       long arrivalNanos, int promptTokens, int outputTokens, String node, Outcome outcome, long ttftNanos, long e2eNanos,
-      int attempts, boolean cachedEligible, String session, String tenant, Band band) {
+      int attempts, boolean cachedEligible, String session, String tenant, Band band, long sentNanos,
+      double expectedTtftMillis) {
     /** Whether it completed within the goodput SLO (TTFT ≤ 5 s, time per output token ≤ 200 ms). */
     public boolean good() {
       if (outcome != Outcome.COMPLETED) {

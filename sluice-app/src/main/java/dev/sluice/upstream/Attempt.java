@@ -311,7 +311,9 @@ final class Attempt {
         chunkGapNanos = (x.clock.nanos() - firstTokenNanos) / chunksAfterFirst;
       }
       if (framer != null && chunksAfterFirst >= 2) {
-        entry.speed().observeDecode(chunksAfterFirst, (x.clock.nanos() - firstTokenNanos) / 1_000_000.0);
+        double decodeMillis = (x.clock.nanos() - firstTokenNanos) / 1_000_000.0;
+        entry.speed().observeDecode(chunksAfterFirst, decodeMillis);
+        entry.cap().decoded(chunksAfterFirst, decodeMillis); // a saturated node shows it in its decode, not its queue
       }
     }
     x.metrics.attempt(nodeId(), "ok");

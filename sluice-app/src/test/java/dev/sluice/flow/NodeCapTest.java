@@ -162,4 +162,45 @@ class NodeCapTest {
     assertThat(steady.value()).isEqualTo(6);
     assertThat(varied.value()).isLessThan(steady.value());
   }
+
+  @Test
+  void answersDecodingSlowerThanAPersonReadsShrinkTheCapThoughNothingWaitsInsideTheNode() {
+    NodeCap cap = NodeCap.learned(clock, 40, "A100 default");
+
+    cap.decoded(100, 100 * 300.0); // 300 ms per token
+
+    assertThat(cap.value()).isEqualTo(36); // 40 × 0.9
+    assertThat(cap.reading().source()).endsWith("; decoding at 300 ms per token");
+  }
+
+  @Test
+  void whileAnswersDecodeSlowlyTheCapDoesNotGrowBackThoughTheNodeRunsItWithNothingWaiting() {
+    NodeCap cap = NodeCap.learned(clock, 40, "A100 default");
+    cap.decoded(100, 100 * 300.0);
+    int shrunk = cap.value();
+
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    cap.decoded(100, 100 * 130.0); // smoothed: 283 ms per token, still past 60 % of the limit
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    cap.nodeQueue(0, shrunk);
+
+    assertThat(cap.value()).isLessThan(shrunk);
+    for (int i = 0; i < 40; i++) cap.decoded(100, 100 * 40.0); // back to 40 ms per token
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    int before = cap.value();
+    cap.nodeQueue(0, before);
+    assertThat(cap.value()).as("a fast decode again lets it grow").isGreaterThan(before);
+  }
+
+  @Test
+  void shortAnswersAndAConfiguredCapIgnoreSlowDecodes() {
+    NodeCap learned = NodeCap.learned(clock, 40, "A100 default");
+    NodeCap configured = NodeCap.configured(40, "routing.flow.maxConcurrent.A100");
+
+    learned.decoded(NodeCap.MIN_DECODE_TOKENS - 1, (NodeCap.MIN_DECODE_TOKENS - 1) * 900.0);
+    configured.decoded(100, 100 * 900.0);
+
+    assertThat(learned.value()).isEqualTo(40);
+    assertThat(configured.value()).isEqualTo(40);
+  }
 }

@@ -141,6 +141,22 @@ class NodeCapSignalsTest {
     }
   }
 
+  @Test
+  void aNodeWhoseAnswersStreamSlowerThanAPersonReadsShrinksItsLearnedCapThoughNothingWaitsInsideIt() throws Exception {
+    SimOptions slow = SimOptions.defaults().withId("a10-01").withGpu(GpuProfile.A10).withModels(MODEL)
+        .withOverrides(Map.of("decodeMillisPerToken", 300.0)); // 3.3 tokens/s
+    try (TestCluster c = new TestCluster().node(slow).start()) {
+      int before = node(c).path("cap").asInt();
+
+      HttpResponse<String> answered = Http.post(c.url("/v1/chat/completions"), "{\"model\":\"" + MODEL + "\","
+          + "\"stream\":true,\"max_tokens\":12,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+      assertThat(answered.statusCode()).as(answered.body()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(5)).until(() -> node(c).path("cap").asInt() < before);
+      assertThat(node(c).path("capSource").asText()).containsPattern("; decoding at \\d+ ms per token$");
+    }
+  }
+
   /** An Ollama node with one slot (the profile's OLLAMA_NUM_PARALLEL) and room for one waiting request. */
   private static SimOptions ollamaWithQueueOfOne() {
     return SimOptions.defaults().withId("ollama-01").withGpu(GpuProfile.A10_OLLAMA).withModels(MODEL)

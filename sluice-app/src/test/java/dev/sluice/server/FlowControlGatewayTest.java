@@ -362,4 +362,31 @@ class FlowControlGatewayTest {
       assertThat(answered.headers().firstValue("x-sluice-node")).hasValue("h");
     }
   }
+
+  @Test
+  void aRequestThatWaitedUntilNoNodeCanStartItWithinItsBudgetIsAnswered429RatherThanStartedLateOnASlowIdleNode()
+      throws Exception {
+    FlowSettings h100CapOne = new FlowSettings(true, 16, Duration.ofSeconds(20), Map.of("H100", 1), Map.of(), 1);
+    try (TestCluster c = new TestCluster().routing(RoutingSettings.defaults().withFlow(h100CapOne))
+        .node("h", GpuProfile.H100, MODEL, 1).node("a", GpuProfile.A10, MODEL, 1).start()) {
+      // the H100's one slot, streaming for ~30 s (read as it comes, so the node is not silent)
+      String stream = "{\"model\":\"" + MODEL + "\",\"stream\":true,\"max_tokens\":2000,\"messages\":[{\"role\":"
+          + "\"user\",\"content\":\"Tell me about PagedAttention\"}]}";
+      CompletableFuture<HttpResponse<String>> held = send(c, "/v1/chat/completions", stream, null, null);
+      await().atMost(Duration.ofSeconds(5)).until(() -> inFlight(c, "h") == 1);
+      long aBefore = c.sim("a").stats().count("/v1/chat/completions");
+      // ~3,000 prompt tokens: ~0.25 s of prefill on the H100, ~4 s on the idle A10; the 2 s budget runs out waiting
+      String longPrompt = "{\"model\":\"" + MODEL + "\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+          + "\"content\":\"" + "summarise the incident timeline of the storage cluster. ".repeat(220) + "\"}]}";
+
+      HttpResponse<String> refused = send(c, "/v1/chat/completions", longPrompt, null, null).join();
+
+      assertThat(refused.statusCode()).as(refused.body()).isEqualTo(429);
+      assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+      assertThat(refused.body()).contains("no node can start it within the");
+      assertThat(c.sim("a").stats().count("/v1/chat/completions")).as("the idle A10 was not given it late")
+          .isEqualTo(aBefore);
+      held.cancel(true);
+    }
+  }
 }
