@@ -143,7 +143,9 @@ final class ResponsesSplice extends StreamSplice {
       case "response.output_text.delta" -> {
         String piece = data.path("delta").asText(null);
         relayed(piece, false);
-        if (piece != null) itemText.computeIfAbsent(data.path("item_id").asText(), k -> new StringBuilder()).append(piece);
+        if (piece != null) {
+          itemText.computeIfAbsent(data.path("item_id").asText(), k -> new StringBuilder()).append(piece);
+        }
         if (data.path("logprobs").isArray() && !data.get("logprobs").isEmpty()) {
           unfollowable = "the stream carries logprobs";
         }

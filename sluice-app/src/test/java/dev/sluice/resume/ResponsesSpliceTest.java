@@ -79,7 +79,8 @@ class ResponsesSpliceTest {
   @Test
   void theContinuationAsksForTheRelayedTextAsAFinalAssistantMessageWithTheLimitReduced() throws Exception {
     StreamSplice splice = splice(REQUEST);
-    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a") + delta("msg_1", 0, 5, " b")));
+    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a")
+        + delta("msg_1", 0, 5, " b")));
     ObjectNode next = splice.continuation();
     assertThat(next.get("max_output_tokens").asInt()).isEqualTo(8);
     assertThat(next.get("input")).hasSize(2);
@@ -107,7 +108,8 @@ class ResponsesSpliceTest {
   void theOpenMessageGoesOnUnderItsIdsWithIncreasingSequenceNumbersAndTheDoneEventsCarryTheWholeText()
       throws Exception {
     StreamSplice splice = splice(REQUEST);
-    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a") + delta("msg_1", 0, 5, " b")));
+    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a")
+        + delta("msg_1", 0, 5, " b")));
     splice.continuation();
     List<JsonNode> out = events(splice.events(b(head("resp_2", 0) + opened("msg_2", 0, 2)
         + delta("msg_2", 0, 4, " c") + closed("msg_2", 0, 5, " c")
@@ -214,7 +216,8 @@ class ResponsesSpliceTest {
   @Test
   void aWholeMessageRelayedIsNotContinued() throws Exception {
     StreamSplice splice = splice(REQUEST);
-    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a") + closed("msg_1", 0, 5, "a")));
+    splice.events(b(head("resp_1", 0) + opened("msg_1", 0, 2) + delta("msg_1", 0, 4, "a")
+        + closed("msg_1", 0, 5, "a")));
     assertThat(splice.whyNot(2)).contains("finish");
   }
 

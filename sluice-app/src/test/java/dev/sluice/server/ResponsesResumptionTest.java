@@ -115,7 +115,8 @@ class ResponsesResumptionTest {
 
   @ParameterizedTest(name = "Responses passed through to its limit, reset after {0} chunks (raw events)")
   @ValueSource(ints = {1, 10, 100})
-  void aContinuedResponsesStreamKeepsOneResponseIdOneItemAndIncreasingSequenceNumbersToItsLimit(int k) throws Exception {
+  void aContinuedResponsesStreamKeepsOneResponseIdOneItemAndIncreasingSequenceNumbersToItsLimit(int k)
+      throws Exception {
     String prompt = "Raw responses passed through " + k;
     List<Event> reference = events(Http.post(cluster.sim("good").baseUrl() + "/v1/responses",
         body(prompt, MAX_TOKENS)).body());
