@@ -85,6 +85,7 @@ public abstract class StreamSplice {
       case OLLAMA_CHAT -> new OllamaSplice(true, request, isErrorEvent, elapsedNanos);
       case OLLAMA_GENERATE -> new OllamaSplice(false, request, isErrorEvent, elapsedNanos);
       case ANTHROPIC_MESSAGES -> new AnthropicSplice(request, isErrorEvent, elapsedNanos);
+      case OPENAI_RESPONSES -> new ResponsesSplice(request, isErrorEvent, elapsedNanos);
     };
   }
 
@@ -98,6 +99,7 @@ public abstract class StreamSplice {
       case OPENAI_CHAT, OPENAI_COMPLETIONS -> OpenAiSplice.refusal(wire == Wire.OPENAI_CHAT, request);
       case OLLAMA_CHAT, OLLAMA_GENERATE -> OllamaSplice.refusal(wire == Wire.OLLAMA_CHAT, request);
       case ANTHROPIC_MESSAGES -> AnthropicSplice.refusal(request);
+      case OPENAI_RESPONSES -> ResponsesSplice.refusal(request);
     };
   }
 

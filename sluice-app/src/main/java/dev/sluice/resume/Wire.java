@@ -2,9 +2,9 @@ package dev.sluice.resume;
 
 /**
  * The node-side stream formats a broken stream can be continued in: the four generation APIs every node behind Sluice
- * serves, and Anthropic Messages passed through. Anthropic Messages and OpenAI Responses streams carried over chat
- * completions are continued as {@link #OPENAI_CHAT} (the splice works on the node's chat events, before the
- * translation).
+ * serves, and Anthropic Messages and OpenAI Responses passed through. Anthropic Messages and OpenAI Responses streams
+ * carried over chat completions are continued as {@link #OPENAI_CHAT} (the splice works on the node's chat events,
+ * before the translation).
  */
 public enum Wire {
   /** {@code /v1/chat/completions}, SSE. */
@@ -16,7 +16,9 @@ public enum Wire {
   /** {@code /api/generate}, NDJSON. */
   OLLAMA_GENERATE(false),
   /** {@code /v1/messages} passed through to a node that speaks Anthropic Messages, named SSE events. */
-  ANTHROPIC_MESSAGES(true);
+  ANTHROPIC_MESSAGES(true),
+  /** {@code /v1/responses} passed through to a node that speaks OpenAI Responses, named SSE events. */
+  OPENAI_RESPONSES(true);
 
   private final boolean sse;
 
@@ -37,6 +39,7 @@ public enum Wire {
       case "/api/chat" -> OLLAMA_CHAT;
       case "/api/generate" -> OLLAMA_GENERATE;
       case "/v1/messages" -> ANTHROPIC_MESSAGES;
+      case "/v1/responses" -> OPENAI_RESPONSES;
       default -> null;
     };
   }

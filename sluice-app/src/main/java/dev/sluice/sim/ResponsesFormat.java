@@ -52,6 +52,11 @@ final class ResponsesFormat implements GenerationFormat {
     } else {
       throw new IllegalArgumentException("input must be a string or a non-empty array of input items");
     }
+    // a final assistant message is continued, as Messages continues a prefill: the answer is the rest of it
+    JsonNode last = messages.get(messages.size() - 1);
+    if ("assistant".equals(last.path("role").asText()) && !last.has("tool_calls")) {
+      chat.put("continue_final_message", true).put("add_generation_prompt", false);
+    }
     JsonNode tools = body.path("tools");
     boolean hasTools = tools.isArray() && !tools.isEmpty();
     if (hasTools) {

@@ -93,6 +93,43 @@ class ContinuationTest extends SimNodesFixture {
   }
 
   @Test
+  void aResponsesInputEndingWithAnAssistantMessageIsContinuedAsMessagesContinuesAPrefill() throws Exception {
+    SimNode node = start(INSTANT);
+    ObjectNode request = Json.MAPPER.createObjectNode().put("model", MODEL).put("instructions", "You are terse.")
+        .put("input", "Explain KV caches.");
+    HttpResponse<String> first = post(node, "/v1/responses", request.toString());
+    String whole = responsesText(first);
+    int tokens = json(first).path("usage").path("output_tokens").asInt();
+    assertThat(whole).isNotEmpty();
+
+    for (int cut : new int[] {1, whole.length() / 3, whole.length() - 1}) {
+      String partial = whole.substring(0, cut);
+      ObjectNode continuation = request.deepCopy();
+      ArrayNode input = continuation.putArray("input");
+      input.addObject().put("role", "user").put("content", "Explain KV caches.");
+      input.addObject().put("type", "message").put("role", "assistant").putArray("content").addObject()
+          .put("type", "output_text").put("text", partial);
+      HttpResponse<String> rest = post(node, "/v1/responses", continuation.toString());
+      assertThat(partial + responsesText(rest)).as("cut at char %d", cut).isEqualTo(whole);
+      // only new tokens are counted (a cut inside a token continues that token)
+      assertThat(json(rest).path("usage").path("output_tokens").asInt()).isLessThanOrEqualTo(tokens)
+          .isLessThan(cut > 1 ? tokens : tokens + 1);
+      assertThat(json(rest).path("status").asText()).isEqualTo("completed");
+    }
+  }
+
+  private static String responsesText(HttpResponse<String> response) throws Exception {
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    StringBuilder text = new StringBuilder();
+    for (JsonNode item : json(response).path("output")) {
+      if (item.path("type").asText().equals("message")) {
+        item.path("content").forEach(part -> text.append(part.path("text").asText()));
+      }
+    }
+    return text.toString();
+  }
+
+  @Test
   void givesTheSameAnswerToTheSameMessagesOnBothChatApis() throws Exception {
     SimNode node = start(INSTANT);
 
