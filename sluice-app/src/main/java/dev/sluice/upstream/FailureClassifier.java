@@ -87,12 +87,14 @@ public final class FailureClassifier {
    * Whether the first event of a 200 stream is really an error (vLLM and Ollama report some engine failures as an
    * in-band error after a 200). Node failure; before commit this is still a failover, so the client never sees it.
    * Shapes: OpenAI SSE {@code data: {"error":…}}, Ollama NDJSON {@code {"error":…}}, and the named error event of
-   * Anthropic Messages and OpenAI Responses streams ({@code event: error}).
+   * Anthropic Messages and OpenAI Responses streams ({@code event: error}), and a Responses stream's {@code
+   * event: response.failed} (the response failed after it was created).
    */
   public static Failure ofFirstEvent(byte[] event) {
     String head = new String(event, 0, Math.min(event.length, 32), StandardCharsets.UTF_8).stripLeading();
     if (head.startsWith("data: {\"error\"") || head.startsWith("data:{\"error\"") || head.startsWith("{\"error\"")
-        || head.startsWith("event: error\n") || head.startsWith("event:error\n") || head.startsWith("event: error\r")) {
+        || head.startsWith("event: error\n") || head.startsWith("event:error\n") || head.startsWith("event: error\r")
+        || head.startsWith("event: response.failed") || head.startsWith("event:response.failed")) {
       return new Failure(Failure.Kind.NODE_ERROR, "error as first stream event");
     }
     return null;

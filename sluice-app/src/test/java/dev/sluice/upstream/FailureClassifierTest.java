@@ -109,6 +109,12 @@ class FailureClassifierTest {
         nodeFailure("an error as the first stream event", () -> FailureClassifier.ofFirstEvent(
             "data: {\"error\":{\"message\":\"CUDA out of memory\"}}\n\n".getBytes(StandardCharsets.UTF_8)),
             Failure.Kind.NODE_ERROR),
+        new Row("a Responses stream's response.failed mid-answer (a broken stream: continued, never retried)",
+            () -> FailureClassifier.ofStreamEvent(("event: response.failed\ndata: {\"type\":\"response.failed\","
+                + "\"response\":{\"status\":\"failed\"}}\n\n").getBytes(StandardCharsets.UTF_8)),
+            Failure.Kind.STREAM_BROKEN, false, true),
+        relayed("a Responses text delta mid-answer", () -> FailureClassifier.ofStreamEvent(
+            "event: response.output_text.delta\ndata: {\"delta\":\"Hi\"}\n\n".getBytes(StandardCharsets.UTF_8))),
         relayed("a token as the first stream event", () -> FailureClassifier.ofFirstEvent(
             "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n".getBytes(StandardCharsets.UTF_8))));
   }
