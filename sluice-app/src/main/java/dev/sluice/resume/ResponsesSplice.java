@@ -84,23 +84,13 @@ final class ResponsesSplice extends StreamSplice {
 
   @Override
   int eventEnd(byte[] b, int from) {
-    for (int i = from; i < b.length; i++) {
-      if (b[i] != '\n') continue;
-      if (i > from && b[i - 1] == '\n') return i + 1;
-      if (i > from + 1 && b[i - 1] == '\r' && b[i - 2] == '\n') return i + 1;
-    }
-    return b.length;
+    return sseEventEnd(b, from);
   }
 
   /** The event's data as an object, or null. */
   private static ObjectNode data(byte[] event) {
-    StringBuilder data = null;
-    for (String line : utf8(event).split("\r\n|\n|\r")) {
-      if (!line.startsWith("data:")) continue;
-      String value = line.startsWith("data: ") ? line.substring(6) : line.substring(5);
-      data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
-    }
-    return data == null ? null : object(data.toString());
+    String data = sseData(event);
+    return data == null ? null : object(data);
   }
 
   @Override

@@ -273,6 +273,27 @@ public abstract class StreamSplice {
     tokens++;
   }
 
+  /** Where the SSE event starting at {@code from} ends (after its blank line), or the end of {@code b}. */
+  static int sseEventEnd(byte[] b, int from) {
+    for (int i = from; i < b.length; i++) {
+      if (b[i] != '\n') continue;
+      if (i > from && b[i - 1] == '\n') return i + 1;
+      if (i > from + 1 && b[i - 1] == '\r' && b[i - 2] == '\n') return i + 1;
+    }
+    return b.length;
+  }
+
+  /** The data of an SSE event (its {@code data:} lines joined), or null when it has none (a comment, a ping). */
+  static String sseData(byte[] event) {
+    StringBuilder data = null;
+    for (String line : utf8(event).split("\r\n|\n|\r")) {
+      if (!line.startsWith("data:")) continue;
+      String value = line.startsWith("data: ") ? line.substring(6) : line.substring(5);
+      data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
+    }
+    return data == null ? null : data.toString();
+  }
+
   /** The JSON object in {@code json}, or null when it is none. */
   static ObjectNode object(String json) {
     try {

@@ -368,9 +368,9 @@ public final class Exchange {
   }
 
   /**
-   * The splice of a committed 2xx generation stream (chat, completions, Ollama chat and generate, and any dialect
-   * carried over chat completions), which watches it for in-band errors and an early end and knows how to continue
-   * it; null for every other answer.
+   * The splice of a committed 2xx generation stream (chat, completions, Ollama chat and generate, Anthropic Messages
+   * and OpenAI Responses passed through, and any dialect carried over chat completions), which watches it for in-band
+   * errors and an early end and knows how to continue it; null for every other answer.
    */
   private StreamSplice newSplice(Attempt a) {
     if (!request.stream() || a.framer == null || a.upstreamResp.statusCode() / 100 != 2) return null;
