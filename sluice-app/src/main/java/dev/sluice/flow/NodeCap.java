@@ -55,6 +55,14 @@ public final class NodeCap {
   /** A first token this many times later than estimated (and at least {@link #SLOW_FLOOR_MILLIS}) counts as slow. */
   static final double SLOW_FACTOR = 3;
   static final long SLOW_FLOOR_MILLIS = 500;
+  /**
+   * A first token at most this many times its estimate counts as on time. A node that does not report its queue
+   * (Ollama) grows its learned cap once a cap's worth of first tokens in a row came on time while it ran at the cap:
+   * with fixed slots the request past the last slot waits inside the node for a whole answer, and that late first
+   * token shrinks the cap back (additive increase, multiplicative decrease), so a node run with more slots than the
+   * guess (OLLAMA_NUM_PARALLEL=16, or an engine that batches freely) is found instead of held at the guess.
+   */
+  static final double ON_TIME_FACTOR = 1.5;
   static final long ADJUST_EVERY_MILLIS = 2_000;
   /**
    * Output tokens a request without a length limit is expected to produce, for its footprint: the chat median of
@@ -101,6 +109,8 @@ public final class NodeCap {
   private boolean reportsQueue;
   /** Smoothed time per output token of the answers it completed, ms; NaN until one was long enough. */
   private double decodeMillis = Double.NaN;
+  /** First tokens in a row that came on time while the node ran at its cap (nodes that do not report their queue). */
+  private int onTimeAtCap;
 
   private NodeCap(Clock clock, int configured, String configuredSource, int fallback, String fallbackSource) {
     this.clock = Objects.requireNonNull(clock, "clock");
@@ -203,9 +213,30 @@ public final class NodeCap {
   public synchronized void firstToken(long observedMillis, double expectedMillis, int inFlight) {
     if (configured > 0 || reportsQueue || inFlight < value() || !(expectedMillis > 0)) return;
     if (observedMillis < SLOW_FLOOR_MILLIS || observedMillis < SLOW_FACTOR * expectedMillis) return;
+    onTimeAtCap = 0;
     if (!mayAdjust()) return;
     adjust(SHRINK_ON_SLOW_FIRST_TOKEN, "first token " + observedMillis + " ms vs " + Math.round(expectedMillis)
         + " ms estimated");
+  }
+
+  /**
+   * A first token came on time or late ({@link #firstToken}), measured when it came (not a lower bound of a wait still
+   * running): a cap's worth in a row on time ({@link #ON_TIME_FACTOR}) while the node ran at its cap grows the cap of
+   * a node that does not report its queue, up to 4 times its base; a late one resets the count and is judged by
+   * {@link #firstToken}.
+   */
+  public synchronized void firstTokenCame(long observedMillis, double expectedMillis, int inFlight) {
+    if (configured > 0 || reportsQueue || inFlight < value() || !(expectedMillis > 0)) return;
+    if (observedMillis > ON_TIME_FACTOR * expectedMillis) {
+      firstToken(observedMillis, expectedMillis, inFlight);
+      if (observedMillis > ON_TIME_FACTOR * expectedMillis) onTimeAtCap = 0;
+      return;
+    }
+    if (++onTimeAtCap < value() || decodeMillis > DECODE_GROW_SHARE * SLOW_DECODE_MILLIS_PER_TOKEN || !mayAdjust()) {
+      return;
+    }
+    onTimeAtCap = 0;
+    adjust(GROW_WHEN_CLEAR, value() + " first tokens in a row on time at the cap");
   }
 
   /**
@@ -242,6 +273,7 @@ public final class NodeCap {
   public synchronized void reset() {
     reportsQueue = false;
     decodeMillis = Double.NaN;
+    onTimeAtCap = 0;
     multiplier = 1;
     adjustment = null;
     lastAdjustMillis = Long.MIN_VALUE;

@@ -1128,7 +1128,7 @@ public final class LabSimulation {
       }
       slotFreed(); // its prefill is done: the node's TTFT estimate dropped
       if (flow != null && !Double.isNaN(expectedTtftMillis)) {
-        node.cap.firstToken((atNanos - sentAt) / 1_000_000, expectedTtftMillis, node.inFlight);
+        node.cap.firstTokenCame((atNanos - sentAt) / 1_000_000, expectedTtftMillis, node.inFlight);
       }
     }
 

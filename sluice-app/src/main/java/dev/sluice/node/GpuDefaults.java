@@ -29,11 +29,11 @@ public final class GpuDefaults {
 
   /**
    * Requests an Ollama node is assumed to run at once until its cap is configured ({@code maxConcurrent}, set to its
-   * {@code OLLAMA_NUM_PARALLEL}) or learned lower: Ollama shows no slot count and no queue, so a learned cap can only
-   * shrink (on 503 "server busy" or first tokens far later than estimated, as requests queue behind busy slots), never
-   * grow. 4 is the larger figure of Ollama's automatic choice (4 slots where memory allows, else 1) and a common
-   * serving setting; a node with fewer slots shows it within a few first tokens. Starting from 1 (the default of
-   * recent releases) would hold a node with more slots at 1 for good.
+   * {@code OLLAMA_NUM_PARALLEL}) or learned: Ollama shows no slot count and no queue, so a learned cap shrinks on 503
+   * "server busy" or first tokens far later than estimated (requests queue behind busy slots) and grows, up to 4 ×
+   * this, while first tokens come on time at the cap ({@code NodeCap.firstTokenCame}). 4 is the larger figure of
+   * Ollama's automatic choice (4 slots where memory allows, else 1) and a common serving setting; a node with fewer
+   * slots shows it within a few first tokens.
    */
   public static final int OLLAMA_SLOTS = 4;
 

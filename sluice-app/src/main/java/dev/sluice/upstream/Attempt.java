@@ -276,7 +276,7 @@ final class Attempt {
       double ttftMillis = (firstTokenNanos - connectedNanos) / 1_000_000.0;
       entry.speed().observeFirstToken((int) Math.min(Integer.MAX_VALUE, prefillTokens), ttftMillis, backlogAtSend);
       if (!learnedSlowness) {
-        entry.cap().firstToken(Math.round(ttftMillis), target.expectedTtftMillis(), entry.inFlight());
+        entry.cap().firstTokenCame(Math.round(ttftMillis), target.expectedTtftMillis(), entry.inFlight());
       }
     }
   }

@@ -203,4 +203,59 @@ class NodeCapTest {
     assertThat(learned.value()).isEqualTo(40);
     assertThat(configured.value()).isEqualTo(40);
   }
+
+  @Test
+  void aNodeThatDoesNotReportItsQueueGrowsItsCapOnceACapsWorthOfFirstTokensInARowCameOnTimeAtTheCap() {
+    NodeCap cap = NodeCap.learned(clock, 4, "Ollama guess of 4 parallel slots");
+
+    for (int i = 0; i < 3; i++) cap.firstTokenCame(120, 100, 4);
+    assertThat(cap.value()).isEqualTo(4);
+    cap.firstTokenCame(120, 100, 4);
+
+    assertThat(cap.value()).isEqualTo(5);
+    assertThat(cap.reading().source()).endsWith("; 4 first tokens in a row on time at the cap");
+  }
+
+  @Test
+  void firstTokensOnTimeBelowTheCapOrOnANodeThatReportsItsQueueGrowNothing() {
+    NodeCap below = NodeCap.learned(clock, 4, "Ollama guess");
+    NodeCap reporting = NodeCap.learned(clock, 4, "A10 default");
+    reporting.nodeQueue(0, 1);
+
+    for (int i = 0; i < 20; i++) {
+      below.firstTokenCame(100, 100, 3);
+      reporting.firstTokenCame(100, 100, 4);
+    }
+
+    assertThat(below.value()).isEqualTo(4);
+    assertThat(reporting.value()).isEqualTo(4);
+  }
+
+  @Test
+  void aLateFirstTokenAtTheCapShrinksItAndStartsTheCountAgainSoAFixedSlotCountIsHeld() {
+    NodeCap cap = NodeCap.learned(clock, 4, "Ollama guess");
+    for (int i = 0; i < 4; i++) cap.firstTokenCame(100, 100, 4);
+    assertThat(cap.value()).isEqualTo(5);
+
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    for (int i = 0; i < 4; i++) cap.firstTokenCame(100, 100, 5);
+    cap.firstTokenCame(5_000, 100, 5); // the fifth waited inside the node for a whole answer
+
+    assertThat(cap.value()).isEqualTo(4);
+    clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    for (int i = 0; i < 3; i++) cap.firstTokenCame(100, 100, 4);
+    assertThat(cap.value()).isEqualTo(4);
+  }
+
+  @Test
+  void aCapGrownOnFirstTokensStopsAtFourTimesItsBase() {
+    NodeCap cap = NodeCap.learned(clock, 4, "Ollama guess");
+
+    for (int round = 0; round < 40; round++) {
+      for (int i = 0; i < 20; i++) cap.firstTokenCame(100, 100, cap.value());
+      clock.advanceMillis(NodeCap.ADJUST_EVERY_MILLIS);
+    }
+
+    assertThat(cap.value()).isEqualTo(16);
+  }
 }
