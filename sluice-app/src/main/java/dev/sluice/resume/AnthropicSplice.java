@@ -48,12 +48,6 @@ final class AnthropicSplice extends StreamSplice {
     return sseEventEnd(b, from);
   }
 
-  /** The event's data as an object, or null. */
-  private static ObjectNode data(byte[] event) {
-    String data = sseData(event);
-    return data == null ? null : object(data);
-  }
-
   @Override
   boolean isTerminal(byte[] event) {
     return utf8(event).startsWith("event: message_stop");
@@ -61,7 +55,7 @@ final class AnthropicSplice extends StreamSplice {
 
   @Override
   void observe(byte[] event) {
-    ObjectNode data = data(event);
+    ObjectNode data = sseObject(event);
     if (data == null) return;
     note(data, data.path("index").asInt(-1));
   }
@@ -99,7 +93,7 @@ final class AnthropicSplice extends StreamSplice {
 
   @Override
   byte[] rewrite(byte[] event) {
-    ObjectNode data = data(event);
+    ObjectNode data = sseObject(event);
     if (data == null) return event;
     String type = data.path("type").asText();
     switch (type) {

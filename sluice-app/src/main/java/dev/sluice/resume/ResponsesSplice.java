@@ -87,12 +87,6 @@ final class ResponsesSplice extends StreamSplice {
     return sseEventEnd(b, from);
   }
 
-  /** The event's data as an object, or null. */
-  private static ObjectNode data(byte[] event) {
-    String data = sseData(event);
-    return data == null ? null : object(data);
-  }
-
   @Override
   boolean isTerminal(byte[] event) {
     String head = utf8(event);
@@ -101,7 +95,7 @@ final class ResponsesSplice extends StreamSplice {
 
   @Override
   void observe(byte[] event) {
-    ObjectNode data = data(event);
+    ObjectNode data = sseObject(event);
     if (data == null) return;
     if (responseId == null && data.path("response").has("id")) {
       responseId = data.path("response").get("id");
@@ -163,7 +157,7 @@ final class ResponsesSplice extends StreamSplice {
 
   @Override
   byte[] rewrite(byte[] event) {
-    ObjectNode data = data(event);
+    ObjectNode data = sseObject(event);
     if (data == null) return event;
     String type = data.path("type").asText();
     switch (type) {

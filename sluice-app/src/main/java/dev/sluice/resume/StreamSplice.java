@@ -294,6 +294,12 @@ public abstract class StreamSplice {
     return data == null ? null : data.toString();
   }
 
+  /** The data of an SSE event as a JSON object, or null. */
+  static ObjectNode sseObject(byte[] event) {
+    String data = sseData(event);
+    return data == null ? null : object(data);
+  }
+
   /** The JSON object in {@code json}, or null when it is none. */
   static ObjectNode object(String json) {
     try {
